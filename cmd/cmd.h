@@ -1,0 +1,41 @@
+/* The verbs. cmd/main.c holds the one table; each verb lives in cmd/<verb>.c. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "collectors/collector.h"
+#include "lib/conffile.h"
+
+#define EXIT_USAGE 3
+
+int cmd_check(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Errors on stderr as "evodiag: <what>: <why>". */
+void err(const char *fmt, ...) PRINTF(1, 2);
+/* A usage error: the message, a pointer to --help, exit code 3. */
+int usage_error(const char *verb, const char *fmt, ...) PRINTF(2, 3);
+
+/* What every verb that runs collectors shares. */
+struct common {
+        char **only, **skip;  /* NULL-terminated, or NULL */
+        const char *root;
+        const char *config_path;
+        bool config_given;
+        uint64_t timeout_ms;           /* whole run */
+        uint64_t collector_timeout_ms; /* each collector */
+        int verbose;
+        bool allow_intrusive;
+        struct config cfg;
+        struct ctx ctx;
+};
+
+/* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector. */
+int parse_collector_list(const char *verb, const char *arg, char ***out);
+/* Loads and validates the config, applies [evodiag] defaults, sets the root,
+ * moves to housekeeping CPUs. Returns 0 or an exit code. */
+int common_setup(const char *verb, struct common *c);
+void common_free(struct common *c);
+/* The host name of the inspected system (root-aware). */
+char *inspected_hostname(void);

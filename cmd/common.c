@@ -1,0 +1,207 @@
+#include "config.h"
+#include "cmd/cmd.h"
+#include "lib/housekeeping.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+void err(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("evodiag: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+int usage_error(const char *verb, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("evodiag: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        fprintf(stderr, "Try 'evodiag %s--help' for more information.\n", verb ? verb : "");
+        return EXIT_USAGE;
+}
+
+static void known_names(struct strbuf *b)
+{
+        for (size_t i = 0; collectors[i]; i++)
+                sb_printf(b, "%s%s", i ? ", " : "", collectors[i]->name);
+}
+
+int parse_collector_list(const char *verb, const char *arg, char ***out)
+{
+        size_t n = 0;
+        char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
+        _cleanup_free_ char *copy = xstrdup(arg);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                tok = strstrip(tok);
+                if (!*tok)
+                        continue;
+                if (!collector_find(tok)) {
+                        struct strbuf b = {0};
+                        known_names(&b);
+                        int r = usage_error(verb, "unknown collector '%s' (known: %s)", tok, b.s);
+                        sb_free(&b);
+                        for (size_t i = 0; i < n; i++)
+                                free(v[i]);
+                        free(v);
+                        return r;
+                }
+                v[n++] = xstrdup(tok);
+        }
+        v[n] = NULL;
+        *out = v;
+        return 0;
+}
+
+static void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static bool is_number(const char *s)
+{
+        double d;
+        return parse_double(s, &d) == 0;
+}
+
+/* Every section must be [evodiag] or a collector; every key declared; numbers numeric. */
+static int config_validate(const struct config *cfg)
+{
+        static const char *const run_keys[] = {"timeout", "collector_timeout", "only", "skip", "parallel"};
+        for (size_t i = 0; i < cfg->n; i++) {
+                const struct config_entry *e = &cfg->v[i];
+                if (streq(e->section, "evodiag")) {
+                        bool ok = false;
+                        for (size_t k = 0; k < ARRAY_SIZE(run_keys); k++)
+                                ok |= streq(e->key, run_keys[k]);
+                        if (!ok) {
+                                err("%s:%d: unknown key '%s' in [evodiag]", cfg->path, e->line, e->key);
+                                return EXIT_USAGE;
+                        }
+                        uint64_t ms;
+                        if ((streq(e->key, "timeout") || streq(e->key, "collector_timeout")) &&
+                            (parse_duration_ms(e->value, &ms) < 0 || ms == 0)) {
+                                err("%s:%d: %s: '%s' is not a duration (e.g. 5s, 500ms)", cfg->path, e->line, e->key, e->value);
+                                return EXIT_USAGE;
+                        }
+                        continue;
+                }
+                const struct collector *c = collector_find(e->section);
+                if (!c) {
+                        err("%s:%d: unknown section [%s] (expected [evodiag] or a collector name; see evodiag list)",
+                            cfg->path, e->line, e->section);
+                        return EXIT_USAGE;
+                }
+                if (streq(e->key, "timeout")) {
+                        uint64_t ms;
+                        if (parse_duration_ms(e->value, &ms) < 0 || ms == 0) {
+                                err("%s:%d: timeout: '%s' is not a duration (e.g. 5s, 500ms)", cfg->path, e->line, e->value);
+                                return EXIT_USAGE;
+                        }
+                        continue;
+                }
+                const struct config_key *k = c->config;
+                while (k && k->key && !streq(k->key, e->key))
+                        k++;
+                if (!k || !k->key) {
+                        err("%s:%d: unknown key '%s' in [%s] (see evodiag list -v)", cfg->path, e->line, e->key, e->section);
+                        return EXIT_USAGE;
+                }
+                if (is_number(k->def) && !is_number(e->value)) {
+                        err("%s:%d: %s.%s: '%s' is not a number", cfg->path, e->line, e->section, e->key, e->value);
+                        return EXIT_USAGE;
+                }
+        }
+        return 0;
+}
+
+int common_setup(const char *verb, struct common *c)
+{
+        if (!c->config_path)
+                c->config_path = getenv("EVODIAG_CONFIG") ? getenv("EVODIAG_CONFIG") : CONFIG_DEFAULT_PATH;
+        else
+                c->config_given = true;
+        char *msg = NULL;
+        int r = config_load(&c->cfg, c->config_path, &msg);
+        if (r == -ENOENT && !c->config_given) {
+                r = 0; /* built-in defaults */
+        } else if (r == -ENOENT) {
+                err("%s: no such file", c->config_path);
+                return EXIT_USAGE;
+        }
+        if (r != 0) {
+                err("%s", msg);
+                free(msg);
+                return EXIT_USAGE;
+        }
+        if ((r = config_validate(&c->cfg)))
+                return r;
+        /* [evodiag] gives defaults; the command line wins. */
+        const struct config_entry *e;
+        if (!c->timeout_ms && (e = config_get(&c->cfg, "evodiag", "timeout")))
+                (void)parse_duration_ms(e->value, &c->timeout_ms);
+        if (!c->collector_timeout_ms && (e = config_get(&c->cfg, "evodiag", "collector_timeout")))
+                (void)parse_duration_ms(e->value, &c->collector_timeout_ms);
+        if (!c->only && (e = config_get(&c->cfg, "evodiag", "only")) && (r = parse_collector_list(verb, e->value, &c->only)))
+                return r;
+        if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip")) && (r = parse_collector_list(verb, e->value, &c->skip)))
+                return r;
+        if (!c->timeout_ms)
+                c->timeout_ms = 30000;
+        if (!c->collector_timeout_ms)
+                c->collector_timeout_ms = 5000;
+
+        if (c->root) {
+                struct stat st;
+                if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        err("--root %s: %s", c->root, stat(c->root, &st) < 0 ? strerror(errno) : "not a directory");
+                        return EXIT_USAGE;
+                }
+        }
+        rootfs_set(c->root);
+        _cleanup_free_ char *hk = housekeeping_enter();
+        if (c->verbose)
+                fprintf(stderr, "evodiag: %s\n", hk);
+        if (c->verbose && c->cfg.n)
+                fprintf(stderr, "evodiag: config %s (%zu settings)\n", c->config_path, c->cfg.n);
+        else if (c->verbose)
+                fprintf(stderr, "evodiag: no config file at %s: built-in defaults\n", c->config_path);
+
+        c->ctx = (struct ctx){
+                .cfg = &c->cfg, .is_root = geteuid() == 0, .allow_intrusive = c->allow_intrusive, .verbose = c->verbose,
+        };
+        return 0;
+}
+
+void common_free(struct common *c)
+{
+        strv_free(c->only);
+        strv_free(c->skip);
+        config_free(&c->cfg);
+}
+
+char *inspected_hostname(void)
+{
+        char *h = NULL;
+        if (rootfs_read_value("/proc/sys/kernel/hostname", &h) == 0 && *h)
+                return h;
+        free(h);
+        if (rootfs_read_value("/etc/hostname", &h) == 0 && *h)
+                return h;
+        free(h);
+        char buf[256];
+        if (rootfs_is_live() && gethostname(buf, sizeof(buf)) == 0) {
+                buf[sizeof(buf) - 1] = 0;
+                return xstrdup(buf);
+        }
+        return xstrdup("unknown");
+}

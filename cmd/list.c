@@ -1,0 +1,86 @@
+/* evodiag list: every collector, whether it applies here, and its check IDs. */
+#include "config.h"
+#include "cmd/cmd.h"
+#include "collectors/runner.h"
+
+#include <getopt.h>
+
+static json_object *detect_in_child(void *arg)
+{
+        struct ctx *c = arg;
+        return json_object_new_boolean(!c->self->detect || c->self->detect(c));
+}
+
+static void help(void)
+{
+        fputs("Usage: evodiag list [--root DIR] [--config FILE] [-v]\n"
+              "\n"
+              "Lists every collector with its summary, whether it applies on this host\n"
+              "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
+              "With -v also each collector's config keys with defaults.\n",
+              stdout);
+}
+
+int cmd_list(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"root", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
+                {"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'}, {0},
+        };
+        struct common c = {0};
+        int o, r = 0;
+        optind = 1;
+        opterr = 0;
+        while ((o = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+                switch (o) {
+                case 'r': c.root = optarg; break;
+                case 'c': c.config_path = optarg; break;
+                case 'v': c.verbose++; break;
+                case 'h': help(); goto out;
+                case ':': r = usage_error("list ", "option '%s' needs a value", argv[optind - 1]); goto out;
+                default: r = usage_error("list ", "unknown option '%s'", argv[optind - 1]); goto out;
+                }
+        }
+        if (optind < argc) {
+                r = usage_error("list ", "unexpected argument '%s'", argv[optind]);
+                goto out;
+        }
+        int v = c.verbose;
+        c.verbose = 0; /* the housekeeping line is noise here */
+        if ((r = common_setup("list ", &c)))
+                goto out;
+        size_t n = 0;
+        while (collectors[n])
+                n++;
+        struct job *jobs = xcalloc(n, sizeof(*jobs));
+        struct ctx *ctxs = xcalloc(n, sizeof(*ctxs));
+        for (size_t i = 0; i < n; i++) {
+                ctxs[i] = c.ctx;
+                ctxs[i].self = collectors[i];
+                jobs[i] = (struct job){.name = collectors[i]->name, .fn = detect_in_child, .arg = &ctxs[i],
+                                       .timeout_ms = collector_timeout_ms(&c.ctx, collectors[i], 2000)};
+        }
+        struct job_opts jo = {.deadline_ms = now_ms_monotonic() + 10000, .parallel = 8};
+        jobs_run(jobs, n, &jo);
+        printf("%-12s %-8s %s\n", "COLLECTOR", "APPLIES", "SUMMARY");
+        for (size_t i = 0; i < n; i++) {
+                const struct collector *col = collectors[i];
+                const char *applies = jobs[i].status != JOB_DONE ? "?" : json_object_get_boolean(jobs[i].result) ? "yes" : "no";
+                printf("%-12s %-8s %s%s%s%s\n", col->name, applies, col->summary,
+                       col->needs & NEEDS_ROOT ? " [root]" : "", col->needs & INTRUSIVE ? " [intrusive]" : "",
+                       col->needs & SLOW ? " [slow]" : "");
+                printf("%-21s checks:", "");
+                for (const struct check_info *ci = col->checks; ci && ci->id; ci++)
+                        printf(" %s", ci->id);
+                putchar('\n');
+                if (v)
+                        for (const struct config_key *k = col->config; k && k->key; k++)
+                                printf("%-21s [%s] %s = %s  # %s\n", "", col->name, k->key, k->def, k->help);
+                job_clear(&jobs[i]);
+        }
+        free(jobs);
+        free(ctxs);
+out:
+        common_free(&c);
+        return r;
+}

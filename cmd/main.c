@@ -1,0 +1,56 @@
+/* evodiag: find out what is wrong on a host of the EVO real-time stack, and file
+ * a bug report maintainers can act on. The one table of verbs is here. */
+#include "config.h"
+#include "cmd/cmd.h"
+
+#include <locale.h>
+#include <signal.h>
+
+struct verb {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *summary;
+};
+
+static const struct verb verbs[] = {
+        {"check", cmd_check, "run every relevant check: verdict, expected vs found, remedy"},
+        {"list", cmd_list, "list collectors, whether they apply here, and their check IDs"},
+        {"explain", cmd_explain, "explain a check ID: what it means and how to fix it"},
+        {"version", cmd_version, "print the version (-v: library versions too)"},
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: evodiag <command> [options]\n\n"
+                     "Diagnoses hosts of the EVO real-time stack (EVO shared memory, LavinMQ,\n"
+                     "vGPU mediator, Cerebellar-Norse, framealloc) and the host settings they need.\n\n"
+                     "Commands:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(out, "\n'evodiag <command> --help' describes a command's options.\n"
+                     "Exit status: 0 ok, 1 warning, 2 critical, 3 unknown or usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+        setlocale(LC_CTYPE, "");
+        /* A reader closing our output (| head) must not kill the run mid-way. */
+        signal(SIGPIPE, SIG_IGN);
+        if (argc < 2) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        const char *v = argv[1];
+        if (streq(v, "-h") || streq(v, "--help") || streq(v, "help")) {
+                usage(stdout);
+                return 0;
+        }
+        if (streq(v, "--version") || streq(v, "-V"))
+                return cmd_version(1, argv);
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (streq(v, verbs[i].name))
+                        return verbs[i].fn(argc - 1, argv + 1);
+        err("unknown command '%s'", v);
+        usage(stderr);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,188 @@
+/* memory: is there room? MemAvailable, swap, fragmentation (/proc/buddyinfo) and
+ * the overcommit policy. From the EVO guide's "Allocation Failed" section. */
+#include "config.h"
+#include "collectors/collector.h"
+#include "lib/procfs.h"
+
+#include <inttypes.h>
+
+static const struct check_info checks[] = {
+        {"memory.available", "Memory available for new allocations",
+         "MemAvailable from /proc/meminfo against MemTotal. When it runs low, new shared-memory\n"
+         "segments and broker message segments fail to allocate (ShmError::AllocationFailed)\n"
+         "and the OOM killer may pick an RT process.\n"
+         "Fix: find the largest consumers (ps -eo pid,rss,comm --sort=-rss | head), stop or\n"
+         "restart the leaking process, or add memory. Thresholds: [memory] warn_pct, crit_pct."},
+        {"memory.swap", "Swap in use",
+         "Swapped-out pages cost a major fault to touch again: milliseconds of latency in an RT\n"
+         "loop. RT processes should mlockall(); heavy swap use means memory pressure.\n"
+         "Fix: find who is swapped out (grep VmSwap /proc/*/status | sort -k2 -n | tail), make\n"
+         "RT processes lock their memory, or add memory."},
+        {"memory.fragmentation", "Free memory in large contiguous blocks",
+         "/proc/buddyinfo counts free blocks per order in each zone. With no free blocks of\n"
+         "order 9 or more (2 MiB with 4 KiB pages), huge pages cannot be allocated at run time\n"
+         "and large allocations stall in compaction — jitter for RT tasks.\n"
+         "Fix: echo 1 > /proc/sys/vm/compact_memory, or reserve huge pages at boot\n"
+         "(hugepagesz=2M hugepages=N on the kernel command line), as the EVO guide advises."},
+        {"memory.overcommit", "Overcommit policy and commit headroom",
+         "vm.overcommit_memory: 0 heuristic (default), 1 always (allocations never fail, the OOM\n"
+         "killer acts later), 2 strict (Committed_AS may not exceed CommitLimit). In strict mode\n"
+         "being near CommitLimit makes every new mapping fail with ENOMEM.\n"
+         "Fix: in strict mode raise vm.overcommit_ratio or add swap; sysctl -w vm.overcommit_memory=0\n"
+         "returns to the default heuristic."},
+        {0},
+};
+
+static const struct config_key config[] = {
+        {"warn_pct", "10", "warn when MemAvailable is below this % of MemTotal"},
+        {"crit_pct", "5", "crit when MemAvailable is below this % of MemTotal"},
+        {"swap_warn_pct", "25", "warn when this % of swap is in use"},
+        {"frag_min_order", "9", "lowest buddy order that counts as a large block (9 = 2 MiB)"},
+        {0},
+};
+
+static void check_available(struct ctx *c, const struct kvlist *mi, struct findings *fs)
+{
+        uint64_t total, avail;
+        char a[32], t[32];
+        if (kv_get_u64(mi, "MemTotal", &total) < 0 || kv_get_u64(mi, "MemAvailable", &avail) < 0 || !total) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.available", "MemTotal/MemAvailable missing or unreadable");
+                fnd_evidence(f, "/proc/meminfo");
+                return;
+        }
+        double pct = 100.0 * (double)avail / (double)total;
+        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
+        enum severity s = pct < cr ? SEV_CRIT : pct < w ? SEV_WARN : SEV_OK;
+        struct finding *f = fnd_add(fs, s, "memory.available", "%s available of %s (%.1f%%)", fmt_bytes(avail, a),
+                                    fmt_bytes(total, t), pct);
+        fnd_expected(f, "MemAvailable >= %.0f%% of MemTotal", w);
+        fnd_actual(f, "%.1f%%", pct);
+        fnd_evidence(f, "/proc/meminfo");
+        if (s != SEV_OK)
+                fnd_remedy(f, "ps -eo pid,rss,comm --sort=-rss | head   # then stop or restart the largest consumer");
+}
+
+static void check_swap(struct ctx *c, const struct kvlist *mi, struct findings *fs)
+{
+        uint64_t total, free_;
+        if (kv_get_u64(mi, "SwapTotal", &total) < 0 || kv_get_u64(mi, "SwapFree", &free_) < 0)
+                return;
+        char u[32], t[32];
+        if (!total) {
+                struct finding *f = fnd_add(fs, SEV_OK, "memory.swap", "no swap configured");
+                fnd_evidence(f, "/proc/meminfo");
+                return;
+        }
+        uint64_t used = total > free_ ? total - free_ : 0;
+        double pct = 100.0 * (double)used / (double)total;
+        enum severity s = pct >= conf_num(c, "swap_warn_pct") ? SEV_WARN : used ? SEV_INFO : SEV_OK;
+        struct finding *f = fnd_add(fs, s, "memory.swap", "%s of %s swap in use (%.0f%%)", fmt_bytes(used, u),
+                                    fmt_bytes(total, t), pct);
+        fnd_expected(f, "< %.0f%% of swap in use", conf_num(c, "swap_warn_pct"));
+        fnd_actual(f, "%.0f%%", pct);
+        fnd_evidence(f, "/proc/meminfo");
+        if (s != SEV_OK)
+                fnd_remedy(f, "grep VmSwap /proc/[0-9]*/status | sort -k2 -n | tail   # who is swapped out");
+}
+
+/* "Node 0, zone   Normal   1  2  3 ..." — free blocks per order 0..10. */
+static void check_fragmentation(struct ctx *c, struct findings *fs)
+{
+        _cleanup_free_ char *text = NULL;
+        long r = rootfs_read("/proc/buddyinfo", 64 << 10, &text, NULL);
+        if (r < 0) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.fragmentation", "cannot read /proc/buddyinfo: %s", strerror((int)-r));
+                fnd_evidence(f, "/proc/buddyinfo");
+                return;
+        }
+        unsigned min_order = (unsigned)conf_num(c, "frag_min_order");
+        uint64_t large = 0;
+        unsigned zones = 0;
+        size_t pos = 0;
+        char *line;
+        while ((line = next_line(text, &pos))) {
+                int node, off = 0;
+                char zone[32];
+                if (sscanf(line, "Node %d, zone %31s %n", &node, zone, &off) < 2 || !off)
+                        continue;
+                /* DMA is tiny and reserved for old devices: it says nothing about the rest. */
+                if (streq(zone, "DMA"))
+                        continue;
+                zones++;
+                char *p = line + off;
+                for (unsigned order = 0; *p; order++) {
+                        char *end;
+                        unsigned long long n = strtoull(p, &end, 10);
+                        if (end == p)
+                                break;
+                        if (order >= min_order)
+                                large += n << (order - min_order);
+                        p = end;
+                }
+        }
+        if (!zones) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.fragmentation", "/proc/buddyinfo has no zones");
+                fnd_evidence(f, "/proc/buddyinfo");
+                return;
+        }
+        struct finding *f = fnd_add(fs, large ? SEV_OK : SEV_WARN, "memory.fragmentation",
+                                    large ? "%" PRIu64 " free blocks of order >= %u" : "no free block (%" PRIu64 ") of order >= %u: memory is fragmented",
+                                    large, min_order);
+        if (!large)
+                fnd_remedy(f, "echo 1 > /proc/sys/vm/compact_memory   # or reserve huge pages at boot: hugepagesz=2M hugepages=N");
+        fnd_expected(f, "at least one free block of order >= %u", min_order);
+        fnd_actual(f, "%" PRIu64, large);
+        fnd_evidence(f, "/proc/buddyinfo");
+}
+
+static void check_overcommit(struct ctx *c, const struct kvlist *mi, struct findings *fs)
+{
+        uint64_t mode;
+        if (rootfs_read_u64("/proc/sys/vm/overcommit_memory", &mode) < 0)
+                return;
+        struct finding *f;
+        if (mode == 2) {
+                uint64_t limit, committed;
+                if (kv_get_u64(mi, "CommitLimit", &limit) < 0 || kv_get_u64(mi, "Committed_AS", &committed) < 0 || !limit)
+                        return;
+                double pct = 100.0 * (double)committed / (double)limit;
+                enum severity s = pct >= 95 ? SEV_CRIT : pct >= 90 ? SEV_WARN : SEV_OK;
+                f = fnd_add(fs, s, "memory.overcommit", "strict overcommit: %.0f%% of CommitLimit committed", pct);
+                fnd_expected(f, "Committed_AS < 90%% of CommitLimit");
+                fnd_actual(f, "%.0f%%", pct);
+                if (s != SEV_OK)
+                        fnd_remedy(f, "sysctl -w vm.overcommit_ratio=<higher>   # or add swap; new mappings fail with ENOMEM at the limit");
+        } else {
+                f = fnd_add(fs, mode == 1 ? SEV_INFO : SEV_OK, "memory.overcommit", "vm.overcommit_memory = %" PRIu64 " (%s)",
+                            mode, mode == 0 ? "heuristic" : mode == 1 ? "always: the OOM killer acts instead of ENOMEM" : "unknown");
+                if (mode == 1)
+                        fnd_remedy(f, "sysctl -w vm.overcommit_memory=0   # the default heuristic");
+        }
+        fnd_evidence(f, "/proc/sys/vm/overcommit_memory, /proc/meminfo");
+}
+
+static void memory_check(struct ctx *c, struct findings *fs)
+{
+        _cleanup_free_ char *text = NULL;
+        long r = rootfs_read("/proc/meminfo", 64 << 10, &text, NULL);
+        if (r < 0) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.available", "cannot read /proc/meminfo: %s", strerror((int)-r));
+                fnd_evidence(f, "/proc/meminfo");
+                return;
+        }
+        struct kvlist mi;
+        kv_parse(text, ':', &mi);
+        check_available(c, &mi, fs);
+        check_swap(c, &mi, fs);
+        check_fragmentation(c, fs);
+        check_overcommit(c, &mi, fs);
+        kv_free(&mi);
+}
+
+const struct collector memory_collector = {
+        .name = "memory",
+        .summary = "available memory, swap, fragmentation, overcommit",
+        .checks = checks,
+        .config = config,
+        .check = memory_check,
+};

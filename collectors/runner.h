@@ -1,0 +1,68 @@
+/* Runs collector work in forked children, each under its own deadline, results
+ * back over a pipe as JSON. A child that overruns is killed; one that cannot be
+ * reaped (D state: hung NFS, dead GPU) is abandoned, never waited for. */
+#pragma once
+#include <json-c/json.h>
+#include <stdint.h>
+#include "collectors/collector.h"
+
+enum job_status {
+        JOB_DONE,      /* child exited 0 with a JSON document */
+        JOB_TIMEOUT,   /* past its deadline, killed (or abandoned) */
+        JOB_CRASHED,   /* died by a signal, exited non-zero, or sent garbage */
+        JOB_NOT_RUN,   /* the global deadline passed before it could start */
+};
+
+struct job {
+        /* in */
+        const char *name;
+        json_object *(*fn)(void *arg); /* runs in the child */
+        void *arg;
+        uint64_t timeout_ms;
+        /* out */
+        enum job_status status;
+        json_object *result; /* JOB_DONE only; caller owns */
+        uint64_t duration_ms;
+        bool abandoned;      /* still unreaped when we moved on */
+        char *error;         /* human text for TIMEOUT/CRASHED/NOT_RUN */
+};
+
+struct job_opts {
+        uint64_t deadline_ms; /* absolute CLOCK_MONOTONIC ms; 0 = none */
+        unsigned parallel;    /* children at once */
+};
+
+void jobs_run(struct job *jobs, size_t n, const struct job_opts *o);
+void job_clear(struct job *j);
+
+/* ---- collectors on top of jobs ---- */
+enum run_status {
+        RUN_OK,
+        RUN_NOT_APPLICABLE, /* detect() said no */
+        RUN_NOT_SELECTED,   /* --only/--skip, or intrusive without --allow-intrusive */
+        RUN_TIMEOUT,
+        RUN_CRASHED,
+};
+
+struct run_result {
+        const struct collector *c;
+        enum run_status status;
+        uint64_t duration_ms;
+        struct findings fs;
+        char *note; /* why not applicable / not selected / crashed */
+};
+
+struct run_opts {
+        uint64_t deadline_ms;       /* absolute, 0 = none */
+        uint64_t default_timeout_ms;
+        unsigned parallel;
+        const char *const *only;    /* NULL-terminated names, or NULL */
+        const char *const *skip;
+};
+
+const char *run_status_name(enum run_status s);
+/* Runs every registered collector; out has one entry per registry entry. */
+void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out);
+void run_results_free(struct run_result *r, size_t n);
+/* Timeout for a collector: [name] timeout in the config, else the run default (SLOW: 4x). */
+uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c, uint64_t def_ms);

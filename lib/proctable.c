@@ -1,0 +1,232 @@
+#include "config.h"
+#include "lib/proctable.h"
+#include "lib/procfs.h"
+#include "lib/rootfs.h"
+#include "lib/util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libproc2/pids.h>
+
+#define PROCS_MAX 1000000 /* pid_max ceiling: never trust a tree to be small */
+
+static void push(struct proctable *t, size_t *cap, const struct proc *p)
+{
+        if (t->n == *cap) {
+                *cap = *cap ? *cap * 2 : 256;
+                t->v = xrealloc(t->v, *cap * sizeof(*t->v));
+        }
+        t->v[t->n++] = *p;
+}
+
+/* argv is NUL-separated; show it the way ps does. */
+static char *join_cmdline(const char *raw, long n)
+{
+        char *s = xmalloc((size_t)n + 1);
+        for (long i = 0; i < n; i++)
+                s[i] = raw[i] ? raw[i] : ' ';
+        while (n > 0 && s[n - 1] == ' ')
+                n--;
+        s[n] = 0;
+        return s;
+}
+
+/* libproc2: the live system. */
+static int load_live(struct proctable *t)
+{
+        enum pids_item items[] = {PIDS_ID_PID,    PIDS_ID_PPID,     PIDS_ID_EUID, PIDS_CMD,
+                                  PIDS_STATE,     PIDS_SCHED_CLASS, PIDS_PRIORITY_RT, PIDS_NICE,
+                                  PIDS_NLWP,      PIDS_VM_RSS,      PIDS_VM_RSS_LOCKED};
+        enum { I_PID, I_PPID, I_EUID, I_CMD, I_STATE, I_POL, I_RTP, I_NICE, I_NLWP, I_RSS, I_LCK };
+        struct pids_info *info = NULL;
+        int r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
+        if (r < 0)
+                return r;
+        struct pids_fetch *f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
+        if (!f) {
+                procps_pids_unref(&info);
+                return -EIO;
+        }
+        size_t cap = 0;
+        for (int i = 0; i < f->counts->total && t->n < PROCS_MAX; i++) {
+                struct pids_stack *s = f->stacks[i];
+                struct proc p = {0};
+                p.pid = PIDS_VAL(I_PID, s_int, s, info);
+                p.ppid = PIDS_VAL(I_PPID, s_int, s, info);
+                p.euid = PIDS_VAL(I_EUID, u_int, s, info);
+                snprintf(p.comm, sizeof(p.comm), "%s", PIDS_VAL(I_CMD, str, s, info));
+                p.state = PIDS_VAL(I_STATE, s_ch, s, info);
+                p.policy = (unsigned)PIDS_VAL(I_POL, s_int, s, info);
+                p.rtprio = (unsigned)PIDS_VAL(I_RTP, s_int, s, info);
+                p.nice = PIDS_VAL(I_NICE, s_int, s, info);
+                p.nlwp = PIDS_VAL(I_NLWP, s_int, s, info);
+                p.rss = (uint64_t)PIDS_VAL(I_RSS, ul_int, s, info) * 1024;
+                p.vmlck = (uint64_t)PIDS_VAL(I_LCK, ul_int, s, info) * 1024;
+                push(t, &cap, &p);
+        }
+        procps_pids_unref(&info);
+        /* The command line is read here, not through libproc2, so that a process
+         * exiting between the two reads just has an empty one. */
+        for (size_t i = 0; i < t->n; i++) {
+                char path[64], *raw;
+                snprintf(path, sizeof(path), "/proc/%d/cmdline", t->v[i].pid);
+                long n = rootfs_read(path, 4096, &raw, NULL);
+                t->v[i].cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
+                t->v[i].kthread = n == 0 && (t->v[i].pid == 2 || t->v[i].ppid == 2);
+                free(raw);
+        }
+        return 0;
+}
+
+/* ROOT/proc: fixture trees and unpacked bundles. */
+static int load_tree(struct proctable *t)
+{
+        DIR *d = rootfs_opendir("/proc");
+        if (!d)
+                return -errno;
+        size_t cap = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) && t->n < PROCS_MAX) {
+                if (!isdigit((unsigned char)de->d_name[0]))
+                        continue;
+                char path[300];
+                _cleanup_free_ char *stat = NULL, *status = NULL, *raw = NULL;
+                snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+                struct proc_stat ps;
+                if (rootfs_read(path, 4096, &stat, NULL) < 0 || proc_stat_parse(stat, &ps) < 0)
+                        continue; /* vanished or garbage: not a process we can speak about */
+                struct proc p = {.pid = ps.pid, .ppid = ps.ppid, .state = ps.state, .policy = ps.policy,
+                                 .rtprio = ps.rt_priority, .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
+                snprintf(p.comm, sizeof(p.comm), "%s", ps.comm);
+                snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+                if (rootfs_read(path, 64 << 10, &status, NULL) >= 0) {
+                        struct kvlist kv;
+                        kv_parse(status, ':', &kv);
+                        const char *uid = kv_get(&kv, "Uid");
+                        unsigned ruid, euid;
+                        if (uid && sscanf(uid, "%u %u", &ruid, &euid) == 2)
+                                p.euid = euid;
+                        (void)kv_get_u64(&kv, "VmRSS", &p.rss);
+                        (void)kv_get_u64(&kv, "VmLck", &p.vmlck);
+                        kv_free(&kv);
+                }
+                snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+                long n = rootfs_read(path, 4096, &raw, NULL);
+                p.cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
+                p.kthread = n <= 0 && (p.pid == 2 || p.ppid == 2);
+                push(t, &cap, &p);
+        }
+        closedir(d);
+        return 0;
+}
+
+int proctable_load(struct proctable *t)
+{
+        *t = (struct proctable){0};
+        return rootfs_is_live() ? load_live(t) : load_tree(t);
+}
+
+void proctable_free(struct proctable *t)
+{
+        for (size_t i = 0; i < t->n; i++)
+                free(t->v[i].cmdline);
+        free(t->v);
+        *t = (struct proctable){0};
+}
+
+const char *sched_policy_name(unsigned policy)
+{
+        static const char *const n[] = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+                                        "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
+        return policy < ARRAY_SIZE(n) ? n[policy] : "SCHED_UNKNOWN";
+}
+
+bool sched_policy_is_rt(unsigned policy)
+{
+        return policy == 1 || policy == 2 || policy == 6;
+}
+
+int proc_affinity(int pid, struct cpuset *set)
+{
+        char path[64];
+        _cleanup_free_ char *status = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/status", pid);
+        long r = rootfs_read(path, 64 << 10, &status, NULL);
+        if (r < 0)
+                return (int)r;
+        struct kvlist kv;
+        kv_parse(status, ':', &kv);
+        const char *l = kv_get(&kv, "Cpus_allowed_list");
+        int ret = l ? cpulist_parse(l, set) : -ENOENT;
+        kv_free(&kv);
+        return ret;
+}
+
+int proc_limit(int pid, const char *name, uint64_t *soft, uint64_t *hard)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+        long r = rootfs_read(path, 64 << 10, &text, NULL);
+        if (r < 0)
+                return (int)r;
+        return limits_get(text, name, soft, hard);
+}
+
+long proc_fd_count(int pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+        DIR *d = rootfs_opendir(path);
+        if (!d)
+                return -errno;
+        long n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n;
+}
+
+long rootfs_count_lines(const char *path)
+{
+        _cleanup_free_ char *p = rootfs_path(path);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        char buf[65536];
+        long n = 0;
+        bool partial = false;
+        for (;;) {
+                ssize_t r = read(fd, buf, sizeof(buf));
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        break;
+                for (ssize_t i = 0; i < r; i++)
+                        if (buf[i] == '\n')
+                                n++;
+                partial = buf[r - 1] != '\n';
+        }
+        return n + partial;
+}
+
+long proc_map_count(int pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+        return rootfs_count_lines(path);
+}
+
+bool proc_exists(int pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", pid);
+        return pid > 0 && rootfs_exists(path);
+}

@@ -1,0 +1,40 @@
+/* The process table. On the live system it comes from libproc2; under --root (a
+ * fixture tree or an unpacked bundle) from ROOT/proc, since libproc2 hard-codes
+ * /proc. Both fill the same struct, so collectors do not care which. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/cpulist.h"
+
+struct proc {
+        int pid, ppid;
+        unsigned euid;
+        char comm[64];
+        char *cmdline;      /* arguments joined by spaces; "" for kernel threads */
+        char state;
+        unsigned policy;    /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5, DEADLINE 6 */
+        unsigned rtprio;
+        int nice;
+        int nlwp;
+        uint64_t rss, vmlck; /* bytes */
+        bool kthread;
+};
+
+struct proctable {
+        struct proc *v;
+        size_t n;
+};
+
+int proctable_load(struct proctable *t);
+void proctable_free(struct proctable *t);
+const char *sched_policy_name(unsigned policy);
+bool sched_policy_is_rt(unsigned policy);
+
+/* Per-process facts read on demand (root-aware); negative errno on failure. */
+int proc_affinity(int pid, struct cpuset *set);
+int proc_limit(int pid, const char *name, uint64_t *soft, uint64_t *hard);
+long proc_fd_count(int pid);
+long proc_map_count(int pid);
+bool proc_exists(int pid);
+/* Counts lines of a (possibly large) file without holding it in memory. */
+long rootfs_count_lines(const char *path);

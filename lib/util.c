@@ -1,0 +1,258 @@
+#include "config.h"
+#include "lib/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <time.h>
+
+static void oom(void)
+{
+        static const char msg[] = "evodiag: out of memory\n";
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+        void *p = calloc(n ? n : 1, m ? m : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrdup(const char *s)
+{
+        return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *p = xmalloc(n + 1);
+        memcpy(p, s, n);
+        p[n] = 0;
+        return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *s;
+        if (vasprintf(&s, fmt, ap) < 0)
+                oom();
+        return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+static void sb_grow(struct strbuf *b, size_t extra)
+{
+        if (b->len + extra + 1 <= b->cap)
+                return;
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + extra + 1)
+                cap *= 2;
+        b->s = xrealloc(b->s, cap);
+        b->cap = cap;
+}
+
+void sb_putn(struct strbuf *b, const char *s, size_t n)
+{
+        sb_grow(b, n);
+        memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = 0;
+}
+
+void sb_puts(struct strbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+void sb_putc(struct strbuf *b, char c) { sb_putn(b, &c, 1); }
+
+void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        sb_puts(b, s);
+        free(s);
+}
+
+void sb_free(struct strbuf *b)
+{
+        free(b->s);
+        *b = (struct strbuf){0};
+}
+
+char *sb_steal(struct strbuf *b)
+{
+        char *s = b->s ? b->s : xstrdup("");
+        *b = (struct strbuf){0};
+        return s;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *strstrip(char *s)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        size_t n = strlen(s);
+        while (n && isspace((unsigned char)s[n - 1]))
+                s[--n] = 0;
+        return s;
+}
+
+char *next_line(char *buf, size_t *pos)
+{
+        char *p = buf + *pos;
+        if (!*p)
+                return NULL;
+        char *nl = strchr(p, '\n');
+        if (nl) {
+                *nl = 0;
+                *pos = (size_t)(nl - buf) + 1;
+        } else {
+                *pos += strlen(p);
+        }
+        return p;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!isdigit((unsigned char)*s))
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno)
+                return -errno;
+        while (isspace((unsigned char)*end))
+                end++;
+        if (*end)
+                return -EINVAL;
+        *out = v;
+        return 0;
+}
+
+int parse_i64(const char *s, int64_t *out)
+{
+        errno = 0;
+        char *end;
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!*s)
+                return -EINVAL;
+        long long v = strtoll(s, &end, 10);
+        if (errno)
+                return -errno;
+        while (isspace((unsigned char)*end))
+                end++;
+        if (end == s || *end)
+                return -EINVAL;
+        *out = v;
+        return 0;
+}
+
+int parse_double(const char *s, double *out)
+{
+        errno = 0;
+        char *end;
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!*s)
+                return -EINVAL;
+        double v = strtod(s, &end);
+        if (errno)
+                return -errno;
+        while (isspace((unsigned char)*end))
+                end++;
+        if (end == s || *end || !isfinite(v))
+                return -EINVAL;
+        *out = v;
+        return 0;
+}
+
+const char *fmt_bytes(uint64_t bytes, char buf[static 32])
+{
+        static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = (double)bytes;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < ARRAY_SIZE(unit)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, 32, "%" PRIu64 " B", bytes);
+        else
+                snprintf(buf, 32, "%.1f %s", v, unit[u]);
+        return buf;
+}
+
+int parse_duration_ms(const char *s, uint64_t *out_ms)
+{
+        char *end;
+        errno = 0;
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!isdigit((unsigned char)*s) && *s != '.')
+                return -EINVAL;
+        double v = strtod(s, &end);
+        if (errno || end == s || !isfinite(v) || v < 0)
+                return -EINVAL;
+        double mult;
+        if (!*end || streq(end, "s"))
+                mult = 1000;
+        else if (streq(end, "ms"))
+                mult = 1;
+        else if (streq(end, "m") || streq(end, "min"))
+                mult = 60000;
+        else if (streq(end, "h"))
+                mult = 3600000;
+        else if (streq(end, "d"))
+                mult = 86400000;
+        else
+                return -EINVAL;
+        double ms = v * mult;
+        if (ms > 1e15)
+                return -ERANGE;
+        *out_ms = (uint64_t)(ms + 0.5);
+        return 0;
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+        struct timespec ts;
+        clock_gettime(id, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t now_ms_monotonic(void) { return clock_ms(CLOCK_MONOTONIC); }
+uint64_t now_ms_realtime(void) { return clock_ms(CLOCK_REALTIME); }

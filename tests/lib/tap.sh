@@ -1,0 +1,57 @@
+# TAP helpers for the CLI tests. Source it; every test script prints TAP.
+#   t_run ARGS...        runs $EVODIAG, sets OUT, ERR, RC
+#   t_is GOT WANT DESC   t_like TEXT REGEX DESC   t_ok CMD... (desc in T_DESC)
+#   t_sev ID             severities of finding ID in $OUT (JSON), comma-joined
+#   t_done               prints the plan; exits 1 if anything failed
+set -u
+: "${EVODIAG:?run through make check (EVODIAG is the binary under test)}"
+: "${TOP_SRCDIR:?}"
+FIXTURES="$TOP_SRCDIR/tests/fixtures"
+T_N=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/evodiag-test.XXXXXX")
+T_CLEANUP=""
+trap 't_cleanup' EXIT
+t_cleanup() {
+        [ -n "$T_CLEANUP" ] && eval "$T_CLEANUP"
+        rm -rf "$T_TMP"
+}
+t_at_exit() { T_CLEANUP="$T_CLEANUP; $*"; }
+
+t_pass() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+t_fail() {
+        T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $1"
+        shift
+        for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
+}
+t_is() {
+        if [ "$1" = "$2" ]; then t_pass "$3"; else t_fail "$3" "got:  '$1'" "want: '$2'"; fi
+}
+t_like() {
+        if printf '%s' "$1" | grep -Eq -- "$2"; then t_pass "$3"; else t_fail "$3" "no match for /$2/ in:" "$(printf '%s' "$1" | head -40)"; fi
+}
+t_unlike() {
+        if printf '%s' "$1" | grep -Eq -- "$2"; then t_fail "$3" "unexpected match for /$2/ in:" "$(printf '%s' "$1" | grep -E -- "$2" | head -10)"; else t_pass "$3"; fi
+}
+t_skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
+t_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+
+# Runs evodiag with a deadline: a hung evodiag is a failed test, never a hung suite.
+t_run() {
+        timeout -k 5 "${T_TIMEOUT:-60}" "$EVODIAG" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+        RC=$?
+        OUT=$(cat "$T_TMP/out")
+        ERR=$(cat "$T_TMP/err")
+}
+# Severities of a finding ID in the JSON report in $OUT ("" if absent).
+t_sev() {
+        printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .severity] | join(",")'
+}
+# The IDs of all findings with a severity in $OUT (JSON), sorted, space-separated.
+t_ids_with() {
+        printf '%s' "$OUT" | jq -r --arg s "$1" '[.collectors[].findings[] | select(.severity == $s) | .id] | sort | unique | join(" ")'
+}
+t_done() {
+        echo "1..$T_N"
+        [ "$T_FAILED" -eq 0 ]
+}
