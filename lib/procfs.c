@@ -89,14 +89,19 @@ static int limit_value(const char *s, uint64_t *out)
 
 int limits_get(const char *text, const char *name, uint64_t *soft, uint64_t *hard)
 {
+        /* The kernel prints "%-25s %-20s %-20s %-10s": names hold spaces, so the name is
+         * the first 26 columns, trimmed; "Max open" must not match "Max open files". */
         size_t nl = strlen(name);
         for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-                if (strncmp(p, name, nl) != 0 || p[nl] != ' ')
+                if (strncmp(p, name, nl) != 0)
                         continue;
-                /* Columns: name (padded to 26), soft (21), hard (21), units. */
                 const char *q = p + nl;
                 while (*q == ' ')
                         q++;
+                if (q - p < 26)
+                        continue; /* a longer name ("Max open" vs "Max open files"), or truncated */
+                if (*q == '\n' || !*q)
+                        return -EINVAL;
                 if (limit_value(q, soft) < 0)
                         return -EINVAL;
                 while (*q && *q != ' ' && *q != '\n')
@@ -243,6 +248,8 @@ int cmdline_param(const char *cmdline, const char *name, char **value)
                         p++;
                 }
                 size_t wl = (size_t)(p - start);
+                if (wl == 2 && start[0] == '-' && start[1] == '-')
+                        break; /* the rest belongs to init, not the kernel */
                 if (wl >= nl && strncmp(start, name, nl) == 0 && (wl == nl || start[nl] == '=')) {
                         free(*value);
                         struct strbuf b = {0};

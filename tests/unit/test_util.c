@@ -1,5 +1,155 @@
+/* Unit tests: number/duration parsing, string buffer, CPU lists and masks. */
+#include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include "lib/cpulist.h"
+#include "lib/util.h"
+
+static void test_parse_u64(void **state)
+{
+        uint64_t v;
+        assert_int_equal(parse_u64("42", &v), 0);
+        assert_int_equal(v, 42);
+        assert_int_equal(parse_u64("  7\n", &v), 0);
+        assert_int_equal(v, 7);
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_true(parse_u64("18446744073709551616", &v) < 0); /* overflow */
+        assert_true(parse_u64("-1", &v) < 0);
+        assert_true(parse_u64("", &v) < 0);
+        assert_true(parse_u64("12abc", &v) < 0);
+        assert_true(parse_u64("abc", &v) < 0);
+}
+
+static void test_parse_duration(void **state)
+{
+        uint64_t ms;
+        assert_int_equal(parse_duration_ms("5", &ms), 0);
+        assert_int_equal(ms, 5000);
+        assert_int_equal(parse_duration_ms("500ms", &ms), 0);
+        assert_int_equal(ms, 500);
+        assert_int_equal(parse_duration_ms("1.5s", &ms), 0);
+        assert_int_equal(ms, 1500);
+        assert_int_equal(parse_duration_ms("2m", &ms), 0);
+        assert_int_equal(ms, 120000);
+        assert_int_equal(parse_duration_ms("1h", &ms), 0);
+        assert_int_equal(ms, 3600000);
+        assert_true(parse_duration_ms("5x", &ms) < 0);
+        assert_true(parse_duration_ms("-1s", &ms) < 0);
+        assert_true(parse_duration_ms("", &ms) < 0);
+        assert_true(parse_duration_ms("nan", &ms) < 0);
+        assert_true(parse_duration_ms("1e300d", &ms) < 0);
+}
+
+static void test_strbuf(void **state)
+{
+        struct strbuf b = {0};
+        for (int i = 0; i < 1000; i++)
+                sb_printf(&b, "%d,", i);
+        assert_int_equal(b.len, strlen(b.s));
+        assert_true(startswith(b.s, "0,1,2,"));
+        char *s = sb_steal(&b);
+        assert_null(b.s);
+        free(s);
+        s = sb_steal(&b); /* empty buffer still gives a string */
+        assert_string_equal(s, "");
+        free(s);
+}
+
+static void test_next_line(void **state)
+{
+        char buf[] = "a\nbb\n\nccc";
+        size_t pos = 0;
+        assert_string_equal(next_line(buf, &pos), "a");
+        assert_string_equal(next_line(buf, &pos), "bb");
+        assert_string_equal(next_line(buf, &pos), "");
+        assert_string_equal(next_line(buf, &pos), "ccc");
+        assert_null(next_line(buf, &pos));
+}
+
+static void test_fmt_bytes(void **state)
+{
+        char b[32];
+        assert_string_equal(fmt_bytes(512, b), "512 B");
+        assert_string_equal(fmt_bytes(1536, b), "1.5 KiB");
+        assert_string_equal(fmt_bytes(2ULL << 30, b), "2.0 GiB");
+}
+
+static void test_cpulist(void **state)
+{
+        struct cpuset s;
+        assert_int_equal(cpulist_parse("0-3,8,10-11", &s), 0);
+        assert_int_equal(cpuset_count(&s), 7);
+        assert_true(cpuset_isset(&s, 0) && cpuset_isset(&s, 3) && cpuset_isset(&s, 8) && cpuset_isset(&s, 11));
+        assert_false(cpuset_isset(&s, 4) || cpuset_isset(&s, 9));
+        char *f = cpulist_format(&s);
+        assert_string_equal(f, "0-3,8,10-11");
+        free(f);
+        assert_int_equal(cpulist_parse("", &s), 0); /* an empty isolated file */
+        assert_true(cpuset_empty(&s));
+        assert_int_equal(cpulist_parse("2-7\n", &s), 0);
+        assert_int_equal(cpuset_count(&s), 6);
+        assert_int_equal(cpulist_parse("0-15:2/4", &s), 0); /* kernel stride syntax */
+        f = cpulist_format(&s);
+        assert_string_equal(f, "0-1,4-5,8-9,12-13");
+        free(f);
+}
+
+static void test_cpulist_malformed(void **state)
+{
+        struct cpuset s;
+        assert_true(cpulist_parse("3-1", &s) < 0);
+        assert_true(cpuset_empty(&s));
+        assert_true(cpulist_parse("a-b", &s) < 0);
+        assert_true(cpulist_parse("1,,x", &s) < 0);
+        assert_true(cpulist_parse("1-", &s) < 0);
+        assert_true(cpulist_parse("99999", &s) < 0); /* beyond CPULIST_MAX */
+        assert_true(cpulist_parse("0-3:0/4", &s) < 0);
+        assert_true(cpulist_parse("0-3 junk", &s) < 0);
+}
+
+static void test_cpumask(void **state)
+{
+        struct cpuset s;
+        assert_int_equal(cpumask_parse("f0\n", &s), 0);
+        char *f = cpulist_format(&s);
+        assert_string_equal(f, "4-7");
+        free(f);
+        assert_int_equal(cpumask_parse("1,00000001", &s), 0); /* commas every 32 bits */
+        f = cpulist_format(&s);
+        assert_string_equal(f, "0,32");
+        free(f);
+        assert_true(cpumask_parse("xyz", &s) < 0);
+        assert_true(cpumask_parse("", &s) < 0);
+}
+
+static void test_cpuset_ops(void **state)
+{
+        struct cpuset a, b, c;
+        cpulist_parse("0-7", &a);
+        cpulist_parse("2-3", &b);
+        cpuset_andnot(&c, &a, &b);
+        char *f = cpulist_format(&c);
+        assert_string_equal(f, "0-1,4-7");
+        free(f);
+        assert_true(cpuset_intersects(&a, &b));
+        assert_false(cpuset_intersects(&c, &b));
+        cpuset_or(&c, &c, &b);
+        assert_true(cpuset_equal(&c, &a));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_parse_duration),
+                cmocka_unit_test(test_strbuf),       cmocka_unit_test(test_next_line),
+                cmocka_unit_test(test_fmt_bytes),    cmocka_unit_test(test_cpulist),
+                cmocka_unit_test(test_cpulist_malformed), cmocka_unit_test(test_cpumask),
+                cmocka_unit_test(test_cpuset_ops),
+        };
+        return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
