@@ -15,6 +15,7 @@ struct slot {
         pid_t pid;
         int fd;
         uint64_t started, deadline;
+        bool global_bound; /* the run's --timeout, not the collector's own, set the deadline */
         struct strbuf out;
         bool overflow;
 };
@@ -29,8 +30,10 @@ static void child_main(struct job *j, int wfd)
         if (fault) {
                 size_t n = strlen(j->name);
                 if (strncmp(fault, j->name, n) == 0 && fault[n] == ':') {
-                        if (streq(fault + n + 1, "crash"))
+                        if (streq(fault + n + 1, "crash")) {
+                                signal(SIGSEGV, SIG_DFL); /* past any sanitizer's handler */
                                 raise(SIGSEGV);
+                        }
                         if (streq(fault + n + 1, "hang"))
                                 for (;;)
                                         pause();
@@ -76,8 +79,10 @@ static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
         close(p[1]);
         *s = (struct slot){.pid = pid, .fd = p[0], .started = now};
         s->deadline = now + j->timeout_ms;
-        if (global && global < s->deadline)
+        if (global && global < s->deadline) {
                 s->deadline = global;
+                s->global_bound = true;
+        }
         return 0;
 }
 
@@ -114,8 +119,9 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         s->fd = -1;
         if (timed_out) {
                 j->status = JOB_TIMEOUT;
-                j->error = xasprintf("no answer within %llu ms; killed%s",
+                j->error = xasprintf("no answer within %llu ms%s; killed%s",
                                      (unsigned long long)(s->deadline - s->started),
+                                     s->global_bound ? " (the run's --timeout)" : "",
                                      j->abandoned ? " (unkillable, likely stuck in the kernel: abandoned)" : "");
         } else if (s->overflow) {
                 j->status = JOB_CRASHED;
