@@ -1,13 +1,11 @@
 #include "config.h"
 #include "collectors/runner.h"
+#include "lib/child.h"
 #include "lib/conffile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #define JOB_OUTPUT_MAX (16u << 20) /* a collector's findings never need more */
 
@@ -20,64 +18,22 @@ struct slot {
         bool overflow;
 };
 
-static void child_main(struct job *j, int wfd)
+static void child_main(void *arg, int wfd)
 {
-        /* Die with the parent: an abandoned run must not leave collectors behind. */
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_IGN);
-        /* Test hook (documented in HACKING section of README): simulate a broken collector. */
-        const char *fault = getenv("EVODIAG_FAULT");
-        if (fault) {
-                size_t n = strlen(j->name);
-                if (strncmp(fault, j->name, n) == 0 && fault[n] == ':') {
-                        if (streq(fault + n + 1, "crash")) {
-                                signal(SIGSEGV, SIG_DFL); /* past any sanitizer's handler */
-                                raise(SIGSEGV);
-                        }
-                        if (streq(fault + n + 1, "hang"))
-                                for (;;)
-                                        pause();
-                        if (streq(fault + n + 1, "garbage")) {
-                                (void)!write(wfd, "{not json", 9);
-                                _exit(0);
-                        }
-                }
-        }
+        struct job *j = arg;
         json_object *r = j->fn(j->arg);
         const char *s = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
-        size_t len = strlen(s), off = 0;
-        while (off < len) {
-                ssize_t w = write(wfd, s + off, len - off);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        _exit(2);
-                }
-                off += (size_t)w;
-        }
-        _exit(0);
+        if (write_all(wfd, s, strlen(s)) < 0)
+                _exit(2);
 }
 
 static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
 {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0) {
-                int e = errno;
-                close(p[0]);
-                close(p[1]);
-                return -e;
-        }
-        if (pid == 0) {
-                close(p[0]);
-                child_main(j, p[1]);
-        }
-        close(p[1]);
-        *s = (struct slot){.pid = pid, .fd = p[0], .started = now};
+        struct child c;
+        int r = child_start(&c, j->name, child_main, j);
+        if (r < 0)
+                return r;
+        *s = (struct slot){.pid = c.pid, .fd = c.fd, .started = now};
         s->deadline = now + j->timeout_ms;
         if (global && global < s->deadline) {
                 s->deadline = global;
@@ -86,35 +42,11 @@ static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
         return 0;
 }
 
-/* Reaps if it can; a child in D state ignores SIGKILL until its I/O returns,
- * so after a short grace it is left behind (PDEATHSIG-free: it is already killed). */
-static int reap(pid_t pid, bool killed, bool *abandoned)
-{
-        int status = 0;
-        for (int i = 0; i < (killed ? 20 : 1000); i++) {
-                pid_t r = waitpid(pid, &status, WNOHANG);
-                if (r == pid)
-                        return status;
-                if (r < 0 && errno != EINTR)
-                        return 0;
-                usleep(killed ? 1000 : 2000);
-        }
-        if (!killed) {
-                /* Closed its pipe but lingers: treat as hung. */
-                kill(pid, SIGKILL);
-                return reap(pid, true, abandoned);
-        }
-        *abandoned = true;
-        return -1;
-}
-
 static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
 {
         bool timed_out = kill_it && !s->overflow;
         j->duration_ms = now - s->started;
-        if (kill_it)
-                kill(s->pid, SIGKILL);
-        int status = reap(s->pid, kill_it, &j->abandoned);
+        int status = child_reap(s->pid, kill_it, &j->abandoned);
         close(s->fd);
         s->fd = -1;
         if (timed_out) {
@@ -126,12 +58,8 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         } else if (s->overflow) {
                 j->status = JOB_CRASHED;
                 j->error = xasprintf("sent more than %u bytes of results", JOB_OUTPUT_MAX);
-        } else if (status != -1 && WIFSIGNALED(status)) {
+        } else if ((j->error = child_status_error(status))) {
                 j->status = JOB_CRASHED;
-                j->error = xasprintf("killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-        } else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-                j->status = JOB_CRASHED;
-                j->error = xasprintf("exited with status %d", WEXITSTATUS(status));
         } else {
                 enum json_tokener_error jerr;
                 j->result = json_tokener_parse_verbose(s->out.s ? s->out.s : "", &jerr);

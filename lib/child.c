@@ -1,0 +1,125 @@
+#include "config.h"
+#include "lib/child.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+int write_all(int fd, const void *buf, size_t n)
+{
+        const char *p = buf;
+        while (n) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t)w;
+        }
+        return 0;
+}
+
+long read_full(int fd, void *buf, size_t n)
+{
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = read(fd, (char *)buf + got, n - got);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        break;
+                got += (size_t)r;
+        }
+        return (long)got;
+}
+
+static void fault_hook(const char *name, int wfd)
+{
+        const char *fault = getenv("EVODIAG_FAULT");
+        size_t n = strlen(name);
+        if (!fault || strncmp(fault, name, n) != 0 || fault[n] != ':')
+                return;
+        const char *what = fault + n + 1;
+        if (streq(what, "crash")) {
+                signal(SIGSEGV, SIG_DFL); /* past any sanitizer's handler */
+                raise(SIGSEGV);
+        }
+        if (streq(what, "hang"))
+                for (;;)
+                        pause();
+        if (streq(what, "garbage")) {
+                (void)write_all(wfd, "{not json", 9);
+                _exit(0);
+        }
+}
+
+int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(p[0]);
+                close(p[1]);
+                return -e;
+        }
+        if (pid == 0) {
+                close(p[0]);
+                /* Die with the parent: an abandoned run must not leave collectors behind. */
+                (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+                signal(SIGPIPE, SIG_IGN);
+                signal(SIGINT, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                fault_hook(name, p[1]);
+                fn(arg, p[1]);
+                _exit(0); /* never exit(): the parent's stdio buffers are not ours to flush */
+        }
+        close(p[1]);
+        *c = (struct child){.pid = pid, .fd = p[0]};
+        return 0;
+}
+
+int child_reap(pid_t pid, bool kill_it, bool *abandoned)
+{
+        int status = 0;
+        if (kill_it)
+                kill(pid, SIGKILL);
+        /* A child in D state ignores SIGKILL until its I/O returns: give it 20 ms,
+         * then leave it behind rather than hang with it. A child that closed its
+         * pipe but lingers gets 2 s before it is killed too. */
+        for (int i = 0; i < (kill_it ? 20 : 1000); i++) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid)
+                        return status;
+                if (r < 0 && errno != EINTR)
+                        return 0;
+                usleep(kill_it ? 1000 : 2000);
+        }
+        if (!kill_it)
+                return child_reap(pid, true, abandoned);
+        *abandoned = true;
+        return -1;
+}
+
+char *child_status_error(int status)
+{
+        if (status == -1)
+                return xstrdup("could not be reaped (stuck in the kernel): abandoned");
+        if (WIFSIGNALED(status))
+                return xasprintf("killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+                return xasprintf("exited with status %d", WEXITSTATUS(status));
+        return NULL;
+}
