@@ -1,0 +1,31 @@
+/* Redaction: secrets never leave the host. Every text artifact of a bundle, its
+ * manifest, its log and the terminal output pass through here.
+ * Rules: key = value pairs whose key names a secret (INI, TOML, env, YAML, JSON),
+ * user:pass@ in URLs, Authorization headers and Bearer tokens, PEM private key
+ * blocks, AWS access key IDs, --password=x / --token x style arguments (also in
+ * NUL-separated /proc/PID/cmdline). --obfuscate also maps host names, IPv4/IPv6 and
+ * MAC addresses to consistent stand-ins (keyed HMAC), kept in a local mapping. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct redactor;
+
+struct redactor *redactor_new(void);
+/* Turns on obfuscation with a 32-byte key; `hostnames` (NULL-terminated) are the
+ * names to replace besides addresses. */
+void redactor_obfuscate(struct redactor *r, const uint8_t key[32], const char *const *hostnames);
+void redactor_free(struct redactor *r);
+
+/* Returns a new buffer (NUL-terminated, *out_len bytes) with secrets replaced;
+ * *count is the number of replacements. Lines are separated by \n, arguments of
+ * a cmdline by \0; both are kept. */
+char *redact(struct redactor *r, const char *in, size_t len, size_t *out_len, unsigned *count);
+/* Convenience for one NUL-terminated string (log lines, command lines). */
+char *redact_str(struct redactor *r, const char *s, unsigned *count);
+/* Writes "original\treplacement" lines of the obfuscation mapping to path (0600). */
+int redactor_save_mapping(struct redactor *r, const char *path);
+
+/* HMAC-SHA256, for the obfuscation mapping and anything else that needs a keyed hash. */
+void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);
