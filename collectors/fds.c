@@ -1,5 +1,552 @@
-/* PLACEHOLDER: being written. */
+/* fds: file descriptors. System-wide handles (fs.file-nr against fs.file-max), the
+ * per-process ceiling fs.nr_open, and each process's open fds against its soft
+ * RLIMIT_NOFILE. From the LavinMQ guide's "File Descriptors" section and
+ * COMPONENTS.md §2 "mmap and FD needs"; running out stops LavinMQ accepting
+ * connections and EVO modules opening segments. */
 #include "config.h"
 #include "collectors/collector.h"
-static const struct check_info checks[] = {{0}};
-const struct collector fds_collector = {.name = "fds", .summary = "(in progress)", .checks = checks};
+#include "collectors/fds.h"
+#include "collectors/maps.h"
+#include "lib/procfs.h"
+#include "lib/proctable.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+
+#define UNKNOWN_PER_PROCESS_MAX 10 /* a broken bundle must not bury the report */
+
+static const struct check_info checks[] = {
+        {"fds.system", "System-wide file handles (fs.file-nr against fs.file-max)",
+         "/proc/sys/fs/file-nr holds the allocated file handles, the unused ones (always 0 on\n"
+         "current kernels) and fs.file-max. When the handles in use reach fs.file-max, every\n"
+         "open(), socket() and accept() on the host fails with ENFILE (\"Too many open files in\n"
+         "system\"): LavinMQ stops accepting connections, EVO modules cannot open segments.\n"
+         "Fix: raise the limit now and keep it across reboots:\n"
+         "  sysctl -w fs.file-max=<n>\n"
+         "  echo 'fs.file-max = <n>' > /etc/sysctl.d/99-file-max.conf\n"
+         "then find who holds the handles (the fds.process findings; a leak keeps growing).\n"
+         "Thresholds: [fds] system_warn_pct, system_crit_pct."},
+        {"fds.nr_open", "Per-process ceiling of the open-files limit (fs.nr_open)",
+         "fs.nr_open is the highest value RLIMIT_NOFILE (ulimit -n, LimitNOFILE=, limits.conf)\n"
+         "can take; LimitNOFILE=infinity, as LavinMQ's lavinmq.service sets, means this value.\n"
+         "Informational: it only matters when a process needs more open files than this.\n"
+         "Fix (then): sysctl -w fs.nr_open=<n>; echo 'fs.nr_open = <n>' > /etc/sysctl.d/99-nr-open.conf"},
+        {"fds.process", "Open fds of each process against its soft open-files limit",
+         "A process can hold at most its soft RLIMIT_NOFILE (\"Max open files\" in\n"
+         "/proc/PID/limits) file descriptors; beyond it open(), socket() and accept() fail with\n"
+         "EMFILE. LavinMQ needs 1 fd per connection + 2 per durable queue + overhead (LavinMQ\n"
+         "guide) and warns at start when its limit is below 1025; out of fds it can neither\n"
+         "accept connections nor create queues.\n"
+         "One finding per process at or above [fds] warn_pct / crit_pct of its limit (subject\n"
+         "\"pid N comm\"), and one summary with the top consumers, so the headroom shows.\n"
+         "As non-root, other users' /proc/PID/fd cannot be read: those processes are counted\n"
+         "in a skipped finding, never reported as fine.\n"
+         "Fix: now, without a restart: prlimit --pid <pid> --nofile=<n>:<n>. To keep it, raise\n"
+         "it where the process is started: a systemd unit: systemctl edit <unit> ->\n"
+         "[Service] LimitNOFILE=<n> (lavinmq.service ships LimitNOFILE=infinity), then restart;\n"
+         "a script: ulimit -n <n> before starting; a login session: '<user> - nofile <n>' in\n"
+         "/etc/security/limits.conf. If the count keeps growing, look for a leak:\n"
+         "ls -l /proc/<pid>/fd. Tunables: [fds] warn_pct, crit_pct, top, max_procs, budget_ms."},
+        {0},
+};
+
+static const struct config_key config[] = {
+        {"system_warn_pct", "80", "warn when this % of fs.file-max is in use"},
+        {"system_crit_pct", "95", "crit when this % of fs.file-max is in use"},
+        {"warn_pct", "80", "warn when a process holds this % of its soft open-files limit"},
+        {"crit_pct", "95", "crit when a process holds this % of its soft open-files limit"},
+        {"top", "5", "how many top consumers the fds.process summary lists"},
+        {"max_procs", "0", "inspect at most this many processes (0 = all)"},
+        {"budget_ms", "3000", "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"},
+        {0},
+};
+
+/* ---- parsers and decisions (fds.h) ---- */
+
+static int next_u64(const char **p, uint64_t *out)
+{
+        while (isspace((unsigned char)**p))
+                (*p)++;
+        if (!isdigit((unsigned char)**p))
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(*p, &end, 10);
+        if (errno || (*end && !isspace((unsigned char)*end)))
+                return -EINVAL;
+        *out = v;
+        *p = end;
+        return 0;
+}
+
+int file_nr_parse(const char *text, struct file_nr *out)
+{
+        const char *p = text;
+        struct file_nr n;
+        if (!text || next_u64(&p, &n.allocated) < 0 || next_u64(&p, &n.unused) < 0 || next_u64(&p, &n.max) < 0)
+                return -EINVAL;
+        while (isspace((unsigned char)*p))
+                p++;
+        if (*p || n.unused > n.allocated)
+                return -EINVAL;
+        *out = n;
+        return 0;
+}
+
+double usage_pct(uint64_t used, uint64_t limit)
+{
+        if (limit == LIMIT_UNLIMITED)
+                return 0;
+        if (limit == 0)
+                return used ? 100 : 0;
+        return 100.0 * (double)used / (double)limit;
+}
+
+enum severity usage_severity(uint64_t used, uint64_t limit, double warn_pct, double crit_pct)
+{
+        double pct = usage_pct(used, limit);
+        if (limit == LIMIT_UNLIMITED)
+                return SEV_OK;
+        return pct >= crit_pct ? SEV_CRIT : pct >= warn_pct ? SEV_WARN : SEV_OK;
+}
+
+static int usage_cmp(const void *a, const void *b)
+{
+        const struct usage *x = a, *y = b;
+        double px = usage_pct(x->used, x->limit), py = usage_pct(y->used, y->limit);
+        if (px != py)
+                return px > py ? -1 : 1;
+        if (x->used != y->used)
+                return x->used > y->used ? -1 : 1;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+void usage_sort(struct usage *v, size_t n)
+{
+        if (n > 1)
+                qsort(v, n, sizeof(*v), usage_cmp);
+}
+
+char *usage_list(const struct usage *v, size_t n, size_t k)
+{
+        struct strbuf b = {0};
+        sb_puts(&b, "");
+        for (size_t i = 0; i < n && i < k; i++) {
+                sb_printf(&b, "%spid %d %s %" PRIu64 "/", i ? ", " : "", v[i].pid, v[i].comm, v[i].used);
+                if (v[i].limit == LIMIT_UNLIMITED)
+                        sb_puts(&b, "unlimited");
+                else
+                        sb_printf(&b, "%" PRIu64 " (%.1f%%)", v[i].limit, usage_pct(v[i].used, v[i].limit));
+        }
+        return sb_steal(&b);
+}
+
+uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+        return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+uint64_t nofile_target(uint64_t soft, uint64_t nr_open)
+{
+        uint64_t t = mul_sat(soft, 2);
+        if (t < 65536)
+                t = 65536;
+        if (nr_open && t > nr_open)
+                t = nr_open;
+        return t > soft ? t : 0;
+}
+
+/* The last ".service" component of a cgroup path, unless it is a user's unit. */
+static char *unit_of_path(const char *path)
+{
+        if (strstr(path, "/user.slice/") || startswith(path, "user.slice/"))
+                return NULL;
+        char *unit = NULL;
+        const char *p = path;
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                size_t n = strcspn(p, "/\n");
+                if (n > 8 && strncmp(p + n - 8, ".service", 8) == 0) {
+                        free(unit);
+                        unit = xstrndup(p, n);
+                }
+                p += n;
+                if (*p == '\n')
+                        break;
+        }
+        return unit;
+}
+
+char *unit_from_cgroup(const char *text)
+{
+        /* cgroup v2 ("0::/system.slice/x.service") first, then v1's name=systemd line. */
+        for (int pass = 0; pass < 2; pass++) {
+                for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                        const char *path = NULL, *c = strchr(l, ':'), *nl = strchr(l, '\n');
+                        if (pass == 0 && startswith(l, "0::"))
+                                path = l + 3;
+                        else if (pass == 1 && c && (!nl || c < nl) && startswith(c + 1, "name=systemd:"))
+                                path = c + 1 + strlen("name=systemd:");
+                        char *u = path ? unit_of_path(path) : NULL;
+                        if (u)
+                                return u;
+                }
+        }
+        return NULL;
+}
+
+/* ---- fds.system and fds.nr_open ---- */
+
+static void check_system(struct ctx *c, struct findings *fs)
+{
+        _cleanup_free_ char *text = NULL;
+        struct finding *f;
+        long r = rootfs_read("/proc/sys/fs/file-nr", 4096, &text, NULL);
+        if (r < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.system", "cannot read /proc/sys/fs/file-nr: %s", strerror((int)-r));
+                fnd_evidence(f, "/proc/sys/fs/file-nr");
+                return;
+        }
+        struct file_nr nr;
+        if (file_nr_parse(text, &nr) < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.system",
+                            "/proc/sys/fs/file-nr is malformed: expected three numbers (allocated, unused, max)");
+                fnd_evidence(f, "/proc/sys/fs/file-nr");
+                return;
+        }
+        /* file-max and file-nr's third field are the same kernel variable; file-max is
+         * the one operators set, file-nr's is the fallback (a partial bundle). */
+        uint64_t max = nr.max;
+        bool have_max = rootfs_read_u64("/proc/sys/fs/file-max", &max) == 0;
+        if (!have_max)
+                max = nr.max;
+        uint64_t used = nr.allocated - nr.unused;
+        double w = conf_num(c, "system_warn_pct"), cr = conf_num(c, "system_crit_pct");
+        double pct = usage_pct(used, max);
+        enum severity s = usage_severity(used, max, w, cr);
+        f = fnd_add(fs, s, "fds.system", "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)", used, max, pct);
+        fnd_expected(f, "< %.0f%% of fs.file-max in use", w);
+        fnd_actual(f, "%" PRIu64 " allocated, %" PRIu64 " unused, fs.file-max %" PRIu64 " (%.1f%%)", nr.allocated,
+                   nr.unused, max, pct);
+        fnd_evidence(f, have_max ? "/proc/sys/fs/file-nr, /proc/sys/fs/file-max" : "/proc/sys/fs/file-nr");
+        if (s != SEV_OK) {
+                uint64_t t = mul_sat(used > max ? used : max, 2);
+                fnd_remedy(f, "sysctl -w fs.file-max=%" PRIu64 " && echo 'fs.file-max = %" PRIu64
+                              "' > /etc/sysctl.d/99-file-max.conf   # then find who holds them: the fds.process findings",
+                           t, t);
+        }
+}
+
+/* Returns fs.nr_open, or 0 when it cannot be read. */
+static uint64_t check_nr_open(struct findings *fs)
+{
+        uint64_t v;
+        struct finding *f;
+        int r = rootfs_read_u64("/proc/sys/fs/nr_open", &v);
+        if (r < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.nr_open", "cannot read /proc/sys/fs/nr_open: %s",
+                            r == -EINVAL ? "not a number" : strerror(-r));
+                fnd_evidence(f, "/proc/sys/fs/nr_open");
+                return 0;
+        }
+        f = fnd_add(fs, SEV_INFO, "fds.nr_open",
+                    "fs.nr_open = %" PRIu64 ": the most any process's open-files limit can be (LimitNOFILE=infinity)", v);
+        fnd_actual(f, "%" PRIu64, v);
+        fnd_evidence(f, "/proc/sys/fs/nr_open");
+        return v;
+}
+
+/* ---- fds.process ---- */
+
+/* The login name of uid from ROOT/etc/passwd (not getpwuid: that reads the live
+ * host and may ask NSS servers, which can hang). */
+static char *user_name(unsigned uid)
+{
+        _cleanup_free_ char *text = NULL;
+        if (rootfs_read("/etc/passwd", 1 << 20, &text, NULL) < 0)
+                return NULL;
+        size_t pos = 0;
+        char *line;
+        while ((line = next_line(text, &pos))) {
+                char *name = line, *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                unsigned u;
+                if (c2 && sscanf(c2 + 1, "%u:", &u) == 1 && u == uid) {
+                        *c1 = 0;
+                        return xstrdup(name);
+                }
+        }
+        return NULL;
+}
+
+static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_open, bool lavinmq)
+{
+        struct strbuf b = {0};
+        char path[64];
+        _cleanup_free_ char *cg = NULL, *unit = NULL, *user = NULL;
+        uint64_t t = nofile_target(u->limit, nr_open);
+        bool ceiling = t == 0;
+        if (ceiling) {
+                /* Already at fs.nr_open: the ceiling must move first. */
+                t = mul_sat(u->limit, 2);
+                sb_printf(&b, "sysctl -w fs.nr_open=%" PRIu64 " && ", t);
+        }
+        sb_printf(&b, "prlimit --pid %d --nofile=%" PRIu64 ":%" PRIu64 "   # now; to keep it: ", u->pid, t, t);
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", u->pid);
+        if (rootfs_read(path, 64 << 10, &cg, NULL) >= 0)
+                unit = unit_from_cgroup(cg);
+        if (unit && lavinmq)
+                sb_printf(&b, "systemctl edit %s -> [Service] LimitNOFILE=infinity (as upstream's lavinmq.service), then systemctl restart %s",
+                          unit, unit);
+        else if (unit)
+                sb_printf(&b, "systemctl edit %s -> [Service] LimitNOFILE=%" PRIu64 ", then systemctl restart %s", unit, t, unit);
+        else if ((user = user_name(euid)))
+                sb_printf(&b, "ulimit -n %" PRIu64 " where it is started, or '%s - nofile %" PRIu64 "' in /etc/security/limits.conf",
+                          t, user, t);
+        else
+                sb_printf(&b, "ulimit -n %" PRIu64 " where it is started, or '<user> - nofile %" PRIu64 "' in /etc/security/limits.conf",
+                          t, t);
+        if (ceiling)
+                sb_puts(&b, "; persist fs.nr_open in /etc/sysctl.d/");
+        if (lavinmq)
+                sb_puts(&b, " (LavinMQ needs 1 fd per connection + 2 per durable queue + overhead)");
+        return sb_steal(&b);
+}
+
+/* ---- the process scan, shared with maps.c ---- */
+
+static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
+
+/* evodiag's own processes (this child, the parent, the other collectors'
+ * children) are not what the operator asks about; on the live system only. */
+static bool is_self(const struct proc *p)
+{
+        if (!rootfs_is_live())
+                return false;
+        pid_t me = getpid(), parent = getppid();
+        return p->pid == me || p->pid == parent || p->ppid == parent;
+}
+
+void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s)
+{
+        size_t max_procs = (size_t)conf_num(c, "max_procs");
+        double budget = conf_num(c, "budget_ms");
+        uint64_t deadline = budget > 0 ? now_ms_monotonic() + (uint64_t)budget : 0;
+        size_t tried = 0;
+        for (size_t i = 0; i < t->n; i++) {
+                const struct proc *p = &t->v[i];
+                if (p->kthread || is_self(p))
+                        continue; /* kernel threads have no files or address space of their own */
+                s->candidates++;
+                if ((max_procs && tried >= max_procs) || s->out_of_time) {
+                        s->not_inspected++;
+                        continue;
+                }
+                /* Stop before the runner's deadline kills us: partial results beat none. */
+                if (deadline && now_ms_monotonic() > deadline) {
+                        s->out_of_time = true;
+                        s->not_inspected++;
+                        continue;
+                }
+                tried++;
+                long n = measure(p->pid);
+                if (n == -ENOENT || n == -ESRCH)
+                        continue; /* exited while we looked */
+                if (n == -EACCES || n == -EPERM) {
+                        if (!s->denied++)
+                                s->denied_pid = p->pid;
+                        continue;
+                }
+                if (n < 0) {
+                        if (!s->failed++) {
+                                s->failed_pid = p->pid;
+                                s->failed_err = (int)-n;
+                        }
+                        continue;
+                }
+                if (s->n == s->cap) {
+                        s->cap = s->cap ? s->cap * 2 : 256;
+                        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+                }
+                struct usage *u = &s->v[s->n++];
+                *u = (struct usage){.pid = p->pid, .used = (uint64_t)n};
+                snprintf(u->comm, sizeof(u->comm), "%s", p->comm);
+        }
+}
+
+void scan_report_gaps(const struct ctx *c, const struct scan *s, const char *id, const char *file, struct findings *fs)
+{
+        struct finding *f;
+        if (s->denied && !c->is_root) {
+                _cleanup_free_ char *what = xasprintf("%zu of %zu process%s belong to other users; their /proc/PID/%s cannot be read (first: pid %d)",
+                                                      s->denied, s->candidates, plural(s->candidates), file, s->denied_pid);
+                skip_not_root(fs, id, what);
+        } else if (s->denied) {
+                /* Root without ptrace rights over them: a container without CAP_SYS_PTRACE,
+                 * an LSM. Not the host's fault, so skipped, but never silent. */
+                f = fnd_add(fs, SEV_SKIPPED, id, "%zu of %zu process%s could not be inspected: /proc/PID/%s is denied even to root (first: pid %d)",
+                            s->denied, s->candidates, plural(s->candidates), file, s->denied_pid);
+                fnd_actual(f, "permission denied on /proc/%d/%s", s->denied_pid, file);
+                fnd_evidence(f, "/proc/%d/%s", s->denied_pid, file);
+                fnd_remedy(f, "run evodiag as root in the host's namespaces with CAP_SYS_PTRACE (not inside a restricted container)");
+        }
+        if (s->failed) {
+                f = fnd_add(fs, SEV_UNKNOWN, id, "%zu process%s could not be inspected: /proc/PID/%s: %s (first: pid %d)", s->failed,
+                            plural(s->failed), file, strerror(s->failed_err), s->failed_pid);
+                fnd_evidence(f, "/proc/%d/%s", s->failed_pid, file);
+        }
+}
+
+void scan_report_summary(const struct ctx *c, struct scan *s, const char *id, size_t problems, double warn_pct,
+                         const char *limit_name, const char *evidence, struct findings *fs)
+{
+        struct finding *f;
+        _cleanup_free_ char *left = s->not_inspected
+                ? xasprintf("; %zu not inspected ([%s] %s)", s->not_inspected, c->self->name,
+                            s->out_of_time ? "budget_ms reached" : "max_procs")
+                : xstrdup("");
+        if (s->n == 0 && (s->denied || s->failed))
+                return; /* nothing inspected: the gap findings say why, no verdict to give */
+        if (s->n == 0) {
+                f = fnd_add(fs, s->not_inspected ? SEV_INFO : SEV_OK, id, "no user-space process to inspect%s", left);
+                fnd_evidence(f, "/proc");
+                return;
+        }
+        usage_sort(s->v, s->n);
+        size_t top = (size_t)conf_num(c, "top");
+        _cleanup_free_ char *list = usage_list(s->v, s->n, top ? top : 1);
+        _cleanup_free_ char *first = usage_list(s->v, s->n, 1);
+        /* The summary speaks only of the processes inspected; info, not ok, when some
+         * are above the threshold (their own findings carry the verdict) or when the
+         * time budget left some out. */
+        enum severity sev = problems || s->out_of_time ? SEV_INFO : SEV_OK;
+        if (problems)
+                f = fnd_add(fs, sev, id, "%zu process%s inspected, %zu at >= %.0f%% of %s%s", s->n, plural(s->n), problems,
+                            warn_pct, limit_name, left);
+        else
+                f = fnd_add(fs, sev, id, "%zu process%s inspected, none at >= %.0f%% of %s; highest: %s%s", s->n, plural(s->n),
+                            warn_pct, limit_name, first, left);
+        fnd_expected(f, "every process < %.0f%% of %s", warn_pct, limit_name);
+        fnd_actual(f, "top by share of limit: %s", list);
+        fnd_evidence(f, "%s", evidence);
+}
+
+void scan_free(struct scan *s)
+{
+        free(s->v);
+        *s = (struct scan){0};
+}
+
+/* ---- fds.process ---- */
+
+/* The soft and hard open-files limit of u->pid. 1 = got them, 0 = the process is
+ * gone, -1 = reported as unknown (limits unreadable or malformed). */
+static int read_nofile(const struct usage *p, struct usage *u, size_t *bad, struct findings *fs)
+{
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/limits", p->pid);
+        long r = rootfs_read(path, 64 << 10, &text, NULL);
+        int pr = r < 0 ? (int)r : limits_get(text, "Max open files", &u->limit, &u->hard);
+        if (pr == 0)
+                return 1;
+        if (r < 0 && !proc_exists(p->pid))
+                return 0;
+        if (++*bad > UNKNOWN_PER_PROCESS_MAX)
+                return -1;
+        struct finding *f;
+        if (r < 0)
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "pid %d %s: cannot read %s: %s", p->pid, p->comm, path,
+                            strerror((int)-r));
+        else
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "pid %d %s: %s in %s", p->pid, p->comm,
+                            pr == -ENOENT ? "no 'Max open files' line" : "malformed 'Max open files' line", path);
+        fnd_subject(f, "pid %d %s", p->pid, p->comm);
+        fnd_expected(f, "a 'Max open files' line with soft and hard limits");
+        fnd_evidence(f, "%s", path);
+        return -1;
+}
+
+static void report_problem(const struct usage *u, enum severity sev, unsigned euid, double w, uint64_t nr_open,
+                           bool lavinmq, struct findings *fs)
+{
+        struct finding *f = fnd_add(fs, sev, "fds.process", "pid %d %s: %" PRIu64 " of %" PRIu64 " open files (%.1f%%)",
+                                    u->pid, u->comm, u->used, u->limit, usage_pct(u->used, u->limit));
+        fnd_subject(f, "pid %d %s", u->pid, u->comm);
+        fnd_expected(f, "< %.0f%% of the soft open-files limit", w);
+        if (u->hard == LIMIT_UNLIMITED)
+                fnd_actual(f, "%" PRIu64 " fds open; soft limit %" PRIu64 ", hard unlimited", u->used, u->limit);
+        else
+                fnd_actual(f, "%" PRIu64 " fds open; soft limit %" PRIu64 ", hard %" PRIu64, u->used, u->limit, u->hard);
+        fnd_evidence(f, "/proc/%d/fd, /proc/%d/limits", u->pid, u->pid);
+        _cleanup_free_ char *rem = nofile_remedy(u, euid, nr_open, lavinmq);
+        fnd_remedy(f, "%s", rem);
+}
+
+static const struct proc *find_proc(const struct proctable *t, int pid)
+{
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].pid == pid)
+                        return &t->v[i];
+        return NULL;
+}
+
+static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs)
+{
+        struct proctable t;
+        struct finding *f;
+        int r = proctable_load(&t);
+        if (r < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "cannot list processes: %s", strerror(-r));
+                fnd_evidence(f, "/proc");
+                return;
+        }
+        struct scan s = {0};
+        scan_procs(c, &t, proc_fd_count, &s);
+        /* Limits after the counts: cheap, and a process gone by now is dropped. */
+        size_t kept = 0, bad = 0;
+        for (size_t i = 0; i < s.n; i++) {
+                struct usage u = s.v[i];
+                if (read_nofile(&s.v[i], &u, &bad, fs) > 0)
+                        s.v[kept++] = u;
+        }
+        s.n = kept;
+        usage_sort(s.v, s.n); /* worst first: the report's order does not depend on readdir's */
+        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
+        size_t problems = 0;
+        for (size_t i = 0; i < s.n; i++) {
+                enum severity sev = usage_severity(s.v[i].used, s.v[i].limit, w, cr);
+                if (sev == SEV_OK)
+                        continue;
+                const struct proc *p = find_proc(&t, s.v[i].pid);
+                report_problem(&s.v[i], sev, p ? p->euid : 0, w, nr_open, p && proc_is_lavinmq(p), fs);
+                problems++;
+        }
+        if (bad > UNKNOWN_PER_PROCESS_MAX) {
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "%zu more processes with an unreadable or malformed limits file",
+                            bad - UNKNOWN_PER_PROCESS_MAX);
+                fnd_evidence(f, "/proc/PID/limits");
+        }
+        scan_report_gaps(c, &s, "fds.process", "fd", fs);
+        if (s.n || !bad)
+                scan_report_summary(c, &s, "fds.process", problems, w, "their soft open-files limit",
+                                    "/proc/PID/fd, /proc/PID/limits", fs);
+        scan_free(&s);
+        proctable_free(&t);
+}
+
+static void fds_check(struct ctx *c, struct findings *fs)
+{
+        check_system(c, fs);
+        uint64_t nr_open = check_nr_open(fs);
+        check_processes(c, nr_open, fs);
+}
+
+const struct collector fds_collector = {
+        .name = "fds",
+        .summary = "file handles: system-wide, fs.nr_open, per process against its open-files limit",
+        .checks = checks,
+        .config = config,
+        .check = fds_check,
+};

@@ -1,5 +1,221 @@
-/* PLACEHOLDER: being written. */
+/* maps: memory map areas. Each process's map count (lines of /proc/PID/maps, one
+ * per VMA) against vm.max_map_count, and LavinMQ's own rule: it mmaps every
+ * message segment and connection buffer and warns at start when
+ * vm.max_map_count is below 100000 (LavinMQ guide "Memory Map Areas",
+ * COMPONENTS.md §2 "mmap and FD needs"). At the limit mmap() fails with ENOMEM. */
 #include "config.h"
 #include "collectors/collector.h"
-static const struct check_info checks[] = {{0}};
-const struct collector maps_collector = {.name = "maps", .summary = "(in progress)", .checks = checks};
+#include "collectors/fds.h"
+#include "collectors/maps.h"
+#include "lib/procfs.h"
+#include "lib/proctable.h"
+
+#include <errno.h>
+#include <inttypes.h>
+
+#define MAX_MAP_COUNT "/proc/sys/vm/max_map_count"
+
+static const struct check_info checks[] = {
+        {"maps.process", "Memory map areas of each process against vm.max_map_count",
+         "vm.max_map_count caps the memory map areas (VMAs, one line each in /proc/PID/maps)\n"
+         "a process may have. At the cap mmap(), mprotect() and even malloc() of large blocks\n"
+         "fail with ENOMEM; LavinMQ, which maps 1 area per connection + 1 per message segment,\n"
+         "can then accept no connection and create no segment.\n"
+         "One finding per process at or above [maps] warn_pct / crit_pct of the limit (subject\n"
+         "\"pid N comm\"), and one summary with the top consumers. As non-root, other users'\n"
+         "/proc/PID/maps cannot be read: those processes are counted in a skipped finding.\n"
+         "Fix: raise the limit now and keep it across reboots:\n"
+         "  sysctl -w vm.max_map_count=<n>\n"
+         "  echo vm.max_map_count=<n> > /etc/sysctl.d/99-max-map-count.conf\n"
+         "(for LavinMQ: 1000000, in /etc/sysctl.d/99-lavinmq.conf). If one process keeps\n"
+         "growing, look for a mapping leak: pmap -x <pid> | tail.\n"
+         "Tunables: [maps] warn_pct, crit_pct, top, max_procs, budget_ms."},
+        {"maps.lavinmq_limit", "vm.max_map_count high enough for LavinMQ",
+         "LavinMQ reads /proc/sys/vm/max_map_count at start and warns below 100000: the limit\n"
+         "should exceed connections*2 + consumers*2 + queues*4 (COMPONENTS.md §2). The kernel\n"
+         "default, 65530, is too low for a busy broker. Fires only when a lavinmq process runs\n"
+         "(comm \"lavinmq\" or argv[0] basename lavinmq); otherwise it says so as ok.\n"
+         "Fix (LavinMQ guide):\n"
+         "  sysctl -w vm.max_map_count=1000000\n"
+         "  echo vm.max_map_count=1000000 > /etc/sysctl.d/99-lavinmq.conf\n"
+         "Tunable: [maps] lavinmq_min."},
+        {0},
+};
+
+static const struct config_key config[] = {
+        {"warn_pct", "80", "warn when a process uses this % of vm.max_map_count"},
+        {"crit_pct", "95", "crit when a process uses this % of vm.max_map_count"},
+        {"lavinmq_min", "100000", "lowest vm.max_map_count that is fine with lavinmq running (LavinMQ warns below 100000)"},
+        {"top", "5", "how many top consumers the maps.process summary lists"},
+        {"max_procs", "0", "inspect at most this many processes (0 = all)"},
+        {"budget_ms", "3000", "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"},
+        {0},
+};
+
+/* ---- decisions (maps.h) ---- */
+
+bool lavinmq_match(const char *comm, const char *argv0)
+{
+        if (comm && streq(comm, "lavinmq"))
+                return true;
+        if (!argv0 || !*argv0)
+                return false;
+        const char *base = strrchr(argv0, '/');
+        return streq(base ? base + 1 : argv0, "lavinmq");
+}
+
+bool proc_is_lavinmq(const struct proc *p)
+{
+        if (lavinmq_match(p->comm, NULL))
+                return true;
+        if (p->kthread)
+                return false;
+        /* argv[0] from the raw, NUL-separated cmdline: the joined one in struct proc
+         * cannot tell a space inside argv[0] from the space between arguments. */
+        char path[64];
+        _cleanup_free_ char *raw = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", p->pid);
+        if (rootfs_read(path, 4096, &raw, NULL) <= 0)
+                return false;
+        return lavinmq_match(NULL, raw);
+}
+
+uint64_t map_count_target(uint64_t cur, bool lavinmq)
+{
+        uint64_t t = mul_sat(cur, 2);
+        if (t < 262144)
+                t = 262144;
+        if (lavinmq && t < 1000000)
+                t = 1000000;
+        return t;
+}
+
+static void remedy_sysctl(struct finding *f, uint64_t t, bool lavinmq, int pid)
+{
+        if (lavinmq)
+                fnd_remedy(f, "sysctl -w vm.max_map_count=%" PRIu64 " && echo vm.max_map_count=%" PRIu64
+                              " > /etc/sysctl.d/99-lavinmq.conf",
+                           t, t);
+        else
+                fnd_remedy(f, "sysctl -w vm.max_map_count=%" PRIu64 " && echo vm.max_map_count=%" PRIu64
+                              " > /etc/sysctl.d/99-max-map-count.conf   # if it keeps growing, a mapping leak: pmap -x %d | tail",
+                           t, t, pid);
+}
+
+/* ---- maps.process ---- */
+
+static void check_processes(struct ctx *c, const struct proctable *t, int mr, uint64_t max, struct findings *fs)
+{
+        struct finding *f;
+        if (mr < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "maps.process", "cannot read %s: %s; per-process map counts cannot be judged",
+                            MAX_MAP_COUNT, mr == -EINVAL ? "not a number" : strerror(-mr));
+                fnd_evidence(f, MAX_MAP_COUNT);
+                return;
+        }
+        struct scan s = {0};
+        /* proc_map_count streams the file: near the limit it is many megabytes. */
+        scan_procs(c, t, proc_map_count, &s);
+        for (size_t i = 0; i < s.n; i++)
+                s.v[i].limit = max;
+        usage_sort(s.v, s.n); /* worst first: the report's order does not depend on readdir's */
+        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
+        size_t problems = 0;
+        for (size_t i = 0; i < s.n; i++) {
+                const struct usage *u = &s.v[i];
+                enum severity sev = usage_severity(u->used, max, w, cr);
+                if (sev == SEV_OK)
+                        continue;
+                problems++;
+                const struct proc *p = NULL;
+                for (size_t k = 0; k < t->n && !p; k++)
+                        if (t->v[k].pid == u->pid)
+                                p = &t->v[k];
+                bool lav = p && proc_is_lavinmq(p);
+                f = fnd_add(fs, sev, "maps.process", "pid %d %s: %" PRIu64 " of %" PRIu64 " memory map areas (%.1f%%)", u->pid,
+                            u->comm, u->used, max, usage_pct(u->used, max));
+                fnd_subject(f, "pid %d %s", u->pid, u->comm);
+                fnd_expected(f, "< %.0f%% of vm.max_map_count", w);
+                fnd_actual(f, "%" PRIu64 " map areas; vm.max_map_count %" PRIu64 "%s", u->used, max,
+                           lav ? " (LavinMQ maps 1 area per connection + 1 per message segment)" : "");
+                fnd_evidence(f, "/proc/%d/maps, %s", u->pid, MAX_MAP_COUNT);
+                remedy_sysctl(f, map_count_target(max, lav), lav, u->pid);
+        }
+        scan_report_gaps(c, &s, "maps.process", "maps", fs);
+        _cleanup_free_ char *name = xasprintf("vm.max_map_count %" PRIu64, max);
+        scan_report_summary(c, &s, "maps.process", problems, w, name, "/proc/PID/maps, " MAX_MAP_COUNT, fs);
+        scan_free(&s);
+}
+
+/* ---- maps.lavinmq_limit ---- */
+
+static void check_lavinmq(struct ctx *c, const struct proctable *t, int mr, uint64_t max, struct findings *fs)
+{
+        struct strbuf pids = {0}, ev = {0};
+        size_t n = 0;
+        const struct proc *first = NULL;
+        for (size_t i = 0; i < t->n; i++) {
+                if (!proc_is_lavinmq(&t->v[i]))
+                        continue;
+                if (!n++)
+                        first = &t->v[i];
+                if (n <= 8) {
+                        sb_printf(&pids, "%s%d", n > 1 ? ", " : "", t->v[i].pid);
+                        sb_printf(&ev, ", /proc/%d/cmdline", t->v[i].pid);
+                }
+        }
+        if (n > 8)
+                sb_printf(&pids, " and %zu more", n - 8);
+        struct finding *f;
+        if (!n) {
+                f = fnd_add(fs, SEV_OK, "maps.lavinmq_limit", "no lavinmq process running: LavinMQ's map-count rule does not apply");
+                fnd_evidence(f, "/proc/PID/comm, /proc/PID/cmdline");
+        } else if (mr < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "maps.lavinmq_limit", "lavinmq runs (pid %s) but %s cannot be read: %s", pids.s,
+                            MAX_MAP_COUNT, mr == -EINVAL ? "not a number" : strerror(-mr));
+                fnd_subject(f, "pid %d %s", first->pid, first->comm);
+                fnd_evidence(f, "%s%s", MAX_MAP_COUNT, ev.s);
+        } else {
+                uint64_t min = (uint64_t)conf_num(c, "lavinmq_min");
+                bool low = max < min;
+                f = fnd_add(fs, low ? SEV_WARN : SEV_OK, "maps.lavinmq_limit",
+                            low ? "vm.max_map_count = %" PRIu64 " is below %" PRIu64 " with lavinmq running (pid %s)"
+                                : "vm.max_map_count = %" PRIu64 " (>= %" PRIu64 ") for lavinmq (pid %s)",
+                            max, min, pids.s);
+                fnd_subject(f, "pid %d %s", first->pid, first->comm);
+                fnd_expected(f, "vm.max_map_count >= %" PRIu64 " (LavinMQ warns below 100000)", min);
+                fnd_actual(f, "%" PRIu64 "; lavinmq: pid %s", max, pids.s);
+                fnd_evidence(f, "%s%s", MAX_MAP_COUNT, ev.s);
+                if (low)
+                        remedy_sysctl(f, map_count_target(max, true), true, first->pid);
+        }
+        sb_free(&pids);
+        sb_free(&ev);
+}
+
+static void maps_check(struct ctx *c, struct findings *fs)
+{
+        struct proctable t;
+        uint64_t max = 0;
+        int r = proctable_load(&t);
+        if (r < 0) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "maps.process", "cannot list processes: %s", strerror(-r));
+                fnd_evidence(f, "/proc");
+                f = fnd_add(fs, SEV_UNKNOWN, "maps.lavinmq_limit", "cannot tell whether lavinmq runs: cannot list processes: %s",
+                            strerror(-r));
+                fnd_evidence(f, "/proc");
+                return;
+        }
+        int mr = rootfs_read_u64(MAX_MAP_COUNT, &max);
+        check_processes(c, &t, mr, max, fs);
+        check_lavinmq(c, &t, mr, max, fs);
+        proctable_free(&t);
+}
+
+const struct collector maps_collector = {
+        .name = "maps",
+        .summary = "memory map areas per process against vm.max_map_count; LavinMQ's map-count rule",
+        .checks = checks,
+        .config = config,
+        .check = maps_check,
+};

@@ -71,6 +71,11 @@ static int load_live(struct proctable *t)
          * exiting between the two reads just has an empty one. */
         for (size_t i = 0; i < t->n; i++) {
                 char path[64], *raw;
+                /* A bundle must hold what libproc2 read, for `check --from`. */
+                snprintf(path, sizeof(path), "/proc/%d/stat", t->v[i].pid);
+                rootfs_trace_note(path);
+                snprintf(path, sizeof(path), "/proc/%d/status", t->v[i].pid);
+                rootfs_trace_note(path);
                 snprintf(path, sizeof(path), "/proc/%d/cmdline", t->v[i].pid);
                 long n = rootfs_read(path, 4096, &raw, NULL);
                 t->v[i].cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
@@ -197,6 +202,7 @@ long rootfs_count_lines(const char *path)
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
+        rootfs_trace_counted(path);
         char buf[65536];
         long n = 0;
         bool partial = false;

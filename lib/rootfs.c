@@ -8,6 +8,71 @@
 
 static char *root; /* NULL = live system */
 
+static struct {
+        bool on;
+        size_t max, used;
+        struct trace_entry *v;
+        size_t n, cap;
+} tr;
+
+static struct trace_entry *trace_find(const char *path, enum trace_kind kind)
+{
+        for (size_t i = 0; i < tr.n; i++)
+                if (tr.v[i].kind == kind && streq(tr.v[i].path, path))
+                        return &tr.v[i];
+        return NULL;
+}
+
+static void trace_add(const char *path, enum trace_kind kind, const char *data, size_t len, bool truncated)
+{
+        if (!tr.on || trace_find(path, kind))
+                return;
+        if (tr.used + len > tr.max) { /* over budget: remember the path, not the bytes */
+                data = NULL;
+                len = 0;
+                truncated = true;
+                if (kind == TRACE_FILE)
+                        kind = TRACE_COUNTED;
+        }
+        if (tr.n == tr.cap) {
+                tr.cap = tr.cap ? tr.cap * 2 : 256;
+                tr.v = xrealloc(tr.v, tr.cap * sizeof(*tr.v));
+        }
+        tr.v[tr.n++] = (struct trace_entry){
+                .path = xstrdup(path), .kind = kind, .data = data ? xstrndup(data, len) : NULL, .len = len,
+                .truncated = truncated,
+        };
+        tr.used += len;
+}
+
+void rootfs_trace_start(size_t max_bytes)
+{
+        tr.on = true;
+        tr.max = max_bytes;
+}
+
+const struct trace_entry *rootfs_trace_entries(size_t *n)
+{
+        *n = tr.n;
+        return tr.v;
+}
+
+void rootfs_trace_counted(const char *path)
+{
+        trace_add(path, TRACE_COUNTED, NULL, 0, false);
+}
+
+void rootfs_trace_note(const char *path)
+{
+        if (!tr.on)
+                return;
+        char *buf;
+        bool trunc;
+        long r = rootfs_read(path, READ_MAX_DEFAULT, &buf, &trunc); /* traces itself */
+        if (r >= 0)
+                free(buf);
+}
+
 void rootfs_set(const char *r)
 {
         free(root);
@@ -67,6 +132,7 @@ long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
         }
         long n = (long)b.len;
         *out = sb_steal(&b);
+        trace_add(path, TRACE_FILE, *out, (size_t)n, truncated && *truncated);
         return n;
 }
 
@@ -101,7 +167,26 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
 DIR *rootfs_opendir(const char *path)
 {
         _cleanup_free_ char *p = rootfs_path(path);
-        return opendir(p);
+        DIR *d = opendir(p);
+        if (d && tr.on && !trace_find(path, TRACE_DIR)) {
+                /* Record the names now; the caller reads its own stream. */
+                DIR *d2 = opendir(p);
+                struct strbuf names = {0};
+                struct dirent *de;
+                size_t count = 0;
+                sb_puts(&names, "");
+                while (d2 && (de = readdir(d2)) && count < 100000) {
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        sb_printf(&names, "%s\n", de->d_name);
+                        count++;
+                }
+                if (d2)
+                        closedir(d2);
+                trace_add(path, TRACE_DIR, names.s, names.len, false);
+                sb_free(&names);
+        }
+        return d;
 }
 
 int rootfs_readlink(const char *path, char **out)
@@ -113,6 +198,7 @@ int rootfs_readlink(const char *path, char **out)
                 return -errno;
         buf[n] = 0;
         *out = xstrdup(buf);
+        trace_add(path, TRACE_LINK, buf, (size_t)n, false);
         return 0;
 }
 

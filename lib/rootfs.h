@@ -25,3 +25,23 @@ int rootfs_stat(const char *path, struct stat *st, bool follow);
 DIR *rootfs_opendir(const char *path);
 int rootfs_readlink(const char *path, char **out);
 bool rootfs_exists(const char *path);
+
+/* Tracing, for bundles: while on, every file read through here is remembered with
+ * the exact bytes the checks saw, every directory listed with its names, and every
+ * file only counted (maps) by path, so `evodiag bundle` can store exactly the
+ * evidence and `check --from` reaches the same verdicts. */
+enum trace_kind { TRACE_FILE, TRACE_COUNTED, TRACE_DIR, TRACE_LINK };
+struct trace_entry {
+        char *path;
+        enum trace_kind kind;
+        char *data;       /* FILE: bytes read; LINK: target; DIR: names, '\n'-separated */
+        size_t len;
+        bool truncated;
+};
+void rootfs_trace_start(size_t max_bytes);
+/* Entries in the order first seen (duplicates folded); valid until the next call. */
+const struct trace_entry *rootfs_trace_entries(size_t *n);
+/* Records a read made outside rootfs (libproc2) so the bundle still holds it. */
+void rootfs_trace_note(const char *path);
+/* Records a file that was only counted (its lines), to be copied later, bounded. */
+void rootfs_trace_counted(const char *path);

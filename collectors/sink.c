@@ -1,0 +1,254 @@
+#include "config.h"
+#include "collectors/sink.h"
+#include "lib/child.h"
+#include "lib/redact.h"
+#include "lib/subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static void send_frame(struct bundle_sink *s, json_object *hdr, const char *data, size_t len)
+{
+        if (s->broken) {
+                json_object_put(hdr);
+                return;
+        }
+        json_object_object_add(hdr, "size", json_object_new_int64((int64_t)len));
+        const char *h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (write_all(s->fd, h, strlen(h)) < 0 || write_all(s->fd, "\n", 1) < 0 ||
+            (len && write_all(s->fd, data, len) < 0))
+                s->broken = true;
+        json_object_put(hdr);
+}
+
+static json_object *artifact_hdr(const char *path, const char *kind, const char *origin, const char *status,
+                                 const char *error, unsigned redactions, uint64_t ms)
+{
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("artifact"));
+        json_object_object_add(h, "path", json_object_new_string(path));
+        json_object_object_add(h, "kind", json_object_new_string(kind));
+        json_object_object_add(h, "origin", json_object_new_string(origin ? origin : ""));
+        json_object_object_add(h, "status", json_object_new_string(status));
+        if (error)
+                json_object_object_add(h, "error", json_object_new_string(error));
+        json_object_object_add(h, "redactions", json_object_new_int((int)redactions));
+        json_object_object_add(h, "duration_ms", json_object_new_int64((int64_t)ms));
+        return h;
+}
+
+/* Redacts (unless --no-redact), caps, frames. */
+static void send_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
+                      size_t len, bool truncated, const char *error, uint64_t ms)
+{
+        unsigned n = 0;
+        char *red = NULL;
+        if (s->red) {
+                red = redact(s->red, text, len, &len, &n);
+                text = red;
+        }
+        if (len > s->artifact_max) {
+                len = s->artifact_max;
+                truncated = true;
+        }
+        _cleanup_free_ char *why = truncated && !error ? xasprintf("cut at %zu bytes (per-artifact budget)", s->artifact_max) : NULL;
+        send_frame(s, artifact_hdr(path, kind, origin, truncated ? "truncated" : "ok", error ? error : why, n, ms), text, len);
+        free(red);
+}
+
+static char *collector_path(struct bundle_sink *s, const char *name)
+{
+        return xasprintf("collectors/%s/%s", s->collector, name);
+}
+
+void sink_file(struct bundle_sink *s, const char *path)
+{
+        _cleanup_free_ char *dest = xasprintf("host%s", path);
+        char *buf;
+        bool trunc;
+        uint64_t t0 = now_ms_monotonic();
+        long r = rootfs_read(path, s->artifact_max, &buf, &trunc);
+        if (r < 0) {
+                sink_missing(s, dest, "file", path, r == -ENOENT ? "skipped" : "error", strerror((int)-r));
+                return;
+        }
+        send_text(s, dest, "file", path, buf, (size_t)r, trunc, NULL, now_ms_monotonic() - t0);
+        free(buf);
+}
+
+void sink_text(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *text, size_t len)
+{
+        _cleanup_free_ char *dest = collector_path(s, name);
+        send_text(s, dest, kind, origin, text, len, false, NULL, 0);
+}
+
+void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o)
+{
+        const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        sink_text(s, name, kind, origin, t, strlen(t));
+}
+
+void sink_command(struct bundle_sink *s, const char *name, const char *const argv[], uint64_t timeout_ms)
+{
+        _cleanup_free_ char *dest = collector_path(s, name);
+        struct strbuf origin = {0};
+        for (size_t i = 0; argv[i]; i++)
+                sb_printf(&origin, "%s%s", i ? " " : "", argv[i]);
+        struct cmd_result r;
+        int e = cmd_run(argv, timeout_ms, s->artifact_max, &r);
+        if (e < 0 && r.status == -1 && !r.timed_out) {
+                sink_missing(s, dest, "command", origin.s, "skipped", r.error);
+        } else {
+                const char *status = r.timed_out ? "timeout" : r.truncated ? "truncated" : e < 0 ? "error" : "ok";
+                unsigned n = 0;
+                size_t len = r.len;
+                char *text = r.out;
+                char *red = s->red ? redact(s->red, r.out, r.len, &len, &n) : NULL;
+                if (red)
+                        text = red;
+                send_frame(s, artifact_hdr(dest, "command", origin.s, status, r.error, n, r.duration_ms), text, len);
+                free(red);
+        }
+        cmd_result_free(&r);
+        sb_free(&origin);
+}
+
+void sink_binary(struct bundle_sink *s, const char *name, const char *kind, const char *path)
+{
+        _cleanup_free_ char *dest = collector_path(s, name);
+        _cleanup_free_ char *p = rootfs_path(path);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                sink_missing(s, dest, kind, path, "error", fd < 0 ? strerror(errno) : "not a regular file");
+                return;
+        }
+        size_t size = (size_t)st.st_size, len = size < s->artifact_max ? size : s->artifact_max;
+        json_object *h = artifact_hdr(dest, kind, path, len < size ? "truncated" : "ok", NULL, 0, 0);
+        json_object_object_add(h, "size", json_object_new_int64((int64_t)len));
+        const char *hs = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (s->broken || write_all(s->fd, hs, strlen(hs)) < 0 || write_all(s->fd, "\n", 1) < 0) {
+                s->broken = true;
+                json_object_put(h);
+                return;
+        }
+        json_object_put(h);
+        /* Stream: never the whole core in memory. A file that shrinks under us is
+         * padded by the parent (it knows the declared size). */
+        char buf[65536];
+        size_t sent = 0;
+        while (sent < len) {
+                size_t want = len - sent < sizeof(buf) ? len - sent : sizeof(buf);
+                ssize_t r = read(fd, buf, want);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                if (write_all(s->fd, buf, (size_t)r) < 0) {
+                        s->broken = true;
+                        return;
+                }
+                sent += (size_t)r;
+        }
+        if (sent < len) { /* shrank: keep the frame length honest, zero-filled */
+                memset(buf, 0, sizeof(buf));
+                while (sent < len) {
+                        size_t n = len - sent < sizeof(buf) ? len - sent : sizeof(buf);
+                        if (write_all(s->fd, buf, n) < 0) {
+                                s->broken = true;
+                                return;
+                        }
+                        sent += n;
+                }
+        }
+}
+
+void sink_missing(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *status,
+                  const char *why)
+{
+        /* name is either already a full archive path (host/...) or a collector-relative one. */
+        _cleanup_free_ char *dest = startswith(name, "host/") || startswith(name, "collectors/") ? xstrdup(name) : collector_path(s, name);
+        json_object *h = artifact_hdr(dest, kind, origin, status, why, 0, 0);
+        json_object_object_add(h, "absent", json_object_new_boolean(1));
+        send_frame(s, h, NULL, 0);
+}
+
+void sink_log(struct bundle_sink *s, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("log"));
+        json_object_object_add(h, "msg", json_object_new_string(msg));
+        send_frame(s, h, NULL, 0);
+}
+
+/* Emits what check() read: files with the exact bytes seen, counted files re-read
+ * (capped), and directory listings as empty placeholders so counts survive. */
+static void send_trace(struct bundle_sink *s)
+{
+        size_t n;
+        const struct trace_entry *t = rootfs_trace_entries(&n);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *dest = xasprintf("host%s", t[i].path);
+                switch (t[i].kind) {
+                case TRACE_FILE:
+                        send_text(s, dest, "file", t[i].path, t[i].data, t[i].len, t[i].truncated, NULL, 0);
+                        break;
+                case TRACE_COUNTED:
+                        sink_file(s, t[i].path);
+                        break;
+                case TRACE_LINK: {
+                        json_object *h = artifact_hdr(dest, "link", t[i].path, "ok", NULL, 0, 0);
+                        json_object_object_add(h, "link", json_object_new_string(t[i].data));
+                        send_frame(s, h, NULL, 0);
+                        break;
+                }
+                case TRACE_DIR: {
+                        /* Names only (fd/ entries, /dev/shm objects): contents are not evidence. */
+                        _cleanup_free_ char *names = xstrndup(t[i].data ? t[i].data : "", t[i].len);
+                        size_t pos = 0;
+                        char *name;
+                        while ((name = next_line(names, &pos))) {
+                                _cleanup_free_ char *child = xasprintf("%s/%s", t[i].path, name);
+                                bool seen = false;
+                                for (size_t k = 0; k < n && !seen; k++)
+                                        seen = startswith(t[k].path, child) &&
+                                               (t[k].path[strlen(child)] == 0 || t[k].path[strlen(child)] == '/');
+                                if (seen)
+                                        continue;
+                                _cleanup_free_ char *cd = xasprintf("host%s", child);
+                                json_object *h = artifact_hdr(cd, "listing", child, "ok", NULL, 0, 0);
+                                send_frame(s, h, NULL, 0);
+                        }
+                        break;
+                }
+                }
+        }
+}
+
+void bundle_child(void *arg, int wfd)
+{
+        struct bundle_child_arg *a = arg;
+        const struct collector *c = a->ctx.self;
+        a->sink.fd = wfd;
+        rootfs_trace_start(a->trace_max);
+        bool applies = !c->detect || c->detect(&a->ctx);
+        struct findings fs = {0};
+        if (applies && c->check)
+                c->check(&a->ctx, &fs);
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("findings"));
+        json_object_object_add(h, "applies", json_object_new_boolean(applies));
+        json_object_object_add(h, "findings", findings_to_json(&fs));
+        send_frame(&a->sink, h, NULL, 0);
+        findings_free(&fs);
+        if (!applies)
+                return;
+        send_trace(&a->sink);
+        if (c->collect)
+                c->collect(&a->ctx, &a->sink);
+}

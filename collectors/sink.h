@@ -1,0 +1,49 @@
+/* The bundle side of a collector: what collect() calls to add evidence. It runs in
+ * the collector's child; every artifact is redacted there (text kinds) and framed
+ * over the pipe to the parent, which streams it into the archive.
+ *
+ * Frame = one JSON header line, then exactly "size" payload bytes:
+ *   {"t":"findings","applies":true,"findings":[...]}
+ *   {"t":"artifact","path":"host/proc/meminfo","kind":"file","origin":"/proc/meminfo",
+ *    "status":"ok","size":1234,"redactions":0,"duration_ms":0[,"error":"..."]}
+ *   {"t":"log","msg":"..."} */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "collectors/collector.h"
+
+struct redactor;
+
+struct bundle_sink {
+        int fd;
+        const char *collector;
+        struct redactor *red;    /* NULL = --no-redact */
+        size_t artifact_max;     /* per-artifact budget, bytes */
+        uint64_t since_ms;       /* --since: how far back logs go (realtime ms) */
+        bool broken;             /* the parent went away: stop sending */
+};
+
+/* A host file at its original path under host/ (redacted, capped). */
+void sink_file(struct bundle_sink *s, const char *path);
+/* Text produced by the collector, at collectors/<collector>/<name>. kind: command,
+ * journal, http, socket, derived. origin: where it came from (a URL, a command). */
+void sink_text(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *text, size_t len);
+void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o);
+/* Runs a command with a deadline; its output (or why there is none) becomes an artifact. */
+void sink_command(struct bundle_sink *s, const char *name, const char *const argv[], uint64_t timeout_ms);
+/* Large binary evidence (cores, perf.data): streamed, not redacted, capped. */
+void sink_binary(struct bundle_sink *s, const char *name, const char *kind, const char *path);
+/* Something that should be here but is not: recorded, so nothing is silently absent. */
+void sink_missing(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *status,
+                  const char *why);
+void sink_log(struct bundle_sink *s, const char *fmt, ...) PRINTF(2, 3);
+
+/* The child body of `evodiag bundle` for one collector: check with tracing, send the
+ * findings and the files they read, then the collector's own collect(). */
+struct bundle_child_arg {
+        struct ctx ctx;
+        struct bundle_sink sink;
+        size_t trace_max;
+};
+void bundle_child(void *arg, int wfd);

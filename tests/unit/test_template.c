@@ -1,0 +1,108 @@
+/* Unit tests: the ISSUE.md template renderer. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "report/template.h"
+#include "lib/util.h"
+
+static json_object *ctx(void)
+{
+        return json_tokener_parse("{\"host\":\"cell-7\",\"os\":{\"kernel\":\"6.1.0-rt\"},\"empty\":\"\","
+                                  "\"n\":0,\"problems\":[{\"id\":\"shm.orphaned\",\"remedy\":\"ipcrm -m 5\"},"
+                                  "{\"id\":\"rt.throttling\",\"remedy\":\"sysctl -w kernel.sched_rt_runtime_us=-1\"}],"
+                                  "\"names\":[\"a\",\"b\"],\"nested\":[{\"xs\":[1,2]},{\"xs\":[3]}],"
+                                  "\"md\":\"a*b_c <x> | `y`\",\"fence\":\"```\\nrm -rf /\\n```\",\"nul\":null}");
+}
+
+static char *R(const char *t, char **missing, char **err)
+{
+        json_object *c = ctx();
+        char *o = template_render(t, c, missing, err);
+        json_object_put(c);
+        return o;
+}
+
+static void test_values(void **state)
+{
+        char *err, *missing;
+        char *o = R("Host {{host}} on {{ os.kernel }}.", &missing, &err);
+        assert_string_equal(o, "Host cell-7 on 6.1.0-rt.");
+        assert_string_equal(missing, "");
+        free(o);
+        free(missing);
+}
+
+static void test_missing(void **state)
+{
+        char *err, *missing;
+        char *o = R("{{nope}} and {{os.arch}} and {{nul}}", &missing, &err);
+        assert_string_equal(o, "(unknown) and (unknown) and (unknown)");
+        assert_string_equal(missing, "nope,os.arch"); /* null is known-but-empty, not missing */
+        free(o);
+        free(missing);
+}
+
+static void test_each(void **state)
+{
+        char *err;
+        char *o = R("{{#each problems}}{{@index}}. {{id}}: `{{{remedy}}}` on {{host}}\n{{/each}}", NULL, &err);
+        assert_string_equal(o, "1. shm.orphaned: `ipcrm -m 5` on cell-7\n"
+                               "2. rt.throttling: `sysctl -w kernel.sched_rt_runtime_us=-1` on cell-7\n");
+        free(o);
+        o = R("{{#each names}}[{{.}}]{{/each}}|{{#each nested}}({{#each xs}}{{.}}{{/each}}){{/each}}", NULL, &err);
+        assert_string_equal(o, "[a][b]|(12)(3)"); /* template text is not escaped, values are */
+        free(o);
+        o = R("{{#each nope}}x{{/each}}{{#each host}}y{{/each}}end", NULL, &err);
+        assert_string_equal(o, "end"); /* missing or not a list: nothing */
+        free(o);
+}
+
+static void test_if(void **state)
+{
+        char *err;
+        char *o = R("{{#if problems}}P{{else}}none{{/if}} {{#if empty}}E{{else}}e{{/if}} {{#if n}}N{{/if}}"
+                    "{{#if host}}{{#if nul}}x{{else}}nested-else{{/if}}{{/if}}",
+                    NULL, &err);
+        assert_string_equal(o, "P e nested-else");
+        free(o);
+}
+
+static void test_escaping(void **state)
+{
+        char *err;
+        char *o = R("{{md}}\n```\n{{{fence}}}\n```", NULL, &err);
+        assert_string_equal(o, "a\\*b\\_c &lt;x&gt; \\| \\`y\\`\n```\n'''\nrm -rf /\n'''\n```");
+        free(o);
+}
+
+static void test_malformed(void **state)
+{
+        char *err = NULL;
+        assert_null(R("ok\n{{#each problems}}no end", NULL, &err));
+        assert_string_equal(err, "line 2: no closing tag for {{problems}}");
+        free(err);
+        assert_null(R("{{host", NULL, &err));
+        assert_string_equal(err, "line 1: unterminated {{ tag");
+        free(err);
+        assert_null(R("a\nb\n{{/if}}", NULL, &err));
+        assert_string_equal(err, "line 3: unexpected closing tag");
+        free(err);
+        assert_null(R("{{#each names}}{{else}}{{/each}}", NULL, &err));
+        free(err);
+        assert_null(R("{{bad name!}}", NULL, &err));
+        assert_string_equal(err, "line 1: bad name 'bad name!'");
+        free(err);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_values), cmocka_unit_test(test_missing), cmocka_unit_test(test_each),
+                cmocka_unit_test(test_if),     cmocka_unit_test(test_escaping), cmocka_unit_test(test_malformed),
+        };
+        return cmocka_run_group_tests_name("template", tests, NULL, NULL);
+}
