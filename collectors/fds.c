@@ -530,7 +530,7 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
         }
         scan_report_gaps(c, &s, "fds.process", "fd", fs);
         if (s.n || !bad)
-                scan_report_summary(c, &s, "fds.process", problems, w, "their soft open-files limit",
+                scan_report_summary(c, &s, "fds.process", problems, w, "the soft open-files limit",
                                     "/proc/PID/fd, /proc/PID/limits", fs);
         scan_free(&s);
         proctable_free(&t);

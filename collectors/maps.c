@@ -32,7 +32,7 @@ static const struct check_info checks[] = {
          "Tunables: [maps] warn_pct, crit_pct, top, max_procs, budget_ms."},
         {"maps.lavinmq_limit", "vm.max_map_count high enough for LavinMQ",
          "LavinMQ reads /proc/sys/vm/max_map_count at start and warns below 100000: the limit\n"
-         "should exceed connections*2 + consumers*2 + queues*4 (COMPONENTS.md §2). The kernel\n"
+         "should exceed connections*2 + consumers*2 + queues*4 (its launcher says so). The kernel\n"
          "default, 65530, is too low for a busy broker. Fires only when a lavinmq process runs\n"
          "(comm \"lavinmq\" or argv[0] basename lavinmq); otherwise it says so as ok.\n"
          "Fix (LavinMQ guide):\n"
