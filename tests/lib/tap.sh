@@ -16,7 +16,7 @@ t_cleanup() {
         [ -n "$T_CLEANUP" ] && eval "$T_CLEANUP"
         rm -rf "$T_TMP"
 }
-t_at_exit() { T_CLEANUP="$T_CLEANUP; $*"; }
+t_at_exit() { T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }$*"; }
 
 t_pass() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
 t_fail() {
