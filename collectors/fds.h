@@ -46,7 +46,6 @@ struct scan {
 };
 struct ctx;
 struct proctable;
-struct findings;
 /* measure(pid) returns a count or -errno; -ENOENT/-ESRCH mean the process is gone
  * and it is skipped silently. Kernel threads and evodiag's own processes are left
  * out. Honours the collector's max_procs and budget_ms keys. */

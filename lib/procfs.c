@@ -74,6 +74,8 @@ void kv_free(struct kvlist *l)
 
 static int limit_value(const char *s, uint64_t *out)
 {
+        if (*s == '-') /* strtoull would wrap -1 to "unlimited" */
+                return -EINVAL;
         if (startswith(s, "unlimited")) {
                 *out = LIMIT_UNLIMITED;
                 return 0;

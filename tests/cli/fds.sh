@@ -69,6 +69,15 @@ t_is "$RC" 2 "file-max nearly reached: exit 2"
 t_is "$(t_sev fds.system)" crit "file-max nearly reached: fds.system crit at 97%"
 t_is "$(t_sev fds.process)" ok "file-max nearly reached: processes themselves fine"
 
+# ---- a process already at fs.nr_open: the ceiling has to move first ----
+fx_file "$root" /proc/sys/fs/nr_open 1024
+fx_proc "$root" 600 evo_rpc fds=1000 nofile_soft=1024 nofile_hard=1024
+t_run check --root "$root" --only fds --json
+t_is "$(sev_of fds.process 'pid 600 evo_rpc')" crit "at fs.nr_open: crit"
+t_like "$(field_of fds.process 'pid 600 evo_rpc' remedy)" \
+        '^sysctl -w fs\.nr_open=2048 && prlimit --pid 600 --nofile=2048:2048 .*persist fs\.nr_open in /etc/sysctl\.d/' \
+        "at fs.nr_open: remedy raises fs.nr_open before the limit"
+
 # ---- healthy ----
 root=$(fx_root healthy fds-healthy)
 fx_proc "$root" 1 init cmdline=/sbin/init
@@ -116,6 +125,12 @@ fx_proc "$root" 302 binlim
 printf '\x00\xff\x01Max open files\x00\n\xfe' >"$root/proc/302/limits"
 fx_proc "$root" 303 fine fds=3
 fx_proc "$root" 304 gone fds=900 nofile_soft=1000
+i=0
+while [ $i -lt 12 ]; do # more broken limits files than are reported one by one
+        fx_proc "$root" $((400 + i)) many
+        printf 'Max open files            x                    y                    files\n' >"$root/proc/$((400 + i))/limits"
+        i=$((i + 1))
+done
 rm -rf "$root/proc/304/fd" # exited between the table and the fd count
 t_run check --root "$root" --only fds --json
 t_is "$RC" 3 "garbage: exit 3 (unknown)"
@@ -129,7 +144,12 @@ t_is "$(field_of fds.process 'pid 300 badlim' summary)" "pid 300 badlim: malform
 t_is "$(field_of fds.process 'pid 301 nolim' summary)" "pid 301 nolim: no 'Max open files' line in /proc/301/limits" "limits without the line: unknown"
 t_is "$(sev_of fds.process 'pid 302 binlim')" unknown "binary limits: unknown"
 t_unlike "$OUT" 'gone|"pid 304' "vanished process: skipped silently"
-t_is "$(field_of fds.process - summary)" "1 process inspected, none at >= 80% of the soft open-files limit; highest: pid 303 fine 3/1024 (0.3%)" \
+t_is "$(printf '%s' "$OUT" | jq '[.collectors[].findings[] | select(.id == "fds.process" and .severity == "unknown")] | length')" 11 \
+        "garbage: at most 10 unknowns one by one, then one for the rest"
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "fds.process" and .severity == "unknown" and .subject == null) | .summary')" \
+        "5 more processes with an unreadable or malformed limits file" "garbage: the rest counted in one finding"
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "fds.process" and .severity == "ok") | .summary')" \
+        "1 process inspected, none at >= 80% of the soft open-files limit; highest: pid 303 fine 3/1024 (0.3%)" \
         "garbage: the good process is still judged"
 
 # ---- missing files: unknown naming the file ----
@@ -177,8 +197,7 @@ wait_sleep() { # PID: until bash has exec'd sleep (all fds open)
 }
 crit_pid=$(hog 250)
 warn_pid=$(hog 215)
-# t_at_exit would start T_CLEANUP with "; ", which eval rejects; append the same way it means to.
-T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }kill $crit_pid $warn_pid 2>/dev/null"
+t_at_exit "kill $crit_pid $warn_pid 2>/dev/null"
 wait_sleep "$crit_pid"
 wait_sleep "$warn_pid"
 # Counted, not assumed: the hogs also inherit whatever fds this test's parent leaked.

@@ -162,7 +162,7 @@ cp "$(command -v sleep)" "$T_TMP/lavinmq"
 by_comm=$!
 bash -c 'exec -a lavinmq sleep 300' </dev/null >/dev/null 2>&1 &
 by_argv0=$!
-T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }kill $by_comm $by_argv0 2>/dev/null"
+t_at_exit "kill $by_comm $by_argv0 2>/dev/null"
 n=0
 while [ "$(cat "/proc/$by_argv0/comm" 2>/dev/null)" != sleep ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 t_run check --only maps --json
@@ -192,7 +192,7 @@ print("ready", flush=True)
 time.sleep(300)
 ' "$mmc" >"$T_TMP/hog.out" 2>&1 </dev/null &
         hog=$!
-        T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }kill $hog 2>/dev/null"
+        t_at_exit "kill $hog 2>/dev/null"
         n=0
         while ! grep -q ready "$T_TMP/hog.out" && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
         count=$(wc -l <"/proc/$hog/maps")
