@@ -73,18 +73,30 @@ static bool is_number(const char *s)
         return parse_double(s, &d) == 0;
 }
 
-/* Every section must be [evodiag] or a collector; every key declared; numbers numeric. */
+/* Sections that are not collectors, and their keys. */
+static const struct {
+        const char *section;
+        const char *keys[10];
+} run_sections[] = {
+        {"evodiag", {"timeout", "collector_timeout", "only", "skip", "parallel"}},
+        {"upload", {"user", "password", "ca_file", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key"}},
+};
+
+/* Every section must be [evodiag], [upload] or a collector; every key declared; numbers numeric. */
 static int config_validate(const struct config *cfg)
 {
-        static const char *const run_keys[] = {"timeout", "collector_timeout", "only", "skip", "parallel"};
         for (size_t i = 0; i < cfg->n; i++) {
                 const struct config_entry *e = &cfg->v[i];
-                if (streq(e->section, "evodiag")) {
-                        bool ok = false;
-                        for (size_t k = 0; k < ARRAY_SIZE(run_keys); k++)
-                                ok |= streq(e->key, run_keys[k]);
-                        if (!ok) {
-                                err("%s:%d: unknown key '%s' in [evodiag]", cfg->path, e->line, e->key);
+                bool known_section = false, known_key = false;
+                for (size_t s = 0; s < ARRAY_SIZE(run_sections); s++)
+                        if (streq(e->section, run_sections[s].section)) {
+                                known_section = true;
+                                for (size_t k = 0; run_sections[s].keys[k]; k++)
+                                        known_key |= streq(e->key, run_sections[s].keys[k]);
+                        }
+                if (known_section) {
+                        if (!known_key) {
+                                err("%s:%d: unknown key '%s' in [%s]", cfg->path, e->line, e->key, e->section);
                                 return EXIT_USAGE;
                         }
                         uint64_t ms;
@@ -97,7 +109,7 @@ static int config_validate(const struct config *cfg)
                 }
                 const struct collector *c = collector_find(e->section);
                 if (!c) {
-                        err("%s:%d: unknown section [%s] (expected [evodiag] or a collector name; see evodiag list)",
+                        err("%s:%d: unknown section [%s] (expected [evodiag], [upload] or a collector name; see evodiag list)",
                             cfg->path, e->line, e->section);
                         return EXIT_USAGE;
                 }

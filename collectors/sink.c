@@ -251,4 +251,13 @@ void bundle_child(void *arg, int wfd)
         send_trace(&a->sink);
         if (c->collect)
                 c->collect(&a->ctx, &a->sink);
+        /* Obfuscation stand-ins made here must reach the parent's mapping file. */
+        for (size_t i = 0; a->sink.red && i < redactor_mapping_count(a->sink.red); i++) {
+                const char *to, *from = redactor_mapping(a->sink.red, i, &to);
+                json_object *m = json_object_new_object();
+                json_object_object_add(m, "t", json_object_new_string("mapping"));
+                json_object_object_add(m, "from", json_object_new_string(from));
+                json_object_object_add(m, "to", json_object_new_string(to));
+                send_frame(&a->sink, m, NULL, 0);
+        }
 }

@@ -349,6 +349,27 @@ char *redact_str(struct redactor *r, const char *s, unsigned *count)
         return redact(r, s, strlen(s), &n, count);
 }
 
+size_t redactor_mapping_count(const struct redactor *r) { return r->nmap; }
+bool redactor_obfuscating(const struct redactor *r) { return r->obfuscate; }
+
+const char *redactor_mapping(const struct redactor *r, size_t i, const char **to)
+{
+        *to = r->map[i].to;
+        return r->map[i].from;
+}
+
+void redactor_add_mapping(struct redactor *r, const char *from, const char *to)
+{
+        for (size_t i = 0; i < r->nmap; i++)
+                if (streq(r->map[i].from, from))
+                        return;
+        if (r->nmap == r->capmap) {
+                r->capmap = r->capmap ? r->capmap * 2 : 16;
+                r->map = xrealloc(r->map, r->capmap * sizeof(*r->map));
+        }
+        r->map[r->nmap++] = (struct mapping){.from = xstrdup(from), .to = xstrdup(to)};
+}
+
 int redactor_save_mapping(struct redactor *r, const char *path)
 {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

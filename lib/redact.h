@@ -27,5 +27,11 @@ char *redact_str(struct redactor *r, const char *s, unsigned *count);
 /* Writes "original\treplacement" lines of the obfuscation mapping to path (0600). */
 int redactor_save_mapping(struct redactor *r, const char *path);
 
+/* The obfuscation mapping made so far (children send theirs to the parent). */
+size_t redactor_mapping_count(const struct redactor *r);
+const char *redactor_mapping(const struct redactor *r, size_t i, const char **to);
+void redactor_add_mapping(struct redactor *r, const char *from, const char *to);
+bool redactor_obfuscating(const struct redactor *r);
+
 /* HMAC-SHA256, for the obfuscation mapping and anything else that needs a keyed hash. */
 void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);

@@ -1,0 +1,681 @@
+#include "config.h"
+#include "report/bundle.h"
+#include "collectors/runner.h"
+#include "collectors/sink.h"
+#include "lib/child.h"
+#include "lib/redact.h"
+#include "lib/sha256.h"
+#include "report/archive.h"
+#include "report/issue.h"
+#include "report/report.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define HEADER_MAX (1u << 20)
+#define TRACE_MAX (64u << 20) /* bytes of check evidence a child keeps in memory */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+        interrupted = sig;
+}
+
+/* ---- reading frames from a child, under a deadline ---- */
+
+struct reader {
+        int fd;
+        char buf[65536];
+        size_t start, end;
+        uint64_t deadline;
+        int err; /* 0, -ETIMEDOUT, -EINTR (interrupted), -EPIPE (EOF) */
+};
+
+static int fill(struct reader *r)
+{
+        if (r->start < r->end)
+                return 0;
+        r->start = r->end = 0;
+        for (;;) {
+                if (interrupted)
+                        return r->err = -EINTR;
+                uint64_t now = now_ms_monotonic();
+                if (now >= r->deadline)
+                        return r->err = -ETIMEDOUT;
+                struct pollfd p = {.fd = r->fd, .events = POLLIN};
+                int pr = poll(&p, 1, (int)(r->deadline - now));
+                if (pr < 0 && errno == EINTR)
+                        continue;
+                if (pr <= 0)
+                        continue;
+                ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return r->err = -EPIPE;
+                r->end = (size_t)n;
+                return 0;
+        }
+}
+
+/* One header line; NULL at EOF, timeout, interruption or an oversized line. */
+static char *read_line(struct reader *r)
+{
+        struct strbuf b = {0};
+        for (;;) {
+                if (fill(r) < 0) {
+                        sb_free(&b);
+                        return NULL;
+                }
+                char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+                size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
+                sb_putn(&b, r->buf + r->start, n);
+                r->start += n + (nl ? 1 : 0);
+                if (nl)
+                        return sb_steal(&b);
+                if (b.len > HEADER_MAX) {
+                        r->err = -EPROTO;
+                        sb_free(&b);
+                        return NULL;
+                }
+        }
+}
+
+/* ---- the bundle being written ---- */
+
+struct bundle {
+        const struct bundle_opts *o;
+        struct archive_out *ar;
+        char *top;
+        struct redactor *red;
+        json_object *artifacts, *cols, *seen;
+        struct strbuf log;
+        uint64_t t0;
+        uint64_t payload; /* uncompressed bytes written so far */
+        size_t files, duplicates;
+};
+
+static void blog(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
+static void blog(struct bundle *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        uint64_t ms = now_ms_monotonic() - b->t0;
+        sb_printf(&b->log, "[%4llu.%03llus] %s\n", (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), msg);
+}
+
+static bool path_ok(const char *p, const char *collector)
+{
+        if (strstr(p, "..") || strstr(p, "//") || p[0] == '/' || strchr(p, '\\'))
+                return false;
+        if (startswith(p, "host/"))
+                return p[5] != 0;
+        _cleanup_free_ char *mine = xasprintf("collectors/%s/", collector);
+        return startswith(p, mine) && p[strlen(mine)] != 0;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void copy_key(json_object *dst, json_object *src, const char *key)
+{
+        json_object *v;
+        if (json_object_object_get_ex(src, key, &v))
+                json_object_object_add(dst, key, json_object_get(v));
+}
+
+/* Streams `size` payload bytes from the child: the first `keep` into the open
+ * archive entry, the rest dropped. Returns bytes received. */
+static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep)
+{
+        uint64_t got = 0;
+        while (got < size) {
+                if (fill(r) < 0)
+                        break;
+                size_t n = r->end - r->start;
+                if (n > size - got)
+                        n = (size_t)(size - got);
+                if (got < keep) {
+                        size_t k = keep - got < n ? (size_t)(keep - got) : n;
+                        (void)archive_out_data(b->ar, r->buf + r->start, k);
+                }
+                r->start += n;
+                got += n;
+        }
+        return got;
+}
+
+static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
+{
+        const char *path = jstr(h, "path");
+        int64_t size = jint(h, "size");
+        if (!path || size < 0 || !path_ok(path, collector)) {
+                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, path ? path : "none");
+                pump(b, r, size > 0 ? (uint64_t)size : 0, 0);
+                return;
+        }
+        json_object *absent;
+        bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
+        if (!is_absent && json_object_object_get_ex(b->seen, path, NULL)) {
+                b->duplicates++; /* two collectors read the same file: the first copy stands */
+                pump(b, r, (uint64_t)size, 0);
+                return;
+        }
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "path", json_object_new_string(path));
+        json_object_object_add(m, "collector", json_object_new_string(collector));
+        copy_key(m, h, "kind");
+        copy_key(m, h, "origin");
+        copy_key(m, h, "status");
+        copy_key(m, h, "error");
+        copy_key(m, h, "duration_ms");
+        copy_key(m, h, "redactions");
+        json_object_array_add(b->artifacts, m);
+        (*count)++;
+        if (is_absent)
+                return;
+        json_object_object_add(b->seen, path, NULL);
+
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
+        const char *link = jstr(h, "link");
+        if (link) {
+                /* Absolute or climbing links would be refused by `check --from`: keep them in the manifest only. */
+                if (link[0] == '/' || strstr(link, "..")) {
+                        json_object_object_add(m, "link", json_object_new_string(link));
+                        json_object_object_add(m, "bytes", json_object_new_int(0));
+                } else {
+                        archive_out_symlink(b->ar, full, link, now_ms_realtime() / 1000);
+                        json_object_object_add(m, "link", json_object_new_string(link));
+                }
+                return;
+        }
+        uint64_t room = b->o->max_size > b->payload ? b->o->max_size - b->payload : 0;
+        uint64_t keep = (uint64_t)size < room ? (uint64_t)size : room;
+        if (size > 0 && keep == 0) {
+                json_object_object_add(m, "status", json_object_new_string("skipped"));
+                json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
+                json_object_object_add(m, "bytes", json_object_new_int(0));
+                pump(b, r, (uint64_t)size, 0);
+                return;
+        }
+        archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
+        uint64_t got = pump(b, r, (uint64_t)size, keep);
+        char sha[65];
+        uint64_t padded = archive_out_end(b->ar, sha);
+        b->payload += keep;
+        b->files++;
+        json_object_object_add(m, "bytes", json_object_new_int64((int64_t)keep));
+        json_object_object_add(m, "sha256", json_object_new_string(sha));
+        if (got < (uint64_t)size) {
+                json_object_object_add(m, "status", json_object_new_string(r->err == -EINTR ? "interrupted" : "truncated"));
+                _cleanup_free_ char *why = xasprintf("the collector stopped after %llu of %lld bytes; %llu zero bytes pad the entry",
+                                                     (unsigned long long)got, (long long)size, (unsigned long long)padded);
+                json_object_object_add(m, "error", json_object_new_string(why));
+        } else if (keep < (uint64_t)size) {
+                json_object_object_add(m, "status", json_object_new_string("truncated"));
+                json_object_object_add(m, "error", json_object_new_string("cut at the total size budget (--max-size)"));
+        }
+}
+
+static void progress(struct bundle *b, size_t i, size_t n, const char *name)
+{
+        if (!b->o->progress)
+                return;
+        char sz[32];
+        fprintf(stderr, "\revodiag: [%zu/%zu] %-12s %zu files, %s   ", i, n, name, b->files, fmt_bytes(b->payload, sz));
+        fflush(stderr);
+}
+
+/* One collector: check with tracing, findings, evidence, collect(). */
+static void run_one(struct bundle *b, struct ctx *base, const struct collector *c, struct run_result *res)
+{
+        struct bundle_child_arg arg = {.ctx = *base, .trace_max = TRACE_MAX};
+        arg.ctx.self = c;
+        arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
+                                        .since_ms = b->o->since_ms};
+        uint64_t t0 = now_ms_monotonic();
+        uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
+        struct reader r = {.deadline = t0 + timeout};
+        bool global = b->o->deadline_ms && b->o->deadline_ms < r.deadline;
+        if (global)
+                r.deadline = b->o->deadline_ms;
+        json_object *col = json_object_new_object();
+        json_object_object_add(col, "name", json_object_new_string(c->name));
+        json_object_array_add(b->cols, col);
+        *res = (struct run_result){.c = c};
+
+        struct child ch;
+        if (interrupted || (b->o->deadline_ms && t0 >= b->o->deadline_ms) || child_start(&ch, c->name, bundle_child, &arg) < 0) {
+                res->status = RUN_TIMEOUT;
+                res->note = xstrdup(interrupted ? "not run: interrupted" : "not run: the run's --timeout had passed or fork failed");
+                json_object_object_add(col, "status", json_object_new_string(interrupted ? "interrupted" : "not_run"));
+                json_object_object_add(col, "note", json_object_new_string(res->note));
+                blog(b, "%s: %s", c->name, res->note);
+                return;
+        }
+        r.fd = ch.fd;
+        size_t count = 0;
+        bool got_findings = false, applies = true, garbage = false;
+        char *line;
+        while ((line = read_line(&r))) {
+                json_object *h = json_tokener_parse(line);
+                free(line);
+                const char *t = h ? jstr(h, "t") : NULL;
+                if (!t) {
+                        garbage = true;
+                        json_object_put(h);
+                        break;
+                }
+                if (streq(t, "findings")) {
+                        json_object *fa, *ap;
+                        if (json_object_object_get_ex(h, "applies", &ap))
+                                applies = json_object_get_boolean(ap);
+                        if (json_object_object_get_ex(h, "findings", &fa) && findings_from_json(&res->fs, fa) == 0)
+                                got_findings = true;
+                } else if (streq(t, "artifact")) {
+                        artifact(b, c->name, h, &r, &count);
+                } else if (streq(t, "log")) {
+                        blog(b, "%s: %s", c->name, jstr(h, "msg") ? jstr(h, "msg") : "");
+                } else if (streq(t, "mapping") && jstr(h, "from") && jstr(h, "to")) {
+                        redactor_add_mapping(b->red, jstr(h, "from"), jstr(h, "to"));
+                }
+                json_object_put(h);
+        }
+        bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
+        bool abandoned = false;
+        int status = child_reap(ch.pid, kill_it, &abandoned);
+        close(ch.fd);
+        res->duration_ms = now_ms_monotonic() - t0;
+        _cleanup_free_ char *crash = kill_it ? NULL : child_status_error(status);
+        const char *st;
+        if (r.err == -EINTR) {
+                st = "interrupted";
+                res->status = RUN_TIMEOUT;
+                res->note = xstrdup("interrupted (SIGINT/SIGTERM)");
+        } else if (r.err == -ETIMEDOUT) {
+                st = "timeout";
+                res->status = RUN_TIMEOUT;
+                res->note = xasprintf("no answer within %llu ms%s; killed%s", (unsigned long long)(r.deadline - t0),
+                                      global ? " (the run's --timeout)" : "", abandoned ? ", then abandoned (stuck in the kernel)" : "");
+        } else if (crash || garbage || r.err == -EPROTO || !got_findings) {
+                st = "crashed";
+                res->status = RUN_CRASHED;
+                res->note = xstrdup(crash ? crash : garbage || r.err == -EPROTO ? "sent unreadable frames" : "sent no findings");
+        } else {
+                st = applies ? "ok" : "not_applicable";
+                res->status = applies ? RUN_OK : RUN_NOT_APPLICABLE;
+                if (!applies)
+                        res->note = xstrdup("not relevant on this host");
+        }
+        if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings) {
+                _cleanup_free_ char *id = xasprintf("%s.%s", c->name, res->status == RUN_TIMEOUT ? "timeout" : "crashed");
+                struct finding *f = fnd_add(&res->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", c->name,
+                                            res->status == RUN_TIMEOUT ? "did not finish" : "crashed", res->note);
+                fnd_remedy(f, "evodiag check -v --only %s", c->name);
+        }
+        json_object_object_add(col, "status", json_object_new_string(st));
+        json_object_object_add(col, "duration_ms", json_object_new_int64((int64_t)res->duration_ms));
+        json_object_object_add(col, "timed_out", json_object_new_boolean(r.err == -ETIMEDOUT));
+        json_object_object_add(col, "artifacts", json_object_new_int64((int64_t)count));
+        if (res->note)
+                json_object_object_add(col, "note", json_object_new_string(res->note));
+        blog(b, "%s: %s in %llu ms, %zu artifacts%s%s", c->name, st, (unsigned long long)res->duration_ms, count,
+             res->note ? ": " : "", res->note ? res->note : "");
+}
+
+/* Redacts a document of ours and adds it at the top level; its SHA-256 goes to the manifest. */
+static void add_doc(struct bundle *b, const char *name, const char *text, const char *kind)
+{
+        size_t len = strlen(text);
+        unsigned n = 0;
+        char *red = b->red ? redact(b->red, text, len, &len, &n) : NULL;
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
+        char sha[65];
+        archive_out_buffer(b->ar, full, red ? red : text, len, now_ms_realtime() / 1000, sha);
+        b->payload += len;
+        if (kind) {
+                json_object *m = json_object_new_object();
+                json_object_object_add(m, "path", json_object_new_string(name));
+                json_object_object_add(m, "kind", json_object_new_string(kind));
+                json_object_object_add(m, "origin", json_object_new_string("evodiag"));
+                json_object_object_add(m, "status", json_object_new_string("ok"));
+                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)len));
+                json_object_object_add(m, "sha256", json_object_new_string(sha));
+                json_object_object_add(m, "redactions", json_object_new_int((int)n));
+                json_object_array_add(b->artifacts, m);
+        }
+        free(red);
+}
+
+static char *render_text_report(const struct report *rep)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        report_text(f, rep, false, 1);
+        fclose(f);
+        return buf;
+}
+
+/* Nothing silently absent: what was not collected, and why, at the end of summary.txt. */
+static void missing_section(struct bundle *b, struct strbuf *s, const struct report *rep, bool complete)
+{
+        sb_puts(s, "\n== Missing data\n");
+        size_t n = 0;
+        if (!complete) {
+                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted or hit its --timeout\n");
+                n++;
+        }
+        for (size_t i = 0; i < rep->n; i++)
+                if (rep->r[i].status == RUN_TIMEOUT || rep->r[i].status == RUN_CRASHED) {
+                        sb_printf(s, "- collector %s: %s\n", rep->r[i].c->name, rep->r[i].note);
+                        n++;
+                }
+        size_t na = json_object_array_length(b->artifacts);
+        for (size_t i = 0; i < na; i++) {
+                json_object *m = json_object_array_get_idx(b->artifacts, i);
+                const char *st = jstr(m, "status");
+                if (st && !streq(st, "ok")) {
+                        sb_printf(s, "- %s (%s): %s%s%s\n", jstr(m, "path"), jstr(m, "origin") ? jstr(m, "origin") : "", st,
+                                  jstr(m, "error") ? ": " : "", jstr(m, "error") ? jstr(m, "error") : "");
+                        n++;
+                }
+        }
+        if (!n)
+                sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
+}
+
+static char *stamp(uint64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char buf[32];
+        strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+        return xstrdup(buf);
+}
+
+static char *safe_host(const char *h)
+{
+        char *s = xstrdup(h && *h ? h : "host");
+        for (char *p = s; *p; p++)
+                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+                        *p = '_';
+        return s;
+}
+
+/* Where the archive goes: a temporary name in the target directory, renamed when whole. */
+static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd)
+{
+        *final = *tmp = NULL;
+        if (o->output && streq(o->output, "-")) {
+                if (isatty(STDOUT_FILENO)) {
+                        fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
+                        return -EINVAL;
+                }
+                *fd = STDOUT_FILENO;
+                *final = xstrdup("-");
+                return 0;
+        }
+        struct stat st;
+        if (!o->output || (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)))
+                *final = xasprintf("%s/%s", o->output ? o->output : ".", defname);
+        else
+                *final = xstrdup(o->output);
+        _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
+        *tmp = xasprintf("%s/.%s.XXXXXX", dirname(d1), basename(b1));
+        *fd = mkostemp(*tmp, O_CLOEXEC);
+        if (*fd < 0) {
+                int e = errno;
+                fprintf(stderr, "evodiag: cannot create %s: %s\n", *tmp, strerror(e));
+                free(*tmp);
+                *tmp = NULL;
+                return -e;
+        }
+        (void)fchmod(*fd, 0600);
+        return 0;
+}
+
+static int load_obfuscation(struct bundle *b)
+{
+        uint8_t key[32];
+        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", b->o->state_dir);
+        int fd = open(kp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 && read_full(fd, key, 32) == 32) {
+                close(fd);
+        } else {
+                if (fd >= 0)
+                        close(fd);
+                /* A new key: kept on this host so the same address maps the same way next time. */
+                int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+                if (rnd < 0 || read_full(rnd, key, 32) != 32) {
+                        if (rnd >= 0)
+                                close(rnd);
+                        return -EIO;
+                }
+                close(rnd);
+                (void)mkdir(b->o->state_dir, 0700);
+                fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0 || write_all(fd, key, 32) < 0) {
+                        fprintf(stderr, "evodiag: cannot keep the obfuscation key at %s: %s\n", kp, strerror(errno));
+                        if (fd >= 0)
+                                close(fd);
+                        return -EIO;
+                }
+                close(fd);
+        }
+        const char *names[] = {b->o->host, NULL};
+        redactor_obfuscate(b->red, key, names);
+        return 0;
+}
+
+int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
+{
+        *res = (struct bundle_result){0};
+        struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
+        uint64_t started = now_ms_realtime();
+        _cleanup_free_ char *when = stamp(started), *host = safe_host(o->host);
+        b.top = xasprintf("evodiag-%s-%s", host, when);
+        b.red = o->redact || o->obfuscate ? redactor_new() : NULL;
+        if (o->obfuscate && load_obfuscation(&b) < 0) {
+                redactor_free(b.red);
+                free(b.top);
+                return -EIO;
+        }
+        bool want_gzip = o->gzip || (o->output && strlen(o->output) > 7 && streq(o->output + strlen(o->output) - 7, ".tar.gz"));
+        _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
+        char *final, *tmp;
+        int fd, r = open_output(o, defname, &final, &tmp, &fd);
+        if (r < 0) {
+                redactor_free(b.red);
+                free(b.top);
+                return r;
+        }
+        bool gz;
+        char *err = NULL;
+        b.ar = archive_out_open(fd, want_gzip, &gz, &err);
+        if (!b.ar) {
+                fprintf(stderr, "evodiag: %s\n", err);
+                free(err);
+                if (tmp)
+                        unlink(tmp);
+                free(tmp);
+                free(final);
+                redactor_free(b.red);
+                free(b.top);
+                return -EIO;
+        }
+        if (gz && !want_gzip && !o->output) { /* no zstd in this libarchive: say so in the name */
+                free(final);
+                final = xasprintf("./%s.tar.gz", b.top);
+        }
+        b.artifacts = json_object_new_array();
+        b.cols = json_object_new_array();
+        b.seen = json_object_new_object();
+        blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
+
+        struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        interrupted = 0;
+
+        size_t n = 0;
+        while (collectors[n])
+                n++;
+        struct run_result *rr = xcalloc(n, sizeof(*rr));
+        archive_out_dir(b.ar, b.top, started / 1000);
+        for (size_t i = 0; i < n; i++) {
+                const struct collector *c = collectors[i];
+                bool in_only = !o->only, in_skip = false;
+                for (const char *const *p = o->only; p && *p; p++)
+                        in_only |= streq(*p, c->name);
+                for (const char *const *p = o->skip; p && *p; p++)
+                        in_skip |= streq(*p, c->name);
+                if (!in_only || in_skip || ((c->needs & INTRUSIVE) && !base->allow_intrusive)) {
+                        rr[i] = (struct run_result){.c = c, .status = RUN_NOT_SELECTED,
+                                                    .note = xstrdup(!in_only ? "not in --only" : in_skip ? "in --skip" : "intrusive: needs --allow-intrusive")};
+                        continue;
+                }
+                progress(&b, i + 1, n, c->name);
+                run_one(&b, base, c, &rr[i]);
+        }
+        if (o->progress)
+                fputc('\n', stderr);
+        bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
+        for (size_t i = 0; i < n; i++)
+                if (rr[i].status == RUN_TIMEOUT)
+                        complete = false;
+        if (interrupted)
+                blog(&b, "interrupted by %s: the remaining collectors were not run", strsignal(interrupted));
+        if (b.duplicates)
+                blog(&b, "%zu files were read by more than one collector and stored once", b.duplicates);
+
+        struct report rep = {.host = o->host, .root = rootfs_get(), .started_ms = started,
+                             .duration_ms = now_ms_monotonic() - b.t0, .r = rr, .n = n};
+        res->worst_exit = report_exit_code(&rep);
+
+        /* The documents: summary, findings, ISSUE.md, log, manifest (last, it lists the rest). */
+        _cleanup_free_ char *text = render_text_report(&rep);
+        struct strbuf summary = {0};
+        sb_puts(&summary, text);
+        missing_section(&b, &summary, &rep, complete);
+        add_doc(&b, "summary.txt", summary.s, "derived");
+        sb_free(&summary);
+
+        json_object *fj = report_to_json(&rep);
+        json_object_object_add(fj, "complete", json_object_new_boolean(complete));
+        add_doc(&b, "findings.json", json_object_to_json_string_ext(fj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), "derived");
+        json_object_put(fj);
+
+        struct issue_input ii = {.rep = &rep, .artifacts = b.artifacts, .component = o->component,
+                                 .templates_dir = o->templates_dir, .command_line = o->command_line};
+        char *missing = NULL, *issue_err = NULL;
+        char *issue = issue_render(&ii, &missing, &issue_err);
+        if (issue) {
+                add_doc(&b, "ISSUE.md", issue, "derived");
+                if (missing && *missing)
+                        blog(&b, "ISSUE.md: no value for %s", missing);
+        } else {
+                blog(&b, "ISSUE.md could not be written: %s", issue_err);
+                fprintf(stderr, "evodiag: ISSUE.md: %s\n", issue_err);
+        }
+        free(issue);
+        free(missing);
+        free(issue_err);
+
+        blog(&b, "%zu files, %llu bytes before compression; complete: %s", b.files, (unsigned long long)b.payload,
+             complete ? "yes" : "no");
+        add_doc(&b, "evodiag.log", b.log.s, "derived");
+
+        json_object *man = json_object_new_object();
+        json_object_object_add(man, "schema", json_object_new_int(MANIFEST_SCHEMA));
+        json_object_object_add(man, "evodiag", json_object_new_string(PACKAGE_VERSION));
+        json_object_object_add(man, "command_line", json_object_new_string(o->command_line));
+        json_object_object_add(man, "host", json_object_new_string(o->host));
+        char ts[32];
+        format_utc(started, ts);
+        json_object_object_add(man, "start", json_object_new_string(ts));
+        format_utc(now_ms_realtime(), ts);
+        json_object_object_add(man, "end", json_object_new_string(ts));
+        json_object_object_add(man, "complete", json_object_new_boolean(complete));
+        json_object_object_add(man, "redacted", json_object_new_boolean(o->redact));
+        json_object_object_add(man, "obfuscated", json_object_new_boolean(o->obfuscate));
+        json_object_object_add(man, "compression", json_object_new_string(gz ? "gzip" : "zstd"));
+        json_object_object_add(man, "root", json_object_new_string(b.top));
+        json_object_object_add(man, "collectors", b.cols);
+        json_object_object_add(man, "artifacts", b.artifacts);
+        add_doc(&b, "manifest.json", json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), NULL);
+        json_object_put(man);
+        json_object_put(b.seen);
+
+        r = archive_out_close(b.ar, &err);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (r == 0 && tmp && fsync(fd) < 0)
+                r = -errno;
+        if (tmp) {
+                struct sha256 sh;
+                sha256_init(&sh);
+                char buf[65536];
+                ssize_t got;
+                if (lseek(fd, 0, SEEK_SET) == 0)
+                        while ((got = read(fd, buf, sizeof(buf))) > 0) {
+                                sha256_update(&sh, buf, (size_t)got);
+                                res->bytes += (uint64_t)got;
+                        }
+                sha256_hex(&sh, res->sha256);
+                close(fd);
+        }
+        if (r < 0 || (tmp && rename(tmp, final) < 0)) {
+                if (r >= 0)
+                        r = -errno;
+                fprintf(stderr, "evodiag: cannot finish %s: %s\n", final, err ? err : strerror(-r));
+                if (tmp)
+                        unlink(tmp);
+                free(final);
+                final = NULL;
+        }
+        if (o->obfuscate && b.red) {
+                _cleanup_free_ char *mp = xasprintf("%s/obfuscate.map", o->state_dir);
+                if (redactor_save_mapping(b.red, mp) < 0)
+                        fprintf(stderr, "evodiag: cannot save the obfuscation mapping to %s\n", mp);
+                else if (!o->quiet)
+                        fprintf(stderr, "evodiag: obfuscation mapping (stays on this host): %s\n", mp);
+        }
+        free(err);
+        free(tmp);
+        run_results_free(rr, n);
+        free(rr);
+        redactor_free(b.red);
+        sb_free(&b.log);
+        free(b.top);
+        res->path = final;
+        res->complete = complete;
+        res->interrupted = interrupted != 0;
+        return r < 0 ? r : 0;
+}
+
+void bundle_result_free(struct bundle_result *r)
+{
+        free(r->path);
+        r->path = NULL;
+}
