@@ -101,7 +101,7 @@ static const struct check_info checks[] = {
 static const struct config_key config[] = {
         {"limit_warn_pct", "90", "warn when SysV use reaches this % of shmmni/shmall/shmmax"},
         {"limit_crit_pct", "100", "crit when SysV use reaches this % (100: the next shmget fails)"},
-        {"orphan_crit_mb", "1024", "an orphaned SysV segment of at least this many MiB is crit, not warn"},
+        {"orphan_crit_mb", "1024", "an orphaned SysV segment of at least this many MiB is crit, not warn (0: never)"},
         {"tmpfs_warn_pct", "90", "warn when /dev/shm space or inodes reach this % used"},
         {"tmpfs_crit_pct", "98", "crit when /dev/shm space or inodes reach this % used"},
         {"scan_max", "10000", "examine at most this many /dev/shm entries"},
@@ -398,7 +398,6 @@ struct obj {
 };
 
 struct state {
-        struct ctx *c;
         struct proctable procs;
         char *passwd, *group;
         uint64_t page;
@@ -754,6 +753,16 @@ static void scan_maps(struct state *st, size_t max_bytes)
 
 /* ---------------- findings ---------------- */
 
+/* A count or size from the config: negative or NaN is 0, huge is capped, so the
+ * conversion from double is always defined. */
+static uint64_t conf_u64(const struct ctx *c, const char *key, double max)
+{
+        double v = conf_num(c, key);
+        if (!(v > 0))
+                return 0;
+        return (uint64_t)(v < max ? v : max);
+}
+
 static bool pid_alive(int pid)
 {
         return pid > 0 && proc_exists(pid);
@@ -825,7 +834,7 @@ static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
 {
         if (st->sysv_err < 0)
                 return;
-        uint64_t crit_bytes = (uint64_t)(conf_num(c, "orphan_crit_mb") * 1048576.0);
+        uint64_t crit_bytes = conf_u64(c, "orphan_crit_mb", 1e12) * 1048576;
         /* Under --root without a process table nothing tells whether a creator lives. */
         bool procs_known = st->procs.n > 0;
         size_t orphans = 0, unattached = 0;
@@ -859,9 +868,10 @@ static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
                 else
                         fnd_actual(f, "nattch 0, creator pid %d gone, last detach %s", s->cpid, dt);
                 fnd_remedy(f, "ipcs -m -i %d   # make sure nothing needs it, then: ipcrm -m %d", s->shmid, s->shmid);
-                fnd_evidence(f, "/proc/sysvipc/shm, /proc/%d", s->cpid);
+                fnd_evidence(f, "/proc/sysvipc/shm; /proc/%d absent", s->cpid);
         }
-        if (!orphans && procs_known) {
+        /* Attached segments are never orphans, process table or not. */
+        if (!orphans && (procs_known || !unattached)) {
                 struct finding *f = fnd_add(fs, SEV_OK, "shm.orphaned", "no orphaned SysV segments (%zu %s, %zu unattached)",
                                             st->nsegs, st->nsegs == 1 ? "segment" : "segments", unattached);
                 fnd_expected(f, "no segment with nattch 0 whose creator and last attacher are gone");
@@ -883,8 +893,8 @@ static int read_limit(const char *name, uint64_t *v, struct findings *fs, const 
 
 static const char *limit_str(uint64_t v, const char *unit, char buf[static 64])
 {
-        if (v >= EFFECTIVELY_UNLIMITED)
-                snprintf(buf, 64, "unlimited (%" PRIu64 ")", v);
+        if (v >= EFFECTIVELY_UNLIMITED) /* the exact number is in the finding's "found" */
+                snprintf(buf, 64, "unlimited");
         else
                 snprintf(buf, 64, "%" PRIu64 "%s", v, unit);
         return buf;
@@ -911,7 +921,7 @@ static void check_limits(struct ctx *c, struct state *st, struct findings *fs)
                 struct finding *f = fnd_add(fs, s, "shm.shmmni", "%" PRIu64 " SysV %s of kernel.shmmni = %s (%.1f%%)", n,
                                             n == 1 ? "segment" : "segments", limit_str(mni, "", lb), pct);
                 fnd_expected(f, "< %.0f%% of kernel.shmmni", w);
-                fnd_actual(f, "%" PRIu64 " segments, shmmni %" PRIu64, n, mni);
+                fnd_actual(f, "%" PRIu64 " in use, shmmni %" PRIu64, n, mni);
                 fnd_evidence(f, "/proc/sysvipc/shm, /proc/sys/kernel/shmmni");
                 if (s != SEV_OK) {
                         uint64_t want = n * 2 > 4096 ? n * 2 : 4096;
@@ -1183,7 +1193,7 @@ static void check_tmpfs_usage(struct ctx *c, struct state *st, struct findings *
                         (void)shm_mount_opt(m->opts, "size", &size);
                 f = fnd_add(fs, SEV_SKIPPED, "shm.tmpfs_usage", "how full %s is was not read: it needs the live system (statvfs), not --root evidence%s%s",
                             dir, size ? "; mounted with size=" : "", size ? size : "");
-                fnd_evidence(f, "%s/proc/mounts", rootfs_get());
+                fnd_evidence(f, "/proc/mounts under --root %s", rootfs_get());
                 return;
         }
         if (st->dir_err < 0)
@@ -1220,17 +1230,19 @@ static void check_tmpfs_usage(struct ctx *c, struct state *st, struct findings *
 
 static void shm_check(struct ctx *c, struct findings *fs)
 {
-        struct state st = {.c = c};
+        struct state st = {0};
         long pg = sysconf(_SC_PAGESIZE);
         st.page = pg > 0 ? (uint64_t)pg : 4096;
-        size_t list_max = (size_t)conf_num(c, "list_max");
-        size_t scan_max = (size_t)conf_num(c, "scan_max");
-        size_t maps_max = (size_t)(conf_num(c, "maps_max_kb") * 1024);
-        if (maps_max < 256)
-                maps_max = 256;
+        size_t list_max = (size_t)conf_u64(c, "list_max", 1e9);
+        size_t scan_max = (size_t)conf_u64(c, "scan_max", 1e9);
+        /* A floor so a maps file is never read as nothing; a ceiling so a config typo
+         * cannot make one process's maps cost gigabytes. */
+        size_t maps_max = (size_t)conf_u64(c, "maps_max_kb", 256 * 1024) * 1024;
+        if (maps_max < 1024)
+                maps_max = 1024;
 
         if (proctable_load(&st.procs) < 0)
-                st.procs = (struct proctable){0};
+                proctable_free(&st.procs); /* then no liveness or mappers: said as such */
         if (st.procs.n)
                 qsort(st.procs.v, st.procs.n, sizeof(*st.procs.v), by_pid);
         st.passwd = read_small("/etc/passwd");
