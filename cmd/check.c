@@ -3,7 +3,12 @@
 #include "cmd/cmd.h"
 #include "collectors/runner.h"
 #include "report/report.h"
+#include "report/unpack.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 
 static void help(void)
@@ -20,6 +25,8 @@ static void help(void)
               "  --skip A,B            do not run these collectors\n"
               "  --root DIR            read /proc, /sys, /etc, /dev/shm, /var under DIR\n"
               "                        (a copy of another host's files, or a test tree)\n"
+              "  --from BUNDLE|DIR     re-run every check offline on a bundle's evidence (unpacked\n"
+              "                        safely to a private temp dir) and compare with its recorded findings\n"
               "  --format FMT          text (default), json, nagios or prometheus\n"
               "  --json                same as --format json\n"
               "  --timeout DUR         deadline for the whole run (default 30s)\n"
@@ -40,12 +47,184 @@ static void help(void)
               stdout);
 }
 
+enum { OPT_FROM = 300 };
 enum { OPT_ONLY = 256, OPT_SKIP, OPT_ROOT, OPT_FORMAT, OPT_JSON, OPT_TIMEOUT, OPT_CTIMEOUT, OPT_CONFIG, OPT_COLOR, OPT_INTRUSIVE };
 
-static int run_and_report(struct common *c, enum format fmt, bool use_color)
+/* ---- --from: a bundle's evidence as the root, its findings.json as the reference ---- */
+
+struct bundle_src {
+        char *tmp;       /* what we unpacked into (removed at the end) */
+        char *top;       /* the directory holding manifest.json */
+        char *host_root; /* top/host */
+        char *host;      /* the host the bundle was made on */
+        json_object *recorded;
+};
+
+static char *find_top(const char *dir)
+{
+        _cleanup_free_ char *m = xasprintf("%s/manifest.json", dir);
+        if (access(m, R_OK) == 0)
+                return xstrdup(dir);
+        DIR *d = opendir(dir);
+        if (!d)
+                return NULL;
+        struct dirent *de;
+        char *found = NULL;
+        while (!found && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s/manifest.json", dir, de->d_name);
+                if (access(sub, R_OK) == 0)
+                        found = xasprintf("%s/%s", dir, de->d_name);
+        }
+        closedir(d);
+        return found;
+}
+
+static int open_bundle(const char *from, struct bundle_src *s)
+{
+        struct stat st;
+        if (stat(from, &st) < 0) {
+                err("--from %s: %s", from, strerror(errno));
+                return EXIT_USAGE;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                s->top = find_top(from);
+        } else {
+                char *e = NULL;
+                if (unpack_bundle(from, &s->tmp, &e) < 0) {
+                        err("--from %s: %s", from, e);
+                        free(e);
+                        return EXIT_USAGE;
+                }
+                s->top = find_top(s->tmp);
+        }
+        if (!s->top) {
+                err("--from %s: no manifest.json: not an evodiag bundle", from);
+                return EXIT_USAGE;
+        }
+        s->host_root = xasprintf("%s/host", s->top);
+        if (access(s->host_root, R_OK) < 0)
+                (void)mkdir(s->host_root, 0700); /* a bundle with no host evidence: every check says unknown */
+        _cleanup_free_ char *mp = xasprintf("%s/manifest.json", s->top), *fp = xasprintf("%s/findings.json", s->top);
+        json_object *man = json_object_from_file(mp), *h, *arts;
+        if (man && json_object_object_get_ex(man, "host", &h))
+                s->host = xstrdup(json_object_get_string(h));
+        /* Reads that failed on the host (EACCES...) fail the same way here; directory
+         * listings and stat results are what the host showed. */
+        if (man && json_object_object_get_ex(man, "artifacts", &arts))
+                for (size_t i = 0; i < json_object_array_length(arts); i++) {
+                        json_object *a = json_object_array_get_idx(arts, i), *p, *e, *sj;
+                        if (!json_object_object_get_ex(a, "path", &p) || !startswith(json_object_get_string(p), "host/"))
+                                continue;
+                        const char *path = json_object_get_string(p) + 4;
+                        if (json_object_object_get_ex(a, "errno", &e))
+                                rootfs_inject_error(path, json_object_get_int(e));
+                        if (json_object_object_get_ex(a, "names", &e))
+                                rootfs_snapshot_put_dir(path, json_object_get_string(e));
+                        if (json_object_object_get_ex(a, "stat", &sj)) {
+                                struct stat sb = {0};
+                                json_object *v;
+                                sb.st_mode = json_object_object_get_ex(sj, "mode", &v) ? (mode_t)json_object_get_int64(v) : 0;
+                                sb.st_uid = json_object_object_get_ex(sj, "uid", &v) ? (uid_t)json_object_get_int64(v) : 0;
+                                sb.st_gid = json_object_object_get_ex(sj, "gid", &v) ? (gid_t)json_object_get_int64(v) : 0;
+                                sb.st_size = json_object_object_get_ex(sj, "size", &v) ? (off_t)json_object_get_int64(v) : 0;
+                                sb.st_nlink = json_object_object_get_ex(sj, "nlink", &v) ? (nlink_t)json_object_get_int64(v) : 1;
+                                sb.st_ino = json_object_object_get_ex(sj, "ino", &v) ? (ino_t)json_object_get_int64(v) : 0;
+                                sb.st_mtime = json_object_object_get_ex(sj, "mtime", &v) ? (time_t)json_object_get_int64(v) : 0;
+                                rootfs_inject_stat(path, &sb);
+                        }
+                }
+        json_object_put(man);
+        s->recorded = json_object_from_file(fp);
+        return 0;
+}
+
+static void close_bundle(struct bundle_src *s)
+{
+        if (s->tmp) {
+                remove_tree(s->tmp);
+                free(s->tmp);
+        }
+        free(s->top);
+        free(s->host_root);
+        free(s->host);
+        json_object_put(s->recorded);
+        *s = (struct bundle_src){0};
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The findings of one collector as sorted "id|severity|subject|summary" lines,
+ * leaving out checks that need the live system. */
+static char *canon(json_object *arr)
+{
+        size_t n = arr ? json_object_array_length(arr) : 0, m = 0;
+        char **v = xcalloc(n + 1, sizeof(*v));
+        for (size_t i = 0; i < n; i++) {
+                json_object *f = json_object_array_get_idx(arr, i), *x;
+                const struct check_info *ci = json_object_object_get_ex(f, "id", &x) ? check_find(json_object_get_string(x), NULL) : NULL;
+                if (ci && ci->live)
+                        continue;
+                const char *k[4] = {"id", "severity", "subject", "summary"};
+                struct strbuf b = {0};
+                for (int j = 0; j < 4; j++)
+                        sb_printf(&b, "%s%s", j ? "|" : "", json_object_object_get_ex(f, k[j], &x) ? json_object_get_string(x) : "");
+                v[m++] = sb_steal(&b);
+        }
+        qsort(v, m, sizeof(*v), cmp_str);
+        struct strbuf out = {0};
+        sb_puts(&out, "");
+        for (size_t i = 0; i < m; i++) {
+                sb_printf(&out, "%s\n", v[i]);
+                free(v[i]);
+        }
+        free(v);
+        return sb_steal(&out);
+}
+
+/* Every collector that ran in both: same findings? One line on stderr, details with -v. */
+static void compare_with_recorded(const struct bundle_src *s, const struct report *rep, int verbose)
+{
+        json_object *cols;
+        if (!s->recorded || !json_object_object_get_ex(s->recorded, "collectors", &cols)) {
+                err("--from: the bundle has no readable findings.json: nothing to compare with");
+                return;
+        }
+        size_t same = 0, differ = 0, nc = json_object_array_length(cols);
+        struct strbuf which = {0};
+        for (size_t i = 0; i < rep->n; i++) {
+                const struct run_result *r = &rep->r[i];
+                if (r->status != RUN_OK)
+                        continue;
+                for (size_t k = 0; k < nc; k++) {
+                        json_object *col = json_object_array_get_idx(cols, k), *name, *st, *fa;
+                        if (!json_object_object_get_ex(col, "name", &name) || !streq(json_object_get_string(name), r->c->name) ||
+                            !json_object_object_get_ex(col, "status", &st) || !streq(json_object_get_string(st), "ok"))
+                                continue;
+                        json_object_object_get_ex(col, "findings", &fa);
+                        json_object *now = findings_to_json(&r->fs);
+                        _cleanup_free_ char *a = canon(fa), *b = canon(now);
+                        json_object_put(now);
+                        if (streq(a, b)) {
+                                same++;
+                        } else {
+                                differ++;
+                                sb_printf(&which, " %s", r->c->name);
+                                if (verbose)
+                                        fprintf(stderr, "evodiag: %s recorded:\n%sevodiag: %s now:\n%s", r->c->name, a, r->c->name, b);
+                        }
+                }
+        }
+        fprintf(stderr, "evodiag: re-checked offline: %zu collectors agree with the bundle's recorded findings, %zu differ%s%s\n",
+                same, differ, differ ? ":" : "", which.len ? which.s : "");
+        sb_free(&which);
+}
+
+static int run_and_report(struct common *c, enum format fmt, bool use_color, struct bundle_src *src)
 {
         uint64_t t0 = now_ms_monotonic();
-        _cleanup_free_ char *host = inspected_hostname();
+        _cleanup_free_ char *host = src && src->host ? xstrdup(src->host) : inspected_hostname();
         struct report rep = {.root = rootfs_get(), .started_ms = now_ms_realtime(), .host = host};
         size_t n = 0;
         while (collectors[n])
@@ -61,6 +240,8 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color)
         report_render(stdout, fmt, &rep, use_color, c->verbose);
         fflush(stdout);
         int r = report_exit_code(&rep);
+        if (src)
+                compare_with_recorded(src, &rep, c->verbose);
         run_results_free(res, rep.n);
         free(res);
         return r;
@@ -72,6 +253,7 @@ int cmd_check(int argc, char **argv)
                 {"only", required_argument, NULL, OPT_ONLY},
                 {"skip", required_argument, NULL, OPT_SKIP},
                 {"root", required_argument, NULL, OPT_ROOT},
+                {"from", required_argument, NULL, OPT_FROM},
                 {"format", required_argument, NULL, OPT_FORMAT},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -86,6 +268,8 @@ int cmd_check(int argc, char **argv)
         struct common c = {0};
         enum format fmt = FMT_TEXT;
         const char *color = "auto";
+        const char *from = NULL;
+        struct bundle_src src = {0};
         int o, r = 0;
         optind = 1;
         opterr = 0;
@@ -100,6 +284,7 @@ int cmd_check(int argc, char **argv)
                                 goto out;
                         break;
                 case OPT_ROOT: c.root = optarg; break;
+                case OPT_FROM: from = optarg; break;
                 case OPT_FORMAT:
                         if (format_from_name(optarg, &fmt) < 0) {
                                 r = usage_error("check ", "--format: '%s' is not one of text, json, nagios, prometheus", optarg);
@@ -137,12 +322,21 @@ int cmd_check(int argc, char **argv)
                 r = usage_error("check ", "unexpected argument '%s'", argv[optind]);
                 goto out;
         }
+        if (from && c.root) {
+                r = usage_error("check ", "--from and --root cannot be combined (--from sets the root)");
+                goto out;
+        }
+        if (from && (r = open_bundle(from, &src)))
+                goto out;
+        if (from)
+                c.root = src.host_root;
         if ((r = common_setup("check ", &c)))
                 goto out;
 
         bool use_color = streq(color, "always") || (streq(color, "auto") && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-        r = run_and_report(&c, fmt, use_color);
+        r = run_and_report(&c, fmt, use_color, from ? &src : NULL);
 out:
         common_free(&c);
+        close_bundle(&src);
         return r;
 }

@@ -20,6 +20,8 @@ struct check_info {
         const char *id;
         const char *title;
         const char *explain; /* what it means, why it matters, how to fix it */
+        bool live;           /* needs the running system (statvfs, sockets, signals): a
+                                bundle's evidence cannot reproduce it, `check --from` skips it */
 };
 
 /* A tunable of a collector, settable in the config file under [<collector>]. */
@@ -39,6 +41,9 @@ struct ctx {
         bool is_root;         /* effective uid 0 */
         bool allow_intrusive; /* --allow-intrusive */
         int verbose;
+        uint64_t deadline_ms; /* CLOCK_MONOTONIC ms when the runner kills this child:
+                                 long scans stop before it and report what they saw */
+        void *state;          /* watch: kept between sample() calls in the sampler child */
 };
 
 struct collector {

@@ -429,14 +429,14 @@ static int by_node(const void *a, const void *b)
 
 static void read_pools(struct hp_state *st)
 {
-        DIR *d = rootfs_opendir(POOLS_DIR);
+        struct rootfs_dir *d = rootfs_opendir(POOLS_DIR);
         if (!d) {
                 st->sysfs_err = -errno;
                 return;
         }
         size_t cap = 0;
         struct dirent *de;
-        while ((de = readdir(d)) && st->npools < POOLS_MAX) {
+        while ((de = rootfs_readdir(d)) && st->npools < POOLS_MAX) {
                 if (de->d_name[0] == '.')
                         continue;
                 uint64_t kb;
@@ -450,7 +450,7 @@ static void read_pools(struct hp_state *st)
                 }
                 st->pools[st->npools++] = (struct hp_pool){.size_kb = kb};
         }
-        closedir(d);
+        rootfs_closedir(d);
         if (st->npools > 1)
                 qsort(st->pools, st->npools, sizeof(*st->pools), by_size);
         for (size_t i = 0; i < st->npools; i++)
@@ -462,20 +462,20 @@ static void read_nodes(struct hp_state *st)
 {
         if (!st->npools)
                 return;
-        DIR *d = rootfs_opendir(NODES_DIR);
+        struct rootfs_dir *d = rootfs_opendir(NODES_DIR);
         if (!d)
                 return; /* no NUMA information (bundle, or CONFIG_NUMA off): nothing to add */
         unsigned ids[NODES_MAX];
         size_t n = 0;
         struct dirent *de;
-        while ((de = readdir(d)) && n < NODES_MAX) {
+        while ((de = rootfs_readdir(d)) && n < NODES_MAX) {
                 unsigned id;
                 int end = 0;
                 if (sscanf(de->d_name, "node%u%n", &id, &end) == 1 && de->d_name[end] == 0 &&
                     isdigit((unsigned char)de->d_name[4]))
                         ids[n++] = id;
         }
-        closedir(d);
+        rootfs_closedir(d);
         for (size_t i = 0; i < st->npools; i++) {
                 struct hp_pool *p = &st->pools[i];
                 for (size_t k = 0; k < n; k++) {

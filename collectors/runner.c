@@ -169,12 +169,16 @@ static bool in_list(const char *const *list, const char *name)
 
 struct check_arg {
         struct ctx ctx;
+        uint64_t timeout_ms, global_ms;
 };
 
 static json_object *check_in_child(void *arg)
 {
         struct check_arg *a = arg;
         const struct collector *c = a->ctx.self;
+        a->ctx.deadline_ms = now_ms_monotonic() + a->timeout_ms;
+        if (a->global_ms && a->global_ms < a->ctx.deadline_ms)
+                a->ctx.deadline_ms = a->global_ms;
         json_object *o = json_object_new_object();
         bool applies = !c->detect || c->detect(&a->ctx);
         json_object_object_add(o, "applies", json_object_new_boolean(applies));
@@ -220,6 +224,8 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 }
                 args[nj].ctx = *base;
                 args[nj].ctx.self = c;
+                args[nj].timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms);
+                args[nj].global_ms = o->deadline_ms;
                 jobs[nj] = (struct job){
                         .name = c->name, .fn = check_in_child, .arg = &args[nj],
                         .timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms),

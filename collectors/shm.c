@@ -94,7 +94,8 @@ static const struct check_info checks[] = {
          "on the live system: under --root the evidence holds no usage, so it is skipped.\n"
          "Fix: find what is large (du -ah /dev/shm | sort -h | tail), remove stale objects whose\n"
          "writer is gone (rm /dev/shm/<name>), or grow it:\n"
-         "  mount -o remount,size=50% /dev/shm    # and size=50% in the /etc/fstab line"},
+         "  mount -o remount,size=50% /dev/shm    # and size=50% in the /etc/fstab line",
+         .live = true},
         {0},
 };
 
@@ -621,14 +622,14 @@ static void load_posix(struct state *st, size_t scan_max)
         st->dir = resolve_dir(SHM_DIR, &st->dir_err);
         if (st->dir_err < 0)
                 return;
-        DIR *d = rootfs_opendir(st->dir);
+        struct rootfs_dir *d = rootfs_opendir(st->dir);
         if (!d) {
                 st->dir_err = -errno;
                 return;
         }
         struct dirent *de;
         size_t seen = 0;
-        while ((de = readdir(d))) {
+        while ((de = rootfs_readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (seen++ >= scan_max) {
@@ -645,7 +646,7 @@ static void load_posix(struct state *st, size_t scan_max)
                 if (o->have_stat && S_ISLNK(o->st.st_mode))
                         (void)rootfs_readlink(path, &o->link);
         }
-        closedir(d);
+        rootfs_closedir(d);
         st->nlisted = st->nobjs;
         if (st->nobjs)
                 qsort(st->objs, st->nobjs, sizeof(*st->objs), by_name);

@@ -192,15 +192,56 @@ static void send_trace(struct bundle_sink *s)
 {
         size_t n;
         const struct trace_entry *t = rootfs_trace_entries(&n);
+        /* evodiag's own processes (this child, the parent) are not part of the host. */
+        char self[32], parent[32];
+        snprintf(self, sizeof(self), "/proc/%d", (int)getpid());
+        snprintf(parent, sizeof(parent), "/proc/%d", (int)getppid());
         for (size_t i = 0; i < n; i++) {
+                size_t ls = strlen(self), lp = strlen(parent);
+                if ((startswith(t[i].path, self) && (t[i].path[ls] == '/' || !t[i].path[ls])) ||
+                    (startswith(t[i].path, parent) && (t[i].path[lp] == '/' || !t[i].path[lp])))
+                        continue;
                 _cleanup_free_ char *dest = xasprintf("host%s", t[i].path);
                 switch (t[i].kind) {
                 case TRACE_FILE:
                         send_text(s, dest, "file", t[i].path, t[i].data, t[i].len, t[i].truncated, NULL, 0);
                         break;
-                case TRACE_COUNTED:
-                        sink_file(s, t[i].path);
+                case TRACE_COUNTED: {
+                        /* Re-read now, capped. A process that exited since is simply gone. */
+                        char *buf;
+                        bool trunc;
+                        long r = rootfs_read(t[i].path, s->artifact_max, &buf, &trunc);
+                        if (r >= 0) {
+                                send_text(s, dest, "file", t[i].path, buf, (size_t)r, trunc, NULL, 0);
+                                free(buf);
+                        } else if (!(r == -ENOENT && startswith(t[i].path, "/proc/"))) {
+                                sink_missing(s, dest, "file", t[i].path, "error", strerror((int)-r));
+                        }
                         break;
+                }
+                case TRACE_ERROR: {
+                        json_object *h = artifact_hdr(dest, "file", t[i].path, "error", strerror(t[i].error), 0, 0);
+                        json_object_object_add(h, "errno", json_object_new_int(t[i].error));
+                        json_object_object_add(h, "absent", json_object_new_boolean(1));
+                        send_frame(s, h, NULL, 0);
+                        break;
+                }
+                case TRACE_STAT: {
+                        /* Metadata only: the object itself is not evidence (and may be huge). */
+                        json_object *h = artifact_hdr(dest, "stat", t[i].path, "ok", NULL, 0, 0);
+                        json_object_object_add(h, "absent", json_object_new_boolean(1));
+                        json_object *st = json_object_new_object();
+                        json_object_object_add(st, "mode", json_object_new_int64((int64_t)t[i].st.st_mode));
+                        json_object_object_add(st, "uid", json_object_new_int64((int64_t)t[i].st.st_uid));
+                        json_object_object_add(st, "gid", json_object_new_int64((int64_t)t[i].st.st_gid));
+                        json_object_object_add(st, "size", json_object_new_int64((int64_t)t[i].st.st_size));
+                        json_object_object_add(st, "nlink", json_object_new_int64((int64_t)t[i].st.st_nlink));
+                        json_object_object_add(st, "ino", json_object_new_int64((int64_t)t[i].st.st_ino));
+                        json_object_object_add(st, "mtime", json_object_new_int64((int64_t)t[i].st.st_mtime));
+                        json_object_object_add(h, "stat", st);
+                        send_frame(s, h, NULL, 0);
+                        break;
+                }
                 case TRACE_LINK: {
                         json_object *h = artifact_hdr(dest, "link", t[i].path, "ok", NULL, 0, 0);
                         json_object_object_add(h, "link", json_object_new_string(t[i].data));
@@ -208,22 +249,12 @@ static void send_trace(struct bundle_sink *s)
                         break;
                 }
                 case TRACE_DIR: {
-                        /* Names only (fd/ entries, /dev/shm objects): contents are not evidence. */
-                        _cleanup_free_ char *names = xstrndup(t[i].data ? t[i].data : "", t[i].len);
-                        size_t pos = 0;
-                        char *name;
-                        while ((name = next_line(names, &pos))) {
-                                _cleanup_free_ char *child = xasprintf("%s/%s", t[i].path, name);
-                                bool seen = false;
-                                for (size_t k = 0; k < n && !seen; k++)
-                                        seen = startswith(t[k].path, child) &&
-                                               (t[k].path[strlen(child)] == 0 || t[k].path[strlen(child)] == '/');
-                                if (seen)
-                                        continue;
-                                _cleanup_free_ char *cd = xasprintf("host%s", child);
-                                json_object *h = artifact_hdr(cd, "listing", child, "ok", NULL, 0, 0);
-                                send_frame(s, h, NULL, 0);
-                        }
+                        /* The directory and its names (fd/ entries, /dev/shm objects, /proc):
+                         * the names go into the manifest, contents are not evidence. */
+                        json_object *dh = artifact_hdr(dest, "listing", t[i].path, "ok", NULL, 0, 0);
+                        json_object_object_add(dh, "dir", json_object_new_boolean(1));
+                        json_object_object_add(dh, "names", json_object_new_string_len(t[i].data ? t[i].data : "", (int)t[i].len));
+                        send_frame(s, dh, NULL, 0);
                         break;
                 }
                 }

@@ -14,6 +14,11 @@
 
 static void push(struct proctable *t, size_t *cap, const struct proc *p)
 {
+        /* evodiag (this collector child and its parent) is not part of the host it diagnoses. */
+        if (rootfs_is_live() && (p->pid == getpid() || p->pid == getppid())) {
+                free(p->cmdline);
+                return;
+        }
         if (t->n == *cap) {
                 *cap = *cap ? *cap * 2 : 256;
                 t->v = xrealloc(t->v, *cap * sizeof(*t->v));
@@ -71,11 +76,6 @@ static int load_live(struct proctable *t)
          * exiting between the two reads just has an empty one. */
         for (size_t i = 0; i < t->n; i++) {
                 char path[64], *raw;
-                /* A bundle must hold what libproc2 read, for `check --from`. */
-                snprintf(path, sizeof(path), "/proc/%d/stat", t->v[i].pid);
-                rootfs_trace_note(path);
-                snprintf(path, sizeof(path), "/proc/%d/status", t->v[i].pid);
-                rootfs_trace_note(path);
                 snprintf(path, sizeof(path), "/proc/%d/cmdline", t->v[i].pid);
                 long n = rootfs_read(path, 4096, &raw, NULL);
                 t->v[i].cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
@@ -88,12 +88,12 @@ static int load_live(struct proctable *t)
 /* ROOT/proc: fixture trees and unpacked bundles. */
 static int load_tree(struct proctable *t)
 {
-        DIR *d = rootfs_opendir("/proc");
+        struct rootfs_dir *d = rootfs_opendir("/proc");
         if (!d)
                 return -errno;
         size_t cap = 0;
         struct dirent *de;
-        while ((de = readdir(d)) && t->n < PROCS_MAX) {
+        while ((de = rootfs_readdir(d)) && t->n < PROCS_MAX) {
                 if (!isdigit((unsigned char)de->d_name[0]))
                         continue;
                 char path[300];
@@ -123,14 +123,16 @@ static int load_tree(struct proctable *t)
                 p.kthread = n <= 0 && (p.pid == 2 || p.ppid == 2);
                 push(t, &cap, &p);
         }
-        closedir(d);
+        rootfs_closedir(d);
         return 0;
 }
 
 int proctable_load(struct proctable *t)
 {
         *t = (struct proctable){0};
-        return rootfs_is_live() ? load_live(t) : load_tree(t);
+        /* In a bundle (tracing), read /proc through rootfs like everything else: the
+         * files go into the bundle and every collector sees the same snapshot. */
+        return rootfs_is_live() && !rootfs_tracing() ? load_live(t) : load_tree(t);
 }
 
 void proctable_free(struct proctable *t)
@@ -184,24 +186,29 @@ long proc_fd_count(int pid)
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-        DIR *d = rootfs_opendir(path);
+        struct rootfs_dir *d = rootfs_opendir(path);
         if (!d)
                 return -errno;
         long n = 0;
         struct dirent *de;
-        while ((de = readdir(d)))
+        while ((de = rootfs_readdir(d)))
                 if (de->d_name[0] != '.')
                         n++;
-        closedir(d);
+        rootfs_closedir(d);
         return n;
 }
 
 long rootfs_count_lines(const char *path)
 {
         _cleanup_free_ char *p = rootfs_path(path);
+        int inj = rootfs_injected_error(path);
+        if (inj)
+                return -inj;
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        if (fd < 0) {
+                rootfs_trace_failed(path, errno);
                 return -errno;
+        }
         rootfs_trace_counted(path);
         char buf[65536];
         long n = 0;

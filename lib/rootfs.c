@@ -15,6 +15,82 @@ static struct {
         size_t n, cap;
 } tr;
 
+static struct {
+        char **path;
+        int *err;
+        size_t n;
+} injected;
+
+/* Small path -> value tables: injected errors and stats (--from), the snapshot (bundle). */
+struct pathmap {
+        char **path;
+        void **val;
+        size_t n, cap;
+};
+
+static void pm_put(struct pathmap *m, const char *path, void *val)
+{
+        if (m->n == m->cap) {
+                m->cap = m->cap ? m->cap * 2 : 64;
+                m->path = xrealloc(m->path, m->cap * sizeof(char *));
+                m->val = xrealloc(m->val, m->cap * sizeof(void *));
+        }
+        m->path[m->n] = xstrdup(path);
+        m->val[m->n++] = val;
+}
+
+static void *pm_get(const struct pathmap *m, const char *path)
+{
+        for (size_t i = m->n; i-- > 0;)
+                if (streq(m->path[i], path))
+                        return m->val[i];
+        return NULL;
+}
+
+static struct pathmap stats, snapshot;
+
+struct snap {
+        size_t len;
+        char data[];
+};
+
+void rootfs_snapshot_put(const char *path, const char *data, size_t len)
+{
+        if (pm_get(&snapshot, path))
+                return;
+        struct snap *s = xmalloc(sizeof(*s) + len + 1);
+        s->len = len;
+        memcpy(s->data, data, len);
+        s->data[len] = 0;
+        pm_put(&snapshot, path, s);
+}
+
+void rootfs_inject_stat(const char *path, const struct stat *st)
+{
+        struct stat *copy = xmalloc(sizeof(*copy));
+        *copy = *st;
+        pm_put(&stats, path, copy);
+}
+
+void rootfs_inject_error(const char *path, int error)
+{
+        injected.path = xrealloc(injected.path, (injected.n + 1) * sizeof(char *));
+        injected.err = xrealloc(injected.err, (injected.n + 1) * sizeof(int));
+        injected.path[injected.n] = xstrdup(path);
+        injected.err[injected.n++] = error;
+}
+
+int rootfs_injected_error(const char *path)
+{
+        for (size_t i = 0; i < injected.n; i++)
+                if (streq(injected.path[i], path))
+                        return injected.err[i];
+        return 0;
+}
+
+static void trace_error(const char *path, int error);
+void rootfs_trace_failed(const char *path, int error) { trace_error(path, error); }
+
 static struct trace_entry *trace_find(const char *path, enum trace_kind kind)
 {
         for (size_t i = 0; i < tr.n; i++)
@@ -45,6 +121,15 @@ static void trace_add(const char *path, enum trace_kind kind, const char *data, 
         tr.used += len;
 }
 
+/* Failures worth replaying: permission and I/O errors, not absence (absent stays absent). */
+static void trace_error(const char *path, int error)
+{
+        if (!tr.on || error == ENOENT || error == ENOTDIR || trace_find(path, TRACE_ERROR))
+                return;
+        trace_add(path, TRACE_ERROR, NULL, 0, false);
+        tr.v[tr.n - 1].error = error;
+}
+
 void rootfs_trace_start(size_t max_bytes)
 {
         tr.on = true;
@@ -62,16 +147,7 @@ void rootfs_trace_counted(const char *path)
         trace_add(path, TRACE_COUNTED, NULL, 0, false);
 }
 
-void rootfs_trace_note(const char *path)
-{
-        if (!tr.on)
-                return;
-        char *buf;
-        bool trunc;
-        long r = rootfs_read(path, READ_MAX_DEFAULT, &buf, &trunc); /* traces itself */
-        if (r >= 0)
-                free(buf);
-}
+bool rootfs_tracing(void) { return tr.on; }
 
 void rootfs_set(const char *r)
 {
@@ -101,9 +177,23 @@ long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
                 *truncated = false;
         /* No O_NONBLOCK: procfs/sysfs need ordinary reads. A FIFO or a hung
          * mount blocks here, which is why every collector runs under a deadline. */
+        int inj = rootfs_injected_error(path);
+        if (inj)
+                return -inj;
+        const struct snap *sn = pm_get(&snapshot, path);
+        if (sn) {
+                size_t n = sn->len < max ? sn->len : max;
+                *out = xstrndup(sn->data, n);
+                if (truncated)
+                        *truncated = sn->len > max;
+                trace_add(path, TRACE_FILE, *out, n, sn->len > max);
+                return (long)n;
+        }
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        if (fd < 0) {
+                trace_error(path, errno);
                 return -errno;
+        }
         struct strbuf b = {0};
         char chunk[8192];
         for (;;) {
@@ -124,6 +214,7 @@ long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
                                 continue;
                         int e = errno;
                         sb_free(&b);
+                        trace_error(path, e);
                         return -e;
                 }
                 if (r == 0)
@@ -159,34 +250,98 @@ int rootfs_read_u64(const char *path, uint64_t *out)
 
 int rootfs_stat(const char *path, struct stat *st, bool follow)
 {
+        const struct stat *inj = pm_get(&stats, path);
+        if (inj) {
+                *st = *inj;
+                return 0;
+        }
         _cleanup_free_ char *p = rootfs_path(path);
         int r = follow ? stat(p, st) : lstat(p, st);
-        return r < 0 ? -errno : 0;
+        if (r < 0)
+                return -errno;
+        if (tr.on && !follow && !trace_find(path, TRACE_STAT)) {
+                trace_add(path, TRACE_STAT, NULL, 0, false);
+                tr.v[tr.n - 1].st = *st;
+        }
+        return 0;
 }
 
-DIR *rootfs_opendir(const char *path)
+#define DIR_MAX 100000
+
+struct rootfs_dir {
+        char *names; /* '\n'-separated */
+        size_t pos;
+        struct dirent de;
+};
+
+static struct pathmap snapdirs;
+
+void rootfs_snapshot_put_dir(const char *path, const char *names)
 {
-        _cleanup_free_ char *p = rootfs_path(path);
-        DIR *d = opendir(p);
-        if (d && tr.on && !trace_find(path, TRACE_DIR)) {
-                /* Record the names now; the caller reads its own stream. */
-                DIR *d2 = opendir(p);
-                struct strbuf names = {0};
+        if (!pm_get(&snapdirs, path))
+                pm_put(&snapdirs, path, xstrdup(names));
+}
+
+struct rootfs_dir *rootfs_opendir(const char *path)
+{
+        int inj = rootfs_injected_error(path);
+        if (inj) {
+                errno = inj;
+                return NULL;
+        }
+        struct strbuf names = {0};
+        sb_puts(&names, "");
+        const char *snap = pm_get(&snapdirs, path);
+        if (snap) {
+                sb_puts(&names, snap);
+        } else {
+                _cleanup_free_ char *p = rootfs_path(path);
+                DIR *d = opendir(p);
+                if (!d) {
+                        int e = errno;
+                        trace_error(path, e);
+                        sb_free(&names);
+                        errno = e;
+                        return NULL;
+                }
                 struct dirent *de;
                 size_t count = 0;
-                sb_puts(&names, "");
-                while (d2 && (de = readdir(d2)) && count < 100000) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                while ((de = readdir(d)) && count < DIR_MAX) {
+                        if (streq(de->d_name, ".") || streq(de->d_name, "..") || strchr(de->d_name, '\n'))
                                 continue;
                         sb_printf(&names, "%s\n", de->d_name);
                         count++;
                 }
-                if (d2)
-                        closedir(d2);
-                trace_add(path, TRACE_DIR, names.s, names.len, false);
-                sb_free(&names);
+                closedir(d);
         }
-        return d;
+        trace_add(path, TRACE_DIR, names.s, names.len, false);
+        struct rootfs_dir *rd = xcalloc(1, sizeof(*rd));
+        rd->names = sb_steal(&names);
+        return rd;
+}
+
+struct dirent *rootfs_readdir(struct rootfs_dir *d)
+{
+        char *p = d->names + d->pos;
+        if (!*p)
+                return NULL;
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        d->pos += n + (nl ? 1 : 0);
+        if (n >= sizeof(d->de.d_name))
+                n = sizeof(d->de.d_name) - 1;
+        memcpy(d->de.d_name, p, n);
+        d->de.d_name[n] = 0;
+        d->de.d_type = DT_UNKNOWN;
+        return &d->de;
+}
+
+void rootfs_closedir(struct rootfs_dir *d)
+{
+        if (!d)
+                return;
+        free(d->names);
+        free(d);
 }
 
 int rootfs_readlink(const char *path, char **out)

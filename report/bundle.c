@@ -20,6 +20,8 @@
 
 #define HEADER_MAX (1u << 20)
 #define TRACE_MAX (64u << 20) /* bytes of check evidence a child keeps in memory */
+#define SNAPSHOT_FILE_MAX (256u << 10)
+#define SNAPSHOT_MAX (64u << 20)
 
 static volatile sig_atomic_t interrupted;
 
@@ -100,6 +102,7 @@ struct bundle {
         uint64_t t0;
         uint64_t payload; /* uncompressed bytes written so far */
         size_t files, duplicates;
+        uint64_t snapshot_bytes;
 };
 
 static void blog(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
@@ -144,7 +147,7 @@ static void copy_key(json_object *dst, json_object *src, const char *key)
 
 /* Streams `size` payload bytes from the child: the first `keep` into the open
  * archive entry, the rest dropped. Returns bytes received. */
-static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep)
+static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy)
 {
         uint64_t got = 0;
         while (got < size) {
@@ -156,6 +159,8 @@ static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t
                 if (got < keep) {
                         size_t k = keep - got < n ? (size_t)(keep - got) : n;
                         (void)archive_out_data(b->ar, r->buf + r->start, k);
+                        if (copy)
+                                sb_putn(copy, r->buf + r->start, k);
                 }
                 r->start += n;
                 got += n;
@@ -169,14 +174,14 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         int64_t size = jint(h, "size");
         if (!path || size < 0 || !path_ok(path, collector)) {
                 blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, path ? path : "none");
-                pump(b, r, size > 0 ? (uint64_t)size : 0, 0);
+                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL);
                 return;
         }
         json_object *absent;
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
         if (!is_absent && json_object_object_get_ex(b->seen, path, NULL)) {
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
-                pump(b, r, (uint64_t)size, 0);
+                pump(b, r, (uint64_t)size, 0, NULL);
                 return;
         }
         json_object *m = json_object_new_object();
@@ -188,6 +193,9 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         copy_key(m, h, "error");
         copy_key(m, h, "duration_ms");
         copy_key(m, h, "redactions");
+        copy_key(m, h, "errno");
+        copy_key(m, h, "stat");
+        copy_key(m, h, "names");
         json_object_array_add(b->artifacts, m);
         (*count)++;
         if (is_absent)
@@ -195,6 +203,14 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         json_object_object_add(b->seen, path, NULL);
 
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
+        json_object *isdir;
+        if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
+                archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
+                if (jstr(h, "names") && startswith(path, "host/"))
+                        rootfs_snapshot_put_dir(path + 4, jstr(h, "names"));
+                json_object_object_add(m, "bytes", json_object_new_int(0));
+                return;
+        }
         const char *link = jstr(h, "link");
         if (link) {
                 /* Absolute or climbing links would be refused by `check --from`: keep them in the manifest only. */
@@ -213,11 +229,21 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 json_object_object_add(m, "status", json_object_new_string("skipped"));
                 json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
                 json_object_object_add(m, "bytes", json_object_new_int(0));
-                pump(b, r, (uint64_t)size, 0);
+                pump(b, r, (uint64_t)size, 0, NULL);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
-        uint64_t got = pump(b, r, (uint64_t)size, keep);
+        /* Small host files become the snapshot the next collectors read (see rootfs.h). */
+        const char *kind = jstr(h, "kind"), *st = jstr(h, "status");
+        bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
+                    keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
+        struct strbuf copy = {0};
+        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL);
+        if (snap && got == (uint64_t)size) {
+                rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
+                b->snapshot_bytes += copy.len;
+        }
+        sb_free(&copy);
         char sha[65];
         uint64_t padded = archive_out_end(b->ar, sha);
         b->payload += keep;
@@ -257,6 +283,7 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         bool global = b->o->deadline_ms && b->o->deadline_ms < r.deadline;
         if (global)
                 r.deadline = b->o->deadline_ms;
+        arg.ctx.deadline_ms = r.deadline;
         json_object *col = json_object_new_object();
         json_object_object_add(col, "name", json_object_new_string(c->name));
         json_object_array_add(b->cols, col);
