@@ -344,9 +344,9 @@ static void check_cmdline(struct iso_state *st, struct findings *fs)
         struct strbuf probs = {0}, params = {0};
         enum severity sev = SEV_OK;
         _cleanup_free_ char *il = cpulist_format(&c->isolcpus.cpus);
-        if (c->has_isolcpus)
-                sb_printf(&params, "isolcpus=%s%s%s%s ", c->isolcpus.domain ? "domain," : "",
-                          c->isolcpus.nohz ? "nohz," : "", c->isolcpus.managed_irq ? "managed_irq," : "", il);
+        if (c->has_isolcpus) /* flags spelled out, the implied domain too */
+                sb_printf(&params, "isolcpus=%s (%s%s%s) ", il, c->isolcpus.domain ? "domain," : "",
+                          c->isolcpus.nohz ? "nohz," : "", c->isolcpus.managed_irq ? "managed_irq," : "");
         if (c->has_nohz_full) {
                 _cleanup_free_ char *l = cpulist_format(&c->nohz_full);
                 sb_printf(&params, "nohz_full=%s ", l);
@@ -359,6 +359,12 @@ static void check_cmdline(struct iso_state *st, struct findings *fs)
                 _cleanup_free_ char *l = cpulist_format(&c->irqaffinity);
                 sb_printf(&params, "irqaffinity=%s ", l);
         }
+        for (char *q; params.s && (q = strstr(params.s, ",)"));) {
+                memmove(q, q + 1, strlen(q)); /* with the NUL */
+                params.len--;
+        }
+        while (params.s && params.len && params.s[params.len - 1] == ' ')
+                params.s[--params.len] = 0;
         if (*c->bad) {
                 sb_printf(&probs, "%s does not parse: the kernel ignores it", c->bad);
                 sev = SEV_WARN;
@@ -407,9 +413,11 @@ static void check_cmdline(struct iso_state *st, struct findings *fs)
                 }
         }
         struct finding *f;
-        if (sev == SEV_OK)
-                f = fnd_add(fs, SEV_OK, "isolation.cmdline", "isolated CPUs %s: %.*s", st->iso_list,
-                            (int)(params.len ? params.len - 1 : 0), params.s ? params.s : "");
+        if (sev == SEV_OK && !iso_cmdline_any(c))
+                f = fnd_add(fs, SEV_INFO, "isolation.cmdline",
+                            "no isolcpus= or nohz_full= on the command line, yet the kernel isolates CPUs %s", st->iso_list);
+        else if (sev == SEV_OK)
+                f = fnd_add(fs, SEV_OK, "isolation.cmdline", "isolated CPUs %s: %s", st->iso_list, params.s ? params.s : "");
         else
                 f = fnd_add(fs, sev, "isolation.cmdline", "%s", probs.s);
         fnd_expected(f, "isolcpus=L nohz_full=L rcu_nocbs=L on the same CPU list L, irqaffinity= outside L");
@@ -425,45 +433,48 @@ static void check_cmdline(struct iso_state *st, struct findings *fs)
         sb_free(&params);
 }
 
-/* One effective file against what the command line asked for; true if it matched. */
+/* One effective file against what the command line asked for; true if it matched.
+ * param is how the request reads on the command line ("isolcpus=2-3"). */
 static bool check_one_effective(struct iso_state *st, struct findings *fs, const char *file, const char *param,
-                                const struct cpuset *req, const struct cpuset *eff, int r)
+                                const char *not_what, const struct cpuset *req, const struct cpuset *eff, int r)
 {
         char path[96];
         snprintf(path, sizeof(path), SYSCPU "/%s", file);
+        _cleanup_free_ char *rl = list_or_none(req), *el = list_or_none(eff);
         struct finding *f;
         if (r < 0) {
                 if (cpuset_empty(req))
                         return true; /* nothing asked, nothing to compare */
                 if (r == -ENOENT && streq(file, "nohz_full")) {
                         f = fnd_add(fs, SEV_CRIT, "isolation.effective",
-                                    "%s on the command line but the kernel has no nohz_full support (CONFIG_NO_HZ_FULL not set): ignored",
-                                    param);
+                                    "%s on the command line, but the kernel has no nohz_full support (CONFIG_NO_HZ_FULL not set): "
+                                    "CPUs %s %s",
+                                    param, rl, not_what);
                         fnd_remedy(f, "boot a kernel with CONFIG_NO_HZ_FULL=y (Debian: linux-image-rt-amd64 has it)");
+                        fnd_actual(f, "no %s", path);
                 } else {
                         f = fnd_add(fs, SEV_UNKNOWN, "isolation.effective", "cannot read %s: %s", path, strerror(-r));
                 }
                 fnd_subject(f, "%s", file);
+                fnd_expected(f, "%s = %s (from %s)", file, rl, param);
                 fnd_evidence(f, "/proc/cmdline, %s", path);
                 return false;
         }
         struct iso_diff d;
         iso_compare(req, eff, &st->possible, &d);
-        _cleanup_free_ char *rl = list_or_none(req), *el = list_or_none(eff);
         if (!cpuset_empty(&d.missing)) {
                 _cleanup_free_ char *ml = cpulist_format(&d.missing);
-                f = fnd_add(fs, SEV_CRIT, "isolation.effective", "%s asks for CPUs %s but the kernel's %s is %s: CPUs %s are not isolated",
-                            param, rl, file, el, ml);
+                f = fnd_add(fs, SEV_CRIT, "isolation.effective", "%s on the command line, but %s is %s: CPUs %s %s", param, path,
+                            cpuset_empty(eff) ? "empty" : el, ml, not_what);
                 fnd_remedy(f, "dmesg | grep -i -E 'isolcpus|nohz|housekeeping'   # why the kernel refused; then fix the "
                               "parameter in /etc/default/grub, update-grub && reboot");
         } else if (!cpuset_empty(&d.nonexistent)) {
                 _cleanup_free_ char *nl = cpulist_format(&d.nonexistent), *pl = cpulist_format(&st->possible);
                 f = fnd_add(fs, SEV_WARN, "isolation.effective", "%s names CPUs %s this host does not have (possible: %s)", param, nl, pl);
-                fnd_remedy(f, "use only existing CPUs in %s (/etc/default/grub, update-grub && reboot)", param);
+                fnd_remedy(f, "name only existing CPUs (/etc/default/grub, update-grub && reboot)");
         } else if (!cpuset_empty(&d.extra)) {
                 _cleanup_free_ char *xl = cpulist_format(&d.extra);
-                f = fnd_add(fs, SEV_INFO, "isolation.effective", "the kernel's %s has CPUs %s that the command line does not ask for",
-                            file, xl);
+                f = fnd_add(fs, SEV_INFO, "isolation.effective", "%s has CPUs %s that the command line does not ask for", path, xl);
         } else {
                 return true;
         }
@@ -476,16 +487,22 @@ static bool check_one_effective(struct iso_state *st, struct findings *fs, const
 
 static void check_effective(struct iso_state *st, struct findings *fs)
 {
-        bool a = check_one_effective(st, fs, "isolated", st->cmd.has_isolcpus ? "isolcpus=" : "(no isolcpus=)",
-                                     &st->exp_isolated, &st->eff_isolated, st->r_isolated);
-        bool b = check_one_effective(st, fs, "nohz_full", st->cmd.has_nohz_full ? "nohz_full=" : "isolcpus=nohz",
-                                     &st->exp_nohz, &st->eff_nohz, st->r_nohz);
+        const struct iso_cmdline *c = &st->cmd;
+        _cleanup_free_ char *il = cpulist_format(&st->exp_isolated), *nl = cpulist_format(&st->exp_nohz);
+        _cleanup_free_ char *ip = c->has_isolcpus ? xasprintf("isolcpus=%s", il) : xstrdup("no isolcpus=");
+        _cleanup_free_ char *np = c->has_nohz_full ? xasprintf("nohz_full=%s", nl)
+                                  : c->has_isolcpus && c->isolcpus.nohz ? xasprintf("isolcpus=nohz,%s", nl)
+                                                                        : xstrdup("no nohz_full=");
+        bool a = check_one_effective(st, fs, "isolated", ip, "are not isolated", &st->exp_isolated, &st->eff_isolated,
+                                     st->r_isolated);
+        bool b = check_one_effective(st, fs, "nohz_full", np, "still take the scheduler tick", &st->exp_nohz, &st->eff_nohz,
+                                     st->r_nohz);
         if (!a || !b)
                 return;
-        _cleanup_free_ char *il = list_or_none(&st->eff_isolated), *nl = list_or_none(&st->eff_nohz);
-        struct finding *f = fnd_add(fs, SEV_OK, "isolation.effective", "in effect as requested: isolated %s, nohz_full %s", il, nl);
+        _cleanup_free_ char *el = list_or_none(&st->eff_isolated), *enl = list_or_none(&st->eff_nohz);
+        struct finding *f = fnd_add(fs, SEV_OK, "isolation.effective", "in effect as requested: isolated %s, nohz_full %s", el, enl);
         fnd_expected(f, "the kernel's isolated and nohz_full lists = the command line's");
-        fnd_actual(f, "isolated %s, nohz_full %s", il, nl);
+        fnd_actual(f, "isolated %s, nohz_full %s", el, enl);
         fnd_evidence(f, "/proc/cmdline, " SYSCPU "/isolated, " SYSCPU "/nohz_full");
 }
 
@@ -537,12 +554,13 @@ static void check_irqs(struct ctx *c, struct iso_state *st, struct findings *fs)
                 if (shown >= max)
                         continue;
                 shown++;
-                char act[48];
+                char act[48], who[96];
                 irq_action(l->desc, act, sizeof(act));
+                snprintf(who, sizeof(who), "IRQ %s%s%s", l->name, *act ? " " : "", act);
                 _cleanup_free_ char *al = cpulist_format(&aff), *ol = cpulist_format(&on);
-                struct finding *f = fnd_add(fs, SEV_WARN, "isolation.irq", "IRQ %s %s: affinity %s includes isolated CPUs, fired %llu times on %s",
-                                            l->name, act, al, n, ol);
-                fnd_subject(f, "IRQ %s %s", l->name, act);
+                struct finding *f = fnd_add(fs, SEV_WARN, "isolation.irq", "%s: affinity %s includes isolated CPUs, fired %llu times on %s",
+                                            who, al, n, ol);
+                fnd_subject(f, "%s", who);
                 fnd_expected(f, "affinity within housekeeping CPUs %s", hk);
                 fnd_actual(f, "%s %s; %llu interrupts on isolated CPUs %s since boot", src, al, n, ol);
                 fnd_remedy(f, "echo %s > /proc/irq/%s/smp_affinity_list", hk, l->name);
@@ -651,7 +669,13 @@ static void check_tasks(struct ctx *c, struct iso_state *st, const struct procta
 {
         struct cand *v = NULL;
         size_t n = 0, checked = 0;
+        bool stopped = false;
         for (size_t i = 0; i < pt->n; i++) {
+                /* Report what was seen rather than be killed with nothing. */
+                if (!(i % 64) && c->deadline_ms && now_ms_monotonic() + 300 >= c->deadline_ms) {
+                        stopped = true;
+                        break;
+                }
                 const struct proc *p = &pt->v[i];
                 if (p->kthread || sched_policy_is_rt(p->policy))
                         continue;
@@ -693,7 +717,8 @@ static void check_tasks(struct ctx *c, struct iso_state *st, const struct procta
                            hk);
                 fnd_evidence(f, "/proc/*/status");
         } else if (!n) {
-                f = fnd_add(fs, SEV_OK, "isolation.tasks", "no non-RT task allowed on isolated CPUs %s (%zu checked)", st->iso_list, checked);
+                f = fnd_add(fs, SEV_OK, "isolation.tasks", "no non-RT task allowed on isolated CPUs %s (%zu checked%s)", st->iso_list,
+                            checked, stopped ? ", scan stopped at the deadline" : "");
                 fnd_expected(f, "non-RT tasks on housekeeping CPUs %s only", hk);
                 fnd_evidence(f, "/proc/*/status");
         }

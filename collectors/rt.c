@@ -37,13 +37,13 @@ static const struct check_info checks[] = {
         {"rt.throttling", "RT throttling",
          "kernel.sched_rt_runtime_us / kernel.sched_rt_period_us: RT tasks together may use at\n"
          "most runtime out of every period (default 950000/1000000 us = 95%); then the kernel\n"
-         "stops them for the rest of the period. For an RT control loop that is a 50 ms stall\n"
-         "once it runs long enough. -1 turns throttling off.\n"
+         "stops them for the rest of the period: a 50 ms stall of the RT loop whenever RT tasks\n"
+         "use more than that (a busy-polling loop does). -1 turns throttling off.\n"
          "Trade-off: throttling is the safety net against a runaway SCHED_FIFO task; with -1 a\n"
          "FIFO task that spins forever owns its CPU and nothing else (not even a shell) runs\n"
          "there. On hosts with isolated CPUs for the RT tasks that is the usual setting.\n"
          "Fix: sysctl -w kernel.sched_rt_runtime_us=-1 and persist it:\n"
-         "echo 'kernel.sched_rt_runtime_us = -1' > /etc/sysctl.d/90-evo-rt.conf"},
+         "echo 'kernel.sched_rt_runtime_us = -1' >> /etc/sysctl.d/90-evo-rt.conf"},
         {"rt.tasks", "User RT tasks (SCHED_FIFO/RR/DEADLINE)",
          "Every user process or thread with a real-time policy (kernel threads such as\n"
          "ksoftirqd, migration or irq/N run FIFO legitimately and are excluded). An RT task must\n"
@@ -133,6 +133,29 @@ int rt_preempt_from_debugfs(const char *text, char *out, size_t n)
         return 0;
 }
 
+/* CRC-32 (IEEE, as gzip uses): libarchive's gzip reader does not check the trailer,
+ * so a corrupt config.gz would otherwise decode to plausible garbage. */
+static uint32_t crc32_ieee(const unsigned char *p, size_t n)
+{
+        static uint32_t table[256];
+        if (!table[1])
+                for (uint32_t i = 0; i < 256; i++) {
+                        uint32_t c = i;
+                        for (int k = 0; k < 8; k++)
+                                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+                        table[i] = c;
+                }
+        uint32_t c = 0xffffffffu;
+        while (n--)
+                c = table[(c ^ *p++) & 0xff] ^ (c >> 8);
+        return c ^ 0xffffffffu;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 long rt_gunzip(const void *data, size_t len, size_t max, char **out)
 {
         *out = NULL;
@@ -162,6 +185,10 @@ long rt_gunzip(const void *data, size_t len, size_t max, char **out)
                 }
                 sb_putn(&b, buf, (size_t)r);
         }
+        /* The trailer of a single-member gzip: CRC-32 and length mod 2^32 of the data. */
+        const unsigned char *tail = (const unsigned char *)data + len - 8;
+        if (len < 18 || le32(tail) != crc32_ieee((const unsigned char *)b.s, b.len) || le32(tail + 4) != (uint32_t)b.len)
+                goto out;
         ret = (long)b.len;
         *out = sb_steal(&b);
 out:
@@ -237,10 +264,18 @@ static bool cpu_dir_name(const char *s)
         return true;
 }
 
+static unsigned first_cpu(const struct cpuset *s)
+{
+        unsigned c = 0;
+        while (c < CPULIST_MAX && !cpuset_isset(s, c))
+                c++;
+        return c;
+}
+
 void rt_read_governors(struct governors *g)
 {
         *g = (struct governors){0};
-        DIR *d = rootfs_opendir("/sys/devices/system/cpu");
+        struct rootfs_dir *d = rootfs_opendir("/sys/devices/system/cpu");
         if (!d)
                 return;
         /* Group CPUs by governor: "powersave on 0-3; schedutil on 5". */
@@ -250,7 +285,7 @@ void rt_read_governors(struct governors *g)
         } *bad = NULL;
         size_t nbadgov = 0;
         struct dirent *de;
-        while ((de = readdir(d))) {
+        while ((de = rootfs_readdir(d))) {
                 if (!cpu_dir_name(de->d_name))
                         continue;
                 unsigned cpu = (unsigned)strtoul(de->d_name + 3, NULL, 10);
@@ -278,7 +313,14 @@ void rt_read_governors(struct governors *g)
                 }
                 cpuset_set(&bad[i].cpus, cpu);
         }
-        closedir(d);
+        rootfs_closedir(d);
+        /* readdir order is arbitrary: list the groups by their lowest CPU. */
+        for (size_t i = 1; i < nbadgov; i++)
+                for (size_t j = i; j > 0 && first_cpu(&bad[j - 1].cpus) > first_cpu(&bad[j].cpus); j--) {
+                        struct gov t = bad[j];
+                        bad[j] = bad[j - 1];
+                        bad[j - 1] = t;
+                }
         if (nbadgov) {
                 struct strbuf b = {0};
                 for (size_t i = 0; i < nbadgov; i++) {
@@ -460,11 +502,11 @@ static void scan_threads(const struct proc *p, struct rt_task **v, size_t *n, si
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
-        DIR *d = rootfs_opendir(path);
+        struct rootfs_dir *d = rootfs_opendir(path);
         if (!d)
                 return; /* exited, or a fixture without task/ */
         struct dirent *de;
-        while ((de = readdir(d)) && *budget) {
+        while ((de = rootfs_readdir(d)) && *budget) {
                 if (!isdigit((unsigned char)de->d_name[0]))
                         continue;
                 int tid = atoi(de->d_name);
@@ -480,14 +522,18 @@ static void scan_threads(const struct proc *p, struct rt_task **v, size_t *n, si
                 if (sched_policy_is_rt(ps.policy))
                         add_task(v, n, p, tid, &ps);
         }
-        closedir(d);
+        rootfs_closedir(d);
 }
 
-static void collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_task **v, size_t *n)
+/* Returns false when the scan stopped early (thread budget or the runner's deadline). */
+static bool collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_task **v, size_t *n)
 {
         const char *ignore = conf_str(c, "ignore_tasks");
         size_t budget = THREADS_SCAN_MAX;
         for (size_t i = 0; i < pt->n; i++) {
+                /* Report what was seen rather than be killed with nothing. */
+                if (!(i % 64) && c->deadline_ms && now_ms_monotonic() + 300 >= c->deadline_ms)
+                        return false;
                 const struct proc *p = &pt->v[i];
                 if (p->kthread || rt_task_ignored(p->comm, ignore))
                         continue;
@@ -496,6 +542,7 @@ static void collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_t
                 else if (p->nlwp > 1)
                         scan_threads(p, v, n, &budget);
         }
+        return budget > 0 && *n < RT_TASKS_MAX;
 }
 
 static void tasks_free(struct rt_task *v, size_t n)
@@ -578,7 +625,7 @@ static void check_throttling(struct findings *fs, size_t ntasks)
                    ntasks == 1 ? "" : "s");
         fnd_evidence(f, "/proc/sys/kernel/sched_rt_runtime_us, /proc/sys/kernel/sched_rt_period_us");
         if (s == SEV_WARN || s == SEV_CRIT || s == SEV_INFO)
-                fnd_remedy(f, "sysctl -w kernel.sched_rt_runtime_us=-1 && echo 'kernel.sched_rt_runtime_us = -1' > "
+                fnd_remedy(f, "sysctl -w kernel.sched_rt_runtime_us=-1 && echo 'kernel.sched_rt_runtime_us = -1' >> "
                               "/etc/sysctl.d/90-evo-rt.conf   # trade-off: a runaway FIFO task then owns its CPU");
 }
 
@@ -627,15 +674,17 @@ static void check_tasks(struct ctx *c, struct findings *fs, const struct rt_task
         if (bad > shown) {
                 struct finding *f = fnd_add(fs, SEV_WARN, "rt.tasks", "%zu more RT tasks with the same problems (not listed)", bad - shown);
                 fnd_subject(f, "more");
-                fnd_remedy(f, "ps -eLo pid,tid,cls,rtprio,comm | awk '$3 != \"TS\"'   # list them; raise [rt] max_tasks to see each");
+                fnd_remedy(f, "ps -eLo pid,tid,cls,rtprio,comm | awk '$3 ~ /^(FF|RR|DLN)$/'   # list them; raise [rt] max_tasks to see each");
         }
         if (bad)
                 return;
         struct finding *f;
         if (!n) {
-                f = fnd_add(fs, SEV_OK, "rt.tasks", "no user RT tasks running (kernel threads excluded)");
+                f = fnd_add(fs, SEV_OK, "rt.tasks", "no user RT tasks running (kernel threads excluded)%s",
+                            truncated ? " (scan stopped early)" : "");
         } else {
-                f = fnd_add(fs, SEV_OK, "rt.tasks", "%zu RT task%s%s, memory locked", n, n == 1 ? "" : "s", truncated ? " (list truncated)" : "");
+                f = fnd_add(fs, SEV_OK, "rt.tasks", "%zu RT task%s%s, memory locked", n, n == 1 ? "" : "s",
+                            truncated ? " (scan stopped early: more may exist)" : "");
                 struct strbuf b = {0};
                 for (size_t i = 0; i < n && i < 5; i++) {
                         char label[200];
@@ -702,9 +751,7 @@ static void rt_check(struct ctx *c, struct findings *fs)
         int pr = proctable_load(&pt);
         struct rt_task *tasks = NULL;
         size_t ntasks = 0;
-        if (pr == 0)
-                collect_tasks(c, &pt, &tasks, &ntasks);
-        bool truncated = ntasks >= RT_TASKS_MAX;
+        bool truncated = pr == 0 && !collect_tasks(c, &pt, &tasks, &ntasks);
 
         struct strbuf sig = {0};
         kernel_signals(&k, &sig);
