@@ -58,6 +58,7 @@ struct bundle_src {
         char *host_root; /* top/host */
         char *host;      /* the host the bundle was made on */
         json_object *recorded;
+        char **ran; /* collectors that ran in the bundle */
 };
 
 static char *find_top(const char *dir)
@@ -137,6 +138,19 @@ static int open_bundle(const char *from, struct bundle_src *s)
                 }
         json_object_put(man);
         s->recorded = json_object_from_file(fp);
+        /* By default re-run what the bundle ran: other collectors would judge missing evidence. */
+        json_object *cols, *cst, *nm;
+        if (s->recorded && json_object_object_get_ex(s->recorded, "collectors", &cols)) {
+                size_t n = json_object_array_length(cols), k = 0;
+                s->ran = xcalloc(n + 1, sizeof(char *));
+                for (size_t i = 0; i < n; i++) {
+                        json_object *c = json_object_array_get_idx(cols, i);
+                        if (json_object_object_get_ex(c, "status", &cst) && json_object_object_get_ex(c, "name", &nm) &&
+                            (streq(json_object_get_string(cst), "ok") || streq(json_object_get_string(cst), "not_applicable")) &&
+                            collector_find(json_object_get_string(nm)))
+                                s->ran[k++] = xstrdup(json_object_get_string(nm));
+                }
+        }
         return 0;
 }
 
@@ -150,6 +164,9 @@ static void close_bundle(struct bundle_src *s)
         free(s->host_root);
         free(s->host);
         json_object_put(s->recorded);
+        for (size_t i = 0; s->ran && s->ran[i]; i++)
+                free(s->ran[i]);
+        free(s->ran);
         *s = (struct bundle_src){0};
 }
 
@@ -328,8 +345,13 @@ int cmd_check(int argc, char **argv)
         }
         if (from && (r = open_bundle(from, &src)))
                 goto out;
-        if (from)
+        if (from) {
                 c.root = src.host_root;
+                if (!c.only && src.ran) { /* common_free() frees c.only: hand it over */
+                        c.only = src.ran;
+                        src.ran = NULL;
+                }
+        }
         if ((r = common_setup("check ", &c)))
                 goto out;
 

@@ -204,6 +204,15 @@ long rootfs_count_lines(const char *path)
         int inj = rootfs_injected_error(path);
         if (inj)
                 return -inj;
+        const char *data;
+        size_t len;
+        if (rootfs_snapshot_get(path, &data, &len)) { /* a bundle: what an earlier collector saw */
+                long n = 0;
+                for (size_t i = 0; i < len; i++)
+                        n += data[i] == '\n';
+                rootfs_trace_counted(path);
+                return n + (len && data[len - 1] != '\n');
+        }
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 rootfs_trace_failed(path, errno);

@@ -69,7 +69,7 @@ struct redactor *redactor_new(void)
         compile(&r->pem_end, "-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----", 0);
         compile(&r->ipv4, "(^|[^0-9.])(([0-9]{1,3}\\.){3}[0-9]{1,3})([^0-9.]|$)", 0);
         /* Loose here, strict in code: "::" or eight groups (so 22:39:07 is a time, not an address). */
-        compile(&r->ipv6, "(^|[^0-9A-Fa-f:])([0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7})([^0-9A-Fa-f:]|$)", 0);
+        compile(&r->ipv6, "(^|[^0-9A-Fa-f:.])([0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7})([^0-9A-Fa-f:.]|$)", 0);
         compile(&r->mac, "([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", 0);
         return r;
 }
@@ -252,6 +252,36 @@ static unsigned redact_assignment(char **line)
         return 1;
 }
 
+/* name=value words inside a line (kernel command lines, "k=v k=v" logs). */
+static unsigned redact_inline_assignments(char **line)
+{
+        unsigned n = 0;
+        struct strbuf out = {0};
+        const char *p = *line;
+        sb_puts(&out, "");
+        while (*p) {
+                const char *w = p;
+                while (*p && !isspace((unsigned char)*p))
+                        p++;
+                const char *eq = memchr(w, '=', (size_t)(p - w));
+                const char *name = w;
+                while (name < (eq ? eq : w) && (*name == '-' || *name == '"' || *name == '\''))
+                        name++;
+                if (eq && eq > name && eq + 1 < p && !startswith(eq + 1, MASK) && secret_name(name, (size_t)(eq - name))) {
+                        sb_putn(&out, w, (size_t)(eq + 1 - w));
+                        sb_puts(&out, MASK);
+                        n++;
+                } else {
+                        sb_putn(&out, w, (size_t)(p - w));
+                }
+                while (*p && isspace((unsigned char)*p))
+                        sb_putc(&out, *p++);
+        }
+        free(*line);
+        *line = sb_steal(&out);
+        return n;
+}
+
 /* A flag alone in its argument ("--password") makes the next argument secret. */
 static bool secret_flag(const char *arg)
 {
@@ -291,6 +321,7 @@ static unsigned redact_line(struct redactor *r, struct state *st, char **line)
         }
         st->next_secret = secret_flag(*line);
         n += redact_assignment(line);
+        n += redact_inline_assignments(line);
         n += replace_all(r, &r->url_cred, 3, line, MASK, K_HOST);
         n += replace_all(r, &r->auth_header, 0, line, "Authorization: " MASK, K_HOST);
         n += replace_all(r, &r->bearer, 0, line, MASK, K_HOST);
@@ -299,8 +330,8 @@ static unsigned redact_line(struct redactor *r, struct state *st, char **line)
         n += replace_all(r, &r->flag_value, 4, line, MASK, K_HOST);
         if (r->obfuscate) {
                 n += replace_all(r, &r->mac, 0, line, NULL, K_MAC);
-                n += replace_all(r, &r->ipv6, 2, line, NULL, K_IPV6);
                 n += replace_all(r, &r->ipv4, 2, line, NULL, K_IPV4);
+                n += replace_all(r, &r->ipv6, 2, line, NULL, K_IPV6);
                 for (size_t i = 0; r->hostnames && r->hostnames[i]; i++) {
                         const char *h = r->hostnames[i];
                         char *hit;

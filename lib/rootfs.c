@@ -65,6 +65,16 @@ void rootfs_snapshot_put(const char *path, const char *data, size_t len)
         pm_put(&snapshot, path, s);
 }
 
+bool rootfs_snapshot_get(const char *path, const char **data, size_t *len)
+{
+        const struct snap *s = pm_get(&snapshot, path);
+        if (!s)
+                return false;
+        *data = s->data;
+        *len = s->len;
+        return true;
+}
+
 void rootfs_inject_stat(const char *path, const struct stat *st)
 {
         struct stat *copy = xmalloc(sizeof(*copy));

@@ -38,10 +38,10 @@ t_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
 # Runs evodiag with a deadline: a hung evodiag is a failed test, never a hung suite.
 t_run() {
-        timeout -k 5 "${T_TIMEOUT:-60}" "$EVODIAG" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+        timeout -k 5 "${T_TIMEOUT:-60}" "$EVODIAG" "$@" >"$T_TMP/.t_stdout" 2>"$T_TMP/.t_stderr"
         RC=$?
-        OUT=$(cat "$T_TMP/out")
-        ERR=$(cat "$T_TMP/err")
+        OUT=$(cat "$T_TMP/.t_stdout")
+        ERR=$(cat "$T_TMP/.t_stderr")
 }
 # Severities of a finding ID in the JSON report in $OUT ("" if absent).
 t_sev() {

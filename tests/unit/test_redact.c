@@ -104,6 +104,11 @@ static void test_cmdline(void **state)
         o = red("lavinmq --default-password=guest2 -c /etc/lavinmq/lavinmq.ini\n", &n);
         NO_SECRET(o, "guest2");
         free(o);
+        /* Kernel command line: name=value words anywhere in the line. */
+        o = red("BOOT_IMAGE=/vmlinuz root=/dev/sda1 rd.luks.key=/k initrd.password=Hunter2 quiet\n", &n);
+        assert_string_equal(o, "BOOT_IMAGE=/vmlinuz root=/dev/sda1 rd.luks.key=<redacted> initrd.password=<redacted> quiet\n");
+        assert_int_equal(n, 2);
+        free(o);
 }
 
 static void test_no_false_positives(void **state)
@@ -125,7 +130,10 @@ static void test_obfuscate(void **state)
         const char *hosts[] = {"evo-cell-07", NULL};
         redactor_obfuscate(r, key, hosts);
         unsigned n;
-        char *a = redact_str(r, "evo-cell-07 10.1.2.3 -> 10.1.2.3 via fe80::1c2d:3e4f:5a6b:7c8d mac 52:54:00:12:34:56 lo 127.0.0.1", &n);
+        char *a = redact_str(r, "evo-cell-07 10.1.2.3 -> 10.1.2.3 via fe80::1c2d:3e4f:5a6b:7c8d mac 52:54:00:12:34:56 lo 127.0.0.1 "
+                                "ip=10.9.8.7::10.9.8.1:255.255.255.0 at 22:39:07", &n);
+        assert_null(strstr(a, "10.9.8.7"));     /* dotted quads next to "::" are IPv4, not IPv6 */
+        assert_non_null(strstr(a, "22:39:07")); /* a time is not an address */
         assert_null(strstr(a, "evo-cell-07"));
         assert_null(strstr(a, "10.1.2.3"));
         assert_null(strstr(a, "52:54:00:12:34:56"));
