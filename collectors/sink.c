@@ -279,6 +279,7 @@ void bundle_child(void *arg, int wfd)
         findings_free(&fs);
         if (!applies)
                 return;
+        rootfs_trace_stop(); /* sending re-reads counted files: that must not grow the list we walk */
         send_trace(&a->sink);
         if (c->collect)
                 c->collect(&a->ctx, &a->sink);

@@ -158,6 +158,7 @@ void rootfs_trace_counted(const char *path)
 }
 
 bool rootfs_tracing(void) { return tr.on; }
+void rootfs_trace_stop(void) { tr.on = false; }
 
 void rootfs_set(const char *r)
 {

@@ -46,6 +46,8 @@ struct trace_entry {
         struct stat st;   /* STAT: what lstat/stat said (mode, owner, size of /dev/shm objects) */
 };
 void rootfs_trace_start(size_t max_bytes);
+/* Stops recording; the entries stay valid (sending them reads files again). */
+void rootfs_trace_stop(void);
 /* Entries in the order first seen (duplicates folded); valid until the next call. */
 const struct trace_entry *rootfs_trace_entries(size_t *n);
 bool rootfs_tracing(void);
