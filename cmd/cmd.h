@@ -9,6 +9,7 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_version(int argc, char **argv);

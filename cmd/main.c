@@ -15,6 +15,7 @@ struct verb {
 static const struct verb verbs[] = {
         {"check", cmd_check, "run every relevant check: verdict, expected vs found, remedy"},
         {"bundle", cmd_bundle, "one redacted, issue-ready .tar.zst: evidence, ISSUE.md, manifest"},
+        {"watch", cmd_watch, "live view and recorder during an incident"},
         {"list", cmd_list, "list collectors, whether they apply here, and their check IDs"},
         {"explain", cmd_explain, "explain a check ID: what it means and how to fix it"},
         {"version", cmd_version, "print the version (-v: library versions too)"},

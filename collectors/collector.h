@@ -32,8 +32,8 @@ struct config_key {
 };
 
 struct config;
-struct bundle_sink; /* the bundle writer (evodiag bundle) */
-struct sample;      /* one watch sample (evodiag watch) */
+struct bundle_sink; /* the bundle writer (evodiag bundle): collectors/sink.h */
+struct sample;      /* one watch sample (evodiag watch): lib/sample.h */
 
 struct ctx {
         const struct collector *self; /* the collector running in this child */
@@ -44,6 +44,8 @@ struct ctx {
         uint64_t deadline_ms; /* CLOCK_MONOTONIC ms when the runner kills this child:
                                  long scans stop before it and report what they saw */
         void *state;          /* watch: kept between sample() calls in the sampler child */
+        uint64_t interval_ms; /* watch: the sampling interval */
+        uint64_t sample_no;   /* watch: 0 for the first sample, then 1, 2, ... */
 };
 
 struct collector {

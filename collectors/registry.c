@@ -10,6 +10,8 @@ extern const struct collector isolation_collector;
 extern const struct collector fds_collector;
 extern const struct collector maps_collector;
 extern const struct collector memory_collector;
+extern const struct collector evo_collector;
+extern const struct collector lavinmq_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -19,6 +21,8 @@ const struct collector *const collectors[] = {
         &fds_collector,
         &maps_collector,
         &memory_collector,
+        &evo_collector,
+        &lavinmq_collector,
         NULL,
 };
 
