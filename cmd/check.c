@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "collectors/runner.h"
+#include "collectors/sink.h"
 #include "report/report.h"
 #include "report/unpack.h"
 
@@ -121,8 +122,11 @@ static int open_bundle(const char *from, struct bundle_src *s)
                         const char *path = json_object_get_string(p) + 4;
                         if (json_object_object_get_ex(a, "errno", &e))
                                 rootfs_inject_error(path, json_object_get_int(e));
-                        if (json_object_object_get_ex(a, "names", &e))
-                                rootfs_snapshot_put_dir(path, json_object_get_string(e));
+                        if (json_object_object_get_ex(a, "names", &e)) {
+                                size_t len;
+                                _cleanup_free_ char *buf = names_from_json(e, &len);
+                                rootfs_snapshot_put_dir(path, buf, len);
+                        }
                         if (json_object_object_get_ex(a, "stat", &sj)) {
                                 struct stat sb = {0};
                                 json_object *v;

@@ -186,6 +186,32 @@ void sink_log(struct bundle_sink *s, const char *fmt, ...)
         send_frame(s, h, NULL, 0);
 }
 
+json_object *names_to_json(const char *names, size_t len)
+{
+        json_object *a = json_object_new_array();
+        for (size_t pos = 0; names && pos < len;) {
+                size_t n = strnlen(names + pos, len - pos);
+                json_object_array_add(a, json_object_new_string_len(names + pos, (int)n));
+                pos += n + 1;
+        }
+        return a;
+}
+
+char *names_from_json(json_object *arr, size_t *len)
+{
+        struct strbuf b = {0};
+        sb_puts(&b, "");
+        size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = json_object_array_get_idx(arr, i);
+                const char *s = json_object_get_string(v);
+                if (s && *s && !strchr(s, '/'))
+                        sb_putn(&b, s, strlen(s) + 1);
+        }
+        *len = b.len;
+        return sb_steal(&b);
+}
+
 /* Emits what check() read: files with the exact bytes seen, counted files re-read
  * (capped), and directory listings as empty placeholders so counts survive. */
 static void send_trace(struct bundle_sink *s)
@@ -253,7 +279,7 @@ static void send_trace(struct bundle_sink *s)
                          * the names go into the manifest, contents are not evidence. */
                         json_object *dh = artifact_hdr(dest, "listing", t[i].path, "ok", NULL, 0, 0);
                         json_object_object_add(dh, "dir", json_object_new_boolean(1));
-                        json_object_object_add(dh, "names", json_object_new_string_len(t[i].data ? t[i].data : "", (int)t[i].len));
+                        json_object_object_add(dh, "names", names_to_json(t[i].data, t[i].len));
                         send_frame(s, dh, NULL, 0);
                         break;
                 }

@@ -47,3 +47,7 @@ struct bundle_child_arg {
         size_t trace_max;
 };
 void bundle_child(void *arg, int wfd);
+
+/* Directory names travel as a JSON array; rootfs keeps them NUL-separated. */
+json_object *names_to_json(const char *names, size_t len);
+char *names_from_json(json_object *arr, size_t *len);

@@ -280,17 +280,22 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
 #define DIR_MAX 100000
 
 struct rootfs_dir {
-        char *names; /* '\n'-separated */
-        size_t pos;
+        char *names; /* NUL-separated: a file name may hold any byte but NUL and '/' */
+        size_t len, pos;
         struct dirent de;
 };
 
 static struct pathmap snapdirs;
 
-void rootfs_snapshot_put_dir(const char *path, const char *names)
+void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len)
 {
-        if (!pm_get(&snapdirs, path))
-                pm_put(&snapdirs, path, xstrdup(names));
+        if (pm_get(&snapdirs, path))
+                return;
+        struct snap *s = xmalloc(sizeof(*s) + len + 1);
+        s->len = len;
+        memcpy(s->data, names, len);
+        s->data[len] = 0;
+        pm_put(&snapdirs, path, s);
 }
 
 struct rootfs_dir *rootfs_opendir(const char *path)
@@ -302,9 +307,9 @@ struct rootfs_dir *rootfs_opendir(const char *path)
         }
         struct strbuf names = {0};
         sb_puts(&names, "");
-        const char *snap = pm_get(&snapdirs, path);
+        const struct snap *snap = pm_get(&snapdirs, path);
         if (snap) {
-                sb_puts(&names, snap);
+                sb_putn(&names, snap->data, snap->len);
         } else {
                 _cleanup_free_ char *p = rootfs_path(path);
                 DIR *d = opendir(p);
@@ -318,27 +323,27 @@ struct rootfs_dir *rootfs_opendir(const char *path)
                 struct dirent *de;
                 size_t count = 0;
                 while ((de = readdir(d)) && count < DIR_MAX) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, "..") || strchr(de->d_name, '\n'))
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                                 continue;
-                        sb_printf(&names, "%s\n", de->d_name);
+                        sb_putn(&names, de->d_name, strlen(de->d_name) + 1);
                         count++;
                 }
                 closedir(d);
         }
         trace_add(path, TRACE_DIR, names.s, names.len, false);
         struct rootfs_dir *rd = xcalloc(1, sizeof(*rd));
+        rd->len = names.len;
         rd->names = sb_steal(&names);
         return rd;
 }
 
 struct dirent *rootfs_readdir(struct rootfs_dir *d)
 {
-        char *p = d->names + d->pos;
-        if (!*p)
+        if (d->pos >= d->len)
                 return NULL;
-        char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        d->pos += n + (nl ? 1 : 0);
+        const char *p = d->names + d->pos;
+        size_t n = strnlen(p, d->len - d->pos);
+        d->pos += n + 1;
         if (n >= sizeof(d->de.d_name))
                 n = sizeof(d->de.d_name) - 1;
         memcpy(d->de.d_name, p, n);

@@ -69,5 +69,5 @@ void rootfs_inject_stat(const char *path, const struct stat *st);
 void rootfs_snapshot_put(const char *path, const char *data, size_t len);
 /* The snapshot's copy of a file, if it has one (not NUL-checked: data[len] is 0). */
 bool rootfs_snapshot_get(const char *path, const char **data, size_t *len);
-/* A directory's names, '\n'-separated. */
-void rootfs_snapshot_put_dir(const char *path, const char *names);
+/* A directory's names, NUL-separated (len bytes). */
+void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len);

@@ -206,8 +206,12 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         json_object *isdir;
         if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
-                if (jstr(h, "names") && startswith(path, "host/"))
-                        rootfs_snapshot_put_dir(path + 4, jstr(h, "names"));
+                json_object *names;
+                if (json_object_object_get_ex(h, "names", &names) && startswith(path, "host/")) {
+                        size_t len;
+                        _cleanup_free_ char *buf = names_from_json(names, &len);
+                        rootfs_snapshot_put_dir(path + 4, buf, len);
+                }
                 json_object_object_add(m, "bytes", json_object_new_int(0));
                 return;
         }
