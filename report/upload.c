@@ -3,7 +3,7 @@
 #include "lib/redact.h"
 #include "lib/util.h"
 
-#include <curl/curl.h>
+#include "lib/curl_api.h"
 #include <errno.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -64,27 +64,34 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                         fclose(f);
                 return -errno;
         }
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        const char *lerr;
+        const struct curl_api *cu = curl_api(&lerr);
+        if (!cu) {
+                fprintf(stderr, "evodiag: upload: %s\n", lerr);
+                fclose(f);
+                return -ENOSYS;
+        }
+        cu->global_init(CURL_GLOBAL_DEFAULT);
         int ret = -EIO;
         long code = 0;
         char errbuf[CURL_ERROR_SIZE] = "";
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
                 rewind(f);
-                CURL *h = curl_easy_init();
+                CURL *h = cu->easy_init();
                 struct curl_slist *hdrs = NULL;
-                curl_easy_setopt(h, CURLOPT_URL, to);
-                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-                curl_easy_setopt(h, CURLOPT_READDATA, f);
-                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
-                curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-                curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled server must not hang us */
-                curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-                curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-                curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-                curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+                cu->easy_setopt(h, CURLOPT_URL, to);
+                cu->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                cu->easy_setopt(h, CURLOPT_READDATA, f);
+                cu->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+                cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+                cu->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled server must not hang us */
+                cu->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+                cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+                cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+                cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
                 const char *ca = setting(cfg, "ca_file", NULL);
                 if (ca)
-                        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+                        cu->easy_setopt(h, CURLOPT_CAINFO, ca);
                 if (startswith(url, "s3://")) {
                         const char *region = setting(cfg, "s3_region", "AWS_REGION");
                         const char *ak = setting(cfg, "s3_access_key", "AWS_ACCESS_KEY_ID");
@@ -92,32 +99,32 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                         if (!ak || !sk) {
                                 fprintf(stderr, "evodiag: upload: s3:// needs s3_access_key and s3_secret_key in [upload] "
                                                 "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY\n");
-                                curl_easy_cleanup(h);
+                                cu->easy_cleanup(h);
                                 ret = -EINVAL;
                                 break;
                         }
                         _cleanup_free_ char *sig = xasprintf("aws:amz:%s:s3", region ? region : "us-east-1");
-                        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sig);
-                        curl_easy_setopt(h, CURLOPT_USERNAME, ak);
-                        curl_easy_setopt(h, CURLOPT_PASSWORD, sk);
+                        cu->easy_setopt(h, CURLOPT_AWS_SIGV4, sig);
+                        cu->easy_setopt(h, CURLOPT_USERNAME, ak);
+                        cu->easy_setopt(h, CURLOPT_PASSWORD, sk);
                         _cleanup_free_ char *ph = xasprintf("x-amz-content-sha256: %s", sha256);
-                        hdrs = curl_slist_append(hdrs, ph);
+                        hdrs = cu->slist_append(hdrs, ph);
                 } else {
                         const char *user = setting(cfg, "user", NULL), *pass = setting(cfg, "password", NULL);
                         if (user) {
-                                curl_easy_setopt(h, CURLOPT_USERNAME, user);
-                                curl_easy_setopt(h, CURLOPT_PASSWORD, pass ? pass : "");
+                                cu->easy_setopt(h, CURLOPT_USERNAME, user);
+                                cu->easy_setopt(h, CURLOPT_PASSWORD, pass ? pass : "");
                         } else {
-                                curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+                                cu->easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
                         }
                 }
-                hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-                curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-                CURLcode cr = curl_easy_perform(h);
+                hdrs = cu->slist_append(hdrs, "Content-Type: application/octet-stream");
+                cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+                CURLcode cr = cu->easy_perform(h);
                 code = 0;
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                curl_slist_free_all(hdrs);
-                curl_easy_cleanup(h);
+                cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+                cu->slist_free_all(hdrs);
+                cu->easy_cleanup(h);
                 if (cr == CURLE_OK && code >= 200 && code < 300) {
                         ret = 0;
                         break;
@@ -125,7 +132,7 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                 bool retry = cr != CURLE_OK ? cr != CURLE_SSL_CACERT && cr != CURLE_PEER_FAILED_VERIFICATION && cr != CURLE_URL_MALFORMAT
                                             : code >= 500;
                 fprintf(stderr, "evodiag: upload to %s, attempt %d of %d: %s\n", shown, attempt, ATTEMPTS,
-                        cr != CURLE_OK ? (*errbuf ? errbuf : curl_easy_strerror(cr)) : "server refused it");
+                        cr != CURLE_OK ? (*errbuf ? errbuf : cu->easy_strerror(cr)) : "server refused it");
                 if (cr == CURLE_OK)
                         fprintf(stderr, "evodiag: upload: HTTP status %ld\n", code);
                 if (!retry || attempt == ATTEMPTS)
@@ -133,7 +140,7 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                 sleep((unsigned)attempt);
         }
         fclose(f);
-        curl_global_cleanup();
+        cu->global_cleanup();
         if (ret == 0 && !quiet)
                 fprintf(stderr, "evodiag: uploaded to %s (HTTP %ld), sha256 %s\n", shown, code, sha256);
         return ret;
