@@ -5,13 +5,18 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+PRINTF(1, 0) static void verr(const char *fmt, va_list ap)
+{
+        fputs("evodiag: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+}
+
 void err(const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        fputs("evodiag: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        verr(fmt, ap);
         va_end(ap);
 }
 
@@ -19,9 +24,7 @@ int usage_error(const char *verb, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        fputs("evodiag: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        verr(fmt, ap);
         va_end(ap);
         fprintf(stderr, "Try 'evodiag %s--help' for more information.\n", verb ? verb : "");
         return EXIT_USAGE;

@@ -224,6 +224,24 @@ else
         t_skip "nginx with the dav module is not installed"
 fi
 
+# s3:// upload: SigV4-signed PUT, path-style, keys from the config file (never argv).
+s3="$T_TMP/s3"
+mkdir -p "$s3"
+coproc REC { exec python3 "$TOP_SRCDIR/tests/helpers/put_recorder.py" "$s3"; }
+t_at_exit "kill $REC_PID 2>/dev/null"
+read -r _ s3port <&"${REC[0]}"
+cfg="$T_TMP/s3.conf"
+printf '[upload]\ns3_endpoint = http://127.0.0.1:%s\ns3_region = eu-north-1\ns3_access_key = AKIDEXAMPLE\ns3_secret_key = S3cretKeyValue/ABC\n' "$s3port" >"$cfg"
+t_run bundle --root "$root" --only memory -o "$out/s3.tar.zst" --config "$cfg" --upload s3://evo-bugs/host7/
+t_is "$RC" 0 "s3:// upload: exit 0"
+t_is "$(cmp "$out/s3.tar.zst" "$s3/evo-bugs__host7__s3.tar.zst" && echo same)" same "s3:// upload: bytes identical at bucket/prefix/name"
+h="$s3/evo-bugs__host7__s3.tar.zst.headers.json"
+t_like "$(jq -r '.headers.Authorization' "$h")" "^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/[0-9]{8}/eu-north-1/s3/aws4_request, SignedHeaders=.*x-amz-content-sha256.*, Signature=[0-9a-f]{64}$" \
+        "s3:// upload: SigV4 Authorization header"
+t_is "$(jq -r '.headers["x-amz-content-sha256"]' "$h")" "$(sha256sum "$out/s3.tar.zst" | cut -d' ' -f1)" "s3:// upload: payload hash header is the file's sha256"
+t_unlike "$ERR" "S3cretKeyValue" "s3:// upload: the secret key is never printed"
+t_is "$(tar --zstd -xOf "$out/s3.tar.zst" --wildcards '*/manifest.json' '*/evodiag.log' | grep -c S3cretKeyValue)" 0 "s3:// upload: nor stored in the bundle"
+
 t_run bundle --component nosuch -o "$out" -q --root "$root"
 t_is "$RC" 3 "--component without a template: exit 3"
 t_run bundle --max-size lots
