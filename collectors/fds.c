@@ -318,34 +318,18 @@ static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_ope
 
 static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
 
-/* evodiag's own processes (this child, its parent and the other collectors'
- * children, all forks of one binary, so of one comm) are not what the operator
- * asks about. On the live system only; the comm test keeps a parent shell's
- * other children in the report should a collector ever run unforked. */
-static bool is_self(const struct proc *p, const char *my_comm)
-{
-        if (!rootfs_is_live())
-                return false;
-        pid_t me = getpid(), parent = getppid();
-        if (p->pid == me)
-                return true;
-        return my_comm && (p->pid == parent || p->ppid == parent) && streq(p->comm, my_comm);
-}
-
 void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s)
 {
         size_t max_procs = (size_t)conf_num(c, "max_procs");
         double budget = conf_num(c, "budget_ms");
         uint64_t deadline = budget > 0 ? now_ms_monotonic() + (uint64_t)budget : 0;
         size_t tried = 0;
-        const char *my_comm = NULL;
-        for (size_t i = 0; i < t->n && !my_comm; i++)
-                if (t->v[i].pid == getpid())
-                        my_comm = t->v[i].comm;
         for (size_t i = 0; i < t->n; i++) {
                 const struct proc *p = &t->v[i];
-                if (p->kthread || is_self(p, my_comm))
-                        continue; /* kernel threads have no files or address space of their own */
+                /* Kernel threads have no files or address space of their own; evodiag's own
+                 * processes are already left out of the table (lib/proctable.c). */
+                if (p->kthread)
+                        continue;
                 s->candidates++;
                 if ((max_procs && tried >= max_procs) || s->out_of_time) {
                         s->not_inspected++;

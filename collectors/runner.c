@@ -2,6 +2,7 @@
 #include "collectors/runner.h"
 #include "lib/child.h"
 #include "lib/conffile.h"
+#include "lib/proctable.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -190,6 +191,31 @@ static json_object *check_in_child(void *arg)
         return o;
 }
 
+static json_object *proctable_job(void *arg)
+{
+        struct proctable t;
+        if (proctable_load(&t) < 0)
+                return json_object_new_null();
+        json_object *o = proctable_to_json(&t);
+        proctable_free(&t);
+        return o;
+}
+
+/* Several collectors want the process table: read /proc once, in a child under the
+ * usual deadline; if that fails each collector reads it itself, as before. */
+static void preload_proctable(const struct run_opts *o)
+{
+        struct job j = {.name = "proctable", .fn = proctable_job, .timeout_ms = o->default_timeout_ms};
+        struct job_opts jo = {.deadline_ms = o->deadline_ms, .parallel = 1};
+        jobs_run(&j, 1, &jo);
+        struct proctable t;
+        if (j.status == JOB_DONE && proctable_from_json(j.result, &t) == 0) {
+                proctable_preload(&t);
+                proctable_free(&t);
+        }
+        job_clear(&j);
+}
+
 uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c, uint64_t def_ms)
 {
         const struct config_entry *e = config_get(base->cfg, c->name, "timeout");
@@ -234,6 +260,8 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
         }
 
         struct job_opts jo = {.deadline_ms = o->deadline_ms, .parallel = o->parallel};
+        if (nj >= 2)
+                preload_proctable(o);
         jobs_run(jobs, nj, &jo);
 
         for (size_t k = 0; k < nj; k++) {

@@ -8,14 +8,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <libproc2/pids.h>
 
 #define PROCS_MAX 1000000 /* pid_max ceiling: never trust a tree to be small */
 
-static void push(struct proctable *t, size_t *cap, const struct proc *p)
+static void push(struct proctable *t, size_t *cap, const struct proc *p, pid_t self, pid_t parent)
 {
         /* evodiag (this collector child and its parent) is not part of the host it diagnoses. */
-        if (rootfs_is_live() && (p->pid == getpid() || p->pid == getppid())) {
+        if (rootfs_is_live() && (p->pid == self || p->pid == parent)) {
                 free(p->cmdline);
                 return;
         }
@@ -41,6 +42,7 @@ static char *join_cmdline(const char *raw, long n)
 /* libproc2: the live system. */
 static int load_live(struct proctable *t)
 {
+        pid_t self = getpid(), parent = getppid();
         enum pids_item items[] = {PIDS_ID_PID,    PIDS_ID_PPID,     PIDS_ID_EUID, PIDS_CMD,
                                   PIDS_STATE,     PIDS_SCHED_CLASS, PIDS_PRIORITY_RT, PIDS_NICE,
                                   PIDS_NLWP,      PIDS_VM_RSS,      PIDS_VM_RSS_LOCKED};
@@ -69,7 +71,7 @@ static int load_live(struct proctable *t)
                 p.nlwp = PIDS_VAL(I_NLWP, s_int, s, info);
                 p.rss = (uint64_t)PIDS_VAL(I_RSS, ul_int, s, info) * 1024;
                 p.vmlck = (uint64_t)PIDS_VAL(I_LCK, ul_int, s, info) * 1024;
-                push(t, &cap, &p);
+                push(t, &cap, &p, self, parent);
         }
         procps_pids_unref(&info);
         /* The command line is read here, not through libproc2, so that a process
@@ -88,6 +90,7 @@ static int load_live(struct proctable *t)
 /* ROOT/proc: fixture trees and unpacked bundles. */
 static int load_tree(struct proctable *t)
 {
+        pid_t self = getpid(), parent = getppid();
         struct rootfs_dir *d = rootfs_opendir("/proc");
         if (!d)
                 return -errno;
@@ -121,15 +124,98 @@ static int load_tree(struct proctable *t)
                 long n = rootfs_read(path, 4096, &raw, NULL);
                 p.cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
                 p.kthread = n <= 0 && (p.pid == 2 || p.ppid == 2);
-                push(t, &cap, &p);
+                push(t, &cap, &p, self, parent);
         }
         rootfs_closedir(d);
+        return 0;
+}
+
+/* One snapshot of the process table for all collectors of a run (see proctable_preload). */
+static struct proctable preloaded;
+static bool have_preloaded;
+
+static void copy_table(struct proctable *dst, const struct proctable *src)
+{
+        dst->n = src->n;
+        dst->v = xcalloc(src->n + 1, sizeof(*dst->v));
+        for (size_t i = 0; i < src->n; i++) {
+                dst->v[i] = src->v[i];
+                dst->v[i].cmdline = xstrdup(src->v[i].cmdline ? src->v[i].cmdline : "");
+        }
+}
+
+void proctable_preload(const struct proctable *t)
+{
+        proctable_free(&preloaded);
+        copy_table(&preloaded, t);
+        have_preloaded = true;
+}
+
+json_object *proctable_to_json(const struct proctable *t)
+{
+        json_object *a = json_object_new_array_ext((int)t->n);
+        for (size_t i = 0; i < t->n; i++) {
+                const struct proc *p = &t->v[i];
+                /* Positional, to keep a 1,000-process table small and quick to parse. */
+                json_object *r = json_object_new_array_ext(13);
+                json_object_array_add(r, json_object_new_int(p->pid));
+                json_object_array_add(r, json_object_new_int(p->ppid));
+                json_object_array_add(r, json_object_new_int64(p->euid));
+                json_object_array_add(r, json_object_new_string(p->comm));
+                json_object_array_add(r, json_object_new_string(p->cmdline ? p->cmdline : ""));
+                json_object_array_add(r, json_object_new_int(p->state));
+                json_object_array_add(r, json_object_new_int64(p->policy));
+                json_object_array_add(r, json_object_new_int64(p->rtprio));
+                json_object_array_add(r, json_object_new_int(p->nice));
+                json_object_array_add(r, json_object_new_int(p->nlwp));
+                json_object_array_add(r, json_object_new_int64((int64_t)p->rss));
+                json_object_array_add(r, json_object_new_int64((int64_t)p->vmlck));
+                json_object_array_add(r, json_object_new_boolean(p->kthread));
+                json_object_array_add(a, r);
+        }
+        return a;
+}
+
+int proctable_from_json(json_object *a, struct proctable *t)
+{
+        *t = (struct proctable){0};
+        if (!json_object_is_type(a, json_type_array))
+                return -EINVAL;
+        size_t n = json_object_array_length(a);
+        t->v = xcalloc(n + 1, sizeof(*t->v));
+        for (size_t i = 0; i < n; i++) {
+                json_object *r = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(r, json_type_array) || json_object_array_length(r) != 13) {
+                        proctable_free(t);
+                        return -EINVAL;
+                }
+#define F(k) json_object_array_get_idx(r, k)
+                struct proc *p = &t->v[t->n++];
+                p->pid = json_object_get_int(F(0));
+                p->ppid = json_object_get_int(F(1));
+                p->euid = (unsigned)json_object_get_int64(F(2));
+                snprintf(p->comm, sizeof(p->comm), "%s", json_object_get_string(F(3)) ? json_object_get_string(F(3)) : "");
+                p->cmdline = xstrdup(json_object_get_string(F(4)) ? json_object_get_string(F(4)) : "");
+                p->state = (char)json_object_get_int(F(5));
+                p->policy = (unsigned)json_object_get_int64(F(6));
+                p->rtprio = (unsigned)json_object_get_int64(F(7));
+                p->nice = json_object_get_int(F(8));
+                p->nlwp = json_object_get_int(F(9));
+                p->rss = (uint64_t)json_object_get_int64(F(10));
+                p->vmlck = (uint64_t)json_object_get_int64(F(11));
+                p->kthread = json_object_get_boolean(F(12));
+#undef F
+        }
         return 0;
 }
 
 int proctable_load(struct proctable *t)
 {
         *t = (struct proctable){0};
+        if (have_preloaded && !rootfs_tracing()) {
+                copy_table(t, &preloaded);
+                return 0;
+        }
         /* In a bundle (tracing), read /proc through rootfs like everything else: the
          * files go into the bundle and every collector sees the same snapshot. */
         return rootfs_is_live() && !rootfs_tracing() ? load_live(t) : load_tree(t);

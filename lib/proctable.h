@@ -26,6 +26,13 @@ struct proctable {
 };
 
 int proctable_load(struct proctable *t);
+/* A run that starts several collectors reads /proc once (in a child, under a
+ * deadline) and hands the table to them all: every later proctable_load() in
+ * this process and its children returns a copy. Not used while tracing (bundle). */
+void proctable_preload(const struct proctable *t);
+struct json_object;
+struct json_object *proctable_to_json(const struct proctable *t);
+int proctable_from_json(struct json_object *a, struct proctable *t);
 void proctable_free(struct proctable *t);
 const char *sched_policy_name(unsigned policy);
 bool sched_policy_is_rt(unsigned policy);
