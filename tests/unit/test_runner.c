@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <cmocka.h>
 
 #include <signal.h>
 #include "collectors/runner.h"
+#include "lib/proctable.h"
 
 static json_object *answers(void *arg) { return json_object_new_string((const char *)arg); }
 static json_object *hangs(void *arg) { for (;;) pause(); return NULL; }
@@ -83,11 +85,47 @@ static void test_flood(void **state)
         job_clear(&j);
 }
 
+/* The table a run reads once and hands to every collector survives the trip. */
+static void test_proctable_preload(void **state)
+{
+        struct proc v[2] = {
+                {.pid = 42, .ppid = 1, .euid = 1000, .comm = "evo (cu)", .cmdline = "/opt/evo/cu --rt", .state = 'S',
+                 .policy = 1, .rtprio = 80, .nice = 0, .nlwp = 3, .rss = 1 << 20, .vmlck = 1 << 19},
+                {.pid = 2, .ppid = 0, .comm = "kthreadd", .cmdline = "", .state = 'S', .kthread = true},
+        };
+        struct proctable t = {.v = v, .n = 2}, back;
+        json_object *j = proctable_to_json(&t);
+        json_object *parsed = json_tokener_parse(json_object_to_json_string(j));
+        assert_int_equal(proctable_from_json(parsed, &back), 0);
+        assert_int_equal(back.n, 2);
+        assert_int_equal(back.v[0].pid, 42);
+        assert_string_equal(back.v[0].comm, "evo (cu)");
+        assert_string_equal(back.v[0].cmdline, "/opt/evo/cu --rt");
+        assert_int_equal(back.v[0].policy, 1);
+        assert_int_equal(back.v[0].rtprio, 80);
+        assert_true(back.v[0].vmlck == 1 << 19);
+        assert_true(back.v[1].kthread);
+        /* After preloading, every load (also in forked children) is that snapshot. */
+        proctable_preload(&back);
+        struct proctable again;
+        assert_int_equal(proctable_load(&again), 0);
+        assert_int_equal(again.n, 2);
+        assert_string_equal(again.v[0].cmdline, "/opt/evo/cu --rt");
+        proctable_free(&again);
+        proctable_free(&back);
+        json_object_put(j);
+        json_object_put(parsed);
+        json_object *bad = json_tokener_parse("[[1,2,3]]");
+        assert_int_equal(proctable_from_json(bad, &back), -EINVAL);
+        json_object_put(bad);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_mixed_jobs), cmocka_unit_test(test_global_deadline),
                 cmocka_unit_test(test_fault_hook_garbage), cmocka_unit_test(test_flood),
+                cmocka_unit_test(test_proctable_preload),
         };
         return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
 }
