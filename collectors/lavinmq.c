@@ -1,6 +1,2447 @@
-/* PLACEHOLDER: being written (issue 5). */
+/* lavinmq: the LavinMQ message broker. Is it running, does its management API
+ * answer, how close is it to its limits (open files, memory map areas, disk where
+ * the messages live), are its listeners up, are messages piling up. Facts from
+ * COMPONENTS.md §2 (cloudamqp/lavinmq), symptoms and remedies from the LavinMQ
+ * guide. The API is read over the control socket (no credentials) when there is
+ * one, else over the management port with [lavinmq] user/password. */
 #include "config.h"
 #include "collectors/collector.h"
-static const struct check_info checks[] = {{0}};
-static bool never(struct ctx *c) { return false; }
-const struct collector lavinmq_collector = {.name = "lavinmq", .summary = "(in progress)", .checks = checks, .detect = never};
+#include "collectors/fds.h"
+#include "collectors/lavinmq.h"
+#include "collectors/maps.h"
+#include "collectors/sink.h"
+#include "lib/http.h"
+#include "lib/procfs.h"
+#include "lib/proctable.h"
+#include "lib/sample.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <systemd/sd-journal.h>
+
+#define DEFAULT_CONF "/etc/lavinmq/lavinmq.ini"
+#define DEFAULT_DATA_DIR "/var/lib/lavinmq"
+#define DEFAULT_CTL_SOCK "/tmp/lavinmqctl.sock"
+#define MAX_MAP_COUNT "/proc/sys/vm/max_map_count"
+#define API_BODY_MAX (4u << 20)
+#define MAX_LISTENERS 8
+
+static const char *const unit_files[] = {
+        "/etc/systemd/system/lavinmq.service",
+        "/lib/systemd/system/lavinmq.service",
+        "/usr/lib/systemd/system/lavinmq.service",
+};
+
+static const struct check_info checks[] = {
+        {"lavinmq.process", "LavinMQ broker process running",
+         "Is a lavinmq process running (comm \"lavinmq\" or argv[0] basename lavinmq; not\n"
+         "lavinmqctl)? It is crit when LavinMQ is installed (lavinmq.service unit file or\n"
+         "/etc/lavinmq/lavinmq.ini present) but no broker runs: every client is refused.\n"
+         "The data directory's .lock holds \"PID <pid> @ <host>\" of the last broker that took it.\n"
+         "Fix (LavinMQ guide, \"LavinMQ Won't Start\"):\n"
+         "  systemctl status lavinmq.service\n"
+         "  journalctl -u lavinmq --since \"5 minutes ago\"\n"
+         "  ls -la /var/lib/lavinmq/.lock; ls -ld /var/lib/lavinmq\n"
+         "  sudo chown -R lavinmq:lavinmq /var/lib/lavinmq; df -h /var/lib/lavinmq\n"
+         "then systemctl start lavinmq."},
+        {"lavinmq.config", "LavinMQ configuration file",
+         "The broker's INI file (/etc/lavinmq/lavinmq.ini, or the -c file of the running\n"
+         "broker, or [lavinmq] config): data_dir, listeners ([amqp] [mgmt] [mqtt] [clustering]\n"
+         "bind/port/tls_port), metrics_http_bind/port, control_unix_path. A line that is not\n"
+         "`key = value` or `[section]`, or a port that is not a number, is a warning: LavinMQ\n"
+         "may refuse to start or ignore it. An absent file means LavinMQ's built-in defaults\n"
+         "(everything on 127.0.0.1; 5672, 15672, 1883, 15692), which is fine.\n"
+         "Secrets in the file (default_password_hash) are never shown; bundles redact them.\n"
+         "Fix: correct the line, then systemctl reload lavinmq (HUP re-reads the file)."},
+        {"lavinmq.api", "Management API answers",
+         "GET /api/overview and /api/nodes (and /metrics). evodiag prefers the control socket\n"
+         "(control_unix_path, default /tmp/lavinmqctl.sock: no credentials, like lavinmqctl),\n"
+         "else the management port with [lavinmq] user/password from evodiag's config (never\n"
+         "on the command line, never shown). Every request has a connect and a total timeout\n"
+         "([lavinmq] connect_timeout_ms, timeout_ms). A broker process that does not answer is\n"
+         "crit: it is hung or overloaded, and clients are likely stuck too; an API that refuses\n"
+         "evodiag's credentials (401/403) is a warning about evodiag's config.\n"
+         "RabbitMQ's management plugin answers the same routes: evodiag reads its overview and\n"
+         "nodes the same way (rabbitmq_version, disk_free_alarm, mem_alarm); it has no control\n"
+         "socket and no mfile_count, and its Prometheus metrics use the rabbitmq_ prefix.\n"
+         "Fix (LavinMQ guide):\n"
+         "  systemctl status lavinmq; journalctl -u lavinmq --since \"10 minutes ago\"\n"
+         "  kill -USR1 $(pidof lavinmq); journalctl -eu lavinmq   # GC stats and fibers: what is stuck\n"
+         "  sudo perf top -p $(pidof lavinmq)                      # screenshot before restarting\n"
+         "For 401: set [lavinmq] user and password (a user with the administrator tag) in\n"
+         "/etc/evodiag/evodiag.conf, or use the control socket.",
+         .live = true},
+        {"lavinmq.fd_limit", "Open-files limit of the broker",
+         "LavinMQ raises its soft RLIMIT_NOFILE to the hard limit at start and warns when it is\n"
+         "below 1025: it needs one fd per connection, two per durable queue, and some more.\n"
+         "The limit comes from /proc/PID/limits (else the API's fd_total).\n"
+         "Fix: the packaged lavinmq.service sets LimitNOFILE=infinity:\n"
+         "  systemctl edit lavinmq   ->  [Service] LimitNOFILE=infinity\n"
+         "  systemctl restart lavinmq\n"
+         "Started by hand: ulimit -n 1048576 before starting it. Right now, without a restart:\n"
+         "  prlimit --pid $(pidof lavinmq) --nofile=1048576:1048576\n"
+         "Tunable: [lavinmq] fd_limit_min."},
+        {"lavinmq.fd_usage", "Open file descriptors against the limit",
+         "Open fds of the broker against its soft limit, from /proc/PID/fd (root), the API's\n"
+         "fd_used/fd_total and the metrics process_open_fds/process_max_fds; the worst source\n"
+         "decides. At the limit LavinMQ can accept no connection and create no queue.\n"
+         "Fix: find what holds them (LavinMQ guide, \"File Descriptors\", \"Using lsof\"):\n"
+         "  sudo ls -l /proc/$(pidof lavinmq)/fd | wc -l\n"
+         "  sudo lsof -p $(pidof lavinmq) -i | awk '{print $8}' | sort | uniq -c   # connection leak?\n"
+         "and raise the limit (see lavinmq.fd_limit). Tunables: [lavinmq] fd_warn_pct, fd_crit_pct.",
+         .live = true},
+        {"lavinmq.map_headroom", "Memory map areas: need and use against vm.max_map_count",
+         "LavinMQ mmaps every message segment and connection buffer. Its own rule: the limit\n"
+         "should exceed connections*2 + consumers*2 + queues*4 (counts from /api/overview).\n"
+         "This check compares that predicted need, the broker's open memory-mapped files\n"
+         "(lavinmq_mfile_count) and its current map areas (/proc/PID/maps) with\n"
+         "vm.max_map_count: at the limit mmap() fails, new connections and segments fail.\n"
+         "(maps.lavinmq_limit reports the static rule \"limit >= 100000\".)\n"
+         "Fix (LavinMQ guide, \"Memory Map Areas\"):\n"
+         "  sysctl -w vm.max_map_count=1000000\n"
+         "  echo vm.max_map_count=1000000 > /etc/sysctl.d/99-lavinmq.conf\n"
+         "Tunables: [lavinmq] map_warn_pct, map_crit_pct.",
+         .live = true},
+        {"lavinmq.disk", "Free space where the messages are stored",
+         "LavinMQ stores every message on disk in data_dir; a full disk stops it accepting\n"
+         "messages. Free space from statvfs(data_dir) (live only), the API's disk_free and the\n"
+         "metric disk_space_available_bytes; the worst decides. Warn below [lavinmq]\n"
+         "disk_warn_pct (%) or disk_warn_bytes, crit below disk_crit_pct (%) or disk_crit_bytes\n"
+         "(and below free_disk_warn/free_disk_min when lavinmq.ini sets them).\n"
+         "Fix (LavinMQ guide, \"Disk Space\"):\n"
+         "  df -h /var/lib/lavinmq\n"
+         "  du -sh /var/lib/lavinmq/*/* | sort -h | tail -20          # the largest queues\n"
+         "  find /var/lib/lavinmq -name \"msgs.*\" -exec ls -l {} \\; | sort -k5 -n | tail -20\n"
+         "then consume or purge the backlog, or grow the file system.",
+         .live = true},
+        {"lavinmq.data_dir", "Data directory: lock and message segments",
+         "The data directory (-D of the broker, else [main] data_dir, else /var/lib/lavinmq):\n"
+         "its .lock (\"PID <pid> @ <host>\", held with flock by the running broker) and the\n"
+         "message segments <vhost>/<queue>/msgs.* (each pre-grown to segment_size and mmapped:\n"
+         "one map area each). A missing data directory while the broker runs means evodiag\n"
+         "looks in the wrong place (the broker got -D or LAVINMQ_DATADIR): warn.\n"
+         "Fix: ls -la /var/lib/lavinmq; ps -o args -p $(pidof lavinmq). Tunable: [lavinmq] walk_max."},
+        {"lavinmq.listening", "Configured listeners are listening",
+         "Each TCP listener the config asks for (AMQP 5672, management 15672, MQTT 1883 when\n"
+         "[mqtt] is configured, Prometheus 15692, TLS ports when tls_cert is set, clustering\n"
+         "5679 when enabled; port -1 disables one) should be in LISTEN state in the broker's\n"
+         "/proc/PID/net/tcp or tcp6. One that is not: clients get \"connection refused\"; the\n"
+         "log says why (address in use, bad bind address, missing certificate).\n"
+         "Fix: journalctl -u lavinmq | grep -iE 'listen|bind|address'; ss -ltnp 'sport = :<port>'"},
+        {"lavinmq.connect", "Listeners accept connections",
+         "For every listener in LISTEN state, evodiag opens a TCP connection with a timeout\n"
+         "([lavinmq] connect_timeout_ms) and closes it at once (live only). A listener that is\n"
+         "listening but does not accept is overloaded (full accept backlog), firewalled, or in\n"
+         "another network namespace.\n"
+         "Fix: ss -ltn 'sport = :<port>' (Recv-Q at Send-Q = full backlog); sudo iptables -L -n | grep <port>",
+         .live = true},
+        {"lavinmq.messages", "Messages building up in queues",
+         "queue_totals from /api/overview: messages ready (waiting for a consumer) and\n"
+         "unacknowledged (delivered, not yet acked). A growing backlog fills the disk and the\n"
+         "map areas (one per segment). Warn at [lavinmq] ready_warn / unacked_warn.\n"
+         "Fix (LavinMQ guide, \"Queue Message Buildup\"):\n"
+         "  kill -USR1 $(pidof lavinmq); journalctl -u lavinmq | grep -A 20 \"Queue <name>\"\n"
+         "  lavinmqctl list_queues     # which queues; are consumers attached, what prefetch\n"
+         "then add consumers or fix the stuck one (unacked: a consumer that never acks).",
+         .live = true},
+        {0},
+};
+
+static const struct config_key config[] = {
+        {"config", "", "the broker's INI file (empty: the running broker's -c, else " DEFAULT_CONF ")"},
+        {"control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " DEFAULT_CTL_SOCK "; none: do not use)"},
+        {"api_url", "", "management API base URL (empty: http://<[mgmt] bind>:<[mgmt] port> from lavinmq.ini)"},
+        {"metrics_url", "", "Prometheus URL (empty: http://<metrics_http_bind>:<metrics_http_port>/metrics)"},
+        {"user", "guest", "management API user (not needed over the control socket)"},
+        {"password", "guest", "management API password (never printed)"},
+        {"connect_timeout_ms", "1000", "connect timeout of each request and connection test"},
+        {"timeout_ms", "3000", "total timeout of each API request"},
+        {"fd_limit_min", "1025", "warn when the broker's open-files limit is below this (LavinMQ warns below 1025)"},
+        {"fd_warn_pct", "80", "warn when the broker holds this % of its open-files limit"},
+        {"fd_crit_pct", "95", "crit when the broker holds this % of its open-files limit"},
+        {"map_warn_pct", "75", "warn when map need or use reaches this % of vm.max_map_count"},
+        {"map_crit_pct", "90", "crit when map need or use reaches this % of vm.max_map_count"},
+        {"disk_warn_pct", "10", "warn when less than this % of the data_dir file system is free"},
+        {"disk_crit_pct", "5", "crit when less than this % of the data_dir file system is free"},
+        {"disk_warn_bytes", "1073741824", "warn when less than this many bytes are free in data_dir"},
+        {"disk_crit_bytes", "268435456", "crit when less than this many bytes are free in data_dir"},
+        {"ready_warn", "1000000", "warn at this many ready messages in all queues"},
+        {"unacked_warn", "100000", "warn at this many unacknowledged messages"},
+        {"walk_max", "20000", "inspect at most this many entries of the data directory"},
+        {"unit", "lavinmq.service", "systemd unit whose journal holds the USR1 dump"},
+        {"journal_dir", "", "read the journal from this directory instead of the system journal"},
+        {"journal_wait_ms", "3000", "bundle --allow-intrusive: wait at most this long for the USR1 dump"},
+        {"slow_every_ms", "10000", "watch: check the disk and the API at most this often"},
+        {0},
+};
+
+/* ======================================================================
+ * Parsers (lavinmq.h)
+ * ====================================================================== */
+
+static void set_str(char **dst, const char *v)
+{
+        free(*dst);
+        *dst = xstrdup(v);
+}
+
+void lavinmq_conf_init(struct lavinmq_conf *c)
+{
+        memset(c, 0, sizeof(*c));
+        c->data_dir = xstrdup(DEFAULT_DATA_DIR);
+        c->control_unix_path = xstrdup(DEFAULT_CTL_SOCK);
+        c->metrics_bind = xstrdup("127.0.0.1");
+        c->amqp_bind = xstrdup("127.0.0.1");
+        c->mgmt_bind = xstrdup("127.0.0.1");
+        c->mqtt_bind = xstrdup("127.0.0.1");
+        c->clustering_bind = xstrdup("127.0.0.1");
+        c->metrics_port = 15692;
+        c->amqp_port = 5672;
+        c->amqps_port = 5671;
+        c->mgmt_port = 15672;
+        c->mgmts_port = 15671;
+        c->mqtt_port = 1883;
+        c->mqtts_port = 8883;
+        c->clustering_port = 5679;
+}
+
+void lavinmq_conf_free(struct lavinmq_conf *c)
+{
+        free(c->data_dir);
+        free(c->control_unix_path);
+        free(c->metrics_bind);
+        free(c->amqp_bind);
+        free(c->mgmt_bind);
+        free(c->mqtt_bind);
+        free(c->clustering_bind);
+        free(c->bad);
+        memset(c, 0, sizeof(*c));
+}
+
+static bool ini_true(const char *v)
+{
+        return strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || streq(v, "1");
+}
+
+static void conf_port(struct lavinmq_conf *c, const char *sec, const char *key, const char *v, int *dst)
+{
+        int64_t n;
+        if (parse_i64(v, &n) == 0 && n >= -1 && n <= 65535) {
+                *dst = (int)n;
+                return;
+        }
+        if (!c->bad)
+                c->bad = xasprintf("[%s] %s = '%.40s' is not a port (-1 disables)", sec, key, v);
+}
+
+static void conf_bytes(struct lavinmq_conf *c, const char *sec, const char *key, const char *v, uint64_t *dst)
+{
+        int64_t n;
+        if (parse_i64(v, &n) == 0) {
+                *dst = n > 0 ? (uint64_t)n : 0;
+                return;
+        }
+        if (!c->bad)
+                c->bad = xasprintf("[%s] %s = '%.40s' is not a number of bytes", sec, key, v);
+}
+
+static int conf_handler(void *user, const char *sec, const char *key, const char *v)
+{
+        struct lavinmq_conf *c = user;
+        if (!key) /* a section header (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
+                return 1;
+        c->keys++;
+        if (streq(sec, "main")) {
+                if (streq(key, "data_dir"))
+                        set_str(&c->data_dir, v);
+                else if (streq(key, "control_unix_path"))
+                        set_str(&c->control_unix_path, v);
+                else if (streq(key, "metrics_http_bind"))
+                        set_str(&c->metrics_bind, v);
+                else if (streq(key, "metrics_http_port"))
+                        conf_port(c, sec, key, v, &c->metrics_port);
+                else if (streq(key, "tls_cert"))
+                        c->tls = *v != 0;
+                else if (streq(key, "default_password_hash") || streq(key, "default_password"))
+                        c->password_hash_set = *v != 0; /* the value is a secret: only whether it is set */
+                else if (streq(key, "free_disk_min"))
+                        conf_bytes(c, sec, key, v, &c->free_disk_min);
+                else if (streq(key, "free_disk_warn"))
+                        conf_bytes(c, sec, key, v, &c->free_disk_warn);
+        } else if (streq(sec, "amqp")) {
+                if (streq(key, "bind"))
+                        set_str(&c->amqp_bind, v);
+                else if (streq(key, "port"))
+                        conf_port(c, sec, key, v, &c->amqp_port);
+                else if (streq(key, "tls_port"))
+                        conf_port(c, sec, key, v, &c->amqps_port);
+                else if (streq(key, "tls_cert")) /* deprecated place, still honoured */
+                        c->tls |= *v != 0;
+        } else if (streq(sec, "mgmt")) {
+                if (streq(key, "bind"))
+                        set_str(&c->mgmt_bind, v);
+                else if (streq(key, "port"))
+                        conf_port(c, sec, key, v, &c->mgmt_port);
+                else if (streq(key, "tls_port"))
+                        conf_port(c, sec, key, v, &c->mgmts_port);
+                else if (streq(key, "tls_cert"))
+                        c->tls |= *v != 0;
+        } else if (streq(sec, "mqtt")) {
+                c->mqtt_section = true;
+                if (streq(key, "bind"))
+                        set_str(&c->mqtt_bind, v);
+                else if (streq(key, "port"))
+                        conf_port(c, sec, key, v, &c->mqtt_port);
+                else if (streq(key, "tls_port"))
+                        conf_port(c, sec, key, v, &c->mqtts_port);
+        } else if (streq(sec, "clustering")) {
+                if (streq(key, "enabled"))
+                        c->clustering = ini_true(v);
+                else if (streq(key, "bind"))
+                        set_str(&c->clustering_bind, v);
+                else if (streq(key, "port"))
+                        conf_port(c, sec, key, v, &c->clustering_port);
+        }
+        return 1; /* unknown keys are LavinMQ's business, not an error here */
+}
+
+int lavinmq_conf_parse(const char *text, struct lavinmq_conf *c)
+{
+        int r = ini_parse_string(text, conf_handler, c);
+        if (r > 0 && !c->syntax_line)
+                c->syntax_line = r;
+        return r > 0 ? r : 0;
+}
+
+size_t lavinmq_listeners(const struct lavinmq_conf *c, struct lavinmq_listener *out, size_t max)
+{
+        const struct lavinmq_listener all[] = {
+                {"amqp", c->amqp_bind, c->amqp_port},
+                {"amqps", c->amqp_bind, c->tls ? c->amqps_port : -1},
+                {"mgmt", c->mgmt_bind, c->mgmt_port},
+                {"mgmts", c->mgmt_bind, c->tls ? c->mgmts_port : -1},
+                /* MQTT came with LavinMQ 2: expect it only where the config mentions it. */
+                {"mqtt", c->mqtt_bind, c->mqtt_section ? c->mqtt_port : -1},
+                {"mqtts", c->mqtt_bind, c->mqtt_section && c->tls ? c->mqtts_port : -1},
+                {"metrics", c->metrics_bind, c->metrics_port},
+                {"clustering", c->clustering_bind, c->clustering ? c->clustering_port : -1},
+        };
+        size_t n = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(all) && n < max; i++)
+                if (all[i].port > 0)
+                        out[n++] = all[i];
+        return n;
+}
+
+void lavinmq_cmdline(const char *raw, size_t len, char **conf_file, char **data_dir)
+{
+        *conf_file = *data_dir = NULL;
+        /* A NUL-terminated copy: the last argument may lack its NUL (truncated read). */
+        _cleanup_free_ char *buf = xmalloc(len + 1);
+        memcpy(buf, raw, len);
+        buf[len] = 0;
+        const char *argv[512];
+        size_t argc = 0;
+        for (size_t i = 0; i < len && argc < ARRAY_SIZE(argv); i += strlen(buf + i) + 1)
+                argv[argc++] = buf + i;
+        for (size_t i = 1; i < argc; i++) { /* argv[0] is the program */
+                const char *a = argv[i], *val = NULL;
+                char **dst = NULL;
+                if (streq(a, "--"))
+                        break;
+                if (streq(a, "-c") || streq(a, "--config") || streq(a, "-D") || streq(a, "--data-dir")) {
+                        dst = a[1] == 'c' || a[2] == 'c' ? conf_file : data_dir;
+                        val = i + 1 < argc ? argv[++i] : NULL;
+                } else if (startswith(a, "--config=")) {
+                        dst = conf_file, val = a + 9;
+                } else if (startswith(a, "--data-dir=")) {
+                        dst = data_dir, val = a + 11;
+                } else if (startswith(a, "-c") && a[2]) {
+                        dst = conf_file, val = a + 2;
+                } else if (startswith(a, "-D") && a[2]) {
+                        dst = data_dir, val = a + 2;
+                }
+                if (dst && val && *val) { /* the last one wins, as with any option parser */
+                        free(*dst);
+                        *dst = xstrdup(val);
+                }
+        }
+}
+
+int lavinmq_lock_parse(const char *text, int *pid, char *host, size_t hostlen)
+{
+        char h[256];
+        int p, off = 0;
+        if (sscanf(text, "PID %d @ %255s%n", &p, h, &off) != 2 || p <= 0)
+                return -EINVAL;
+        for (const char *s = text + off; *s; s++)
+                if (!isspace((unsigned char)*s))
+                        return -EINVAL;
+        *pid = p;
+        snprintf(host, hostlen, "%s", h);
+        return 0;
+}
+
+void lavinmq_api_init(struct lavinmq_api *a)
+{
+        memset(a, 0, sizeof(*a));
+        a->uptime_s = a->connections = a->channels = a->consumers = a->queues = a->exchanges = -1;
+        a->messages_ready = a->messages_unacked = -1;
+        a->fd_used = a->fd_total = a->mem_used = a->mem_limit = a->disk_free = a->disk_total = -1;
+        a->followers = -1;
+}
+
+/* Parses a whole reply as JSON; trailing garbage is an error too. */
+static json_object *parse_json(const char *body, size_t len, char **err)
+{
+        if (len > INT32_MAX) {
+                *err = xstrdup("reply too large");
+                return NULL;
+        }
+        struct json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, body, (int)len);
+        enum json_tokener_error e = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (e == json_tokener_continue || (!o && e == json_tokener_success)) {
+                *err = xasprintf("not JSON: the reply ends early (%zu bytes)", len);
+                return NULL;
+        }
+        if (!o || e != json_tokener_success) {
+                *err = xasprintf("not JSON: %s at byte %zu", json_tokener_error_desc(e), end);
+                json_object_put(o);
+                return NULL;
+        }
+        for (size_t i = end; i < len; i++)
+                if (!isspace((unsigned char)body[i])) {
+                        *err = xasprintf("not JSON: garbage after the value at byte %zu", i);
+                        json_object_put(o);
+                        return NULL;
+                }
+        return o;
+}
+
+/* A number field (int, double or a numeric string, as os_pid is); -1 when absent or not a number. */
+static int64_t jnum(json_object *o, const char *key)
+{
+        json_object *v;
+        if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+                return -1;
+        switch (json_object_get_type(v)) {
+        case json_type_int:
+                return json_object_get_int64(v);
+        case json_type_double: {
+                double d = json_object_get_double(v);
+                return isfinite(d) && d >= 0 && d < 9.2e18 ? (int64_t)d : -1;
+        }
+        case json_type_string: {
+                int64_t n;
+                return parse_i64(json_object_get_string(v), &n) == 0 ? n : -1;
+        }
+        default:
+                return -1;
+        }
+}
+
+static void jstr(json_object *o, const char *key, char *dst, size_t n)
+{
+        json_object *v;
+        if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+                snprintf(dst, n, "%s", json_object_get_string(v));
+}
+
+static bool jbool(json_object *o, const char *key)
+{
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
+}
+
+int lavinmq_parse_overview(const char *body, size_t len, struct lavinmq_api *a, char **err)
+{
+        *err = NULL;
+        json_object *o = parse_json(body, len, err);
+        if (!o)
+                return -EINVAL;
+        if (!json_object_is_type(o, json_type_object)) {
+                *err = xasprintf("/api/overview is a JSON %s, not an object", json_type_to_name(json_object_get_type(o)));
+                json_object_put(o);
+                return -EINVAL;
+        }
+        json_object *ot = NULL, *qt = NULL;
+        json_object_object_get_ex(o, "object_totals", &ot);
+        json_object_object_get_ex(o, "queue_totals", &qt);
+        if (!ot || !json_object_is_type(ot, json_type_object)) {
+                *err = xstrdup("/api/overview has no object_totals: not a LavinMQ/RabbitMQ management API");
+                json_object_put(o);
+                return -EINVAL;
+        }
+        jstr(o, "lavinmq_version", a->version, sizeof(a->version));
+        if (a->version[0])
+                snprintf(a->product, sizeof(a->product), "LavinMQ");
+        else {
+                jstr(o, "rabbitmq_version", a->version, sizeof(a->version));
+                if (a->version[0])
+                        snprintf(a->product, sizeof(a->product), "RabbitMQ");
+        }
+        jstr(o, "product_name", a->product, sizeof(a->product));
+        jstr(o, "node", a->node, sizeof(a->node));
+        a->uptime_s = jnum(o, "uptime");
+        a->connections = jnum(ot, "connections");
+        a->channels = jnum(ot, "channels");
+        a->consumers = jnum(ot, "consumers");
+        a->queues = jnum(ot, "queues");
+        a->exchanges = jnum(ot, "exchanges");
+        if (qt && json_object_is_type(qt, json_type_object)) {
+                a->messages_ready = jnum(qt, "messages_ready");
+                a->messages_unacked = jnum(qt, "messages_unacknowledged");
+        }
+        json_object_put(o);
+        return 0;
+}
+
+int lavinmq_parse_nodes(const char *body, size_t len, struct lavinmq_api *a, char **err)
+{
+        *err = NULL;
+        json_object *o = parse_json(body, len, err);
+        if (!o)
+                return -EINVAL;
+        if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) == 0) {
+                *err = json_object_is_type(o, json_type_array) ? xstrdup("/api/nodes is an empty array")
+                                                               : xasprintf("/api/nodes is a JSON %s, not an array",
+                                                                           json_type_to_name(json_object_get_type(o)));
+                json_object_put(o);
+                return -EINVAL;
+        }
+        /* This node: the one the overview named, else the first. */
+        json_object *n = json_object_array_get_idx(o, 0);
+        for (size_t i = 0; a->node[0] && i < json_object_array_length(o); i++) {
+                char name[128] = "";
+                jstr(json_object_array_get_idx(o, i), "name", name, sizeof(name));
+                if (streq(name, a->node))
+                        n = json_object_array_get_idx(o, i);
+        }
+        if (!json_object_is_type(n, json_type_object)) {
+                *err = xstrdup("/api/nodes[0] is not an object");
+                json_object_put(o);
+                return -EINVAL;
+        }
+        a->fd_used = jnum(n, "fd_used");
+        a->fd_total = jnum(n, "fd_total");
+        a->mem_used = jnum(n, "mem_used");
+        a->mem_limit = jnum(n, "mem_limit");
+        a->disk_free = jnum(n, "disk_free");
+        a->disk_total = jnum(n, "disk_total");
+        a->admin_fields = a->fd_used >= 0 || a->disk_free >= 0;
+        a->disk_alarm = jbool(n, "disk_free_alarm");
+        a->mem_alarm = jbool(n, "mem_alarm");
+        json_object *fl;
+        if (json_object_object_get_ex(n, "followers", &fl) && json_object_is_type(fl, json_type_array))
+                a->followers = (int64_t)json_object_array_length(fl);
+        json_object_put(o);
+        return 0;
+}
+
+int prom_value(const char *text, const char *name, double *out)
+{
+        size_t nl = strlen(name);
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                while (*l == ' ' || *l == '\t')
+                        l++;
+                if (*l == '#' || strncmp(l, name, nl) != 0)
+                        continue;
+                const char *p = l + nl;
+                if (*p == '{') { /* labels: skip to the closing brace, minding quoted values */
+                        bool q = false;
+                        for (p++; *p && *p != '\n' && (q || *p != '}'); p++) {
+                                if (*p == '\\' && q && p[1])
+                                        p++;
+                                else if (*p == '"')
+                                        q = !q;
+                        }
+                        if (*p != '}')
+                                return -EINVAL;
+                        p++;
+                }
+                if (*p != ' ' && *p != '\t')
+                        continue; /* a longer name with the same prefix */
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                size_t vl = strcspn(p, " \t\r\n");
+                if (!vl || vl > 63)
+                        return -EINVAL;
+                char v[64];
+                memcpy(v, p, vl);
+                v[vl] = 0;
+                double d;
+                if (streq(v, "+Inf") || streq(v, "Inf"))
+                        d = INFINITY;
+                else if (streq(v, "-Inf"))
+                        d = -INFINITY;
+                else if (streq(v, "NaN"))
+                        d = NAN;
+                else if (parse_double(v, &d) < 0)
+                        return -EINVAL;
+                *out = d;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static int hexval(char ch)
+{
+        if (ch >= '0' && ch <= '9')
+                return ch - '0';
+        if (ch >= 'a' && ch <= 'f')
+                return ch - 'a' + 10;
+        if (ch >= 'A' && ch <= 'F')
+                return ch - 'A' + 10;
+        return -1;
+}
+
+/* "0100007F:1538": the address as the kernel prints it (32-bit words in host
+ * order, so the bytes come out right when read back on the same host). */
+static int parse_sockaddr(const char *s, bool v6, struct tcp_listen *t)
+{
+        size_t words = v6 ? 4 : 1;
+        for (size_t w = 0; w < words; w++) {
+                uint32_t x = 0;
+                for (int i = 0; i < 8; i++) {
+                        int h = hexval(s[w * 8 + i]);
+                        if (h < 0)
+                                return -EINVAL;
+                        x = x << 4 | (uint32_t)h;
+                }
+                memcpy(t->addr + w * 4, &x, 4);
+        }
+        s += words * 8;
+        if (*s != ':')
+                return -EINVAL;
+        unsigned port = 0;
+        int i;
+        for (i = 1; i <= 4; i++) {
+                int h = hexval(s[i]);
+                if (h < 0)
+                        return -EINVAL;
+                port = port << 4 | (unsigned)h;
+        }
+        if (s[i] && !isspace((unsigned char)s[i]))
+                return -EINVAL;
+        t->port = port;
+        t->v6 = v6;
+        return 0;
+}
+
+int tcp_listeners_parse(const char *text, bool v6, struct tcp_listen **out, size_t *bad)
+{
+        *out = NULL;
+        *bad = 0;
+        const char *nl = strchr(text, '\n');
+        if (!nl || !strstr(text, "local_address") || strstr(text, "local_address") > nl)
+                return -EINVAL;
+        size_t n = 0, cap = 0;
+        struct tcp_listen *v = NULL;
+        for (const char *l = nl + 1; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+                char sl[16], local[64], rem[64], st[8];
+                if (*l == '\n')
+                        continue;
+                if (sscanf(l, "%15s %63s %63s %7s", sl, local, rem, st) != 4 || sl[strlen(sl) - 1] != ':') {
+                        (*bad)++;
+                        continue;
+                }
+                struct tcp_listen t = {0};
+                if (strlen(local) != (v6 ? 37u : 13u) || parse_sockaddr(local, v6, &t) < 0 || strlen(st) != 2) {
+                        (*bad)++;
+                        continue;
+                }
+                if (strcasecmp(st, "0A") != 0)
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        v = xrealloc(v, cap * sizeof(*v));
+                }
+                v[n++] = t;
+        }
+        *out = v;
+        return (int)n;
+}
+
+static bool addr_any(const struct tcp_listen *t)
+{
+        static const unsigned char zero[16];
+        return !memcmp(t->addr, zero, t->v6 ? 16 : 4);
+}
+
+bool tcp_listening(const struct tcp_listen *v, size_t n, const char *bind, unsigned port)
+{
+        unsigned char a4[4], a6[16];
+        bool is4 = bind && inet_pton(AF_INET, bind, a4) == 1;
+        bool is6 = !is4 && bind && inet_pton(AF_INET6, bind, a6) == 1;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char zero[16];
+        bool bind_any = (is4 && !memcmp(a4, zero, 4)) || (is6 && !memcmp(a6, zero, 16));
+        for (size_t i = 0; i < n; i++) {
+                const struct tcp_listen *t = &v[i];
+                if (t->port != port)
+                        continue;
+                /* A host name as bind (not resolved here), a wildcard on either side: the port decides. */
+                if ((!is4 && !is6) || bind_any || addr_any(t))
+                        return true;
+                if (is4 && !t->v6 && !memcmp(t->addr, a4, 4))
+                        return true;
+                if (is4 && t->v6 && !memcmp(t->addr, mapped, 12) && !memcmp(t->addr + 12, a4, 4))
+                        return true;
+                if (is6 && t->v6 && !memcmp(t->addr, a6, 16))
+                        return true;
+        }
+        return false;
+}
+
+uint64_t lavinmq_map_need(uint64_t connections, uint64_t consumers, uint64_t queues)
+{
+        uint64_t a = mul_sat(connections, 2), b = mul_sat(consumers, 2), q = mul_sat(queues, 4);
+        uint64_t s = a + b;
+        if (s < a)
+                return UINT64_MAX;
+        return s + q < s ? UINT64_MAX : s + q;
+}
+
+/* ======================================================================
+ * What one run gathers: the process, the config, the API, the data dir
+ * ====================================================================== */
+
+struct reply {
+        bool tried;
+        char *origin;      /* "GET http://127.0.0.1:15672/api/overview", "GET /api/overview on unix socket X" */
+        struct http_resp r;
+        int rc;            /* http_get's return */
+        char *skipped;     /* why it was not tried */
+};
+
+enum api_state {
+        API_NOT_LIVE,       /* --root: not this host's broker */
+        API_NOT_CONFIGURED, /* no control socket and no management port */
+        API_OUT_OF_TIME,
+        API_OK,
+        API_DOWN,           /* no connection, no answer in time */
+        API_REFUSED,        /* 401/403: evodiag's credentials */
+        API_HTTP_ERROR,     /* another non-2xx status */
+        API_BAD_REPLY,      /* not JSON, wrong shape, too large */
+};
+
+struct lmq {
+        struct ctx *c;
+        bool live;
+        uint64_t timeout_cap_ms; /* watch: a request may take at most this long (0 = [lavinmq] timeout_ms) */
+        /* the broker process */
+        struct proctable pt;
+        int pt_err;
+        const struct proc *bp; /* NULL: not running */
+        size_t nbroker;
+        char *unit;            /* systemd unit from /proc/PID/cgroup */
+        char *cmd_config, *cmd_data_dir;
+        const char *unit_file; /* an installed lavinmq.service, or NULL */
+        /* config */
+        char *conf_path;
+        const char *conf_from;
+        int conf_err;
+        struct lavinmq_conf conf;
+        char *data_dir;
+        const char *data_dir_from;
+        /* data dir */
+        int lock_err, lock_pid;
+        bool lock_bad;
+        char lock_host[256];
+        int dd_err;
+        size_t dd_dirs, dd_segments, dd_entries;
+        uint64_t dd_bytes, dd_top_bytes;
+        size_t dd_top_segments;
+        char *dd_top;
+        bool dd_partial;
+        struct strbuf dd_listing; /* per queue directory, for the bundle */
+        /* API */
+        enum api_state api;
+        char *api_label;    /* "the control socket /tmp/lavinmqctl.sock", "http://127.0.0.1:15672" */
+        char *api_sock, *api_base;
+        char *api_err;      /* what went wrong, for the findings */
+        char *ctl_note;     /* the control socket was tried and refused */
+        struct reply ov, nodes, metrics;
+        char *nodes_err, *metrics_err;
+        struct lavinmq_api a;
+        double m_fds, m_maxfds, m_mfile, m_disk, m_ready, m_unacked;
+        /* statvfs */
+        int vfs_err;
+        uint64_t vfs_free, vfs_total;
+};
+
+static uint64_t conf_u64(const struct ctx *c, const char *key)
+{
+        double d = conf_num(c, key);
+        return d <= 0 ? 0 : d >= 1.8e19 ? UINT64_MAX : (uint64_t)d;
+}
+
+/* Milliseconds a request may take: want, but never past the collector's deadline
+ * (keeping reserve_ms to report afterwards); 0 = no time left. */
+static uint64_t budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
+{
+        if (!c->deadline_ms)
+                return want;
+        uint64_t now = now_ms_monotonic();
+        if (now + reserve_ms + 100 >= c->deadline_ms)
+                return 0;
+        uint64_t left = c->deadline_ms - now - reserve_ms;
+        return want < left ? want : left;
+}
+
+static void reply_free(struct reply *r)
+{
+        free(r->origin);
+        free(r->skipped);
+        http_resp_free(&r->r);
+        memset(r, 0, sizeof(*r));
+}
+
+static void lmq_free(struct lmq *m)
+{
+        proctable_free(&m->pt);
+        free(m->unit);
+        free(m->cmd_config);
+        free(m->cmd_data_dir);
+        free(m->conf_path);
+        lavinmq_conf_free(&m->conf);
+        free(m->data_dir);
+        free(m->dd_top);
+        sb_free(&m->dd_listing);
+        free(m->api_label);
+        free(m->api_sock);
+        free(m->api_base);
+        free(m->api_err);
+        free(m->ctl_note);
+        reply_free(&m->ov);
+        reply_free(&m->nodes);
+        reply_free(&m->metrics);
+        free(m->nodes_err);
+        free(m->metrics_err);
+        free(m);
+}
+
+/* "127.0.0.1", "[::1]": where to reach a listener bound to bind. */
+static char *host_for(const char *bind)
+{
+        if (!bind || !*bind || streq(bind, "0.0.0.0") || streq(bind, "::") || streq(bind, "*") || streq(bind, "[::]"))
+                return xstrdup("127.0.0.1");
+        if (strchr(bind, ':') && bind[0] != '[')
+                return xasprintf("[%s]", bind);
+        return xstrdup(bind);
+}
+
+/* ---- the process ---- */
+
+static void find_broker(struct lmq *m)
+{
+        m->pt_err = proctable_load(&m->pt);
+        if (m->pt_err < 0)
+                return;
+        const struct proc *best = NULL;
+        for (size_t i = 0; i < m->pt.n; i++) {
+                const struct proc *p = &m->pt.v[i];
+                if (p->kthread || p->state == 'Z' || p->state == 'X' || !proc_is_lavinmq(p))
+                        continue; /* a zombie is not a running broker */
+                m->nbroker++;
+                /* The one named in the data dir's .lock, else the oldest (lowest pid). */
+                if (!best || (m->lock_pid && p->pid == m->lock_pid && best->pid != m->lock_pid) ||
+                    (best->pid != m->lock_pid && p->pid < best->pid))
+                        best = p;
+        }
+        m->bp = best;
+        if (!best)
+                return;
+        char path[64];
+        _cleanup_free_ char *raw = NULL, *cg = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", best->pid);
+        long r = rootfs_read(path, 64 << 10, &raw, NULL);
+        if (r > 0)
+                lavinmq_cmdline(raw, (size_t)r, &m->cmd_config, &m->cmd_data_dir);
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", best->pid);
+        if (rootfs_read(path, 64 << 10, &cg, NULL) > 0)
+                m->unit = unit_from_cgroup(cg);
+}
+
+static void read_lock(struct lmq *m)
+{
+        _cleanup_free_ char *p = xasprintf("%s/.lock", m->data_dir), *text = NULL;
+        long r = rootfs_read(p, 4096, &text, NULL);
+        if (r < 0) {
+                m->lock_err = (int)r;
+                return;
+        }
+        m->lock_bad = lavinmq_lock_parse(text, &m->lock_pid, m->lock_host, sizeof(m->lock_host)) < 0;
+}
+
+/* ---- the config ---- */
+
+static void read_config(struct lmq *m)
+{
+        const char *k = conf_str(m->c, "config");
+        if (*k)
+                m->conf_path = xstrdup(k), m->conf_from = "[lavinmq] config";
+        else if (m->cmd_config)
+                m->conf_path = xstrdup(m->cmd_config), m->conf_from = "the broker's -c";
+        else
+                m->conf_path = xstrdup(DEFAULT_CONF), m->conf_from = "default";
+        lavinmq_conf_init(&m->conf);
+        _cleanup_free_ char *text = NULL;
+        long r = rootfs_read(m->conf_path, 1 << 20, &text, NULL);
+        m->conf_err = r < 0 ? (int)r : 0;
+        if (r >= 0)
+                lavinmq_conf_parse(text, &m->conf);
+        /* Precedence as LavinMQ's: command line, then the file, then the default. */
+        if (m->cmd_data_dir)
+                m->data_dir = xstrdup(m->cmd_data_dir), m->data_dir_from = "the broker's -D";
+        else
+                m->data_dir = xstrdup(m->conf.data_dir), m->data_dir_from = r >= 0 ? "[main] data_dir" : "default";
+        /* A relative path is relative to the broker's working directory, which we do not know. */
+        size_t l = strlen(m->data_dir);
+        while (l > 1 && m->data_dir[l - 1] == '/')
+                m->data_dir[--l] = 0;
+}
+
+/* ---- the data directory ---- */
+
+static void walk_dir(struct lmq *m, const char *dir, const char *rel, int depth, uint64_t max_entries)
+{
+        struct rootfs_dir *d = rootfs_opendir(dir);
+        if (!d) {
+                if (depth == 0)
+                        m->dd_err = -errno;
+                return;
+        }
+        size_t segs = 0;
+        uint64_t bytes = 0;
+        struct dirent *de;
+        while ((de = rootfs_readdir(d))) {
+                if (m->dd_entries >= max_entries || !budget_ms(m->c, 1, 1500)) {
+                        m->dd_partial = true;
+                        break;
+                }
+                m->dd_entries++;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                struct stat st;
+                if (rootfs_stat(p, &st, false) < 0)
+                        continue;
+                if (S_ISREG(st.st_mode) && startswith(de->d_name, "msgs.")) {
+                        segs++;
+                        bytes += (uint64_t)st.st_size;
+                } else if (S_ISDIR(st.st_mode) && depth < 2) {
+                        _cleanup_free_ char *r = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+                        walk_dir(m, p, r, depth + 1, max_entries);
+                }
+        }
+        rootfs_closedir(d);
+        if (!segs)
+                return;
+        m->dd_dirs++;
+        m->dd_segments += segs;
+        m->dd_bytes += bytes;
+        if (bytes >= m->dd_top_bytes) {
+                free(m->dd_top);
+                m->dd_top = xstrdup(rel);
+                m->dd_top_bytes = bytes;
+                m->dd_top_segments = segs;
+        }
+        if (m->dd_dirs <= 1000)
+                sb_printf(&m->dd_listing, "%-83s %6zu %14" PRIu64 "\n", *rel ? rel : ".", segs, bytes);
+}
+
+/* ---- the API ---- */
+
+static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char *base, const char *path, bool auth)
+{
+        const struct ctx *c = m->c;
+        reply_free(rp);
+        _cleanup_free_ char *url = xasprintf("%s%s", base, path), *pub = http_url_public(url);
+        rp->origin = sock ? xasprintf("GET %s on unix socket %s", path, sock) : xasprintf("GET %s", pub);
+        uint64_t want = conf_u64(c, "timeout_ms");
+        if (m->timeout_cap_ms && m->timeout_cap_ms < want)
+                want = m->timeout_cap_ms;
+        uint64_t t = budget_ms(c, want, m->timeout_cap_ms ? 0 : 700);
+        if (!t) {
+                rp->skipped = xstrdup("not asked: the collector's time was up");
+                return;
+        }
+        uint64_t ct = conf_u64(c, "connect_timeout_ms");
+        struct http_req rq = {
+                .url = url, .unix_socket = sock,
+                .user = auth ? conf_str(c, "user") : NULL, .password = auth ? conf_str(c, "password") : NULL,
+                .connect_timeout_ms = ct < t ? ct : t, .timeout_ms = t, .max_body = API_BODY_MAX,
+        };
+        rp->tried = true;
+        rp->rc = http_get(&rq, &rp->r);
+}
+
+/* What a reply says about the API; sets m->api_err. */
+static enum api_state classify(struct lmq *m, const struct reply *rp)
+{
+        free(m->api_err);
+        m->api_err = NULL;
+        if (!rp->tried) {
+                m->api_err = xstrdup(rp->skipped ? rp->skipped : "not asked");
+                return API_OUT_OF_TIME;
+        }
+        if (rp->rc < 0) {
+                m->api_err = xstrdup(rp->r.error);
+                return rp->r.err == HTTP_E_TOO_LARGE ? API_BAD_REPLY : API_DOWN;
+        }
+        long st = rp->r.status;
+        if (st == 401 || st == 403) {
+                m->api_err = xasprintf("HTTP %ld: the API refused evodiag's credentials ([lavinmq] user '%s')", st,
+                                       conf_str(m->c, "user"));
+                return API_REFUSED;
+        }
+        if (st < 200 || st > 299) {
+                m->api_err = xasprintf("HTTP %ld to /api/overview", st);
+                return API_HTTP_ERROR;
+        }
+        char *err = NULL;
+        if (lavinmq_parse_overview(rp->r.body, rp->r.len, &m->a, &err) < 0) {
+                m->api_err = err;
+                return API_BAD_REPLY;
+        }
+        return API_OK;
+}
+
+static void read_metrics(struct lmq *m)
+{
+        static const char *const prefixes[] = {"lavinmq_", "rabbitmq_"};
+        const char *body = m->metrics.r.body;
+        struct {
+                const char *name;
+                double *dst;
+        } want[] = {
+                {"process_open_fds", &m->m_fds}, {"process_max_fds", &m->m_maxfds},
+                {"mfile_count", &m->m_mfile}, {"disk_space_available_bytes", &m->m_disk},
+                {"queue_messages_ready", &m->m_ready}, {"queue_messages_unacked", &m->m_unacked},
+        };
+        size_t found = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+                for (size_t p = 0; p < ARRAY_SIZE(prefixes); p++) {
+                        _cleanup_free_ char *n = xasprintf("%s%s", prefixes[p], want[i].name);
+                        double d;
+                        if (prom_value(body, n, &d) == 0 && isfinite(d) && d >= 0) {
+                                *want[i].dst = d;
+                                found++;
+                                break;
+                        }
+                }
+        if (!found)
+                m->metrics_err = xstrdup("no lavinmq_/rabbitmq_ process metrics in the reply");
+}
+
+static void gather_api(struct lmq *m)
+{
+        const struct ctx *c = m->c;
+        m->m_fds = m->m_maxfds = m->m_mfile = m->m_disk = m->m_ready = m->m_unacked = NAN;
+        if (!m->live) {
+                m->api = API_NOT_LIVE;
+                return;
+        }
+        const char *ctl = conf_str(c, "control_socket");
+        if (!*ctl)
+                ctl = m->conf.control_unix_path;
+        struct stat st;
+        if (*ctl && !streq(ctl, "none") && rootfs_stat(ctl, &st, true) == 0 && S_ISSOCK(st.st_mode)) {
+                fetch(m, &m->ov, ctl, "http://localhost", "/api/overview", false);
+                if (m->ov.tried && m->ov.rc < 0 && m->ov.r.err == HTTP_E_CONNECT) {
+                        /* A stale socket file from a crashed broker: try the port. */
+                        m->ctl_note = xstrdup(m->ov.r.error);
+                } else {
+                        m->api_sock = xstrdup(ctl);
+                        m->api_base = xstrdup("http://localhost");
+                        m->api_label = xasprintf("the control socket %s", ctl);
+                }
+        }
+        if (!m->api_sock) {
+                const char *u = conf_str(c, "api_url");
+                if (*u) {
+                        m->api_base = xstrdup(u);
+                } else if (m->conf.mgmt_port > 0) {
+                        _cleanup_free_ char *h = host_for(m->conf.mgmt_bind);
+                        m->api_base = xasprintf("http://%s:%d", h, m->conf.mgmt_port);
+                }
+                size_t l = m->api_base ? strlen(m->api_base) : 0;
+                while (l && m->api_base[l - 1] == '/')
+                        m->api_base[--l] = 0;
+                if (m->api_base) {
+                        m->api_label = http_url_public(m->api_base);
+                        fetch(m, &m->ov, NULL, m->api_base, "/api/overview", true);
+                }
+        }
+        if (!m->api_base) {
+                m->api = API_NOT_CONFIGURED;
+                m->api_err = xasprintf("no control socket at %s and the management port is disabled ([mgmt] port = %d)",
+                                       *ctl ? ctl : DEFAULT_CTL_SOCK, m->conf.mgmt_port);
+        } else {
+                m->api = classify(m, &m->ov);
+        }
+        if (m->api == API_OK) {
+                fetch(m, &m->nodes, m->api_sock, m->api_base, "/api/nodes", !m->api_sock);
+                if (!m->nodes.tried)
+                        m->nodes_err = xstrdup(m->nodes.skipped);
+                else if (m->nodes.rc < 0)
+                        m->nodes_err = xstrdup(m->nodes.r.error);
+                else if (m->nodes.r.status != 200)
+                        m->nodes_err = xasprintf("HTTP %ld", m->nodes.r.status);
+                else
+                        lavinmq_parse_nodes(m->nodes.r.body, m->nodes.r.len, &m->a, &m->nodes_err);
+        }
+
+        /* Metrics: the Prometheus port (no auth), else through the API's transport. */
+        const char *mu = conf_str(c, "metrics_url");
+        _cleanup_free_ char *murl = NULL;
+        if (*mu) {
+                murl = xstrdup(mu);
+        } else if (m->conf.metrics_port > 0) {
+                _cleanup_free_ char *h = host_for(m->conf.metrics_bind);
+                murl = xasprintf("http://%s:%d/metrics", h, m->conf.metrics_port);
+        }
+        _cleanup_free_ char *first_err = NULL;
+        if (murl) {
+                fetch(m, &m->metrics, NULL, murl, "", false);
+                if (m->metrics.tried && m->metrics.rc == 0 && m->metrics.r.status == 200)
+                        goto parse;
+                first_err = m->metrics.tried ? (m->metrics.rc < 0 ? xstrdup(m->metrics.r.error)
+                                                                  : xasprintf("HTTP %ld from %s", m->metrics.r.status, murl))
+                                             : xstrdup(m->metrics.skipped);
+        }
+        if (m->api == API_OK) {
+                fetch(m, &m->metrics, m->api_sock, m->api_base, "/metrics", !m->api_sock);
+                if (m->metrics.tried && m->metrics.rc == 0 && m->metrics.r.status == 200)
+                        goto parse;
+        }
+        if (m->metrics.tried || first_err)
+                m->metrics_err = first_err ? xstrdup(first_err)
+                                           : m->metrics.rc < 0 ? xstrdup(m->metrics.r.error)
+                                                               : xasprintf("HTTP %ld", m->metrics.r.status);
+        return;
+parse:
+        read_metrics(m);
+}
+
+static struct lmq *gather(struct ctx *c)
+{
+        struct lmq *m = xcalloc(1, sizeof(*m));
+        m->c = c;
+        m->live = rootfs_is_live();
+        /* The lock at the default place first: it names the broker's pid. */
+        m->data_dir = xstrdup(DEFAULT_DATA_DIR);
+        read_lock(m);
+        find_broker(m);
+        free(m->data_dir);
+        m->data_dir = NULL;
+        read_config(m);
+        if (!streq(m->data_dir, DEFAULT_DATA_DIR)) {
+                m->lock_err = m->lock_pid = 0;
+                m->lock_bad = false;
+                m->lock_host[0] = 0;
+                read_lock(m);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(unit_files) && !m->unit_file; i++)
+                if (rootfs_exists(unit_files[i]))
+                        m->unit_file = unit_files[i];
+        lavinmq_api_init(&m->a);
+        return m;
+}
+
+/* ======================================================================
+ * Checks
+ * ====================================================================== */
+
+static const char *pidstr(const struct lmq *m, char buf[static 96])
+{
+        if (m->bp)
+                snprintf(buf, 96, "pid %d %s", m->bp->pid, m->bp->comm);
+        else
+                snprintf(buf, 96, "lavinmq");
+        return buf;
+}
+
+static void check_process(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        char rss[32], who[96];
+        if (m->pt_err < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.process", "cannot list processes: %s", strerror(-m->pt_err));
+                fnd_evidence(f, "/proc");
+                return;
+        }
+        struct strbuf lock = {0};
+        if (!m->lock_err && !m->lock_bad)
+                sb_printf(&lock, "%s/.lock: PID %d @ %s", m->data_dir, m->lock_pid, m->lock_host);
+        if (m->bp) {
+                const struct proc *p = m->bp;
+                f = fnd_add(fs, SEV_OK, "lavinmq.process", "lavinmq runs: pid %d, RSS %s%s%s", p->pid, fmt_bytes(p->rss, rss),
+                            m->unit ? ", unit " : "", m->unit ? m->unit : "");
+                fnd_subject(f, "%s", pidstr(m, who));
+                fnd_expected(f, "a running lavinmq");
+                fnd_actual(f, "pid %d (%s)%s%s%s%s", p->pid, p->cmdline && *p->cmdline ? p->cmdline : p->comm,
+                           m->nbroker > 1 ? "; " : "", m->nbroker > 1 ? "more lavinmq processes run, this one is checked" : "",
+                           lock.len ? "; " : "", lock.len ? lock.s : "");
+                fnd_evidence(f, "/proc/%d/stat, /proc/%d/cmdline, /proc/%d/cgroup", p->pid, p->pid, p->pid);
+                sb_free(&lock);
+                return;
+        }
+        bool conf = m->conf_err == 0;
+        bool installed = m->unit_file || conf;
+        struct strbuf why = {0};
+        if (m->unit_file)
+                sb_printf(&why, "%s", m->unit_file);
+        if (conf)
+                sb_printf(&why, "%s%s", why.len ? " and " : "", m->conf_path);
+        if (installed) {
+                f = fnd_add(fs, SEV_CRIT, "lavinmq.process", "lavinmq is not running, but it is installed (%s)", why.s);
+        } else {
+                f = fnd_add(fs, SEV_WARN, "lavinmq.process", "lavinmq is not running, but its data directory %s has a .lock",
+                            m->data_dir);
+        }
+        fnd_expected(f, "a running lavinmq");
+        if (lock.len)
+                fnd_actual(f, "no lavinmq process; %s (%s)", lock.s,
+                           proc_exists(m->lock_pid) ? "that pid runs, but it is not lavinmq" : "not running: stopped or crashed");
+        else
+                fnd_actual(f, "no lavinmq process");
+        fnd_remedy(f, "systemctl status lavinmq.service; journalctl -u lavinmq --since \"5 minutes ago\"; ls -la %s/.lock; "
+                      "ls -ld %s; df -h %s   # then: systemctl start lavinmq",
+                   m->data_dir, m->data_dir, m->data_dir);
+        fnd_evidence(f, "/proc%s%s%s%s, %s/.lock", m->unit_file ? ", " : "", m->unit_file ? m->unit_file : "",
+                     conf ? ", " : "", conf ? m->conf_path : "", m->data_dir);
+        sb_free(&why);
+        sb_free(&lock);
+}
+
+static void listeners_text(const struct lavinmq_conf *cf, struct strbuf *b)
+{
+        struct lavinmq_listener L[MAX_LISTENERS];
+        size_t n = lavinmq_listeners(cf, L, MAX_LISTENERS);
+        for (size_t i = 0; i < n; i++)
+                sb_printf(b, "%s%s %s:%d", i ? ", " : "", L[i].name, L[i].bind, L[i].port);
+        if (!n)
+                sb_puts(b, "no TCP listener");
+}
+
+static void check_config(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        const char *p = m->conf_path;
+        if (m->conf_err == -ENOENT && streq(m->conf_from, "default")) {
+                f = fnd_add(fs, SEV_INFO, "lavinmq.config", "no %s: LavinMQ's built-in defaults apply", p);
+                struct strbuf l = {0};
+                listeners_text(&m->conf, &l);
+                fnd_actual(f, "data_dir %s; %s; control socket %s", m->data_dir, l.s, m->conf.control_unix_path);
+                fnd_evidence(f, "%s", p);
+                sb_free(&l);
+                return;
+        }
+        if ((m->conf_err == -EACCES || m->conf_err == -EPERM) && !m->c->is_root) {
+                skip_not_root(fs, "lavinmq.config", "lavinmq.ini is readable by root and the lavinmq group only");
+                return;
+        }
+        if (m->conf_err < 0) {
+                f = fnd_add(fs, m->conf_err == -ENOENT ? SEV_WARN : SEV_UNKNOWN, "lavinmq.config",
+                            "cannot read %s (%s): %s", p, m->conf_from, strerror(-m->conf_err));
+                if (m->conf_err == -ENOENT)
+                        fnd_remedy(f, "ls -l %s   # the broker or evodiag's [lavinmq] config names a file that does not exist", p);
+                fnd_evidence(f, "%s", p);
+                return;
+        }
+        enum severity s = m->conf.syntax_line || m->conf.bad ? SEV_WARN : SEV_OK;
+        if (m->conf.syntax_line)
+                f = fnd_add(fs, s, "lavinmq.config", "%s line %d is neither `key = value` nor `[section]`", p, m->conf.syntax_line);
+        else if (m->conf.bad)
+                f = fnd_add(fs, s, "lavinmq.config", "%s: %s", p, m->conf.bad);
+        else
+                f = fnd_add(fs, s, "lavinmq.config", "%s read: data_dir %s, %u settings", p, m->data_dir, m->conf.keys);
+        struct strbuf l = {0};
+        listeners_text(&m->conf, &l);
+        fnd_expected(f, "a valid INI file");
+        fnd_actual(f, "data_dir %s (%s); listeners %s; control socket %s%s", m->data_dir, m->data_dir_from, l.s,
+                   m->conf.control_unix_path, m->conf.password_hash_set ? "; default_password_hash set (not shown)" : "");
+        if (s != SEV_OK)
+                fnd_remedy(f, "fix %s, then: systemctl reload lavinmq   # HUP re-reads the config", p);
+        fnd_evidence(f, "%s", p);
+        sb_free(&l);
+}
+
+static void check_api(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        char who[96], b1[32], b2[32], b3[32];
+        bool up = m->bp != NULL;
+        switch (m->api) {
+        case API_NOT_LIVE:
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.api", "not asked: --root is not the live system");
+                return;
+        case API_NOT_CONFIGURED:
+                f = fnd_add(fs, SEV_INFO, "lavinmq.api", "not asked: %s", m->api_err);
+                fnd_remedy(f, "set [lavinmq] api_url or control_socket in /etc/evodiag/evodiag.conf");
+                return;
+        case API_OUT_OF_TIME:
+                f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.api", "%s (%s)", m->api_err, m->api_label);
+                fnd_remedy(f, "raise [lavinmq] timeout in /etc/evodiag/evodiag.conf");
+                return;
+        case API_OK: {
+                const struct lavinmq_api *a = &m->a;
+                bool admin = a->admin_fields || m->nodes_err;
+                f = fnd_add(fs, admin ? SEV_OK : SEV_INFO, "lavinmq.api",
+                            "%s %s answers over %s in %" PRIu64 " ms: %" PRId64 " connections, %" PRId64 " consumers, %" PRId64 " queues",
+                            a->product[0] ? a->product : "the API", a->version, m->api_label, m->ov.r.duration_ms, a->connections,
+                            a->consumers, a->queues);
+                struct strbuf b = {0};
+                sb_printf(&b, "node %s, up %" PRId64 " s", a->node[0] ? a->node : "?", a->uptime_s);
+                if (m->nodes_err)
+                        sb_printf(&b, "; /api/nodes: %s", m->nodes_err);
+                else if (!a->admin_fields)
+                        sb_puts(&b, "; /api/nodes without fd/memory/disk fields: the user lacks the administrator tag");
+                else
+                        sb_printf(&b, "; fds %" PRId64 "/%" PRId64 ", memory %s of %s, disk free %s, %" PRId64 " followers",
+                                  a->fd_used, a->fd_total, fmt_bytes(a->mem_used > 0 ? (uint64_t)a->mem_used : 0, b1),
+                                  fmt_bytes(a->mem_limit > 0 ? (uint64_t)a->mem_limit : 0, b2),
+                                  fmt_bytes(a->disk_free > 0 ? (uint64_t)a->disk_free : 0, b3), a->followers < 0 ? 0 : a->followers);
+                if (a->mem_alarm)
+                        sb_puts(&b, "; memory alarm set");
+                if (a->disk_alarm)
+                        sb_puts(&b, "; disk alarm set");
+                sb_printf(&b, "; metrics: %s", m->metrics_err ? m->metrics_err : "read");
+                if (m->ctl_note)
+                        sb_printf(&b, "; control socket not usable (%s), used the management port", m->ctl_note);
+                fnd_expected(f, "/api/overview answers within %s ms", conf_str(m->c, "timeout_ms"));
+                fnd_actual(f, "%s", b.s);
+                if (!admin)
+                        fnd_remedy(f, "set [lavinmq] user to a user with the administrator tag (or use the control socket)");
+                fnd_evidence(f, "%s%s%s", m->ov.origin, m->nodes.origin ? ", " : "", m->nodes.origin ? m->nodes.origin : "");
+                sb_free(&b);
+                return;
+        }
+        default:
+                break;
+        }
+        /* It did not answer as it should. */
+        enum severity s;
+        if (m->api == API_REFUSED)
+                s = SEV_WARN;
+        else if (m->api == API_HTTP_ERROR && m->ov.r.status < 500)
+                s = SEV_WARN;
+        else
+                s = up ? SEV_CRIT : SEV_INFO;
+        if (up && s == SEV_CRIT)
+                f = fnd_add(fs, s, "lavinmq.api", "lavinmq (pid %d) runs but its API does not answer: %s", m->bp->pid, m->api_err);
+        else if (s == SEV_INFO)
+                f = fnd_add(fs, s, "lavinmq.api", "API not reachable (lavinmq is not running: see lavinmq.process): %s", m->api_err);
+        else
+                f = fnd_add(fs, s, "lavinmq.api", "the API at %s: %s", m->api_label, m->api_err);
+        if (up)
+                fnd_subject(f, "%s", pidstr(m, who));
+        fnd_expected(f, "/api/overview answers with JSON within %s ms", conf_str(m->c, "timeout_ms"));
+        fnd_actual(f, "%s%s%s", m->api_err, m->ctl_note ? "; control socket: " : "", m->ctl_note ? m->ctl_note : "");
+        if (m->api == API_REFUSED)
+                fnd_remedy(f, "set [lavinmq] user and password (an administrator) in /etc/evodiag/evodiag.conf, or run as a "
+                              "user that can open %s", m->conf.control_unix_path);
+        else if (m->api == API_HTTP_ERROR && s == SEV_WARN)
+                fnd_remedy(f, "is %s the LavinMQ management port? set [lavinmq] api_url in /etc/evodiag/evodiag.conf", m->api_label);
+        else if (up)
+                fnd_remedy(f, "journalctl -u lavinmq --since \"10 minutes ago\"; kill -USR1 %d; journalctl -eu lavinmq   "
+                              "# GC and fiber dump: what is stuck; sudo perf top -p %d (screenshot before restarting)",
+                           m->bp->pid, m->bp->pid);
+        fnd_evidence(f, "%s", m->ov.origin ? m->ov.origin : m->api_label ? m->api_label : "");
+}
+
+struct meas {
+        char src[128];
+        uint64_t used, limit;
+};
+
+/* The measurement with the highest percentage. */
+static const struct meas *worst_meas(const struct meas *v, size_t n)
+{
+        const struct meas *w = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!w || usage_pct(v[i].used, v[i].limit) > usage_pct(w->used, w->limit))
+                        w = &v[i];
+        return w;
+}
+
+static void meas_text(const struct meas *v, size_t n, struct strbuf *b)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (v[i].limit == LIMIT_UNLIMITED)
+                        sb_printf(b, "%s%s: %" PRIu64 " of unlimited", i ? "; " : "", v[i].src, v[i].used);
+                else
+                        sb_printf(b, "%s%s: %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? "; " : "", v[i].src, v[i].used, v[i].limit,
+                                  usage_pct(v[i].used, v[i].limit));
+        }
+}
+
+static char *nofile_remedy(const struct lmq *m)
+{
+        int pid = m->bp ? m->bp->pid : 0;
+        if (m->unit)
+                return xasprintf("systemctl edit %s -> [Service] LimitNOFILE=infinity (as the packaged lavinmq.service), then "
+                                 "systemctl restart %s; now, without a restart: prlimit --pid %d --nofile=1048576:1048576",
+                                 m->unit, m->unit, pid);
+        return xasprintf("ulimit -n 1048576 where lavinmq is started (systemd: LimitNOFILE=infinity); now, without a restart: "
+                         "prlimit --pid %d --nofile=1048576:1048576",
+                         pid);
+}
+
+static void check_fd_limit(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        char who[96];
+        uint64_t min = conf_u64(m->c, "fd_limit_min"), soft = 0, hard = 0;
+        const char *src = NULL;
+        char srcbuf[64];
+        int r = -ENOENT;
+        if (m->bp && (r = proc_limit(m->bp->pid, "Max open files", &soft, &hard)) == 0) {
+                snprintf(srcbuf, sizeof(srcbuf), "/proc/%d/limits", m->bp->pid);
+                src = srcbuf;
+        } else if (m->a.fd_total > 0) {
+                soft = (uint64_t)m->a.fd_total, hard = 0;
+                src = "/api/nodes fd_total";
+        } else if (isfinite(m->m_maxfds) && m->m_maxfds > 0) {
+                soft = (uint64_t)m->m_maxfds, hard = 0;
+                src = "metrics process_max_fds";
+        }
+        if (!src) {
+                if (!m->bp) {
+                        fnd_add(fs, SEV_INFO, "lavinmq.fd_limit", "not measured: lavinmq is not running");
+                } else {
+                        f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.fd_limit", "cannot read the open-files limit of pid %d: %s",
+                                    m->bp->pid, strerror(-r));
+                        fnd_evidence(f, "/proc/%d/limits", m->bp->pid);
+                }
+                return;
+        }
+        bool low = soft < min;
+        char lim[32];
+        if (soft == LIMIT_UNLIMITED)
+                snprintf(lim, sizeof(lim), "unlimited");
+        else
+                snprintf(lim, sizeof(lim), "%" PRIu64, soft);
+        f = fnd_add(fs, low ? SEV_WARN : SEV_OK, "lavinmq.fd_limit",
+                    low ? "lavinmq may open only %s files (below %" PRIu64 "): LavinMQ itself warns at start"
+                        : "lavinmq may open %s files (>= %" PRIu64 ")",
+                    lim, min);
+        fnd_subject(f, "%s", pidstr(m, who));
+        fnd_expected(f, "soft open-files limit >= %" PRIu64 " (one per connection, two per durable queue, and some more)", min);
+        if (hard)
+                fnd_actual(f, "soft %s, hard %" PRIu64 " (%s)", lim, hard, src);
+        else
+                fnd_actual(f, "%s (%s)", lim, src);
+        if (low) {
+                _cleanup_free_ char *rem = nofile_remedy(m);
+                fnd_remedy(f, "%s", rem);
+        }
+        fnd_evidence(f, "%s", src);
+}
+
+static void check_fd_usage(struct lmq *m, struct findings *fs)
+{
+        struct meas v[3];
+        size_t n = 0;
+        int perr = 0;
+        char who[96];
+        if (m->bp) {
+                uint64_t soft, hard;
+                long cnt = proc_fd_count(m->bp->pid);
+                int r = cnt < 0 ? (int)cnt : proc_limit(m->bp->pid, "Max open files", &soft, &hard);
+                if (r == 0) {
+                        snprintf(v[n].src, sizeof(v[n].src), "/proc/%d/fd", m->bp->pid);
+                        v[n].used = (uint64_t)cnt, v[n++].limit = soft;
+                } else {
+                        perr = r;
+                }
+        }
+        if (m->a.fd_used >= 0 && m->a.fd_total > 0) {
+                snprintf(v[n].src, sizeof(v[n].src), "/api/nodes fd_used/fd_total");
+                v[n].used = (uint64_t)m->a.fd_used, v[n++].limit = (uint64_t)m->a.fd_total;
+        }
+        if (isfinite(m->m_fds) && isfinite(m->m_maxfds) && m->m_maxfds > 0) {
+                snprintf(v[n].src, sizeof(v[n].src), "metrics process_open_fds/process_max_fds");
+                v[n].used = (uint64_t)m->m_fds, v[n++].limit = (uint64_t)m->m_maxfds;
+        }
+        struct finding *f;
+        if (!n) {
+                if (!m->bp)
+                        fnd_add(fs, SEV_INFO, "lavinmq.fd_usage", "not measured: lavinmq is not running");
+                else if ((perr == -EACCES || perr == -EPERM) && !m->c->is_root)
+                        skip_not_root(fs, "lavinmq.fd_usage", "the broker's /proc/PID/fd (and the API did not report fd_used)");
+                else {
+                        f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.fd_usage", "cannot count the open fds of pid %d: %s", m->bp->pid,
+                                    strerror(-perr));
+                        fnd_evidence(f, "/proc/%d/fd", m->bp->pid);
+                }
+                return;
+        }
+        double w = conf_num(m->c, "fd_warn_pct"), cr = conf_num(m->c, "fd_crit_pct");
+        const struct meas *x = worst_meas(v, n);
+        enum severity s = usage_severity(x->used, x->limit, w, cr);
+        if (x->limit == LIMIT_UNLIMITED)
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files (no limit, %s)", x->used, x->src);
+        else
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files of %" PRIu64 " allowed (%.1f%%, %s)",
+                            x->used, x->limit, usage_pct(x->used, x->limit), x->src);
+        fnd_subject(f, "%s", pidstr(m, who));
+        fnd_expected(f, "< %.0f%% of the open-files limit", w);
+        struct strbuf b = {0};
+        meas_text(v, n, &b);
+        if (perr)
+                sb_printf(&b, "; /proc/%d/fd: %s", m->bp->pid, perr == -EACCES || perr == -EPERM ? "needs root" : strerror(-perr));
+        fnd_actual(f, "%s", b.s);
+        sb_free(&b);
+        if (s != SEV_OK) {
+                _cleanup_free_ char *rem = nofile_remedy(m);
+                int pid = m->bp ? m->bp->pid : 0;
+                fnd_remedy(f, "sudo ls -l /proc/%d/fd | wc -l; sudo lsof -p %d -i | awk '{print $8}' | sort | uniq -c   "
+                              "# a connection leak?; raise the limit: %s",
+                           pid, pid, rem);
+        }
+        struct strbuf ev = {0};
+        for (size_t i = 0; i < n; i++)
+                sb_printf(&ev, "%s%s", i ? ", " : "", v[i].src);
+        fnd_evidence(f, "%s", ev.s);
+        sb_free(&ev);
+}
+
+static void check_map_headroom(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        char who[96];
+        uint64_t max = 0;
+        int r = rootfs_read_u64(MAX_MAP_COUNT, &max);
+        if (r < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.map_headroom", "cannot read %s: %s", MAX_MAP_COUNT,
+                            r == -EINVAL ? "not a number" : strerror(-r));
+                fnd_evidence(f, MAX_MAP_COUNT);
+                return;
+        }
+        struct meas v[3];
+        size_t n = 0;
+        int perr = 0;
+        const struct lavinmq_api *a = &m->a;
+        if (a->connections >= 0 && a->consumers >= 0 && a->queues >= 0) {
+                snprintf(v[n].src, sizeof(v[n].src),
+                         "predicted need (%" PRId64 " connections*2 + %" PRId64 " consumers*2 + %" PRId64 " queues*4)",
+                         a->connections, a->consumers, a->queues);
+                v[n].used = lavinmq_map_need((uint64_t)a->connections, (uint64_t)a->consumers, (uint64_t)a->queues);
+                v[n++].limit = max;
+        }
+        if (isfinite(m->m_mfile)) {
+                snprintf(v[n].src, sizeof(v[n].src), "memory-mapped files (lavinmq_mfile_count)");
+                v[n].used = (uint64_t)m->m_mfile, v[n++].limit = max;
+        }
+        if (m->bp) {
+                long cnt = proc_map_count(m->bp->pid);
+                if (cnt >= 0) {
+                        snprintf(v[n].src, sizeof(v[n].src), "map areas in /proc/%d/maps", m->bp->pid);
+                        v[n].used = (uint64_t)cnt, v[n++].limit = max;
+                } else {
+                        perr = (int)cnt;
+                }
+        }
+        if (!n) {
+                if (!m->bp)
+                        fnd_add(fs, SEV_INFO, "lavinmq.map_headroom", "not measured: lavinmq is not running");
+                else if ((perr == -EACCES || perr == -EPERM) && !m->c->is_root)
+                        skip_not_root(fs, "lavinmq.map_headroom", "the broker's /proc/PID/maps (and the API gave no counts)");
+                else {
+                        f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.map_headroom", "cannot count the map areas of pid %d: %s", m->bp->pid,
+                                    strerror(-perr));
+                        fnd_evidence(f, "/proc/%d/maps", m->bp->pid);
+                }
+                return;
+        }
+        double w = conf_num(m->c, "map_warn_pct"), cr = conf_num(m->c, "map_crit_pct");
+        const struct meas *x = worst_meas(v, n);
+        enum severity s = usage_severity(x->used, x->limit, w, cr);
+        f = fnd_add(fs, s, "lavinmq.map_headroom", "%s: %" PRIu64 " of vm.max_map_count %" PRIu64 " (%.1f%%)", x->src, x->used, max,
+                    usage_pct(x->used, max));
+        if (m->bp)
+                fnd_subject(f, "%s", pidstr(m, who));
+        fnd_expected(f, "< %.0f%% of vm.max_map_count", w);
+        struct strbuf b = {0};
+        meas_text(v, n, &b);
+        if (perr)
+                sb_printf(&b, "; /proc/%d/maps: %s", m->bp->pid, perr == -EACCES || perr == -EPERM ? "needs root" : strerror(-perr));
+        fnd_actual(f, "%s", b.s);
+        sb_free(&b);
+        if (s != SEV_OK) {
+                uint64_t t = map_count_target(max, true);
+                while (t < UINT64_MAX / 2 && t / 2 < x->used)
+                        t *= 2;
+                fnd_remedy(f, "sysctl -w vm.max_map_count=%" PRIu64 " && echo vm.max_map_count=%" PRIu64
+                              " > /etc/sysctl.d/99-lavinmq.conf",
+                           t, t);
+        }
+        fnd_evidence(f, "%s%s%s%s", MAX_MAP_COUNT, n && a->queues >= 0 ? ", /api/overview" : "",
+                     isfinite(m->m_mfile) ? ", /metrics" : "", m->bp ? ", /proc/PID/maps" : "");
+}
+
+struct dmeas {
+        char src[96];
+        uint64_t free_, total; /* total 0 = unknown */
+};
+
+static enum severity disk_severity(const struct lmq *m, const struct dmeas *d, const char **why)
+{
+        const struct ctx *c = m->c;
+        double pct = d->total ? 100.0 * (double)d->free_ / (double)d->total : 100;
+        if (m->conf.free_disk_min && d->free_ < m->conf.free_disk_min)
+                return *why = "below free_disk_min of lavinmq.ini", SEV_CRIT;
+        if (d->free_ < conf_u64(c, "disk_crit_bytes") || pct < conf_num(c, "disk_crit_pct"))
+                return *why = "", SEV_CRIT;
+        if (m->conf.free_disk_warn && d->free_ < m->conf.free_disk_warn)
+                return *why = "below free_disk_warn of lavinmq.ini", SEV_WARN;
+        if (d->free_ < conf_u64(c, "disk_warn_bytes") || pct < conf_num(c, "disk_warn_pct"))
+                return *why = "", SEV_WARN;
+        return *why = "", SEV_OK;
+}
+
+static void gather_statvfs(struct lmq *m)
+{
+        struct statvfs sv;
+        _cleanup_free_ char *p = rootfs_path(m->data_dir);
+        if (statvfs(p, &sv) < 0) {
+                m->vfs_err = -errno;
+                return;
+        }
+        m->vfs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+        m->vfs_total = (uint64_t)sv.f_blocks * sv.f_frsize;
+}
+
+static void check_disk(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        if (!m->live) {
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.disk", "not measured: statvfs and the API need the live system (--root)");
+                return;
+        }
+        struct dmeas v[3];
+        size_t n = 0;
+        if (!m->vfs_err) {
+                snprintf(v[n].src, sizeof(v[n].src), "statvfs(%s)", m->data_dir);
+                v[n].free_ = m->vfs_free, v[n++].total = m->vfs_total;
+        }
+        if (m->a.disk_free >= 0) {
+                snprintf(v[n].src, sizeof(v[n].src), "/api/nodes disk_free");
+                v[n].free_ = (uint64_t)m->a.disk_free, v[n++].total = m->a.disk_total > 0 ? (uint64_t)m->a.disk_total : 0;
+        }
+        if (isfinite(m->m_disk)) {
+                snprintf(v[n].src, sizeof(v[n].src), "metrics disk_space_available_bytes");
+                v[n].free_ = (uint64_t)m->m_disk, v[n++].total = 0;
+        }
+        if (!n) {
+                if (m->vfs_err == -ENOENT)
+                        f = fnd_add(fs, m->bp ? SEV_UNKNOWN : SEV_INFO, "lavinmq.disk", "not measured: %s does not exist%s",
+                                    m->data_dir, m->bp ? "" : " (lavinmq is not running)");
+                else
+                        f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.disk", "cannot statvfs %s: %s", m->data_dir, strerror(-m->vfs_err));
+                fnd_evidence(f, "statvfs(%s)", m->data_dir);
+                return;
+        }
+        size_t wi = 0;
+        enum severity ws = SEV_OK;
+        const char *wwhy = "";
+        for (size_t i = 0; i < n; i++) {
+                const char *why;
+                enum severity s = disk_severity(m, &v[i], &why);
+                if (i == 0 || s > ws || (s == ws && v[i].free_ < v[wi].free_))
+                        wi = i, ws = s, wwhy = why;
+        }
+        if (m->a.disk_alarm)
+                ws = SEV_CRIT, wwhy = "the broker's disk_free_alarm is set";
+        char fb[32], tb[32], wb[32];
+        const struct dmeas *x = &v[wi];
+        if (x->total)
+                f = fnd_add(fs, ws, "lavinmq.disk", "%s free of %s (%.1f%%) for %s (%s)%s%s", fmt_bytes(x->free_, fb),
+                            fmt_bytes(x->total, tb), 100.0 * (double)x->free_ / (double)x->total, m->data_dir, x->src,
+                            *wwhy ? ": " : "", wwhy);
+        else
+                f = fnd_add(fs, ws, "lavinmq.disk", "%s free for %s (%s)%s%s", fmt_bytes(x->free_, fb), m->data_dir, x->src,
+                            *wwhy ? ": " : "", wwhy);
+        fnd_expected(f, ">= %s%% and >= %s free", conf_str(m->c, "disk_warn_pct"), fmt_bytes(conf_u64(m->c, "disk_warn_bytes"), wb));
+        struct strbuf b = {0};
+        for (size_t i = 0; i < n; i++) {
+                sb_printf(&b, "%s%s: %s free", i ? "; " : "", v[i].src, fmt_bytes(v[i].free_, fb));
+                if (v[i].total)
+                        sb_printf(&b, " of %s", fmt_bytes(v[i].total, tb));
+        }
+        if (m->dd_segments)
+                sb_printf(&b, "; %zu message segments use %s", m->dd_segments, fmt_bytes(m->dd_bytes, fb));
+        fnd_actual(f, "%s", b.s);
+        sb_free(&b);
+        if (ws != SEV_OK)
+                fnd_remedy(f, "df -h %s; du -sh %s/*/* | sort -h | tail -20; find %s -name \"msgs.*\" -exec ls -l {} \\; | sort -k5 -n "
+                              "| tail -20   # then consume or purge the backlog, or grow the file system",
+                           m->data_dir, m->data_dir, m->data_dir);
+        fnd_evidence(f, "statvfs(%s)%s%s", m->data_dir, m->a.disk_free >= 0 ? ", /api/nodes" : "", isfinite(m->m_disk) ? ", /metrics" : "");
+}
+
+static void check_data_dir(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        char b1[32], b2[32];
+        const char *d = m->data_dir;
+        if (m->dd_err) {
+                if ((m->dd_err == -EACCES || m->dd_err == -EPERM) && !m->c->is_root) {
+                        skip_not_root(fs, "lavinmq.data_dir", "the data directory is not readable");
+                        return;
+                }
+                if (m->dd_err == -ENOENT) {
+                        f = fnd_add(fs, m->bp ? SEV_WARN : SEV_INFO, "lavinmq.data_dir", "%s (%s) does not exist%s", d,
+                                    m->data_dir_from, m->bp ? ", but lavinmq runs: it uses another data directory" : "");
+                        if (m->bp)
+                                fnd_remedy(f, "ps -o args -p %d   # -D? else LAVINMQ_DATADIR/STATE_DIRECTORY in its environment; "
+                                              "set [lavinmq] config to its lavinmq.ini",
+                                           m->bp->pid);
+                } else {
+                        f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.data_dir", "cannot list %s: %s", d, strerror(-m->dd_err));
+                }
+                fnd_evidence(f, "%s", d);
+                return;
+        }
+        struct strbuf lock = {0};
+        enum severity s = SEV_OK;
+        _cleanup_free_ char *host = NULL;
+        (void)rootfs_read_value("/proc/sys/kernel/hostname", &host);
+        if (m->lock_err == -ENOENT)
+                sb_puts(&lock, "no .lock");
+        else if (m->lock_err)
+                sb_printf(&lock, ".lock unreadable: %s", strerror(-m->lock_err));
+        else if (m->lock_bad)
+                sb_puts(&lock, ".lock does not hold \"PID <pid> @ <host>\""), s = SEV_INFO;
+        else {
+                sb_printf(&lock, ".lock: PID %d @ %s", m->lock_pid, m->lock_host);
+                if (host && *host && !streq(host, m->lock_host))
+                        sb_printf(&lock, " (another host than %s: a shared or copied data directory?)", host), s = SEV_INFO;
+                else if (m->bp && m->lock_pid != m->bp->pid)
+                        sb_printf(&lock, " (not the running broker, pid %d: it runs without data_dir_lock or elsewhere)", m->bp->pid),
+                                s = SEV_INFO;
+                else if (!m->bp && !proc_exists(m->lock_pid))
+                        sb_puts(&lock, " (not running: left by a broker that stopped or crashed)");
+        }
+        f = fnd_add(fs, s, "lavinmq.data_dir", "%s: %zu message segments (%s) in %zu queue directories; %s%s", d, m->dd_segments,
+                    fmt_bytes(m->dd_bytes, b1), m->dd_dirs, lock.s, m->dd_partial ? " (partial: stopped early)" : "");
+        if (m->dd_top)
+                fnd_actual(f, "largest: %s/%s, %zu segments (%s); %zu entries inspected", d, m->dd_top, m->dd_top_segments,
+                           fmt_bytes(m->dd_top_bytes, b2), m->dd_entries);
+        else
+                fnd_actual(f, "%zu entries inspected", m->dd_entries);
+        fnd_evidence(f, "%s, %s/.lock", d, d);
+        sb_free(&lock);
+}
+
+struct found_listener {
+        struct lavinmq_listener l;
+        bool listening;
+};
+
+static int read_tcp(const struct lmq *m, bool v6, struct tcp_listen **v, size_t *n, char **src)
+{
+        char p[64];
+        _cleanup_free_ char *text = NULL;
+        long r = -ENOENT;
+        if (m->bp) {
+                snprintf(p, sizeof(p), "/proc/%d/net/tcp%s", m->bp->pid, v6 ? "6" : "");
+                r = rootfs_read(p, 16u << 20, &text, NULL);
+        }
+        if (r < 0) {
+                snprintf(p, sizeof(p), "/proc/net/tcp%s", v6 ? "6" : "");
+                r = rootfs_read(p, 16u << 20, &text, NULL);
+        }
+        *src = xstrdup(p);
+        if (r < 0)
+                return (int)r;
+        size_t bad;
+        int k = tcp_listeners_parse(text, v6, v, &bad);
+        if (k < 0)
+                return k;
+        *n = (size_t)k;
+        return 0;
+}
+
+static void check_listening(struct lmq *m, struct findings *fs, struct found_listener *out, size_t *nout)
+{
+        struct finding *f;
+        *nout = 0;
+        if (!m->bp) {
+                fnd_add(fs, SEV_INFO, "lavinmq.listening", "not checked: lavinmq is not running");
+                return;
+        }
+        struct lavinmq_listener L[MAX_LISTENERS];
+        size_t nl = lavinmq_listeners(&m->conf, L, MAX_LISTENERS);
+        if (!nl) {
+                fnd_add(fs, SEV_OK, "lavinmq.listening", "no TCP listener configured");
+                return;
+        }
+        struct tcp_listen *v4 = NULL, *v6 = NULL;
+        size_t n4 = 0, n6 = 0;
+        _cleanup_free_ char *s4 = NULL, *s6 = NULL;
+        int r4 = read_tcp(m, false, &v4, &n4, &s4), r6 = read_tcp(m, true, &v6, &n6, &s6);
+        if (r4 < 0 && r6 < 0) {
+                f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.listening", "cannot read %s: %s", s4,
+                            r4 == -EINVAL ? "not the kernel's format" : strerror(-r4));
+                fnd_evidence(f, "%s, %s", s4, s6);
+                free(v4);
+                free(v6);
+                return;
+        }
+        size_t missing = 0;
+        struct strbuf ok = {0};
+        for (size_t i = 0; i < nl; i++) {
+                bool on = tcp_listening(v4, n4, L[i].bind, (unsigned)L[i].port) || tcp_listening(v6, n6, L[i].bind, (unsigned)L[i].port);
+                out[(*nout)++] = (struct found_listener){L[i], on};
+                if (on) {
+                        sb_printf(&ok, "%s%s %s:%d", ok.len ? ", " : "", L[i].name, L[i].bind, L[i].port);
+                        continue;
+                }
+                missing++;
+                bool other = false; /* something listens on the port, on another address */
+                for (size_t k = 0; k < n4 && !other; k++)
+                        other = v4[k].port == (unsigned)L[i].port;
+                for (size_t k = 0; k < n6 && !other; k++)
+                        other = v6[k].port == (unsigned)L[i].port;
+                f = fnd_add(fs, SEV_WARN, "lavinmq.listening", "%s listener %s:%d is not listening%s", L[i].name, L[i].bind,
+                            L[i].port, other ? " (the port listens on another address)" : "");
+                fnd_subject(f, "%s %s:%d", L[i].name, L[i].bind, L[i].port);
+                fnd_expected(f, "a LISTEN socket on %s:%d", L[i].bind, L[i].port);
+                fnd_actual(f, "none in %s or %s", s4, s6);
+                fnd_remedy(f, "journalctl -u lavinmq | grep -iE 'listen|bind|address'; ss -ltnp 'sport = :%d'", L[i].port);
+                fnd_evidence(f, "%s, %s, %s", s4, s6, m->conf_path);
+        }
+        if (!missing) {
+                f = fnd_add(fs, SEV_OK, "lavinmq.listening", "all %zu configured listeners listen: %s", nl, ok.s);
+                fnd_evidence(f, "%s, %s", s4, s6);
+        }
+        sb_free(&ok);
+        free(v4);
+        free(v6);
+}
+
+/* A TCP connect with a timeout; 0 or -errno (-ETIMEDOUT). */
+static int try_connect(const char *host, int port, uint64_t timeout_ms)
+{
+        struct sockaddr_storage ss = {0};
+        socklen_t len;
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        char h[INET6_ADDRSTRLEN + 2];
+        snprintf(h, sizeof(h), "%s", host);
+        if (h[0] == '[') {
+                memmove(h, h + 1, strlen(h));
+                h[strcspn(h, "]")] = 0;
+        }
+        if (streq(h, "localhost"))
+                snprintf(h, sizeof(h), "127.0.0.1");
+        if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
+                a4->sin_family = AF_INET, a4->sin_port = htons((uint16_t)port), len = sizeof(*a4);
+        } else if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
+                a6->sin6_family = AF_INET6, a6->sin6_port = htons((uint16_t)port), len = sizeof(*a6);
+        } else {
+                return -EAFNOSUPPORT; /* a host name: not resolved here (DNS could hang) */
+        }
+        _cleanup_close_ int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+                return 0;
+        if (errno != EINPROGRESS)
+                return -errno;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int r = poll(&p, 1, (int)timeout_ms);
+        if (r == 0)
+                return -ETIMEDOUT;
+        if (r < 0)
+                return -errno;
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+                return -errno;
+        return -err;
+}
+
+static void check_connect(struct lmq *m, struct findings *fs, const struct found_listener *L, size_t n)
+{
+        struct finding *f;
+        if (!m->live) {
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.connect", "not tried: connecting needs the live system (--root)");
+                return;
+        }
+        if (!m->bp) {
+                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: lavinmq is not running");
+                return;
+        }
+        size_t tried = 0, failed = 0;
+        struct strbuf ok = {0};
+        for (size_t i = 0; i < n; i++) {
+                if (!L[i].listening)
+                        continue;
+                uint64_t t = budget_ms(m->c, conf_u64(m->c, "connect_timeout_ms"), 500);
+                if (!t)
+                        break;
+                _cleanup_free_ char *h = host_for(L[i].l.bind);
+                int r = try_connect(h, L[i].l.port, t);
+                if (r < 0 && streq(h, "127.0.0.1") && L[i].l.bind && strchr(L[i].l.bind, ':')) {
+                        /* "::" with IPV6_V6ONLY: only ::1 reaches it. */
+                        free(h);
+                        h = xstrdup("[::1]");
+                        r = try_connect(h, L[i].l.port, t);
+                }
+                if (r == -EAFNOSUPPORT)
+                        continue;
+                tried++;
+                if (r == 0) {
+                        sb_printf(&ok, "%s%s %s:%d", ok.len ? ", " : "", L[i].l.name, h, L[i].l.port);
+                        continue;
+                }
+                failed++;
+                f = fnd_add(fs, SEV_WARN, "lavinmq.connect", "%s listener %s:%d listens but a connection failed: %s", L[i].l.name, h,
+                            L[i].l.port, r == -ETIMEDOUT ? "no answer in time (full accept backlog? firewall?)" : strerror(-r));
+                fnd_subject(f, "%s %s:%d", L[i].l.name, L[i].l.bind, L[i].l.port);
+                fnd_expected(f, "a TCP connection within %" PRIu64 " ms", t);
+                fnd_actual(f, "%s", r == -ETIMEDOUT ? "timed out" : strerror(-r));
+                fnd_remedy(f, "ss -ltn 'sport = :%d'   # Recv-Q at Send-Q: the accept backlog is full; sudo iptables -L -n | grep %d",
+                           L[i].l.port, L[i].l.port);
+                fnd_evidence(f, "connect(%s:%d)", h, L[i].l.port);
+        }
+        if (!failed && tried)
+                fnd_add(fs, SEV_OK, "lavinmq.connect", "%zu listeners accept connections: %s", tried, ok.s);
+        else if (!failed)
+                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: no listener is listening");
+        sb_free(&ok);
+}
+
+static void check_messages(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        if (m->api == API_NOT_LIVE) {
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: the API is not asked under --root");
+                return;
+        }
+        int64_t ready = m->a.messages_ready, unacked = m->a.messages_unacked;
+        const char *src = "/api/overview queue_totals";
+        if ((ready < 0 || unacked < 0) && isfinite(m->m_ready) && isfinite(m->m_unacked)) {
+                ready = (int64_t)m->m_ready, unacked = (int64_t)m->m_unacked;
+                src = "metrics queue_messages_ready/unacked";
+        }
+        if (ready < 0 || unacked < 0) {
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: the API did not answer (see lavinmq.api)");
+                return;
+        }
+        uint64_t rw = conf_u64(m->c, "ready_warn"), uw = conf_u64(m->c, "unacked_warn");
+        bool br = (uint64_t)ready >= rw, bu = (uint64_t)unacked >= uw;
+        enum severity s = br || bu ? SEV_WARN : SEV_OK;
+        char cons[48] = "";
+        if (m->a.consumers >= 0)
+                snprintf(cons, sizeof(cons), ", %" PRId64 " consumers", m->a.consumers);
+        f = fnd_add(fs, s, "lavinmq.messages", "%" PRId64 " messages ready, %" PRId64 " unacknowledged%s%s", ready, unacked, cons,
+                    br && bu ? ": both building up" : br ? ": ready messages building up" : bu ? ": unacknowledged messages building up" : "");
+        fnd_expected(f, "< %" PRIu64 " ready and < %" PRIu64 " unacknowledged", rw, uw);
+        fnd_actual(f, "%" PRId64 " ready, %" PRId64 " unacknowledged (%s)%s", ready, unacked, src,
+                   m->a.consumers == 0 && ready > 0 ? "; no consumer is connected" : "");
+        if (s != SEV_OK)
+                fnd_remedy(f, "kill -USR1 %d; journalctl -u lavinmq | grep -A 20 \"Queue <name>\"; lavinmqctl list_queues   "
+                              "# add consumers, or fix the one that does not ack",
+                           m->bp ? m->bp->pid : 0);
+        fnd_evidence(f, "%s", src);
+}
+
+/* The last check's results, for collect() in the same child (bundle): the evidence
+ * stored is what the checks saw, and the API is not asked twice. */
+static struct lmq *last;
+
+static void lavinmq_check(struct ctx *c, struct findings *fs)
+{
+        struct lmq *m = gather(c);
+        walk_dir(m, m->data_dir, "", 0, conf_u64(c, "walk_max"));
+        gather_api(m);
+        if (m->live)
+                gather_statvfs(m);
+        check_process(m, fs);
+        check_config(m, fs);
+        check_api(m, fs);
+        check_fd_limit(m, fs);
+        check_fd_usage(m, fs);
+        check_map_headroom(m, fs);
+        check_disk(m, fs);
+        check_data_dir(m, fs);
+        struct found_listener L[MAX_LISTENERS];
+        size_t nl;
+        check_listening(m, fs, L, &nl);
+        check_connect(m, fs, L, nl);
+        check_messages(m, fs);
+        if (last)
+                lmq_free(last);
+        last = m;
+}
+
+static bool lavinmq_detect(struct ctx *c)
+{
+        const char *k = conf_str(c, "config");
+        if (rootfs_exists(*k ? k : DEFAULT_CONF) || rootfs_exists(DEFAULT_DATA_DIR "/.lock"))
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(unit_files); i++)
+                if (rootfs_exists(unit_files[i]))
+                        return true;
+        struct proctable t;
+        if (proctable_load(&t) < 0)
+                return false;
+        bool found = false;
+        for (size_t i = 0; i < t.n && !found; i++)
+                found = !t.v[i].kthread && t.v[i].state != 'Z' && proc_is_lavinmq(&t.v[i]);
+        proctable_free(&t);
+        return found;
+}
+
+/* ======================================================================
+ * Bundle: API replies, the data dir listing, the USR1 dump
+ * ====================================================================== */
+
+static void put_reply(struct bundle_sink *s, const char *name, const struct reply *r)
+{
+        if (!r->origin)
+                return; /* never asked */
+        if (!r->tried) {
+                sink_missing(s, name, "http", r->origin, "skipped", r->skipped);
+                return;
+        }
+        if (r->rc < 0 && r->r.err != HTTP_E_TOO_LARGE) {
+                sink_missing(s, name, "http", r->origin, r->r.err == HTTP_E_TIMEOUT ? "timeout" : "error", r->r.error);
+                return;
+        }
+        _cleanup_free_ char *origin = xasprintf("%s -> HTTP %ld in %" PRIu64 " ms%s", r->origin, r->r.status, r->r.duration_ms,
+                                                r->rc < 0 ? " (cut off: too large)" : "");
+        sink_text(s, name, "http", origin, r->r.body, r->r.len);
+}
+
+static void iso_time(uint64_t usec, char buf[static 40])
+{
+        time_t t = (time_t)(usec / 1000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, 40 - n, ".%06uZ", (unsigned)(usec % 1000000));
+}
+
+/* The journal to read: journal_dir, else the system's. NULL with *why when there is none. */
+static sd_journal *journal_open(const char *dir, char **why)
+{
+        sd_journal *j = NULL;
+        int r = *dir ? sd_journal_open_directory(&j, dir, 0) : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        if (r < 0) {
+                *why = xasprintf("cannot open the journal%s%s: %s", *dir ? " in " : "", dir, strerror(-r));
+                return NULL;
+        }
+        uint64_t usage = 0;
+        if (sd_journal_get_usage(j, &usage) < 0 || !usage) {
+                *why = *dir ? xasprintf("no journal files in %s ([lavinmq] journal_dir)", dir)
+                            : xstrdup("no journal files in /var/log/journal or /run/log/journal: systemd-journald does not run "
+                                      "on this host, so the broker's stdout (where USR1 prints) is not in a journal");
+                sd_journal_close(j);
+                return NULL;
+        }
+        return j;
+}
+
+/* After the signal: the broker's journal lines since t0, until quiet or the wait ends. */
+static void journal_capture(struct ctx *c, struct bundle_sink *s, sd_journal *j, const char *unit, int pid, uint64_t t0_us,
+                            const char *origin)
+{
+        uint64_t wait = budget_ms(c, conf_u64(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_new = 0;
+        struct strbuf out = {0};
+        size_t lines = 0;
+        char m1[128], m2[32];
+        snprintf(m1, sizeof(m1), "_SYSTEMD_UNIT=%s", unit);
+        snprintf(m2, sizeof(m2), "_PID=%d", pid);
+        int r = sd_journal_add_match(j, m1, 0);
+        if (r >= 0)
+                r = sd_journal_add_disjunction(j);
+        if (r >= 0)
+                r = sd_journal_add_match(j, m2, 0);
+        if (r >= 0)
+                r = sd_journal_seek_realtime_usec(j, t0_us);
+        while (r >= 0) {
+                r = sd_journal_next(j);
+                if (r > 0) {
+                        uint64_t ts = 0;
+                        const void *d;
+                        size_t l;
+                        if (sd_journal_get_realtime_usec(j, &ts) < 0 || ts < t0_us)
+                                continue;
+                        if (sd_journal_get_data(j, "MESSAGE", &d, &l) < 0 || l < 8)
+                                continue;
+                        if (out.len > s->artifact_max)
+                                continue; /* keep draining, stop storing */
+                        char t[40];
+                        iso_time(ts, t);
+                        sb_printf(&out, "%s %.*s\n", t, (int)(l - 8), (const char *)d + 8); /* strip "MESSAGE=" */
+                        lines++;
+                        last_new = now_ms_monotonic();
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                uint64_t now = now_ms_monotonic();
+                /* The dump is printed at once: a short quiet spell after the first lines ends it. */
+                if ((lines && now - last_new >= 700) || now >= end)
+                        break;
+                uint64_t step = end - now < 200 ? end - now : 200;
+                r = sd_journal_wait(j, step * 1000);
+        }
+        _cleanup_free_ char *o = xasprintf("%s (%zu lines)", origin, lines);
+        if (r < 0)
+                sink_missing(s, "usr1-dump.txt", "journal", origin, "error", strerror(-r));
+        else if (!lines) {
+                _cleanup_free_ char *w = xasprintf("no line from the broker in the journal within %" PRIu64 " ms after USR1 "
+                                                   "([lavinmq] journal_wait_ms); is its stdout in the journal? ls -l /proc/%d/fd/1",
+                                                   wait, pid);
+                sink_missing(s, "usr1-dump.txt", "journal", origin, "timeout", w);
+        }
+        else
+                sink_text(s, "usr1-dump.txt", "journal", o, out.s, out.len);
+        sb_free(&out);
+}
+
+/* stdout is a regular file: what the broker appends to it after the signal. */
+static void file_capture(struct ctx *c, struct bundle_sink *s, int fd, off_t from, const char *origin)
+{
+        uint64_t wait = budget_ms(c, conf_u64(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_change = 0;
+        off_t size = from;
+        struct stat st;
+        for (;;) {
+                uint64_t now = now_ms_monotonic();
+                if (fstat(fd, &st) == 0 && st.st_size != size) {
+                        size = st.st_size;
+                        last_change = now;
+                }
+                if ((last_change && now - last_change >= 700) || now >= end)
+                        break;
+                (void)poll(NULL, 0, 100);
+        }
+        if (size <= from) {
+                sink_missing(s, "usr1-dump.txt", "file", origin, "timeout", "the broker wrote nothing to its stdout after USR1");
+                return;
+        }
+        size_t len = (size_t)(size - from);
+        if (len > s->artifact_max)
+                len = s->artifact_max;
+        char *buf = xmalloc(len + 1);
+        ssize_t r = pread(fd, buf, len, from);
+        if (r < 0)
+                sink_missing(s, "usr1-dump.txt", "file", origin, "error", strerror(errno));
+        else
+                sink_text(s, "usr1-dump.txt", "file", origin, buf, (size_t)r);
+        free(buf);
+}
+
+/* Still the broker? The pid could have been reused since the check. */
+static bool still_lavinmq(int pid)
+{
+        char p[64];
+        _cleanup_free_ char *comm = NULL, *raw = NULL;
+        snprintf(p, sizeof(p), "/proc/%d/comm", pid);
+        if (rootfs_read_value(p, &comm) < 0)
+                return false;
+        snprintf(p, sizeof(p), "/proc/%d/cmdline", pid);
+        (void)rootfs_read(p, 4096, &raw, NULL);
+        return lavinmq_match(comm, raw);
+}
+
+static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq *m)
+{
+        const char *name = "usr1-dump.txt";
+        if (!c->allow_intrusive) {
+                sink_missing(s, name, "journal", "kill -USR1 <lavinmq>", "skipped",
+                             "needs --allow-intrusive: evodiag signals the broker only when asked");
+                return;
+        }
+        if (!m->live || !m->bp) {
+                sink_missing(s, name, "journal", "kill -USR1 <lavinmq>", "skipped",
+                             !m->live ? "not the live system (--root)" : "lavinmq is not running");
+                return;
+        }
+        int pid = m->bp->pid;
+        char fdp[64];
+        snprintf(fdp, sizeof(fdp), "/proc/%d/fd/1", pid);
+        _cleanup_free_ char *target = NULL, *why = NULL;
+        (void)rootfs_readlink(fdp, &target);
+        _cleanup_close_ int ofd = -1;
+        struct stat st;
+        const char *jdir = conf_str(c, "journal_dir");
+        sd_journal *j = NULL;
+        /* Where its stdout goes decides where the dump will be: a file we can read from
+         * the end, else the journal (a socket to journald). Opened before the signal. */
+        if (!*jdir && (ofd = open(fdp, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) >= 0 &&
+            (fstat(ofd, &st) < 0 || !S_ISREG(st.st_mode))) {
+                close(ofd);
+                ofd = -1;
+        }
+        if (ofd < 0 && !(j = journal_open(jdir, &why))) {
+                _cleanup_free_ char *w = xasprintf("USR1 not sent: %s; its stdout is %s. Send it yourself: kill -USR1 %d, "
+                                                   "and read the output where its stdout goes",
+                                                   why, target ? target : "unknown (needs root)", pid);
+                sink_missing(s, name, "journal", "kill -USR1", "skipped", w);
+                return;
+        }
+        if (!still_lavinmq(pid)) {
+                sink_missing(s, name, "journal", "kill -USR1", "skipped", "the broker process went away before the signal");
+                if (j)
+                        sd_journal_close(j);
+                return;
+        }
+        uint64_t t0_us = now_ms_realtime() * 1000;
+        off_t from = ofd >= 0 ? lseek(ofd, 0, SEEK_END) : 0;
+        if (kill(pid, SIGUSR1) < 0) { /* never USR2: that forces a GC in production */
+                _cleanup_free_ char *w = xasprintf("kill -USR1 %d: %s", pid, strerror(errno));
+                sink_missing(s, name, "journal", "kill -USR1", "error", w);
+                if (j)
+                        sd_journal_close(j);
+                return;
+        }
+        sink_log(s, "sent SIGUSR1 to pid %d (GC statistics and fibers)", pid);
+        char t[40];
+        iso_time(t0_us, t);
+        if (ofd >= 0) {
+                _cleanup_free_ char *o = xasprintf("%s (stdout of pid %d), appended after kill -USR1 at %s", target ? target : fdp, pid, t);
+                file_capture(c, s, ofd, from, o);
+        } else {
+                const char *unit = m->unit ? m->unit : conf_str(c, "unit");
+                _cleanup_free_ char *o = xasprintf("journal%s%s: _SYSTEMD_UNIT=%s or _PID=%d since %s (kill -USR1 %d)", *jdir ? " " : "",
+                                                   jdir, unit, pid, t, pid);
+                journal_capture(c, s, j, unit, pid, t0_us, o);
+                sd_journal_close(j);
+        }
+}
+
+static void lavinmq_collect(struct ctx *c, struct bundle_sink *s)
+{
+        struct lmq *m = last;
+        if (!m) {
+                sink_log(s, "no check results to store");
+                return;
+        }
+        /* lavinmq.ini and the data dir's .lock are stored already: check() read them
+         * through rootfs (redacted, at host/<path>, or with the errno of the failed read). */
+        if (m->unit_file)
+                sink_file(s, m->unit_file);
+        put_reply(s, "api-overview.json", &m->ov);
+        put_reply(s, "api-nodes.json", &m->nodes);
+        put_reply(s, "metrics.txt", &m->metrics);
+        if (!m->dd_err) {
+                struct strbuf b = {0};
+                sb_printf(&b, "# %s: message segments (msgs.*) per queue directory%s\n# %-81s %6s %14s\n%s", m->data_dir,
+                          m->dd_partial ? " (partial: stopped early)" : "", "directory", "msgs", "bytes",
+                          m->dd_listing.s ? m->dd_listing.s : "");
+                sb_printf(&b, "# total: %zu segments, %" PRIu64 " bytes in %zu directories\n", m->dd_segments, m->dd_bytes, m->dd_dirs);
+                sink_text(s, "data_dir.txt", "derived", m->data_dir, b.s, b.len);
+                sb_free(&b);
+        }
+        collect_usr1(c, s, m);
+        lmq_free(m);
+        last = NULL;
+}
+
+/* ======================================================================
+ * Watch
+ * ====================================================================== */
+
+struct lstate {
+        int pid;
+        char comm[64];
+        bool installed;
+        uint64_t last_find_ms, last_slow_ms;
+        bool slow_done;
+        struct lavinmq_conf conf;
+        char *conf_path, *data_dir, *unit;
+        /* the slow part's last verdicts, repeated every sample */
+        enum severity disk_sev, api_sev;
+        char *disk_msg, *api_msg;
+        int64_t connections, consumers, queues;
+        double mfile;
+};
+
+/* Finds the broker and its config again (first sample, or the broker went away). */
+static void sample_find(struct ctx *c, struct lstate *st)
+{
+        struct lmq *m = gather(c);
+        st->pid = m->bp ? m->bp->pid : 0;
+        snprintf(st->comm, sizeof(st->comm), "%s", m->bp ? m->bp->comm : "");
+        st->installed = m->unit_file || m->conf_err == 0;
+        lavinmq_conf_free(&st->conf);
+        st->conf = m->conf;
+        memset(&m->conf, 0, sizeof(m->conf));
+        free(st->conf_path);
+        free(st->data_dir);
+        free(st->unit);
+        st->conf_path = m->conf_path, m->conf_path = NULL;
+        st->data_dir = m->data_dir, m->data_dir = NULL;
+        st->unit = m->unit, m->unit = NULL;
+        lmq_free(m);
+}
+
+static void set_msg(char **dst, char *msg)
+{
+        free(*dst);
+        *dst = msg;
+}
+
+/* Disk and API: every slow_every_ms, each request bounded by the interval. */
+static void sample_slow(struct ctx *c, struct lstate *st, struct sample *s)
+{
+        struct lmq *m = xcalloc(1, sizeof(*m));
+        m->c = c;
+        m->live = rootfs_is_live();
+        m->conf = st->conf;
+        m->conf_path = xstrdup(st->conf_path);
+        m->data_dir = xstrdup(st->data_dir);
+        /* Requests get at most half an interval: a sample must never hold up the next. */
+        m->timeout_cap_ms = c->interval_ms / 2 > 250 ? c->interval_ms / 2 : 250;
+        lavinmq_api_init(&m->a);
+        gather_api(m);
+        if (m->live)
+                gather_statvfs(m);
+        char b[32];
+        /* API */
+        if (m->api == API_OK) {
+                st->api_sev = SEV_OK;
+                set_msg(&st->api_msg, xasprintf("API answers in %" PRIu64 " ms", m->ov.r.duration_ms));
+                sample_value(s, "lavinmq.api_ms", NULL, (double)m->ov.r.duration_ms, "ms");
+                sample_value(s, "lavinmq.connections", NULL, (double)m->a.connections, NULL);
+                sample_value(s, "lavinmq.queues", NULL, (double)m->a.queues, NULL);
+                if (m->a.messages_ready >= 0) {
+                        sample_value(s, "lavinmq.messages_ready", NULL, (double)m->a.messages_ready, NULL);
+                        sample_value(s, "lavinmq.messages_unacked", NULL, (double)m->a.messages_unacked, NULL);
+                }
+        } else if (m->api == API_NOT_LIVE || m->api == API_NOT_CONFIGURED) {
+                st->api_sev = SEV_SKIPPED;
+                set_msg(&st->api_msg, xstrdup(m->api_err ? m->api_err : "not asked"));
+        } else {
+                st->api_sev = m->api == API_REFUSED ? SEV_WARN : st->pid ? SEV_CRIT : SEV_INFO;
+                set_msg(&st->api_msg, xasprintf("API: %s", m->api_err ? m->api_err : "no answer"));
+        }
+        st->connections = m->a.connections, st->consumers = m->a.consumers, st->queues = m->a.queues;
+        st->mfile = m->m_mfile;
+        if (isfinite(m->m_mfile))
+                sample_value(s, "lavinmq.mfile_count", NULL, m->m_mfile, NULL);
+        /* Disk */
+        struct dmeas d = {.free_ = m->vfs_free, .total = m->vfs_total};
+        if (m->live && !m->vfs_err) {
+                const char *why;
+                st->disk_sev = disk_severity(m, &d, &why);
+                set_msg(&st->disk_msg, xasprintf("%s free in %s%s%s", fmt_bytes(d.free_, b), st->data_dir, *why ? ": " : "", why));
+                sample_value(s, "lavinmq.disk_free_bytes", st->data_dir, (double)d.free_, "B");
+        } else {
+                st->disk_sev = SEV_SKIPPED;
+                set_msg(&st->disk_msg, m->live ? xasprintf("cannot statvfs %s: %s", st->data_dir, strerror(-m->vfs_err))
+                                               : xstrdup("not measured under --root"));
+        }
+        memset(&m->conf, 0, sizeof(m->conf)); /* borrowed from the state */
+        lmq_free(m);
+}
+
+static void lavinmq_sample(struct ctx *c, struct sample *s)
+{
+        struct lstate *st = c->state;
+        uint64_t now = now_ms_monotonic();
+        if (!st) {
+                st = c->state = xcalloc(1, sizeof(*st));
+                lavinmq_conf_init(&st->conf);
+                st->connections = st->consumers = st->queues = -1;
+                st->mfile = NAN;
+        }
+        /* The broker: look again when it went away, at most every 5 s (a process scan is not free). */
+        if ((!st->pid || !proc_exists(st->pid)) && (!st->last_find_ms || now - st->last_find_ms >= 5000)) {
+                sample_find(c, st);
+                st->last_find_ms = now;
+        } else if (st->pid && !proc_exists(st->pid)) {
+                st->pid = 0;
+        }
+        char who[96];
+        snprintf(who, sizeof(who), "pid %d %s", st->pid, st->comm);
+        if (!st->pid) {
+                sample_status(s, "lavinmq.process", NULL, st->installed ? SEV_CRIT : SEV_INFO, "lavinmq is not running");
+        } else {
+                sample_status(s, "lavinmq.process", who, SEV_OK, "lavinmq runs (pid %d)", st->pid);
+                uint64_t soft = 0, hard = 0, max = 0;
+                long fds = proc_fd_count(st->pid);
+                if (fds >= 0 && proc_limit(st->pid, "Max open files", &soft, &hard) == 0) {
+                        sample_value(s, "lavinmq.open_fds", who, (double)fds, NULL);
+                        sample_value(s, "lavinmq.fd_limit", who, soft == LIMIT_UNLIMITED ? 0 : (double)soft, NULL);
+                        enum severity sev = usage_severity((uint64_t)fds, soft, conf_num(c, "fd_warn_pct"), conf_num(c, "fd_crit_pct"));
+                        sample_status(s, "lavinmq.fd_usage", who, sev, "%ld of %" PRIu64 " open files (%.1f%%)", fds, soft,
+                                      usage_pct((uint64_t)fds, soft));
+                }
+                long maps = proc_map_count(st->pid);
+                if (rootfs_read_u64(MAX_MAP_COUNT, &max) == 0 && max) {
+                        uint64_t used = maps > 0 ? (uint64_t)maps : 0;
+                        const char *what = "map areas";
+                        if (st->queues >= 0 && st->connections >= 0 && st->consumers >= 0) {
+                                uint64_t need = lavinmq_map_need((uint64_t)st->connections, (uint64_t)st->consumers, (uint64_t)st->queues);
+                                if (need > used)
+                                        used = need, what = "predicted map need";
+                        }
+                        if (isfinite(st->mfile) && (uint64_t)st->mfile > used)
+                                used = (uint64_t)st->mfile, what = "memory-mapped files";
+                        if (maps >= 0)
+                                sample_value(s, "lavinmq.map_areas", who, (double)maps, NULL);
+                        if (maps >= 0 || used)
+                                sample_status(s, "lavinmq.map_headroom", who,
+                                              usage_severity(used, max, conf_num(c, "map_warn_pct"), conf_num(c, "map_crit_pct")),
+                                              "%s %" PRIu64 " of vm.max_map_count %" PRIu64 " (%.1f%%)", what, used, max,
+                                              usage_pct(used, max));
+                }
+                char p[64];
+                _cleanup_free_ char *status = NULL;
+                snprintf(p, sizeof(p), "/proc/%d/status", st->pid);
+                if (rootfs_read(p, 64 << 10, &status, NULL) > 0) {
+                        struct kvlist kv;
+                        uint64_t rss;
+                        kv_parse(status, ':', &kv);
+                        if (kv_get_u64(&kv, "VmRSS", &rss) == 0)
+                                sample_value(s, "lavinmq.rss_bytes", who, (double)rss, "B");
+                        kv_free(&kv);
+                }
+        }
+        uint64_t every = conf_u64(c, "slow_every_ms");
+        if (!st->slow_done || now - st->last_slow_ms >= every) {
+                sample_slow(c, st, s);
+                st->slow_done = true;
+                st->last_slow_ms = now;
+        }
+        if (st->api_msg)
+                sample_status(s, "lavinmq.api", NULL, st->api_sev, "%s", st->api_msg);
+        if (st->disk_msg)
+                sample_status(s, "lavinmq.disk", st->data_dir, st->disk_sev, "%s", st->disk_msg);
+}
+
+const struct collector lavinmq_collector = {
+        .name = "lavinmq",
+        .summary = "LavinMQ broker: process, config, API, fd/map headroom, data_dir space, listeners, backlog",
+        .needs = SLOW,
+        .checks = checks,
+        .config = config,
+        .detect = lavinmq_detect,
+        .check = lavinmq_check,
+        .collect = lavinmq_collect,
+        .sample = lavinmq_sample,
+};

@@ -1,6 +1,591 @@
+/* lavinmq collector: INI, command line, .lock, API JSON (real-shaped and broken),
+ * Prometheus text, /proc/net/tcp, the map-need rule, and sample() on a fixture root. */
+#include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <cmocka.h>
-static void none(void **s){(void)s;}
-int main(void){const struct CMUnitTest t[]={cmocka_unit_test(none)};return cmocka_run_group_tests_name("placeholder",t,NULL,NULL);}
+
+#include "collectors/collector.h"
+#include "collectors/lavinmq.h"
+#include "lib/conffile.h"
+#include "lib/sample.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
+
+extern const struct collector lavinmq_collector;
+
+/* extras/lavinmq.ini as packaged upstream (cloudamqp/lavinmq). */
+static const char packaged_ini[] =
+        "[main]\n"
+        "data_dir = /var/lib/lavinmq\n"
+        "log_level = info\n"
+        ";pidfile = /var/run/lavinmq.pid\n"
+        ";tls_cert = /etc/lavinmq/cert.pem\n"
+        "\n"
+        "[mgmt]\n"
+        "bind = ::\n"
+        ";port = 15672\n"
+        "\n"
+        "[amqp]\n"
+        "bind = ::\n"
+        ";port = 5672\n"
+        "\n"
+        "[mqtt]\n"
+        "bind = ::\n"
+        ";port = 1883\n"
+        "\n"
+        "[clustering]\n"
+        "enabled = false\n"
+        "bind = ::\n";
+
+static void test_conf_defaults(void **state)
+{
+        (void)state;
+        struct lavinmq_conf c;
+        lavinmq_conf_init(&c);
+        assert_int_equal(lavinmq_conf_parse("", &c), 0);
+        assert_string_equal(c.data_dir, "/var/lib/lavinmq");
+        assert_string_equal(c.control_unix_path, "/tmp/lavinmqctl.sock");
+        assert_string_equal(c.metrics_bind, "127.0.0.1");
+        assert_int_equal(c.metrics_port, 15692);
+        assert_int_equal(c.amqp_port, 5672);
+        assert_int_equal(c.mgmt_port, 15672);
+        struct lavinmq_listener L[8];
+        /* Without [mqtt] and TLS: amqp, mgmt, metrics. */
+        assert_int_equal(lavinmq_listeners(&c, L, 8), 3);
+        assert_string_equal(L[0].name, "amqp");
+        assert_string_equal(L[1].name, "mgmt");
+        assert_string_equal(L[2].name, "metrics");
+        assert_int_equal(L[2].port, 15692);
+        lavinmq_conf_free(&c);
+}
+
+static void test_conf_packaged(void **state)
+{
+        (void)state;
+        struct lavinmq_conf c;
+        lavinmq_conf_init(&c);
+        assert_int_equal(lavinmq_conf_parse(packaged_ini, &c), 0);
+        assert_string_equal(c.amqp_bind, "::");
+        assert_string_equal(c.mgmt_bind, "::");
+        assert_true(c.mqtt_section);
+        assert_false(c.clustering);
+        assert_false(c.tls);
+        assert_null(c.bad);
+        assert_int_equal(c.keys, 7);
+        struct lavinmq_listener L[8];
+        size_t n = lavinmq_listeners(&c, L, 8);
+        assert_int_equal(n, 4);
+        assert_string_equal(L[2].name, "mqtt");
+        assert_string_equal(L[2].bind, "::");
+        assert_int_equal(L[2].port, 1883);
+        lavinmq_conf_free(&c);
+}
+
+static void test_conf_custom(void **state)
+{
+        (void)state;
+        struct lavinmq_conf c;
+        lavinmq_conf_init(&c);
+        const char *ini = "[main]\n"
+                          "data_dir = /srv/mq\n"
+                          "control_unix_path = /run/lavinmq/ctl.sock\n"
+                          "metrics_http_port = -1\n"
+                          "tls_cert = /etc/lavinmq/cert.pem\n"
+                          "default_password_hash = +pHuxkR9fCyrrwXjOD4BP4XbzO3l8LJr8YkThMgJ0yVHFRE+\n"
+                          "free_disk_min = 1073741824\n"
+                          "[amqp]\nport = 5673\ntls_port = -1\n"
+                          "[mgmt]\nbind = 0.0.0.0\nport = 15673\n"
+                          "[clustering]\nenabled = true\nport = 5680\n"
+                          "[oauth]\nissuer = https://x\n";
+        assert_int_equal(lavinmq_conf_parse(ini, &c), 0);
+        assert_string_equal(c.data_dir, "/srv/mq");
+        assert_string_equal(c.control_unix_path, "/run/lavinmq/ctl.sock");
+        assert_int_equal(c.metrics_port, -1);
+        assert_true(c.tls);
+        assert_true(c.password_hash_set);
+        assert_int_equal(c.free_disk_min, 1073741824);
+        assert_true(c.clustering);
+        struct lavinmq_listener L[8];
+        size_t n = lavinmq_listeners(&c, L, 8);
+        /* amqp 5673, (amqps disabled), mgmt, mgmts (TLS), no metrics, clustering */
+        assert_int_equal(n, 4);
+        assert_string_equal(L[0].name, "amqp");
+        assert_int_equal(L[0].port, 5673);
+        assert_string_equal(L[1].name, "mgmt");
+        assert_string_equal(L[1].bind, "0.0.0.0");
+        assert_string_equal(L[2].name, "mgmts");
+        assert_int_equal(L[2].port, 15671);
+        assert_string_equal(L[3].name, "clustering");
+        assert_int_equal(L[3].port, 5680);
+        lavinmq_conf_free(&c);
+}
+
+static void test_conf_broken(void **state)
+{
+        (void)state;
+        struct lavinmq_conf c;
+        lavinmq_conf_init(&c);
+        assert_int_equal(lavinmq_conf_parse("[amqp]\nport = fifty\n[mgmt]\nport = 99999\n", &c), 0);
+        assert_string_equal(c.bad, "[amqp] port = 'fifty' is not a port (-1 disables)");
+        assert_int_equal(c.amqp_port, 5672); /* the default stays */
+        assert_int_equal(c.mgmt_port, 15672);
+        lavinmq_conf_free(&c);
+
+        lavinmq_conf_init(&c);
+        assert_int_equal(lavinmq_conf_parse("[main]\ndata_dir = /a\nthis line is junk\n[mgmt\nport = 1\n", &c), 3);
+        assert_int_equal(c.syntax_line, 3);
+        assert_string_equal(c.data_dir, "/a"); /* read up to the error and beyond */
+        lavinmq_conf_free(&c);
+
+        lavinmq_conf_init(&c);
+        static const char bin[] = "\x7f" "ELF\x02\x01\x01\0\0\0\0\0";
+        assert_true(lavinmq_conf_parse(bin, &c) >= 0);
+        lavinmq_conf_free(&c);
+}
+
+static void test_cmdline(void **state)
+{
+        (void)state;
+        char *cf, *dd;
+        static const char a[] = "/usr/bin/lavinmq\0-c\0/etc/lavinmq/lavinmq.ini\0";
+        lavinmq_cmdline(a, sizeof(a) - 1, &cf, &dd);
+        assert_string_equal(cf, "/etc/lavinmq/lavinmq.ini");
+        assert_null(dd);
+        free(cf);
+
+        static const char b[] = "lavinmq\0--config=/x.ini\0-D\0/data\0--data-dir=/data2";
+        lavinmq_cmdline(b, sizeof(b) - 1, &cf, &dd); /* no final NUL: a truncated read */
+        assert_string_equal(cf, "/x.ini");
+        assert_string_equal(dd, "/data2");
+        free(cf);
+        free(dd);
+
+        static const char c[] = "lavinmq\0-D/d\0-c/c.ini\0--\0-D\0/not\0";
+        lavinmq_cmdline(c, sizeof(c) - 1, &cf, &dd);
+        assert_string_equal(cf, "/c.ini");
+        assert_string_equal(dd, "/d");
+        free(cf);
+        free(dd);
+
+        static const char d[] = "lavinmq\0-c\0";
+        lavinmq_cmdline(d, sizeof(d) - 1, &cf, &dd);
+        assert_null(cf);
+        assert_null(dd);
+        lavinmq_cmdline("", 0, &cf, &dd);
+        assert_null(cf);
+}
+
+static void test_lock(void **state)
+{
+        (void)state;
+        int pid;
+        char host[64];
+        assert_int_equal(lavinmq_lock_parse("PID 1234 @ mq-1.example.com", &pid, host, sizeof(host)), 0);
+        assert_int_equal(pid, 1234);
+        assert_string_equal(host, "mq-1.example.com");
+        assert_int_equal(lavinmq_lock_parse("PID 7 @ h\n", &pid, host, sizeof(host)), 0);
+        assert_int_equal(lavinmq_lock_parse("PID -1 @ h", &pid, host, sizeof(host)), -EINVAL);
+        assert_int_equal(lavinmq_lock_parse("PID 12 @ h extra", &pid, host, sizeof(host)), -EINVAL);
+        assert_int_equal(lavinmq_lock_parse("", &pid, host, sizeof(host)), -EINVAL);
+        assert_int_equal(lavinmq_lock_parse("\x01\x02garbage", &pid, host, sizeof(host)), -EINVAL);
+}
+
+/* What tests/helpers/fake_lavinmq.py (and LavinMQ's MainController) sends. */
+static const char overview_json[] =
+        "{\"lavinmq_version\": \"2.4.0\", \"product_name\": \"LavinMQ\", \"node\": \"vm\", \"uptime\": 102, "
+        "\"object_totals\": {\"channels\": 4, \"connections\": 3, \"consumers\": 2, \"exchanges\": 8, \"queues\": 5, \"bindings\": 11}, "
+        "\"queue_totals\": {\"messages\": 15, \"messages_ready\": 12, \"messages_unacknowledged\": 3}, "
+        "\"message_stats\": {\"ack\": 0, \"ack_details\": {\"rate\": 0.0, \"log\": []}}, "
+        "\"listeners\": [{\"ip_address\": \"127.0.0.1\", \"protocol\": \"amqp\", \"port\": 5672}]}";
+static const char nodes_json[] =
+        "[{\"uptime\": 102906, \"running\": true, \"name\": \"vm\", \"applications\": [{\"name\": \"lavinmq\"}], "
+        "\"os_pid\": \"30617\", \"fd_total\": 1048576, \"fd_used\": 57, \"mem_limit\": 8589934592, \"mem_used\": 188743680, "
+        "\"db_dir\": \"/var/lib/lavinmq\", \"disk_total\": 107374182400, \"disk_free\": 64424509440, \"followers\": [], "
+        "\"messages_ready\": 12, \"messages_unacknowledged\": 3}]";
+
+static void test_overview(void **state)
+{
+        (void)state;
+        struct lavinmq_api a;
+        char *err;
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_overview(overview_json, strlen(overview_json), &a, &err), 0);
+        assert_null(err);
+        assert_string_equal(a.product, "LavinMQ");
+        assert_string_equal(a.version, "2.4.0");
+        assert_string_equal(a.node, "vm");
+        assert_int_equal(a.uptime_s, 102);
+        assert_int_equal(a.connections, 3);
+        assert_int_equal(a.consumers, 2);
+        assert_int_equal(a.queues, 5);
+        assert_int_equal(a.channels, 4);
+        assert_int_equal(a.messages_ready, 12);
+        assert_int_equal(a.messages_unacked, 3);
+        assert_int_equal(a.fd_used, -1); /* not in the overview */
+
+        /* RabbitMQ's management plugin: same routes, rabbitmq_version. */
+        const char *rmq = "{\"management_version\":\"3.12.1\",\"rabbitmq_version\":\"3.12.1\",\"node\":\"rabbit@h\","
+                          "\"object_totals\":{\"channels\":1,\"connections\":1,\"consumers\":0,\"exchanges\":7,\"queues\":2},"
+                          "\"queue_totals\":{\"messages\":5,\"messages_ready\":5,\"messages_unacknowledged\":0}}";
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_overview(rmq, strlen(rmq), &a, &err), 0);
+        assert_string_equal(a.product, "RabbitMQ");
+        assert_string_equal(a.version, "3.12.1");
+        assert_int_equal(a.messages_ready, 5);
+
+        /* Doubles where integers are expected, and no queue_totals. */
+        const char *dbl = "{\"object_totals\":{\"connections\":3.0,\"consumers\":\"2\",\"queues\":null}}";
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_overview(dbl, strlen(dbl), &a, &err), 0);
+        assert_int_equal(a.connections, 3);
+        assert_int_equal(a.consumers, 2);
+        assert_int_equal(a.queues, -1);
+        assert_int_equal(a.messages_ready, -1);
+        assert_string_equal(a.product, "");
+}
+
+static void expect_bad_overview(const char *body, const char *want)
+{
+        struct lavinmq_api a;
+        char *err = NULL;
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_overview(body, strlen(body), &a, &err), -EINVAL);
+        assert_non_null(err);
+        assert_string_equal(err, want);
+        free(err);
+}
+
+static void test_overview_invalid(void **state)
+{
+        (void)state;
+        /* fake_lavinmq.py --scenario invalid-json */
+        expect_bad_overview("{\"broken\": ", "not JSON: the reply ends early (11 bytes)");
+        expect_bad_overview("", "not JSON: the reply ends early (0 bytes)");
+        expect_bad_overview("<html>502 Bad Gateway</html>", "not JSON: unexpected character at byte 0");
+        expect_bad_overview("{\"a\":1} trailing", "not JSON: garbage after the value at byte 8");
+        expect_bad_overview("[1,2]", "/api/overview is a JSON array, not an object");
+        expect_bad_overview("{\"node\":\"x\"}", "/api/overview has no object_totals: not a LavinMQ/RabbitMQ management API");
+        expect_bad_overview("{\"object_totals\": 5}", "/api/overview has no object_totals: not a LavinMQ/RabbitMQ management API");
+}
+
+static void test_nodes(void **state)
+{
+        (void)state;
+        struct lavinmq_api a;
+        char *err;
+        lavinmq_api_init(&a);
+        snprintf(a.node, sizeof(a.node), "vm");
+        assert_int_equal(lavinmq_parse_nodes(nodes_json, strlen(nodes_json), &a, &err), 0);
+        assert_int_equal(a.fd_used, 57);
+        assert_int_equal(a.fd_total, 1048576);
+        assert_int_equal(a.mem_used, 188743680);
+        assert_int_equal(a.mem_limit, 8589934592LL);
+        assert_int_equal(a.disk_free, 64424509440LL);
+        assert_int_equal(a.disk_total, 107374182400LL);
+        assert_int_equal(a.followers, 0);
+        assert_true(a.admin_fields);
+        assert_false(a.disk_alarm);
+
+        /* A user without the administrator tag: only uptime, running, name. */
+        const char *plain = "[{\"uptime\": 5, \"running\": true, \"name\": \"vm\", \"applications\": []}]";
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_nodes(plain, strlen(plain), &a, &err), 0);
+        assert_false(a.admin_fields);
+        assert_int_equal(a.fd_used, -1);
+
+        /* Several nodes: the overview's node is taken; RabbitMQ's alarms. */
+        const char *two = "[{\"name\":\"a\",\"fd_used\":1,\"fd_total\":10},"
+                          "{\"name\":\"rabbit@h\",\"fd_used\":9,\"fd_total\":10,\"disk_free_alarm\":true,\"mem_alarm\":false,"
+                          "\"followers\":[{\"id\":1},{\"id\":2}]}]";
+        lavinmq_api_init(&a);
+        snprintf(a.node, sizeof(a.node), "rabbit@h");
+        assert_int_equal(lavinmq_parse_nodes(two, strlen(two), &a, &err), 0);
+        assert_int_equal(a.fd_used, 9);
+        assert_true(a.disk_alarm);
+        assert_false(a.mem_alarm);
+        assert_int_equal(a.followers, 2);
+
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_nodes("[]", 2, &a, &err), -EINVAL);
+        assert_string_equal(err, "/api/nodes is an empty array");
+        free(err);
+        assert_int_equal(lavinmq_parse_nodes("{\"a\":1}", 7, &a, &err), -EINVAL);
+        assert_string_equal(err, "/api/nodes is a JSON object, not an array");
+        free(err);
+        assert_int_equal(lavinmq_parse_nodes("[1]", 3, &a, &err), -EINVAL);
+        assert_string_equal(err, "/api/nodes[0] is not an object");
+        free(err);
+        assert_int_equal(lavinmq_parse_nodes("[{", 2, &a, &err), -EINVAL);
+        free(err);
+}
+
+/* LavinMQ's PrometheusWriter: # TYPE before # HELP, labels separated by ", ". */
+static const char metrics_text[] =
+        "# TYPE lavinmq_identity_info gauge\n"
+        "# HELP lavinmq_identity_info System information\n"
+        "lavinmq_identity_info{lavinmq_version=\"2.4.0\", lavinmq_cluster=\"vm\"} 1\n"
+        "# TYPE lavinmq_process_open_fds gauge\n"
+        "lavinmq_process_open_fds 57\n"
+        "lavinmq_process_max_fds 1048576\n"
+        "lavinmq_queue_messages_ready 12\n"
+        "lavinmq_queue_messages 15\n"
+        "lavinmq_mfile_count 40\n"
+        "lavinmq_disk_space_available_bytes 6.442450944e+10\n"
+        "telemetry_scrape_duration_seconds 0.0001\n"
+        "lavinmq_detailed{queue=\"a}b\", vhost=\"/\"} 7 1700000000000\n"
+        "lavinmq_nan NaN\n"
+        "lavinmq_bad 12abc\n"
+        "lavinmq_badlabel{x=\"unterminated 3\n";
+
+static void test_prom(void **state)
+{
+        (void)state;
+        double d;
+        assert_int_equal(prom_value(metrics_text, "lavinmq_process_open_fds", &d), 0);
+        assert_true(d == 57);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_mfile_count", &d), 0);
+        assert_true(d == 40);
+        /* A name that is a prefix of another: the exact name only. */
+        assert_int_equal(prom_value(metrics_text, "lavinmq_queue_messages", &d), 0);
+        assert_true(d == 15);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_disk_space_available_bytes", &d), 0);
+        assert_true(d == 64424509440.0);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_identity_info", &d), 0);
+        assert_true(d == 1);
+        /* A quoted } in a label, and a timestamp after the value. */
+        assert_int_equal(prom_value(metrics_text, "lavinmq_detailed", &d), 0);
+        assert_true(d == 7);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_nan", &d), 0);
+        assert_true(isnan(d));
+        assert_int_equal(prom_value(metrics_text, "lavinmq_uptime", &d), -ENOENT);
+        assert_int_equal(prom_value(metrics_text, "lavinmq", &d), -ENOENT);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_bad", &d), -EINVAL);
+        assert_int_equal(prom_value(metrics_text, "lavinmq_badlabel", &d), -EINVAL);
+        assert_int_equal(prom_value("", "x", &d), -ENOENT);
+        assert_int_equal(prom_value("{\"broken\": ", "lavinmq_mfile_count", &d), -ENOENT);
+}
+
+/* /proc/net/tcp as the kernel prints it (copied from a Debian 12 host). */
+static const char tcp4[] =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 0100007F:9FE7 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 167983 1 00000000b0bcefa2 100 0 0 10 0\n"
+        "   1: 00000000:1628 00000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 264190 1 00000000a892e809 100 0 0 10 0\n"
+        "   2: 0100007F:1628 0100007F:D3A2 01 00000000:00000000 00:00000000 00000000   998        0 264187 1 0000000089a9ac6f 20 4 30 10 -1\n"
+        "   3: garbage line\n"
+        "   4: 0100007F:ZZZZ 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n"
+        "\n";
+static const char tcp6[] =
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000000000000:3D48 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 1 1 0 100 0 0 10 0\n"
+        "   1: 0000000000000000FFFF00000100007F:075B 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 2 1 0 100 0 0 10 0\n"
+        "   2: 00000000000000000000000001000000:3D8C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 3 1 0 100 0 0 10 0\n";
+
+static void test_tcp(void **state)
+{
+        (void)state;
+        struct tcp_listen *v = NULL, *w = NULL;
+        size_t bad;
+        assert_int_equal(tcp_listeners_parse(tcp4, false, &v, &bad), 2);
+        assert_int_equal(bad, 2);
+        assert_int_equal(v[0].port, 0x9FE7);
+        assert_int_equal(v[1].port, 5672);
+        assert_int_equal(v[0].addr[0], 127);
+        assert_int_equal(v[0].addr[3], 1);
+        assert_true(tcp_listening(v, 2, "127.0.0.1", 5672));   /* 0.0.0.0 covers 127.0.0.1 */
+        assert_true(tcp_listening(v, 2, "0.0.0.0", 0x9FE7));
+        assert_true(tcp_listening(v, 2, "127.0.0.1", 0x9FE7));
+        assert_false(tcp_listening(v, 2, "10.0.0.1", 0x9FE7)); /* another address */
+        assert_false(tcp_listening(v, 2, "127.0.0.1", 15672));
+        assert_true(tcp_listening(v, 2, "localhost", 5672));    /* a name: the port decides */
+
+        assert_int_equal(tcp_listeners_parse(tcp6, true, &w, &bad), 3);
+        assert_int_equal(bad, 0);
+        assert_true(tcp_listening(w, 3, "::", 15688));
+        assert_true(tcp_listening(w, 3, "127.0.0.1", 15688));   /* [::]:15688 is dual-stack */
+        assert_true(tcp_listening(w, 3, "127.0.0.1", 1883));    /* ::ffff:127.0.0.1 */
+        assert_false(tcp_listening(w, 3, "127.0.0.2", 1883));
+        assert_true(tcp_listening(w, 3, "::1", 15756));
+        assert_false(tcp_listening(w, 3, "::2", 15756));
+        assert_false(tcp_listening(NULL, 0, "::", 1));
+        free(v);
+        free(w);
+
+        assert_int_equal(tcp_listeners_parse("", false, &v, &bad), -EINVAL);
+        assert_int_equal(tcp_listeners_parse("garbage\n0: 0100007F:1628 0 0A\n", false, &v, &bad), -EINVAL);
+        /* A tcp6 line given as tcp: every line is malformed, none is trusted. */
+        assert_int_equal(tcp_listeners_parse(tcp6, false, &v, &bad), 0);
+        assert_int_equal(bad, 3);
+        free(v);
+        /* Header only. */
+        assert_int_equal(tcp_listeners_parse("  sl  local_address rem_address   st\n", false, &v, &bad), 0);
+        free(v);
+}
+
+static void test_map_need(void **state)
+{
+        (void)state;
+        assert_int_equal(lavinmq_map_need(0, 0, 0), 0);
+        assert_int_equal(lavinmq_map_need(3, 2, 5), 3 * 2 + 2 * 2 + 5 * 4);
+        assert_int_equal(lavinmq_map_need(10000, 20000, 5000), 80000);
+        assert_true(lavinmq_map_need(UINT64_MAX / 2, 1, 1) == UINT64_MAX);
+        assert_true(lavinmq_map_need(1, 1, UINT64_MAX / 3) == UINT64_MAX);
+}
+
+/* ---- sample() on a fixture root ---- */
+
+static char root[64];
+
+static void put(const char *rel, const char *content)
+{
+        char path[512], cmd[600];
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+        assert_int_equal(system(cmd), 0);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+static const char *status_of(json_object *statuses, const char *id, const char **summary)
+{
+        for (size_t i = 0; i < json_object_array_length(statuses); i++) {
+                json_object *o = json_object_array_get_idx(statuses, i), *v;
+                json_object_object_get_ex(o, "id", &v);
+                if (streq(json_object_get_string(v), id)) {
+                        json_object_object_get_ex(o, "summary", &v);
+                        *summary = json_object_get_string(v);
+                        json_object_object_get_ex(o, "severity", &v);
+                        return json_object_get_string(v);
+                }
+        }
+        return NULL;
+}
+
+static bool has_value(json_object *values, const char *key, double *out)
+{
+        for (size_t i = 0; i < json_object_array_length(values); i++) {
+                json_object *o = json_object_array_get_idx(values, i), *v;
+                json_object_object_get_ex(o, "key", &v);
+                if (streq(json_object_get_string(v), key)) {
+                        json_object_object_get_ex(o, "value", &v);
+                        *out = json_object_get_double(v);
+                        return true;
+                }
+        }
+        return false;
+}
+
+static void write_broker(int fds, int maps, const char *nofile)
+{
+        char buf[256];
+        put("proc/4242/stat", "4242 (lavinmq) S 1 4242 4242 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 9 0 1000 10000000 2560 "
+                              "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        put("proc/4242/status", "Name:\tlavinmq\nState:\tS (sleeping)\nTgid:\t4242\nPid:\t4242\nPPid:\t1\nUid:\t998\t998\t998\t998\n"
+                                "VmRSS:\t   10240 kB\nThreads:\t9\n");
+        put("proc/4242/cmdline", "/usr/bin/lavinmq");
+        snprintf(buf, sizeof(buf), "Limit                     Soft Limit           Hard Limit           Units     \n"
+                                   "Max open files            %-21s%-21s files     \n", nofile, nofile);
+        put("proc/4242/limits", buf);
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/proc/4242/fd' && mkdir -p '%s/proc/4242/fd'", root, root);
+        assert_int_equal(system(cmd), 0);
+        for (int i = 0; i < fds; i++) {
+                snprintf(buf, sizeof(buf), "proc/4242/fd/%d", i);
+                put(buf, "");
+        }
+        struct strbuf m = {0};
+        for (int i = 0; i < maps; i++)
+                sb_printf(&m, "%08x-%08x r--p 00000000 00:00 0\n", i * 4096, (i + 1) * 4096);
+        put("proc/4242/maps", m.s ? m.s : "");
+        sb_free(&m);
+}
+
+static void test_sample(void **state)
+{
+        (void)state;
+        snprintf(root, sizeof(root), "/tmp/test_lavinmq.XXXXXX");
+        assert_non_null(mkdtemp(root));
+        rootfs_set(root);
+        put("proc/sys/vm/max_map_count", "1000\n");
+        put("etc/lavinmq/lavinmq.ini", "[main]\ndata_dir = /var/lib/lavinmq\ncontrol_unix_path = none\nmetrics_http_port = -1\n"
+                                       "[mgmt]\nport = -1\n");
+        write_broker(10, 50, "100");
+
+        struct config cfg = {0};
+        struct ctx c = {.self = &lavinmq_collector, .cfg = &cfg, .is_root = true, .interval_ms = 1000};
+        struct sample s;
+        const char *sum;
+        double v;
+        sample_init(&s);
+        lavinmq_collector.sample(&c, &s);
+        assert_non_null(c.state);
+        assert_string_equal(status_of(s.statuses, "lavinmq.process", &sum), "ok");
+        assert_string_equal(sum, "lavinmq runs (pid 4242)");
+        assert_string_equal(status_of(s.statuses, "lavinmq.fd_usage", &sum), "ok");
+        assert_string_equal(sum, "10 of 100 open files (10.0%)");
+        assert_string_equal(status_of(s.statuses, "lavinmq.map_headroom", &sum), "ok");
+        assert_string_equal(sum, "map areas 50 of vm.max_map_count 1000 (5.0%)");
+        /* --root: the API and statvfs are not the live system's. */
+        assert_string_equal(status_of(s.statuses, "lavinmq.api", &sum), "skipped");
+        assert_string_equal(status_of(s.statuses, "lavinmq.disk", &sum), "skipped");
+        assert_true(has_value(s.values, "lavinmq.open_fds", &v));
+        assert_true(v == 10);
+        assert_true(has_value(s.values, "lavinmq.map_areas", &v));
+        assert_true(v == 50);
+        assert_true(has_value(s.values, "lavinmq.rss_bytes", &v));
+        assert_true(v == 10240.0 * 1024);
+        sample_free(&s);
+
+        /* The broker nears its limits: the next sample says so. */
+        write_broker(97, 950, "100");
+        c.sample_no = 1;
+        sample_init(&s);
+        lavinmq_collector.sample(&c, &s);
+        assert_string_equal(status_of(s.statuses, "lavinmq.fd_usage", &sum), "crit");
+        assert_string_equal(status_of(s.statuses, "lavinmq.map_headroom", &sum), "crit");
+        assert_string_equal(sum, "map areas 950 of vm.max_map_count 1000 (95.0%)");
+        sample_free(&s);
+
+        /* It goes away: crit, since it is installed (lavinmq.ini). */
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/proc/4242'", root);
+        assert_int_equal(system(cmd), 0);
+        c.sample_no = 2;
+        sample_init(&s);
+        lavinmq_collector.sample(&c, &s);
+        assert_string_equal(status_of(s.statuses, "lavinmq.process", &sum), "crit");
+        assert_string_equal(sum, "lavinmq is not running");
+        assert_null(status_of(s.statuses, "lavinmq.fd_usage", &sum));
+        assert_false(has_value(s.values, "lavinmq.open_fds", &v));
+        sample_free(&s);
+
+        rootfs_set(NULL);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_conf_defaults),
+                cmocka_unit_test(test_conf_packaged),
+                cmocka_unit_test(test_conf_custom),
+                cmocka_unit_test(test_conf_broken),
+                cmocka_unit_test(test_cmdline),
+                cmocka_unit_test(test_lock),
+                cmocka_unit_test(test_overview),
+                cmocka_unit_test(test_overview_invalid),
+                cmocka_unit_test(test_nodes),
+                cmocka_unit_test(test_prom),
+                cmocka_unit_test(test_tcp),
+                cmocka_unit_test(test_map_need),
+                cmocka_unit_test(test_sample),
+        };
+        return cmocka_run_group_tests_name("lavinmq", tests, NULL, NULL);
+}
