@@ -1,1 +1,147 @@
+/* evo collector: parsers and decisions, exported for the unit tests. Byte layouts
+ * from /work/shared/docs/COMPONENTS.md §1 (RTS007/evo-core). */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "lib/util.h"
+
+#define EVO_P2P_HDR 64     /* P2pSegmentHeader, repr(C, align(64)) */
+#define EVO_LEGACY_HDR 128 /* legacy SegmentHeader */
+#define EVO_HDR_MAX (EVO_LEGACY_HDR + EVO_P2P_HDR) /* intermediate: both */
+
+enum evo_layout {
+        EVO_LAYOUT_NONE,         /* no EVO magic */
+        EVO_LAYOUT_P2P,          /* "EVO_P2P\0" at 0 (HEAD) */
+        EVO_LAYOUT_LEGACY,       /* EVO_SHM magic at 0 (evo_shared_memory crate) */
+        EVO_LAYOUT_INTERMEDIATE, /* legacy header, "EVO_P2P\0" at 128 (commit 3682320) */
+};
+
+struct evo_p2p {
+        uint32_t version_hash;
+        uint64_t heartbeat;
+        uint8_t source, dest; /* ModuleAbbrev: Cu 0, Hal 1, Re 2, Mqt 3, Rpc 4 */
+        uint32_t payload_size;
+        uint32_t write_seq;
+        bool padding_zero; /* pads and _padding all zero, as the writer leaves them */
+};
+
+struct evo_legacy {
+        uint64_t version; /* seqlock: odd while a write is in progress */
+        uint32_t writer_pid, reader_count;
+        uint64_t size; /* data bytes after the 128-byte header */
+        uint64_t created_ts, last_write_ts; /* ns since the epoch */
+        uint32_t checksum;
+};
+
+struct evo_header {
+        enum evo_layout layout;
+        struct evo_legacy legacy; /* LEGACY, INTERMEDIATE */
+        struct evo_p2p p2p;       /* P2P, INTERMEDIATE (the header at file offset 128) */
+};
+
+/* The layout the first bytes announce, and how many bytes its header needs
+ * (*need is 8 when even the magic is not there yet). */
+enum evo_layout evo_layout_of(const uint8_t *b, size_t len, size_t *need);
+/* Decodes a header (little endian, as written on x86-64 and aarch64).
+ * 0; -EBADMSG no EVO magic; -ENODATA shorter than the header its magic announces. */
+int evo_decode(const uint8_t *b, size_t len, struct evo_header *h);
+const char *evo_layout_name(enum evo_layout l);
+/* Where the seqlock counter is: P2P write_seq (u32 at 32), else the legacy version (u64 at 8). */
+void evo_seq_field(enum evo_layout l, size_t *off, unsigned *width);
+/* The smallest file that holds the header and the payload it declares. */
+uint64_t evo_min_size(const struct evo_header *h);
+/* What a writer's header always satisfies; true (and why, in buf) if this one does not. */
+bool evo_header_problem(const struct evo_header *h, char *buf, size_t n);
+/* The progress counter: P2P heartbeat (commits), legacy version / 2 (writes). */
+uint64_t evo_progress(const struct evo_header *h);
+/* A write in progress: odd write_seq (P2P) or odd legacy version. */
+bool evo_seq_odd(const struct evo_header *h);
+const char *evo_module_name(uint8_t m); /* "cu", "hal"...; NULL if unknown */
+uint32_t evo_version_hash(uint32_t size, uint32_t align);
+/* The power-of-two alignment (1..4096) for which version_hash matches payload_size, or 0. */
+uint32_t evo_version_hash_align(uint32_t hash, uint32_t size);
+
+/* The seqlock read protocol: read the counter, retry while odd; copy; read it
+ * again, retry if it changed. Bounded by `attempts` (upstream: 10). */
+typedef ssize_t (*evo_pread_fn)(void *arg, void *buf, size_t n, uint64_t off);
+enum evo_read {
+        EVO_READ_STABLE,    /* a consistent copy */
+        EVO_READ_ODD,       /* odd on every attempt: the copy is the last one seen */
+        EVO_READ_CONTENDED, /* changed on every attempt */
+        EVO_READ_SHORT,     /* the file ended before len bytes */
+        EVO_READ_ERROR,
+};
+enum evo_read evo_seqlock_read(evo_pread_fn fn, void *arg, size_t seq_off, unsigned seq_width, uint8_t *buf,
+                               size_t len, unsigned attempts, unsigned pause_us, unsigned *tries);
+const char *evo_read_name(enum evo_read r);
+
+/* One /proc/locks line: "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF". */
+struct evo_lock {
+        char type[16];  /* FLOCK, POSIX, OFDLCK, LEASE... */
+        bool waiter;    /* "->": blocked, waiting for the lock */
+        bool write;
+        int pid;        /* <= 0: not visible from this pid namespace */
+        unsigned maj, min;
+        uint64_t ino;
+};
+int evo_locks_line(const char *line, struct evo_lock *out);
+
+/* One /proc/PID/maps line. path points into the line (path_len bytes, no " (deleted)"). */
+struct evo_map {
+        char perms[5];
+        uint64_t offset, ino;
+        unsigned maj, min; /* the device, hex in the file */
+        const char *path;
+        size_t path_len;
+        bool deleted;
+};
+int evo_maps_line(const char *line, struct evo_map *out);
+/* Whether a map names an entry directly in dir ("/dev/shm") whose name starts with
+ * "evo_"; the name (not NUL-terminated) in *name, its length in *len. */
+bool evo_map_names_evo(const struct evo_map *m, const char *dir, const char **name, size_t *len);
+
+/* /dev/shm names */
+enum evo_name_kind { EVO_NAME_OTHER, EVO_NAME_DATA, EVO_NAME_LOCK, EVO_NAME_META };
+enum evo_name_kind evo_name_kind(const char *fname);
+/* evo_<name>_<pid>: *base = "<name>", *pid; false if the last field is not a pid. */
+bool evo_name_legacy(const char *fname, char **base, int *pid);
+/* Known segment names: the 15 P2P SEG_* names, or the 15 legacy names (which carry
+ * their own "evo_" prefix: evo_evo_hal_sensors_<pid>) and P2P names in a legacy file. */
+bool evo_name_known(const char *base, enum evo_layout l);
+/* P2P names are <source>_<dest>; false unless both are module names. */
+bool evo_name_modules(const char *base, char src[8], char dst[8]);
+
+/* Credentials from /proc/PID/status: file-system uid/gid (what open() checks), groups. */
+struct evo_creds {
+        unsigned uid, gid;
+        unsigned groups[64];
+        size_t ngroups;
+};
+int evo_status_creds(const char *status, struct evo_creds *c);
+/* Would open() with O_RDONLY (or O_RDWR) pass the mode bits? uid 0 always does. */
+bool evo_can_open(const struct evo_creds *c, unsigned uid, unsigned gid, mode_t mode, bool rw);
+/* The permission problem of a data segment, or NULL. Legacy readers open it
+ * read-write (reader_count), so group write is needed there and not a problem. */
+const char *evo_mode_problem(mode_t mode, enum evo_layout l);
+/* The lock file: anyone who can open it can take the flock and keep the writer out. */
+const char *evo_lock_mode_problem(mode_t mode);
+
+/* Legacy .meta JSON (serde SegmentInfo). */
+struct evo_meta {
+        char name[128];
+        uint64_t size;
+        int writer_pid;
+        uint64_t created_secs;
+        uint32_t reader_count;
+        bool has_pid, has_created;
+};
+int evo_meta_parse(const char *text, size_t len, struct evo_meta *m);
+
+/* "00000000  45 56 4f 5f 50 32 50 00  ...  |EVO_P2P.........|" lines, like hexdump -C. */
+void evo_hexdump(const uint8_t *b, size_t n, struct strbuf *out);
+
+/* watch: frees what sample() keeps in ctx->state (open fds, previous heartbeats).
+ * The collector interface has no such hook yet; the sampler child may call it. */
+void evo_watch_state_free(void *state);

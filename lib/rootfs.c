@@ -270,7 +270,8 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
         int r = follow ? stat(p, st) : lstat(p, st);
         if (r < 0)
                 return -errno;
-        if (tr.on && !follow && !trace_find(path, TRACE_STAT)) {
+        /* Existence counts too (proc_exists: is the creator alive?): offline it must agree. */
+        if (tr.on && !trace_find(path, TRACE_STAT)) {
                 trace_add(path, TRACE_STAT, NULL, 0, false);
                 tr.v[tr.n - 1].st = *st;
         }

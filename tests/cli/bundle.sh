@@ -122,7 +122,7 @@ t_like "$ERR" "3 collectors agree" "check --from an unpacked directory"
 
 # A live bundle of this host round-trips too.
 t_run bundle --only shm,hugepages,memory,maps -o "$out/live.tar.zst" -q
-t_run check --from "$out/live.tar.zst"
+t_run check --from "$out/live.tar.zst" -v
 t_like "$ERR" "4 collectors agree with the bundle's recorded findings, 0 differ" "live bundle: check --from agrees"
 
 # Hostile archives are refused, naming the entry.
