@@ -66,6 +66,8 @@ uint32_t evo_version_hash_align(uint32_t hash, uint32_t size);
 /* The seqlock read protocol: read the counter, retry while odd; copy; read it
  * again, retry if it changed. Bounded by `attempts` (upstream: 10). */
 typedef ssize_t (*evo_pread_fn)(void *arg, void *buf, size_t n, uint64_t off);
+/* n bytes at off through fn, fewer only at EOF; negative errno on error. */
+ssize_t evo_read_full(evo_pread_fn fn, void *arg, uint8_t *buf, size_t n, uint64_t off);
 enum evo_read {
         EVO_READ_STABLE,    /* a consistent copy */
         EVO_READ_ODD,       /* odd on every attempt: the copy is the last one seen */
