@@ -159,7 +159,7 @@ static const struct check_info checks[] = {
 
 static const struct config_key config[] = {
         {"config", "", "the broker's INI file (empty: the running broker's -c, else " DEFAULT_CONF ")"},
-        {"control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " DEFAULT_CTL_SOCK "; none: do not use)"},
+        {"control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " LAVINMQ_DEFAULT_CTL_SOCK "; none: do not use)"},
         {"api_url", "", "management API base URL (empty: http://<[mgmt] bind>:<[mgmt] port> from lavinmq.ini)"},
         {"metrics_url", "", "Prometheus URL (empty: http://<metrics_http_bind>:<metrics_http_port>/metrics)"},
         {"user", "guest", "management API user (not needed over the control socket)"},
@@ -558,7 +558,7 @@ static void gather_api(struct lmq *m)
         if (!m->api_base) {
                 m->api = API_NOT_CONFIGURED;
                 m->api_err = xasprintf("no control socket at %s and the management port is disabled ([mgmt] port = %d)",
-                                       *ctl ? ctl : DEFAULT_CTL_SOCK, m->conf.mgmt_port);
+                                       *ctl ? ctl : LAVINMQ_DEFAULT_CTL_SOCK, m->conf.mgmt_port);
         } else {
                 m->api = classify(m, &m->ov);
         }
@@ -612,13 +612,13 @@ static struct lmq *gather(struct ctx *c)
         m->c = c;
         m->live = rootfs_is_live();
         /* The lock at the default place first: it names the broker's pid. */
-        m->data_dir = xstrdup(DEFAULT_DATA_DIR);
+        m->data_dir = xstrdup(LAVINMQ_DEFAULT_DATA_DIR);
         read_lock(m);
         find_broker(m);
         free(m->data_dir);
         m->data_dir = NULL;
         read_config(m);
-        if (!streq(m->data_dir, DEFAULT_DATA_DIR)) {
+        if (!streq(m->data_dir, LAVINMQ_DEFAULT_DATA_DIR)) {
                 m->lock_err = m->lock_pid = 0;
                 m->lock_bad = false;
                 m->lock_host[0] = 0;
@@ -1465,7 +1465,7 @@ static void lavinmq_check(struct ctx *c, struct findings *fs)
 static bool lavinmq_detect(struct ctx *c)
 {
         const char *k = conf_str(c, "config");
-        if (rootfs_exists(*k ? k : DEFAULT_CONF) || rootfs_exists(DEFAULT_DATA_DIR "/.lock"))
+        if (rootfs_exists(*k ? k : DEFAULT_CONF) || rootfs_exists(LAVINMQ_DEFAULT_DATA_DIR "/.lock"))
                 return true;
         for (size_t i = 0; i < ARRAY_SIZE(unit_files); i++)
                 if (rootfs_exists(unit_files[i]))

@@ -1,13 +1,13 @@
 /* lavinmq collector: parsers and decisions, declared here so the unit tests can
  * call them. Formats from COMPONENTS.md §2 (cloudamqp/lavinmq). */
 #pragma once
-
-/* LavinMQ's built-in defaults (COMPONENTS.md §2). */
-#define DEFAULT_DATA_DIR "/var/lib/lavinmq"
-#define DEFAULT_CTL_SOCK "/tmp/lavinmqctl.sock"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* LavinMQ's built-in defaults (COMPONENTS.md §2). */
+#define LAVINMQ_DEFAULT_DATA_DIR "/var/lib/lavinmq"
+#define LAVINMQ_DEFAULT_CTL_SOCK "/tmp/lavinmqctl.sock"
 
 /* ---- /etc/lavinmq/lavinmq.ini ---- */
 

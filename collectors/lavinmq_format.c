@@ -41,8 +41,8 @@ static void set_str(char **dst, const char *v)
 void lavinmq_conf_init(struct lavinmq_conf *c)
 {
         memset(c, 0, sizeof(*c));
-        c->data_dir = xstrdup(DEFAULT_DATA_DIR);
-        c->control_unix_path = xstrdup(DEFAULT_CTL_SOCK);
+        c->data_dir = xstrdup(LAVINMQ_DEFAULT_DATA_DIR);
+        c->control_unix_path = xstrdup(LAVINMQ_DEFAULT_CTL_SOCK);
         c->metrics_bind = xstrdup("127.0.0.1");
         c->amqp_bind = xstrdup("127.0.0.1");
         c->mgmt_bind = xstrdup("127.0.0.1");
