@@ -110,4 +110,22 @@ t_is "$bad" "" "prometheus: every line is valid exposition format"
 t_run check --root "$root" --only memory --color always
 t_like "$OUT" $'\033\\[31mCRIT' "--color always colours crit red"
 
+# Shell completion: verbs, options, collector names and check IDs from `evodiag list`.
+if [ -r /usr/share/bash-completion/bash_completion ]; then
+        comp() { # words... -> the completions bash would offer for the last word
+                PATH="$(dirname "$EVODIAG"):$PATH" bash -c '
+                        . /usr/share/bash-completion/bash_completion
+                        . "$1/completions/evodiag"
+                        shift
+                        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+                        _evodiag evodiag "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+                        printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP_SRCDIR" "$@" 2>/dev/null | sort | tr '\n' ' '
+        }
+        t_like "$(comp evodiag "")" "bundle check explain help list version watch" "bash completion: the verbs"
+        t_like "$(comp evodiag check --on)" "^--only $" "bash completion: check's options"
+        t_like "$(comp evodiag check --only me)" "^memory $" "bash completion: collector names for --only"
+        t_like "$(comp evodiag explain memory.av)" "^memory.available $" "bash completion: check IDs for explain"
+else
+        t_skip "bash-completion is not installed"
+fi
 t_done
