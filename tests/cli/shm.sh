@@ -310,8 +310,12 @@ t_is "$(sub_sev shm.orphaned "shmid $id1")" "" "live: an attached segment is not
 t_is "$(t_sev shm.tmpfs_usage)" ok "live: /dev/shm usage read by statvfs (this host's is nearly empty)"
 
 # Not root: other users' maps are unreadable; that is said, never "no mappers".
-# (No --config: nobody cannot read $T_TMP.)
-nobody_run() { timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$EVODIAG" "$@" >"$T_TMP/out" 2>"$T_TMP/err"; RC=$?; OUT=$(cat "$T_TMP/out"); }
+# nobody cannot read $T_TMP: its config (list everything, as above) lives beside it.
+ncfg=$(mktemp /tmp/evodiag-shm-nobody.XXXXXX)
+t_at_exit "rm -f $ncfg"
+printf '[shm]\nlist_max = 1000000\n' >"$ncfg"
+chmod 644 "$ncfg"
+nobody_run() { timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$EVODIAG" "$@" --config "$ncfg" >"$T_TMP/out" 2>"$T_TMP/err"; RC=$?; OUT=$(cat "$T_TMP/out"); }
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups "$EVODIAG" version >/dev/null 2>&1; then
         nobody_run check --only shm --json
         t_is "$(t_sev shm.mappers | tr ',' '\n' | grep -c skipped)" 1 "non-root: shm.mappers is skipped"
