@@ -42,47 +42,6 @@ static void help(void)
               stdout);
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno || end == s || v < 0)
-                return -EINVAL;
-        double m = 1;
-        if (*end == 'k' || *end == 'K')
-                m = 1024, end++;
-        else if (*end == 'M' || *end == 'm')
-                m = 1024.0 * 1024, end++;
-        else if (*end == 'G' || *end == 'g')
-                m = 1024.0 * 1024 * 1024, end++;
-        if (*end == 'i' && end[1] == 'B')
-                end += 2;
-        else if (*end == 'B')
-                end++;
-        if (*end)
-                return -EINVAL;
-        *out = (uint64_t)(v * m);
-        return 0;
-}
-
-/* Installed templates; for a binary still in its build tree, the source tree's. */
-static char *templates_dir(void)
-{
-        const char *env = getenv("EVODIAG_TEMPLATES");
-        if (env)
-                return xstrdup(env);
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = 0;
-                char *slash = strrchr(exe, '/');
-                if (slash && (*slash = 0, streq(exe, EVODIAG_BUILDDIR)))
-                        return xstrdup(EVODIAG_SRCDIR "/templates");
-        }
-        return xstrdup(PKGDATADIR "/templates");
-}
-
 enum { O_SINCE = 256, O_ONLY, O_SKIP, O_COMPONENT, O_INTRUSIVE, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP,
        O_UPLOAD, O_TIMEOUT, O_CTIMEOUT, O_ROOT, O_CONFIG };
 
@@ -129,7 +88,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_INTRUSIVE: c.allow_intrusive = true; break;
                 case O_MAXSIZE:
                 case O_ARTMAX:
-                        if (parse_size(optarg, &v) < 0 || v == 0) {
+                        if (parse_size_arg(optarg, &v) < 0 || v == 0) {
                                 r = usage_error("bundle ", "%s: '%s' is not a size (e.g. 64M, 1G)",
                                                 o == O_MAXSIZE ? "--max-size" : "--artifact-max", optarg);
                                 goto out;
@@ -176,7 +135,7 @@ int cmd_bundle(int argc, char **argv)
         if ((r = common_setup("bundle ", &c)))
                 goto out;
         {
-                _cleanup_free_ char *host = inspected_hostname(), *tdir = templates_dir();
+                _cleanup_free_ char *host = inspected_hostname(), *tdir = evodiag_templates_dir();
                 struct strbuf cl = {0};
                 for (int i = 0; i < argc; i++)
                         sb_printf(&cl, "%s%s", i ? " " : "evodiag ", argv[i]);

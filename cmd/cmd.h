@@ -39,5 +39,10 @@ int parse_collector_list(const char *verb, const char *arg, char ***out);
  * moves to housekeeping CPUs. Returns 0 or an exit code. */
 int common_setup(const char *verb, struct common *c);
 void common_free(struct common *c);
+/* "64M", "1.5G", "512k", "100" (bytes) -> bytes; -EINVAL otherwise. */
+int parse_size_arg(const char *s, uint64_t *out);
+/* Where ISSUE.md templates are: $EVODIAG_TEMPLATES, the source tree's for a binary
+ * still in its build tree, else the installed ones. */
+char *evodiag_templates_dir(void);
 /* The host name of the inspected system (root-aware). */
 char *inspected_hostname(void);

@@ -3,6 +3,7 @@
 #include "lib/housekeeping.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 PRINTF(1, 0) static void verr(const char *fmt, va_list ap)
@@ -219,4 +220,45 @@ char *inspected_hostname(void)
                 return xstrdup(buf);
         }
         return xstrdup("unknown");
+}
+
+int parse_size_arg(const char *s, uint64_t *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || v < 0)
+                return -EINVAL;
+        double m = 1;
+        if (*end == 'k' || *end == 'K')
+                m = 1024, end++;
+        else if (*end == 'M' || *end == 'm')
+                m = 1024.0 * 1024, end++;
+        else if (*end == 'G' || *end == 'g')
+                m = 1024.0 * 1024 * 1024, end++;
+        if (*end == 'i' && end[1] == 'B')
+                end += 2;
+        else if (*end == 'B')
+                end++;
+        if (*end)
+                return -EINVAL;
+        *out = (uint64_t)(v * m);
+        return 0;
+}
+
+/* Installed templates; for a binary still in its build tree, the source tree's. */
+char *evodiag_templates_dir(void)
+{
+        const char *env = getenv("EVODIAG_TEMPLATES");
+        if (env)
+                return xstrdup(env);
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash && (*slash = 0, streq(exe, EVODIAG_BUILDDIR)))
+                        return xstrdup(EVODIAG_SRCDIR "/templates");
+        }
+        return xstrdup(PKGDATADIR "/templates");
 }
