@@ -1,4 +1,967 @@
-/* PLACEHOLDER: being written (issue 4). */
+/* evodiag watch: the live view during an incident and the flight recorder that
+ * explains it afterwards. Every collector with a sample() runs in a long-lived
+ * sampler child (collectors/sampler.c); each interval the parent asks them all,
+ * merges the answers, turns severity changes into events and hands the round to
+ * the outputs: a screen (ncurses, on a TTY), event lines, JSON lines, a
+ * Prometheus textfile, the recording, and background bundles on crit/warn. */
 #include "config.h"
 #include "cmd/cmd.h"
-int cmd_watch(int argc, char **argv) { return usage_error("watch ", "not built yet"); }
+#include "collectors/sampler.h"
+#include "lib/child.h"
+#include "report/bundle.h"
+#include "report/recorder.h"
+#include "report/report.h"
+#include "report/watchview.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define EVENTS_KEPT 200         /* event lines the screen keeps */
+#define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
+
+static void help(void)
+{
+        fputs("Usage: evodiag watch [OPTIONS]\n"
+              "       evodiag watch --replay FILE [--json]\n"
+              "\n"
+              "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"
+              "`journalctl -f` in four terminals, and a flight recorder that explains it later.\n"
+              "Every collector that can sample (see 'evodiag list') reports cheap values and\n"
+              "verdicts each interval from its own long-lived child; a child that does not answer\n"
+              "in time is killed and restarted later and shows as '<collector>.timeout' meanwhile,\n"
+              "so the loop never stops. Any change of a verdict's severity is an EVENT with a\n"
+              "timestamp; the first sample reports what is already wrong. watch runs at low\n"
+              "priority on the housekeeping CPUs and never signals or locks a component.\n"
+              "\n"
+              "Output: on a terminal, a screen redrawn in place (worst first, recent events at the\n"
+              "bottom; q or Ctrl-C quits). Otherwise one line per event:\n"
+              "  2026-11-21T23:00:00Z CRIT    fds.system: 2400000 of 2466193 file handles in use on the host (97.3%) (was ok)\n"
+              "With --json, JSON lines: {\"type\":\"sample\",...} per round, {\"type\":\"event\",...}\n"
+              "per event, {\"type\":\"bundle\",...} when a bundle is made.\n"
+              "\n"
+              "Options:\n"
+              "  --interval DUR        time between samples (default 1s; 50ms to 1h)\n"
+              "  --duration DUR        stop after this long (default: until q, Ctrl-C or SIGTERM)\n"
+              "  --only A,B, --skip A,B  collectors, as for check\n"
+              "  --json                JSON lines instead of the screen or event lines\n"
+              "  --record FILE|DIR/    keep a crash-safe recording: FILE and FILE.1, together at most\n"
+              "                        --record-max; the oldest half is dropped when full. A directory\n"
+              "                        (existing, or ending in /) gets DIR/watch.rec; 'evodiag bundle'\n"
+              "                        includes the last 15 minutes of the newest *.rec in\n"
+              "                        /var/lib/evodiag/watch ([watch] record_dir), so record there.\n"
+              "  --record-max SIZE     bound of the recording (default 64M, at least 16K)\n"
+              "  --textfile DIR        write DIR/evodiag_watch.prom each interval, atomically (temp +\n"
+              "                        rename), for node_exporter's textfile collector\n"
+              "  --bundle-on warn|crit on an event of that severity or worse, make a bundle in the\n"
+              "                        background (sampling goes on), as 'evodiag bundle' would (all\n"
+              "                        collectors but --skip ones, with the recording so far); one per\n"
+              "                        check ID per cooldown; its path is printed and recorded\n"
+              "  --bundle-dir DIR      where those bundles go (default: the current directory)\n"
+              "  --bundle-cooldown DUR at most one bundle per check ID in this time (default 10m)\n"
+              "  --rescan DUR          how often samplers redo the scans that grow with the host, such\n"
+              "                        as the process table for the top fd consumers (default 2m)\n"
+              "  --replay FILE         print the timeline (sessions, samples, events, bundles) of a\n"
+              "                        recording; torn or damaged records are skipped and reported\n"
+              "  --root DIR, --config FILE, --collector-timeout DUR, --allow-intrusive  as for check\n"
+              "  --color WHEN          auto (default), always, never (the screen's colours)\n"
+              "  -v, --verbose         say which collectors sample and where watch runs\n"
+              "  -h, --help            this help\n"
+              "\n"
+              "The recording survives kill -9: every record is length-prefixed and checksummed,\n"
+              "a torn last record is skipped on reading and cut off when recording resumes.\n"
+              "Records are written as they happen; fdatasync follows every event and bundle note\n"
+              "and runs at least every 10 s otherwise, at rotation and at exit.\n"
+              "\n"
+              "Exit status: 0 stopped normally (duration, q, SIGINT, SIGTERM); 3 usage error or\n"
+              "the recording cannot be opened. --replay: 0 replayed (a torn last record, normal\n"
+              "after a crash, is reported on stderr), 1 damaged records were skipped, 3 unreadable.\n"
+              "\n"
+              "Examples:\n"
+              "  evodiag watch                                  # the screen\n"
+              "  evodiag watch --record /var/lib/evodiag/watch/ --bundle-on crit\n"
+              "  evodiag watch --json --interval 200ms --duration 1m > incident.jsonl\n"
+              "  evodiag watch --replay /var/lib/evodiag/watch/watch.rec | less\n",
+              stdout);
+}
+
+enum { O_INTERVAL = 256, O_DURATION, O_ONLY, O_SKIP, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR,
+       O_COOLDOWN, O_RESCAN, O_REPLAY, O_ROOT, O_CONFIG, O_CTIMEOUT, O_INTRUSIVE, O_COLOR };
+
+static int parse_size(const char *s, uint64_t *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || !(v >= 0))
+                return -EINVAL;
+        double m = 1;
+        switch (*end) {
+        case 'k': case 'K': m = 1024.0; end++; break;
+        case 'm': case 'M': m = 1024.0 * 1024; end++; break;
+        case 'g': case 'G': m = 1024.0 * 1024 * 1024; end++; break;
+        default: break;
+        }
+        if (*end == 'i' && end[1] == 'B')
+                end += 2;
+        else if (*end == 'B')
+                end++;
+        if (*end || v * m > 1e18)
+                return -EINVAL;
+        *out = (uint64_t)(v * m);
+        return 0;
+}
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t stop_sig;
+static int wake[2] = {-1, -1};
+
+static void on_stop(int sig)
+{
+        int e = errno;
+        stop_sig = sig;
+        if (wake[1] >= 0)
+                (void)!write(wake[1], "x", 1);
+        errno = e;
+}
+
+/* ---- state of one run ---- */
+
+struct bundle_job {
+        pid_t pid;
+        char *id, *path;
+        enum severity sev;
+};
+
+struct run {
+        struct common *c;
+        struct watch w;
+        const char *host;
+        bool json, tty;
+        struct watchview *view;
+        struct recorder *rec;
+        const char *textfile;
+        enum severity bundle_on; /* SEV_SKIPPED: off */
+        const char *bundle_dir;
+        uint64_t cooldown_ms;
+        json_object *last_bundle; /* id -> monotonic ms */
+        struct bundle_job *jobs;
+        size_t njobs;
+        uint64_t events_total;
+        char *evline[EVENTS_KEPT];
+        enum severity evsev[EVENTS_KEPT];
+        size_t nev;
+        char **argv;
+        int argc;
+        char *problems; /* the last recording/textfile error, shown once */
+};
+
+static void remember_line(struct run *r, char *text, enum severity sev)
+{
+        if (r->nev == EVENTS_KEPT) {
+                free(r->evline[0]);
+                memmove(r->evline, r->evline + 1, (EVENTS_KEPT - 1) * sizeof(char *));
+                memmove(r->evsev, r->evsev + 1, (EVENTS_KEPT - 1) * sizeof(enum severity));
+                r->nev--;
+        }
+        r->evline[r->nev] = text;
+        r->evsev[r->nev++] = sev;
+}
+
+static void print_json(json_object *o)
+{
+        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+        fputc('\n', stdout);
+}
+
+/* A line for everyone who reads: the screen's event list, stdout, or JSON. */
+static void emit_item(struct run *r, json_object *item, enum severity sev)
+{
+        if (r->json) {
+                print_json(item);
+                return;
+        }
+        char *text = recorder_item_text(item);
+        if (r->view) {
+                remember_line(r, text, sev);
+                return;
+        }
+        printf("%s\n", text);
+        free(text);
+}
+
+static void problem(struct run *r, const char *fmt, ...) PRINTF(2, 3);
+static void problem(struct run *r, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        if (r->problems && streq(r->problems, msg)) {
+                free(msg);
+                return;
+        }
+        free(r->problems);
+        r->problems = msg;
+        if (!r->view)
+                err("%s", msg);
+}
+
+/* ---- Prometheus textfile ---- */
+
+static void label(FILE *f, const char *s)
+{
+        if (s && !strpbrk(s, "\\\"\n")) {
+                fputs(s, f);
+                return;
+        }
+        for (; s && *s; s++) {
+                if (*s == '\\' || *s == '"')
+                        fputc('\\', f);
+                if (*s == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*s, f);
+        }
+}
+
+/* Numbers in the exposition format, never in exponent notation. */
+static void prom_number(FILE *f, double v)
+{
+        if (v == floor(v) && fabs(v) < 1e15)
+                fprintf(f, "%.0f", v);
+        else
+                fprintf(f, "%.6f", v);
+}
+
+static int status_value(enum severity s)
+{
+        return s == SEV_CRIT ? 2 : s == SEV_WARN ? 1 : s == SEV_UNKNOWN ? 3 : 0;
+}
+
+/* Atomically, without a new inode per interval: two files keep their inodes
+ * (.evodiag_watch.prom.a and .b); each round rewrites the one not published, links
+ * it to a temporary name and renames that over evodiag_watch.prom, so a reader
+ * always opens a whole file. (Creating a file per second cost more on ext4 than
+ * the rest of the round: inode allocation scans for recently deleted ones.) */
+static void write_textfile(struct run *r, uint64_t time_ms)
+{
+        static unsigned flip;
+        _cleanup_free_ char *final = xasprintf("%s/evodiag_watch.prom", r->textfile);
+        _cleanup_free_ char *buf = xasprintf("%s/.evodiag_watch.prom.%c", r->textfile, flip++ & 1 ? 'b' : 'a');
+        _cleanup_free_ char *tmp = xasprintf("%s/.evodiag_watch.prom.new", r->textfile);
+        /* Not O_TRUNC: ext4 flushes a file truncated to 0 and rewritten at close
+         * (auto_da_alloc); the tail is cut with ftruncate below instead. */
+        int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+                problem(r, "--textfile %s: %s", buf, strerror(errno));
+                return;
+        }
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+                close(fd);
+                return;
+        }
+        /* Straight from the samplers' latest values and the status table: no copies. */
+        json_object *seen = json_object_new_object();
+        fputs("# HELP evodiag_watch_value Latest value sampled by evodiag watch (key: <collector>.<what>).\n"
+              "# TYPE evodiag_watch_value gauge\n", f);
+        for (size_t k = 0; k < r->w.n; k++)
+                for (size_t i = 0; r->w.s[k].values && i < json_object_array_length(r->w.s[k].values); i++) {
+                        const char *key, *subj, *unit;
+                        double d;
+                        if (!watch_value_get(json_object_array_get_idx(r->w.s[k].values, i), &key, &subj, &d, &unit) ||
+                            !isfinite(d))
+                                continue;
+                        char kb[512]; /* one sample per label set, or the file is invalid */
+                        snprintf(kb, sizeof(kb), "%s\037%s", key, subj ? subj : "");
+                        if (json_object_object_get_ex(seen, kb, NULL))
+                                continue;
+                        json_object_object_add(seen, kb, NULL);
+                        fputs("evodiag_watch_value{key=\"", f);
+                        label(f, key);
+                        fputs("\",subject=\"", f);
+                        label(f, subj);
+                        fputs("\"} ", f);
+                        prom_number(f, d);
+                        fputc('\n', f);
+                }
+        fputs("# HELP evodiag_watch_status Severity of a watched status: 0 ok/info/skipped, 1 warn, 2 crit, 3 unknown.\n"
+              "# TYPE evodiag_watch_status gauge\n", f);
+        for (size_t i = 0; i < r->w.nst; i++) {
+                const struct watch_status *st = &r->w.st[i];
+                fputs("evodiag_watch_status{id=\"", f);
+                label(f, st->id);
+                fputs("\",subject=\"", f);
+                label(f, st->subject);
+                fprintf(f, "\",severity=\"%s\"} %d\n", severity_name(st->sev), status_value(st->sev));
+        }
+        fputs("# HELP evodiag_watch_sampler_up 1 while the collector's sampler answers, 0 when it timed out or crashed.\n"
+              "# TYPE evodiag_watch_sampler_up gauge\n", f);
+        for (size_t i = 0; i < r->w.n; i++)
+                if (r->w.s[i].state != SP_NOT_APPLICABLE)
+                        fprintf(f, "evodiag_watch_sampler_up{collector=\"%s\"} %d\n", r->w.s[i].c->name, r->w.s[i].problem ? 0 : 1);
+        fprintf(f, "# HELP evodiag_watch_events_total Severity changes seen since evodiag watch started.\n"
+                   "# TYPE evodiag_watch_events_total counter\nevodiag_watch_events_total %llu\n",
+                (unsigned long long)r->events_total);
+        fprintf(f, "# HELP evodiag_watch_last_sample_timestamp_seconds When the last sample round was taken.\n"
+                   "# TYPE evodiag_watch_last_sample_timestamp_seconds gauge\nevodiag_watch_last_sample_timestamp_seconds %.3f\n",
+                (double)time_ms / 1000.0);
+        json_object_put(seen);
+        (void)fchmod(fd, 0644); /* node_exporter usually runs as another user */
+        bool ok = fflush(f) == 0 && !ferror(f) && ftruncate(fd, ftello(f)) == 0;
+        fclose(f);
+        (void)unlink(tmp); /* left by a crash between link and rename */
+        if (!ok || link(buf, tmp) < 0 || rename(tmp, final) < 0) {
+                problem(r, "--textfile %s: %s", final, strerror(errno));
+                (void)unlink(tmp);
+        }
+}
+
+/* At exit only evodiag_watch.prom stays (a name of whichever buffer was last). */
+static void textfile_done(struct run *r)
+{
+        for (const char *x = "ab"; *x; x++) {
+                _cleanup_free_ char *p = xasprintf("%s/.evodiag_watch.prom.%c", r->textfile, *x);
+                (void)unlink(p);
+        }
+}
+
+/* ---- bundles in the background ---- */
+
+static char *templates_dir(void)
+{
+        const char *env = getenv("EVODIAG_TEMPLATES");
+        if (env)
+                return xstrdup(env);
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash && (*slash = 0, streq(exe, EVODIAG_BUILDDIR)))
+                        return xstrdup(EVODIAG_SRCDIR "/templates");
+        }
+        return xstrdup(PKGDATADIR "/templates");
+}
+
+static char *safe_name(const char *s)
+{
+        char *o = xstrdup(s && *s ? s : "x");
+        for (char *p = o; *p; p++)
+                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+                        *p = '_';
+        return o;
+}
+
+static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...) PRINTF(5, 6);
+static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *text = xvasprintf(fmt, ap);
+        va_end(ap);
+        char ts[40];
+        watch_time(t, true, ts);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string(r->json && streq(kind, "bundle") ? "bundle" : "note"));
+        json_object_object_add(o, "time", json_object_new_string(ts));
+        json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)t));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        json_object_object_add(o, "text", json_object_new_string(text));
+        if (extra) {
+                json_object_object_foreach(extra, k, v)
+                        json_object_object_add(o, k, json_object_get(v));
+        }
+        if (r->rec && recorder_note(r->rec, t, kind, text) < 0)
+                problem(r, "--record %s: cannot write", recorder_path(r->rec));
+        emit_item(r, o, SEV_INFO);
+        json_object_put(o);
+}
+
+/* The child: a bundle like `evodiag bundle`, in its own process group (a Ctrl-C
+ * meant for watch must not cut it short), with nothing of watch's open. */
+static void bundle_child(struct run *r, const char *path, const char *id)
+{
+        (void)setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                if (r->view)
+                        dup2(null, STDERR_FILENO); /* the screen is not ours to write on */
+        }
+        (void)close_range(3, ~0u, 0);
+        _cleanup_free_ char *tdir = templates_dir();
+        struct strbuf cl = {0};
+        sb_puts(&cl, "evodiag");
+        for (int i = 0; i < r->argc; i++)
+                sb_printf(&cl, " %s", r->argv[i]);
+        sb_printf(&cl, "   # --bundle-on: %s", id);
+        struct bundle_opts bo = {
+                .output = path, .host = r->host, .command_line = cl.s, .templates_dir = tdir,
+                .skip = (const char *const *)r->c->skip, .since_ms = now_ms_realtime() - 24ull * 3600 * 1000,
+                .deadline_ms = now_ms_monotonic() + 120000, .collector_timeout_ms = 15000,
+                .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
+                .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
+        };
+        struct bundle_result res;
+        int e = bundle_make(&r->c->ctx, &bo, &res);
+        int code = e < 0 || !res.path ? 3 : res.complete ? 0 : 1;
+        _exit(code);
+}
+
+static void maybe_bundle(struct run *r, const struct watch_event *e)
+{
+        if (r->bundle_on == SEV_SKIPPED || e->gone || e->sev < r->bundle_on || e->sev == SEV_UNKNOWN)
+                return;
+        uint64_t now = now_ms_monotonic();
+        json_object *last;
+        if (json_object_object_get_ex(r->last_bundle, e->id, &last) && now - (uint64_t)json_object_get_int64(last) < r->cooldown_ms)
+                return;
+        json_object_object_add(r->last_bundle, e->id, json_object_new_int64((int64_t)now));
+        char ts[40];
+        watch_time(e->time_ms, false, ts);
+        _cleanup_free_ char *h = safe_name(r->host), *i = safe_name(e->id);
+        char stamp[32];
+        size_t k = 0;
+        for (const char *p = ts; *p && k < sizeof(stamp) - 1; p++)
+                if (*p != '-' && *p != ':')
+                        stamp[k++] = *p;
+        stamp[k] = 0;
+        char *path = xasprintf("%s/evodiag-%s-%s-%s.tar.zst", r->bundle_dir, h, stamp, i);
+        if (r->rec)
+                (void)recorder_sync(r->rec, true); /* the bundle includes the recording up to now */
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+                problem(r, "--bundle-on: cannot fork: %s", strerror(errno));
+                free(path);
+                return;
+        }
+        if (pid == 0)
+                bundle_child(r, path, e->id);
+        r->jobs = xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
+        r->jobs[r->njobs++] = (struct bundle_job){.pid = pid, .id = xstrdup(e->id), .path = path, .sev = e->sev};
+        json_object *x = json_object_new_object();
+        json_object_object_add(x, "status", json_object_new_string("started"));
+        json_object_object_add(x, "path", json_object_new_string(path));
+        json_object_object_add(x, "trigger", json_object_new_string(e->id));
+        note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
+        json_object_put(x);
+}
+
+/* Reaps finished bundle children without waiting; wait_all blocks (at exit). */
+static void reap_bundles(struct run *r, bool wait_all)
+{
+        for (size_t i = 0; i < r->njobs;) {
+                struct bundle_job *j = &r->jobs[i];
+                int status;
+                pid_t p = waitpid(j->pid, &status, wait_all ? 0 : WNOHANG);
+                if (p == 0 || (p < 0 && errno == EINTR)) {
+                        i++;
+                        continue;
+                }
+                bool ok = p == j->pid && WIFEXITED(status) && WEXITSTATUS(status) <= 1 && access(j->path, F_OK) == 0;
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "status", json_object_new_string(ok ? "written" : "failed"));
+                json_object_object_add(x, "path", json_object_new_string(j->path));
+                json_object_object_add(x, "trigger", json_object_new_string(j->id));
+                if (ok)
+                        note(r, now_ms_realtime(), "bundle", x, "written %s%s (for %s)", j->path,
+                             WEXITSTATUS(status) == 1 ? " (incomplete: a collector timed out)" : "", j->id);
+                else
+                        note(r, now_ms_realtime(), "bundle", x, "FAILED %s (for %s): exit status %d", j->path, j->id,
+                             p == j->pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                json_object_put(x);
+                free(j->id);
+                free(j->path);
+                r->jobs[i] = r->jobs[--r->njobs];
+        }
+}
+
+/* ---- one round ---- */
+
+static void draw(struct run *r, uint64_t t)
+{
+        char ts[40];
+        watch_time(t, false, ts);
+        struct strbuf title = {0};
+        sb_printf(&title, "evodiag watch  %s  every %llu ms  sample %llu  %s", r->host, (unsigned long long)r->w.interval_ms,
+                  (unsigned long long)r->w.round, ts);
+        if (r->rec) {
+                char sz[32];
+                sb_printf(&title, "  rec %s (%s)", recorder_path(r->rec), fmt_bytes(recorder_size(r->rec), sz));
+        }
+        if (r->njobs)
+                sb_printf(&title, "  %zu bundle%s running", r->njobs, r->njobs == 1 ? "" : "s");
+        if (r->problems)
+                sb_printf(&title, "  !! %s", r->problems);
+        json_object *sts = watch_statuses_json(&r->w), *vals = watch_values_json(&r->w);
+        wv_draw(r->view, title.s, sts, vals, r->evline, r->evsev, r->nev);
+        json_object_put(sts);
+        json_object_put(vals);
+        sb_free(&title);
+}
+
+static void finish_round(struct run *r, uint64_t t)
+{
+        size_t nev;
+        json_object *fresh;
+        struct watch_event *ev = watch_round(&r->w, t, &nev, &fresh);
+        r->events_total += nev;
+        if (r->rec) {
+                int e = recorder_sample(r->rec, t, r->w.round, fresh);
+                for (size_t i = 0; i < nev && e >= 0; i++) {
+                        json_object *o = watch_event_json(&ev[i]);
+                        e = recorder_event(r->rec, o);
+                        json_object_put(o);
+                }
+                if (e >= 0 && (r->w.round % REC_KEYFRAME_ROUNDS == 1)) {
+                        json_object *sts = watch_statuses_json(&r->w);
+                        e = recorder_statuses(r->rec, t, sts);
+                        json_object_put(sts);
+                }
+                if (e < 0 && e != -E2BIG)
+                        problem(r, "--record %s: %s", recorder_path(r->rec), strerror(-e));
+                (void)recorder_sync(r->rec, false);
+        }
+        if (r->json) {
+                char ts[40];
+                watch_time(t, true, ts);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "type", json_object_new_string("sample"));
+                json_object_object_add(o, "time", json_object_new_string(ts));
+                json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)t));
+                json_object_object_add(o, "round", json_object_new_int64((int64_t)r->w.round));
+                json_object_object_add(o, "values", watch_values_objects(fresh));
+                json_object_object_add(o, "statuses", watch_statuses_json(&r->w));
+                json_object *late = json_object_new_array();
+                for (size_t i = 0; i < r->w.n; i++)
+                        if (r->w.s[i].state == SP_BUSY || r->w.s[i].problem)
+                                json_object_array_add(late, json_object_new_string(r->w.s[i].c->name));
+                json_object_object_add(o, "missing", late);
+                print_json(o);
+                json_object_put(o);
+        }
+        for (size_t i = 0; i < nev; i++) {
+                json_object *o = watch_event_json(&ev[i]);
+                emit_item(r, o, ev[i].sev == SEV_OK && ev[i].gone ? SEV_OK : ev[i].sev);
+                json_object_put(o);
+        }
+        for (size_t i = 0; i < nev; i++)
+                maybe_bundle(r, &ev[i]);
+        if (r->textfile)
+                write_textfile(r, t);
+        if (r->view)
+                draw(r, t);
+        /* A reader that went away (| head) ends the run like SIGINT would. */
+        if (fflush(stdout) != 0 || ferror(stdout))
+                stop_sig = SIGPIPE;
+        watch_events_free(ev, nev);
+        json_object_put(fresh);
+}
+
+/* ---- the loop ---- */
+
+static int loop(struct run *r, uint64_t duration_ms)
+{
+        uint64_t start = now_ms_monotonic(), next_tick = start, end = duration_ms ? start + duration_ms : 0;
+        uint64_t round_t = 0;
+        bool open_round = false;
+        size_t maxfds = r->w.n + 2;
+        struct pollfd *pfd = xcalloc(maxfds, sizeof(*pfd));
+        size_t *which = xcalloc(maxfds, sizeof(*which));
+        for (;;) {
+                uint64_t now = now_ms_monotonic();
+                if (stop_sig)
+                        break;
+                if (open_round && (watch_settled(&r->w) || now >= next_tick)) {
+                        finish_round(r, round_t);
+                        open_round = false;
+                }
+                if (end && now >= end && !open_round)
+                        break;
+                if (!open_round && now >= next_tick && !(end && now >= end)) {
+                        round_t = now_ms_realtime();
+                        watch_request(&r->w, now);
+                        open_round = true;
+                        next_tick += r->w.interval_ms;
+                        if (next_tick <= now) /* we fell behind (suspended?): no burst of rounds */
+                                next_tick = now + r->w.interval_ms;
+                        continue;
+                }
+                reap_bundles(r, false);
+                uint64_t dl;
+                size_t np = watch_pollfds(&r->w, pfd, which, &dl);
+                size_t nw = np;
+                pfd[np++] = (struct pollfd){.fd = wake[0], .events = POLLIN};
+                if (r->view)
+                        pfd[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+                uint64_t until = next_tick;
+                if (dl < until)
+                        until = dl;
+                if (end && end < until)
+                        until = end;
+                if (r->njobs && now + 200 < until)
+                        until = now + 200; /* notice finished bundles soon */
+                int timeout = until > now ? (int)(until - now) : 0;
+                int pr = poll(pfd, np, timeout);
+                if (pr < 0 && errno != EINTR)
+                        break;
+                now = now_ms_monotonic();
+                if (pr < 0) {
+                        for (size_t i = 0; i < np; i++)
+                                pfd[i].revents = 0;
+                }
+                watch_service(&r->w, pfd, which, nw, now);
+                if (pfd[nw].revents) {
+                        char buf[64];
+                        (void)!read(wake[0], buf, sizeof(buf));
+                }
+                if (r->view) {
+                        int k = wv_input(r->view);
+                        if (k == 'q')
+                                break;
+                        if (k == 'r')
+                                draw(r, round_t ? round_t : now_ms_realtime());
+                }
+        }
+        free(pfd);
+        free(which);
+        return 0;
+}
+
+/* ---- --replay ---- */
+
+struct replay {
+        bool json;
+};
+
+static int replay_item(void *arg, json_object *item)
+{
+        struct replay *rp = arg;
+        if (rp->json) {
+                print_json(item);
+                return 0;
+        }
+        _cleanup_free_ char *t = recorder_item_text(item);
+        if (*t)
+                printf("%s\n", t);
+        return 0;
+}
+
+static int replay(const char *path, bool json)
+{
+        struct replay rp = {.json = json};
+        struct rec_stats st;
+        int e = recorder_read(path, 0, replay_item, &rp, &st);
+        fflush(stdout);
+        if (e < 0) {
+                err("--replay %s: %s", path, e == -EINVAL ? "not an evodiag recording" : strerror(-e));
+                return EXIT_USAGE;
+        }
+        char a[40] = "-", b[40] = "-";
+        if (st.records) {
+                watch_time(st.first_ms, false, a);
+                watch_time(st.last_ms, false, b);
+        }
+        fprintf(stderr, "evodiag: %s: %llu records in %u segment%s, %s to %s", path, (unsigned long long)st.records, st.segments,
+                st.segments == 1 ? "" : "s", a, b);
+        if (st.damaged)
+                fprintf(stderr, "; %llu damaged stretch%s (%llu bytes) skipped", (unsigned long long)st.damaged,
+                        st.damaged == 1 ? "" : "es", (unsigned long long)st.damaged_bytes);
+        if (st.torn)
+                fprintf(stderr, "; torn last record in %s at offset %llu (%llu bytes) skipped", st.torn_file,
+                        (unsigned long long)st.torn_offset, (unsigned long long)st.torn_bytes);
+        if (st.lost_values)
+                fprintf(stderr, "; %llu values whose series definitions were lost", (unsigned long long)st.lost_values);
+        fputc('\n', stderr);
+        return st.damaged ? 1 : 0;
+}
+
+/* ---- the command ---- */
+
+static char *record_path(const char *arg, char **err)
+{
+        struct stat st;
+        size_t n = strlen(arg);
+        if (n && arg[n - 1] == '/') {
+                /* mkdir -p for the recording's directory: it is ours. */
+                _cleanup_free_ char *d = xstrdup(arg);
+                for (char *p = d + 1; *p; p++)
+                        if (*p == '/') {
+                                *p = 0;
+                                (void)mkdir(d, 0750);
+                                *p = '/';
+                        }
+                if (stat(arg, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        *err = xasprintf("--record %s: %s", arg, strerror(errno ? errno : ENOTDIR));
+                        return NULL;
+                }
+                return xasprintf("%swatch.rec", arg);
+        }
+        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+                return xasprintf("%s/watch.rec", arg);
+        return xstrdup(arg);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"interval", required_argument, NULL, O_INTERVAL},   {"duration", required_argument, NULL, O_DURATION},
+                {"only", required_argument, NULL, O_ONLY},           {"skip", required_argument, NULL, O_SKIP},
+                {"json", no_argument, NULL, O_JSON},                 {"record", required_argument, NULL, O_RECORD},
+                {"record-max", required_argument, NULL, O_RECMAX},   {"textfile", required_argument, NULL, O_TEXTFILE},
+                {"bundle-on", required_argument, NULL, O_BUNDLE_ON}, {"bundle-dir", required_argument, NULL, O_BUNDLE_DIR},
+                {"bundle-cooldown", required_argument, NULL, O_COOLDOWN}, {"rescan", required_argument, NULL, O_RESCAN},
+                {"replay", required_argument, NULL, O_REPLAY},       {"root", required_argument, NULL, O_ROOT},
+                {"config", required_argument, NULL, O_CONFIG},       {"collector-timeout", required_argument, NULL, O_CTIMEOUT},
+                {"allow-intrusive", no_argument, NULL, O_INTRUSIVE}, {"color", required_argument, NULL, O_COLOR},
+                {"verbose", no_argument, NULL, 'v'},                 {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct common c = {0};
+        struct run r = {.c = &c, .bundle_on = SEV_SKIPPED, .bundle_dir = ".", .cooldown_ms = 0, .argc = argc, .argv = argv};
+        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0;
+        const char *record = NULL, *replay_path = NULL, *color = "auto";
+        _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
+        bool cooldown_given = false;
+        int o, ret = 0;
+        optind = 1;
+        opterr = 0;
+        while ((o = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+                uint64_t v;
+                switch (o) {
+                case O_INTERVAL:
+                case O_DURATION:
+                case O_COOLDOWN:
+                case O_RESCAN:
+                case O_CTIMEOUT:
+                        if (parse_duration_ms(optarg, &v) < 0 || v == 0) {
+                                ret = usage_error("watch ", "--%s: '%s' is not a duration (e.g. 200ms, 1s, 5m)",
+                                                  o == O_INTERVAL ? "interval" : o == O_DURATION ? "duration" : o == O_COOLDOWN ? "bundle-cooldown"
+                                                  : o == O_RESCAN ? "rescan" : "collector-timeout", optarg);
+                                goto out;
+                        }
+                        if (o == O_INTERVAL && (v < 50 || v > 3600000)) {
+                                ret = usage_error("watch ", "--interval: %s is outside 50ms..1h", optarg);
+                                goto out;
+                        }
+                        if (o == O_INTERVAL) interval = v;
+                        else if (o == O_DURATION) duration = v;
+                        else if (o == O_COOLDOWN) r.cooldown_ms = v, cooldown_given = true;
+                        else if (o == O_RESCAN) rescan = v;
+                        else c.collector_timeout_ms = v;
+                        break;
+                case O_ONLY:
+                        if ((ret = parse_collector_list("watch ", optarg, &c.only)))
+                                goto out;
+                        break;
+                case O_SKIP:
+                        if ((ret = parse_collector_list("watch ", optarg, &c.skip)))
+                                goto out;
+                        break;
+                case O_JSON: r.json = true; break;
+                case O_RECORD: record = optarg; break;
+                case O_RECMAX:
+                        if (parse_size(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
+                                ret = usage_error("watch ", "--record-max: '%s' is not a size of at least 16K (e.g. 64M)", optarg);
+                                goto out;
+                        }
+                        break;
+                case O_TEXTFILE: r.textfile = optarg; break;
+                case O_BUNDLE_ON:
+                        if (streq(optarg, "crit"))
+                                r.bundle_on = SEV_CRIT;
+                        else if (streq(optarg, "warn"))
+                                r.bundle_on = SEV_WARN;
+                        else {
+                                ret = usage_error("watch ", "--bundle-on: '%s' is not warn or crit", optarg);
+                                goto out;
+                        }
+                        break;
+                case O_BUNDLE_DIR: r.bundle_dir = optarg; break;
+                case O_REPLAY: replay_path = optarg; break;
+                case O_ROOT: c.root = optarg; break;
+                case O_CONFIG: c.config_path = optarg; break;
+                case O_INTRUSIVE: c.allow_intrusive = true; break;
+                case O_COLOR:
+                        if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never")) {
+                                ret = usage_error("watch ", "--color: '%s' is not auto, always or never", optarg);
+                                goto out;
+                        }
+                        color = optarg;
+                        break;
+                case 'v': c.verbose++; break;
+                case 'h': help(); goto out;
+                case ':': ret = usage_error("watch ", "option '%s' needs a value", argv[optind - 1]); goto out;
+                default: ret = usage_error("watch ", "unknown option '%s'", argv[optind - 1]); goto out;
+                }
+        }
+        if (optind < argc) {
+                ret = usage_error("watch ", "unexpected argument '%s'", argv[optind]);
+                goto out;
+        }
+        if (replay_path) {
+                if (record || r.textfile || r.bundle_on != SEV_SKIPPED || duration || interval) {
+                        ret = usage_error("watch ", "--replay only reads a recording: it takes no sampling options (only --json)");
+                        goto out;
+                }
+                ret = replay(replay_path, r.json);
+                goto out;
+        }
+        if (rec_max && !record) {
+                ret = usage_error("watch ", "--record-max needs --record");
+                goto out;
+        }
+        struct stat sb;
+        if (r.textfile && (stat(r.textfile, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
+                ret = usage_error("watch ", "--textfile %s: not a directory", r.textfile);
+                goto out;
+        }
+        if (r.bundle_on != SEV_SKIPPED && (stat(r.bundle_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
+                ret = usage_error("watch ", "--bundle-dir %s: not a directory", r.bundle_dir);
+                goto out;
+        }
+        if ((ret = common_setup("watch ", &c)))
+                goto out;
+        {
+                /* [watch] settings, where the config has them; the command line wins. */
+                const struct config_entry *e;
+                if (!cooldown_given && (e = config_get(&c.cfg, "watch", "bundle_cooldown")))
+                        (void)parse_duration_ms(e->value, &r.cooldown_ms);
+                if (!interval && (e = config_get(&c.cfg, "watch", "interval")))
+                        (void)parse_duration_ms(e->value, &interval);
+                if (!rec_max && (e = config_get(&c.cfg, "watch", "record_max")) && parse_size(e->value, &rec_max) == 0 &&
+                    rec_max < REC_MIN_MAX)
+                        rec_max = REC_MIN_MAX;
+        }
+        if (!interval || interval < 50)
+                interval = 1000;
+        if (!r.cooldown_ms)
+                r.cooldown_ms = BUNDLE_COOLDOWN_MS;
+        if (rescan)
+                sampler_rescan_ms = rescan;
+        host = inspected_hostname();
+        r.host = host;
+
+        watch_init(&r.w, &c.ctx, interval, (const char *const *)c.only, (const char *const *)c.skip,
+                   c.collector_timeout_ms ? c.collector_timeout_ms : 5000);
+        if (!r.w.n) {
+                struct strbuf b = {0};
+                for (size_t i = 0; collectors[i]; i++)
+                        if (collectors[i]->sample)
+                                sb_printf(&b, "%s%s", b.len ? ", " : "", collectors[i]->name);
+                ret = usage_error("watch ", "none of the selected collectors samples (those that do: %s)", b.s ? b.s : "none");
+                sb_free(&b);
+                watch_free(&r.w);
+                goto out;
+        }
+        if (c.verbose) {
+                struct strbuf b = {0};
+                for (size_t i = 0; i < r.w.n; i++)
+                        sb_printf(&b, "%s%s", i ? ", " : "", r.w.s[i].c->name);
+                fprintf(stderr, "evodiag: watching %s every %llu ms\n", b.s, (unsigned long long)interval);
+                sb_free(&b);
+        }
+        if (record) {
+                char *e = NULL;
+                recfile = record_path(record, &e);
+                if (recfile)
+                        r.rec = recorder_open(recfile, rec_max ? rec_max : REC_DEFAULT_MAX, host, interval, &e);
+                if (!r.rec) {
+                        err("%s", e);
+                        free(e);
+                        watch_free(&r.w);
+                        ret = EXIT_USAGE;
+                        goto out;
+                }
+                recorder_set_current(recfile);
+        }
+        r.last_bundle = json_object_new_object();
+        r.tty = !r.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && getenv("TERM") && !streq(getenv("TERM"), "dumb");
+
+        if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+                err("pipe: %s", strerror(errno));
+                ret = EXIT_USAGE;
+                goto done;
+        }
+        struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        if (r.tty) {
+                char *e = NULL;
+                bool col = streq(color, "always") || (streq(color, "auto") && !getenv("NO_COLOR"));
+                r.view = wv_open(col, &e);
+                if (!r.view) {
+                        err("%s; printing event lines instead", e);
+                        free(e);
+                }
+        }
+        loop(&r, duration);
+        int sig = stop_sig;
+        uint64_t t = now_ms_realtime();
+        if (r.view) {
+                wv_close(r.view);
+                r.view = NULL;
+        }
+        watch_stop(&r.w);
+        if (r.textfile)
+                textfile_done(&r);
+        if (r.njobs) {
+                fprintf(stderr, "evodiag: waiting for %zu bundle%s to finish (Ctrl-C again leaves %s running)\n", r.njobs,
+                        r.njobs == 1 ? "" : "s", r.njobs == 1 ? "it" : "them");
+                stop_sig = 0;
+                while (r.njobs && !stop_sig) {
+                        reap_bundles(&r, false);
+                        if (r.njobs)
+                                usleep(50000);
+                }
+        }
+        if (r.rec) {
+                note(&r, t, "stop", NULL, "stopped (%s) after %llu samples",
+                     sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGPIPE ? "output closed" : duration ? "--duration" : "q",
+                     (unsigned long long)r.w.round);
+                char sz[32];
+                (void)recorder_sync(r.rec, true);
+                fprintf(stderr, "evodiag: recording %s: %s%s\n", recorder_path(r.rec), fmt_bytes(recorder_size(r.rec), sz),
+                        recorder_dropped(r.rec) ? " (some records could not be written)" : "");
+        }
+        fflush(stdout);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+done:
+        recorder_close(r.rec);
+        recorder_set_current(NULL);
+        watch_free(&r.w);
+        json_object_put(r.last_bundle);
+        for (size_t i = 0; i < r.nev; i++)
+                free(r.evline[i]);
+        for (size_t i = 0; i < r.njobs; i++) {
+                free(r.jobs[i].id);
+                free(r.jobs[i].path);
+        }
+        free(r.jobs);
+        free(r.problems);
+        if (wake[0] >= 0) {
+                close(wake[0]);
+                close(wake[1]);
+                wake[0] = wake[1] = -1;
+        }
+out:
+        common_free(&c);
+        return ret;
+}

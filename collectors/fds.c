@@ -6,6 +6,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/fds.h"
+#include "collectors/sampler.h"
 #include "collectors/maps.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
@@ -535,10 +536,155 @@ static void fds_check(struct ctx *c, struct findings *fs)
         check_processes(c, nr_open, fs);
 }
 
+/* ---- watch ---- */
+
+#define WATCH_TOP 5       /* processes watched besides those already at warn_pct */
+#define WATCH_MAX 16
+#define WATCH_FEW_FDS 16  /* below this, a process's limit is not read at a rescan */
+
+struct fds_wproc {
+        struct sproc p;
+        struct sfile limits, fd;
+        uint64_t counted_ms; /* see sample_count_due */
+        long used;
+        uint64_t soft, hard;
+};
+
+struct fds_watch {
+        struct sfile file_nr, file_max;
+        struct fds_wproc *v;
+        size_t n;
+};
+
+/* The processes worth watching: the top consumers by share of their open-files
+ * limit, and every one already at warn_pct (at most WATCH_MAX). The scan grows with
+ * the process table, so it runs only at a rescan and stops well before the
+ * sample's deadline. */
+static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
+{
+        size_t np;
+        _cleanup_free_ int *pids = sample_pids(&np);
+        uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now_ms_monotonic()) / 2 : 0;
+        struct usage *u = xcalloc(np + 1, sizeof(*u));
+        size_t n = 0;
+        for (size_t i = 0; i < np; i++) {
+                if (stop && now_ms_monotonic() > stop)
+                        break;
+                char path[64];
+                struct sfile dir = {0};
+                snprintf(path, sizeof(path), "/proc/%d/fd", pids[i]);
+                long fds = sfile_count_dir(&dir, path);
+                sfile_close(&dir);
+                if (fds <= 0)
+                        continue; /* kernel threads have none; gone or denied: nothing to watch */
+                /* With few fds no sane limit is near: rank those by count, read the
+                 * limit of the ones kept (a read per process saved on a big host). */
+                u[n] = (struct usage){.pid = pids[i], .used = (uint64_t)fds, .limit = LIMIT_UNLIMITED};
+                if (fds >= WATCH_FEW_FDS && proc_limit(pids[i], "Max open files", &u[n].limit, &u[n].hard) < 0)
+                        continue;
+                n++;
+        }
+        usage_sort(u, n);
+        double warn = conf_num(c, "warn_pct");
+        struct fds_wproc *v = xcalloc(WATCH_MAX, sizeof(*v));
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < WATCH_MAX; i++) {
+                if (k >= WATCH_TOP && usage_pct(u[i].used, u[i].limit) < warn)
+                        break;
+                struct proc p;
+                if (!sample_proc(u[i].pid, &p) || p.kthread || sample_is_self(&p))
+                        continue;
+                /* Keep what we know of a process watched before (its CPU counters). */
+                bool kept = false;
+                for (size_t j = 0; j < w->n && !kept; j++)
+                        if (w->v[j].p.pid == u[i].pid && !w->v[j].p.gone) {
+                                v[k++] = w->v[j];
+                                w->v[j].p.pid = -1;
+                                kept = true;
+                        }
+                if (!kept) {
+                        sproc_init(&v[k].p, u[i].pid, 0, p.comm, NULL);
+                        sfile_init(&v[k].limits);
+                        sfile_init(&v[k].fd);
+                        k++;
+                }
+        }
+        for (size_t j = 0; j < w->n; j++)
+                if (w->v[j].p.pid != -1) {
+                        sproc_close(&w->v[j].p);
+                        sfile_close(&w->v[j].limits);
+                        sfile_close(&w->v[j].fd);
+                }
+        free(w->v);
+        w->v = v;
+        w->n = k;
+        free(u);
+}
+
+/* Host file handles (fs.file-nr against fs.file-max, the fds.system verdict)
+ * and the watched processes' open fds against their soft limit (fds.process),
+ * with their CPU, RSS and context switches. */
+static void fds_sample(struct ctx *c, struct sample *s)
+{
+        struct fds_watch *w = c->state;
+        if (!w)
+                w = c->state = xcalloc(1, sizeof(*w));
+        char buf[4096];
+        struct file_nr nr;
+        long r = sfile_read(&w->file_nr, "/proc/sys/fs/file-nr", buf, sizeof(buf));
+        if (r < 0 || file_nr_parse(buf, &nr) < 0) {
+                sample_status(s, "fds.system", NULL, SEV_UNKNOWN, "/proc/sys/fs/file-nr: %s",
+                              r < 0 ? strerror((int)-r) : "malformed (expected three numbers)");
+        } else {
+                uint64_t max = nr.max, used = nr.allocated - nr.unused;
+                if (sfile_read(&w->file_max, "/proc/sys/fs/file-max", buf, sizeof(buf)) < 0 || parse_u64(buf, &max) < 0)
+                        max = nr.max;
+                double pct = usage_pct(used, max);
+                enum severity sev = usage_severity(used, max, conf_num(c, "system_warn_pct"), conf_num(c, "system_crit_pct"));
+                sample_value(s, "fds.system_used", NULL, (double)used, "handles");
+                sample_value(s, "fds.system_max", NULL, (double)max, "handles");
+                sample_status(s, "fds.system", NULL, sev, "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)", used,
+                              max, pct);
+        }
+        if (sample_rescan_due(c))
+                fds_watch_rescan(c, w);
+        double warn = conf_num(c, "warn_pct"), crit = conf_num(c, "crit_pct");
+        for (size_t i = 0; i < w->n; i++) {
+                struct fds_wproc *p = &w->v[i];
+                if (p->p.gone || !sproc_read(&p->p))
+                        continue; /* gone: its status stops; the next rescan drops it */
+                if (sample_count_due(&p->counted_ms, usage_pct((uint64_t)p->used, p->soft), warn)) {
+                        char path[64];
+                        snprintf(path, sizeof(path), "/proc/%d/fd", p->p.pid);
+                        long n = sfile_count_dir(&p->fd, path);
+                        snprintf(path, sizeof(path), "/proc/%d/limits", p->p.pid);
+                        if (n < 0 || sfile_read(&p->limits, path, buf, sizeof(buf)) < 0 ||
+                            limits_get(buf, "Max open files", &p->soft, &p->hard) < 0) {
+                                p->counted_ms = 0;
+                                continue;
+                        }
+                        p->used = n;
+                }
+                long used = p->used;
+                uint64_t soft = p->soft;
+                sample_value(s, "fds.open", p->p.subject, (double)used, "fds");
+                if (soft != LIMIT_UNLIMITED)
+                        sample_value(s, "fds.limit", p->p.subject, (double)soft, "fds");
+                sproc_values(s, &p->p, "fds", false);
+                enum severity sev = usage_severity((uint64_t)used, soft, warn, crit);
+                if (soft == LIMIT_UNLIMITED)
+                        sample_status(s, "fds.process", p->p.subject, sev, "%s: %ld open files (no limit)", p->p.subject, used);
+                else
+                        sample_status(s, "fds.process", p->p.subject, sev, "%s: %ld of %" PRIu64 " open files (%.1f%%)", p->p.subject,
+                                      used, soft, usage_pct((uint64_t)used, soft));
+        }
+}
+
 const struct collector fds_collector = {
         .name = "fds",
         .summary = "file handles: system-wide, fs.nr_open, per process against its open-files limit",
         .checks = checks,
         .config = config,
         .check = fds_check,
+        .sample = fds_sample,
 };

@@ -16,6 +16,7 @@
  * The process table is only read when THP is set to always (the only case it changes). */
 #include "config.h"
 #include "collectors/collector.h"
+#include "collectors/sampler.h"
 #include "collectors/hugepages.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
@@ -953,10 +954,119 @@ static void hugepages_check(struct ctx *c, struct findings *fs)
         state_free(&st);
 }
 
+/* ---- watch ---- */
+
+struct hp_watch {
+        struct hp_pool *pools;             /* page sizes from the last rescan; values read each sample */
+        struct sfile (*files)[HP_NFIELDS]; /* per pool, kept open */
+        size_t n;
+        bool from_meminfo;
+        struct sfile meminfo;
+};
+
+static void hp_watch_rescan(struct hp_watch *w)
+{
+        for (size_t i = 0; i < w->n; i++) {
+                for (int f = 0; f < HP_NFIELDS; f++)
+                        sfile_close(&w->files[i][f]);
+                hp_pool_free(&w->pools[i]);
+        }
+        free(w->pools);
+        free(w->files);
+        struct hp_state st = {0};
+        read_pools(&st);
+        read_meminfo(&st);
+        w->n = st.npools;
+        w->pools = xcalloc(w->n + 1, sizeof(*w->pools));
+        w->files = xcalloc(w->n + 1, sizeof(*w->files));
+        for (size_t i = 0; i < w->n; i++)
+                w->pools[i].size_kb = st.pools[i].size_kb;
+        w->from_meminfo = st.from_meminfo;
+        state_free(&st);
+}
+
+static void hp_watch_read(struct hp_watch *w, struct hp_pool *p, size_t i)
+{
+        p->have = 0;
+        free(p->err);
+        p->err = NULL;
+        char buf[16384];
+        if (w->from_meminfo) {
+                static const char *const key[] = {[HP_NR] = "HugePages_Total", [HP_FREE] = "HugePages_Free",
+                                                  [HP_RESV] = "HugePages_Rsvd", [HP_SURPLUS] = "HugePages_Surp"};
+                long n = sfile_read(&w->meminfo, "/proc/meminfo", buf, sizeof(buf));
+                if (n < 0) {
+                        p->err = xasprintf("/proc/meminfo: %s", strerror((int)-n));
+                        return;
+                }
+                struct kvlist mi;
+                kv_parse(buf, ':', &mi);
+                for (int f = 0; f < HP_OVERCOMMIT; f++)
+                        if (kv_get_u64(&mi, key[f], &p->v[f]) == 0)
+                                p->have |= 1u << f;
+                        else if (!p->err)
+                                p->err = xasprintf("%s missing in /proc/meminfo", key[f]);
+                kv_free(&mi);
+                return;
+        }
+        for (int f = 0; f < HP_NFIELDS; f++) {
+                char path[128];
+                snprintf(path, sizeof(path), POOLS_DIR "/hugepages-%" PRIu64 "kB/%s", p->size_kb, field_file[f]);
+                long n = sfile_read(&w->files[i][f], path, buf, 64);
+                if (n >= 0 && parse_u64(buf, &p->v[f]) == 0)
+                        p->have |= 1u << f;
+                else if (!p->err)
+                        p->err = xasprintf("%s: %s", field_file[f], n < 0 ? strerror((int)-n) : "not a number");
+        }
+}
+
+/* Each configured pool: pages total, free, available (free minus reserved),
+ * surplus, and the hugepages.pool_exhausted verdict of check. The pool
+ * directories are listed again at each rescan. */
+static void hugepages_sample(struct ctx *c, struct sample *s)
+{
+        struct hp_watch *w = c->state;
+        if (!w)
+                w = c->state = xcalloc(1, sizeof(*w));
+        if (sample_rescan_due(c))
+                hp_watch_rescan(w);
+        double warn_pct = conf_num(c, "warn_free_pct");
+        for (size_t i = 0; i < w->n; i++) {
+                struct hp_pool *p = &w->pools[i];
+                hp_watch_read(w, p, i);
+                if (!hp_pool_configured(p))
+                        continue;
+                char sz[24];
+                hp_size_name(p->size_kb, sz);
+                enum severity sev = hp_pool_verdict(p, warn_pct);
+                if (sev == SEV_UNKNOWN) {
+                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool: cannot tell how many pages are free: %s", sz,
+                                      p->err ? p->err : "values missing");
+                        continue;
+                }
+                uint64_t nr = p->v[HP_NR], avail = hp_pool_available(p);
+                sample_value(s, "hugepages.total", sz, (double)nr, "pages");
+                sample_value(s, "hugepages.free", sz, (double)p->v[HP_FREE], "pages");
+                sample_value(s, "hugepages.available", sz, (double)avail, "pages");
+                if (HP_HAVE(p, HP_SURPLUS))
+                        sample_value(s, "hugepages.surplus", sz, (double)p->v[HP_SURPLUS], "pages");
+                if (sev == SEV_CRIT)
+                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool exhausted: %" PRIu64 " of %" PRIu64 " pages available",
+                                      sz, avail, nr);
+                else if (sev == SEV_WARN)
+                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool low: %" PRIu64 " of %" PRIu64 " pages available%s",
+                                      sz, avail, nr, avail ? "" : " (more only as surplus pages)");
+                else
+                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool: %" PRIu64 " of %" PRIu64 " pages available", sz,
+                                      avail, nr);
+        }
+}
+
 const struct collector hugepages_collector = {
         .name = "hugepages",
         .summary = "huge page pools, hugetlbfs mounts, transparent huge pages",
         .checks = checks,
         .config = config,
         .check = hugepages_check,
+        .sample = hugepages_sample,
 };

@@ -7,6 +7,7 @@
 #include "collectors/collector.h"
 #include "collectors/fds.h"
 #include "collectors/maps.h"
+#include "collectors/sampler.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -212,10 +213,142 @@ static void maps_check(struct ctx *c, struct findings *fs)
         proctable_free(&t);
 }
 
+/* ---- watch ---- */
+
+#define WATCH_TOP 5   /* processes watched besides those already at warn_pct and LavinMQ */
+#define WATCH_MAX 16
+
+struct maps_wproc {
+        struct sproc p;
+        bool lavinmq;
+        uint64_t counted_ms; /* see sample_count_due */
+        long count;
+};
+
+struct maps_watch {
+        struct sfile max;
+        struct maps_wproc *v;
+        size_t n;
+        unsigned rescans;
+};
+
+/* Reading every process's maps costs about 90 ms of CPU per 1,000 processes (the
+ * kernel formats each area): the full scan runs at every WATCH_RESCAN_EVERY-th
+ * rescan (10 min by default); LavinMQ and processes near the limit are
+ * followed every interval meanwhile. */
+#define WATCH_RESCAN_EVERY 5
+
+static bool watched_before(struct maps_watch *w, int pid, struct maps_wproc *out)
+{
+        for (size_t j = 0; j < w->n; j++)
+                if (w->v[j].p.pid == pid && !w->v[j].p.gone) {
+                        *out = w->v[j];
+                        w->v[j].p.pid = -1; /* moved */
+                        return true;
+                }
+        return false;
+}
+
+/* The processes worth watching: LavinMQ, the top map consumers and every one
+ * already at warn_pct. Counting maps grows with the whole host, so this runs only
+ * at a rescan and stops well before the sample's deadline. */
+static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
+{
+        size_t np;
+        _cleanup_free_ int *pids = sample_pids(&np);
+        uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now_ms_monotonic()) / 2 : 0;
+        struct usage *u = xcalloc(np + 1, sizeof(*u));
+        bool *lav = xcalloc(np + 1, sizeof(*lav));
+        size_t n = 0;
+        for (size_t i = 0; i < np; i++) {
+                if (stop && now_ms_monotonic() > stop)
+                        break;
+                struct proc p;
+                if (!sample_proc(pids[i], &p) || p.kthread || sample_is_self(&p))
+                        continue;
+                long m = proc_map_count(p.pid);
+                if (m <= 0)
+                        continue;
+                u[n] = (struct usage){.pid = p.pid, .used = (uint64_t)m, .limit = max};
+                snprintf(u[n].comm, sizeof(u[n].comm), "%s", p.comm);
+                n++;
+        }
+        usage_sort(u, n);
+        for (size_t i = 0; i < n; i++)
+                lav[i] = lavinmq_match(u[i].comm, NULL);
+        double warn = conf_num(c, "warn_pct");
+        struct maps_wproc *v = xcalloc(WATCH_MAX + 1, sizeof(*v));
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < WATCH_MAX; i++) {
+                if (i >= WATCH_TOP && !lav[i] && usage_pct(u[i].used, max) < warn)
+                        continue;
+                if (!watched_before(w, u[i].pid, &v[k]))
+                        sproc_init(&v[k].p, u[i].pid, 0, u[i].comm, NULL);
+                v[k++].lavinmq = lav[i];
+        }
+        for (size_t j = 0; j < w->n; j++)
+                if (w->v[j].p.pid != -1)
+                        sproc_close(&w->v[j].p);
+        free(w->v);
+        w->v = v;
+        w->n = k;
+        free(u);
+        free(lav);
+}
+
+/* vm.max_map_count, and the watched processes' map areas against it
+ * (maps.process), with their CPU, RSS and context switches; LavinMQ's limit rule
+ * (maps.lavinmq_limit) while it runs. */
+static void maps_sample(struct ctx *c, struct sample *s)
+{
+        struct maps_watch *w = c->state;
+        if (!w)
+                w = c->state = xcalloc(1, sizeof(*w));
+        char buf[64];
+        uint64_t max;
+        long r = sfile_read(&w->max, MAX_MAP_COUNT, buf, sizeof(buf));
+        if (r < 0 || parse_u64(buf, &max) < 0) {
+                sample_status(s, "maps.process", NULL, SEV_UNKNOWN, "cannot read %s: %s", MAX_MAP_COUNT,
+                              r < 0 ? strerror((int)-r) : "not a number");
+                return;
+        }
+        sample_value(s, "maps.max_map_count", NULL, (double)max, "areas");
+        if (sample_rescan_due(c) && w->rescans++ % WATCH_RESCAN_EVERY == 0)
+                maps_watch_rescan(c, w, max);
+        double warn = conf_num(c, "warn_pct"), crit = conf_num(c, "crit_pct");
+        const struct maps_wproc *lav = NULL;
+        for (size_t i = 0; i < w->n; i++) {
+                struct maps_wproc *p = &w->v[i];
+                if (p->p.gone || !sproc_read(&p->p))
+                        continue; /* gone: its status stops; the next rescan drops it */
+                if (sample_count_due(&p->counted_ms, p->lavinmq ? 100 : usage_pct((uint64_t)p->count, max), warn)) {
+                        long m = proc_map_count(p->p.pid);
+                        if (m < 0) {
+                                p->counted_ms = 0;
+                                continue;
+                        }
+                        p->count = m;
+                }
+                long m = p->count;
+                if (p->lavinmq && !lav)
+                        lav = p;
+                sample_value(s, "maps.areas", p->p.subject, (double)m, "areas");
+                sproc_values(s, &p->p, "maps", false);
+                sample_status(s, "maps.process", p->p.subject, usage_severity((uint64_t)m, max, warn, crit),
+                              "%s: %ld of %" PRIu64 " memory map areas (%.1f%%)", p->p.subject, m, max, usage_pct((uint64_t)m, max));
+        }
+        if (lav) {
+                uint64_t min = (uint64_t)conf_num(c, "lavinmq_min");
+                sample_status(s, "maps.lavinmq_limit", lav->p.subject, max < min ? SEV_WARN : SEV_OK,
+                              "vm.max_map_count = %" PRIu64 " %s %" PRIu64 " with lavinmq running", max, max < min ? "is below" : ">=", min);
+        }
+}
+
 const struct collector maps_collector = {
         .name = "maps",
         .summary = "memory map areas per process against vm.max_map_count; LavinMQ's map-count rule",
         .checks = checks,
         .config = config,
         .check = maps_check,
+        .sample = maps_sample,
 };

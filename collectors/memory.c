@@ -2,6 +2,7 @@
  * the overcommit policy. From the EVO guide's "Allocation Failed" section. */
 #include "config.h"
 #include "collectors/collector.h"
+#include "collectors/sampler.h"
 #include "lib/procfs.h"
 
 #include <inttypes.h>
@@ -179,10 +180,60 @@ static void memory_check(struct ctx *c, struct findings *fs)
         kv_free(&mi);
 }
 
+/* ---- watch ---- */
+
+struct memory_watch {
+        struct sfile meminfo, loadavg; /* kept open: re-read each interval */
+};
+
+/* MemAvailable with the memory.available verdict, swap in use, and the load
+ * average (1, 5, 15 min; runnable tasks) from /proc/loadavg. */
+static void memory_sample(struct ctx *c, struct sample *s)
+{
+        struct memory_watch *st = c->state;
+        if (!st)
+                st = c->state = xcalloc(1, sizeof(*st));
+        char buf[16384];
+        long n = sfile_read(&st->meminfo, "/proc/meminfo", buf, sizeof(buf));
+        if (n < 0) {
+                sample_status(s, "memory.available", NULL, SEV_UNKNOWN, "cannot read /proc/meminfo: %s", strerror((int)-n));
+        } else {
+                struct kvlist mi;
+                kv_parse(buf, ':', &mi);
+                uint64_t total, avail, swt, swf;
+                if (kv_get_u64(&mi, "MemTotal", &total) < 0 || kv_get_u64(&mi, "MemAvailable", &avail) < 0 || !total) {
+                        sample_status(s, "memory.available", NULL, SEV_UNKNOWN, "MemTotal/MemAvailable missing or unreadable in /proc/meminfo");
+                } else {
+                        double pct = 100.0 * (double)avail / (double)total;
+                        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
+                        enum severity sev = pct < cr ? SEV_CRIT : pct < w ? SEV_WARN : SEV_OK;
+                        char a[32], t[32];
+                        sample_value(s, "memory.available_bytes", NULL, (double)avail, "bytes");
+                        sample_value(s, "memory.available_pct", NULL, pct, "%");
+                        sample_status(s, "memory.available", NULL, sev, "%s available of %s (%.1f%%)", fmt_bytes(avail, a),
+                                      fmt_bytes(total, t), pct);
+                }
+                if (kv_get_u64(&mi, "SwapTotal", &swt) == 0 && kv_get_u64(&mi, "SwapFree", &swf) == 0 && swt)
+                        sample_value(s, "memory.swap_used_bytes", NULL, (double)(swt > swf ? swt - swf : 0), "bytes");
+                kv_free(&mi);
+        }
+        /* "0.52 0.58 0.59 2/389 12345": load over 1, 5, 15 min, runnable/all tasks. */
+        double l1, l5, l15;
+        unsigned run, all;
+        if (sfile_read(&st->loadavg, "/proc/loadavg", buf, sizeof(buf)) > 0 &&
+            sscanf(buf, "%lf %lf %lf %u/%u", &l1, &l5, &l15, &run, &all) == 5) {
+                sample_value(s, "memory.loadavg_1m", NULL, l1, NULL);
+                sample_value(s, "memory.loadavg_5m", NULL, l5, NULL);
+                sample_value(s, "memory.loadavg_15m", NULL, l15, NULL);
+                sample_value(s, "memory.tasks_runnable", NULL, run, NULL);
+        }
+}
+
 const struct collector memory_collector = {
         .name = "memory",
         .summary = "available memory, swap, fragmentation, overcommit",
         .checks = checks,
         .config = config,
         .check = memory_check,
+        .sample = memory_sample,
 };

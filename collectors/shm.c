@@ -7,6 +7,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/shm.h"
+#include "collectors/sampler.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -1280,10 +1281,98 @@ static void shm_check(struct ctx *c, struct findings *fs)
         proctable_free(&st.procs);
 }
 
+/* ---- watch ---- */
+
+struct shm_watch {
+        struct sfile sysv, mni;
+        char *buf;
+        size_t cap;
+        char *dir; /* /dev/shm after symlinks, from the last rescan */
+        int dir_err;
+};
+
+/* SysV segments (count, bytes, unattached; shm.orphaned per segment on the live
+ * system; shm.shmmni) from /proc/sysvipc/shm, whose size grows with the segments
+ * watched, and the POSIX objects in /dev/shm with how full it is
+ * (shm.tmpfs_usage, live only). */
+static void shm_sample(struct ctx *c, struct sample *s)
+{
+        struct shm_watch *w = c->state;
+        if (!w)
+                w = c->state = xcalloc(1, sizeof(*w));
+        if (sample_rescan_due(c)) {
+                free(w->dir);
+                w->dir = resolve_dir(SHM_DIR, &w->dir_err);
+        }
+        if (!w->cap) {
+                w->cap = 64 << 10;
+                w->buf = xmalloc(w->cap);
+        }
+        long r;
+        while ((r = sfile_read(&w->sysv, "/proc/sysvipc/shm", w->buf, w->cap)) >= 0 && (size_t)r == w->cap - 1 &&
+               w->cap < READ_MAX_DEFAULT) {
+                w->cap *= 2;
+                w->buf = xrealloc(w->buf, w->cap);
+        }
+        struct sysv_shm *v = NULL;
+        size_t bad = 0;
+        int n = r >= 0 ? sysvipc_shm_parse(w->buf, &v, &bad) : (int)r;
+        if (n < 0) {
+                sample_status(s, "shm.sysv_segments", NULL, SEV_UNKNOWN, "cannot %s /proc/sysvipc/shm%s%s", r < 0 ? "read" : "parse",
+                              r < 0 ? ": " : "", r < 0 ? strerror((int)-r) : "");
+        } else {
+                uint64_t bytes = 0, unattached = 0, crit = conf_u64(c, "orphan_crit_mb", 1e12) * 1048576;
+                for (int i = 0; i < n; i++) {
+                        bytes += v[i].size;
+                        if (v[i].nattch)
+                                continue;
+                        unattached++;
+                        /* Whether the creator lives is only known on the live system. */
+                        if (rootfs_is_live() && shm_sysv_orphaned(&v[i], pid_alive(v[i].cpid), pid_alive(v[i].lpid))) {
+                                char subj[32], sz[32];
+                                snprintf(subj, sizeof(subj), "shmid %d", v[i].shmid);
+                                sample_status(s, "shm.orphaned", subj, shm_orphan_sev(v[i].size, crit),
+                                              "shmid %d (%s) is orphaned: nattch 0, creator pid %d gone", v[i].shmid,
+                                              fmt_bytes(v[i].size, sz), v[i].cpid);
+                        }
+                }
+                sample_value(s, "shm.sysv_segments", NULL, n, "segments");
+                sample_value(s, "shm.sysv_bytes", NULL, (double)bytes, "bytes");
+                sample_value(s, "shm.sysv_unattached", NULL, (double)unattached, "segments");
+                char buf[64];
+                uint64_t mni;
+                if (sfile_read(&w->mni, "/proc/sys/kernel/shmmni", buf, sizeof(buf)) >= 0 && parse_u64(buf, &mni) == 0)
+                        sample_status(s, "shm.shmmni", NULL,
+                                      shm_limit_sev((uint64_t)n, mni, conf_num(c, "limit_warn_pct"), conf_num(c, "limit_crit_pct")),
+                                      "%d SysV %s of kernel.shmmni = %" PRIu64, n, n == 1 ? "segment" : "segments", mni);
+        }
+        free(v);
+        if (w->dir_err < 0)
+                return;
+        size_t objs = 0, max = (size_t)conf_u64(c, "scan_max", 1e9);
+        struct rootfs_dir *d = rootfs_opendir(w->dir);
+        if (d) {
+                while (rootfs_readdir(d) && objs < max)
+                        objs++;
+                rootfs_closedir(d);
+                sample_value(s, "shm.posix_objects", NULL, (double)objs, "objects");
+        }
+        struct statvfs sv;
+        if (rootfs_is_live() && statvfs(w->dir, &sv) == 0 && sv.f_blocks) {
+                double pct = 100.0 * (double)(sv.f_blocks - sv.f_bfree) / (double)sv.f_blocks;
+                double ipct = sv.f_files ? 100.0 * (double)(sv.f_files - sv.f_ffree) / (double)sv.f_files : 0;
+                double worst = pct > ipct ? pct : ipct;
+                sample_value(s, "shm.tmpfs_used_pct", NULL, pct, "%");
+                sample_status(s, "shm.tmpfs_usage", NULL, shm_usage_sev(worst, conf_num(c, "tmpfs_warn_pct"), conf_num(c, "tmpfs_crit_pct")),
+                              "%s: %.1f%% of its space and %.1f%% of its inodes used", w->dir, pct, ipct);
+        }
+}
+
 const struct collector shm_collector = {
         .name = "shm",
         .summary = "SysV segments and /dev/shm: orphans, modes, mappers, limits, tmpfs",
         .checks = checks,
         .config = config,
         .check = shm_check,
+        .sample = shm_sample,
 };

@@ -7,6 +7,7 @@
 #include "lib/sha256.h"
 #include "report/archive.h"
 #include "report/issue.h"
+#include "report/recorder.h"
 #include "report/report.h"
 
 #include <ctype.h>
@@ -591,6 +592,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         }
         if (o->progress)
                 fputc('\n', stderr);
+        /* The last minutes of evodiag watch's recording, when there is one (report/recorder.c). */
+        b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
         for (size_t i = 0; i < n; i++)
                 if (rr[i].status == RUN_TIMEOUT)
