@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -94,30 +93,6 @@ static void help(void)
 
 enum { O_INTERVAL = 256, O_DURATION, O_ONLY, O_SKIP, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR,
        O_COOLDOWN, O_RESCAN, O_REPLAY, O_ROOT, O_CONFIG, O_CTIMEOUT, O_INTRUSIVE, O_COLOR };
-
-static int parse_size(const char *s, uint64_t *out)
-{
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno || end == s || !(v >= 0))
-                return -EINVAL;
-        double m = 1;
-        switch (*end) {
-        case 'k': case 'K': m = 1024.0; end++; break;
-        case 'm': case 'M': m = 1024.0 * 1024; end++; break;
-        case 'g': case 'G': m = 1024.0 * 1024 * 1024; end++; break;
-        default: break;
-        }
-        if (*end == 'i' && end[1] == 'B')
-                end += 2;
-        else if (*end == 'B')
-                end++;
-        if (*end || v * m > 1e18)
-                return -EINVAL;
-        *out = (uint64_t)(v * m);
-        return 0;
-}
 
 /* ---- signals ---- */
 
@@ -337,22 +312,6 @@ static void textfile_done(struct run *r)
 
 /* ---- bundles in the background ---- */
 
-static char *templates_dir(void)
-{
-        const char *env = getenv("EVODIAG_TEMPLATES");
-        if (env)
-                return xstrdup(env);
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = 0;
-                char *slash = strrchr(exe, '/');
-                if (slash && (*slash = 0, streq(exe, EVODIAG_BUILDDIR)))
-                        return xstrdup(EVODIAG_SRCDIR "/templates");
-        }
-        return xstrdup(PKGDATADIR "/templates");
-}
-
 static char *safe_name(const char *s)
 {
         char *o = xstrdup(s && *s ? s : "x");
@@ -402,7 +361,7 @@ static void bundle_child(struct run *r, const char *path, const char *id)
                         dup2(null, STDERR_FILENO); /* the screen is not ours to write on */
         }
         (void)close_range(3, ~0u, 0);
-        _cleanup_free_ char *tdir = templates_dir();
+        _cleanup_free_ char *tdir = evodiag_templates_dir();
         struct strbuf cl = {0};
         sb_puts(&cl, "evodiag");
         for (int i = 0; i < r->argc; i++)
@@ -776,7 +735,7 @@ int cmd_watch(int argc, char **argv)
                 case O_JSON: r.json = true; break;
                 case O_RECORD: record = optarg; break;
                 case O_RECMAX:
-                        if (parse_size(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
+                        if (parse_size_arg(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
                                 ret = usage_error("watch ", "--record-max: '%s' is not a size of at least 16K (e.g. 64M)", optarg);
                                 goto out;
                         }
@@ -844,7 +803,7 @@ int cmd_watch(int argc, char **argv)
                         (void)parse_duration_ms(e->value, &r.cooldown_ms);
                 if (!interval && (e = config_get(&c.cfg, "watch", "interval")))
                         (void)parse_duration_ms(e->value, &interval);
-                if (!rec_max && (e = config_get(&c.cfg, "watch", "record_max")) && parse_size(e->value, &rec_max) == 0 &&
+                if (!rec_max && (e = config_get(&c.cfg, "watch", "record_max")) && parse_size_arg(e->value, &rec_max) == 0 &&
                     rec_max < REC_MIN_MAX)
                         rec_max = REC_MIN_MAX;
         }

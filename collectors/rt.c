@@ -884,6 +884,12 @@ static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
                 if (kept)
                         continue;
                 sproc_init(&v[k].p, t->pid, t->tid, t->comm, t->tcomm);
+                /* The RT main thread of a process with more threads: its own CPU use. */
+                for (size_t j = 0; j < pt.n; j++)
+                        if (pt.v[j].pid == t->pid) {
+                                v[k].p.task_path = t->tid == t->pid && pt.v[j].nlwp > 1;
+                                break;
+                        }
                 v[k].policy0 = t->policy;
                 v[k].prio0 = t->rtprio;
                 v[k].cpustat_path = cpustat_of(t->pid);

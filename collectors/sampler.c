@@ -224,7 +224,7 @@ static uint64_t status_u64(const char *text, const char *key)
 bool sproc_read(struct sproc *p)
 {
         char path[96], buf[4096], st[8192];
-        if (p->tid != p->pid)
+        if (p->tid != p->pid || p->task_path)
                 snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, p->tid);
         else
                 snprintf(path, sizeof(path), "/proc/%d/stat", p->pid);
@@ -234,7 +234,7 @@ bool sproc_read(struct sproc *p)
                 p->gone = true;
                 return false;
         }
-        if (p->tid != p->pid)
+        if (p->tid != p->pid || p->task_path)
                 snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tid);
         else
                 snprintf(path, sizeof(path), "/proc/%d/status", p->pid);

@@ -76,6 +76,8 @@ bool sample_is_self(const struct proc *p);
  * and status kept open. Bounded by whoever keeps the list. */
 struct sproc {
         int pid, tid;
+        bool task_path;   /* read /proc/PID/task/TID even for the main thread (its own CPU,
+                             not the whole process's, in a multi-threaded process) */
         char comm[64];
         char subject[96]; /* "pid 12 lavinmq" or "pid 12 evo tid 14 ctl" */
         struct sfile stat, status;
