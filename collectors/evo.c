@@ -274,37 +274,6 @@ static uint64_t conf_u64(const struct ctx *c, const char *key, double max)
         return (uint64_t)(v < max ? v : max);
 }
 
-/* Names come from other users' files: no control characters into a terminal. */
-static char *printable(const char *s)
-{
-        char *o = xstrdup(s);
-        for (char *p = o; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return o;
-}
-
-/* A word the shell takes literally, for remedies. */
-static char *shell_word(const char *s)
-{
-        _cleanup_free_ char *p = printable(s);
-        bool plain = *p != 0;
-        for (const char *q = p; *q; q++)
-                if (!isalnum((unsigned char)*q) && !strchr("/._-+:,=@%", *q))
-                        plain = false;
-        if (plain)
-                return xstrdup(p);
-        struct strbuf b = {0};
-        sb_putc(&b, '\'');
-        for (const char *q = p; *q; q++)
-                if (*q == '\'')
-                        sb_puts(&b, "'\\''");
-                else
-                        sb_putc(&b, *q);
-        sb_putc(&b, '\'');
-        return sb_steal(&b);
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int by_fname(const void *a, const void *b) { return strcmp(((const struct seg *)a)->fname, ((const struct seg *)b)->fname); }
 static int by_pid(const void *a, const void *b)
@@ -357,7 +326,7 @@ static struct seg *seg_find(struct scan *sc, const char *name, size_t len)
 static void put_pid(const struct scan *sc, struct strbuf *b, int pid)
 {
         const struct proc *p = proc_find(sc, pid);
-        _cleanup_free_ char *comm = p ? printable(p->comm) : NULL;
+        _cleanup_free_ char *comm = p ? str_printable(p->comm) : NULL;
         sb_printf(b, "pid %d", pid);
         if (comm)
                 sb_printf(b, " (%s)", comm);
@@ -1075,7 +1044,7 @@ static void report_segments(struct ctx *c, struct scan *sc, struct findings *fs)
         for (size_t i = 0; i < sc->n; i++) {
                 struct seg *s = &sc->v[i];
                 enum seg_class k = classify(sc, s, NULL);
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 if (k == C_UNOPENED) {
                         _cleanup_free_ char *own = owner(sc, s->st.st_uid, s->st.st_gid);
                         bool need_root = !c->is_root && s->open_err == -EACCES;
@@ -1157,7 +1126,7 @@ static void report_not_segment(struct scan *sc, struct findings *fs)
                 struct seg *s = &sc->v[i];
                 struct strbuf why = {0};
                 enum seg_class k = classify(sc, s, &why);
-                _cleanup_free_ char *name = printable(s->fname), *own = s->stat_err == 0 ? owner(sc, s->st.st_uid, s->st.st_gid) : NULL;
+                _cleanup_free_ char *name = str_printable(s->fname), *own = s->stat_err == 0 ? owner(sc, s->st.st_uid, s->st.st_gid) : NULL;
                 struct finding *f = NULL;
                 if (k == C_NOT_REGULAR && s->stat_err == 0 && S_ISLNK(s->st.st_mode)) {
                         f = fnd_add(fs, SEV_INFO, "evo.not_segment", "%s is a symlink, not an EVO segment (not followed)", name);
@@ -1175,13 +1144,13 @@ static void report_not_segment(struct scan *sc, struct findings *fs)
                         if (s->link) {
                                 /* The target stays out of the summary: a bundle keeps absolute
                                  * link targets in its manifest only, so --from cannot read it. */
-                                _cleanup_free_ char *t = printable(s->link);
+                                _cleanup_free_ char *t = str_printable(s->link);
                                 fnd_actual(f, "symlink to %s, owner %s", t, own);
                         } else if (own) {
                                 fnd_actual(f, "%s, mode %04o, owner %s, %" PRIu64 " bytes", type_name(s->st.st_mode),
                                            (unsigned)(s->st.st_mode & 07777), own, (uint64_t)s->st.st_size);
                         }
-                        _cleanup_free_ char *w = shell_word(s->path);
+                        _cleanup_free_ char *w = shell_quote(s->path);
                         fnd_remedy(f, "ls -la %s; lsof %s   # find who made it, then remove or rename it", w, w);
                         fnd_evidence(f, "%s (lstat%s)", s->path, k == C_FOREIGN ? ", header bytes" : "");
                 }
@@ -1193,16 +1162,16 @@ static void report_not_segment(struct scan *sc, struct findings *fs)
 static char *rm_command(const struct scan *sc, const struct seg *s)
 {
         struct strbuf b = {0};
-        _cleanup_free_ char *w = shell_word(s->path);
+        _cleanup_free_ char *w = shell_quote(s->path);
         sb_printf(&b, "rm %s", w);
         _cleanup_free_ char *lock = xasprintf("%s.lock", s->fname);
         if (name_listed(sc->locks, sc->nlocks, lock)) {
-                _cleanup_free_ char *lp = xasprintf("%s/%s", SHM_DIR, lock), *lw = shell_word(lp);
+                _cleanup_free_ char *lp = xasprintf("%s/%s", SHM_DIR, lock), *lw = shell_quote(lp);
                 sb_printf(&b, " %s", lw);
         }
         /* The .meta belongs to this generation only if it names this writer. */
         if (s->meta_fname && (!s->meta_ok || !s->meta.has_pid || s->meta.writer_pid == s->wpid)) {
-                _cleanup_free_ char *mp = xasprintf("%s/%s", SHM_DIR, s->meta_fname), *mw = shell_word(mp);
+                _cleanup_free_ char *mp = xasprintf("%s/%s", SHM_DIR, s->meta_fname), *mw = shell_quote(mp);
                 sb_printf(&b, " %s", mw);
         }
         return sb_steal(&b);
@@ -1221,7 +1190,7 @@ static void report_corrupt(struct ctx *c, struct scan *sc, struct findings *fs)
                         continue;
                 }
                 n++;
-                _cleanup_free_ char *name = printable(s->fname), *rm = rm_command(sc, s);
+                _cleanup_free_ char *name = str_printable(s->fname), *rm = rm_command(sc, s);
                 struct finding *f = fnd_add(fs, SEV_CRIT, "evo.corrupt", "%s is corrupt: %s", name, why.s);
                 fnd_subject(f, "%s", name);
                 fnd_expected(f, "EVO magic, the whole header, header + payload within the file");
@@ -1254,7 +1223,7 @@ static void report_unknown_names(struct ctx *c, struct scan *sc, struct findings
                 if (evo_name_known(s->base, s->h.layout))
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(s->fname), *base = printable(s->base);
+                _cleanup_free_ char *name = str_printable(s->fname), *base = str_printable(s->base);
                 struct finding *f = fnd_add(fs, SEV_INFO, "evo.unknown_name", "%s: '%s' is not a segment name evo-core uses", name, base);
                 fnd_subject(f, "%s", name);
                 fnd_expected(f, s->h.layout == EVO_LAYOUT_P2P ? "one of the 15 P2P names (hal_cu, cu_hal, cu_mqt, ...)"
@@ -1285,7 +1254,7 @@ static void report_orphans(struct scan *sc, struct findings *fs)
                 if ((!is_evo(k) && k != C_UNOPENED) || s->wlayout == EVO_LAYOUT_NONE)
                         continue;
                 checked++;
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 if (s->writer == W_UNKNOWN) {
                         unknown++;
                         if (s->wlayout != EVO_LAYOUT_P2P && s->wpid && !sc->procs_ok) {
@@ -1346,7 +1315,7 @@ static void report_leftovers(struct scan *sc, struct findings *fs)
                 if (seg_find(sc, lock, dl))
                         continue;
                 n++;
-                _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, lock), *name = printable(lock), *w = shell_word(path);
+                _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, lock), *name = str_printable(lock), *w = shell_quote(path);
                 struct stat st;
                 bool have = rootfs_stat(path, &st, false) == 0;
                 const struct evo_lock *held = NULL;
@@ -1378,7 +1347,7 @@ static void report_leftovers(struct scan *sc, struct findings *fs)
                 if (used)
                         continue;
                 n++;
-                _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, meta), *name = printable(meta), *w = shell_word(path);
+                _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, meta), *name = str_printable(meta), *w = shell_quote(path);
                 struct finding *f = fnd_add(fs, SEV_WARN, "evo.leftovers",
                                             "%s is left over: no %.*s_<pid> segment; the next legacy writer cannot create it and fails to start",
                                             name, (int)bl, name);
@@ -1404,7 +1373,7 @@ static void report_never(struct ctx *c, struct scan *sc, struct findings *fs)
                 if ((legacy ? s->h.legacy.version : s->h.p2p.heartbeat) != 0)
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 struct strbuf b = {0};
                 put_writer(sc, s, &b);
                 _cleanup_free_ char *w = sb_steal(&b);
@@ -1456,7 +1425,7 @@ static void report_stalled(struct ctx *c, struct scan *sc, struct findings *fs)
                 if (!a && !b)
                         continue; /* never committed: evo.never_committed */
                 sampled++;
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 uint64_t ms = (s->t2_ns - s->t1_ns) / 1000000u;
                 bool legacy = s->h.layout == EVO_LAYOUT_LEGACY;
                 struct finding *f;
@@ -1499,7 +1468,7 @@ static void report_write_seq(struct ctx *c, struct scan *sc, struct findings *fs
                 if (!evo_seq_odd(&s->h) || !evo_seq_odd(&s->h2))
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 uint64_t ms = (s->t2_ns - s->t1_ns) / 1000000u;
                 const char *field = s->h.layout == EVO_LAYOUT_P2P ? "write_seq" : "seqlock version";
                 uint64_t v = s->h.layout == EVO_LAYOUT_P2P ? s->h2.p2p.write_seq : s->h2.legacy.version;
@@ -1545,7 +1514,7 @@ static void report_permissions(struct scan *sc, struct findings *fs)
                 if (!dp && !lp)
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(s->fname), *w = shell_word(s->path), *own = owner(sc, s->st.st_uid, s->st.st_gid);
+                _cleanup_free_ char *name = str_printable(s->fname), *w = shell_quote(s->path), *own = owner(sc, s->st.st_uid, s->st.st_gid);
                 struct finding *f;
                 if (dp && lp)
                         f = fnd_add(fs, SEV_WARN, "evo.permissions", "%s (mode %04o) is %s; and %s (mode %04o)", name,
@@ -1561,7 +1530,7 @@ static void report_permissions(struct scan *sc, struct findings *fs)
                 if (dp)
                         sb_printf(&r, "chmod %s %s", l == EVO_LAYOUT_P2P ? "640" : "660", w);
                 if (lp) {
-                        _cleanup_free_ char *lpth = xasprintf("%s.lock", s->path), *lw = shell_word(lpth);
+                        _cleanup_free_ char *lpth = xasprintf("%s.lock", s->path), *lw = shell_quote(lpth);
                         sb_printf(&r, "%schmod 600 %s", r.len ? " && " : "", lw);
                 }
                 sb_puts(&r, "   # and make the writer create it so: a new writer recreates it with its own mode");
@@ -1611,7 +1580,7 @@ static void report_crashed_readers(struct ctx *c, struct scan *sc, struct findin
                 if (s->h.legacy.reader_count <= live)
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(s->fname);
+                _cleanup_free_ char *name = str_printable(s->fname);
                 struct strbuf b = {0};
                 put_readers(sc, s, &b);
                 _cleanup_free_ char *rd = sb_steal(&b);
@@ -1736,8 +1705,8 @@ static void report_reader_access(struct ctx *c, struct scan *sc, struct findings
                 n++;
                 if (denied > READERS_SHOWN)
                         sb_printf(&b, " and %zu more", denied - READERS_SHOWN);
-                _cleanup_free_ char *who = sb_steal(&b), *name = printable(s->fname), *own = owner(sc, s->st.st_uid, s->st.st_gid);
-                _cleanup_free_ char *w = shell_word(s->path);
+                _cleanup_free_ char *who = sb_steal(&b), *name = str_printable(s->fname), *own = owner(sc, s->st.st_uid, s->st.st_gid);
+                _cleanup_free_ char *w = shell_quote(s->path);
                 struct finding *f = fnd_add(fs, SEV_WARN, "evo.reader_access", "%s (mode %04o, owner %s) cannot be opened %s by %s: "
                                             "PermissionDenied when %s attach%s",
                                             name, (unsigned)(s->st.st_mode & 07777), own, rw ? "read-write" : "for reading", who,
@@ -1766,7 +1735,7 @@ static void report_mappers(struct ctx *c, struct scan *sc, struct findings *fs, 
         }
         if (sc->unreadable) {
                 const struct proc *p = proc_find(sc, sc->first_unreadable);
-                _cleanup_free_ char *comm = printable(p ? p->comm : "?");
+                _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 if (!c->is_root) {
                         f = fnd_add(fs, SEV_SKIPPED, "evo.mappers", "needs root: maps of %zu processes of other users not readable (first: pid %d %s); "
                                     "readers shown come from the %zu readable ones", sc->unreadable, sc->first_unreadable, comm, sc->scanned);
@@ -2087,7 +2056,7 @@ static enum writer_state watch_writer(const char *fname, const struct evo_header
 
 static void watch_one(struct ctx *c, struct sample *out, struct wseg *w, const char *locks)
 {
-        _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, w->fname), *name = printable(w->fname);
+        _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, w->fname), *name = str_printable(w->fname);
         struct stat st;
         if (rootfs_stat(path, &st, false) < 0 || !S_ISREG(st.st_mode)) {
                 wseg_reset(w);
@@ -2205,7 +2174,7 @@ static void evo_sample(struct ctx *c, struct sample *out)
                         i++;
                         continue;
                 }
-                _cleanup_free_ char *name = printable(w->fname);
+                _cleanup_free_ char *name = str_printable(w->fname);
                 sample_status(out, "evo.orphaned", name, SEV_INFO, "segment removed (its writer exited cleanly, or it was deleted)");
                 wseg_reset(w);
                 free(w->fname);

@@ -456,37 +456,6 @@ static int by_name(const void *a, const void *b)
         return strcmp(x->raw, y->raw);
 }
 
-/* Names come from other users' files: no control characters into a terminal. */
-static char *printable(const char *s)
-{
-        char *o = xstrdup(s);
-        for (char *p = o; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return o;
-}
-
-/* A word the shell takes literally, for remedies. */
-static char *shell_word(const char *s)
-{
-        _cleanup_free_ char *p = printable(s);
-        bool plain = *p != 0;
-        for (const char *q = p; *q; q++)
-                if (!isalnum((unsigned char)*q) && !strchr("/._-+:,=@%", *q))
-                        plain = false;
-        if (plain)
-                return xstrdup(p);
-        struct strbuf b = {0};
-        sb_putc(&b, '\'');
-        for (const char *q = p; *q; q++)
-                if (*q == '\'')
-                        sb_puts(&b, "'\\''");
-                else
-                        sb_putc(&b, *q);
-        sb_putc(&b, '\'');
-        return sb_steal(&b);
-}
-
 static char *owner(const struct state *st, unsigned uid, unsigned gid)
 {
         char u[64], g[64];
@@ -519,7 +488,7 @@ static void put_pids(const struct state *st, struct strbuf *b, const struct pids
 {
         for (size_t i = 0; i < l->n && i < MAPPERS_SHOWN; i++) {
                 const struct proc *p = proc_find(st, l->v[i]);
-                _cleanup_free_ char *comm = p ? printable(p->comm) : NULL;
+                _cleanup_free_ char *comm = p ? str_printable(p->comm) : NULL;
                 sb_printf(b, "%spid %d", i ? ", " : "", l->v[i]);
                 if (comm)
                         sb_printf(b, " (%s)", comm);
@@ -1011,7 +980,7 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
                 if (listed >= list_max)
                         break;
                 listed++;
-                _cleanup_free_ char *name = printable(o->raw);
+                _cleanup_free_ char *name = str_printable(o->raw);
                 struct strbuf b = {0};
                 enum severity sev = SEV_OK;
                 if (o->deleted) {
@@ -1026,7 +995,7 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
                         _cleanup_free_ char *own = owner(st, o->st.st_uid, o->st.st_gid);
                         sb_printf(&b, "%s/%s: ", st->dir, name);
                         if (S_ISLNK(o->st.st_mode)) {
-                                _cleanup_free_ char *t = o->link ? printable(o->link) : NULL;
+                                _cleanup_free_ char *t = o->link ? str_printable(o->link) : NULL;
                                 sb_printf(&b, "symlink to %s (not followed), owner %s", t ? t : "?", own);
                         } else {
                                 if (!S_ISREG(o->st.st_mode))
@@ -1084,8 +1053,8 @@ static void check_world_writable(struct state *st, struct findings *fs)
                 if (!o->have_stat || !shm_mode_world_writable(o->st.st_mode))
                         continue;
                 n++;
-                _cleanup_free_ char *name = printable(o->raw), *path = xasprintf("%s/%s", st->dir, o->raw);
-                _cleanup_free_ char *word = shell_word(path), *own = owner(st, o->st.st_uid, o->st.st_gid);
+                _cleanup_free_ char *name = str_printable(o->raw), *path = xasprintf("%s/%s", st->dir, o->raw);
+                _cleanup_free_ char *word = shell_quote(path), *own = owner(st, o->st.st_uid, o->st.st_gid);
                 bool dir = S_ISDIR(o->st.st_mode);
                 unsigned mode = (unsigned)(o->st.st_mode & 07777);
                 struct finding *f = fnd_add(fs, SEV_WARN, "shm.world_writable", "%s/%s is writable by every user (mode %04o)", st->dir,
@@ -1119,7 +1088,7 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
         }
         if (st->unreadable) {
                 const struct proc *p = proc_find(st, st->first_unreadable);
-                _cleanup_free_ char *comm = printable(p ? p->comm : "?");
+                _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 if (!c->is_root) {
                         f = fnd_add(fs, SEV_SKIPPED, "shm.mappers",
                                     "needs root: maps of %zu %s of other users not readable (first: pid %d %s); "
@@ -1136,7 +1105,7 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
         }
         if (st->truncated) {
                 const struct proc *p = proc_find(st, st->first_truncated);
-                _cleanup_free_ char *comm = printable(p ? p->comm : "?");
+                _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s longer than %zu KiB, read only in part (first: pid %d %s)",
                             st->truncated, procs_word(st->truncated), max_bytes / 1024, st->first_truncated, comm);
                 fnd_remedy(f, "raise [shm] maps_max_kb");
