@@ -208,6 +208,41 @@ static void label(FILE *f, const char *s)
         }
 }
 
+/* The label sets written so far (64-bit FNV-1a of key and subject, open
+ * addressing): no allocation per value, and a (practically impossible) hash
+ * collision only drops one value from the file, never makes it invalid. */
+struct seen_set {
+        uint64_t *h;
+        size_t cap;
+};
+
+static struct seen_set seen_new(size_t n)
+{
+        size_t cap = 64;
+        while (cap < n * 2)
+                cap *= 2;
+        return (struct seen_set){.h = xcalloc(cap, sizeof(uint64_t)), .cap = cap};
+}
+
+static bool seen_add(struct seen_set *s, const char *key, const char *subject)
+{
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (const char *p = key; *p; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+        h = (h ^ 0x1f) * 0x100000001b3ull;
+        for (const char *p = subject ? subject : ""; *p; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+        h |= 1; /* 0 marks an empty slot */
+        for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+                if (s->h[i] == h)
+                        return false;
+                if (!s->h[i]) {
+                        s->h[i] = h;
+                        return true;
+                }
+        }
+}
+
 /* Numbers in the exposition format, never in exponent notation. */
 static void prom_number(FILE *f, double v)
 {
@@ -246,7 +281,10 @@ static void write_textfile(struct run *r, uint64_t time_ms)
                 return;
         }
         /* Straight from the samplers' latest values and the status table: no copies. */
-        json_object *seen = json_object_new_object();
+        size_t nvals = 0;
+        for (size_t k = 0; k < r->w.n; k++)
+                nvals += r->w.s[k].values ? json_object_array_length(r->w.s[k].values) : 0;
+        struct seen_set seen = seen_new(nvals);
         fputs("# HELP evodiag_watch_value Latest value sampled by evodiag watch (key: <collector>.<what>).\n"
               "# TYPE evodiag_watch_value gauge\n", f);
         for (size_t k = 0; k < r->w.n; k++)
@@ -256,11 +294,8 @@ static void write_textfile(struct run *r, uint64_t time_ms)
                         if (!watch_value_get(json_object_array_get_idx(r->w.s[k].values, i), &key, &subj, &d, &unit) ||
                             !isfinite(d))
                                 continue;
-                        char kb[512]; /* one sample per label set, or the file is invalid */
-                        snprintf(kb, sizeof(kb), "%s\037%s", key, subj ? subj : "");
-                        if (json_object_object_get_ex(seen, kb, NULL))
-                                continue;
-                        json_object_object_add(seen, kb, NULL);
+                        if (!seen_add(&seen, key, subj))
+                                continue; /* one sample per label set, or the file is invalid */
                         fputs("evodiag_watch_value{key=\"", f);
                         label(f, key);
                         fputs("\",subject=\"", f);
@@ -290,7 +325,7 @@ static void write_textfile(struct run *r, uint64_t time_ms)
         fprintf(f, "# HELP evodiag_watch_last_sample_timestamp_seconds When the last sample round was taken.\n"
                    "# TYPE evodiag_watch_last_sample_timestamp_seconds gauge\nevodiag_watch_last_sample_timestamp_seconds %.3f\n",
                 (double)time_ms / 1000.0);
-        json_object_put(seen);
+        free(seen.h);
         (void)fchmod(fd, 0644); /* node_exporter usually runs as another user */
         bool ok = fflush(f) == 0 && !ferror(f) && ftruncate(fd, ftello(f)) == 0;
         fclose(f);

@@ -884,6 +884,13 @@ int recorder_read_buffer(const char *file, const unsigned char *buf, size_t len,
         struct reader r = {.file = file, .since = since_ms, .fn = fn, .arg = arg, .st = st};
         size_t off = 0;
         bool any = false;
+        /* A recording starts with a record; one that does not and holds none is
+         * something else: say so without reporting it as damage. */
+        if (len && memcmp(buf, REC_MAGIC, len < 4 ? len : 4) != 0) {
+                valid_end_of(buf, len, &any);
+                if (!any)
+                        return -EINVAL;
+        }
         st->segments++;
         while (off < len && !r.stop) {
                 size_t n = valid_at(buf, len, off);
@@ -1011,8 +1018,10 @@ char *recorder_item_text(json_object *o)
                 bool baseline = json_object_object_get_ex(o, "baseline", &bl) && json_object_get_boolean(bl);
                 bool g = json_object_object_get_ex(o, "gone", &gone) && json_object_get_boolean(gone);
                 sb_printf(&b, "%s %-7s %s", ts, sev, jstr(o, "id") ? jstr(o, "id") : "?");
-                if (jstr(o, "subject"))
-                        sb_printf(&b, " [%s]", jstr(o, "subject"));
+                /* The subject, unless the summary already starts with it ("pid 12 x: ..."). */
+                const char *subj = jstr(o, "subject"), *sum = jstr(o, "summary");
+                if (subj && !(sum && startswith(sum, subj)))
+                        sb_printf(&b, " [%s]", subj);
                 sb_printf(&b, ": %s", jstr(o, "summary") ? jstr(o, "summary") : "");
                 if (baseline)
                         sb_puts(&b, " (at start)");

@@ -140,7 +140,9 @@ void wv_draw(struct watchview *v, const char *title, json_object *statuses, json
                 }
                 char sev[12];
                 upper(sev, jstr(o, "severity"), sizeof(sev));
-                const char *subj = jstr(o, "subject");
+                const char *subj = jstr(o, "subject"), *sum = jstr(o, "summary");
+                if (subj && sum && startswith(sum, subj))
+                        subj = NULL; /* the summary starts with it ("pid 12 x: ...") */
                 line(y++, sev_attr(v, s), "%-7s %s%s%s%s: %s", sev, jstr(o, "id") ? jstr(o, "id") : "?", subj ? " [" : "",
                      subj ? subj : "", subj ? "]" : "", jstr(o, "summary") ? jstr(o, "summary") : "");
                 shown++;

@@ -210,7 +210,7 @@ cp "$rec" "$EVODIAG_STATE_DIR/watch/host.rec"
 t_run bundle --root "$root" --only memory -o "$T_TMP/b2" -q
 mkdir -p "$T_TMP/b2x" && tar --zstd -xf "$OUT" -C "$T_TMP/b2x" 2>/dev/null
 top=$(ls "$T_TMP/b2x" | head -1)
-t_like "$(cat "$T_TMP/b2x/$top/watch/recording.txt" 2>/dev/null)" "CRIT +hugepages.pool_exhausted \[2M\]" "evodiag bundle adds watch/recording.txt"
+t_like "$(cat "$T_TMP/b2x/$top/watch/recording.txt" 2>/dev/null)" "CRIT +hugepages.pool_exhausted: 2M pool exhausted: 0 of 1024" "evodiag bundle adds watch/recording.txt"
 t_is "$(jq -r '.artifacts[] | select(.path == "watch/recording.jsonl") | .sha256' "$T_TMP/b2x/$top/manifest.json")" \
         "$(sha256sum "$T_TMP/b2x/$top/watch/recording.jsonl" | cut -d' ' -f1)" "... and recording.jsonl, in the manifest with its sha256"
 t_like "$(cat "$T_TMP/b2x/$top/evodiag.log")" "\[watch\] recording .*host.rec: [0-9]+ items" "the bundle log names the recording"
