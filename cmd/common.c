@@ -3,6 +3,7 @@
 #include "lib/housekeeping.h"
 
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -83,6 +84,7 @@ static const struct {
         const char *keys[10];
 } run_sections[] = {
         {"evodiag", {"timeout", "collector_timeout", "only", "skip", "parallel"}},
+        {"watch", {"interval", "record_dir", "record_max", "bundle_cooldown", "bundle_window"}},
         {"upload", {"user", "password", "ca_file", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key"}},
 };
 
@@ -227,7 +229,7 @@ int parse_size_arg(const char *s, uint64_t *out)
         char *end;
         errno = 0;
         double v = strtod(s, &end);
-        if (errno || end == s || v < 0)
+        if (errno || end == s || !isfinite(v) || v < 0 || v > 1e18)
                 return -EINVAL;
         double m = 1;
         if (*end == 'k' || *end == 'K')

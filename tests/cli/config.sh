@@ -58,6 +58,13 @@ t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[] | select(.status != "not_sele
 t_run check --root "$root" --config "$cfg" --only memory,fds --json
 t_like "$(printf '%s' "$OUT" | jq -r '[.collectors[] | select(.status != "not_selected") | .name] | join(",")')" "fds" "the command line's --only wins over the file"
 
+printf '[watch]\nrecord_dir = /var/lib/evodiag/watch\nrecord_max = 64M\n' >"$cfg"
+t_run check --root "$root" --only memory --config "$cfg"
+t_is "$RC" 0 "a [watch] section is valid config"
+printf '[watch]\nrecord_dir2 = x\n' >"$cfg"
+t_run check --config "$cfg"
+t_like "$ERR" "^evodiag: $cfg:2: unknown key 'record_dir2' in \[watch\]" "unknown [watch] key: file:line"
+
 chmod 000 "$cfg"
 if [ "$(id -u)" != 0 ]; then
         t_run check --config "$cfg"
