@@ -251,8 +251,7 @@ struct scan {
         size_t nlk;
         char *locks_text;
         bool maps_scanned;
-        size_t scanned, unreadable, truncated;
-        int first_unreadable, first_unreadable_err, first_truncated;
+        struct maps_walk mw; /* the /proc/PID/maps scan */
         bool second_tried;
         const char *no_second; /* why there is no second sample */
         uint64_t window_ms;
@@ -719,53 +718,29 @@ static void add_mapper(struct seg *s, int pid, bool writable, bool at_start)
         m->maps += at_start;
 }
 
+static bool map_line(const struct proc *p, char *line, void *arg)
+{
+        struct scan *sc = arg;
+        struct evo_map m;
+        const char *name;
+        size_t len;
+        if (evo_maps_line(line, &m) < 0 || m.deleted || !evo_map_names_evo(&m, SHM_DIR, &name, &len))
+                return false;
+        struct seg *s = seg_find(sc, name, len);
+        /* Same name but another inode: an older generation of the segment; another
+         * device: a /dev/shm of another mount namespace. */
+        if (!s || (s->stat_err == 0 && s->st.st_ino && m.ino != (uint64_t)s->st.st_ino))
+                return false;
+        if (rootfs_is_live() && s->stat_err == 0 && (m.maj != major(s->st.st_dev) || m.min != minor(s->st.st_dev)))
+                return false;
+        add_mapper(s, p->pid, m.perms[1] == 'w', m.offset == 0);
+        return true;
+}
+
 static void scan_maps(struct scan *sc, size_t max_bytes)
 {
         sc->maps_scanned = true;
-        int self = (int)getpid();
-        for (size_t i = 0; i < sc->procs.n; i++) {
-                const struct proc *p = &sc->procs.v[i];
-                if (p->kthread || p->pid == self)
-                        continue;
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-                _cleanup_free_ char *text = NULL;
-                bool trunc = false;
-                long r = rootfs_read(path, max_bytes, &text, &trunc);
-                if (r == -ENOENT || r == -ESRCH)
-                        continue; /* exited since the table was read */
-                if (r < 0) {
-                        if (!sc->unreadable++) {
-                                sc->first_unreadable = p->pid;
-                                sc->first_unreadable_err = (int)r;
-                        }
-                        continue;
-                }
-                sc->scanned++;
-                if (trunc && !sc->truncated++)
-                        sc->first_truncated = p->pid;
-                if (!strstr(text, SHM_DIR "/evo_"))
-                        continue;
-                size_t pos = 0;
-                char *line;
-                while ((line = next_line(text, &pos))) {
-                        struct evo_map m;
-                        const char *name;
-                        size_t len;
-                        if (trunc && !text[pos])
-                                break; /* a line cut by the size cap is not a line to trust */
-                        if (evo_maps_line(line, &m) < 0 || m.deleted || !evo_map_names_evo(&m, SHM_DIR, &name, &len))
-                                continue;
-                        struct seg *s = seg_find(sc, name, len);
-                        /* Same name but another inode: an older generation of the segment; another
-                         * device: a /dev/shm of another mount namespace. */
-                        if (!s || (s->stat_err == 0 && s->st.st_ino && m.ino != (uint64_t)s->st.st_ino))
-                                continue;
-                        if (rootfs_is_live() && s->stat_err == 0 && (m.maj != major(s->st.st_dev) || m.min != minor(s->st.st_dev)))
-                                continue;
-                        add_mapper(s, p->pid, m.perms[1] == 'w', m.offset == 0);
-                }
-        }
+        proc_maps_walk(&sc->procs, max_bytes, SHM_DIR "/evo_", map_line, sc, &sc->mw);
 }
 
 /* Sleeps until `until_ns` (monotonic) without going past the deadline. */
@@ -945,8 +920,8 @@ static void put_readers(const struct scan *sc, const struct seg *s, struct strbu
         if (!readers) {
                 if (!sc->maps_scanned)
                         sb_puts(b, "readers unknown (no process table)");
-                else if (sc->unreadable)
-                        sb_printf(b, "no reader found (maps of %zu %s not readable)", sc->unreadable, sc->unreadable == 1 ? "process" : "processes");
+                else if (sc->mw.unreadable)
+                        sb_printf(b, "no reader found (maps of %zu %s not readable)", sc->mw.unreadable, sc->mw.unreadable == 1 ? "process" : "processes");
                 else
                         sb_puts(b, "no reader maps it");
                 return;
@@ -1553,8 +1528,8 @@ static bool maps_complete(struct ctx *c, struct scan *sc, struct findings *fs, c
                 fnd_evidence(f, "%s/proc", rootfs_get());
                 return false;
         }
-        if (sc->unreadable && !c->is_root) {
-                struct finding *f = fnd_add(fs, SEV_SKIPPED, id, "needs root: %s needs every process's maps (%zu not readable)", what, sc->unreadable);
+        if (sc->mw.unreadable && !c->is_root) {
+                struct finding *f = fnd_add(fs, SEV_SKIPPED, id, "needs root: %s needs every process's maps (%zu not readable)", what, sc->mw.unreadable);
                 fnd_remedy(f, "run evodiag as root (sudo evodiag check --only evo)");
                 fnd_evidence(f, "/proc/PID/maps");
                 return false;
@@ -1733,32 +1708,32 @@ static void report_mappers(struct ctx *c, struct scan *sc, struct findings *fs, 
                 fnd_evidence(f, "%s/proc", rootfs_get());
                 return;
         }
-        if (sc->unreadable) {
-                const struct proc *p = proc_find(sc, sc->first_unreadable);
+        if (sc->mw.unreadable) {
+                const struct proc *p = proc_find(sc, sc->mw.first_unreadable);
                 _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 if (!c->is_root) {
                         f = fnd_add(fs, SEV_SKIPPED, "evo.mappers", "needs root: maps of %zu processes of other users not readable (first: pid %d %s); "
-                                    "readers shown come from the %zu readable ones", sc->unreadable, sc->first_unreadable, comm, sc->scanned);
+                                    "readers shown come from the %zu readable ones", sc->mw.unreadable, sc->mw.first_unreadable, comm, sc->mw.scanned);
                         fnd_remedy(f, "run evodiag as root (sudo evodiag check --only evo)");
                 } else {
                         f = fnd_add(fs, SEV_INFO, "evo.mappers", "maps of %zu %s not readable even as root (first: pid %d %s: %s); "
-                                    "a reader among them is not seen", sc->unreadable, sc->unreadable == 1 ? "process" : "processes",
-                                    sc->first_unreadable, comm, strerror(-sc->first_unreadable_err));
+                                    "a reader among them is not seen", sc->mw.unreadable, sc->mw.unreadable == 1 ? "process" : "processes",
+                                    sc->mw.first_unreadable, comm, strerror(-sc->mw.first_unreadable_err));
                 }
                 fnd_evidence(f, "/proc/PID/maps");
         }
-        if (sc->truncated) {
+        if (sc->mw.truncated) {
                 f = fnd_add(fs, SEV_INFO, "evo.mappers", "maps of %zu processes longer than %zu KiB, read only in part (first: pid %d)",
-                            sc->truncated, max_kb, sc->first_truncated);
+                            sc->mw.truncated, max_kb, sc->mw.first_truncated);
                 fnd_remedy(f, "raise [evo] maps_max_kb");
                 fnd_evidence(f, "/proc/PID/maps");
         }
-        if (!sc->unreadable && !sc->truncated) {
+        if (!sc->mw.unreadable && !sc->mw.truncated) {
                 struct pidset all = {0};
                 for (size_t i = 0; i < sc->n; i++)
                         for (size_t k = 0; k < sc->v[i].nm; k++)
                                 pidset_add(&all, sc->v[i].m[k].pid);
-                f = fnd_add(fs, SEV_OK, "evo.mappers", "maps of %zu processes scanned: %zu map EVO segments", sc->scanned, all.n);
+                f = fnd_add(fs, SEV_OK, "evo.mappers", "maps of %zu processes scanned: %zu map EVO segments", sc->mw.scanned, all.n);
                 fnd_evidence(f, "/proc/PID/maps");
                 free(all.v);
         }
@@ -1941,8 +1916,8 @@ static json_object *mappers_json(const struct scan *sc, const struct seg *s)
         }
         json_object_object_add(o, "segment", jstr(s->path));
         json_object_object_add(o, "mappers", a);
-        json_object_object_add(o, "maps_scanned", ju64(sc->scanned));
-        json_object_object_add(o, "maps_unreadable", ju64(sc->unreadable));
+        json_object_object_add(o, "maps_scanned", ju64(sc->mw.scanned));
+        json_object_object_add(o, "maps_unreadable", ju64(sc->mw.unreadable));
         return o;
 }
 

@@ -418,8 +418,7 @@ struct state {
         bool capped;
 
         /* maps scan */
-        size_t scanned, unreadable, truncated, mapping;
-        int first_unreadable, first_unreadable_err, first_truncated;
+        struct maps_walk mw; /* the /proc/PID/maps scan */
 };
 
 static const struct proc *proc_find(const struct state *st, int pid)
@@ -500,9 +499,9 @@ static void put_pids(const struct state *st, struct strbuf *b, const struct pids
 /* What the scan can say about an object nobody was seen mapping. */
 static const char *nobody_seen(const struct state *st)
 {
-        if (st->unreadable)
+        if (st->mw.unreadable)
                 return "mappers unknown (other users' maps not readable)";
-        if (st->truncated)
+        if (st->mw.truncated)
                 return "no mapper found (some maps read only in part)";
         return "mapped by no process";
 }
@@ -670,56 +669,32 @@ static struct seg *seg_find(struct state *st, uint64_t shmid)
         return NULL;
 }
 
+static bool map_line(const struct proc *p, char *line, void *arg)
+{
+        struct state *st = arg;
+        struct shm_map_ref ref;
+        int k = shm_maps_line(line, st->dir ? st->dir : SHM_DIR, &ref);
+        if (k == SHM_MAP_POSIX) {
+                struct obj *o = obj_find(st, ref.name, ref.name_len, ref.deleted, ref.inode);
+                if (o) {
+                        pids_add(&o->map, p->pid);
+                        return true;
+                }
+        } else if (k == SHM_MAP_SYSV) {
+                struct seg *s = seg_find(st, ref.inode);
+                if (s) {
+                        pids_add(&s->att, p->pid);
+                        return true;
+                }
+        }
+        return false;
+}
+
 /* Every process's maps: who maps which /dev/shm object and SysV segment. Always
  * done, because objects unlinked while mapped are only visible here. */
 static void scan_maps(struct state *st, size_t max_bytes)
 {
-        for (size_t i = 0; i < st->procs.n; i++) {
-                const struct proc *p = &st->procs.v[i];
-                if (p->kthread)
-                        continue;
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-                _cleanup_free_ char *text = NULL;
-                bool trunc = false;
-                long r = rootfs_read(path, max_bytes, &text, &trunc);
-                if (r == -ENOENT || r == -ESRCH)
-                        continue; /* exited since the table was read */
-                if (r < 0) {
-                        if (!st->unreadable++) {
-                                st->first_unreadable = p->pid;
-                                st->first_unreadable_err = (int)r;
-                        }
-                        continue;
-                }
-                st->scanned++;
-                if (trunc && !st->truncated++)
-                        st->first_truncated = p->pid;
-                bool maps_any = false;
-                size_t pos = 0;
-                char *line;
-                while ((line = next_line(text, &pos))) {
-                        /* A line cut by the size cap is not a line to trust. */
-                        if (trunc && !text[pos])
-                                break;
-                        struct shm_map_ref ref;
-                        int k = shm_maps_line(line, st->dir ? st->dir : SHM_DIR, &ref);
-                        if (k == SHM_MAP_POSIX) {
-                                struct obj *o = obj_find(st, ref.name, ref.name_len, ref.deleted, ref.inode);
-                                if (o) {
-                                        pids_add(&o->map, p->pid);
-                                        maps_any = true;
-                                }
-                        } else if (k == SHM_MAP_SYSV) {
-                                struct seg *s = seg_find(st, ref.inode);
-                                if (s) {
-                                        pids_add(&s->att, p->pid);
-                                        maps_any = true;
-                                }
-                        }
-                }
-                st->mapping += maps_any;
-        }
+        proc_maps_walk(&st->procs, max_bytes, NULL, map_line, st, &st->mw);
 }
 
 /* ---------------- findings ---------------- */
@@ -773,7 +748,7 @@ static void report_sysv(struct state *st, struct findings *fs, size_t list_max)
                         sb_puts(&b, ", attached by ");
                         put_pids(st, &b, &g->att);
                 } else if (s->nattch) {
-                        sb_printf(&b, ", %s", st->unreadable ? "attachers unknown (other users' maps not readable)"
+                        sb_printf(&b, ", %s", st->mw.unreadable ? "attachers unknown (other users' maps not readable)"
                                                              : "attachers not found in /proc/*/maps");
                 }
                 bool ca = pid_alive(s->cpid), la = pid_alive(s->lpid);
@@ -1086,34 +1061,34 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
                 fnd_evidence(f, "%s/proc", rootfs_get());
                 return;
         }
-        if (st->unreadable) {
-                const struct proc *p = proc_find(st, st->first_unreadable);
+        if (st->mw.unreadable) {
+                const struct proc *p = proc_find(st, st->mw.first_unreadable);
                 _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 if (!c->is_root) {
                         f = fnd_add(fs, SEV_SKIPPED, "shm.mappers",
                                     "needs root: maps of %zu %s of other users not readable (first: pid %d %s); "
                                     "mappers shown come from the %zu readable ones only",
-                                    st->unreadable, procs_word(st->unreadable), st->first_unreadable, comm, st->scanned);
+                                    st->mw.unreadable, procs_word(st->mw.unreadable), st->mw.first_unreadable, comm, st->mw.scanned);
                         fnd_remedy(f, "run evodiag as root (sudo evodiag check --only shm)");
                 } else {
                         /* Root and still refused: an LSM, or a process of a more privileged container. */
                         f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s not readable even as root (first: pid %d %s: %s)",
-                                    st->unreadable, procs_word(st->unreadable), st->first_unreadable, comm,
-                                    strerror(-st->first_unreadable_err));
+                                    st->mw.unreadable, procs_word(st->mw.unreadable), st->mw.first_unreadable, comm,
+                                    strerror(-st->mw.first_unreadable_err));
                 }
                 fnd_evidence(f, "/proc/PID/maps");
         }
-        if (st->truncated) {
-                const struct proc *p = proc_find(st, st->first_truncated);
+        if (st->mw.truncated) {
+                const struct proc *p = proc_find(st, st->mw.first_truncated);
                 _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s longer than %zu KiB, read only in part (first: pid %d %s)",
-                            st->truncated, procs_word(st->truncated), max_bytes / 1024, st->first_truncated, comm);
+                            st->mw.truncated, procs_word(st->mw.truncated), max_bytes / 1024, st->mw.first_truncated, comm);
                 fnd_remedy(f, "raise [shm] maps_max_kb");
                 fnd_evidence(f, "/proc/PID/maps");
         }
-        if (!st->unreadable && !st->truncated) {
-                f = fnd_add(fs, SEV_OK, "shm.mappers", "maps of %zu %s scanned: %zu map shared memory", st->scanned,
-                            procs_word(st->scanned), st->mapping);
+        if (!st->mw.unreadable && !st->mw.truncated) {
+                f = fnd_add(fs, SEV_OK, "shm.mappers", "maps of %zu %s scanned: %zu map shared memory", st->mw.scanned,
+                            procs_word(st->mw.scanned), st->mw.matching);
                 fnd_evidence(f, "/proc/PID/maps");
         }
 }

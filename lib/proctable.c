@@ -338,3 +338,42 @@ bool proc_exists(int pid)
         snprintf(path, sizeof(path), "/proc/%d", pid);
         return pid > 0 && rootfs_exists(path);
 }
+
+void proc_maps_walk(const struct proctable *t, size_t max_bytes, const char *needle,
+                    bool (*on_line)(const struct proc *p, char *line, void *arg), void *arg, struct maps_walk *w)
+{
+        *w = (struct maps_walk){0};
+        for (size_t i = 0; i < t->n; i++) {
+                const struct proc *p = &t->v[i];
+                if (p->kthread)
+                        continue;
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+                _cleanup_free_ char *text = NULL;
+                bool trunc = false;
+                long r = rootfs_read(path, max_bytes, &text, &trunc);
+                if (r == -ENOENT || r == -ESRCH)
+                        continue; /* exited since the table was read */
+                if (r < 0) {
+                        if (!w->unreadable++) {
+                                w->first_unreadable = p->pid;
+                                w->first_unreadable_err = (int)r;
+                        }
+                        continue;
+                }
+                w->scanned++;
+                if (trunc && !w->truncated++)
+                        w->first_truncated = p->pid;
+                if (needle && !strstr(text, needle))
+                        continue;
+                bool any = false;
+                size_t pos = 0;
+                char *line;
+                while ((line = next_line(text, &pos))) {
+                        if (trunc && !text[pos])
+                                break; /* a line cut by the size cap is not a line to trust */
+                        any |= on_line(p, line, arg);
+                }
+                w->matching += any;
+        }
+}

@@ -43,5 +43,18 @@ int proc_limit(int pid, const char *name, uint64_t *soft, uint64_t *hard);
 long proc_fd_count(int pid);
 long proc_map_count(int pid);
 bool proc_exists(int pid);
+/* Every user process's /proc/PID/maps, read once each (capped at max_bytes), line by
+ * line: shm and evo both want to know who maps what. Kernel threads and processes that
+ * exited meanwhile are skipped; unreadable and truncated ones are counted (the first
+ * of each named), so a report can say what it did not see. `needle` (or NULL) skips
+ * maps that cannot matter. on_line returns true when the line mapped something of
+ * interest; `matching` counts processes with at least one such line. */
+struct maps_walk {
+        size_t scanned, unreadable, truncated, matching;
+        int first_unreadable, first_unreadable_err, first_truncated;
+};
+void proc_maps_walk(const struct proctable *t, size_t max_bytes, const char *needle,
+                    bool (*on_line)(const struct proc *p, char *line, void *arg), void *arg, struct maps_walk *w);
+
 /* Counts lines of a (possibly large) file without holding it in memory. */
 long rootfs_count_lines(const char *path);
