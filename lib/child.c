@@ -41,6 +41,8 @@ long read_full(int fd, void *buf, size_t n)
         return (long)got;
 }
 
+#ifdef EVODIAG_TEST_HOOKS
+/* Test builds only (configure --enable-test-hooks): EVODIAG_FAULT=<name>:crash|hang|garbage. */
 static void fault_hook(const char *name, int wfd)
 {
         const char *fault = getenv("EVODIAG_FAULT");
@@ -60,6 +62,11 @@ static void fault_hook(const char *name, int wfd)
                 _exit(0);
         }
 }
+#else
+static void fault_hook(const char *name, int wfd)
+{
+}
+#endif
 
 int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg)
 {
