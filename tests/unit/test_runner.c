@@ -65,16 +65,18 @@ static void test_global_deadline(void **state)
 
 static void test_fault_hook_garbage(void **state)
 {
-#ifndef EVODIAG_TEST_HOOKS
-        skip(); /* the hook exists only in test builds (configure --enable-test-hooks) */
-#endif
         setenv("EVODIAG_FAULT", "liar:garbage", 1);
         struct job j = {.name = "liar", .fn = answers, .arg = "x", .timeout_ms = 5000};
         struct job_opts o = {0};
         jobs_run(&j, 1, &o);
         unsetenv("EVODIAG_FAULT");
+#ifdef EVODIAG_TEST_HOOKS
         assert_int_equal(j.status, JOB_CRASHED);
         assert_non_null(strstr(j.error, "unreadable"));
+#else
+        /* A release build has no hook: the variable changes nothing. */
+        assert_int_equal(j.status, JOB_DONE);
+#endif
         job_clear(&j);
 }
 
