@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 evodiag=${1:-$here/../evodiag}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-export EVODIAG_CONFIG=/nonexistent EVODIAG_STATE_DIR=$out/state
+export EVODIAG_CONFIG=/dev/null EVODIAG_STATE_DIR=$out/state
 
 echo "== evodiag bundle (5 runs)"
 for i in 1 2 3 4 5; do

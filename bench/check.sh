@@ -27,7 +27,7 @@ PY
 }
 
 echo "== this machine ($(nproc) CPUs, $(ls -d /proc/[0-9]* | wc -l) processes)"
-EVODIAG_CONFIG=/nonexistent run idle
+EVODIAG_CONFIG=/dev/null run idle
 
 echo "== with 1000 extra sleeping processes and 200 segments"
 pids=()
@@ -47,4 +47,4 @@ for i in range(100):
     fd = os.open(f"/dev/shm/bench_evodiag_{i+1}", os.O_CREAT | os.O_RDWR, 0o600)
     os.ftruncate(fd, 65536); os.close(fd)
 PY
-EVODIAG_CONFIG=/nonexistent run loaded
+EVODIAG_CONFIG=/dev/null run loaded

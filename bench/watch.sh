@@ -27,7 +27,7 @@ cleanup() {
         rm -rf "$tmp"
 }
 trap cleanup EXIT
-export EVODIAG_CONFIG=/nonexistent
+export EVODIAG_CONFIG=/dev/null
 
 cpu() { # seconds extra-args... -> "user+sys" seconds of one watch run
         local d=$1 t

@@ -88,7 +88,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_INTRUSIVE: c.allow_intrusive = true; break;
                 case O_MAXSIZE:
                 case O_ARTMAX:
-                        if (parse_size_arg(optarg, &v) < 0 || v == 0) {
+                        if (parse_size(optarg, &v) < 0 || v == 0) {
                                 r = usage_error("bundle ", "%s: '%s' is not a size (e.g. 64M, 1G)",
                                                 o == O_MAXSIZE ? "--max-size" : "--artifact-max", optarg);
                                 goto out;

@@ -252,13 +252,16 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
                 n++;
         struct run_result *res = xcalloc(n, sizeof(*res));
         struct run_opts ro = {
-                .deadline_ms = t0 + c->timeout_ms, .default_timeout_ms = c->collector_timeout_ms, .parallel = 8,
+                .deadline_ms = t0 + c->timeout_ms, .default_timeout_ms = c->collector_timeout_ms, .parallel = c->parallel,
                 .only = (const char *const *)c->only, .skip = (const char *const *)c->skip,
         };
+        if (c->verbose)
+                fprintf(stderr, "evodiag: collectors run %u at a time ([evodiag] parallel)\n", c->parallel);
         run_collectors(&c->ctx, &ro, res, &rep.n);
         rep.r = res;
         rep.duration_ms = now_ms_monotonic() - t0;
         report_render(stdout, fmt, &rep, use_color, c->verbose);
+        output_document_written();
         fflush(stdout);
         int r = report_exit_code(&rep);
         if (src)

@@ -14,6 +14,13 @@ int cmd_list(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
+/* Errors follow the output format: main() scans argv for --json / --format first, and
+ * at exit prints the first error as a JSON document or an "EVODIAG UNKNOWN - why" line
+ * when the verb wrote no document of its own (output_document_written). */
+void errors_follow_format(int argc, char **argv);
+void output_document_written(void);
+int errors_finish(int rc);
+
 /* Errors on stderr as "evodiag: <what>: <why>". */
 void err(const char *fmt, ...) PRINTF(1, 2);
 /* A usage error: the message, a pointer to --help, exit code 3. */
@@ -27,6 +34,7 @@ struct common {
         bool config_given;
         uint64_t timeout_ms;           /* whole run */
         uint64_t collector_timeout_ms; /* each collector */
+        unsigned parallel;             /* collectors at once ([evodiag] parallel) */
         int verbose;
         bool allow_intrusive;
         struct config cfg;
@@ -39,8 +47,6 @@ int parse_collector_list(const char *verb, const char *arg, char ***out);
  * moves to housekeeping CPUs. Returns 0 or an exit code. */
 int common_setup(const char *verb, struct common *c);
 void common_free(struct common *c);
-/* "64M", "1.5G", "512k", "100" (bytes) -> bytes; -EINVAL otherwise. */
-int parse_size_arg(const char *s, uint64_t *out);
 /* Where ISSUE.md templates are: $EVODIAG_TEMPLATES, the source tree's for a binary
  * still in its build tree, else the installed ones. */
 char *evodiag_templates_dir(void);

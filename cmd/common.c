@@ -1,14 +1,68 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "lib/housekeeping.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <math.h>
 #include <limits.h>
 #include <sys/stat.h>
 
+/* Errors follow the output format (bpftool's p_err): with --json or --format nagios a
+ * script or a monitoring system reads stdout, so a usage or config error must reach it
+ * there too. The first error is kept; main() prints it in the format at exit. */
+static enum format error_format = FMT_TEXT;
+static char *first_error;
+static bool document_written;
+
+void errors_follow_format(int argc, char **argv)
+{
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++) {
+                const char *v = NULL;
+                if (streq(argv[i], "--json"))
+                        error_format = FMT_JSON;
+                else if (streq(argv[i], "--format") && i + 1 < argc)
+                        v = argv[++i];
+                else if (startswith(argv[i], "--format="))
+                        v = argv[i] + strlen("--format=");
+                enum format f;
+                if (v && format_from_name(v, &f) == 0)
+                        error_format = f;
+        }
+}
+
+void output_document_written(void) { document_written = true; }
+
+int errors_finish(int rc)
+{
+        if (!first_error || document_written || rc == 0)
+                return rc;
+        if (error_format == FMT_JSON) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "schema", json_object_new_int(1));
+                json_object_object_add(o, "error", json_object_new_string(first_error));
+                json_object_object_add(o, "exit_code", json_object_new_int(rc));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else if (error_format == FMT_NAGIOS) {
+                /* One line, as a plugin must: no newline of the message may start a second. */
+                for (char *p = first_error; *p; p++)
+                        if (*p == '\n' || *p == '\r' || *p == '|')
+                                *p = ' ';
+                printf("EVODIAG UNKNOWN - %s\n", first_error);
+                rc = EXIT_USAGE;
+        }
+        fflush(stdout);
+        return rc;
+}
+
 PRINTF(1, 0) static void verr(const char *fmt, va_list ap)
 {
+        va_list copy;
+        va_copy(copy, ap);
+        if (!first_error)
+                first_error = xvasprintf(fmt, copy);
+        va_end(copy);
         fputs("evodiag: ", stderr);
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
@@ -72,82 +126,14 @@ static void strv_free(char **v)
         free(v);
 }
 
-static bool is_number(const char *s)
-{
-        double d;
-        return parse_double(s, &d) == 0;
-}
-
-/* Sections that are not collectors, and their keys. */
-static const struct {
-        const char *section;
-        const char *keys[10];
-} run_sections[] = {
-        {"evodiag", {"timeout", "collector_timeout", "only", "skip", "parallel"}},
-        {"watch", {"interval", "record_dir", "record_max", "bundle_cooldown", "bundle_window"}},
-        {"upload", {"user", "password", "ca_file", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key"}},
-};
-
-/* Every section must be [evodiag], [upload] or a collector; every key declared; numbers numeric. */
-static int config_validate(const struct config *cfg)
-{
-        for (size_t i = 0; i < cfg->n; i++) {
-                const struct config_entry *e = &cfg->v[i];
-                bool known_section = false, known_key = false;
-                for (size_t s = 0; s < ARRAY_SIZE(run_sections); s++)
-                        if (streq(e->section, run_sections[s].section)) {
-                                known_section = true;
-                                for (size_t k = 0; run_sections[s].keys[k]; k++)
-                                        known_key |= streq(e->key, run_sections[s].keys[k]);
-                        }
-                if (known_section) {
-                        if (!known_key) {
-                                err("%s:%d: unknown key '%s' in [%s]", cfg->path, e->line, e->key, e->section);
-                                return EXIT_USAGE;
-                        }
-                        uint64_t ms;
-                        if ((streq(e->key, "timeout") || streq(e->key, "collector_timeout")) &&
-                            (parse_duration_ms(e->value, &ms) < 0 || ms == 0)) {
-                                err("%s:%d: %s: '%s' is not a duration (e.g. 5s, 500ms)", cfg->path, e->line, e->key, e->value);
-                                return EXIT_USAGE;
-                        }
-                        continue;
-                }
-                const struct collector *c = collector_find(e->section);
-                if (!c) {
-                        err("%s:%d: unknown section [%s] (expected [evodiag], [upload] or a collector name; see evodiag list)",
-                            cfg->path, e->line, e->section);
-                        return EXIT_USAGE;
-                }
-                if (streq(e->key, "timeout")) {
-                        uint64_t ms;
-                        if (parse_duration_ms(e->value, &ms) < 0 || ms == 0) {
-                                err("%s:%d: timeout: '%s' is not a duration (e.g. 5s, 500ms)", cfg->path, e->line, e->value);
-                                return EXIT_USAGE;
-                        }
-                        continue;
-                }
-                const struct config_key *k = c->config;
-                while (k && k->key && !streq(k->key, e->key))
-                        k++;
-                if (!k || !k->key) {
-                        err("%s:%d: unknown key '%s' in [%s] (see evodiag list -v)", cfg->path, e->line, e->key, e->section);
-                        return EXIT_USAGE;
-                }
-                if (is_number(k->def) && !is_number(e->value)) {
-                        err("%s:%d: %s.%s: '%s' is not a number", cfg->path, e->line, e->section, e->key, e->value);
-                        return EXIT_USAGE;
-                }
-        }
-        return 0;
-}
-
 int common_setup(const char *verb, struct common *c)
 {
         if (!c->config_path)
-                c->config_path = getenv("EVODIAG_CONFIG") ? getenv("EVODIAG_CONFIG") : CONFIG_DEFAULT_PATH;
-        else
-                c->config_given = true;
+                c->config_path = getenv("EVODIAG_CONFIG");
+        /* Named by --config or $EVODIAG_CONFIG: it must exist. Only the default may be absent. */
+        c->config_given = c->config_path != NULL;
+        if (!c->config_path)
+                c->config_path = CONFIG_DEFAULT_PATH;
         char *msg = NULL;
         int r = config_load(&c->cfg, c->config_path, &msg);
         if (r == -ENOENT && !c->config_given) {
@@ -161,8 +147,11 @@ int common_setup(const char *verb, struct common *c)
                 free(msg);
                 return EXIT_USAGE;
         }
-        if ((r = config_validate(&c->cfg)))
-                return r;
+        if (config_validate(&c->cfg, config_run_sections, &msg) < 0) {
+                err("%s", msg);
+                free(msg);
+                return EXIT_USAGE;
+        }
         /* [evodiag] gives defaults; the command line wins. */
         const struct config_entry *e;
         if (!c->timeout_ms && (e = config_get(&c->cfg, "evodiag", "timeout")))
@@ -177,6 +166,9 @@ int common_setup(const char *verb, struct common *c)
                 c->timeout_ms = 30000;
         if (!c->collector_timeout_ms)
                 c->collector_timeout_ms = 5000;
+        c->parallel = 8;
+        if ((e = config_get(&c->cfg, "evodiag", "parallel")))
+                c->parallel = (unsigned)strtoul(e->value, NULL, 10); /* validated: 1..64 */
 
         if (c->root) {
                 struct stat st;
@@ -222,30 +214,6 @@ char *inspected_hostname(void)
                 return xstrdup(buf);
         }
         return xstrdup("unknown");
-}
-
-int parse_size_arg(const char *s, uint64_t *out)
-{
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno || end == s || !isfinite(v) || v < 0 || v > 1e18)
-                return -EINVAL;
-        double m = 1;
-        if (*end == 'k' || *end == 'K')
-                m = 1024, end++;
-        else if (*end == 'M' || *end == 'm')
-                m = 1024.0 * 1024, end++;
-        else if (*end == 'G' || *end == 'g')
-                m = 1024.0 * 1024 * 1024, end++;
-        if (*end == 'i' && end[1] == 'B')
-                end += 2;
-        else if (*end == 'B')
-                end++;
-        if (*end)
-                return -EINVAL;
-        *out = (uint64_t)(v * m);
-        return 0;
 }
 
 /* Installed templates; for a binary still in its build tree, the source tree's. */

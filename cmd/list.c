@@ -60,7 +60,7 @@ int cmd_list(int argc, char **argv)
                 jobs[i] = (struct job){.name = collectors[i]->name, .fn = detect_in_child, .arg = &ctxs[i],
                                        .timeout_ms = collector_timeout_ms(&c.ctx, collectors[i], 2000)};
         }
-        struct job_opts jo = {.deadline_ms = now_ms_monotonic() + 10000, .parallel = 8};
+        struct job_opts jo = {.deadline_ms = now_ms_monotonic() + 10000, .parallel = c.parallel};
         jobs_run(jobs, n, &jo);
         printf("%-12s %-8s %s\n", "COLLECTOR", "APPLIES", "SUMMARY");
         for (size_t i = 0; i < n; i++) {
@@ -74,8 +74,13 @@ int cmd_list(int argc, char **argv)
                         printf(" %s", ci->id);
                 putchar('\n');
                 if (v)
-                        for (const struct config_key *k = col->config; k && k->key; k++)
-                                printf("%-21s [%s] %s = %s  # %s\n", "", col->name, k->key, k->def, k->help);
+                        for (const struct config_key *k = col->config; k && k->key; k++) {
+                                char range[64] = "";
+                                if (k->type == CONF_UINT)
+                                        snprintf(range, sizeof(range), " %.15g..%.15g", k->min, k->max);
+                                printf("%-21s [%s] %s = %s  # %s (%s%s)\n", "", col->name, k->key, k->def, k->help,
+                                       conf_type_name(k->type), range);
+                        }
                 job_clear(&jobs[i]);
         }
         free(jobs);

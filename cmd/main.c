@@ -49,10 +49,11 @@ int main(int argc, char **argv)
         }
         if (streq(v, "--version") || streq(v, "-V"))
                 return cmd_version(1, argv);
+        errors_follow_format(argc, argv);
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                 if (streq(v, verbs[i].name))
-                        return verbs[i].fn(argc - 1, argv + 1);
+                        return errors_finish(verbs[i].fn(argc - 1, argv + 1));
         err("unknown command '%s'", v);
         usage(stderr);
-        return EXIT_USAGE;
+        return errors_finish(EXIT_USAGE);
 }

@@ -770,7 +770,7 @@ int cmd_watch(int argc, char **argv)
                 case O_JSON: r.json = true; break;
                 case O_RECORD: record = optarg; break;
                 case O_RECMAX:
-                        if (parse_size_arg(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
+                        if (parse_size(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
                                 ret = usage_error("watch ", "--record-max: '%s' is not a size of at least 16K (e.g. 64M)", optarg);
                                 goto out;
                         }
@@ -838,7 +838,7 @@ int cmd_watch(int argc, char **argv)
                         (void)parse_duration_ms(e->value, &r.cooldown_ms);
                 if (!interval && (e = config_get(&c.cfg, "watch", "interval")))
                         (void)parse_duration_ms(e->value, &interval);
-                if (!rec_max && (e = config_get(&c.cfg, "watch", "record_max")) && parse_size_arg(e->value, &rec_max) == 0 &&
+                if (!rec_max && (e = config_get(&c.cfg, "watch", "record_max")) && parse_size(e->value, &rec_max) == 0 &&
                     rec_max < REC_MIN_MAX)
                         rec_max = REC_MIN_MAX;
         }

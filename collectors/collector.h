@@ -24,12 +24,31 @@ struct check_info {
                                 bundle's evidence cannot reproduce it, `check --from` skips it */
 };
 
+/* The type of a tunable: its value is checked against it (and its range) when the
+ * config file is loaded, so a collector never sees a value it cannot use. */
+enum conf_type {
+        CONF_STRING = 1, /* free text (paths, URLs, names) */
+        CONF_UINT,       /* a whole number in [min, max] */
+        CONF_PERCENT,    /* a number in [0, 100] */
+        CONF_LIST,       /* comma-separated words */
+        CONF_DURATION,   /* "500ms", "3s", "2m", "1h2m"; > 0 */
+        CONF_SIZE,       /* "64M", "1.5G", "512k" or bytes */
+};
+
 /* A tunable of a collector, settable in the config file under [<collector>]. */
 struct config_key {
         const char *key;
-        const char *def;  /* default, as text */
+        const char *def; /* default, as text (it passes its own type and range: a unit test checks) */
         const char *help;
+        enum conf_type type;
+        double min, max; /* CONF_UINT: the accepted range */
 };
+#define CONF_STR(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_STRING}
+#define CONF_LIST(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_LIST}
+#define CONF_PCT(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_PERCENT, .min = 0, .max = 100}
+#define CONF_UINT(k, d, lo, hi, h) {.key = (k), .def = (d), .help = (h), .type = CONF_UINT, .min = (lo), .max = (hi)}
+#define CONF_DURATION(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_DURATION}
+#define CONF_SIZE(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_SIZE}
 
 struct config;
 struct bundle_sink; /* the bundle writer (evodiag bundle): collectors/sink.h */
@@ -68,6 +87,26 @@ const struct check_info *check_find(const char *id, const struct collector **own
  * Asking for an undeclared key is a programming error (aborts in tests). */
 const char *conf_str(const struct ctx *c, const char *key);
 double conf_num(const struct ctx *c, const char *key);
+/* A CONF_UINT (or CONF_PERCENT) value: already checked to lie in the key's range. */
+uint64_t conf_uint(const struct ctx *c, const char *key);
+
+/* Checks one value against its key's type and range; on failure returns -EINVAL and
+ * says why in *why ("must be a whole number from 1 to 100"). */
+int conf_value_check(const struct config_key *k, const char *value, char **why);
+/* "whole number 1..1000", "percent", "duration", ... for `evodiag list -v` and the docs. */
+const char *conf_type_name(enum conf_type t);
+
+/* Sections of the config file that are not collectors ([evodiag], [watch], [upload]). */
+struct config_section {
+        const char *name;
+        const struct config_key *keys; /* terminated by {0} */
+};
+/* [evodiag], [watch], [upload]: the sections that are not collectors. */
+extern const struct config_section config_run_sections[];
+struct config;
+/* Every section must be one of `extra` or a collector, every key declared once, every
+ * value of its type and range. Returns 0, or -EINVAL with "file:line: why" in *err. */
+int config_validate(const struct config *cfg, const struct config_section *extra, char **err);
 
 /* The usual not-root finding: `id` skipped, saying what root would have shown. */
 void skip_not_root(struct findings *fs, const char *id, const char *what);

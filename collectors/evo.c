@@ -171,10 +171,10 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"sample_ms", "200", "interval between the two heartbeat samples (ms); slower writers look stalled"},
-        {"seqlock_attempts", "10", "reads of a header before giving up on a consistent copy (upstream: 10)"},
-        {"scan_max", "1000", "examine at most this many /dev/shm/evo_* entries"},
-        {"maps_max_kb", "2048", "read at most this many KiB of each /proc/PID/maps"},
+        CONF_UINT("sample_ms", "200", 10, 600000, "interval between the two heartbeat samples (ms); slower writers look stalled"),
+        CONF_UINT("seqlock_attempts", "10", 1, 1000, "reads of a header before giving up on a consistent copy (upstream: 10)"),
+        CONF_UINT("scan_max", "1000", 1, 10000000, "examine at most this many /dev/shm/evo_* entries"),
+        CONF_UINT("maps_max_kb", "2048", 1, 262144, "read at most this many KiB of each /proc/PID/maps"),
         {0},
 };
 
@@ -265,14 +265,6 @@ static uint64_t now_ns(void)
 }
 
 /* A count from the config: negative or NaN is 0, huge is capped. */
-static uint64_t conf_u64(const struct ctx *c, const char *key, double max)
-{
-        double v = conf_num(c, key);
-        if (!(v > 0))
-                return 0;
-        return (uint64_t)(v < max ? v : max);
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int by_fname(const void *a, const void *b) { return strcmp(((const struct seg *)a)->fname, ((const struct seg *)b)->fname); }
 static int by_pid(const void *a, const void *b)
@@ -759,7 +751,7 @@ static void sleep_until(uint64_t until_ns)
 
 static void second_sample(struct ctx *c, struct scan *sc, unsigned attempts)
 {
-        uint64_t want = conf_u64(c, "sample_ms", 600000);
+        uint64_t want = conf_uint(c, "sample_ms");
         uint64_t t1 = UINT64_MAX;
         for (size_t i = 0; i < sc->n; i++)
                 if (sc->v[i].opened && sc->v[i].t1_ns < t1)
@@ -797,9 +789,9 @@ static void second_sample(struct ctx *c, struct scan *sc, unsigned attempts)
 
 static void scan(struct ctx *c, struct scan *sc, bool two_samples)
 {
-        unsigned attempts = (unsigned)conf_u64(c, "seqlock_attempts", 1000);
-        size_t scan_max = (size_t)conf_u64(c, "scan_max", 1e7);
-        size_t maps_max = (size_t)conf_u64(c, "maps_max_kb", 256 * 1024) * 1024;
+        unsigned attempts = (unsigned)conf_uint(c, "seqlock_attempts");
+        size_t scan_max = (size_t)conf_uint(c, "scan_max");
+        size_t maps_max = (size_t)conf_uint(c, "maps_max_kb") * 1024;
         if (maps_max < 4096)
                 maps_max = 4096;
         list_dir(sc, scan_max);
@@ -1770,7 +1762,7 @@ static void evo_check(struct ctx *c, struct findings *fs)
                 report_permissions(&sc, fs);
                 report_crashed_readers(c, &sc, fs);
                 report_reader_access(c, &sc, fs);
-                report_mappers(c, &sc, fs, (size_t)conf_u64(c, "maps_max_kb", 1e9));
+                report_mappers(c, &sc, fs, (size_t)conf_uint(c, "maps_max_kb"));
         }
         scan_free(&sc);
 }
@@ -2128,7 +2120,7 @@ static void evo_sample(struct ctx *c, struct sample *out)
         }
         struct rootfs_dir *d = rootfs_opendir(SHM_DIR);
         struct dirent *de;
-        size_t count = 0, max = (size_t)conf_u64(c, "scan_max", 1e7);
+        size_t count = 0, max = (size_t)conf_uint(c, "scan_max");
         while (d && (de = rootfs_readdir(d)) && count < max) {
                 if (evo_name_kind(de->d_name) != EVO_NAME_DATA)
                         continue;

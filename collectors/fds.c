@@ -53,13 +53,13 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"system_warn_pct", "80", "warn when this % of fs.file-max is in use"},
-        {"system_crit_pct", "95", "crit when this % of fs.file-max is in use"},
-        {"warn_pct", "80", "warn when a process holds this % of its soft open-files limit"},
-        {"crit_pct", "95", "crit when a process holds this % of its soft open-files limit"},
-        {"top", "5", "how many top consumers the fds.process summary lists"},
-        {"max_procs", "0", "inspect at most this many processes (0 = all)"},
-        {"budget_ms", "3000", "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"},
+        CONF_PCT("system_warn_pct", "80", "warn when this % of fs.file-max is in use"),
+        CONF_PCT("system_crit_pct", "95", "crit when this % of fs.file-max is in use"),
+        CONF_PCT("warn_pct", "80", "warn when a process holds this % of its soft open-files limit"),
+        CONF_PCT("crit_pct", "95", "crit when a process holds this % of its soft open-files limit"),
+        CONF_UINT("top", "5", 1, 1000, "how many top consumers the fds.process summary lists"),
+        CONF_UINT("max_procs", "0", 0, 10000000, "inspect at most this many processes (0 = all)"),
+        CONF_UINT("budget_ms", "3000", 0, 600000, "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"),
         {0},
 };
 

@@ -84,7 +84,7 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"warn_free_pct", "10", "warn when a pool has fewer than this % of its pages free and unreserved"},
+        CONF_PCT("warn_free_pct", "10", "warn when a pool has fewer than this % of its pages free and unreserved"),
         {0},
 };
 

@@ -72,8 +72,8 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"max_tasks", "10", "at most this many per-task isolation.tasks findings (the rest are counted)"},
-        {"max_irqs", "20", "at most this many per-IRQ isolation.irq findings (the rest are counted)"},
+        CONF_UINT("max_tasks", "10", 1, 100000, "at most this many per-task isolation.tasks findings (the rest are counted)"),
+        CONF_UINT("max_irqs", "20", 1, 100000, "at most this many per-IRQ isolation.irq findings (the rest are counted)"),
         {0},
 };
 

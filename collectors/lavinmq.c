@@ -158,30 +158,30 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"config", "", "the broker's INI file (empty: the running broker's -c, else " DEFAULT_CONF ")"},
-        {"control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " LAVINMQ_DEFAULT_CTL_SOCK "; none: do not use)"},
-        {"api_url", "", "management API base URL (empty: http://<[mgmt] bind>:<[mgmt] port> from lavinmq.ini)"},
-        {"metrics_url", "", "Prometheus URL (empty: http://<metrics_http_bind>:<metrics_http_port>/metrics)"},
-        {"user", "guest", "management API user (not needed over the control socket)"},
-        {"password", "guest", "management API password (never printed)"},
-        {"connect_timeout_ms", "1000", "connect timeout of each request and connection test"},
-        {"timeout_ms", "3000", "total timeout of each API request"},
-        {"fd_limit_min", "1025", "warn when the broker's open-files limit is below this (LavinMQ warns below 1025)"},
-        {"fd_warn_pct", "80", "warn when the broker holds this % of its open-files limit"},
-        {"fd_crit_pct", "95", "crit when the broker holds this % of its open-files limit"},
-        {"map_warn_pct", "75", "warn when map need or use reaches this % of vm.max_map_count"},
-        {"map_crit_pct", "90", "crit when map need or use reaches this % of vm.max_map_count"},
-        {"disk_warn_pct", "10", "warn when less than this % of the data_dir file system is free"},
-        {"disk_crit_pct", "5", "crit when less than this % of the data_dir file system is free"},
-        {"disk_warn_bytes", "1073741824", "warn when less than this many bytes are free in data_dir"},
-        {"disk_crit_bytes", "268435456", "crit when less than this many bytes are free in data_dir"},
-        {"ready_warn", "1000000", "warn at this many ready messages in all queues"},
-        {"unacked_warn", "100000", "warn at this many unacknowledged messages"},
-        {"walk_max", "20000", "inspect at most this many entries of the data directory"},
-        {"unit", "lavinmq.service", "systemd unit whose journal holds the USR1 dump"},
-        {"journal_dir", "", "read the journal from this directory instead of the system journal"},
-        {"journal_wait_ms", "3000", "bundle --allow-intrusive: wait at most this long for the USR1 dump"},
-        {"slow_every_ms", "10000", "watch: check the disk and the API at most this often"},
+        CONF_STR("config", "", "the broker's INI file (empty: the running broker's -c, else " DEFAULT_CONF ")"),
+        CONF_STR("control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " LAVINMQ_DEFAULT_CTL_SOCK "; none: do not use)"),
+        CONF_STR("api_url", "", "management API base URL (empty: http://<[mgmt] bind>:<[mgmt] port> from lavinmq.ini)"),
+        CONF_STR("metrics_url", "", "Prometheus URL (empty: http://<metrics_http_bind>:<metrics_http_port>/metrics)"),
+        CONF_STR("user", "guest", "management API user (not needed over the control socket)"),
+        CONF_STR("password", "guest", "management API password (never printed)"),
+        CONF_UINT("connect_timeout_ms", "1000", 1, 600000, "connect timeout of each request and connection test"),
+        CONF_UINT("timeout_ms", "3000", 1, 600000, "total timeout of each API request"),
+        CONF_UINT("fd_limit_min", "1025", 0, 1073741824, "warn when the broker's open-files limit is below this (LavinMQ warns below 1025)"),
+        CONF_PCT("fd_warn_pct", "80", "warn when the broker holds this % of its open-files limit"),
+        CONF_PCT("fd_crit_pct", "95", "crit when the broker holds this % of its open-files limit"),
+        CONF_PCT("map_warn_pct", "75", "warn when map need or use reaches this % of vm.max_map_count"),
+        CONF_PCT("map_crit_pct", "90", "crit when map need or use reaches this % of vm.max_map_count"),
+        CONF_PCT("disk_warn_pct", "10", "warn when less than this % of the data_dir file system is free"),
+        CONF_PCT("disk_crit_pct", "5", "crit when less than this % of the data_dir file system is free"),
+        CONF_UINT("disk_warn_bytes", "1073741824", 0, 1e18, "warn when less than this many bytes are free in data_dir"),
+        CONF_UINT("disk_crit_bytes", "268435456", 0, 1e18, "crit when less than this many bytes are free in data_dir"),
+        CONF_UINT("ready_warn", "1000000", 0, 1e15, "warn at this many ready messages in all queues"),
+        CONF_UINT("unacked_warn", "100000", 0, 1e15, "warn at this many unacknowledged messages"),
+        CONF_UINT("walk_max", "20000", 1, 10000000, "inspect at most this many entries of the data directory"),
+        CONF_STR("unit", "lavinmq.service", "systemd unit whose journal holds the USR1 dump"),
+        CONF_STR("journal_dir", "", "read the journal from this directory instead of the system journal"),
+        CONF_UINT("journal_wait_ms", "3000", 0, 600000, "bundle --allow-intrusive: wait at most this long for the USR1 dump"),
+        CONF_UINT("slow_every_ms", "10000", 0, 3600000, "watch: check the disk and the API at most this often"),
         {0},
 };
 
@@ -252,12 +252,6 @@ struct lmq {
         int vfs_err;
         uint64_t vfs_free, vfs_total;
 };
-
-static uint64_t conf_u64(const struct ctx *c, const char *key)
-{
-        double d = conf_num(c, key);
-        return d <= 0 ? 0 : d >= 1.8e19 ? UINT64_MAX : (uint64_t)d;
-}
 
 /* Milliseconds a request may take: want, but never past the collector's deadline
  * (keeping reserve_ms to report afterwards); 0 = no time left. */
@@ -440,7 +434,7 @@ static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char 
         reply_free(rp);
         _cleanup_free_ char *url = xasprintf("%s%s", base, path), *pub = http_url_public(url);
         rp->origin = sock ? xasprintf("GET %s on unix socket %s", path, sock) : xasprintf("GET %s", pub);
-        uint64_t want = conf_u64(c, "timeout_ms");
+        uint64_t want = conf_uint(c, "timeout_ms");
         if (m->timeout_cap_ms && m->timeout_cap_ms < want)
                 want = m->timeout_cap_ms;
         uint64_t t = budget_ms(c, want, m->timeout_cap_ms ? 0 : 700);
@@ -448,7 +442,7 @@ static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char 
                 rp->skipped = xstrdup("not asked: the collector's time was up");
                 return;
         }
-        uint64_t ct = conf_u64(c, "connect_timeout_ms");
+        uint64_t ct = conf_uint(c, "connect_timeout_ms");
         struct http_req rq = {
                 .url = url, .unix_socket = sock,
                 .user = auth ? conf_str(c, "user") : NULL, .password = auth ? conf_str(c, "password") : NULL,
@@ -875,7 +869,7 @@ static void check_fd_limit(struct lmq *m, struct findings *fs)
 {
         struct finding *f;
         char who[96];
-        uint64_t min = conf_u64(m->c, "fd_limit_min"), soft = 0, hard = 0;
+        uint64_t min = conf_uint(m->c, "fd_limit_min"), soft = 0, hard = 0;
         const char *src = NULL;
         char srcbuf[64];
         int r = -ENOENT;
@@ -1075,11 +1069,11 @@ static enum severity disk_severity(const struct lmq *m, const struct dmeas *d, c
         double pct = d->total ? 100.0 * (double)d->free_ / (double)d->total : 100;
         if (m->conf.free_disk_min && d->free_ < m->conf.free_disk_min)
                 return *why = "below free_disk_min of lavinmq.ini", SEV_CRIT;
-        if (d->free_ < conf_u64(c, "disk_crit_bytes") || pct < conf_num(c, "disk_crit_pct"))
+        if (d->free_ < conf_uint(c, "disk_crit_bytes") || pct < conf_num(c, "disk_crit_pct"))
                 return *why = "", SEV_CRIT;
         if (m->conf.free_disk_warn && d->free_ < m->conf.free_disk_warn)
                 return *why = "below free_disk_warn of lavinmq.ini", SEV_WARN;
-        if (d->free_ < conf_u64(c, "disk_warn_bytes") || pct < conf_num(c, "disk_warn_pct"))
+        if (d->free_ < conf_uint(c, "disk_warn_bytes") || pct < conf_num(c, "disk_warn_pct"))
                 return *why = "", SEV_WARN;
         return *why = "", SEV_OK;
 }
@@ -1146,7 +1140,7 @@ static void check_disk(struct lmq *m, struct findings *fs)
         else
                 f = fnd_add(fs, ws, "lavinmq.disk", "%s free for %s (%s)%s%s", fmt_bytes(x->free_, fb), m->data_dir, x->src,
                             *wwhy ? ": " : "", wwhy);
-        fnd_expected(f, ">= %s%% and >= %s free", conf_str(m->c, "disk_warn_pct"), fmt_bytes(conf_u64(m->c, "disk_warn_bytes"), wb));
+        fnd_expected(f, ">= %s%% and >= %s free", conf_str(m->c, "disk_warn_pct"), fmt_bytes(conf_uint(m->c, "disk_warn_bytes"), wb));
         struct strbuf b = {0};
         for (size_t i = 0; i < n; i++) {
                 sb_printf(&b, "%s%s: %s free", i ? "; " : "", v[i].src, fmt_bytes(v[i].free_, fb));
@@ -1363,7 +1357,7 @@ static void check_connect(struct lmq *m, struct findings *fs, const struct found
         for (size_t i = 0; i < n; i++) {
                 if (!L[i].listening)
                         continue;
-                uint64_t t = budget_ms(m->c, conf_u64(m->c, "connect_timeout_ms"), 500);
+                uint64_t t = budget_ms(m->c, conf_uint(m->c, "connect_timeout_ms"), 500);
                 if (!t)
                         break;
                 _cleanup_free_ char *h = host_for(L[i].l.bind);
@@ -1415,7 +1409,7 @@ static void check_messages(struct lmq *m, struct findings *fs)
                 fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: the API did not answer (see lavinmq.api)");
                 return;
         }
-        uint64_t rw = conf_u64(m->c, "ready_warn"), uw = conf_u64(m->c, "unacked_warn");
+        uint64_t rw = conf_uint(m->c, "ready_warn"), uw = conf_uint(m->c, "unacked_warn");
         bool br = (uint64_t)ready >= rw, bu = (uint64_t)unacked >= uw;
         enum severity s = br || bu ? SEV_WARN : SEV_OK;
         char cons[48] = "";
@@ -1440,7 +1434,7 @@ static struct lmq *last;
 static void lavinmq_check(struct ctx *c, struct findings *fs)
 {
         struct lmq *m = gather(c);
-        walk_dir(m, m->data_dir, "", 0, conf_u64(c, "walk_max"));
+        walk_dir(m, m->data_dir, "", 0, conf_uint(c, "walk_max"));
         gather_api(m);
         if (m->live)
                 gather_statvfs(m);
@@ -1534,7 +1528,7 @@ static sd_journal *journal_open(const char *dir, char **why)
 static void journal_capture(struct ctx *c, struct bundle_sink *s, sd_journal *j, const char *unit, int pid, uint64_t t0_us,
                             const char *origin)
 {
-        uint64_t wait = budget_ms(c, conf_u64(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_new = 0;
+        uint64_t wait = budget_ms(c, conf_uint(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_new = 0;
         struct strbuf out = {0};
         size_t lines = 0;
         char m1[128], m2[32];
@@ -1592,7 +1586,7 @@ static void journal_capture(struct ctx *c, struct bundle_sink *s, sd_journal *j,
 /* stdout is a regular file: what the broker appends to it after the signal. */
 static void file_capture(struct ctx *c, struct bundle_sink *s, int fd, off_t from, const char *origin)
 {
-        uint64_t wait = budget_ms(c, conf_u64(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_change = 0;
+        uint64_t wait = budget_ms(c, conf_uint(c, "journal_wait_ms"), 500), end = now_ms_monotonic() + wait, last_change = 0;
         off_t size = from;
         struct stat st;
         for (;;) {
@@ -1889,7 +1883,7 @@ static void lavinmq_sample(struct ctx *c, struct sample *s)
                         kv_free(&kv);
                 }
         }
-        uint64_t every = conf_u64(c, "slow_every_ms");
+        uint64_t every = conf_uint(c, "slow_every_ms");
         if (!st->slow_done || now - st->last_slow_ms >= every) {
                 sample_slow(c, st, s);
                 st->slow_done = true;

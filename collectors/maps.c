@@ -44,12 +44,12 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"warn_pct", "80", "warn when a process uses this % of vm.max_map_count"},
-        {"crit_pct", "95", "crit when a process uses this % of vm.max_map_count"},
-        {"lavinmq_min", "100000", "lowest vm.max_map_count that is fine with lavinmq running (LavinMQ warns below 100000)"},
-        {"top", "5", "how many top consumers the maps.process summary lists"},
-        {"max_procs", "0", "inspect at most this many processes (0 = all)"},
-        {"budget_ms", "3000", "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"},
+        CONF_PCT("warn_pct", "80", "warn when a process uses this % of vm.max_map_count"),
+        CONF_PCT("crit_pct", "95", "crit when a process uses this % of vm.max_map_count"),
+        CONF_UINT("lavinmq_min", "100000", 0, 2147483647, "lowest vm.max_map_count that is fine with lavinmq running (LavinMQ warns below 100000)"),
+        CONF_UINT("top", "5", 1, 1000, "how many top consumers the maps.process summary lists"),
+        CONF_UINT("max_procs", "0", 0, 10000000, "inspect at most this many processes (0 = all)"),
+        CONF_UINT("budget_ms", "3000", 0, 600000, "stop inspecting processes after this long (0 = no limit; keep it below the collector timeout)"),
         {0},
 };
 

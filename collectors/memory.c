@@ -35,10 +35,10 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"warn_pct", "10", "warn when MemAvailable is below this % of MemTotal"},
-        {"crit_pct", "5", "crit when MemAvailable is below this % of MemTotal"},
-        {"swap_warn_pct", "25", "warn when this % of swap is in use"},
-        {"frag_min_order", "9", "lowest buddy order that counts as a large block (9 = 2 MiB)"},
+        CONF_PCT("warn_pct", "10", "warn when MemAvailable is below this % of MemTotal"),
+        CONF_PCT("crit_pct", "5", "crit when MemAvailable is below this % of MemTotal"),
+        CONF_PCT("swap_warn_pct", "25", "warn when this % of swap is in use"),
+        CONF_UINT("frag_min_order", "9", 1, 10, "lowest buddy order that counts as a large block (9 = 2 MiB)"),
         {0},
 };
 

@@ -93,9 +93,9 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"max_tasks", "20", "at most this many per-task rt.tasks findings (the rest are counted)"},
-        {"memlock_near_pct", "90", "warn when a non-root RT task has locked this % of RLIMIT_MEMLOCK"},
-        {"ignore_tasks", "", "comma-separated process names whose RT setup is not checked"},
+        CONF_UINT("max_tasks", "20", 1, 100000, "at most this many per-task rt.tasks findings (the rest are counted)"),
+        CONF_PCT("memlock_near_pct", "90", "warn when a non-root RT task has locked this % of RLIMIT_MEMLOCK"),
+        CONF_LIST("ignore_tasks", "", "comma-separated process names whose RT setup is not checked"),
         {0},
 };
 

@@ -101,14 +101,14 @@ static const struct check_info checks[] = {
 };
 
 static const struct config_key config[] = {
-        {"limit_warn_pct", "90", "warn when SysV use reaches this % of shmmni/shmall/shmmax"},
-        {"limit_crit_pct", "100", "crit when SysV use reaches this % (100: the next shmget fails)"},
-        {"orphan_crit_mb", "1024", "an orphaned SysV segment of at least this many MiB is crit, not warn (0: never)"},
-        {"tmpfs_warn_pct", "90", "warn when /dev/shm space or inodes reach this % used"},
-        {"tmpfs_crit_pct", "98", "crit when /dev/shm space or inodes reach this % used"},
-        {"scan_max", "10000", "examine at most this many /dev/shm entries"},
-        {"maps_max_kb", "2048", "read at most this many KiB of each /proc/PID/maps"},
-        {"list_max", "50", "list at most this many segments and objects one by one"},
+        CONF_PCT("limit_warn_pct", "90", "warn when SysV use reaches this % of shmmni/shmall/shmmax"),
+        CONF_UINT("limit_crit_pct", "100", 1, 101, "crit when SysV use reaches this % (100: the next shmget fails; 101: never crit)"),
+        CONF_UINT("orphan_crit_mb", "1024", 0, 1000000000, "an orphaned SysV segment of at least this many MiB is crit, not warn (0: never)"),
+        CONF_PCT("tmpfs_warn_pct", "90", "warn when /dev/shm space or inodes reach this % used"),
+        CONF_PCT("tmpfs_crit_pct", "98", "crit when /dev/shm space or inodes reach this % used"),
+        CONF_UINT("scan_max", "10000", 1, 10000000, "examine at most this many /dev/shm entries"),
+        CONF_UINT("maps_max_kb", "2048", 1, 262144, "read at most this many KiB of each /proc/PID/maps"),
+        CONF_UINT("list_max", "50", 1, 1000000, "list at most this many segments and objects one by one"),
         {0},
 };
 
@@ -701,14 +701,6 @@ static void scan_maps(struct state *st, size_t max_bytes)
 
 /* A count or size from the config: negative or NaN is 0, huge is capped, so the
  * conversion from double is always defined. */
-static uint64_t conf_u64(const struct ctx *c, const char *key, double max)
-{
-        double v = conf_num(c, key);
-        if (!(v > 0))
-                return 0;
-        return (uint64_t)(v < max ? v : max);
-}
-
 static bool pid_alive(int pid)
 {
         return pid > 0 && proc_exists(pid);
@@ -780,7 +772,7 @@ static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
 {
         if (st->sysv_err < 0)
                 return;
-        uint64_t crit_bytes = conf_u64(c, "orphan_crit_mb", 1e12) * 1048576;
+        uint64_t crit_bytes = conf_uint(c, "orphan_crit_mb") * 1048576;
         /* Under --root without a process table nothing tells whether a creator lives. */
         bool procs_known = st->procs.n > 0;
         size_t orphans = 0, unattached = 0;
@@ -1179,11 +1171,11 @@ static void shm_check(struct ctx *c, struct findings *fs)
         struct state st = {0};
         long pg = sysconf(_SC_PAGESIZE);
         st.page = pg > 0 ? (uint64_t)pg : 4096;
-        size_t list_max = (size_t)conf_u64(c, "list_max", 1e9);
-        size_t scan_max = (size_t)conf_u64(c, "scan_max", 1e9);
+        size_t list_max = (size_t)conf_uint(c, "list_max");
+        size_t scan_max = (size_t)conf_uint(c, "scan_max");
         /* A floor so a maps file is never read as nothing; a ceiling so a config typo
          * cannot make one process's maps cost gigabytes. */
-        size_t maps_max = (size_t)conf_u64(c, "maps_max_kb", 256 * 1024) * 1024;
+        size_t maps_max = (size_t)conf_uint(c, "maps_max_kb") * 1024;
         if (maps_max < 1024)
                 maps_max = 1024;
 
@@ -1265,7 +1257,7 @@ static void shm_sample(struct ctx *c, struct sample *s)
                 sample_status(s, "shm.sysv_segments", NULL, SEV_UNKNOWN, "cannot %s /proc/sysvipc/shm%s%s", r < 0 ? "read" : "parse",
                               r < 0 ? ": " : "", r < 0 ? strerror((int)-r) : "");
         } else {
-                uint64_t bytes = 0, unattached = 0, crit = conf_u64(c, "orphan_crit_mb", 1e12) * 1048576;
+                uint64_t bytes = 0, unattached = 0, crit = conf_uint(c, "orphan_crit_mb") * 1048576;
                 for (int i = 0; i < n; i++) {
                         bytes += v[i].size;
                         if (v[i].nattch)
@@ -1293,7 +1285,7 @@ static void shm_sample(struct ctx *c, struct sample *s)
         free(v);
         if (w->dir_err < 0)
                 return;
-        size_t objs = 0, max = (size_t)conf_u64(c, "scan_max", 1e9);
+        size_t objs = 0, max = (size_t)conf_uint(c, "scan_max");
         struct rootfs_dir *d = rootfs_opendir(w->dir);
         if (d) {
                 while (rootfs_readdir(d) && objs < max)

@@ -17,7 +17,9 @@ struct config {
         size_t n, cap;
 };
 
-/* Loads path into cfg. Returns 0; -ENOENT when the file is absent (and cfg stays
+/* Loads path into cfg ("/dev/null": no settings). Only a regular text file of at
+ * most 1 MiB is read (a FIFO, directory or binary file is an error, never a hang).
+ * Returns 0; -ENOENT when the file is absent (and cfg stays
  * empty); another -errno, or a positive line number on a syntax error, with a
  * message "file:line: why" in *err. */
 int config_load(struct config *cfg, const char *path, char **err);

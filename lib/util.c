@@ -216,34 +216,75 @@ const char *fmt_bytes(uint64_t bytes, char buf[static 32])
         return buf;
 }
 
-int parse_duration_ms(const char *s, uint64_t *out_ms)
+/* One "<number><unit>" term of a duration; returns the milliseconds or -1. */
+static double duration_term(const char **p)
 {
+        const char *s = *p;
         char *end;
-        errno = 0;
-        while (isspace((unsigned char)*s))
-                s++;
         if (!isdigit((unsigned char)*s) && *s != '.')
-                return -EINVAL;
+                return -1;
+        errno = 0;
         double v = strtod(s, &end);
         if (errno || end == s || !isfinite(v) || v < 0)
+                return -1;
+        static const struct {
+                const char *unit;
+                double ms;
+        } units[] = {{"ms", 1}, {"min", 60000}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+        for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+                if (startswith(end, units[i].unit)) {
+                        *p = end + strlen(units[i].unit);
+                        return v * units[i].ms;
+                }
+        *p = end;
+        return *end ? -1 : v * 1000; /* a bare number (alone or last) is seconds */
+}
+
+int parse_duration_ms(const char *s, uint64_t *out_ms)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!*s)
                 return -EINVAL;
-        double mult;
-        if (!*end || streq(end, "s"))
-                mult = 1000;
-        else if (streq(end, "ms"))
-                mult = 1;
-        else if (streq(end, "m") || streq(end, "min"))
-                mult = 60000;
-        else if (streq(end, "h"))
-                mult = 3600000;
-        else if (streq(end, "d"))
-                mult = 86400000;
-        else
+        double ms = 0;
+        /* "1h2m", "1m30s", "1.5s", "500ms", "90" (seconds) */
+        while (*s && !isspace((unsigned char)*s)) {
+                double t = duration_term(&s);
+                if (t < 0)
+                        return -EINVAL;
+                ms += t;
+        }
+        while (isspace((unsigned char)*s))
+                s++;
+        if (*s)
                 return -EINVAL;
-        double ms = v * mult;
         if (ms > 1e15)
                 return -ERANGE;
         *out_ms = (uint64_t)(ms + 0.5);
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || !isfinite(v) || v < 0 || v > 1e18)
+                return -EINVAL;
+        double m = 1;
+        if (*end == 'k' || *end == 'K')
+                m = 1024, end++;
+        else if (*end == 'M' || *end == 'm')
+                m = 1024.0 * 1024, end++;
+        else if (*end == 'G' || *end == 'g')
+                m = 1024.0 * 1024 * 1024, end++;
+        if (*end == 'i' && end[1] == 'B')
+                end += 2;
+        else if (*end == 'B')
+                end++;
+        if (*end)
+                return -EINVAL;
+        *out = (uint64_t)(v * m);
         return 0;
 }
 

@@ -61,8 +61,10 @@ int parse_i64(const char *s, int64_t *out);
 int parse_double(const char *s, double *out);
 /* "1.5 GiB" style, for messages. */
 const char *fmt_bytes(uint64_t bytes, char buf[static 32]);
-/* Duration like "500ms", "3s", "2m", "1h", "1d"; plain number = seconds. */
+/* Duration like "500ms", "3s", "2m", "1h", "1d", "1h2m", "1m30s"; plain number = seconds. */
 int parse_duration_ms(const char *s, uint64_t *out_ms);
+/* "64M", "1.5G", "512k", "100" (bytes), "2MiB" -> bytes; -EINVAL otherwise. */
+int parse_size(const char *s, uint64_t *out);
 
 uint64_t now_ms_monotonic(void);
 uint64_t now_ms_realtime(void);

@@ -128,4 +128,20 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 else
         t_skip "bash-completion is not installed"
 fi
+# Errors follow the output format: a script reading --json, or a monitoring system reading
+# a Nagios line, gets the error on stdout in that format, not an empty document.
+t_run check --json --only nosuch
+t_is "$RC" 3 "--json usage error: exit 3"
+t_is "$(printf '%s' "$OUT" | jq -r .error)" "unknown collector 'nosuch' (known: $(printf '%s' "$OUT" | jq -r .error | sed 's/.*(known: //;s/)$//'))" "--json usage error: a JSON document with the error"
+t_is "$(printf '%s' "$OUT" | jq -r .schema)" 1 "--json usage error: the document has the schema"
+t_run check --format nagios --config "$T_TMP"
+t_is "$RC" 3 "nagios config error: exit 3"
+t_is "$OUT" "EVODIAG UNKNOWN - $T_TMP: is a directory, not a config file" "nagios config error: one UNKNOWN line on stdout"
+t_run check --format=json --timeout 0
+t_like "$(printf '%s' "$OUT" | jq -r .error)" "^--timeout: '0'" "--format=json: bad option value as JSON"
+t_run check --format nagios --only "$(printf 'x\nEVODIAG OK - spoofed')"
+t_is "$(printf '%s\n' "$OUT" | wc -l):$(printf '%s' "$OUT" | grep -c '^EVODIAG OK')" "1:0" "nagios error: a newline in the message cannot forge a second status line"
+t_run check --only nosuch
+t_is "$OUT" "" "text mode: errors stay on stderr only"
+
 t_done

@@ -171,7 +171,7 @@ if can_nobody; then
         fx_proc "$root" 100 mine uid=65534 fds=10
         fx_proc "$root" 200 theirs uid=0 fds=1000 nofile_soft=1024
         chmod 700 "$root/proc/200/fd"
-        OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/nonexistent \
+        OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/dev/null \
                 timeout -k 5 60 "$EVODIAG" check --root "$root" --only fds --json 2>/dev/null)
         RC=$?
         t_is "$RC" 0 "not root: exit 0"
@@ -218,7 +218,7 @@ t_unlike "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[].summary')" 'evo
 
 # ---- live, not root: root's processes (the hogs among them) are skipped, never a false alarm ----
 if can_nobody; then
-        OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/nonexistent \
+        OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/dev/null \
                 timeout -k 5 60 "$EVODIAG" check --only fds --json 2>/dev/null)
         RC=$?
         t_like "$(t_sev fds.process)" 'skipped' "live not root: fds.process skipped"

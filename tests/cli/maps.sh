@@ -132,7 +132,7 @@ can_nobody() {
                 setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$EVODIAG"
 }
 as_nobody() {
-        OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/nonexistent \
+        OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env EVODIAG_CONFIG=/dev/null \
                 timeout -k 5 60 "$EVODIAG" "$@" 2>/dev/null)
         RC=$?
 }
