@@ -11,12 +11,12 @@
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <zlib.h>
 
 #define CONFIG_GZ_MAX (4u << 20)   /* compressed; real ones are ~60 KiB */
 #define CONFIG_TEXT_MAX (16u << 20) /* decompressed; real ones are ~300 KiB */
@@ -151,67 +151,43 @@ int rt_preempt_from_debugfs(const char *text, char *out, size_t n)
         return 0;
 }
 
-/* CRC-32 (IEEE, as gzip uses): libarchive's gzip reader does not check the trailer,
- * so a corrupt config.gz would otherwise decode to plausible garbage. */
-static uint32_t crc32_ieee(const unsigned char *p, size_t n)
-{
-        static uint32_t table[256];
-        if (!table[1])
-                for (uint32_t i = 0; i < 256; i++) {
-                        uint32_t c = i;
-                        for (int k = 0; k < 8; k++)
-                                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-                        table[i] = c;
-                }
-        uint32_t c = 0xffffffffu;
-        while (n--)
-                c = table[(c ^ *p++) & 0xff] ^ (c >> 8);
-        return c ^ 0xffffffffu;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 long rt_gunzip(const void *data, size_t len, size_t max, char **out)
 {
         *out = NULL;
-        struct archive *a = archive_read_new();
-        if (!a)
+        /* Insist on gzip (magic 1f 8b): zlib's gzip mode checks the header, and the
+         * trailer's CRC-32 and length, so a corrupt config.gz is an error, not garbage. */
+        if (len < 18 || ((const unsigned char *)data)[0] != 0x1f || ((const unsigned char *)data)[1] != 0x8b)
+                return -EINVAL;
+        z_stream z = {.next_in = (Bytef *)data, .avail_in = (uInt)(len > UINT_MAX ? UINT_MAX : len)};
+        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
                 return -ENOMEM;
-        (void)archive_read_support_filter_gzip(a);
-        (void)archive_read_support_format_raw(a);
         long ret = -EINVAL;
         struct strbuf b = {0};
-        struct archive_entry *e;
-        /* The raw format also "reads" data that is not compressed at all: insist on gzip. */
-        if (!len || archive_read_open_memory(a, data, len) != ARCHIVE_OK ||
-            archive_read_next_header(a, &e) != ARCHIVE_OK || archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP)
-                goto out;
         sb_puts(&b, "");
         for (;;) {
                 char buf[16384];
-                la_ssize_t r = archive_read_data(a, buf, sizeof(buf));
-                if (r < 0)
-                        goto out; /* truncated or corrupt */
-                if (r == 0)
-                        break;
-                if (b.len + (size_t)r > max) {
+                z.next_out = (Bytef *)buf;
+                z.avail_out = sizeof(buf);
+                int r = inflate(&z, Z_NO_FLUSH);
+                size_t got = sizeof(buf) - z.avail_out;
+                if (b.len + got > max) {
                         ret = -EFBIG;
                         goto out;
                 }
-                sb_putn(&b, buf, (size_t)r);
+                sb_putn(&b, buf, got);
+                if (r == Z_STREAM_END)
+                        break;
+                if (r != Z_OK)
+                        goto out; /* corrupt, truncated (Z_BUF_ERROR: input ended early), bad CRC */
         }
-        /* The trailer of a single-member gzip: CRC-32 and length mod 2^32 of the data. */
-        const unsigned char *tail = (const unsigned char *)data + len - 8;
-        if (len < 18 || le32(tail) != crc32_ieee((const unsigned char *)b.s, b.len) || le32(tail + 4) != (uint32_t)b.len)
+        /* One member, nothing after it. */
+        if (z.total_in != len)
                 goto out;
         ret = (long)b.len;
         *out = sb_steal(&b);
 out:
+        inflateEnd(&z);
         sb_free(&b);
-        archive_read_free(a);
         return ret;
 }
 

@@ -104,31 +104,6 @@ void redactor_free(struct redactor *r)
         free(r);
 }
 
-void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32])
-{
-        uint8_t k[64] = {0}, pad[64], inner[32];
-        struct sha256 s;
-        if (klen > 64) {
-                sha256_init(&s);
-                sha256_update(&s, key, klen);
-                sha256_final(&s, k);
-        } else {
-                memcpy(k, key, klen);
-        }
-        for (int i = 0; i < 64; i++)
-                pad[i] = k[i] ^ 0x36;
-        sha256_init(&s);
-        sha256_update(&s, pad, 64);
-        sha256_update(&s, msg, mlen);
-        sha256_final(&s, inner);
-        for (int i = 0; i < 64; i++)
-                pad[i] = k[i] ^ 0x5c;
-        sha256_init(&s);
-        sha256_update(&s, pad, 64);
-        sha256_update(&s, inner, 32);
-        sha256_final(&s, out);
-}
-
 enum kind { K_HOST, K_IPV4, K_IPV6, K_MAC };
 
 /* The consistent stand-in of a value: the same input always maps to the same output

@@ -6,6 +6,7 @@
  * NUL-separated /proc/PID/cmdline). --obfuscate also maps host names, IPv4/IPv6 and
  * MAC addresses to consistent stand-ins (keyed HMAC), kept in a local mapping. */
 #pragma once
+#include "lib/sha256.h" /* hmac_sha256 */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,5 +34,3 @@ const char *redactor_mapping(const struct redactor *r, size_t i, const char **to
 void redactor_add_mapping(struct redactor *r, const char *from, const char *to);
 bool redactor_obfuscating(const struct redactor *r);
 
-/* HMAC-SHA256, for the obfuscation mapping and anything else that needs a keyed hash. */
-void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);

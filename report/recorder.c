@@ -14,30 +14,24 @@
 #include <math.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <zlib.h>
 
 #define READ_CAP (1ull << 30) /* a segment is at most half of --record-max; refuse absurd files */
 #define BUNDLE_WINDOW_MS (15ull * 60 * 1000)
 
-/* ---------------- CRC-32 (IEEE 802.3, as zlib and gzip) ---------------- */
-
+/* CRC-32 (IEEE 802.3) of a record, by zlib. */
 uint32_t rec_crc32(const void *data, size_t len)
 {
-        static uint32_t table[256];
-        static bool ready;
-        if (!ready) {
-                for (uint32_t i = 0; i < 256; i++) {
-                        uint32_t c = i;
-                        for (int k = 0; k < 8; k++)
-                                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-                        table[i] = c;
-                }
-                ready = true;
+        uLong c = crc32(0L, Z_NULL, 0);
+        const Bytef *p = data;
+        while (len) { /* zlib takes uInt lengths */
+                uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+                c = crc32(c, p, n);
+                p += n;
+                len -= n;
         }
-        uint32_t c = 0xffffffffu;
-        const unsigned char *p = data;
-        for (size_t i = 0; i < len; i++)
-                c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-        return c ^ 0xffffffffu;
+        return (uint32_t)c;
 }
 
 /* ---------------- encoding ---------------- */
