@@ -278,39 +278,26 @@ static bool name_listed(char **v, size_t n, const char *name)
         return n && bsearch(&name, v, n, sizeof(*v), cmp_str);
 }
 
-static const struct proc *proc_find(const struct scan *sc, int pid)
+static const struct proc *proc_find(const struct scan *sc, int pid) { return proctable_find(&sc->procs, pid); }
+
+/* A name that is not NUL-terminated (a slice of a maps line), for bsearch. */
+struct name_key {
+        const char *name;
+        size_t len;
+};
+
+static int seg_by_key(const void *k, const void *e)
 {
-        size_t lo = 0, hi = sc->procs.n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int p = sc->procs.v[mid].pid;
-                if (p == pid)
-                        return &sc->procs.v[mid];
-                if (p < pid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        const struct name_key *key = k;
+        const char *m = ((const struct seg *)e)->fname;
+        int c = strncmp(key->name, m, key->len);
+        return c ? c : m[key->len] ? -1 : 0;
 }
 
 static struct seg *seg_find(struct scan *sc, const char *name, size_t len)
 {
-        size_t lo = 0, hi = sc->n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                const char *m = sc->v[mid].fname;
-                int c = strncmp(m, name, len);
-                if (!c && m[len])
-                        c = 1;
-                if (!c)
-                        return &sc->v[mid];
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        struct name_key key = {name, len};
+        return sc->n ? bsearch(&key, sc->v, sc->n, sizeof(*sc->v), seg_by_key) : NULL;
 }
 
 /* "pid 42 (evo_hal)" */

@@ -4,6 +4,7 @@
  * text, and tests/unit/test_evo.c feeds it byte arrays. */
 #include "config.h"
 #include "collectors/evo.h"
+#include "lib/satmath.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
 
@@ -121,20 +122,15 @@ void evo_seq_field(enum evo_layout l, size_t *off, unsigned *width)
         }
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 uint64_t evo_min_size(const struct evo_header *h)
 {
         switch (h->layout) {
         case EVO_LAYOUT_P2P:
                 return EVO_P2P_HDR + (uint64_t)h->p2p.payload_size;
         case EVO_LAYOUT_LEGACY:
-                return sat_add(EVO_LEGACY_HDR, h->legacy.size);
+                return sat_add_u64(EVO_LEGACY_HDR, h->legacy.size);
         case EVO_LAYOUT_INTERMEDIATE: {
-                uint64_t a = sat_add(EVO_LEGACY_HDR, h->legacy.size), b = EVO_HDR_MAX + (uint64_t)h->p2p.payload_size;
+                uint64_t a = sat_add_u64(EVO_LEGACY_HDR, h->legacy.size), b = EVO_HDR_MAX + (uint64_t)h->p2p.payload_size;
                 return a > b ? a : b;
         }
         default:

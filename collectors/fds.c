@@ -8,6 +8,7 @@
 #include "collectors/fds.h"
 #include "collectors/sampler.h"
 #include "collectors/maps.h"
+#include "lib/satmath.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -143,14 +144,9 @@ char *usage_list(const struct usage *v, size_t n, size_t k)
         return sb_steal(&b);
 }
 
-uint64_t mul_sat(uint64_t a, uint64_t b)
-{
-        return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
 uint64_t nofile_target(uint64_t soft, uint64_t nr_open)
 {
-        uint64_t t = mul_sat(soft, 2);
+        uint64_t t = sat_mul_u64(soft, 2);
         if (t < 65536)
                 t = 65536;
         if (nr_open && t > nr_open)
@@ -233,7 +229,7 @@ static void check_system(struct ctx *c, struct findings *fs)
                    nr.unused, max, pct);
         fnd_evidence(f, have_max ? "/proc/sys/fs/file-nr, /proc/sys/fs/file-max" : "/proc/sys/fs/file-nr");
         if (s != SEV_OK) {
-                uint64_t t = mul_sat(used > max ? used : max, 2);
+                uint64_t t = sat_mul_u64(used > max ? used : max, 2);
                 fnd_remedy(f, "sysctl -w fs.file-max=%" PRIu64 " && echo 'fs.file-max = %" PRIu64
                               "' > /etc/sysctl.d/99-file-max.conf   # then find who holds them: the fds.process findings",
                            t, t);
@@ -290,7 +286,7 @@ static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_ope
         bool ceiling = t == 0;
         if (ceiling) {
                 /* Already at fs.nr_open: the ceiling must move first. */
-                t = mul_sat(u->limit, 2);
+                t = sat_mul_u64(u->limit, 2);
                 sb_printf(&b, "sysctl -w fs.nr_open=%" PRIu64 " && ", t);
         }
         sb_printf(&b, "prlimit --pid %d --nofile=%" PRIu64 ":%" PRIu64 "   # now; to keep it: ", u->pid, t, t);

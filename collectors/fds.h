@@ -65,5 +65,3 @@ uint64_t nofile_target(uint64_t soft, uint64_t nr_open);
 /* The systemd system unit ("lavinmq.service") a process runs in, from the text of
  * /proc/PID/cgroup; NULL when none (a login session, a user unit, no systemd). */
 char *unit_from_cgroup(const char *text);
-/* a*b, or UINT64_MAX when it would overflow. */
-uint64_t mul_sat(uint64_t a, uint64_t b);

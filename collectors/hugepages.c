@@ -19,6 +19,7 @@
 #include "collectors/sampler.h"
 #include "collectors/hugepages.h"
 #include "lib/procfs.h"
+#include "lib/satmath.h"
 #include "lib/proctable.h"
 
 #include <ctype.h>
@@ -342,9 +343,6 @@ void hp_pool_free(struct hp_pool *p)
         p->nnodes = 0;
 }
 
-/* Pool arithmetic saturates: the values come from files a broken copy may have filled. */
-static uint64_t sat_mul(uint64_t a, uint64_t b) { return b && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
-static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
 /* ---- reading the host ---- */
 
@@ -624,7 +622,7 @@ static void check_pools(struct hp_state *st, struct findings *fs)
                         continue;
                 configured++;
                 sb_printf(&list, "%s%s x %" PRIu64 " (%s)", list.len ? ", " : "", sz, p->v[HP_NR],
-                          fmt_bytes(sat_mul(p->v[HP_NR], sat_mul(p->size_kb, 1024)), b));
+                          fmt_bytes(sat_mul_u64(p->v[HP_NR], sat_mul_u64(p->size_kb, 1024)), b));
                 if (HP_HAVE(p, HP_OVERCOMMIT) && p->v[HP_OVERCOMMIT])
                         sb_printf(&list, " + up to %" PRIu64 " on demand", p->v[HP_OVERCOMMIT]);
         }
@@ -742,9 +740,9 @@ static void check_exhausted(struct ctx *c, struct hp_state *st, struct findings 
                                         if (p->nodes[k].valid && !p->nodes[k].free && p->nodes[k].nr)
                                                 d = &p->nodes[k];
                                 sb_printf(&r, "echo %" PRIu64 " > " NODES_DIR "/node%u/hugepages/hugepages-%" PRIu64 "kB/nr_hugepages   # more pages on that node",
-                                          d ? sat_mul(d->nr, 2) : 0, d ? d->id : 0, p->size_kb);
+                                          d ? sat_mul_u64(d->nr, 2) : 0, d ? d->id : 0, p->size_kb);
                         } else {
-                                _cleanup_free_ char *g = grow_cmd(st, p, nr ? sat_mul(nr, 2) : 1024);
+                                _cleanup_free_ char *g = grow_cmd(st, p, nr ? sat_mul_u64(nr, 2) : 1024);
                                 const struct hp_mount *m = mount_for(st, p->size_kb);
                                 sb_printf(&r, "%s; who holds them: grep -H _Hugetlb /proc/[0-9]*/smaps_rollup | grep -v ' 0 kB'", g);
                                 if (m)
@@ -828,7 +826,7 @@ static void check_surplus(struct hp_state *st, struct findings *fs)
                 fnd_expected(f, "0 surplus pages (all pages persistent)");
                 fnd_actual(f, "surplus %" PRIu64 ", nr_overcommit_hugepages %s", p->v[HP_SURPLUS],
                            HP_HAVE(p, HP_OVERCOMMIT) ? (p->v[HP_OVERCOMMIT] ? "> 0" : "0") : "unknown");
-                _cleanup_free_ char *g = grow_cmd(st, p, sat_add(nr, p->v[HP_SURPLUS]));
+                _cleanup_free_ char *g = grow_cmd(st, p, sat_add_u64(nr, p->v[HP_SURPLUS]));
                 fnd_remedy(f, "%s   # make them persistent pages", g);
                 fnd_evidence(f, "%s", pool_dir(st, p, dir));
         }

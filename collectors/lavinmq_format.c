@@ -8,6 +8,7 @@
 #include "collectors/lavinmq.h"
 #include "collectors/maps.h"
 #include "collectors/sink.h"
+#include "lib/satmath.h"
 #include "lib/http.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
@@ -552,7 +553,7 @@ bool tcp_listening(const struct tcp_listen *v, size_t n, const char *bind, unsig
 
 uint64_t lavinmq_map_need(uint64_t connections, uint64_t consumers, uint64_t queues)
 {
-        uint64_t a = mul_sat(connections, 2), b = mul_sat(consumers, 2), q = mul_sat(queues, 4);
+        uint64_t a = sat_mul_u64(connections, 2), b = sat_mul_u64(consumers, 2), q = sat_mul_u64(queues, 4);
         uint64_t s = a + b;
         if (s < a)
                 return UINT64_MAX;

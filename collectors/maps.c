@@ -8,6 +8,7 @@
 #include "collectors/fds.h"
 #include "collectors/maps.h"
 #include "collectors/sampler.h"
+#include "lib/satmath.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -83,7 +84,7 @@ bool proc_is_lavinmq(const struct proc *p)
 
 uint64_t map_count_target(uint64_t cur, bool lavinmq)
 {
-        uint64_t t = mul_sat(cur, 2);
+        uint64_t t = sat_mul_u64(cur, 2);
         if (t < 262144)
                 t = 262144;
         if (lavinmq && t < 1000000)

@@ -421,21 +421,7 @@ struct state {
         struct maps_walk mw; /* the /proc/PID/maps scan */
 };
 
-static const struct proc *proc_find(const struct state *st, int pid)
-{
-        size_t lo = 0, hi = st->procs.n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int p = st->procs.v[mid].pid;
-                if (p == pid)
-                        return &st->procs.v[mid];
-                if (p < pid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
-}
+static const struct proc *proc_find(const struct state *st, int pid) { return proctable_find(&st->procs, pid); }
 
 static int by_pid(const void *a, const void *b)
 {
@@ -621,24 +607,25 @@ static void load_posix(struct state *st, size_t scan_max)
                 qsort(st->objs, st->nobjs, sizeof(*st->objs), by_name);
 }
 
+/* A name that is not NUL-terminated (a slice of a maps line), for bsearch. */
+struct name_key {
+        const char *name;
+        size_t len;
+};
+
+static int obj_by_key(const void *k, const void *e)
+{
+        const struct name_key *key = k;
+        const char *m = ((const struct obj *)e)->raw;
+        int c = strncmp(key->name, m, key->len);
+        return c ? c : m[key->len] ? -1 : 0;
+}
+
 static struct obj *obj_find(struct state *st, const char *name, size_t len, bool deleted, uint64_t ino)
 {
         if (!deleted) {
-                size_t lo = 0, hi = st->nlisted;
-                while (lo < hi) {
-                        size_t mid = lo + (hi - lo) / 2;
-                        const char *m = st->objs[mid].raw;
-                        int c = strncmp(m, name, len);
-                        if (!c && m[len])
-                                c = 1;
-                        if (!c)
-                                return &st->objs[mid];
-                        if (c < 0)
-                                lo = mid + 1;
-                        else
-                                hi = mid;
-                }
-                return NULL;
+                struct name_key key = {name, len};
+                return st->nlisted ? bsearch(&key, st->objs, st->nlisted, sizeof(*st->objs), obj_by_key) : NULL;
         }
         /* Unlinked objects are few: a linear search, and a new entry for each one. */
         for (size_t i = st->nlisted; i < st->nobjs; i++) {
@@ -653,20 +640,15 @@ static struct obj *obj_find(struct state *st, const char *name, size_t len, bool
         return o;
 }
 
+static int seg_by_shmid(const void *k, const void *e)
+{
+        uint64_t want = *(const uint64_t *)k, id = (uint64_t)(int64_t)((const struct seg *)e)->s.shmid;
+        return (want > id) - (want < id);
+}
+
 static struct seg *seg_find(struct state *st, uint64_t shmid)
 {
-        size_t lo = 0, hi = st->nsegs;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                uint64_t id = (uint64_t)(int64_t)st->segs[mid].s.shmid;
-                if (id == shmid)
-                        return &st->segs[mid];
-                if (id < shmid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        return st->nsegs ? bsearch(&shmid, st->segs, st->nsegs, sizeof(*st->segs), seg_by_shmid) : NULL;
 }
 
 static bool map_line(const struct proc *p, char *line, void *arg)

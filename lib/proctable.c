@@ -134,6 +134,18 @@ static int load_tree(struct proctable *t)
 static struct proctable preloaded;
 static bool have_preloaded;
 
+static int by_pid(const void *a, const void *b)
+{
+        int x = ((const struct proc *)a)->pid, y = ((const struct proc *)b)->pid;
+        return (x > y) - (x < y);
+}
+
+const struct proc *proctable_find(const struct proctable *t, int pid)
+{
+        struct proc key = {.pid = pid};
+        return t->n ? bsearch(&key, t->v, t->n, sizeof(*t->v), by_pid) : NULL;
+}
+
 static void copy_table(struct proctable *dst, const struct proctable *src)
 {
         dst->n = src->n;
@@ -218,7 +230,11 @@ int proctable_load(struct proctable *t)
         }
         /* In a bundle (tracing), read /proc through rootfs like everything else: the
          * files go into the bundle and every collector sees the same snapshot. */
-        return rootfs_is_live() && !rootfs_tracing() ? load_live(t) : load_tree(t);
+        int r = rootfs_is_live() && !rootfs_tracing() ? load_live(t) : load_tree(t);
+        /* Sorted by pid, whatever order /proc listed them in: proctable_find bsearches. */
+        if (r == 0 && t->n > 1)
+                qsort(t->v, t->n, sizeof(*t->v), by_pid);
+        return r;
 }
 
 void proctable_free(struct proctable *t)

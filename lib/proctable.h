@@ -25,7 +25,10 @@ struct proctable {
         size_t n;
 };
 
+/* Loads the table, sorted by pid. */
 int proctable_load(struct proctable *t);
+/* The process with this pid, or NULL (binary search). */
+const struct proc *proctable_find(const struct proctable *t, int pid);
 /* A run that starts several collectors reads /proc once (in a child, under a
  * deadline) and hands the table to them all: every later proctable_load() in
  * this process and its children returns a copy. Not used while tracing (bundle). */

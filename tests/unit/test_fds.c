@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "collectors/fds.h"
+#include "lib/satmath.h"
 #include "lib/procfs.h"
 
 static void test_file_nr_valid(void **state)
@@ -126,9 +127,9 @@ static void test_nofile_target(void **state)
         assert_int_equal(nofile_target(1048576, 1048576), 0);       /* already at the ceiling */
         assert_int_equal(nofile_target(100, 64), 0);
         assert_true(nofile_target(UINT64_MAX / 2 + 1, 0) == UINT64_MAX); /* saturates */
-        assert_true(mul_sat(UINT64_MAX, 2) == UINT64_MAX);
-        assert_int_equal(mul_sat(3, 0), 0);
-        assert_int_equal(mul_sat(21, 2), 42);
+        assert_true(sat_mul_u64(UINT64_MAX, 2) == UINT64_MAX);
+        assert_int_equal(sat_mul_u64(3, 0), 0);
+        assert_int_equal(sat_mul_u64(21, 2), 42);
 }
 
 static void unit_is(const char *cgroup, const char *want)
