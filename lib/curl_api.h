@@ -6,18 +6,21 @@
 #pragma once
 #include <curl/curl.h>
 
+/* Each member has exactly the type of libcurl's own function (typeof its prototype
+ * in <curl/curl.h>), so a call through the table is checked like a direct call. */
+#define CURL_API_FN(name) __typeof__(curl_##name) *name
 struct curl_api {
-        CURLcode (*global_init)(long flags);
-        void (*global_cleanup)(void);
-        CURL *(*easy_init)(void);
-        CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-        CURLcode (*easy_perform)(CURL *h);
-        CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-        void (*easy_cleanup)(CURL *h);
-        const char *(*easy_strerror)(CURLcode code);
-        struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-        void (*slist_free_all)(struct curl_slist *l);
-        char *(*version)(void);
+        CURL_API_FN(global_init);
+        CURL_API_FN(global_cleanup);
+        CURL_API_FN(easy_init);
+        CURL_API_FN(easy_setopt);
+        CURL_API_FN(easy_perform);
+        CURL_API_FN(easy_getinfo);
+        CURL_API_FN(easy_cleanup);
+        CURL_API_FN(easy_strerror);
+        CURL_API_FN(slist_append);
+        CURL_API_FN(slist_free_all);
+        CURL_API_FN(version);
 };
 
 /* NULL (with *err set, static string) when libcurl cannot be loaded. */

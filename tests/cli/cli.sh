@@ -144,4 +144,15 @@ t_is "$(printf '%s\n' "$OUT" | wc -l):$(printf '%s' "$OUT" | grep -c '^EVODIAG O
 t_run check --only nosuch
 t_is "$OUT" "" "text mode: errors stay on stderr only"
 
+# libcurl is dlopen()ed, not linked (start-up cost), and the dependency is declared in an
+# ELF .note.dlopen (freedesktop.org dlopen metadata) where packaging tools read it.
+if command -v readelf >/dev/null; then
+        t_unlike "$(readelf -d "$EVODIAG" | grep NEEDED)" "libcurl" "libcurl is not linked (NEEDED)"
+        t_like "$(objcopy -O binary --only-section=.note.dlopen "$EVODIAG" /dev/stdout 2>/dev/null | tr -d '\0' | sed 's/^.*FDO//')" \
+                '^\[\{"feature":"curl".*"soname":\["libcurl\.so\.4"\]\}\]' "the dlopen()ed libcurl.so.4 is declared in .note.dlopen"
+else
+        t_skip "binutils missing: NEEDED not checked"
+        t_skip "binutils missing: .note.dlopen not checked"
+fi
+
 t_done
