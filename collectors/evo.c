@@ -13,6 +13,7 @@
 #include "collectors/sink.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
+#include "lib/users.h"
 #include "lib/sample.h"
 
 #include <ctype.h>
@@ -245,7 +246,7 @@ struct scan {
         int dir_err;
         struct proctable procs;
         bool procs_ok;
-        char *passwd, *group;
+        struct users *users; /* ROOT/etc/passwd and group */
         int locks_err;
         struct evo_lock *lk;
         size_t nlk;
@@ -310,48 +311,7 @@ static void put_pid(const struct scan *sc, struct strbuf *b, int pid)
                 sb_printf(b, " (%s)", comm);
 }
 
-static bool id_name(const char *text, unsigned id, char *buf, size_t n)
-{
-        for (const char *p = text; p && *p;) {
-                const char *eol = strchr(p, '\n');
-                size_t len = eol ? (size_t)(eol - p) : strlen(p);
-                const char *c1 = memchr(p, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
-                if (c1 && c2 && c1 > p && *p != '#') {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(c2 + 1, &end, 10);
-                        if (!errno && end > c2 + 1 && *end == ':' && v == id) {
-                                size_t nl = (size_t)(c1 - p) < n - 1 ? (size_t)(c1 - p) : n - 1;
-                                memcpy(buf, p, nl);
-                                buf[nl] = 0;
-                                return true;
-                        }
-                }
-                p = eol ? eol + 1 : NULL;
-        }
-        return false;
-}
-
-static char *owner(const struct scan *sc, unsigned uid, unsigned gid)
-{
-        char u[64], g[64];
-        if (!sc->passwd || !id_name(sc->passwd, uid, u, sizeof(u)))
-                snprintf(u, sizeof(u), "%u", uid);
-        if (!sc->group || !id_name(sc->group, gid, g, sizeof(g)))
-                snprintf(g, sizeof(g), "%u", gid);
-        return xasprintf("%s:%s", u, g);
-}
-
-static char *read_small(const char *path)
-{
-        char *text = NULL;
-        if (rootfs_read(path, 1 << 20, &text, NULL) < 0) {
-                free(text);
-                return NULL;
-        }
-        return text;
-}
+static char *owner(const struct scan *sc, unsigned uid, unsigned gid) { return users_owner(sc->users, uid, gid); }
 
 static const char *type_name(mode_t m)
 {
@@ -479,8 +439,7 @@ static void scan_free(struct scan *sc)
         free(sc->locks);
         free(sc->metas);
         proctable_free(&sc->procs);
-        free(sc->passwd);
-        free(sc->group);
+        users_free(sc->users);
         free(sc->lk);
         free(sc->locks_text);
         *sc = (struct scan){0};
@@ -789,8 +748,7 @@ static void scan(struct ctx *c, struct scan *sc, bool two_samples)
         sc->procs_ok = proctable_load(&sc->procs) == 0 && sc->procs.n > 0;
         if (sc->procs.n)
                 qsort(sc->procs.v, sc->procs.n, sizeof(*sc->procs.v), by_pid);
-        sc->passwd = read_small("/etc/passwd");
-        sc->group = read_small("/etc/group");
+        sc->users = users_load();
         load_locks(sc);
         find_writers(sc);
         read_metas(sc);

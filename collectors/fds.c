@@ -9,6 +9,7 @@
 #include "collectors/sampler.h"
 #include "collectors/maps.h"
 #include "lib/satmath.h"
+#include "lib/users.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -257,31 +258,13 @@ static uint64_t check_nr_open(struct findings *fs)
 
 /* ---- fds.process ---- */
 
-/* The login name of uid from ROOT/etc/passwd (not getpwuid: that reads the live
- * host and may ask NSS servers, which can hang). */
-static char *user_name(unsigned uid)
-{
-        _cleanup_free_ char *text = NULL;
-        if (rootfs_read("/etc/passwd", 1 << 20, &text, NULL) < 0)
-                return NULL;
-        size_t pos = 0;
-        char *line;
-        while ((line = next_line(text, &pos))) {
-                char *name = line, *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                unsigned u;
-                if (c2 && sscanf(c2 + 1, "%u:", &u) == 1 && u == uid) {
-                        *c1 = 0;
-                        return xstrdup(name);
-                }
-        }
-        return NULL;
-}
-
 static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_open, bool lavinmq)
 {
         struct strbuf b = {0};
         char path[64];
-        _cleanup_free_ char *cg = NULL, *unit = NULL, *user = NULL;
+        _cleanup_free_ char *cg = NULL, *unit = NULL;
+        const char *user = NULL;
+        _cleanup_users_ struct users *users = users_load();
         uint64_t t = nofile_target(u->limit, nr_open);
         bool ceiling = t == 0;
         if (ceiling) {
@@ -298,7 +281,7 @@ static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_ope
                           unit, unit);
         else if (unit)
                 sb_printf(&b, "systemctl edit %s -> [Service] LimitNOFILE=%" PRIu64 ", then systemctl restart %s", unit, t, unit);
-        else if ((user = user_name(euid)))
+        else if ((user = users_name(users, euid)))
                 sb_printf(&b, "ulimit -n %" PRIu64 " where it is started, or '%s - nofile %" PRIu64 "' in /etc/security/limits.conf",
                           t, user, t);
         else

@@ -10,6 +10,7 @@
 #include "collectors/sampler.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
+#include "lib/users.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -339,32 +340,6 @@ uint64_t shm_pages(uint64_t size, uint64_t page_size)
         return size / page_size + (size % page_size ? 1 : 0);
 }
 
-bool shm_id_name(const char *text, unsigned id, char *buf, size_t n)
-{
-        const char *p = text;
-        while (p && *p) {
-                const char *eol = strchr(p, '\n');
-                size_t len = eol ? (size_t)(eol - p) : strlen(p);
-                const char *c1 = memchr(p, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
-                if (c1 && c2 && c1 > p && *p != '#') {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(c2 + 1, &end, 10);
-                        if (!errno && end > c2 + 1 && end <= p + len && *end == ':' && v == id) {
-                                size_t nl = (size_t)(c1 - p);
-                                if (nl >= n)
-                                        nl = n - 1;
-                                memcpy(buf, p, nl);
-                                buf[nl] = 0;
-                                return true;
-                        }
-                }
-                p = eol ? eol + 1 : NULL;
-        }
-        return false;
-}
-
 /* ---------------- collection ---------------- */
 
 struct pids {
@@ -401,7 +376,7 @@ struct obj {
 
 struct state {
         struct proctable procs;
-        char *passwd, *group;
+        struct users *users; /* ROOT/etc/passwd and group */
         uint64_t page;
 
         /* SysV */
@@ -441,15 +416,7 @@ static int by_name(const void *a, const void *b)
         return strcmp(x->raw, y->raw);
 }
 
-static char *owner(const struct state *st, unsigned uid, unsigned gid)
-{
-        char u[64], g[64];
-        if (!st->passwd || !shm_id_name(st->passwd, uid, u, sizeof(u)))
-                snprintf(u, sizeof(u), "%u", uid);
-        if (!st->group || !shm_id_name(st->group, gid, g, sizeof(g)))
-                snprintf(g, sizeof(g), "%u", gid);
-        return xasprintf("%s:%s", u, g);
-}
+static char *owner(const struct state *st, unsigned uid, unsigned gid) { return users_owner(st->users, uid, gid); }
 
 static char *key_str(int64_t key)
 {
@@ -490,16 +457,6 @@ static const char *nobody_seen(const struct state *st)
         if (st->mw.truncated)
                 return "no mapper found (some maps read only in part)";
         return "mapped by no process";
-}
-
-static char *read_small(const char *path)
-{
-        char *text = NULL;
-        if (rootfs_read(path, 1 << 20, &text, NULL) < 0) {
-                free(text);
-                return NULL;
-        }
-        return text;
 }
 
 static void load_sysv(struct state *st)
@@ -1165,8 +1122,7 @@ static void shm_check(struct ctx *c, struct findings *fs)
                 proctable_free(&st.procs); /* then no liveness or mappers: said as such */
         if (st.procs.n)
                 qsort(st.procs.v, st.procs.n, sizeof(*st.procs.v), by_pid);
-        st.passwd = read_small("/etc/passwd");
-        st.group = read_small("/etc/group");
+        st.users = users_load();
 
         load_sysv(&st);
         load_posix(&st, scan_max);
@@ -1194,8 +1150,7 @@ static void shm_check(struct ctx *c, struct findings *fs)
         }
         free(st.objs);
         free(st.dir);
-        free(st.passwd);
-        free(st.group);
+        users_free(st.users);
         proctable_free(&st.procs);
 }
 

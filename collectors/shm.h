@@ -51,5 +51,3 @@ bool shm_mode_world_writable(mode_t mode);
 enum severity shm_usage_sev(double pct, double warn_pct, double crit_pct);
 /* Pages a segment of `size` bytes counts against kernel.shmall (the kernel rounds up). */
 uint64_t shm_pages(uint64_t size, uint64_t page_size);
-/* The name of user/group `id` in /etc/passwd or /etc/group text; false if absent. */
-bool shm_id_name(const char *text, unsigned id, char *buf, size_t n);

@@ -295,7 +295,7 @@ if [ -z "$id1" ]; then
 fi
 t_at_exit "ipcrm -m $id1 2>/dev/null"
 # Other tests may create segments and objects at the same time: list them all.
-cfg "list_max = 1000000"
+cfg "list_max = 1000000" "scan_max = 10000000"
 live=(check --only shm --json --config "$T_TMP/shm.conf")
 
 t_run "${live[@]}"

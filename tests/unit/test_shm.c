@@ -238,34 +238,6 @@ static void test_usage_and_pages(void **state)
         assert_int_equal(shm_pages(100, 0), 0);
 }
 
-static void test_id_name(void **state)
-{
-        (void)state;
-        const char *passwd = "root:x:0:0:root:/root:/bin/bash\n"
-                             "# a comment:x:5:\n"
-                             "broken line\n"
-                             ":x:7:7::/:/bin/false\n"
-                             "evo:x:1000:1000:EVO:/home/evo:/bin/bash\n"
-                             "num:x:10x:1::/:\n"
-                             "averyveryverylongusername:x:2000:2000::/:";
-        char buf[64], small[5];
-        assert_true(shm_id_name(passwd, 0, buf, sizeof(buf)));
-        assert_string_equal(buf, "root");
-        assert_true(shm_id_name(passwd, 1000, buf, sizeof(buf)));
-        assert_string_equal(buf, "evo");
-        assert_false(shm_id_name(passwd, 5, buf, sizeof(buf)));  /* comment */
-        assert_false(shm_id_name(passwd, 7, buf, sizeof(buf)));  /* empty name */
-        assert_false(shm_id_name(passwd, 10, buf, sizeof(buf))); /* "10x" is not 10 */
-        assert_false(shm_id_name(passwd, 4242, buf, sizeof(buf)));
-        assert_true(shm_id_name(passwd, 2000, small, sizeof(small)));
-        assert_string_equal(small, "aver");
-        /* /etc/group: the id is the third field too. */
-        assert_true(shm_id_name("evo:x:1001:alice,bob\n", 1001, buf, sizeof(buf)));
-        assert_string_equal(buf, "evo");
-        assert_false(shm_id_name("", 0, buf, sizeof(buf)));
-        assert_false(shm_id_name("root:x", 0, buf, sizeof(buf)));
-}
-
 /* The collector relies on the shared parser for the kernel's exact format. */
 static void test_sysvipc_real(void **state)
 {
@@ -296,7 +268,7 @@ int main(void)
                 cmocka_unit_test(test_mount_opt),       cmocka_unit_test(test_mount_sev),
                 cmocka_unit_test(test_maps_line),       cmocka_unit_test(test_limit_sev),
                 cmocka_unit_test(test_orphan),          cmocka_unit_test(test_world_writable),
-                cmocka_unit_test(test_usage_and_pages), cmocka_unit_test(test_id_name),
+                cmocka_unit_test(test_usage_and_pages), 
                 cmocka_unit_test(test_sysvipc_real),
         };
         return cmocka_run_group_tests_name("shm", tests, NULL, NULL);
