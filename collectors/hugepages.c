@@ -19,6 +19,7 @@
 #include "collectors/sampler.h"
 #include "collectors/hugepages.h"
 #include "lib/procfs.h"
+#include "lib/mounts.h"
 #include "lib/satmath.h"
 #include "lib/proctable.h"
 
@@ -31,7 +32,6 @@
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
 #define POOLS_MAX 64   /* a handful of page sizes exist on any architecture */
 #define NODES_MAX 1024 /* MAX_NUMNODES on the largest configs */
-#define MOUNTS_MAX 4096
 
 static const struct check_info checks[] = {
         {"hugepages.pools", "Huge page pools configured",
@@ -186,40 +186,20 @@ int hp_mount_pagesize_kb(const char *opts, uint64_t *kb)
         return 0;
 }
 
-/* /proc/mounts escapes space, tab, newline and backslash as \ooo. */
-static char *unescape_octal(const char *s)
-{
-        char *o = xmalloc(strlen(s) + 1), *q = o;
-        while (*s) {
-                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-                    s[3] <= '7') {
-                        *q++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-                        s += 4;
-                } else {
-                        *q++ = *s++;
-                }
-        }
-        *q = 0;
-        return o;
-}
-
 size_t hp_mounts_parse(const char *text, struct hp_mount **out, size_t *bad)
 {
-        _cleanup_free_ char *buf = xstrdup(text);
-        size_t n = 0, cap = 0, pos = 0;
-        char *line;
+        struct mounts m;
+        size_t n = 0, cap = 0;
         *out = NULL;
         if (bad)
                 *bad = 0;
-        while ((line = next_line(buf, &pos)) && n < MOUNTS_MAX) {
-                char *save = NULL, *f[4];
-                int k = 0;
-                for (char *t = strtok_r(line, " \t", &save); t && k < 4; t = strtok_r(NULL, " \t", &save))
-                        f[k++] = t;
-                if (k < 3 || !streq(f[2], "hugetlbfs"))
+        mounts_parse(text, &m);
+        for (size_t i = 0; i < m.n && n < MOUNTS_MAX; i++) {
+                const struct mount_entry *e = &m.v[i];
+                if (!streq(e->type, "hugetlbfs"))
                         continue;
                 uint64_t kb;
-                if (k < 4 || hp_mount_pagesize_kb(f[3], &kb) < 0) {
+                if (!*e->opts || hp_mount_pagesize_kb(e->opts, &kb) < 0) {
                         if (bad)
                                 (*bad)++;
                         continue;
@@ -228,8 +208,9 @@ size_t hp_mounts_parse(const char *text, struct hp_mount **out, size_t *bad)
                         cap = cap ? cap * 2 : 4;
                         *out = xrealloc(*out, cap * sizeof(**out));
                 }
-                (*out)[n++] = (struct hp_mount){.dir = unescape_octal(f[1]), .pagesize_kb = kb};
+                (*out)[n++] = (struct hp_mount){.dir = xstrdup(e->dir), .pagesize_kb = kb};
         }
+        mounts_free(&m);
         return n;
 }
 

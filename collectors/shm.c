@@ -10,6 +10,7 @@
 #include "collectors/sampler.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
+#include "lib/mounts.h"
 #include "lib/users.h"
 
 #include <ctype.h>
@@ -120,44 +121,23 @@ static const struct config_key config[] = {
 
 /* ---------------- parsers and decisions (unit-tested) ---------------- */
 
-/* /proc/mounts escapes space, tab, newline and backslash as \ooo. */
-static char *unescape_octal(const char *s, size_t n)
+static void mount_copy(const struct mount_entry *e, struct shm_mount *out)
 {
-        char *out = xmalloc(n + 1), *o = out;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-                    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-                        *o++ = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-                        i += 3;
-                } else {
-                        *o++ = s[i];
-                }
-        }
-        *o = 0;
-        return out;
+        *out = (struct shm_mount){
+                .src = xstrdup(e->src), .dir = xstrdup(e->dir), .type = xstrdup(e->type), .opts = xstrdup(e->opts),
+        };
 }
 
 int shm_mount_parse(const char *line, struct shm_mount *out)
 {
-        const char *f[4];
-        size_t len[4];
-        const char *p = line;
+        struct mounts m;
         *out = (struct shm_mount){0};
-        for (int i = 0; i < 4; i++) {
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                if (!*p || *p == '\n')
-                        return -EINVAL;
-                f[i] = p;
-                while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-                        p++;
-                len[i] = (size_t)(p - f[i]);
-        }
-        out->src = unescape_octal(f[0], len[0]);
-        out->dir = unescape_octal(f[1], len[1]);
-        out->type = unescape_octal(f[2], len[2]);
-        out->opts = unescape_octal(f[3], len[3]);
-        return 0;
+        mounts_parse(line, &m);
+        int r = m.n == 1 && *m.v[0].opts ? 0 : -EINVAL; /* all four fields */
+        if (r == 0)
+                mount_copy(&m.v[0], out);
+        mounts_free(&m);
+        return r;
 }
 
 void shm_mount_free(struct shm_mount *m)
@@ -171,48 +151,21 @@ void shm_mount_free(struct shm_mount *m)
 
 int shm_mounts_find(const char *text, const char *dir, struct shm_mount *out, size_t *bad)
 {
-        _cleanup_free_ char *buf = xstrdup(text);
-        size_t pos = 0;
-        char *line;
-        int r = -ENOENT;
+        struct mounts m;
         *out = (struct shm_mount){0};
-        *bad = 0;
-        while ((line = next_line(buf, &pos))) {
-                struct shm_mount m;
-                if (shm_mount_parse(line, &m) < 0) {
-                        if (*strstrip(line))
-                                (*bad)++;
-                        continue;
-                }
-                if (streq(m.dir, dir)) {
-                        shm_mount_free(out);
-                        *out = m;
-                        r = 0;
-                } else {
-                        shm_mount_free(&m);
-                }
-        }
+        mounts_parse(text, &m);
+        *bad = m.bad;
+        for (size_t i = 0; i < m.n; i++)
+                *bad += !*m.v[i].opts;
+        const struct mount_entry *e = mounts_find(&m, dir);
+        int r = e && *e->opts ? 0 : -ENOENT;
+        if (r == 0)
+                mount_copy(e, out);
+        mounts_free(&m);
         return r;
 }
 
-bool shm_mount_opt(const char *opts, const char *name, char **val)
-{
-        size_t n = strlen(name);
-        const char *p = opts;
-        if (val)
-                *val = NULL;
-        while (p && *p) {
-                const char *end = strchr(p, ',');
-                size_t len = end ? (size_t)(end - p) : strlen(p);
-                if (len >= n && !strncmp(p, name, n) && (len == n || p[n] == '=')) {
-                        if (val && len > n)
-                                *val = xstrndup(p + n + 1, len - n - 1);
-                        return true;
-                }
-                p = end ? end + 1 : NULL;
-        }
-        return false;
-}
+bool shm_mount_opt(const char *opts, const char *name, char **val) { return mount_opt(opts, name, val); }
 
 enum severity shm_mount_sev(const struct shm_mount *m, const char **why)
 {
