@@ -122,6 +122,15 @@ static int open_bundle(const char *from, struct bundle_src *s)
                         const char *path = json_object_get_string(p) + 4;
                         if (json_object_object_get_ex(a, "errno", &e))
                                 rootfs_inject_error(path, json_object_get_int(e));
+                        /* What the host showed beyond the stored bytes: absolute link targets,
+                         * line counts of counted files, files stored cut. */
+                        if (json_object_object_get_ex(a, "link", &e) && json_object_is_type(e, json_type_string))
+                                rootfs_inject_link(path, json_object_get_string(e));
+                        if (json_object_object_get_ex(a, "lines", &e) && json_object_is_type(e, json_type_int))
+                                rootfs_inject_count(path, (long)json_object_get_int64(e));
+                        if (json_object_object_get_ex(a, "status", &e) && json_object_is_type(e, json_type_string) &&
+                            streq(json_object_get_string(e), "truncated"))
+                                rootfs_inject_truncated(path);
                         if (json_object_object_get_ex(a, "names", &e)) {
                                 size_t len;
                                 _cleanup_free_ char *buf = names_from_json(e, &len);

@@ -177,7 +177,10 @@ int common_setup(const char *verb, struct common *c)
                         return EXIT_USAGE;
                 }
         }
-        rootfs_set(c->root);
+        if ((r = rootfs_set(c->root)) < 0) {
+                err("--root %s: %s", c->root, strerror(-r));
+                return EXIT_USAGE;
+        }
         _cleanup_free_ char *hk = housekeeping_enter();
         if (c->verbose)
                 fprintf(stderr, "evodiag: %s\n", hk);

@@ -395,7 +395,7 @@ static void bundle_child(struct run *r, const char *path, const char *id)
                 if (r->view)
                         dup2(null, STDERR_FILENO); /* the screen is not ours to write on */
         }
-        (void)close_range(3, ~0u, 0);
+        rootfs_close_fds_except(-1, -1); /* all but --root's directory */
         _cleanup_free_ char *tdir = evodiag_templates_dir();
         struct strbuf cl = {0};
         sb_puts(&cl, "evodiag");

@@ -327,12 +327,10 @@ static int open_entry(const char *path, const struct stat *lst, int *fd_out)
         int inj = rootfs_injected_error(path);
         if (inj)
                 return -inj;
-        _cleanup_free_ char *p = rootfs_path(path);
-        int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        int fd = rootfs_open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
-                int e = errno;
-                rootfs_trace_failed(path, e);
-                return -e;
+                rootfs_trace_failed(path, -fd);
+                return fd;
         }
         struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||

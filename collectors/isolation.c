@@ -761,7 +761,7 @@ static void iso_check(struct ctx *c, struct findings *fs)
         _cleanup_free_ char *cmdline = NULL;
         int r = rootfs_read_value("/proc/cmdline", &cmdline);
         if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "isolation.cmdline", "cannot read /proc/cmdline: %s", strerror(-r));
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "isolation.cmdline", "cannot read /proc/cmdline: %s", rootfs_strerror(r));
                 fnd_evidence(f, "/proc/cmdline");
                 return;
         }

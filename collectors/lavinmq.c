@@ -1081,8 +1081,7 @@ static enum severity disk_severity(const struct lmq *m, const struct dmeas *d, c
 static void gather_statvfs(struct lmq *m)
 {
         struct statvfs sv;
-        _cleanup_free_ char *p = rootfs_path(m->data_dir);
-        if (statvfs(p, &sv) < 0) {
+        if (statvfs(m->data_dir, &sv) < 0) { /* live only (m->live): the host's own path */
                 m->vfs_err = -errno;
                 return;
         }

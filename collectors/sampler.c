@@ -40,9 +40,10 @@ long sfile_read(struct sfile *f, const char *path, char *buf, size_t size)
                 return n;
         }
         if (!f->opened) {
-                f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (f->fd < 0)
-                        return -errno;
+                int fd = rootfs_open_file(path, 0); /* a regular file, or refused at once */
+                if (fd < 0)
+                        return fd;
+                f->fd = fd;
                 f->opened = true;
         }
         ssize_t n;
@@ -306,19 +307,10 @@ struct child_arg {
 };
 
 /* A forked child holds every descriptor of the parent, including the other
- * samplers' pipes: keep only ours, or a sampler's end of file never comes. */
+ * samplers' pipes: keep only ours (and the root's), or a sampler's end of file never comes. */
 static void close_others(int a, int b)
 {
-        int lo = a < b ? a : b, hi = a < b ? b : a;
-        if (close_range(3, (unsigned)lo - 1, 0) < 0 && errno == ENOSYS) {
-                for (int fd = 3; fd < 65536; fd++)
-                        if (fd != a && fd != b)
-                                (void)close(fd);
-                return;
-        }
-        if (hi > lo + 1)
-                (void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-        (void)close_range((unsigned)hi + 1, ~0u, 0);
+        rootfs_close_fds_except(a, b);
 }
 
 /* On the pipe a value is ["key","subject",value,"unit"] and a status

@@ -38,9 +38,9 @@ static json_object *artifact_hdr(const char *path, const char *kind, const char 
         return h;
 }
 
-/* Redacts (unless --no-redact), caps, frames. */
-static void send_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
-                      size_t len, bool truncated, const char *error, uint64_t ms)
+/* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count. */
+static void send_text_lines(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
+                            size_t len, bool truncated, const char *error, uint64_t ms, long lines)
 {
         unsigned n = 0;
         char *red = NULL;
@@ -53,8 +53,17 @@ static void send_text(struct bundle_sink *s, const char *path, const char *kind,
                 truncated = true;
         }
         _cleanup_free_ char *why = truncated && !error ? xasprintf("cut at %zu bytes (per-artifact budget)", s->artifact_max) : NULL;
-        send_frame(s, artifact_hdr(path, kind, origin, truncated ? "truncated" : "ok", error ? error : why, n, ms), text, len);
+        json_object *h = artifact_hdr(path, kind, origin, truncated ? "truncated" : "ok", error ? error : why, n, ms);
+        if (lines >= 0)
+                json_object_object_add(h, "lines", json_object_new_int64(lines));
+        send_frame(s, h, text, len);
         free(red);
+}
+
+static void send_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
+                      size_t len, bool truncated, const char *error, uint64_t ms)
+{
+        send_text_lines(s, path, kind, origin, text, len, truncated, error, ms, -1);
 }
 
 static char *collector_path(struct bundle_sink *s, const char *name)
@@ -70,7 +79,7 @@ void sink_file(struct bundle_sink *s, const char *path)
         uint64_t t0 = now_ms_monotonic();
         long r = rootfs_read(path, s->artifact_max, &buf, &trunc);
         if (r < 0) {
-                sink_missing(s, dest, "file", path, r == -ENOENT ? "skipped" : "error", strerror((int)-r));
+                sink_missing(s, dest, "file", path, r == -ENOENT ? "skipped" : "error", rootfs_strerror((int)r));
                 return;
         }
         send_text(s, dest, "file", path, buf, (size_t)r, trunc, NULL, now_ms_monotonic() - t0);
@@ -117,11 +126,10 @@ void sink_command(struct bundle_sink *s, const char *name, const char *const arg
 void sink_binary(struct bundle_sink *s, const char *name, const char *kind, const char *path)
 {
         _cleanup_free_ char *dest = collector_path(s, name);
-        _cleanup_free_ char *p = rootfs_path(path);
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        _cleanup_close_ int fd = rootfs_open_file(path, 0);
         struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                sink_missing(s, dest, kind, path, "error", fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                sink_missing(s, dest, kind, path, "error", rootfs_strerror(fd < 0 ? fd : errno));
                 return;
         }
         size_t size = (size_t)st.st_size, len = size < s->artifact_max ? size : s->artifact_max;
@@ -238,15 +246,16 @@ static void send_trace(struct bundle_sink *s)
                         bool trunc;
                         long r = rootfs_read(t[i].path, s->artifact_max, &buf, &trunc);
                         if (r >= 0) {
-                                send_text(s, dest, "file", t[i].path, buf, (size_t)r, trunc, NULL, 0);
+                                /* With the lines counted at check time: the copy may be cut or newer. */
+                                send_text_lines(s, dest, "file", t[i].path, buf, (size_t)r, trunc, NULL, 0, t[i].count);
                                 free(buf);
                         } else if (!(r == -ENOENT && startswith(t[i].path, "/proc/"))) {
-                                sink_missing(s, dest, "file", t[i].path, "error", strerror((int)-r));
+                                sink_missing(s, dest, "file", t[i].path, "error", rootfs_strerror((int)r));
                         }
                         break;
                 }
                 case TRACE_ERROR: {
-                        json_object *h = artifact_hdr(dest, "file", t[i].path, "error", strerror(t[i].error), 0, 0);
+                        json_object *h = artifact_hdr(dest, "file", t[i].path, "error", rootfs_strerror(t[i].error), 0, 0);
                         json_object_object_add(h, "errno", json_object_new_int(t[i].error));
                         json_object_object_add(h, "absent", json_object_new_boolean(1));
                         send_frame(s, h, NULL, 0);

@@ -300,47 +300,6 @@ long proc_fd_count(int pid)
         return n;
 }
 
-long rootfs_count_lines(const char *path)
-{
-        _cleanup_free_ char *p = rootfs_path(path);
-        int inj = rootfs_injected_error(path);
-        if (inj)
-                return -inj;
-        const char *data;
-        size_t len;
-        if (rootfs_snapshot_get(path, &data, &len)) { /* a bundle: what an earlier collector saw */
-                long n = 0;
-                for (size_t i = 0; i < len; i++)
-                        n += data[i] == '\n';
-                rootfs_trace_counted(path);
-                return n + (len && data[len - 1] != '\n');
-        }
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                rootfs_trace_failed(path, errno);
-                return -errno;
-        }
-        rootfs_trace_counted(path);
-        char buf[65536];
-        long n = 0;
-        bool partial = false;
-        for (;;) {
-                ssize_t r = read(fd, buf, sizeof(buf));
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (r == 0)
-                        break;
-                for (ssize_t i = 0; i < r; i++)
-                        if (buf[i] == '\n')
-                                n++;
-                partial = buf[r - 1] != '\n';
-        }
-        return n + partial;
-}
-
 long proc_map_count(int pid)
 {
         char path[64];

@@ -58,6 +58,3 @@ struct maps_walk {
 };
 void proc_maps_walk(const struct proctable *t, size_t max_bytes, const char *needle,
                     bool (*on_line)(const struct proc *p, char *line, void *arg), void *arg, struct maps_walk *w);
-
-/* Counts lines of a (possibly large) file without holding it in memory. */
-long rootfs_count_lines(const char *path);

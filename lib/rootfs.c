@@ -5,64 +5,128 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/syscall.h>
 
-static char *root; /* NULL = live system */
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#else
+struct open_how {
+        uint64_t flags, mode, resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437 /* the same number on every architecture */
+#endif
 
-static struct {
-        bool on;
-        size_t max, used;
-        struct trace_entry *v;
-        size_t n, cap;
-} tr;
+static char *root;       /* NULL = live system */
+static int rootfd = -1;  /* the root, opened once (O_PATH) */
+static int root_err;     /* why it could not be opened */
+static enum { O2_UNKNOWN, O2_YES, O2_NO } have_openat2;
+static enum rootfs_resolver resolver;
 
-static struct {
-        char **path;
-        int *err;
-        size_t n;
-} injected;
+/* ---------------- path -> value tables ---------------- */
 
-/* Small path -> value tables: injected errors and stats (--from), the snapshot (bundle). */
+/* Hashed: a bundle's manifest injects tens of thousands of entries, and every read
+ * looks its path up. Values are malloc'ed and owned by the table. */
+struct pm_node {
+        struct pm_node *next;
+        void *val;
+        char path[];
+};
 struct pathmap {
-        char **path;
-        void **val;
-        size_t n, cap;
+        struct pm_node **b;
+        size_t n, nb; /* nb: a power of two */
 };
 
-static void pm_put(struct pathmap *m, const char *path, void *val)
+static size_t pm_hash(const char *s)
 {
-        if (m->n == m->cap) {
-                m->cap = m->cap ? m->cap * 2 : 64;
-                m->path = xrealloc(m->path, m->cap * sizeof(char *));
-                m->val = xrealloc(m->val, m->cap * sizeof(void *));
-        }
-        m->path[m->n] = xstrdup(path);
-        m->val[m->n++] = val;
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return (size_t)(h ^ (h >> 32));
+}
+
+static struct pm_node *pm_node(const struct pathmap *m, const char *path)
+{
+        if (!m->nb)
+                return NULL;
+        for (struct pm_node *e = m->b[pm_hash(path) & (m->nb - 1)]; e; e = e->next)
+                if (streq(e->path, path))
+                        return e;
+        return NULL;
 }
 
 static void *pm_get(const struct pathmap *m, const char *path)
 {
-        for (size_t i = m->n; i-- > 0;)
-                if (streq(m->path[i], path))
-                        return m->val[i];
-        return NULL;
+        const struct pm_node *e = pm_node(m, path);
+        return e ? e->val : NULL;
 }
 
-static struct pathmap stats, snapshot;
+/* Sets path's value; the latest wins (the old value is freed). */
+static void pm_put(struct pathmap *m, const char *path, void *val)
+{
+        struct pm_node *e = pm_node(m, path);
+        if (e) {
+                free(e->val);
+                e->val = val;
+                return;
+        }
+        if (m->n >= m->nb / 4 * 3) {
+                size_t nb = m->nb ? m->nb * 2 : 64;
+                struct pm_node **b = xcalloc(nb, sizeof(*b));
+                for (size_t i = 0; i < m->nb; i++)
+                        for (struct pm_node *x = m->b[i], *next; x; x = next) {
+                                next = x->next;
+                                size_t k = pm_hash(x->path) & (nb - 1);
+                                x->next = b[k];
+                                b[k] = x;
+                        }
+                free(m->b);
+                m->b = b;
+                m->nb = nb;
+        }
+        size_t len = strlen(path);
+        e = xmalloc(sizeof(*e) + len + 1);
+        memcpy(e->path, path, len + 1);
+        e->val = val;
+        size_t k = pm_hash(path) & (m->nb - 1);
+        e->next = m->b[k];
+        m->b[k] = e;
+        m->n++;
+}
+
+static void *memdup_(const void *p, size_t n)
+{
+        void *q = xmalloc(n);
+        memcpy(q, p, n);
+        return q;
+}
+
+/* --from: what the original host said (errors, stats, links, counts, cut files);
+ * bundles: the snapshot. */
+static struct pathmap injected_err, stats, links, counts, truncs, snapshot, snapdirs;
 
 struct snap {
         size_t len;
         char data[];
 };
 
-void rootfs_snapshot_put(const char *path, const char *data, size_t len)
+static struct snap *snap_new(const char *data, size_t len)
 {
-        if (pm_get(&snapshot, path))
-                return;
         struct snap *s = xmalloc(sizeof(*s) + len + 1);
         s->len = len;
-        memcpy(s->data, data, len);
+        if (len)
+                memcpy(s->data, data, len);
         s->data[len] = 0;
-        pm_put(&snapshot, path, s);
+        return s;
+}
+
+void rootfs_snapshot_put(const char *path, const char *data, size_t len)
+{
+        if (!pm_get(&snapshot, path))
+                pm_put(&snapshot, path, snap_new(data, len));
 }
 
 bool rootfs_snapshot_get(const char *path, const char **data, size_t *len)
@@ -75,69 +139,105 @@ bool rootfs_snapshot_get(const char *path, const char **data, size_t *len)
         return true;
 }
 
-void rootfs_inject_stat(const char *path, const struct stat *st)
+void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len)
 {
-        struct stat *copy = xmalloc(sizeof(*copy));
-        *copy = *st;
-        pm_put(&stats, path, copy);
+        if (!pm_get(&snapdirs, path))
+                pm_put(&snapdirs, path, snap_new(names, len));
 }
+
+void rootfs_inject_stat(const char *path, const struct stat *st) { pm_put(&stats, path, memdup_(st, sizeof(*st))); }
 
 void rootfs_inject_error(const char *path, int error)
 {
-        injected.path = xrealloc(injected.path, (injected.n + 1) * sizeof(char *));
-        injected.err = xrealloc(injected.err, (injected.n + 1) * sizeof(int));
-        injected.path[injected.n] = xstrdup(path);
-        injected.err[injected.n++] = error;
+        if (error > 0 && error < 4096)
+                pm_put(&injected_err, path, memdup_(&error, sizeof(error)));
 }
 
 int rootfs_injected_error(const char *path)
 {
-        for (size_t i = 0; i < injected.n; i++)
-                if (streq(injected.path[i], path))
-                        return injected.err[i];
-        return 0;
+        const int *e = pm_get(&injected_err, path);
+        return e ? *e : 0;
 }
 
-static void trace_error(const char *path, int error);
-void rootfs_trace_failed(const char *path, int error) { trace_error(path, error); }
+void rootfs_inject_link(const char *path, const char *target)
+{
+        if (*target && strlen(target) < PATH_MAX)
+                pm_put(&links, path, xstrdup(target));
+}
+
+void rootfs_inject_count(const char *path, long lines)
+{
+        if (lines >= 0)
+                pm_put(&counts, path, memdup_(&lines, sizeof(lines)));
+}
+
+void rootfs_inject_truncated(const char *path)
+{
+        pm_put(&truncs, path, xstrdup(""));
+}
+
+/* ---------------- tracing ---------------- */
+
+static struct {
+        bool on;
+        size_t max, used;
+        struct trace_entry *v;
+        size_t n, cap;
+        struct pathmap idx[TRACE_STAT + 1]; /* per kind: path -> index + 1 */
+} tr;
 
 static struct trace_entry *trace_find(const char *path, enum trace_kind kind)
 {
-        for (size_t i = 0; i < tr.n; i++)
-                if (tr.v[i].kind == kind && streq(tr.v[i].path, path))
-                        return &tr.v[i];
-        return NULL;
+        const size_t *i = pm_get(&tr.idx[kind], path);
+        return i ? &tr.v[*i] : NULL;
 }
 
-static void trace_add(const char *path, enum trace_kind kind, const char *data, size_t len, bool truncated)
+/* Returns the new entry, or NULL (not tracing, or already there). */
+static struct trace_entry *trace_add(const char *path, enum trace_kind kind, const char *data, size_t len, bool truncated)
 {
         if (!tr.on || trace_find(path, kind))
-                return;
+                return NULL;
         if (tr.used + len > tr.max) { /* over budget: remember the path, not the bytes */
                 data = NULL;
                 len = 0;
                 truncated = true;
-                if (kind == TRACE_FILE)
+                if (kind == TRACE_FILE) {
                         kind = TRACE_COUNTED;
+                        if (trace_find(path, kind))
+                                return NULL;
+                }
         }
         if (tr.n == tr.cap) {
                 tr.cap = tr.cap ? tr.cap * 2 : 256;
                 tr.v = xrealloc(tr.v, tr.cap * sizeof(*tr.v));
         }
-        tr.v[tr.n++] = (struct trace_entry){
+        tr.v[tr.n] = (struct trace_entry){
                 .path = xstrdup(path), .kind = kind, .data = data ? xstrndup(data, len) : NULL, .len = len,
-                .truncated = truncated,
+                .truncated = truncated, .count = -1,
         };
+        pm_put(&tr.idx[kind], path, memdup_(&tr.n, sizeof(tr.n)));
         tr.used += len;
+        return &tr.v[tr.n++];
 }
 
-/* Failures worth replaying: permission and I/O errors, not absence (absent stays absent). */
+/* Failures worth replaying: permission and I/O errors, a non-directory where a
+ * directory was listed, a non-regular file; not absence (absent stays absent). */
 static void trace_error(const char *path, int error)
 {
-        if (!tr.on || error == ENOENT || error == ENOTDIR || trace_find(path, TRACE_ERROR))
+        if (!tr.on || error == ENOENT || trace_find(path, TRACE_ERROR))
                 return;
-        trace_add(path, TRACE_ERROR, NULL, 0, false);
-        tr.v[tr.n - 1].error = error;
+        struct trace_entry *t = trace_add(path, TRACE_ERROR, NULL, 0, false);
+        if (t)
+                t->error = error;
+}
+
+void rootfs_trace_failed(const char *path, int error) { trace_error(path, error); }
+
+static void trace_counted(const char *path, long lines)
+{
+        struct trace_entry *t = trace_add(path, TRACE_COUNTED, NULL, 0, false);
+        if (t)
+                t->count = lines;
 }
 
 void rootfs_trace_start(size_t max_bytes)
@@ -152,61 +252,299 @@ const struct trace_entry *rootfs_trace_entries(size_t *n)
         return tr.v;
 }
 
-void rootfs_trace_counted(const char *path)
-{
-        trace_add(path, TRACE_COUNTED, NULL, 0, false);
-}
-
 bool rootfs_tracing(void) { return tr.on; }
 void rootfs_trace_stop(void) { tr.on = false; }
 
-void rootfs_set(const char *r)
+/* ---------------- the root ---------------- */
+
+int rootfs_set(const char *r)
 {
         free(root);
         root = NULL;
-        if (r && *r && !streq(r, "/")) {
-                root = xstrdup(r);
-                size_t n = strlen(root);
-                while (n > 1 && root[n - 1] == '/')
-                        root[--n] = 0;
-        }
+        if (rootfd >= 0)
+                close(rootfd);
+        rootfd = -1;
+        root_err = 0;
+        if (!r || !*r || streq(r, "/"))
+                return 0;
+        root = xstrdup(r);
+        size_t n = strlen(root);
+        while (n > 1 && root[n - 1] == '/')
+                root[--n] = 0;
+        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                root_err = -errno;
+        return root_err;
 }
 
 const char *rootfs_get(void) { return root ? root : "/"; }
 bool rootfs_is_live(void) { return root == NULL; }
+void rootfs_set_resolver(enum rootfs_resolver r) { resolver = r; }
 
-char *rootfs_path(const char *path)
+void rootfs_close_fds_except(int a, int b)
 {
-        return root ? xasprintf("%s%s", root, path) : xstrdup(path);
+        int keep[3] = {a, b, rootfd}, n = 3;
+        for (int i = 1; i < n; i++) /* sort the three */
+                for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        unsigned from = 3;
+        for (int i = 0; i < n; i++) {
+                if (keep[i] < (int)from)
+                        continue;
+                if ((unsigned)keep[i] > from && close_range(from, (unsigned)keep[i] - 1, 0) < 0 && errno == ENOSYS)
+                        goto by_hand;
+                from = (unsigned)keep[i] + 1;
+        }
+        if (close_range(from, ~0u, 0) == 0 || errno != ENOSYS)
+                return;
+by_hand:
+        for (int fd = 3; fd < 65536; fd++)
+                if (fd != a && fd != b && fd != rootfd)
+                        (void)close(fd);
 }
+
+const char *rootfs_strerror(int err)
+{
+        if (err < 0)
+                err = -err;
+        return err == ROOTFS_ENOTREG ? "not a regular file (a FIFO, socket or device)" : strerror(err);
+}
+
+#define CHASE_DEPTH_MAX 1024          /* directories deep */
+#define CHASE_PATH_MAX (4 * PATH_MAX) /* what is left to walk, link targets spliced in */
+
+/* The by-hand walk (systemd's chase() without openat2): one component at a time,
+ * O_PATH|O_NOFOLLOW, from the root's fd. A link's target is spliced into the path
+ * still to walk: an absolute one restarts at the root, and ".." pops a component we
+ * walked down, never below the root (so no kernel ".." is ever taken). */
+static int chase(const char *path, int flags)
+{
+        bool follow = !(flags & O_NOFOLLOW);
+        if (!*path)
+                return -ENOENT;
+        if (strlen(path) >= CHASE_PATH_MAX)
+                return -ENAMETOOLONG;
+        char *todo = xstrdup(path);
+        int stack[CHASE_DEPTH_MAX];
+        size_t depth = 0, pos = 0;
+        unsigned nlinks = 0;
+        int ret;
+        for (;;) {
+                int cur = depth ? stack[depth - 1] : rootfd;
+                while (todo[pos] == '/')
+                        pos++;
+                if (!todo[pos]) { /* a directory: the root, or one reached by ".", ".." or a trailing '/' */
+                        ret = openat(cur, ".", flags & ~O_NOFOLLOW);
+                        if (ret < 0)
+                                ret = -errno;
+                        break;
+                }
+                size_t n = strcspn(todo + pos, "/");
+                if (n > NAME_MAX) {
+                        ret = -ENAMETOOLONG;
+                        break;
+                }
+                char name[NAME_MAX + 1];
+                memcpy(name, todo + pos, n);
+                name[n] = 0;
+                pos += n;
+                bool last = !todo[pos]; /* "a/" is not last: a must be a directory, and is followed */
+                if (streq(name, "."))
+                        continue;
+                if (streq(name, "..")) {
+                        if (depth)
+                                close(stack[--depth]);
+                        continue;
+                }
+                int fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0) {
+                        ret = -errno;
+                        if (fd >= 0)
+                                close(fd);
+                        break;
+                }
+                if (S_ISLNK(st.st_mode) && (!last || follow)) {
+                        char target[PATH_MAX];
+                        ssize_t tl = ++nlinks > ROOTFS_LINKS_MAX ? -1 : readlinkat(fd, "", target, sizeof(target));
+                        int e = nlinks > ROOTFS_LINKS_MAX ? ELOOP : errno;
+                        close(fd);
+                        size_t rest = strlen(todo + pos);
+                        if (tl < 0 || tl == 0 || (size_t)tl >= sizeof(target) || (size_t)tl + rest >= CHASE_PATH_MAX) {
+                                ret = tl < 0 ? -e : tl == 0 ? -ENOENT : -ENAMETOOLONG;
+                                break;
+                        }
+                        char *next = xmalloc((size_t)tl + rest + 1);
+                        memcpy(next, target, (size_t)tl);
+                        memcpy(next + tl, todo + pos, rest + 1);
+                        free(todo);
+                        todo = next;
+                        pos = 0;
+                        if (target[0] == '/')
+                                while (depth)
+                                        close(stack[--depth]);
+                        continue;
+                }
+                if (last) {
+                        if (flags & O_PATH) {
+                                ret = (flags & O_DIRECTORY) && !S_ISDIR(st.st_mode) ? -ENOTDIR : fd;
+                                if (ret < 0)
+                                        close(fd);
+                                break;
+                        }
+                        close(fd);
+                        /* Not a link a moment ago; O_NOFOLLOW: if it became one, ELOOP. */
+                        ret = openat(cur, name, flags | O_NOFOLLOW);
+                        if (ret < 0)
+                                ret = -errno;
+                        break;
+                }
+                if (!S_ISDIR(st.st_mode) || depth == CHASE_DEPTH_MAX) {
+                        close(fd);
+                        ret = S_ISDIR(st.st_mode) ? -ENAMETOOLONG : -ENOTDIR;
+                        break;
+                }
+                stack[depth++] = fd;
+        }
+        while (depth)
+                close(stack[--depth]);
+        free(todo);
+        return ret;
+}
+
+/* Opens path inside the root: openat2 where the kernel has it, else chase(). */
+static int in_root(const char *path, int flags)
+{
+        if (rootfd < 0)
+                return root_err ? root_err : -EBADF;
+        flags |= O_CLOEXEC;
+        if (resolver == ROOTFS_RESOLVE_AUTO && have_openat2 != O2_NO) {
+                struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+                for (int again = 0;; again++) {
+                        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                        if (fd >= 0) {
+                                have_openat2 = O2_YES;
+                                return (int)fd;
+                        }
+                        /* EAGAIN: a rename or mount raced with RESOLVE_IN_ROOT; the kernel asks to retry. */
+                        if (errno == EINTR || (errno == EAGAIN && again < 16))
+                                continue;
+                        if (errno == ENOSYS) {
+                                have_openat2 = O2_NO;
+                                break;
+                        }
+                        if (errno == EPERM && have_openat2 == O2_UNKNOWN) {
+                                /* A seccomp filter (containers) answers EPERM to syscalls it does not know;
+                                 * if the walk by hand opens the same path, that is what happened. */
+                                int r = chase(path, flags);
+                                if (r >= 0)
+                                        have_openat2 = O2_NO;
+                                return r;
+                        }
+                        return -errno;
+                }
+        }
+        return chase(path, flags);
+}
+
+int rootfs_open(const char *path, int flags)
+{
+        if (!root) {
+                int fd = open(path, flags | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        return in_root(path, flags);
+}
+
+/* O_NOFOLLOW on a link: ELOOP, as open(2) says it. */
+static int type_error(mode_t m) { return S_ISDIR(m) ? -EISDIR : S_ISLNK(m) ? -ELOOP : -ROOTFS_ENOTREG; }
+
+int rootfs_open_file(const char *path, int flags)
+{
+        flags = (flags & O_NOFOLLOW) | O_RDONLY | O_NONBLOCK | O_NOCTTY;
+        struct stat st;
+        if (root) {
+                /* A tree from elsewhere may hold device nodes (a tar unpacked by root): even
+                 * opening one can act (a watchdog starts counting). Look before opening. */
+                int p = in_root(path, O_PATH | (flags & O_NOFOLLOW));
+                if (p < 0)
+                        return p;
+                int r = fstat(p, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : type_error(st.st_mode);
+                close(p);
+                if (r < 0)
+                        return r;
+        }
+        int fd = rootfs_open(path, flags);
+        if (fd == -ENXIO || fd == -ENODEV) { /* a socket, or a device without a driver: say what it is */
+                int p = rootfs_open(path, O_PATH | (flags & O_NOFOLLOW));
+                if (p >= 0 && fstat(p, &st) == 0 && !S_ISREG(st.st_mode))
+                        fd = type_error(st.st_mode);
+                if (p >= 0)
+                        close(p);
+        }
+        if (fd < 0)
+                return fd;
+        /* A FIFO opens at once with O_NONBLOCK (no writer needed): refused here. */
+        int r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : type_error(st.st_mode);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* read(2) on an fd from rootfs_open_file: O_NONBLOCK means nothing to a regular file,
+ * but should one ever answer EAGAIN the read blocks (under the caller's deadline). */
+static ssize_t read_file(int fd, void *buf, size_t n)
+{
+        for (;;) {
+                ssize_t r = read(fd, buf, n);
+                if (r >= 0)
+                        return r;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -1;
+                int fl = fcntl(fd, F_GETFL);
+                if (fl < 0 || !(fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+                        errno = EAGAIN;
+                        return -1;
+                }
+        }
+}
+
+/* ---------------- reading ---------------- */
 
 long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
 {
-        _cleanup_free_ char *p = rootfs_path(path);
         *out = NULL;
         if (truncated)
                 *truncated = false;
-        /* No O_NONBLOCK: procfs/sysfs need ordinary reads. A FIFO or a hung
-         * mount blocks here, which is why every collector runs under a deadline. */
         int inj = rootfs_injected_error(path);
         if (inj)
                 return -inj;
+        bool cut = pm_get(&truncs, path) != NULL; /* --from: the host's file went on */
         const struct snap *sn = pm_get(&snapshot, path);
         if (sn) {
                 size_t n = sn->len < max ? sn->len : max;
+                bool t = sn->len > max || cut;
                 *out = xstrndup(sn->data, n);
                 if (truncated)
-                        *truncated = sn->len > max;
-                trace_add(path, TRACE_FILE, *out, n, sn->len > max);
+                        *truncated = t;
+                trace_add(path, TRACE_FILE, *out, n, t);
                 return (long)n;
         }
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = rootfs_open_file(path, 0);
         if (fd < 0) {
-                trace_error(path, errno);
-                return -errno;
+                trace_error(path, -fd);
+                return fd;
         }
         struct strbuf b = {0};
         char chunk[8192];
+        bool t = false;
         for (;;) {
                 size_t want = sizeof(chunk);
                 if (b.len + want > max)
@@ -214,32 +552,33 @@ long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
                 if (want == 0) {
                         /* One more byte tells whether the file really is longer. */
                         char c;
-                        ssize_t r = read(fd, &c, 1);
-                        if (r > 0 && truncated)
-                                *truncated = true;
+                        t = read_file(fd, &c, 1) > 0 || cut;
                         break;
                 }
-                ssize_t r = read(fd, chunk, want);
+                ssize_t r = read_file(fd, chunk, want);
                 if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
                         int e = errno;
                         sb_free(&b);
                         trace_error(path, e);
                         return -e;
                 }
-                if (r == 0)
+                if (r == 0) {
+                        t = cut;
                         break;
+                }
                 sb_putn(&b, chunk, (size_t)r);
         }
         long n = (long)b.len;
         *out = sb_steal(&b);
-        trace_add(path, TRACE_FILE, *out, (size_t)n, truncated && *truncated);
+        if (truncated)
+                *truncated = t;
+        trace_add(path, TRACE_FILE, *out, (size_t)n, t);
         return n;
 }
 
 int rootfs_read_value(const char *path, char **out)
 {
+        *out = NULL;
         char *buf;
         long r = rootfs_read(path, 64 << 10, &buf, NULL);
         if (r < 0)
@@ -259,6 +598,55 @@ int rootfs_read_u64(const char *path, uint64_t *out)
         return parse_u64(v, out);
 }
 
+static long count_newlines(const char *s, size_t len, bool *partial)
+{
+        long n = 0;
+        for (const char *p = s, *end = s + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+                n++;
+        if (len)
+                *partial = s[len - 1] != '\n';
+        return n;
+}
+
+long rootfs_count_lines(const char *path)
+{
+        int inj = rootfs_injected_error(path);
+        if (inj)
+                return -inj;
+        const long *ic = pm_get(&counts, path);
+        if (ic) /* --from: what was counted on the host (the stored copy may be cut) */
+                return *ic;
+        bool partial = false;
+        long n = 0;
+        const char *data;
+        size_t len;
+        if (rootfs_snapshot_get(path, &data, &len)) { /* a bundle: what an earlier collector saw */
+                n = count_newlines(data, len, &partial) + partial;
+                trace_counted(path, n);
+                return n;
+        }
+        _cleanup_close_ int fd = rootfs_open_file(path, 0);
+        if (fd < 0) {
+                trace_error(path, -fd);
+                return fd;
+        }
+        char buf[65536];
+        for (;;) {
+                ssize_t r = read_file(fd, buf, sizeof(buf));
+                if (r < 0) {
+                        int e = errno;
+                        trace_error(path, e);
+                        return -e;
+                }
+                if (r == 0)
+                        break;
+                n += count_newlines(buf, (size_t)r, &partial);
+        }
+        n += partial;
+        trace_counted(path, n);
+        return n;
+}
+
 int rootfs_stat(const char *path, struct stat *st, bool follow)
 {
         const struct stat *inj = pm_get(&stats, path);
@@ -266,15 +654,22 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
                 *st = *inj;
                 return 0;
         }
-        _cleanup_free_ char *p = rootfs_path(path);
-        int r = follow ? stat(p, st) : lstat(p, st);
-        if (r < 0)
-                return -errno;
-        /* Existence counts too (proc_exists: is the creator alive?): offline it must agree. */
-        if (tr.on && !trace_find(path, TRACE_STAT)) {
-                trace_add(path, TRACE_STAT, NULL, 0, false);
-                tr.v[tr.n - 1].st = *st;
+        if (!root) {
+                if ((follow ? stat(path, st) : lstat(path, st)) < 0)
+                        return -errno;
+        } else {
+                int fd = in_root(path, O_PATH | (follow ? 0 : O_NOFOLLOW));
+                if (fd < 0)
+                        return fd;
+                int r = fstat(fd, st) < 0 ? -errno : 0;
+                close(fd);
+                if (r < 0)
+                        return r;
         }
+        /* Existence counts too (proc_exists: is the creator alive?): offline it must agree. */
+        struct trace_entry *t = trace_add(path, TRACE_STAT, NULL, 0, false);
+        if (t)
+                t->st = *st;
         return 0;
 }
 
@@ -285,19 +680,6 @@ struct rootfs_dir {
         size_t len, pos;
         struct dirent de;
 };
-
-static struct pathmap snapdirs;
-
-void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len)
-{
-        if (pm_get(&snapdirs, path))
-                return;
-        struct snap *s = xmalloc(sizeof(*s) + len + 1);
-        s->len = len;
-        memcpy(s->data, names, len);
-        s->data[len] = 0;
-        pm_put(&snapdirs, path, s);
-}
 
 struct rootfs_dir *rootfs_opendir(const char *path)
 {
@@ -312,11 +694,19 @@ struct rootfs_dir *rootfs_opendir(const char *path)
         if (snap) {
                 sb_putn(&names, snap->data, snap->len);
         } else {
-                _cleanup_free_ char *p = rootfs_path(path);
-                DIR *d = opendir(p);
+                DIR *d = NULL;
+                if (!root) {
+                        d = opendir(path);
+                } else {
+                        int fd = in_root(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+                        if (fd < 0)
+                                errno = -fd;
+                        else if (!(d = fdopendir(fd)))
+                                close(fd);
+                }
                 if (!d) {
                         int e = errno;
-                        trace_error(path, e);
+                        trace_error(path, e); /* ENOTDIR too: a listing that failed so must fail so offline */
                         sb_free(&names);
                         errno = e;
                         return NULL;
@@ -363,11 +753,29 @@ void rootfs_closedir(struct rootfs_dir *d)
 
 int rootfs_readlink(const char *path, char **out)
 {
-        _cleanup_free_ char *p = rootfs_path(path);
+        *out = NULL;
+        const char *inj = pm_get(&links, path);
+        if (inj) { /* --from: the target seen on the host (absolute ones are not stored as links) */
+                *out = xstrdup(inj);
+                return 0;
+        }
         char buf[PATH_MAX];
-        ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+        ssize_t n;
+        if (!root) {
+                n = readlink(path, buf, sizeof(buf));
+        } else {
+                int fd = in_root(path, O_PATH | O_NOFOLLOW);
+                if (fd < 0)
+                        return fd;
+                n = readlinkat(fd, "", buf, sizeof(buf));
+                int e = errno;
+                close(fd);
+                errno = e == ENOENT ? EINVAL : e; /* not a link: as readlink(2) says it */
+        }
         if (n < 0)
                 return -errno;
+        if ((size_t)n >= sizeof(buf))
+                return -ENAMETOOLONG;
         buf[n] = 0;
         *out = xstrdup(buf);
         trace_add(path, TRACE_LINK, buf, (size_t)n, false);

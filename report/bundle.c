@@ -180,7 +180,11 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         }
         json_object *absent;
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
-        if (!is_absent && json_object_object_get_ex(b->seen, path, NULL)) {
+        json_object *prev = NULL, *lines;
+        if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
+                /* A line count made by a later collector (maps) still goes with the first copy. */
+                if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
+                        json_object_object_add(prev, "lines", json_object_get(lines));
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
                 pump(b, r, (uint64_t)size, 0, NULL);
                 return;
@@ -197,11 +201,12 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         copy_key(m, h, "errno");
         copy_key(m, h, "stat");
         copy_key(m, h, "names");
+        copy_key(m, h, "lines");
         json_object_array_add(b->artifacts, m);
         (*count)++;
         if (is_absent)
                 return;
-        json_object_object_add(b->seen, path, NULL);
+        json_object_object_add(b->seen, path, json_object_get(m));
 
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
         json_object *isdir;

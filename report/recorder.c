@@ -300,7 +300,7 @@ static int read_whole(const char *path, unsigned char **buf, size_t *len)
 {
         *buf = NULL;
         *len = 0;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO: refused below, never waited on */
         if (fd < 0)
                 return -errno;
         struct stat st;

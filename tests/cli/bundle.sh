@@ -157,12 +157,12 @@ t_run check --from "$T_TMP/garbage.tar.zst"
 t_is "$RC" 3 "--from garbage: exit 3 with a message"
 t_like "$ERR" "evodiag: --from .*garbage.tar.zst" "the message names the file"
 
-# SIGINT mid-run: a collector blocked on a FIFO; the bundle is still written, marked incomplete.
+# SIGINT mid-run: a blocked collector (test hook); the bundle is still written, marked incomplete.
 fifo=$(fx_root fifo)
 mkdir -p "$fifo/proc/sys/vm"
 echo 0 >"$fifo/proc/sys/vm/overcommit_memory"
 mkfifo "$fifo/proc/meminfo"
-"$EVODIAG" bundle --root "$fifo" --only fds,memory --collector-timeout 60s -o "$out/int.tar.zst" -q >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
+EVODIAG_FAULT=memory:hang "$EVODIAG" bundle --root "$fifo" --only fds,memory --collector-timeout 60s -o "$out/int.tar.zst" -q >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
 pid=$!
 for _ in $(seq 100); do ls "$out"/.int.tar.zst.* >/dev/null 2>&1 && break; sleep 0.05; done
 sleep 0.5
@@ -176,7 +176,7 @@ t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/manifest.json' | jq 
 t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/summary.txt')" "INCOMPLETE" "SIGINT: summary.txt says it is incomplete"
 
 # SIGKILL: never a file under the final name.
-"$EVODIAG" bundle --root "$fifo" --only memory --collector-timeout 60s -o "$out/killed.tar.zst" -q >/dev/null 2>&1 &
+EVODIAG_FAULT=memory:hang "$EVODIAG" bundle --root "$fifo" --only memory --collector-timeout 60s -o "$out/killed.tar.zst" -q >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do ls "$out"/.killed.tar.zst.* >/dev/null 2>&1 && break; sleep 0.05; done
 sleep 0.3

@@ -5,12 +5,12 @@
 root="$T_TMP/root"
 mkdir -p "$root/proc/sys/vm" "$root/proc/sys/fs"
 echo 0 >"$root/proc/sys/vm/overcommit_memory"
-# /proc/meminfo is a FIFO nobody writes: open() blocks forever.
-mkfifo "$root/proc/meminfo"
 echo "1024 0 100000" >"$root/proc/sys/fs/file-nr"
+# A collector that never answers (test hook: the memory child blocks in pause()).
+export EVODIAG_FAULT=memory:hang
 
 t_run check --root "$root" --only memory,fds --collector-timeout 500ms --json
-t_is "$(t_sev memory.timeout)" unknown "a collector blocked on a FIFO times out (unknown)"
+t_is "$(t_sev memory.timeout)" unknown "a blocked collector times out (unknown)"
 t_like "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .note')" "no answer within 500 ms; killed" "the note says it was killed"
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="fds") | .status')" ok "the other collector still reports"
 t_is "$RC" 3 "worst is unknown: exit 3"
@@ -25,6 +25,7 @@ end=$(date +%s)
 t_is "$(t_sev memory.timeout)" unknown "--timeout cuts a collector with a longer deadline"
 t_like "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .note')" "no answer within [0-9]+ ms \\(the run's --timeout\\)" "the run's deadline applied"
 t_is "$([ $((end - start)) -lt 30 ] && echo bounded)" bounded "the run ended (sanity bound, not a benchmark)"
+unset EVODIAG_FAULT
 
 if [ "${EVODIAG_TEST_HOOKS:-no}" = yes ]; then
         # A collector that crashes (test hook: the child raises SIGSEGV) is reported; the run finishes.
