@@ -2,19 +2,7 @@
 #include "config.h"
 #include "report/report.h"
 
-#include <errno.h>
 #include <time.h>
-
-int format_from_name(const char *name, enum format *out)
-{
-        static const char *const names[] = {"text", "json", "nagios", "prometheus"};
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (streq(name, names[i])) {
-                        *out = (enum format)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
 
 void report_count(const struct report *rep, size_t counts[_SEV_MAX])
 {
@@ -46,14 +34,4 @@ void format_utc(uint64_t ms, char buf[static 32])
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void report_render(FILE *out, enum format fmt, const struct report *rep, bool color, int verbose)
-{
-        switch (fmt) {
-        case FMT_TEXT: report_text(out, rep, color, verbose); break;
-        case FMT_JSON: report_json(out, rep); break;
-        case FMT_NAGIOS: report_nagios(out, rep); break;
-        case FMT_PROMETHEUS: report_prometheus(out, rep); break;
-        }
 }
