@@ -6,7 +6,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/fds.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "collectors/maps.h"
 #include "lib/satmath.h"
 #include "lib/users.h"

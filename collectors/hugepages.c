@@ -16,7 +16,7 @@
  * The process table is only read when THP is set to always (the only case it changes). */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "collectors/hugepages.h"
 #include "lib/procfs.h"
 #include "lib/mounts.h"

@@ -5,7 +5,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/isolation.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 

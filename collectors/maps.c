@@ -7,7 +7,7 @@
 #include "collectors/collector.h"
 #include "collectors/fds.h"
 #include "collectors/maps.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "lib/satmath.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"

@@ -2,7 +2,7 @@
  * the overcommit policy. From the EVO guide's "Allocation Failed" section. */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "lib/procfs.h"
 
 #include <inttypes.h>

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/shm.h"
-#include "collectors/sampler.h"
+#include "collectors/sample_util.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/mounts.h"

@@ -1,0 +1,295 @@
+/* Helpers for collectors' sample(): see collectors/sample_util.h. */
+#include "config.h"
+#include "collectors/sample_util.h"
+#include "lib/procfs.h"
+#include "lib/proctable.h"
+#include "lib/rootfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t sampler_rescan_ms = 120000; /* 2 min: with 1,000 processes a rescan costs ~0.2 s of CPU */
+
+
+void sfile_init(struct sfile *f)
+{
+        *f = (struct sfile){.fd = -1};
+}
+
+long sfile_read(struct sfile *f, const char *path, char *buf, size_t size)
+{
+        if (size < 2)
+                return -EINVAL;
+        if (!rootfs_is_live()) {
+                /* A fixture tree or bundle: through rootfs like every other read, so a
+                 * file the test replaced is seen and injected errors apply. */
+                char *text = NULL;
+                long n = rootfs_read(path, size - 1, &text, NULL);
+                if (n >= 0)
+                        memcpy(buf, text, (size_t)n + 1);
+                free(text);
+                return n;
+        }
+        if (!f->opened) {
+                int fd = rootfs_open_file(path, 0); /* a regular file, or refused at once */
+                if (fd < 0)
+                        return fd;
+                f->fd = fd;
+                f->opened = true;
+        }
+        ssize_t n;
+        do
+                n = pread(f->fd, buf, size - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                int e = errno;
+                sfile_close(f); /* reopened next time, unless the process is gone */
+                return -e;
+        }
+        buf[n] = 0;
+        return n;
+}
+
+long sfile_count_dir(struct sfile *f, const char *path)
+{
+        if (!rootfs_is_live()) {
+                struct rootfs_dir *d = rootfs_opendir(path);
+                if (!d)
+                        return -errno;
+                long n = 0;
+                struct dirent *de;
+                while ((de = rootfs_readdir(d)))
+                        n++;
+                rootfs_closedir(d);
+                return n;
+        }
+        if (!f->opened) {
+                f->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (f->fd < 0)
+                        return -errno;
+                f->opened = true;
+        }
+        if (lseek(f->fd, 0, SEEK_SET) < 0) {
+                int e = errno;
+                sfile_close(f);
+                return -e;
+        }
+        char buf[16384] __attribute__((aligned(8)));
+        long n = 0;
+        for (;;) {
+                long got = syscall(SYS_getdents64, f->fd, buf, sizeof(buf));
+                if (got < 0) {
+                        int e = errno;
+                        sfile_close(f);
+                        return -e;
+                }
+                if (got == 0)
+                        break;
+                for (long off = 0; off < got;) {
+                        struct {
+                                uint64_t ino;
+                                int64_t off;
+                                unsigned short reclen;
+                                unsigned char type;
+                                char name[];
+                        } *d = (void *)(buf + off);
+                        if (!(d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2]))))
+                                n++;
+                        off += d->reclen;
+                }
+        }
+        return n;
+}
+
+void sfile_close(struct sfile *f)
+{
+        if (f->opened && f->fd >= 0)
+                close(f->fd);
+        sfile_init(f);
+}
+
+bool sample_count_due(uint64_t *last_ms, double pct, double warn_pct)
+{
+        uint64_t now = now_ms_monotonic();
+        if (*last_ms && rootfs_is_live() && pct < warn_pct / 2 && now - *last_ms < SAMPLE_SLOW_MS)
+                return false;
+        *last_ms = now;
+        return true;
+}
+
+bool sample_rescan_due(const struct ctx *c)
+{
+        uint64_t every = c->interval_ms ? sampler_rescan_ms / c->interval_ms : 1;
+        return c->sample_no == 0 || every <= 1 || c->sample_no % every == 0;
+}
+
+bool sample_is_self(const struct proc *p)
+{
+        if (!rootfs_is_live())
+                return false;
+        pid_t parent = getppid();
+        return p->pid == getpid() || p->pid == parent || p->ppid == parent;
+}
+
+int *sample_pids(size_t *n)
+{
+        *n = 0;
+        size_t cap = 256;
+        int *v = xmalloc(cap * sizeof(*v));
+        struct rootfs_dir *d = rootfs_opendir("/proc");
+        if (!d)
+                return v;
+        struct dirent *de;
+        while ((de = rootfs_readdir(d))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 0 || pid > INT32_MAX)
+                        continue;
+                if (*n == cap)
+                        v = xrealloc(v, (cap *= 2) * sizeof(*v));
+                v[(*n)++] = (int)pid;
+        }
+        rootfs_closedir(d);
+        return v;
+}
+
+bool sample_proc(int pid, struct proc *out)
+{
+        char path[64], buf[4096];
+        struct sfile f = {0};
+        struct proc_stat ps;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        long r = sfile_read(&f, path, buf, sizeof(buf));
+        sfile_close(&f);
+        if (r <= 0 || proc_stat_parse(buf, &ps) < 0)
+                return false;
+        *out = (struct proc){.pid = ps.pid, .ppid = ps.ppid, .state = ps.state, .policy = ps.policy, .rtprio = ps.rt_priority,
+                             .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
+        snprintf(out->comm, sizeof(out->comm), "%s", ps.comm);
+        /* kthreadd and its children; their stat shows no address space either. */
+        out->kthread = ps.pid == 2 || ps.ppid == 2;
+        return true;
+}
+
+int sample_proctable(struct proctable *t)
+{
+        *t = (struct proctable){0};
+        size_t n;
+        _cleanup_free_ int *pids = sample_pids(&n);
+        t->v = xcalloc(n + 1, sizeof(*t->v));
+        for (size_t i = 0; i < n; i++) {
+                struct proc p;
+                if (!sample_proc(pids[i], &p) || sample_is_self(&p))
+                        continue;
+                p.cmdline = xstrdup("");
+                t->v[t->n++] = p;
+        }
+        return 0;
+}
+
+void sproc_init(struct sproc *p, int pid, int tid, const char *comm, const char *tcomm)
+{
+        *p = (struct sproc){.pid = pid, .tid = tid ? tid : pid};
+        sfile_init(&p->stat);
+        sfile_init(&p->status);
+        snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "?");
+        if (p->tid != pid)
+                snprintf(p->subject, sizeof(p->subject), "pid %d %s tid %d %s", pid, p->comm, p->tid, tcomm ? tcomm : "?");
+        else
+                snprintf(p->subject, sizeof(p->subject), "pid %d %s", pid, p->comm);
+}
+
+static uint64_t status_u64(const char *text, const char *key)
+{
+        const char *p = text;
+        size_t kl = strlen(key);
+        while (p && *p) {
+                if (strncmp(p, key, kl) == 0 && p[kl] == ':')
+                        return strtoull(p + kl + 1, NULL, 10);
+                p = strchr(p, '\n');
+                if (p)
+                        p++;
+        }
+        return 0;
+}
+
+bool sproc_read(struct sproc *p)
+{
+        char path[96], buf[4096], st[8192];
+        if (p->tid != p->pid || p->task_path)
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, p->tid);
+        else
+                snprintf(path, sizeof(path), "/proc/%d/stat", p->pid);
+        struct proc_stat ps;
+        if (sfile_read(&p->stat, path, buf, sizeof(buf)) < 0 || proc_stat_parse(buf, &ps) < 0 || ps.state == 'Z' ||
+            ps.state == 'X') {
+                p->gone = true;
+                return false;
+        }
+        if (p->tid != p->pid || p->task_path)
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tid);
+        else
+                snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+        uint64_t vcs = 0, ivcs = 0;
+        p->vmlck = 0;
+        if (sfile_read(&p->status, path, st, sizeof(st)) >= 0) {
+                vcs = status_u64(st, "voluntary_ctxt_switches");
+                ivcs = status_u64(st, "nonvoluntary_ctxt_switches");
+                p->vmlck = status_u64(st, "VmLck") * 1024;
+        }
+        long pg = sysconf(_SC_PAGESIZE), hz = sysconf(_SC_CLK_TCK);
+        uint64_t now = now_ms_monotonic(), ticks = ps.utime + ps.stime;
+        p->rss = ps.rss_pages * (uint64_t)(pg > 0 ? pg : 4096);
+        p->policy = ps.policy;
+        p->rtprio = ps.rt_priority;
+        p->cpu_pct = 0;
+        p->vcs_delta = p->ivcs_delta = 0;
+        if (p->have_prev && now > p->prev_ms && ticks >= p->prev_ticks) {
+                double cpu_ms = (double)(ticks - p->prev_ticks) * 1000.0 / (double)(hz > 0 ? hz : 100);
+                p->cpu_pct = 100.0 * cpu_ms / (double)(now - p->prev_ms);
+                p->vcs_delta = vcs >= p->prev_vcs ? vcs - p->prev_vcs : 0;
+                p->ivcs_delta = ivcs >= p->prev_ivcs ? ivcs - p->prev_ivcs : 0;
+        }
+        p->prev_ticks = ticks;
+        p->prev_vcs = vcs;
+        p->prev_ivcs = ivcs;
+        p->prev_ms = now;
+        p->have_rate = p->have_prev;
+        p->have_prev = true;
+        p->gone = false;
+        return true;
+}
+
+void sproc_values(struct sample *s, const struct sproc *p, const char *prefix, bool sched)
+{
+        char key[96];
+        if (p->gone)
+                return;
+        snprintf(key, sizeof(key), "%s.rss_bytes", prefix);
+        sample_value(s, key, p->subject, (double)p->rss, "bytes");
+        if (sched || p->policy || p->rtprio) {
+                snprintf(key, sizeof(key), "%s.policy", prefix);
+                sample_value(s, key, p->subject, (double)p->policy, NULL);
+                snprintf(key, sizeof(key), "%s.rt_priority", prefix);
+                sample_value(s, key, p->subject, (double)p->rtprio, NULL);
+        }
+        if (!p->have_rate) /* rates need two readings */
+                return;
+        snprintf(key, sizeof(key), "%s.cpu_pct", prefix);
+        sample_value(s, key, p->subject, p->cpu_pct, "%");
+        snprintf(key, sizeof(key), "%s.ctxsw_voluntary", prefix);
+        sample_value(s, key, p->subject, (double)p->vcs_delta, "per interval");
+        snprintf(key, sizeof(key), "%s.ctxsw_involuntary", prefix);
+        sample_value(s, key, p->subject, (double)p->ivcs_delta, "per interval");
+}
+
+void sproc_close(struct sproc *p)
+{
+        sfile_close(&p->stat);
+        sfile_close(&p->status);
+}
+

@@ -1,0 +1,88 @@
+/* What a collector's sample() (evodiag watch) uses to stay cheap every interval:
+ * files kept open between samples, bounded process watching, the rescan cadence.
+ * The sampler engine itself (children, rounds, events) is collectors/sampler.h. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "collectors/collector.h"
+#include "lib/sample.h"
+
+/* A /proc or /sys file read every interval. On the live system it stays open and
+ * is re-read with pread() from offset 0, which makes the kernel regenerate it (no
+ * open/close per interval); under --root (fixture trees a test rewrites) it is
+ * opened each time so a replaced file is seen. */
+struct sfile {
+        int fd;
+        bool opened; /* fd is valid only when set, so a zeroed struct is a closed file */
+};
+void sfile_init(struct sfile *f);
+/* Reads up to size-1 bytes of path into buf, NUL-terminated. Returns the length
+ * or -errno (-ESRCH when a /proc/PID file's process is gone). */
+long sfile_read(struct sfile *f, const char *path, char *buf, size_t size);
+void sfile_close(struct sfile *f);
+/* Entries of a directory (not "." and ".."), e.g. /proc/PID/fd: on the live system
+ * the directory stays open and is listed again with getdents64 into a fixed buffer,
+ * no allocation per entry. -errno on failure. */
+long sfile_count_dir(struct sfile *f, const char *path);
+
+/* Counting a process's fds or map areas costs per fd or area (the kernel builds
+ * each entry): a watched process far from its limit is counted again every
+ * SAMPLE_SLOW_MS, one at half the warn threshold or more every interval. Under
+ * --root (fixture files, cheap) always. pct: its share at the last count. */
+#define SAMPLE_SLOW_MS 5000
+bool sample_count_due(uint64_t *last_ms, double pct, double warn_pct);
+
+/* Whether this sample should redo the scans whose cost grows with the host (the
+ * process table, pool directories): on sample 0 and then every
+ * sampler_rescan_ms (default 2 min) worth of intervals. */
+bool sample_rescan_due(const struct ctx *c);
+extern uint64_t sampler_rescan_ms;
+
+struct proc;
+struct proctable;
+
+/* The pids under /proc from the directory listing alone: what a rescan walks when
+ * it needs one cheap measure per process (fd count, map count) and the identity
+ * only of the few it keeps. */
+int *sample_pids(size_t *n);
+/* A process table read from /proc/PID/stat alone (one small read per process, not
+ * libproc2's three): pid, ppid, comm, state, policy, rtprio, nice, threads and
+ * kernel-thread flag; cmdline empty, no euid or memory. Leaves out evodiag's own
+ * processes. 0 or -errno. */
+int sample_proctable(struct proctable *t);
+/* pid's stat as a struct proc (same fields); false when it is gone or garbled. */
+bool sample_proc(int pid, struct proc *out);
+
+/* evodiag's own processes (this sampler, watch, the other samplers and bundle
+ * children: all children of watch) are not what an operator watches. */
+bool sample_is_self(const struct proc *p);
+
+/* One watched process (or thread): CPU %, RSS, voluntary and involuntary context
+ * switches per interval, policy and priority, read from /proc/PID[/task/TID]/stat
+ * and status kept open. Bounded by whoever keeps the list. */
+struct sproc {
+        int pid, tid;
+        bool task_path;   /* read /proc/PID/task/TID even for the main thread (its own CPU,
+                             not the whole process's, in a multi-threaded process) */
+        char comm[64];
+        char subject[96]; /* "pid 12 lavinmq" or "pid 12 evo tid 14 ctl" */
+        struct sfile stat, status;
+        bool have_prev, have_rate;
+        uint64_t prev_ticks, prev_vcs, prev_ivcs, prev_ms;
+        /* the last reading */
+        bool gone;
+        double cpu_pct;
+        uint64_t rss, vmlck, vcs_delta, ivcs_delta;
+        unsigned policy, rtprio;
+};
+void sproc_init(struct sproc *p, int pid, int tid, const char *comm, const char *tcomm);
+/* Reads the process; false when it is gone (p->gone set). */
+bool sproc_read(struct sproc *p);
+/* Adds "<prefix>.cpu_pct", ".rss_bytes", ".ctxsw_voluntary", ".ctxsw_involuntary"
+ * (per interval, from the second sample on) and ".policy" (SCHED_OTHER 0, FIFO 1,
+ * RR 2, DEADLINE 6), ".rt_priority" (always when sched, else only for RT ones)
+ * for the process, subject p->subject. */
+void sproc_values(struct sample *s, const struct sproc *p, const char *prefix, bool sched);
+void sproc_close(struct sproc *p);
+
