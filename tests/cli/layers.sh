@@ -8,7 +8,7 @@
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 cd "$TOP_SRCDIR" || exit 1
 
-engine='^collectors/(collector|registry|conf|runner|sink|sampler)(\.[ch])$'
+engine='^collectors/(collector|registry|conf|runner|sink|sampler|sample_util)(\.[ch])$'
 edges=$(git ls-files 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null ||
         ls lib/*.[ch] collectors/*.[ch] report/*.[ch] cmd/*.[ch])
 graph=$(for f in $edges; do
