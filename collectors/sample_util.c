@@ -170,8 +170,7 @@ bool sample_proc(int pid, struct proc *out)
         *out = (struct proc){.pid = ps.pid, .ppid = ps.ppid, .state = ps.state, .policy = ps.policy, .rtprio = ps.rt_priority,
                              .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
         snprintf(out->comm, sizeof(out->comm), "%s", ps.comm);
-        /* kthreadd and its children; their stat shows no address space either. */
-        out->kthread = ps.pid == 2 || ps.ppid == 2;
+        out->kthread = proc_flags_kthread(ps.flags);
         return true;
 }
 

@@ -327,6 +327,7 @@ int proc_stat_parse(const char *text, struct proc_stat *o)
                 return -EINVAL;
         o->state = state;
         o->ppid = (int)f[4];
+        o->flags = f[9] < 0 ? 0 : (uint64_t)f[9];
         o->utime = (uint64_t)f[14];
         o->stime = (uint64_t)f[15];
         o->nice = f[19];

@@ -80,5 +80,10 @@ struct proc_stat {
         uint64_t utime, stime, starttime, rss_pages;
         int processor;
         unsigned rt_priority, policy;
+        uint64_t flags; /* field 9: PF_* */
 };
 int proc_stat_parse(const char *text, struct proc_stat *out);
+/* The one rule for a kernel thread: the kernel's own PF_KTHREAD flag (stat field 9),
+ * not a guess from an empty command line or a parent pid. */
+#define PF_KTHREAD 0x00200000u
+static inline bool proc_flags_kthread(uint64_t flags) { return (flags & PF_KTHREAD) != 0; }

@@ -45,8 +45,8 @@ static int load_live(struct proctable *t)
         pid_t self = getpid(), parent = getppid();
         enum pids_item items[] = {PIDS_ID_PID,    PIDS_ID_PPID,     PIDS_ID_EUID, PIDS_CMD,
                                   PIDS_STATE,     PIDS_SCHED_CLASS, PIDS_PRIORITY_RT, PIDS_NICE,
-                                  PIDS_NLWP,      PIDS_VM_RSS,      PIDS_VM_RSS_LOCKED};
-        enum { I_PID, I_PPID, I_EUID, I_CMD, I_STATE, I_POL, I_RTP, I_NICE, I_NLWP, I_RSS, I_LCK };
+                                  PIDS_NLWP,      PIDS_VM_RSS,      PIDS_VM_RSS_LOCKED, PIDS_FLAGS};
+        enum { I_PID, I_PPID, I_EUID, I_CMD, I_STATE, I_POL, I_RTP, I_NICE, I_NLWP, I_RSS, I_LCK, I_FLAGS };
         struct pids_info *info = NULL;
         int r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
         if (r < 0)
@@ -71,6 +71,7 @@ static int load_live(struct proctable *t)
                 p.nlwp = PIDS_VAL(I_NLWP, s_int, s, info);
                 p.rss = (uint64_t)PIDS_VAL(I_RSS, ul_int, s, info) * 1024;
                 p.vmlck = (uint64_t)PIDS_VAL(I_LCK, ul_int, s, info) * 1024;
+                p.kthread = proc_flags_kthread(PIDS_VAL(I_FLAGS, ul_int, s, info));
                 push(t, &cap, &p, self, parent);
         }
         procps_pids_unref(&info);
@@ -81,7 +82,6 @@ static int load_live(struct proctable *t)
                 snprintf(path, sizeof(path), "/proc/%d/cmdline", t->v[i].pid);
                 long n = rootfs_read(path, 4096, &raw, NULL);
                 t->v[i].cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
-                t->v[i].kthread = n == 0 && (t->v[i].pid == 2 || t->v[i].ppid == 2);
                 free(raw);
         }
         return 0;
@@ -106,7 +106,8 @@ static int load_tree(struct proctable *t)
                 if (rootfs_read(path, 4096, &stat, NULL) < 0 || proc_stat_parse(stat, &ps) < 0)
                         continue; /* vanished or garbage: not a process we can speak about */
                 struct proc p = {.pid = ps.pid, .ppid = ps.ppid, .state = ps.state, .policy = ps.policy,
-                                 .rtprio = ps.rt_priority, .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
+                                 .rtprio = ps.rt_priority, .nice = (int)ps.nice, .nlwp = (int)ps.num_threads,
+                                 .kthread = proc_flags_kthread(ps.flags)};
                 snprintf(p.comm, sizeof(p.comm), "%s", ps.comm);
                 snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
                 if (rootfs_read(path, 64 << 10, &status, NULL) >= 0) {
@@ -123,7 +124,6 @@ static int load_tree(struct proctable *t)
                 snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
                 long n = rootfs_read(path, 4096, &raw, NULL);
                 p.cmdline = n > 0 ? join_cmdline(raw, n) : xstrdup("");
-                p.kthread = n <= 0 && (p.pid == 2 || p.ppid == 2);
                 push(t, &cap, &p, self, parent);
         }
         rootfs_closedir(d);

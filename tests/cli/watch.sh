@@ -317,8 +317,14 @@ if command -v tmux >/dev/null; then
         t_like "$(printf '%s\n' "$s" | tail -3)" "Z CRIT +fds.system: 2400000 of 2466193" "tty: recent events at the bottom"
         t_unlike "$(printf '%s\n' "$s" | sed -n '1,14p')" "recent events" "tty: (30 rows: the events start below row 14)"
         tmux -L "$sock" resize-window -t q -x 60 -y 14
-        wait_screen q "recent events"
-        s=$(screen q)
+        # The old screen also says "recent events": wait for the redraw itself (title on
+        # top of a 14-row screen that shows the events), not for any matching text.
+        for _ in $(seq 100); do
+                s=$(screen q)
+                [ "$(printf '%s\n' "$s" | wc -l)" = 14 ] && printf '%s\n' "$s" | head -1 | grep -q '^evodiag watch' &&
+                        printf '%s' "$s" | grep -q -- '-- recent events' && break
+                sleep 0.1
+        done
         t_is "$(printf '%s\n' "$s" | wc -l)" 14 "tty: the window is now 14 rows"
         t_like "$(printf '%s\n' "$s" | head -1)" "^evodiag watch  evo-watch-1" "tty: redrawn for the new size: title on top"
         t_like "$s" "-- recent events" "tty: redrawn for the new size: events within the 14 rows"

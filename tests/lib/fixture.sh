@@ -31,21 +31,26 @@ fx_proc() {
         shift 3
         local ppid=1 state=S uid=0 policy=0 rtprio=0 nice=0 threads=1 rss_kb=1024 vmlck_kb=0 cpus=0-3
         local cmdline=$comm nofile_soft=1024 nofile_hard=524288 memlock_soft=8388608 memlock_hard=8388608
-        local rtprio_soft=0 rtprio_hard=0 fds=4 maps=20 processor=0 kv
+        local rtprio_soft=0 rtprio_hard=0 fds=4 maps=20 processor=0 flags= kv
         for kv in "$@"; do
                 case ${kv%%=*} in
                 ppid | state | uid | policy | rtprio | nice | threads | rss_kb | vmlck_kb | cpus | cmdline | \
-                        nofile_soft | nofile_hard | memlock_soft | memlock_hard | rtprio_soft | rtprio_hard | fds | maps | processor)
+                        nofile_soft | nofile_hard | memlock_soft | memlock_hard | rtprio_soft | rtprio_hard | fds | maps | processor | flags)
                         eval "${kv%%=*}=\${kv#*=}" ;;
                 *) echo "fx_proc: unknown key ${kv%%=*}" >&2; return 1 ;;
                 esac
         done
+        # stat field 9, as the kernel sets it: PF_KTHREAD (0x200000) for kthreadd and its children
+        # (a real kthreadd shows 2129984), PF_RANDOMIZE|PF_FORKNOEXEC-like 4194560 for a user process.
+        if [ -z "$flags" ]; then
+                if [ "$pid" = 2 ] || [ "$ppid" = 2 ]; then flags=2129984; else flags=4194560; fi
+        fi
         local d="$root/proc/$pid" prio=$((20 + nice)) i
         [ "$policy" != 0 ] && prio=$((-1 - rtprio))
         mkdir -p "$d/fd"
         # stat: 52 fields as in proc(5); 3 state 4 ppid 18 priority 19 nice 20 threads 24 rss 39 cpu 40 rt_priority 41 policy
-        printf '%s (%s) %s %s %s %s 0 -1 4194560 100 0 0 0 10 5 0 0 %s %s %s 0 1000 10000000 %s 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 %s %s %s 0 0 0 0 0 0 0 0 0 0 0\n' \
-                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$prio" "$nice" "$threads" $((rss_kb / 4)) "$processor" "$rtprio" "$policy" >"$d/stat"
+        printf '%s (%s) %s %s %s %s 0 -1 %s 100 0 0 0 10 5 0 0 %s %s %s 0 1000 10000000 %s 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 %s %s %s 0 0 0 0 0 0 0 0 0 0 0\n' \
+                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$flags" "$prio" "$nice" "$threads" $((rss_kb / 4)) "$processor" "$rtprio" "$policy" >"$d/stat"
         cat >"$d/status" <<EOS
 Name:	$comm
 Umask:	0022

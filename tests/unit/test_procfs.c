@@ -167,6 +167,13 @@ static void test_proc_stat(void **state)
         assert_int_equal(s.processor, 2);
         assert_int_equal(s.rt_priority, 80);
         assert_int_equal(s.policy, 1);
+        assert_int_equal(s.flags, 4194560);
+        assert_false(proc_flags_kthread(s.flags));
+        /* A real kworker's stat (field 9 = 69238880: PF_KTHREAD | PF_WQ_WORKER | ...). */
+        const char *kw = "27 (kworker/1:0H-events_highpri) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 0 -20 1 0 52 0 0 "
+                         "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        assert_int_equal(proc_stat_parse(kw, &s), 0);
+        assert_true(proc_flags_kthread(s.flags));
         assert_int_equal(proc_stat_parse("1234 (x) S 1 2 3\n", &s), -EINVAL); /* truncated */
         assert_int_equal(proc_stat_parse("garbage", &s), -EINVAL);
         assert_int_equal(proc_stat_parse("", &s), -EINVAL);
