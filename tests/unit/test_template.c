@@ -74,8 +74,40 @@ static void test_if(void **state)
 static void test_escaping(void **state)
 {
         char *err;
-        char *o = R("{{md}}\n```\n{{{fence}}}\n```", NULL, &err);
-        assert_string_equal(o, "a\\*b\\_c &lt;x&gt; \\| \\`y\\`\n```\n'''\nrm -rf /\n'''\n```");
+        /* text: Markdown and HTML neutralised; in a block the template opened: kept as
+         * code, and the fence made longer than the run a value put inside */
+        char *o = R("{{md}}\n```\n{{fence}}\n```", NULL, &err);
+        assert_string_equal(o, "a\\*b\\_c &lt;x&gt; \\| \\`y\\`\n````\n```\nrm -rf /\n```\n````");
+        free(o);
+        o = R("~~~\n{{fence}}\n~~~\n", NULL, &err); /* a ``` run does not close a ~~~ fence */
+        assert_string_equal(o, "~~~\n```\nrm -rf /\n```\n~~~\n");
+        free(o);
+        /* {{code x}}: the renderer writes the span and its fence */
+        o = R("run {{code md}} or {{code host}}", NULL, &err);
+        assert_string_equal(o, "run `` a*b_c <x> | `y` `` or `cell-7`");
+        free(o);
+}
+
+/* The reproducers: a segment name that would escape its code span, split the table,
+ * inject HTML and mention a team; a process name that steers the terminal. */
+static void test_hostile(void **state)
+{
+        json_object *c = json_tokener_parse("{\"problems\":[{\"sev\":\"warn\",\"summary\":\"/dev/shm/evo_x`y | <img src=x> @security-team is "
+                                            "world-writable\",\"remedy\":\"chmod 664 '/dev/shm/evo_x`y | <img src=x> @security-team'\"}],"
+                                            "\"limits\":\"Max open files 1024\\n\\u001b[2J\\u001b]0;PWNED\\u0007\\n```\\n<b>x</b>\"}");
+        char *err;
+        char *o = template_render("| | what | remedy |\n|---|---|---|\n{{#each problems}}| {{sev}} | {{summary}} | {{code remedy}} |\n{{/each}}"
+                                  "\n```\n{{limits}}\n```\nafter {{code limits}}\n",
+                                  c, NULL, &err);
+        json_object_put(c);
+        assert_non_null(o);
+        assert_string_equal(o, "| | what | remedy |\n|---|---|---|\n"
+                               "| warn | /dev/shm/evo\\_x\\`y \\| &lt;img src=x&gt; `@security-team` is world-writable | "
+                               "``chmod 664 '/dev/shm/evo_x`y \\| <img src=x> @security-team'`` |\n"
+                               "\n````\nMax open files 1024\n\\e[2J\\e]0;PWNED\\a\n```\n<b>x</b>\n````\n"
+                               "after ````Max open files 1024 \\e[2J\\e]0;PWNED\\a ``` <b>x</b>````\n");
+        assert_null(strchr(o, '\033'));
+        assert_null(strchr(o, '\a'));
         free(o);
 }
 
@@ -103,6 +135,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_values), cmocka_unit_test(test_missing), cmocka_unit_test(test_each),
                 cmocka_unit_test(test_if),     cmocka_unit_test(test_escaping), cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_hostile),
         };
         return cmocka_run_group_tests_name("template", tests, NULL, NULL);
 }
