@@ -1,5 +1,6 @@
 #include "config.h"
 #include "lib/util.h"
+#include "lib/escape.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -300,16 +301,30 @@ uint64_t now_ms_realtime(void) { return clock_ms(CLOCK_REALTIME); }
 
 char *str_printable(const char *s)
 {
-        char *o = xstrdup(s);
-        for (char *p = o; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return o;
+        struct strbuf b = {0};
+        esc_text(&b, s, ESC_KEEP_8BIT);
+        return sb_steal(&b);
 }
 
 char *shell_quote(const char *s)
 {
         _cleanup_free_ char *p = str_printable(s);
+        if (!streq(p, s) || !utf8_valid(s, strlen(s))) {
+                /* Control characters or bytes that are not UTF-8: bash's $'...' takes the
+                 * same escapes (\n, \e, \xNN, \uNNNN), so the command names the real file. */
+                struct strbuf b = {0};
+                struct strbuf t = {0};
+                esc_text(&t, s, ESC_BACKSLASH);
+                sb_puts(&b, "$'");
+                for (const char *q = t.s; *q; q++) {
+                        if (*q == '\'')
+                                sb_putc(&b, '\\');
+                        sb_putc(&b, *q);
+                }
+                sb_putc(&b, '\'');
+                sb_free(&t);
+                return sb_steal(&b);
+        }
         bool plain = *p != 0;
         for (const char *q = p; *q; q++)
                 if (!isalnum((unsigned char)*q) && !strchr("/._-+:,=@%", *q))
