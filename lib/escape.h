@@ -74,3 +74,12 @@ void json_sanitize(json_object *o);
  * character written as \uNNNN: a malloc'd document that is valid UTF-8 and has
  * no raw control byte but the newlines of JSON_C_TO_STRING_PRETTY. */
 char *json_text(json_object *o, int flags);
+
+/* Names from other users' files (segments, comms): ASCII control characters shown
+ * escaped (\n, \e, \xNN: lib/escape.h's text rule) before they reach a finding;
+ * bytes >= 0x80 are left to the renderers (JSON reads them as Latin-1, so a name
+ * looks the same live and through a bundle). */
+char *str_printable(const char *s);
+/* A word the shell takes literally, for remedies: as is when plain, else '…' quoted,
+ * or $'…' with the same escapes when it holds control characters or non-UTF-8 bytes. */
+char *shell_quote(const char *s);

@@ -1,6 +1,5 @@
 #include "config.h"
 #include "lib/util.h"
-#include "lib/escape.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -298,46 +297,3 @@ static uint64_t clock_ms(clockid_t id)
 
 uint64_t now_ms_monotonic(void) { return clock_ms(CLOCK_MONOTONIC); }
 uint64_t now_ms_realtime(void) { return clock_ms(CLOCK_REALTIME); }
-
-char *str_printable(const char *s)
-{
-        struct strbuf b = {0};
-        esc_text(&b, s, ESC_KEEP_8BIT);
-        return sb_steal(&b);
-}
-
-char *shell_quote(const char *s)
-{
-        _cleanup_free_ char *p = str_printable(s);
-        if (!streq(p, s) || !utf8_valid(s, strlen(s))) {
-                /* Control characters or bytes that are not UTF-8: bash's $'...' takes the
-                 * same escapes (\n, \e, \xNN, \uNNNN), so the command names the real file. */
-                struct strbuf b = {0};
-                struct strbuf t = {0};
-                esc_text(&t, s, ESC_BACKSLASH);
-                sb_puts(&b, "$'");
-                for (const char *q = t.s; *q; q++) {
-                        if (*q == '\'')
-                                sb_putc(&b, '\\');
-                        sb_putc(&b, *q);
-                }
-                sb_putc(&b, '\'');
-                sb_free(&t);
-                return sb_steal(&b);
-        }
-        bool plain = *p != 0;
-        for (const char *q = p; *q; q++)
-                if (!isalnum((unsigned char)*q) && !strchr("/._-+:,=@%", *q))
-                        plain = false;
-        if (plain)
-                return xstrdup(p);
-        struct strbuf b = {0};
-        sb_putc(&b, '\'');
-        for (const char *q = p; *q; q++)
-                if (*q == '\'')
-                        sb_puts(&b, "'\\''");
-                else
-                        sb_putc(&b, *q);
-        sb_putc(&b, '\'');
-        return sb_steal(&b);
-}

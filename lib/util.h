@@ -49,15 +49,6 @@ char *strstrip(char *s);           /* trims in place, returns s moved past leadi
  * The returned line is NUL-terminated in place (buf is modified). */
 char *next_line(char *buf, size_t *pos);
 
-/* Names from other users' files (segments, comms): ASCII control characters shown
- * escaped (\n, \e, \xNN: lib/escape.h's text rule) before they reach a finding;
- * bytes >= 0x80 are left to the renderers (JSON reads them as Latin-1, so a name
- * looks the same live and through a bundle). */
-char *str_printable(const char *s);
-/* A word the shell takes literally, for remedies: as is when plain, else '…' quoted,
- * or $'…' with the same escapes when it holds control characters or non-UTF-8 bytes. */
-char *shell_quote(const char *s);
-
 /* Strict number parsing: the whole string (after trimming) must be the number. */
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);

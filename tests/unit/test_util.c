@@ -142,29 +142,6 @@ static void test_cpuset_ops(void **state)
         assert_true(cpuset_equal(&c, &a));
 }
 
-static void test_printable_and_quote(void **state)
-{
-        char *p = str_printable("evo_\x1b[31mx\ny");
-        assert_string_equal(p, "evo_\\e[31mx\\ny");
-        free(p);
-        p = str_printable("a\xff\xc2\x9b\x7f"); /* 8-bit bytes are the renderers' business */
-        assert_string_equal(p, "a\xff\xc2\x9b\\x7f");
-        free(p);
-        /* a remedy must name the real file: bash's $'...' with the same escapes */
-        p = shell_quote("/dev/shm/evo_\x1b[2J\nit's\xff\\");
-        assert_string_equal(p, "$'/dev/shm/evo_\\e[2J\\nit\\'s\\xff\\\\'");
-        free(p);
-        char *q = shell_quote("/dev/shm/evo_hal_cu");
-        assert_string_equal(q, "/dev/shm/evo_hal_cu");
-        free(q);
-        q = shell_quote("/dev/shm/it's here");
-        assert_string_equal(q, "'/dev/shm/it'\\''s here'");
-        free(q);
-        q = shell_quote("");
-        assert_string_equal(q, "''");
-        free(q);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -172,7 +149,7 @@ int main(void)
                 cmocka_unit_test(test_strbuf),       cmocka_unit_test(test_next_line),
                 cmocka_unit_test(test_fmt_bytes),    cmocka_unit_test(test_cpulist),
                 cmocka_unit_test(test_cpulist_malformed), cmocka_unit_test(test_cpumask),
-                cmocka_unit_test(test_cpuset_ops),          cmocka_unit_test(test_printable_and_quote),
+                cmocka_unit_test(test_cpuset_ops),
         };
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
