@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
+#include "lib/escape.h"
 #include "report/report.h"
 #include "report/unpack.h"
 
@@ -189,6 +190,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
  * leaving out checks that need the live system. */
 static char *canon(json_object *arr)
 {
+        /* findings.json holds valid UTF-8 (lib/escape.h): compare like with like. */
+        json_sanitize(arr);
         size_t n = arr ? json_object_array_length(arr) : 0, m = 0;
         char **v = xcalloc(n + 1, sizeof(*v));
         for (size_t i = 0; i < n; i++) {
@@ -241,8 +244,14 @@ static void compare_with_recorded(const struct bundle_src *s, const struct repor
                         } else {
                                 differ++;
                                 sb_printf(&which, " %s", r->c->name);
-                                if (verbose)
-                                        fprintf(stderr, "evodiag: %s recorded:\n%sevodiag: %s now:\n%s", r->c->name, a, r->c->name, b);
+                                if (verbose) {
+                                        struct strbuf ea = {0}, eb = {0};
+                                        esc_text(&ea, a, ESC_KEEP_NL);
+                                        esc_text(&eb, b, ESC_KEEP_NL);
+                                        fprintf(stderr, "evodiag: %s recorded:\n%sevodiag: %s now:\n%s", r->c->name, ea.s, r->c->name, eb.s);
+                                        sb_free(&ea);
+                                        sb_free(&eb);
+                                }
                         }
                 }
         }

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cmd/cmd.h"
+#include "lib/escape.h"
 #include "lib/housekeeping.h"
 #include "report/report.h"
 
@@ -42,14 +43,15 @@ int errors_finish(int rc)
                 json_object_object_add(o, "schema", json_object_new_int(1));
                 json_object_object_add(o, "error", json_object_new_string(first_error));
                 json_object_object_add(o, "exit_code", json_object_new_int(rc));
-                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+                puts(t);
                 json_object_put(o);
         } else if (error_format == FMT_NAGIOS) {
                 /* One line, as a plugin must: no newline of the message may start a second. */
-                for (char *p = first_error; *p; p++)
-                        if (*p == '\n' || *p == '\r' || *p == '|')
-                                *p = ' ';
-                printf("EVODIAG UNKNOWN - %s\n", first_error);
+                struct strbuf b = {0};
+                esc_nagios_text(&b, first_error, 0);
+                printf("EVODIAG UNKNOWN - %s\n", b.s);
+                sb_free(&b);
                 rc = EXIT_USAGE;
         }
         fflush(stdout);
@@ -63,9 +65,11 @@ PRINTF(1, 0) static void verr(const char *fmt, va_list ap)
         if (!first_error)
                 first_error = xvasprintf(fmt, copy);
         va_end(copy);
-        fputs("evodiag: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        /* Messages name paths, hosts and bundle contents: one line, control characters
+         * escaped (lib/escape.h) before they reach the terminal. */
+        _cleanup_free_ char *raw = xvasprintf(fmt, ap);
+        _cleanup_free_ char *msg = esc_text_dup(raw);
+        fprintf(stderr, "evodiag: %s\n", msg);
 }
 
 void err(const char *fmt, ...)

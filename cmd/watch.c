@@ -8,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "collectors/sampler.h"
 #include "lib/child.h"
+#include "lib/escape.h"
 #include "report/bundle.h"
 #include "report/recorder.h"
 #include "report/report.h"
@@ -153,7 +154,8 @@ static void remember_line(struct run *r, char *text, enum severity sev)
 
 static void print_json(json_object *o)
 {
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+        _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        fputs(t, stdout);
         fputc('\n', stdout);
 }
 
@@ -194,18 +196,10 @@ static void problem(struct run *r, const char *fmt, ...)
 
 static void label(FILE *f, const char *s)
 {
-        if (s && !strpbrk(s, "\\\"\n")) {
-                fputs(s, f);
-                return;
-        }
-        for (; s && *s; s++) {
-                if (*s == '\\' || *s == '"')
-                        fputc('\\', f);
-                if (*s == '\n')
-                        fputs("\\n", f);
-                else
-                        fputc(*s, f);
-        }
+        struct strbuf b = {0};
+        esc_prom_label_value(&b, s);
+        fputs(b.s, f);
+        sb_free(&b);
 }
 
 /* The label sets written so far (64-bit FNV-1a of key and subject, open

@@ -11,6 +11,7 @@
 #include "collectors/collector.h"
 #include "collectors/evo.h"
 #include "collectors/sink.h"
+#include "lib/escape.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/users.h"

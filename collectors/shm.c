@@ -8,6 +8,7 @@
 #include "collectors/collector.h"
 #include "collectors/shm.h"
 #include "collectors/sample_util.h"
+#include "lib/escape.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/mounts.h"

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/sink.h"
+#include "lib/escape.h"
 #include "lib/child.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
@@ -94,7 +95,7 @@ void sink_text(struct bundle_sink *s, const char *name, const char *kind, const 
 
 void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o)
 {
-        const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE); /* valid UTF-8 */
         sink_text(s, name, kind, origin, t, strlen(t));
 }
 

@@ -297,32 +297,3 @@ static uint64_t clock_ms(clockid_t id)
 
 uint64_t now_ms_monotonic(void) { return clock_ms(CLOCK_MONOTONIC); }
 uint64_t now_ms_realtime(void) { return clock_ms(CLOCK_REALTIME); }
-
-char *str_printable(const char *s)
-{
-        char *o = xstrdup(s);
-        for (char *p = o; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return o;
-}
-
-char *shell_quote(const char *s)
-{
-        _cleanup_free_ char *p = str_printable(s);
-        bool plain = *p != 0;
-        for (const char *q = p; *q; q++)
-                if (!isalnum((unsigned char)*q) && !strchr("/._-+:,=@%", *q))
-                        plain = false;
-        if (plain)
-                return xstrdup(p);
-        struct strbuf b = {0};
-        sb_putc(&b, '\'');
-        for (const char *q = p; *q; q++)
-                if (*q == '\'')
-                        sb_puts(&b, "'\\''");
-                else
-                        sb_putc(&b, *q);
-        sb_putc(&b, '\'');
-        return sb_steal(&b);
-}

@@ -49,12 +49,6 @@ char *strstrip(char *s);           /* trims in place, returns s moved past leadi
  * The returned line is NUL-terminated in place (buf is modified). */
 char *next_line(char *buf, size_t *pos);
 
-/* Names from other users' files (segments, comms): control characters become '?'
- * before they reach a terminal. */
-char *str_printable(const char *s);
-/* A word the shell takes literally, for remedies: as is when plain, else '…' quoted. */
-char *shell_quote(const char *s);
-
 /* Strict number parsing: the whole string (after trimming) must be the number. */
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);

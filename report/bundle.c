@@ -3,6 +3,7 @@
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/child.h"
+#include "lib/escape.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
 #include "report/archive.h"
@@ -111,8 +112,9 @@ static void blog(struct bundle *b, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        _cleanup_free_ char *raw = xvasprintf(fmt, ap);
         va_end(ap);
+        _cleanup_free_ char *msg = esc_text_dup(raw); /* host names in it: one line, no control characters */
         uint64_t ms = now_ms_monotonic() - b->t0;
         sb_printf(&b->log, "[%4llu.%03llus] %s\n", (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), msg);
 }
@@ -423,7 +425,9 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         }
         for (size_t i = 0; i < rep->n; i++)
                 if (rep->r[i].status == RUN_TIMEOUT || rep->r[i].status == RUN_CRASHED) {
-                        sb_printf(s, "- collector %s: %s\n", rep->r[i].c->name, rep->r[i].note);
+                        sb_printf(s, "- collector %s: ", rep->r[i].c->name);
+                        esc_text(s, rep->r[i].note, 0);
+                        sb_putc(s, '\n');
                         n++;
                 }
         size_t na = json_object_array_length(b->artifacts);
@@ -431,8 +435,11 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 json_object *m = json_object_array_get_idx(b->artifacts, i);
                 const char *st = jstr(m, "status");
                 if (st && !streq(st, "ok")) {
-                        sb_printf(s, "- %s (%s): %s%s%s\n", jstr(m, "path"), jstr(m, "origin") ? jstr(m, "origin") : "", st,
-                                  jstr(m, "error") ? ": " : "", jstr(m, "error") ? jstr(m, "error") : "");
+                        /* paths, origins and errors name host files: escaped like the report above */
+                        _cleanup_free_ char *raw = xasprintf("- %s (%s): %s%s%s", jstr(m, "path"), jstr(m, "origin") ? jstr(m, "origin") : "",
+                                                             st, jstr(m, "error") ? ": " : "", jstr(m, "error") ? jstr(m, "error") : "");
+                        esc_text(s, raw, 0);
+                        sb_putc(s, '\n');
                         n++;
                 }
         }
@@ -622,7 +629,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
 
         json_object *fj = report_to_json(&rep);
         json_object_object_add(fj, "complete", json_object_new_boolean(complete));
-        add_doc(&b, "findings.json", json_object_to_json_string_ext(fj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), "derived");
+        _cleanup_free_ char *fjt = json_text(fj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        add_doc(&b, "findings.json", fjt, "derived");
         json_object_put(fj);
 
         struct issue_input ii = {.rep = &rep, .artifacts = b.artifacts, .component = o->component,
@@ -662,7 +670,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         json_object_object_add(man, "root", json_object_new_string(b.top));
         json_object_object_add(man, "collectors", b.cols);
         json_object_object_add(man, "artifacts", b.artifacts);
-        add_doc(&b, "manifest.json", json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), NULL);
+        _cleanup_free_ char *mant = json_text(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        add_doc(&b, "manifest.json", mant, NULL);
         json_object_put(man);
         json_object_put(b.seen);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "report/report.h"
 
+#include "lib/escape.h"
 #include "lib/util.h"
 
 json_object *report_to_json(const struct report *rep)
@@ -49,9 +50,9 @@ json_object *report_to_json(const struct report *rep)
 void report_json(FILE *out, const struct report *rep)
 {
         json_object *o = report_to_json(rep);
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE),
-              out);
+        /* Host strings may hold any bytes: valid UTF-8 out, whatever came in. */
+        _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+        fputs(t, out);
         fputc('\n', out);
         json_object_put(o);
 }

@@ -1,17 +1,15 @@
 /* node_exporter textfile-collector format. */
 #include "config.h"
 #include "report/report.h"
+#include "lib/escape.h"
 
+/* Label values: any bytes from the host, one line, valid UTF-8, quotes escaped. */
 static void label(FILE *out, const char *s)
 {
-        for (; s && *s; s++) {
-                if (*s == '\\' || *s == '"')
-                        fputc('\\', out);
-                if (*s == '\n')
-                        fputs("\\n", out);
-                else
-                        fputc(*s, out);
-        }
+        struct strbuf b = {0};
+        esc_prom_label_value(&b, s);
+        fputs(b.s, out);
+        sb_free(&b);
 }
 
 static int status_value(enum severity s)
@@ -40,7 +38,9 @@ void report_prometheus(FILE *out, const struct report *rep)
                 const struct run_result *r = &rep->r[i];
                 if (r->status == RUN_NOT_SELECTED || r->status == RUN_NOT_APPLICABLE)
                         continue;
-                fprintf(out, "evodiag_collector_up{collector=\"%s\"} %d\n", r->c->name, r->status == RUN_OK);
+                fputs("evodiag_collector_up{collector=\"", out);
+                label(out, r->c->name);
+                fprintf(out, "\"} %d\n", r->status == RUN_OK);
         }
         fputs("# HELP evodiag_collector_duration_seconds Wall time of each collector.\n"
               "# TYPE evodiag_collector_duration_seconds gauge\n", out);
@@ -48,8 +48,9 @@ void report_prometheus(FILE *out, const struct report *rep)
                 const struct run_result *r = &rep->r[i];
                 if (r->status == RUN_NOT_SELECTED || r->status == RUN_NOT_APPLICABLE)
                         continue;
-                fprintf(out, "evodiag_collector_duration_seconds{collector=\"%s\"} %.3f\n", r->c->name,
-                        (double)r->duration_ms / 1000.0);
+                fputs("evodiag_collector_duration_seconds{collector=\"", out);
+                label(out, r->c->name);
+                fprintf(out, "\"} %.3f\n", (double)r->duration_ms / 1000.0);
         }
         size_t c[_SEV_MAX];
         report_count(rep, c);

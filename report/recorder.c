@@ -3,6 +3,7 @@
 #include "collectors/sampler.h"
 #include "lib/child.h"
 #include "lib/conffile.h"
+#include "lib/escape.h"
 #include "lib/redact.h"
 #include "lib/util.h"
 #include "report/archive.h"
@@ -1064,7 +1065,9 @@ char *recorder_item_text(json_object *o)
                           streq(jstr(o, "what") ? jstr(o, "what") : "", "torn") ? "torn last record" : "damaged record(s)",
                           (long long)jint(o, "offset"), (long long)jint(o, "bytes"), jstr(o, "reason") ? jstr(o, "reason") : "");
         }
-        return sb_steal(&b);
+        /* Names and summaries come from the host: one line, no control characters. */
+        _cleanup_free_ char *raw = sb_steal(&b);
+        return esc_text_dup(raw);
 }
 
 /* ---------------- bundles ---------------- */
@@ -1125,7 +1128,8 @@ static int collect_cb(void *arg, json_object *item)
         _cleanup_free_ char *t = recorder_item_text(item);
         if (*t)
                 sb_printf(&c->text, "%s\n", t);
-        sb_printf(&c->jsonl, "%s\n", json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        _cleanup_free_ char *j = json_text(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        sb_printf(&c->jsonl, "%s\n", j);
         c->items++;
         return 0;
 }

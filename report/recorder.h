@@ -86,7 +86,8 @@ int recorder_read(const char *path, uint64_t since_ms, int (*fn)(void *arg, json
 /* Same on one segment's bytes (unit tests); file names the segment in damage items. */
 int recorder_read_buffer(const char *file, const unsigned char *buf, size_t len, uint64_t since_ms,
                          int (*fn)(void *arg, json_object *item), void *arg, struct rec_stats *st);
-/* One item as a line of text (the replay timeline); "" for items not shown. */
+/* One item as a line of text (the replay timeline), host values escaped for a
+ * terminal (lib/escape.h); "" for items not shown. */
 char *recorder_item_text(json_object *item);
 
 /* ---- bundles ---- */

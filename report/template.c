@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/template.h"
+#include "lib/escape.h"
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -13,6 +14,12 @@ struct render {
         int depth;
         struct strbuf out, missing;
         char *err;
+        /* A fenced code block the template opened (its literal text, never a value). */
+        bool in_fence;
+        char fence_char;     /* '`' or '~' */
+        size_t fence_len;    /* as the template wrote it */
+        size_t fence_at;     /* offset in out of the opening fence's first fence character */
+        size_t content_at;   /* offset in out where the block's content starts */
 };
 
 static int line_of(const struct render *r, const char *p)
@@ -88,24 +95,88 @@ static bool truthy(json_object *v)
         return false;
 }
 
-static void put_escaped(struct strbuf *b, const char *s)
+static bool at_line_start(const struct render *r)
 {
-        for (; *s; s++) {
-                if (*s == '<')
-                        sb_puts(b, "&lt;");
-                else if (*s == '>')
-                        sb_puts(b, "&gt;");
-                else if (*s == '&')
-                        sb_puts(b, "&amp;");
-                else {
-                        if (strchr("\\`*_[]|#", *s))
-                                sb_putc(b, '\\');
-                        sb_putc(b, *s);
-                }
+        return r->out.len == 0 || r->out.s[r->out.len - 1] == '\n';
+}
+
+/* The line being written starts a GFM table row. */
+static bool in_table_row(const struct render *r)
+{
+        size_t i = r->out.len;
+        while (i > 0 && r->out.s[i - 1] != '\n')
+                i--;
+        while (i < r->out.len && r->out.s[i] == ' ')
+                i++;
+        return i < r->out.len && r->out.s[i] == '|';
+}
+
+/* One line of the template's own text at the start of an output line: opens or
+ * closes a fenced code block. On closing, the fence is made longer than any run
+ * of its character that values put inside (CommonMark: a run at least as long
+ * would close the block early). Returns true if it wrote the line itself. */
+static bool fence_line(struct render *r, const char *line, size_t len)
+{
+        size_t ind = 0;
+        while (ind < len && ind < 3 && line[ind] == ' ')
+                ind++;
+        char c = ind < len ? line[ind] : 0;
+        if (c != '`' && c != '~')
+                return false;
+        size_t run = 0;
+        while (ind + run < len && line[ind + run] == c)
+                run++;
+        if (run < 3)
+                return false;
+        if (!r->in_fence) {
+                r->in_fence = true;
+                r->fence_char = c;
+                r->fence_len = run;
+                r->fence_at = r->out.len + ind;
+                r->content_at = r->out.len + len;
+                return false;
+        }
+        if (c != r->fence_char || run < r->fence_len)
+                return false;
+        for (size_t k = ind + run; k < len; k++)
+                if (line[k] != ' ' && line[k] != '\t' && line[k] != '\n' && line[k] != '\r')
+                        return false; /* a closing fence has no info string */
+        r->in_fence = false;
+        size_t longest = md_longest_run(r->out.s + r->content_at, r->out.len - r->content_at, c);
+        size_t extra = longest >= r->fence_len ? longest + 1 - r->fence_len : 0;
+        if (!extra)
+                return false;
+        /* Lengthen the opening fence in place, then write the longer closing one. */
+        for (size_t k = 0; k < extra; k++)
+                sb_putc(&r->out, c);
+        memmove(r->out.s + r->fence_at + extra, r->out.s + r->fence_at, r->out.len - extra - r->fence_at);
+        memset(r->out.s + r->fence_at, c, extra);
+        sb_putn(&r->out, line, ind);
+        for (size_t k = 0; k < extra; k++)
+                sb_putc(&r->out, c);
+        sb_putn(&r->out, line + ind, len - ind);
+        return true;
+}
+
+/* The template's own text: copied as is, watching for code fences. */
+static void put_literal(struct render *r, const char *p, size_t n)
+{
+        while (n) {
+                const char *nl = memchr(p, '\n', n);
+                size_t len = nl ? (size_t)(nl - p) + 1 : n;
+                if (!(at_line_start(r) && fence_line(r, p, len)))
+                        sb_putn(&r->out, p, len);
+                p += len;
+                n -= len;
         }
 }
 
-static void put_value(struct render *r, const char *name, bool raw)
+enum tag { TAG_TEXT, TAG_CODE, TAG_RAW };
+
+/* A value escaped for where it lands (lib/escape.h): inside a fenced code block
+ * the template opened, in an inline code span ({{code x}}), or in Markdown text;
+ * raw only for {{{x}}}. */
+static void put_value(struct render *r, const char *name, enum tag tag)
 {
         if (streq(name, "@index")) {
                 sb_printf(&r->out, "%d", r->depth > 0 ? r->index[r->depth] + 1 : 0);
@@ -119,21 +190,23 @@ static void put_value(struct render *r, const char *name, bool raw)
                 sb_puts(&r->out, "(unknown)");
                 return;
         }
-        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                 : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        if (raw) {
-                /* A value must not close the fence it sits in. */
-                for (const char *p = s; *p; p++) {
-                        if (startswith(p, "```")) {
-                                sb_puts(&r->out, "'''");
-                                p += 2;
-                        } else {
-                                sb_putc(&r->out, *p);
-                        }
-                }
-        } else {
-                put_escaped(&r->out, s);
+        bool str = json_object_is_type(v, json_type_string);
+        const char *s = str ? json_object_get_string(v) : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        if (tag == TAG_RAW) {
+                sb_puts(&r->out, s);
+                return;
         }
+        /* Control characters (and a NUL inside the string) made visible first; the
+         * context's own rule then treats lines and tabs. */
+        struct strbuf t = {0};
+        esc_text_n(&t, s, str ? (size_t)json_object_get_string_len(v) : strlen(s), ESC_KEEP_NL | ESC_KEEP_TAB);
+        if (r->in_fence)
+                esc_md_block(&r->out, t.s);
+        else if (tag == TAG_CODE)
+                esc_md_code(&r->out, t.s, in_table_row(r));
+        else
+                esc_md_text(&r->out, t.s, in_table_row(r), at_line_start(r));
+        sb_free(&t);
 }
 
 /* Finds the {{/kind}} closing the section that starts at p (after its open tag);
@@ -210,10 +283,10 @@ static void render(struct render *r, const char *p, const char *end)
         while (p < end && !r->err) {
                 const char *t = strstr(p, "{{");
                 if (!t || t >= end) {
-                        sb_putn(&r->out, p, (size_t)(end - p));
+                        put_literal(r, p, (size_t)(end - p));
                         return;
                 }
-                sb_putn(&r->out, p, (size_t)(t - p));
+                put_literal(r, p, (size_t)(t - p));
                 if (startswith(t, "{{#each ")) {
                         p = t;
                         section(r, &p, end, true);
@@ -233,11 +306,16 @@ static void render(struct render *r, const char *p, const char *end)
                         }
                         _cleanup_free_ char *name = xstrndup(ns, (size_t)(ne - ns));
                         char *n = strstrip(name);
+                        enum tag tag = raw ? TAG_RAW : TAG_TEXT;
+                        if (!raw && startswith(n, "code ")) {
+                                tag = TAG_CODE;
+                                n = strstrip(n + 5);
+                        }
                         if (!*n || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@") != strlen(n)) {
                                 fail(r, t, "bad name '%s'", n);
                                 return;
                         }
-                        put_value(r, n, raw);
+                        put_value(r, n, tag);
                         p = ne + (raw ? 3 : 2);
                 }
         }

@@ -2,6 +2,7 @@
  * problem, the summary line last. */
 #include "config.h"
 #include "report/report.h"
+#include "lib/escape.h"
 
 enum { C_RESET, C_BOLD, C_DIM, C_RED, C_YELLOW, C_MAGENTA, C_GREEN, C_CYAN };
 static const char *const ansi[] = {"\033[0m", "\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[35m", "\033[32m", "\033[36m"};
@@ -12,6 +13,16 @@ struct pen {
 };
 
 static const char *col(const struct pen *p, int c) { return p->color ? ansi[c] : ""; }
+
+/* Values come from the host (names, argv, replies): control characters shown
+ * escaped, so the only escape sequences on the terminal are our colours. */
+static void put(const struct pen *p, const char *s)
+{
+        struct strbuf b = {0};
+        esc_text(&b, s, 0);
+        fputs(b.s, p->out);
+        sb_free(&b);
+}
 
 static int sev_color(enum severity s)
 {
@@ -35,16 +46,22 @@ static void upper(const char *s, char buf[static 16])
 
 static void detail(const struct pen *p, const char *label, const char *val)
 {
-        if (val && *val)
-                fprintf(p->out, "            %s%-9s%s %s\n", col(p, C_DIM), label, col(p, C_RESET), val);
+        if (val && *val) {
+                fprintf(p->out, "            %s%-9s%s ", col(p, C_DIM), label, col(p, C_RESET));
+                put(p, val);
+                fputc('\n', p->out);
+        }
 }
 
 static void one(const struct pen *p, const struct finding *f, int verbose)
 {
         char tag[16];
         upper(severity_name(f->sev), tag);
-        fprintf(p->out, "  %s%-8s%s %s%s%s  %s\n", col(p, sev_color(f->sev)), tag, col(p, C_RESET), col(p, C_BOLD),
-                f->id, col(p, C_RESET), f->summary);
+        fprintf(p->out, "  %s%-8s%s %s", col(p, sev_color(f->sev)), tag, col(p, C_RESET), col(p, C_BOLD));
+        put(p, f->id);
+        fprintf(p->out, "%s  ", col(p, C_RESET));
+        put(p, f->summary);
+        fputc('\n', p->out);
         bool problem = f->sev >= SEV_UNKNOWN;
         if (problem || verbose) {
                 detail(p, "expected:", f->expected);
@@ -73,7 +90,9 @@ void report_text(FILE *out, const struct report *rep, bool color, int verbose)
                         continue;
                 }
                 if (r->status == RUN_NOT_SELECTED) {
-                        sb_printf(&ns, "%s%s (%s)", ns.len ? ", " : "", r->c->name, r->note);
+                        sb_printf(&ns, "%s%s (", ns.len ? ", " : "", r->c->name);
+                        esc_text(&ns, r->note, 0);
+                        sb_putc(&ns, ')');
                         continue;
                 }
                 fprintf(out, "%s%s%s — %s", col(&p, C_BOLD), r->c->name, col(&p, C_RESET), r->c->summary);

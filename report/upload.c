@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/upload.h"
+#include "lib/escape.h"
 #include "lib/redact.h"
 #include "lib/util.h"
 
@@ -131,8 +132,9 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                 }
                 bool retry = cr != CURLE_OK ? cr != CURLE_SSL_CACERT && cr != CURLE_PEER_FAILED_VERIFICATION && cr != CURLE_URL_MALFORMAT
                                             : code >= 500;
-                fprintf(stderr, "evodiag: upload to %s, attempt %d of %d: %s\n", shown, attempt, ATTEMPTS,
-                        cr != CURLE_OK ? (*errbuf ? errbuf : cu->easy_strerror(cr)) : "server refused it");
+                /* curl's message can quote the server (a certificate's names): escaped for the terminal */
+                _cleanup_free_ char *why = esc_text_dup(cr != CURLE_OK ? (*errbuf ? errbuf : cu->easy_strerror(cr)) : "server refused it");
+                fprintf(stderr, "evodiag: upload to %s, attempt %d of %d: %s\n", shown, attempt, ATTEMPTS, why);
                 if (cr == CURLE_OK)
                         fprintf(stderr, "evodiag: upload: HTTP status %ld\n", code);
                 if (!retry || attempt == ATTEMPTS)

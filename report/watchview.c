@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/watchview.h"
+#include "lib/escape.h"
 #include "lib/util.h"
 
 #include <curses.h>
@@ -62,14 +63,17 @@ static const char *jstr(json_object *o, const char *k)
                                                                                                       : NULL;
 }
 
-/* One line at row y, cut at the screen's width (never wrapping into the next). */
+/* One line at row y, cut at the screen's width (never wrapping into the next).
+ * The values in it come from the host: control characters are shown escaped
+ * (a newline would break the layout, an escape sequence would reach the terminal). */
 static void line(int y, attr_t a, const char *fmt, ...) PRINTF(3, 4);
 static void line(int y, attr_t a, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *s = xvasprintf(fmt, ap);
+        _cleanup_free_ char *raw = xvasprintf(fmt, ap);
         va_end(ap);
+        _cleanup_free_ char *s = esc_text_dup(raw);
         move(y, 0);
         clrtoeol();
         attron(a);
@@ -155,12 +159,13 @@ void wv_draw(struct watchview *v, const char *title, json_object *statuses, json
                 int per_row = COLS >= 120 ? 2 : 1, col = 0;
                 for (size_t i = 0; i < nv && y < body_end; i++) {
                         json_object *o = json_object_array_get_idx(values, i), *x;
-                        char val[64], cell[256];
+                        char val[64], raw[256];
                         value_text(val, sizeof(val), json_object_object_get_ex(o, "value", &x) ? json_object_get_double(x) : 0,
                                    jstr(o, "unit"));
                         const char *subj = jstr(o, "subject");
-                        snprintf(cell, sizeof(cell), "%s%s%s%s", jstr(o, "key") ? jstr(o, "key") : "?", subj ? " [" : "",
+                        snprintf(raw, sizeof(raw), "%s%s%s%s", jstr(o, "key") ? jstr(o, "key") : "?", subj ? " [" : "",
                                  subj ? subj : "", subj ? "]" : "");
+                        _cleanup_free_ char *cell = esc_text_dup(raw);
                         int w = colw - 19 > 8 ? colw - 19 : 8; /* a space between the columns */
                         if (col == 0) {
                                 move(y, 0);

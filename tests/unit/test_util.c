@@ -142,22 +142,6 @@ static void test_cpuset_ops(void **state)
         assert_true(cpuset_equal(&c, &a));
 }
 
-static void test_printable_and_quote(void **state)
-{
-        char *p = str_printable("evo_\x1b[31mx\ny");
-        assert_string_equal(p, "evo_?[31mx?y");
-        free(p);
-        char *q = shell_quote("/dev/shm/evo_hal_cu");
-        assert_string_equal(q, "/dev/shm/evo_hal_cu");
-        free(q);
-        q = shell_quote("/dev/shm/it's here");
-        assert_string_equal(q, "'/dev/shm/it'\\''s here'");
-        free(q);
-        q = shell_quote("");
-        assert_string_equal(q, "''");
-        free(q);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -165,7 +149,7 @@ int main(void)
                 cmocka_unit_test(test_strbuf),       cmocka_unit_test(test_next_line),
                 cmocka_unit_test(test_fmt_bytes),    cmocka_unit_test(test_cpulist),
                 cmocka_unit_test(test_cpulist_malformed), cmocka_unit_test(test_cpumask),
-                cmocka_unit_test(test_cpuset_ops),          cmocka_unit_test(test_printable_and_quote),
+                cmocka_unit_test(test_cpuset_ops),
         };
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
