@@ -56,6 +56,12 @@ static void test_round_trip(void **state)
         assert_string_equal(out.v[0].actual, "creator 1234 gone, nattch 0");
         assert_string_equal(out.v[0].remedy, "ipcrm -m 5");
         assert_string_equal(out.v[0].subject, "shmid 5");
+        assert_string_equal(out.v[0].expected, "creator alive or nattch > 0");
+        assert_string_equal(out.v[0].evidence, "/proc/sysvipc/shm");
+        assert_int_equal(out.v[1].sev, SEV_OK);
+        assert_string_equal(out.v[1].id, "shm.limits");
+        assert_null(out.v[1].subject);
+        assert_null(out.v[1].expected);
         assert_null(out.v[1].remedy);
         assert_string_equal(out.v[1].summary, "quotes \" and \\ and\nnewlines survive");
         json_object_put(j);
