@@ -33,6 +33,8 @@ static void help(void)
               "  --gzip                gzip instead of zstd\n"
               "  --upload URL          then PUT it to an https:// URL or s3://bucket/prefix (credentials\n"
               "                        from the config's [upload] section or ~/.netrc, never argv)\n"
+              "  --insecure-http       allow credentials over plain http:// to another host (refused\n"
+              "                        otherwise: only https://, or http:// to this host, carries them)\n"
               "  --timeout DUR, --collector-timeout DUR, --root DIR, --config FILE  as for check\n"
               "  -q, --quiet           no progress, only the path\n"
               "  -h, --help            this help\n"
@@ -43,7 +45,7 @@ static void help(void)
 }
 
 enum { O_SINCE = 256, O_ONLY, O_SKIP, O_COMPONENT, O_INTRUSIVE, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP,
-       O_UPLOAD, O_TIMEOUT, O_CTIMEOUT, O_ROOT, O_CONFIG };
+       O_UPLOAD, O_TIMEOUT, O_CTIMEOUT, O_ROOT, O_CONFIG, O_INSECURE_HTTP };
 
 int cmd_bundle(int argc, char **argv)
 {
@@ -57,12 +59,14 @@ int cmd_bundle(int argc, char **argv)
                 {"timeout", required_argument, NULL, O_TIMEOUT}, {"collector-timeout", required_argument, NULL, O_CTIMEOUT},
                 {"root", required_argument, NULL, O_ROOT},  {"config", required_argument, NULL, O_CONFIG},
                 {"quiet", no_argument, NULL, 'q'},          {"verbose", no_argument, NULL, 'v'},
+                {"insecure-http", no_argument, NULL, O_INSECURE_HTTP},
                 {"help", no_argument, NULL, 'h'},           {0},
         };
         struct common c = {0};
         struct bundle_opts bo = {.redact = true, .max_size = 512ull << 20, .artifact_max = 16u << 20};
         uint64_t since = 24ull * 3600 * 1000;
         const char *upload = NULL;
+        bool insecure_http = false;
         int o, r = 0;
         optind = 1;
         opterr = 0;
@@ -99,6 +103,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_OBF: bo.obfuscate = true; break;
                 case O_GZIP: bo.gzip = true; break;
                 case O_UPLOAD: upload = optarg; break;
+                case O_INSECURE_HTTP: insecure_http = true; break;
                 case O_TIMEOUT:
                 case O_CTIMEOUT:
                         if (parse_duration_ms(optarg, &v) < 0 || v == 0) {
@@ -134,6 +139,13 @@ int cmd_bundle(int argc, char **argv)
                 c.collector_timeout_ms = 15000;
         if ((r = common_setup("bundle ", &c)))
                 goto out;
+        if (upload) { /* before minutes of collecting: a refused upload is known now */
+                _cleanup_free_ char *why = NULL;
+                if (upload_check_transport(&c.cfg, upload, insecure_http, &why) < 0) {
+                        r = usage_error("bundle ", "--upload: %s", why);
+                        goto out;
+                }
+        }
         {
                 _cleanup_free_ char *host = inspected_hostname(), *tdir = evodiag_templates_dir();
                 struct strbuf cl = {0};
@@ -173,7 +185,7 @@ int cmd_bundle(int argc, char **argv)
                                         res.interrupted ? " (interrupted)" : "", fmt_bytes(res.bytes, sz), res.sha256);
                 }
                 r = res.complete ? 0 : 1;
-                if (upload && upload_bundle(&c.cfg, upload, res.path, res.sha256, bo.quiet) < 0)
+                if (upload && upload_bundle(&c.cfg, upload, res.path, res.sha256, bo.quiet, insecure_http) < 0)
                         r = 4;
                 bundle_result_free(&res);
         }

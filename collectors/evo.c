@@ -233,6 +233,8 @@ struct seg {
         char *meta_fname;
         bool meta_ok;
         struct evo_meta meta;
+        char *meta_raw;    /* the bytes read through open_entry(): all a bundle may store */
+        size_t meta_len;
         /* readers */
         struct mapper *m;
         size_t nm, mcap;
@@ -423,6 +425,7 @@ static void seg_free(struct seg *s)
         free(s->link);
         free(s->lock_line);
         free(s->meta_fname);
+        free(s->meta_raw);
         free(s->m);
 }
 
@@ -635,6 +638,9 @@ static void read_metas(struct scan *sc)
                 size_t len = n > 0 ? (size_t)n : 0;
                 evidence(path, buf, &len, META_MAX);
                 s->meta_ok = evo_meta_parse((const char *)buf, len, &s->meta) == 0;
+                free(s->meta_raw);
+                s->meta_raw = xstrndup((const char *)buf, len);
+                s->meta_len = len;
                 free(buf);
         }
 }
@@ -1887,10 +1893,21 @@ static void evo_collect(struct ctx *c, struct bundle_sink *sink)
                 sink_json(sink, mp, "derived", "/proc/*/maps", o);
                 json_object_put(o);
                 if (s->meta_fname) {
+                        /* Only the bytes read_metas() read through open_entry() (O_NOFOLLOW, the
+                         * inode lstat saw), which are the snapshot: whoever made the .meta can
+                         * swap its name for a symlink to /etc/shadow between an lstat and a read
+                         * by path, and /dev/shm is anyone's. */
                         _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, s->meta_fname);
-                        struct stat st;
-                        if (rootfs_stat(path, &st, false) == 0 && S_ISREG(st.st_mode))
-                                sink_file(sink, path); /* what check() read: the snapshot, never a FIFO */
+                        _cleanup_free_ char *dest = xasprintf("host%s", path);
+                        const char *d;
+                        size_t dn;
+                        if (!rootfs_snapshot_get(path, &d, &dn) && s->meta_raw)
+                                rootfs_snapshot_put(path, s->meta_raw, s->meta_len); /* sink_file reads the snapshot */
+                        if (rootfs_snapshot_get(path, &d, &dn))
+                                sink_file(sink, path);
+                        else
+                                sink_missing(sink, dest, "file", path, "skipped",
+                                             "not a regular file when it was opened (never read by its name)");
                 }
         }
         scan_free(&sc);

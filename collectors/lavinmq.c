@@ -14,6 +14,7 @@
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/sample.h"
+#include "lib/trust.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,6 +29,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <systemd/sd-journal.h>
 
@@ -35,6 +37,7 @@
 #define MAX_MAP_COUNT "/proc/sys/vm/max_map_count"
 #define API_BODY_MAX (4u << 20)
 #define MAX_LISTENERS 8
+#define MAX_IMPOSTORS 8
 
 static const char *const unit_files[] = {
         "/etc/systemd/system/lavinmq.service",
@@ -54,10 +57,26 @@ static const struct check_info checks[] = {
          "  ls -la /var/lib/lavinmq/.lock; ls -ld /var/lib/lavinmq\n"
          "  sudo chown -R lavinmq:lavinmq /var/lib/lavinmq; df -h /var/lib/lavinmq\n"
          "then systemctl start lavinmq."},
+        {"lavinmq.impostor", "A process named lavinmq that is not the broker",
+         "A process is taken for the broker only when root or the broker's service user\n"
+         "([lavinmq] service_user, default lavinmq) owns it (its real, effective, saved and\n"
+         "file-system uids), or it is the pid in the data directory's .lock (a lock that root\n"
+         "or the service user owns, in a directory nobody else can write). Anyone can start a\n"
+         "process called lavinmq (exec -a lavinmq ...) with -c /etc/shadow or -D /root in\n"
+         "its arguments: evodiag runs as root, so such a process is reported here and never\n"
+         "used: its -c and -D are not opened, its config is not read or bundled, its data\n"
+         "directory is not listed, no credentials go to the ports its config names, and it\n"
+         "is never signalled. A warning: someone runs a look-alike of the broker.\n"
+         "Fix: ps -o user,pid,args -p <pid>  # who started it, and why?\n"
+         "If it is the real broker running as another user, set [lavinmq] service_user to\n"
+         "that user in /etc/evodiag/evodiag.conf."},
         {"lavinmq.config", "LavinMQ configuration file",
          "The broker's INI file (/etc/lavinmq/lavinmq.ini, or the -c file of the running\n"
          "broker, or [lavinmq] config): data_dir, listeners ([amqp] [mgmt] [mqtt] [clustering]\n"
-         "bind/port/tls_port), metrics_http_bind/port, control_unix_path. A line that is not\n"
+         "bind/port/tls_port), metrics_http_bind/port, control_unix_path. A -c taken from the\n"
+         "broker's command line is read only if the file and every directory on the way are\n"
+         "owned by root or the service user and not writable by others (else: warn, not read);\n"
+         "a relative one is taken from the broker's working directory. A line that is not\n"
          "`key = value` or `[section]`, or a port that is not a number, is a warning: LavinMQ\n"
          "may refuse to start or ignore it. An absent file means LavinMQ's built-in defaults\n"
          "(everything on 127.0.0.1; 5672, 15672, 1883, 15692), which is fine.\n"
@@ -67,7 +86,11 @@ static const struct check_info checks[] = {
          "GET /api/overview and /api/nodes (and /metrics). evodiag prefers the control socket\n"
          "(control_unix_path, default /tmp/lavinmqctl.sock: no credentials, like lavinmqctl),\n"
          "else the management port with [lavinmq] user/password from evodiag's config (never\n"
-         "on the command line, never shown). Every request has a connect and a total timeout\n"
+         "on the command line, never shown). The password goes only to [lavinmq] api_url (not\n"
+         "over plain http:// to another host), or to a loopback port whose listening socket\n"
+         "root or the service user owns (/proc/net/tcp, tcp6); a control socket is used only\n"
+         "when its server is root or the service user (SO_PEERCRED). Otherwise the request is\n"
+         "not made and this check warns why. Every request has a connect and a total timeout\n"
          "([lavinmq] connect_timeout_ms, timeout_ms). A broker process that does not answer is\n"
          "crit: it is hung or overloaded, and clients are likely stuck too; an API that refuses\n"
          "evodiag's credentials (401/403) is a warning about evodiag's config.\n"
@@ -162,6 +185,7 @@ static const struct config_key config[] = {
         CONF_STR("control_socket", "", "control socket (empty: control_unix_path from lavinmq.ini, else " LAVINMQ_DEFAULT_CTL_SOCK "; none: do not use)"),
         CONF_STR("api_url", "", "management API base URL (empty: http://<[mgmt] bind>:<[mgmt] port> from lavinmq.ini)"),
         CONF_STR("metrics_url", "", "Prometheus URL (empty: http://<metrics_http_bind>:<metrics_http_port>/metrics)"),
+        CONF_STR("service_user", "lavinmq", "the broker's user: its processes, files and sockets (and root's) are trusted; others named lavinmq are impostors"),
         CONF_STR("user", "guest", "management API user (not needed over the control socket)"),
         CONF_STR("password", "guest", "management API password (never printed)"),
         CONF_UINT("connect_timeout_ms", "1000", 1, 600000, "connect timeout of each request and connection test"),
@@ -206,6 +230,20 @@ enum api_state {
         API_REFUSED,        /* 401/403: evodiag's credentials */
         API_HTTP_ERROR,     /* another non-2xx status */
         API_BAD_REPLY,      /* not JSON, wrong shape, too large */
+        API_WITHHELD,       /* the peer is not vouched for: nothing was sent */
+};
+
+/* Who may receive a request (and the credentials in it): see verify_peer(). */
+struct peer_rule {
+        const struct trust *t;
+        bool named; /* evodiag's own config names the endpoint */
+};
+
+struct impostor {
+        int pid;
+        unsigned uid;
+        bool uid_known;
+        char comm[64];
 };
 
 struct lmq {
@@ -215,8 +253,12 @@ struct lmq {
         /* the broker process */
         struct proctable pt;
         int pt_err;
+        struct trust tr;
         const struct proc *bp; /* NULL: not running */
+        enum trust_by bp_by;   /* what vouches for it */
         size_t nbroker;
+        struct impostor imp[MAX_IMPOSTORS];
+        size_t nimp;           /* all impostors seen; imp[] holds the first ones */
         char *unit;            /* systemd unit from /proc/PID/cgroup */
         char *cmd_config, *cmd_data_dir;
         const char *unit_file; /* an installed lavinmq.service, or NULL */
@@ -224,14 +266,17 @@ struct lmq {
         char *conf_path;
         const char *conf_from;
         int conf_err;
+        char *conf_why;        /* conf_err from the path rule (or a relative -c): why */
         struct lavinmq_conf conf;
         char *data_dir;
         const char *data_dir_from;
         /* data dir */
         int lock_err, lock_pid;
+        char *lock_why;
         bool lock_bad;
         char lock_host[256];
         int dd_err;
+        char *dd_why;          /* dd_err from the path rule: why */
         size_t dd_dirs, dd_segments, dd_entries;
         uint64_t dd_bytes, dd_top_bytes;
         size_t dd_top_segments;
@@ -242,6 +287,8 @@ struct lmq {
         enum api_state api;
         char *api_label;    /* "the control socket /tmp/lavinmqctl.sock", "http://127.0.0.1:15672" */
         char *api_sock, *api_base;
+        struct peer_rule ctl_rule, api_rule;
+        const struct peer_rule *api_rp; /* the rule of the transport in use */
         char *api_err;      /* what went wrong, for the findings */
         char *ctl_note;     /* the control socket was tried and refused */
         struct reply ov, nodes, metrics;
@@ -277,6 +324,10 @@ static void reply_free(struct reply *r)
 static void lmq_free(struct lmq *m)
 {
         proctable_free(&m->pt);
+        trust_free(&m->tr);
+        free(m->conf_why);
+        free(m->lock_why);
+        free(m->dd_why);
         free(m->unit);
         free(m->cmd_config);
         free(m->cmd_data_dir);
@@ -310,45 +361,99 @@ static char *host_for(const char *bind)
 
 /* ---- the process ---- */
 
+static void add_impostor(struct lmq *m, const struct proc *p, const struct trust_proc *tp)
+{
+        if (m->nimp < MAX_IMPOSTORS) {
+                struct impostor *im = &m->imp[m->nimp];
+                im->pid = p->pid;
+                im->uid_known = tp->uids_known;
+                im->uid = tp->uids_known ? tp->bad_uid : p->euid;
+                snprintf(im->comm, sizeof(im->comm), "%s", p->comm);
+        }
+        m->nimp++;
+}
+
+/* A path the broker named (-c, -D): relative ones are relative to its working directory. */
+static char *broker_path(int pid, char *arg, char **why)
+{
+        if (!arg)
+                return NULL;
+        char *abs = trust_resolve_relative(pid, arg, why);
+        if (!abs)
+                return arg; /* kept for the message; *why says it is not used */
+        free(arg);
+        return abs;
+}
+
+/* Only a process that root or the service user owns (or the lock file or the unit
+ * names) is the broker; anyone can start one called lavinmq. */
 static void find_broker(struct lmq *m)
 {
         m->pt_err = proctable_load(&m->pt);
         if (m->pt_err < 0)
                 return;
         const struct proc *best = NULL;
+        enum trust_by best_by = TRUST_NOT;
         for (size_t i = 0; i < m->pt.n; i++) {
                 const struct proc *p = &m->pt.v[i];
                 if (p->kthread || p->state == 'Z' || p->state == 'X' || !proc_is_lavinmq(p))
                         continue; /* a zombie is not a running broker */
+                struct trust_proc tp;
+                if (!trust_process(&m->tr, p->pid, &tp)) {
+                        add_impostor(m, p, &tp);
+                        continue;
+                }
                 m->nbroker++;
                 /* The one named in the data dir's .lock, else the oldest (lowest pid). */
                 if (!best || (m->lock_pid && p->pid == m->lock_pid && best->pid != m->lock_pid) ||
                     (best->pid != m->lock_pid && p->pid < best->pid))
-                        best = p;
+                        best = p, best_by = tp.by;
         }
-        m->bp = best;
         if (!best)
                 return;
         char path[64];
         _cleanup_free_ char *raw = NULL, *cg = NULL;
         snprintf(path, sizeof(path), "/proc/%d/cmdline", best->pid);
         long r = rootfs_read(path, 64 << 10, &raw, NULL);
+        /* Asked again after its command line was read: that was still the process vouched for. */
+        struct trust_proc tp;
+        if (!trust_process(&m->tr, best->pid, &tp)) {
+                add_impostor(m, best, &tp);
+                m->nbroker--;
+                return;
+        }
+        m->bp = best;
+        m->bp_by = best_by;
         if (r > 0)
                 lavinmq_cmdline(raw, (size_t)r, &m->cmd_config, &m->cmd_data_dir);
+        char *why = NULL;
+        m->cmd_config = broker_path(best->pid, m->cmd_config, &why);
+        if (why)
+                m->conf_why = why, why = NULL;
+        m->cmd_data_dir = broker_path(best->pid, m->cmd_data_dir, &why);
+        if (why)
+                m->dd_why = why;
         snprintf(path, sizeof(path), "/proc/%d/cgroup", best->pid);
         if (rootfs_read(path, 64 << 10, &cg, NULL) > 0)
                 m->unit = unit_from_cgroup(cg);
 }
 
+/* The data dir's .lock: read under the path rule, it vouches for the pid it names. */
 static void read_lock(struct lmq *m)
 {
-        _cleanup_free_ char *p = xasprintf("%s/.lock", m->data_dir), *text = NULL;
-        long r = rootfs_read(p, 4096, &text, NULL);
+        _cleanup_free_ char *p = xasprintf("%s/.lock", m->data_dir), *text = NULL, *why = NULL;
+        long r = trust_read(&m->tr, p, 4096, &text, NULL, &why);
+        free(m->lock_why);
+        m->lock_why = NULL;
         if (r < 0) {
                 m->lock_err = (int)r;
+                if (r == -EPERM)
+                        m->lock_why = why, why = NULL;
                 return;
         }
         m->lock_bad = lavinmq_lock_parse(text, &m->lock_pid, m->lock_host, sizeof(m->lock_host)) < 0;
+        if (!m->lock_bad)
+                trust_set_lock_pid(&m->tr, m->lock_pid);
 }
 
 /* ---- the config ---- */
@@ -356,15 +461,29 @@ static void read_lock(struct lmq *m)
 static void read_config(struct lmq *m)
 {
         const char *k = conf_str(m->c, "config");
+        bool from_broker = false;
         if (*k)
                 m->conf_path = xstrdup(k), m->conf_from = "[lavinmq] config";
         else if (m->cmd_config)
-                m->conf_path = xstrdup(m->cmd_config), m->conf_from = "the broker's -c";
+                m->conf_path = xstrdup(m->cmd_config), m->conf_from = "the broker's -c", from_broker = true;
         else
                 m->conf_path = xstrdup(DEFAULT_CONF), m->conf_from = "default";
         lavinmq_conf_init(&m->conf);
         _cleanup_free_ char *text = NULL;
-        long r = rootfs_read(m->conf_path, 1 << 20, &text, NULL);
+        long r;
+        if (from_broker && m->conf_why) {
+                r = -EPERM; /* a relative -c whose base is unknown */
+        } else if (from_broker) {
+                /* A path from the process: the path rule decides whether it is opened at all. */
+                char *why = NULL;
+                r = trust_read(&m->tr, m->conf_path, 1 << 20, &text, NULL, &why);
+                if (r == -EPERM)
+                        m->conf_why = why;
+                else
+                        free(why);
+        } else {
+                r = rootfs_read(m->conf_path, 1 << 20, &text, NULL); /* named by evodiag's config or its default */
+        }
         m->conf_err = r < 0 ? (int)r : 0;
         if (r >= 0)
                 lavinmq_conf_parse(text, &m->conf);
@@ -373,13 +492,27 @@ static void read_config(struct lmq *m)
                 m->data_dir = xstrdup(m->cmd_data_dir), m->data_dir_from = "the broker's -D";
         else
                 m->data_dir = xstrdup(m->conf.data_dir), m->data_dir_from = r >= 0 ? "[main] data_dir" : "default";
-        /* A relative path is relative to the broker's working directory, which we do not know. */
         size_t l = strlen(m->data_dir);
         while (l > 1 && m->data_dir[l - 1] == '/')
                 m->data_dir[--l] = 0;
+        if (m->data_dir[0] != '/' && m->bp) { /* relative to the broker's working directory, as for LavinMQ */
+                char *why = NULL, *abs = trust_resolve_relative(m->bp->pid, m->data_dir, &why);
+                if (abs) {
+                        free(m->data_dir);
+                        m->data_dir = abs;
+                }
+                free(why);
+        }
 }
 
 /* ---- the data directory ---- */
+
+/* A subdirectory is entered only when no one but root or the service user could have
+ * put it there or swapped it (the data dir itself passed the path rule). */
+static bool dir_trusted(const struct lmq *m, const struct stat *st)
+{
+        return trust_uid(&m->tr, st->st_uid) && !(st->st_mode & S_IWOTH) && (!(st->st_mode & S_IWGRP) || st->st_gid == 0);
+}
 
 static void walk_dir(struct lmq *m, const char *dir, const char *rel, int depth, uint64_t max_entries)
 {
@@ -405,7 +538,7 @@ static void walk_dir(struct lmq *m, const char *dir, const char *rel, int depth,
                 if (S_ISREG(st.st_mode) && startswith(de->d_name, "msgs.")) {
                         segs++;
                         bytes += (uint64_t)st.st_size;
-                } else if (S_ISDIR(st.st_mode) && depth < 2) {
+                } else if (S_ISDIR(st.st_mode) && depth < 2 && dir_trusted(m, &st)) {
                         _cleanup_free_ char *r = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
                         walk_dir(m, p, r, depth + 1, max_entries);
                 }
@@ -428,7 +561,27 @@ static void walk_dir(struct lmq *m, const char *dir, const char *rel, int depth,
 
 /* ---- the API ---- */
 
-static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char *base, const char *path, bool auth)
+/* Is the peer one the request (with its credentials) may go to? Evaluated by lib/http
+ * once connected, before anything is sent. */
+static bool verify_peer(const struct http_peer *p, void *arg, char *why, size_t whylen)
+{
+        const struct peer_rule *pr = arg;
+        if (p->unix_socket)
+                return pr->named || trust_unix_peer(pr->t, p->fd, why, whylen) == 0;
+        if (pr->named) { /* evodiag's own config names it; still never in clear text off the host */
+                if (p->tls || trust_ip_loopback(p->ip))
+                        return true;
+                snprintf(why, whylen, "plain http:// to %s, which is not this host: credentials never travel unencrypted "
+                                      "(use an https:// [lavinmq] api_url)", p->ip);
+                return false;
+        }
+        return trust_tcp_peer(pr->t, p->ip, (unsigned)p->port, why, whylen) == 0;
+}
+
+/* rule: who may answer (NULL: anyone, for requests without credentials to ports the
+ * broker's config names that answer only metrics). */
+static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char *base, const char *path, bool auth,
+                  const struct peer_rule *rule)
 {
         const struct ctx *c = m->c;
         reply_free(rp);
@@ -447,6 +600,7 @@ static void fetch(struct lmq *m, struct reply *rp, const char *sock, const char 
                 .url = url, .unix_socket = sock,
                 .user = auth ? conf_str(c, "user") : NULL, .password = auth ? conf_str(c, "password") : NULL,
                 .connect_timeout_ms = ct < t ? ct : t, .timeout_ms = t, .max_body = API_BODY_MAX,
+                .verify_peer = rule ? verify_peer : NULL, .verify_arg = (void *)rule,
         };
         rp->tried = true;
         rp->rc = http_get(&rq, &rp->r);
@@ -463,7 +617,7 @@ static enum api_state classify(struct lmq *m, const struct reply *rp)
         }
         if (rp->rc < 0) {
                 m->api_err = xstrdup(rp->r.error);
-                return rp->r.err == HTTP_E_TOO_LARGE ? API_BAD_REPLY : API_DOWN;
+                return rp->r.err == HTTP_E_TOO_LARGE ? API_BAD_REPLY : rp->r.err == HTTP_E_PEER ? API_WITHHELD : API_DOWN;
         }
         long st = rp->r.status;
         if (st == 401 || st == 403) {
@@ -519,22 +673,26 @@ static void gather_api(struct lmq *m)
                 return;
         }
         const char *ctl = conf_str(c, "control_socket");
+        m->ctl_rule.named = *ctl;
         if (!*ctl)
                 ctl = m->conf.control_unix_path;
         struct stat st;
         if (*ctl && !streq(ctl, "none") && rootfs_stat(ctl, &st, true) == 0 && S_ISSOCK(st.st_mode)) {
-                fetch(m, &m->ov, ctl, "http://localhost", "/api/overview", false);
-                if (m->ov.tried && m->ov.rc < 0 && m->ov.r.err == HTTP_E_CONNECT) {
-                        /* A stale socket file from a crashed broker: try the port. */
+                fetch(m, &m->ov, ctl, "http://localhost", "/api/overview", false, &m->ctl_rule);
+                if (m->ov.tried && m->ov.rc < 0 && (m->ov.r.err == HTTP_E_CONNECT || m->ov.r.err == HTTP_E_PEER)) {
+                        /* A stale socket file from a crashed broker, or one someone else serves: try the port. */
                         m->ctl_note = xstrdup(m->ov.r.error);
                 } else {
                         m->api_sock = xstrdup(ctl);
                         m->api_base = xstrdup("http://localhost");
                         m->api_label = xasprintf("the control socket %s", ctl);
+                        m->api_rp = &m->ctl_rule;
                 }
         }
         if (!m->api_sock) {
                 const char *u = conf_str(c, "api_url");
+                m->api_rule.named = *u;
+                m->api_rp = &m->api_rule;
                 if (*u) {
                         m->api_base = xstrdup(u);
                 } else if (m->conf.mgmt_port > 0) {
@@ -546,7 +704,7 @@ static void gather_api(struct lmq *m)
                         m->api_base[--l] = 0;
                 if (m->api_base) {
                         m->api_label = http_url_public(m->api_base);
-                        fetch(m, &m->ov, NULL, m->api_base, "/api/overview", true);
+                        fetch(m, &m->ov, NULL, m->api_base, "/api/overview", true, &m->api_rule);
                 }
         }
         if (!m->api_base) {
@@ -557,7 +715,7 @@ static void gather_api(struct lmq *m)
                 m->api = classify(m, &m->ov);
         }
         if (m->api == API_OK) {
-                fetch(m, &m->nodes, m->api_sock, m->api_base, "/api/nodes", !m->api_sock);
+                fetch(m, &m->nodes, m->api_sock, m->api_base, "/api/nodes", !m->api_sock, m->api_rp);
                 if (!m->nodes.tried)
                         m->nodes_err = xstrdup(m->nodes.skipped);
                 else if (m->nodes.rc < 0)
@@ -579,7 +737,7 @@ static void gather_api(struct lmq *m)
         }
         _cleanup_free_ char *first_err = NULL;
         if (murl) {
-                fetch(m, &m->metrics, NULL, murl, "", false);
+                fetch(m, &m->metrics, NULL, murl, "", false, NULL);
                 if (m->metrics.tried && m->metrics.rc == 0 && m->metrics.r.status == 200)
                         goto parse;
                 first_err = m->metrics.tried ? (m->metrics.rc < 0 ? xstrdup(m->metrics.r.error)
@@ -587,7 +745,7 @@ static void gather_api(struct lmq *m)
                                              : xstrdup(m->metrics.skipped);
         }
         if (m->api == API_OK) {
-                fetch(m, &m->metrics, m->api_sock, m->api_base, "/metrics", !m->api_sock);
+                fetch(m, &m->metrics, m->api_sock, m->api_base, "/metrics", !m->api_sock, m->api_rp);
                 if (m->metrics.tried && m->metrics.rc == 0 && m->metrics.r.status == 200)
                         goto parse;
         }
@@ -600,11 +758,20 @@ parse:
         read_metrics(m);
 }
 
-static struct lmq *gather(struct ctx *c)
+static struct lmq *lmq_new(struct ctx *c)
 {
         struct lmq *m = xcalloc(1, sizeof(*m));
         m->c = c;
         m->live = rootfs_is_live();
+        trust_init(&m->tr, "lavinmq", conf_str(c, "service_user"));
+        m->ctl_rule = (struct peer_rule){.t = &m->tr};
+        m->api_rule = (struct peer_rule){.t = &m->tr};
+        return m;
+}
+
+static struct lmq *gather(struct ctx *c)
+{
+        struct lmq *m = lmq_new(c);
         /* The lock at the default place first: it names the broker's pid. */
         m->data_dir = xstrdup(LAVINMQ_DEFAULT_DATA_DIR);
         read_lock(m);
@@ -612,12 +779,25 @@ static struct lmq *gather(struct ctx *c)
         free(m->data_dir);
         m->data_dir = NULL;
         read_config(m);
-        if (!streq(m->data_dir, LAVINMQ_DEFAULT_DATA_DIR)) {
+        /* The data dir (the broker's -D, its config's, the default) is listed, and its
+         * .lock read, only if it passes the path rule. */
+        char *why = NULL;
+        int r = m->dd_why ? -EPERM : trust_check_dir(&m->tr, m->data_dir, &why);
+        if (r < 0) {
+                m->dd_err = r;
+                if (!m->dd_why)
+                        m->dd_why = why, why = NULL;
+                m->lock_err = r;
+                m->lock_pid = 0;
+                m->lock_bad = false;
+                m->lock_host[0] = 0;
+        } else if (!streq(m->data_dir, LAVINMQ_DEFAULT_DATA_DIR)) {
                 m->lock_err = m->lock_pid = 0;
                 m->lock_bad = false;
                 m->lock_host[0] = 0;
                 read_lock(m);
         }
+        free(why);
         for (size_t i = 0; i < ARRAY_SIZE(unit_files) && !m->unit_file; i++)
                 if (rootfs_exists(unit_files[i]))
                         m->unit_file = unit_files[i];
@@ -656,9 +836,10 @@ static void check_process(struct lmq *m, struct findings *fs)
                             m->unit ? ", unit " : "", m->unit ? m->unit : "");
                 fnd_subject(f, "%s", pidstr(m, who));
                 fnd_expected(f, "a running lavinmq");
-                fnd_actual(f, "pid %d (%s)%s%s%s%s", p->pid, p->cmdline && *p->cmdline ? p->cmdline : p->comm,
-                           m->nbroker > 1 ? "; " : "", m->nbroker > 1 ? "more lavinmq processes run, this one is checked" : "",
-                           lock.len ? "; " : "", lock.len ? lock.s : "");
+                fnd_actual(f, "pid %d (%s), vouched for by %s%s%s%s%s", p->pid, p->cmdline && *p->cmdline ? p->cmdline : p->comm,
+                           trust_by_name(m->bp_by), m->nbroker > 1 ? "; " : "",
+                           m->nbroker > 1 ? "more lavinmq processes run, this one is checked" : "", lock.len ? "; " : "",
+                           lock.len ? lock.s : "");
                 fnd_evidence(f, "/proc/%d/stat, /proc/%d/cmdline, /proc/%d/cgroup", p->pid, p->pid, p->pid);
                 sb_free(&lock);
                 return;
@@ -672,16 +853,22 @@ static void check_process(struct lmq *m, struct findings *fs)
                 sb_printf(&why, "%s%s", why.len ? " and " : "", m->conf_path);
         if (installed) {
                 f = fnd_add(fs, SEV_CRIT, "lavinmq.process", "lavinmq is not running, but it is installed (%s)", why.s);
-        } else {
+        } else if (m->lock_err != -ENOENT || !m->nimp) {
                 f = fnd_add(fs, SEV_WARN, "lavinmq.process", "lavinmq is not running, but its data directory %s has a .lock",
                             m->data_dir);
+        } else {
+                f = fnd_add(fs, SEV_INFO, "lavinmq.process", "lavinmq is not running (%zu process%s named lavinmq %s not the broker: "
+                            "see lavinmq.impostor)", m->nimp, m->nimp > 1 ? "es" : "", m->nimp > 1 ? "are" : "is");
         }
         fnd_expected(f, "a running lavinmq");
+        _cleanup_free_ char *imp = m->nimp ? xasprintf("; %zu process%s named lavinmq not owned by %s (impostors, not used)", m->nimp,
+                                                       m->nimp > 1 ? "es" : "", trust_who(&m->tr))
+                                           : xstrdup("");
         if (lock.len)
-                fnd_actual(f, "no lavinmq process; %s (%s)", lock.s,
-                           proc_exists(m->lock_pid) ? "that pid runs, but it is not lavinmq" : "not running: stopped or crashed");
+                fnd_actual(f, "no lavinmq process; %s (%s)%s", lock.s,
+                           proc_exists(m->lock_pid) ? "that pid runs, but it is not lavinmq" : "not running: stopped or crashed", imp);
         else
-                fnd_actual(f, "no lavinmq process");
+                fnd_actual(f, "no lavinmq process%s", imp);
         fnd_remedy(f, "systemctl status lavinmq.service; journalctl -u lavinmq --since \"5 minutes ago\"; ls -la %s/.lock; "
                       "ls -ld %s; df -h %s   # then: systemctl start lavinmq",
                    m->data_dir, m->data_dir, m->data_dir);
@@ -689,6 +876,38 @@ static void check_process(struct lmq *m, struct findings *fs)
                      conf ? ", " : "", conf ? m->conf_path : "", m->data_dir);
         sb_free(&why);
         sb_free(&lock);
+}
+
+/* Processes named lavinmq that nobody vouches for: reported, never used. */
+static void check_impostors(struct lmq *m, struct findings *fs)
+{
+        for (size_t i = 0; i < m->nimp && i < MAX_IMPOSTORS; i++) {
+                const struct impostor *im = &m->imp[i];
+                struct finding *f;
+                if (im->uid_known)
+                        f = fnd_add(fs, SEV_WARN, "lavinmq.impostor", "a process named lavinmq owned by uid %u is not the broker (pid %d)",
+                                    im->uid, im->pid);
+                else
+                        f = fnd_add(fs, SEV_WARN, "lavinmq.impostor",
+                                    "a process named lavinmq whose owner cannot be read is not the broker (pid %d)", im->pid);
+                fnd_subject(f, "pid %d %s", im->pid, im->comm);
+                fnd_expected(f, "a broker owned by %s (the user is [lavinmq] service_user), or named by the unit's MainPID or "
+                                "the data directory's .lock", trust_who(&m->tr));
+                fnd_actual(f, "pid %d (comm %s) runs as uid %u%s: its command line, config and data directory are not used, "
+                              "no credentials are sent to the ports it names, it is never signalled",
+                           im->pid, im->comm, im->uid, im->uid_known ? "" : " (from /proc/PID/stat; /proc/PID/status unreadable)");
+                fnd_remedy(f, "ps -o user,pid,args -p %d   # who started it, and why? If it is the real broker, set "
+                              "[lavinmq] service_user to its user in /etc/evodiag/evodiag.conf",
+                           im->pid);
+                fnd_evidence(f, "/proc/%d/status, /proc/%d/comm, /proc/%d/cmdline", im->pid, im->pid, im->pid);
+        }
+        if (m->nimp > MAX_IMPOSTORS) {
+                struct finding *f = fnd_add(fs, SEV_WARN, "lavinmq.impostor", "%zu more processes named lavinmq are not the broker",
+                                            m->nimp - MAX_IMPOSTORS);
+                fnd_expected(f, "no process named lavinmq but the broker");
+                fnd_remedy(f, "ps -o user,pid,args -C lavinmq");
+                fnd_evidence(f, "/proc/*/status");
+        }
 }
 
 static void listeners_text(const struct lavinmq_conf *cf, struct strbuf *b)
@@ -712,6 +931,18 @@ static void check_config(struct lmq *m, struct findings *fs)
                 fnd_actual(f, "data_dir %s; %s; control socket %s", m->data_dir, l.s, m->conf.control_unix_path);
                 fnd_evidence(f, "%s", p);
                 sb_free(&l);
+                return;
+        }
+        if (m->conf_err == -EPERM && m->conf_why) {
+                /* The summary names the rule, not the detail: `check --from` replays the refusal. */
+                f = fnd_add(fs, SEV_WARN, "lavinmq.config", "%s (%s) not read: it fails evodiag's ownership rule", p, m->conf_from);
+                fnd_expected(f, "the file and every directory on the way owned by %s, not writable by others",
+                             trust_who(&m->tr));
+                fnd_actual(f, "%s; LavinMQ's built-in defaults are assumed", m->conf_why);
+                fnd_remedy(f, "namei -l %s   # fix the owner or mode named above (chown root:, chmod go-w), or set [lavinmq] "
+                              "config in /etc/evodiag/evodiag.conf",
+                           p);
+                fnd_evidence(f, "%s", p);
                 return;
         }
         if ((m->conf_err == -EACCES || m->conf_err == -EPERM) && !m->c->is_root) {
@@ -760,6 +991,15 @@ static void check_api(struct lmq *m, struct findings *fs)
         case API_OUT_OF_TIME:
                 f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.api", "%s (%s)", m->api_err, m->api_label);
                 fnd_remedy(f, "raise [lavinmq] timeout in /etc/evodiag/evodiag.conf");
+                return;
+        case API_WITHHELD:
+                f = fnd_add(fs, SEV_WARN, "lavinmq.api", "credentials withheld from %s: %s", m->api_label, m->api_err);
+                fnd_expected(f, "the management API at an address evodiag's config names, or served by %s on this host",
+                             trust_who(&m->tr));
+                fnd_actual(f, "%s%s%s", m->api_err, m->ctl_note ? "; control socket: " : "", m->ctl_note ? m->ctl_note : "");
+                fnd_remedy(f, "ss -ltnp   # who listens there? If it is the broker, set [lavinmq] service_user to its user; or name "
+                              "the API in /etc/evodiag/evodiag.conf: [lavinmq] api_url (https:// off this host)");
+                fnd_evidence(f, "%s, /proc/net/tcp, /proc/net/tcp6", m->api_label);
                 return;
         case API_OK: {
                 const struct lavinmq_api *a = &m->a;
@@ -1162,6 +1402,17 @@ static void check_data_dir(struct lmq *m, struct findings *fs)
         struct finding *f;
         char b1[32], b2[32];
         const char *d = m->data_dir;
+        if (m->dd_err == -EPERM && m->dd_why) {
+                f = fnd_add(fs, SEV_WARN, "lavinmq.data_dir", "%s (%s) not listed: it fails evodiag's ownership rule", d,
+                            m->data_dir_from);
+                fnd_expected(f, "the directory and every one on the way owned by %s, not writable by others", trust_who(&m->tr));
+                fnd_actual(f, "%s", m->dd_why);
+                fnd_remedy(f, "namei -l %s   # fix the owner or mode named above: a data directory others can write lets them "
+                              "tamper with the broker's messages",
+                           d);
+                fnd_evidence(f, "%s", d);
+                return;
+        }
         if (m->dd_err) {
                 if ((m->dd_err == -EACCES || m->dd_err == -EPERM) && !m->c->is_root) {
                         skip_not_root(fs, "lavinmq.data_dir", "the data directory is not readable");
@@ -1186,6 +1437,8 @@ static void check_data_dir(struct lmq *m, struct findings *fs)
         (void)rootfs_read_value("/proc/sys/kernel/hostname", &host);
         if (m->lock_err == -ENOENT)
                 sb_puts(&lock, "no .lock");
+        else if (m->lock_err == -EPERM && m->lock_why)
+                sb_puts(&lock, ".lock not read: it fails evodiag's ownership rule"), s = SEV_WARN;
         else if (m->lock_err)
                 sb_printf(&lock, ".lock unreadable: %s", strerror(-m->lock_err));
         else if (m->lock_bad)
@@ -1206,7 +1459,9 @@ static void check_data_dir(struct lmq *m, struct findings *fs)
                 fnd_actual(f, "largest: %s/%s, %zu segments (%s); %zu entries inspected", d, m->dd_top, m->dd_top_segments,
                            fmt_bytes(m->dd_top_bytes, b2), m->dd_entries);
         else
-                fnd_actual(f, "%zu entries inspected", m->dd_entries);
+                fnd_actual(f, "%zu entries inspected%s%s", m->dd_entries, m->lock_why ? "; " : "", m->lock_why ? m->lock_why : "");
+        if (m->lock_why)
+                fnd_remedy(f, "namei -l %s/.lock   # fix the owner or mode named in the details", d);
         fnd_evidence(f, "%s, %s/.lock", d, d);
         sb_free(&lock);
 }
@@ -1433,11 +1688,13 @@ static struct lmq *last;
 static void lavinmq_check(struct ctx *c, struct findings *fs)
 {
         struct lmq *m = gather(c);
-        walk_dir(m, m->data_dir, "", 0, conf_uint(c, "walk_max"));
+        if (!m->dd_err)
+                walk_dir(m, m->data_dir, "", 0, conf_uint(c, "walk_max"));
         gather_api(m);
         if (m->live)
                 gather_statvfs(m);
         check_process(m, fs);
+        check_impostors(m, fs);
         check_config(m, fs);
         check_api(m, fs);
         check_fd_limit(m, fs);
@@ -1614,8 +1871,9 @@ static void file_capture(struct ctx *c, struct bundle_sink *s, int fd, off_t fro
         free(buf);
 }
 
-/* Still the broker? The pid could have been reused since the check. */
-static bool still_lavinmq(int pid)
+/* Still the broker? The pid could have been reused since the check: named lavinmq and
+ * vouched for (root or the service user owns it, or the lock file names it). */
+static bool still_lavinmq(const struct lmq *m, int pid)
 {
         char p[64];
         _cleanup_free_ char *comm = NULL, *raw = NULL;
@@ -1624,7 +1882,37 @@ static bool still_lavinmq(int pid)
                 return false;
         snprintf(p, sizeof(p), "/proc/%d/cmdline", pid);
         (void)rootfs_read(p, 4096, &raw, NULL);
-        return lavinmq_match(comm, raw);
+        struct trust_proc tp;
+        return lavinmq_match(comm, raw) && trust_process(&m->tr, pid, &tp);
+}
+
+/* A pidfd pins the process the checks saw: the signal cannot reach a later one that got
+ * its pid. -errno when the kernel has none (< 5.3): then kill() after one more look. */
+static int pidfd_of(int pid)
+{
+#ifdef SYS_pidfd_open
+        long fd = syscall(SYS_pidfd_open, pid, 0);
+        return fd < 0 ? -errno : (int)fd;
+#else
+        (void)pid;
+        return -ENOSYS;
+#endif
+}
+
+static bool pidfd_exited(int pfd)
+{
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        return poll(&p, 1, 0) > 0; /* a pidfd is readable once its process has exited */
+}
+
+static int signal_broker(int pfd, int pid, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+        if (pfd >= 0)
+                return syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 ? -errno : 0;
+#endif
+        (void)pfd;
+        return kill(pid, sig) < 0 ? -errno : 0;
 }
 
 static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq *m)
@@ -1641,6 +1929,14 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                 return;
         }
         int pid = m->bp->pid;
+        /* Pin it, then make sure it is still the broker evodiag vouched for, before its
+         * stdout is opened or it is signalled. */
+        _cleanup_close_ int pfd = pidfd_of(pid);
+        if ((pfd < 0 && pfd != -ENOSYS) || !still_lavinmq(m, pid) || (pfd >= 0 && pidfd_exited(pfd))) {
+                sink_missing(s, name, "journal", "kill -USR1", "skipped",
+                             "the broker process went away before the signal (or its pid is no longer the broker)");
+                return;
+        }
         char fdp[64];
         snprintf(fdp, sizeof(fdp), "/proc/%d/fd/1", pid);
         _cleanup_free_ char *target = NULL, *why = NULL;
@@ -1663,7 +1959,7 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                 sink_missing(s, name, "journal", "kill -USR1", "skipped", w);
                 return;
         }
-        if (!still_lavinmq(pid)) {
+        if ((pfd >= 0 && pidfd_exited(pfd)) || (pfd < 0 && !still_lavinmq(m, pid))) {
                 sink_missing(s, name, "journal", "kill -USR1", "skipped", "the broker process went away before the signal");
                 if (j)
                         sd_journal_close(j);
@@ -1671,8 +1967,9 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
         }
         uint64_t t0_us = now_ms_realtime() * 1000;
         off_t from = ofd >= 0 ? lseek(ofd, 0, SEEK_END) : 0;
-        if (kill(pid, SIGUSR1) < 0) { /* never USR2: that forces a GC in production */
-                _cleanup_free_ char *w = xasprintf("kill -USR1 %d: %s", pid, strerror(errno));
+        int kr = signal_broker(pfd, pid, SIGUSR1); /* never USR2: that forces a GC in production */
+        if (kr < 0) {
+                _cleanup_free_ char *w = xasprintf("kill -USR1 %d: %s", pid, strerror(-kr));
                 sink_missing(s, name, "journal", "kill -USR1", "error", w);
                 if (j)
                         sd_journal_close(j);
@@ -1768,9 +2065,7 @@ static void set_msg(char **dst, char *msg)
 /* Disk and API: every slow_every_ms, each request bounded by the interval. */
 static void sample_slow(struct ctx *c, struct lstate *st, struct sample *s)
 {
-        struct lmq *m = xcalloc(1, sizeof(*m));
-        m->c = c;
-        m->live = rootfs_is_live();
+        struct lmq *m = lmq_new(c);
         m->conf = st->conf;
         m->conf_path = xstrdup(st->conf_path);
         m->data_dir = xstrdup(st->data_dir);

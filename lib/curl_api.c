@@ -40,6 +40,7 @@ const struct curl_api *curl_api(const char **err)
                 SYM(global_init), SYM(global_cleanup), SYM(easy_init), SYM(easy_setopt),
                 SYM(easy_perform), SYM(easy_getinfo), SYM(easy_cleanup), SYM(easy_strerror),
                 SYM(slist_append), SYM(slist_free_all), SYM(version),
+                SYM(url), SYM(url_cleanup), SYM(url_set), SYM(url_get), SYM(free),
         };
 #undef SYM
         _Static_assert(sizeof(syms) / sizeof(syms[0]) * sizeof(void (*)(void)) == sizeof(api),

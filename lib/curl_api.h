@@ -21,6 +21,12 @@ struct curl_api {
         CURL_API_FN(slist_append);
         CURL_API_FN(slist_free_all);
         CURL_API_FN(version);
+        /* The URL API (libcurl >= 7.62): how curl itself splits a URL. */
+        CURL_API_FN(url);
+        CURL_API_FN(url_cleanup);
+        CURL_API_FN(url_set);
+        CURL_API_FN(url_get);
+        CURL_API_FN(free);
 };
 
 /* NULL (with *err set, static string) when libcurl cannot be loaded. */

@@ -3,8 +3,11 @@
 #include "lib/curl_api.h"
 #include "lib/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 struct body {
         struct strbuf b;
@@ -34,6 +37,7 @@ const char *http_error_name(enum http_error e)
         case HTTP_E_CONNECT: return "connect";
         case HTTP_E_TIMEOUT: return "timeout";
         case HTTP_E_TOO_LARGE: return "too_large";
+        case HTTP_E_PEER: return "untrusted_peer";
         case HTTP_E_OTHER: break;
         }
         return "error";
@@ -78,6 +82,88 @@ static const struct curl_api *curl_once(const char **why)
         return cu;
 }
 
+struct prereq {
+        const struct http_req *req;
+        int fds[8]; /* the sockets libcurl made for this request (happy eyeballs: several) */
+        size_t nfds;
+        bool called, refused;
+        char why[200];
+};
+
+/* CURLOPT_SOCKOPTFUNCTION: remembers each socket, to find the connected one later. */
+static int on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+        struct prereq *pq = arg;
+        if (purpose == CURLSOCKTYPE_IPCXN) {
+                if (pq->nfds == ARRAY_SIZE(pq->fds)) {
+                        memmove(pq->fds, pq->fds + 1, sizeof(pq->fds) - sizeof(pq->fds[0]));
+                        pq->nfds--;
+                }
+                pq->fds[pq->nfds++] = (int)fd;
+        }
+        return CURL_SOCKOPT_OK;
+}
+
+/* The socket connected to ip:port (or, on a unix socket, the connected one). */
+static int connected_fd(const struct prereq *pq, bool unix_sock, const char *ip, int port)
+{
+        for (size_t i = pq->nfds; i-- > 0;) {
+                struct sockaddr_storage ss;
+                socklen_t l = sizeof(ss);
+                if (getpeername(pq->fds[i], (struct sockaddr *)&ss, &l) < 0)
+                        continue;
+                if (unix_sock) {
+                        if (ss.ss_family == AF_UNIX)
+                                return pq->fds[i];
+                        continue;
+                }
+                char a[INET6_ADDRSTRLEN] = "";
+                int p = 0;
+                if (ss.ss_family == AF_INET) {
+                        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+                        inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+                        p = ntohs(s4->sin_port);
+                } else if (ss.ss_family == AF_INET6) {
+                        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+                        inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+                        p = ntohs(s6->sin6_port);
+                }
+                if (p == port && streq(a, ip))
+                        return pq->fds[i];
+        }
+        return -1;
+}
+
+/* CURLOPT_PREREQFUNCTION: connected, nothing sent yet. */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+        (void)local_ip;
+        (void)local_port;
+        struct prereq *pq = arg;
+        pq->called = true;
+        const struct http_req *rq = pq->req;
+        bool unix_sock = rq->unix_socket && *rq->unix_socket;
+        struct http_peer peer = {
+                .fd = connected_fd(pq, unix_sock, primary_ip ? primary_ip : "", primary_port),
+                .unix_socket = unix_sock,
+                .ip = primary_ip ? primary_ip : "",
+                .port = primary_port,
+                .tls = startswith(rq->url, "https://"),
+        };
+        if (!peer.unix_socket && !*peer.ip) {
+                pq->refused = true;
+                snprintf(pq->why, sizeof(pq->why), "the peer's address is unknown");
+                return CURL_PREREQFUNC_ABORT;
+        }
+        if (!rq->verify_peer(&peer, rq->verify_arg, pq->why, sizeof(pq->why))) {
+                pq->refused = true;
+                if (!pq->why[0])
+                        snprintf(pq->why, sizeof(pq->why), "the peer is not trusted");
+                return CURL_PREREQFUNC_ABORT;
+        }
+        return CURL_PREREQFUNC_OK;
+}
+
 int http_get(const struct http_req *req, struct http_resp *resp)
 {
         memset(resp, 0, sizeof(*resp));
@@ -120,6 +206,22 @@ int http_get(const struct http_req *req, struct http_resp *resp)
                 cu->easy_setopt(h, CURLOPT_PASSWORD, req->password ? req->password : "");
         }
 
+        struct prereq pq = {.req = req};
+        if (req->verify_peer) {
+                cu->easy_setopt(h, CURLOPT_SOCKOPTDATA, &pq);
+                cu->easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
+                cu->easy_setopt(h, CURLOPT_PREREQDATA, &pq);
+                /* Without the hook (libcurl < 7.80) nothing is sent at all: fail closed. */
+                if (cu->easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK) {
+                        cu->easy_cleanup(h);
+                        resp->err = HTTP_E_PEER;
+                        snprintf(resp->error, sizeof(resp->error), "nothing sent to %s: this libcurl cannot verify the peer "
+                                 "(CURLOPT_PREREQFUNCTION needs libcurl 7.80)", where);
+                        resp->body = sb_steal(&bd.b);
+                        return -EPERM;
+                }
+        }
+
         uint64_t t0 = now_ms_monotonic();
         CURLcode rc = cu->easy_perform(h);
         resp->duration_ms = now_ms_monotonic() - t0;
@@ -133,7 +235,13 @@ int http_get(const struct http_req *req, struct http_resp *resp)
                 resp->content_type = xstrdup(ctype);
 
         int ret = 0;
-        if (bd.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        if (pq.refused || (req->verify_peer && rc == CURLE_OK && !pq.called)) {
+                resp->err = HTTP_E_PEER;
+                resp->status = 0;
+                snprintf(resp->error, sizeof(resp->error), "nothing sent to %s: %s", where,
+                         pq.refused ? pq.why : "the peer could not be verified");
+                ret = -EPERM;
+        } else if (bd.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
                 resp->err = HTTP_E_TOO_LARGE;
                 snprintf(resp->error, sizeof(resp->error), "the answer from %s is larger than %zu bytes (cut off)", where, bd.max);
                 ret = -EFBIG;

@@ -6,6 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The other end of a connection, for http_req.verify_peer. */
+struct http_peer {
+        int fd;            /* the connected socket */
+        bool unix_socket;
+        const char *ip;    /* the peer's address ("" on a unix socket) */
+        int port;
+        bool tls;          /* https:// */
+};
+
 struct http_req {
         const char *url;          /* "http://127.0.0.1:15672/api/overview"; with unix_socket the
                                      host part only goes into the Host header */
@@ -15,6 +24,10 @@ struct http_req {
         uint64_t connect_timeout_ms; /* 0 = 1000 */
         uint64_t timeout_ms;         /* whole request; 0 = 3000 */
         size_t max_body;             /* 0 = 1 MiB */
+        /* Called once connected, before a byte (credentials included) is sent: false
+         * (with why filled in) closes the connection and nothing is sent. NULL = any peer. */
+        bool (*verify_peer)(const struct http_peer *peer, void *arg, char *why, size_t whylen);
+        void *verify_arg;
 };
 
 enum http_error {
@@ -22,6 +35,7 @@ enum http_error {
         HTTP_E_CONNECT,   /* refused, no route, no such socket */
         HTTP_E_TIMEOUT,   /* connect or total timeout */
         HTTP_E_TOO_LARGE, /* the body went past max_body (body holds the first max_body bytes) */
+        HTTP_E_PEER,      /* verify_peer refused the peer: nothing was sent */
         HTTP_E_OTHER,     /* protocol error, bad URL, out of memory ... */
 };
 

@@ -4,6 +4,12 @@
 # on 127.0.0.1 and on a unix socket, with a process named lavinmq started here:
 # healthy, near limits, low disk (tmpfs), API down, API slow, invalid JSON, backlog,
 # credentials, bundles with secrets, the USR1 dump from a file and from a real journal.
+# Run in a pid namespace of its own (as root): the processes named lavinmq started here
+# are the only ones evodiag sees, whatever else runs on this host (another test's broker),
+# and none outlives the test.
+if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --mount-proc --propagation private true 2>/dev/null; then
+        EVODIAG_TEST_PIDNS=1 exec unshare -p -f -m --mount-proc --propagation private bash "$0" "$@"
+fi
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/fixture.sh"
 export EVODIAG_STATE_DIR="$T_TMP/state"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A tiny HTTP server for upload tests: accepts PUT, stores the body and the request
 headers under DIR (named after the path), answers 200. Prints `listening <port>`.
-Usage: put_recorder.py DIR [--status CODE]"""
+Usage: put_recorder.py DIR [--status CODE] [--bind ADDR]"""
 import http.server, json, os, signal, sys
 
 root = sys.argv[1]
 status = int(sys.argv[sys.argv.index("--status") + 1]) if "--status" in sys.argv else 200
+bind = sys.argv[sys.argv.index("--bind") + 1] if "--bind" in sys.argv else "127.0.0.1"
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -25,7 +26,7 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+srv = http.server.HTTPServer((bind, 0), H)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 print("listening", srv.server_address[1], flush=True)
 srv.serve_forever()

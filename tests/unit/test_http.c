@@ -12,9 +12,11 @@
 #include "lib/util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -101,6 +103,113 @@ static void reap(pid_t pid)
         int st;
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
+}
+
+/* verify_peer: called once connected with the real socket and address; when it says
+ * no, the request (and the credentials in it) never leave: the server reads EOF. */
+struct seen {
+        int calls;
+        bool fd_ok, unix_sock;
+        char ip[64];
+        int port;
+        bool answer;
+};
+
+static bool peer_cb(const struct http_peer *p, void *arg, char *why, size_t whylen)
+{
+        struct seen *s = arg;
+        s->calls++;
+        struct sockaddr_storage ss;
+        socklen_t l = sizeof(ss);
+        s->fd_ok = p->fd >= 0 && getpeername(p->fd, (struct sockaddr *)&ss, &l) == 0;
+        s->unix_sock = p->unix_socket;
+        snprintf(s->ip, sizeof(s->ip), "%s", p->ip);
+        s->port = p->port;
+        if (!s->answer)
+                snprintf(why, whylen, "not this one");
+        return s->answer;
+}
+
+/* What arrived on one accepted connection before EOF (at most 4 KiB, 2 s). */
+static size_t drain(int lfd, char *buf, size_t max)
+{
+        int c = accept(lfd, NULL, NULL);
+        assert_true(c >= 0);
+        struct timeval tv = {.tv_sec = 2};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        size_t n = 0;
+        for (;;) {
+                ssize_t r = read(c, buf + n, max - 1 - n);
+                if (r <= 0)
+                        break;
+                n += (size_t)r;
+        }
+        buf[n] = 0;
+        close(c);
+        return n;
+}
+
+static void test_verify_peer_refuses(void **state)
+{
+        (void)state;
+        int port;
+        int lfd = tcp_listener(&port);
+        char url[64];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/overview", port);
+        struct seen s = {.answer = false};
+        struct http_req rq = {.url = url, .user = "evo", .password = "Secret-Pw", .connect_timeout_ms = 1000, .timeout_ms = 2000,
+                              .verify_peer = peer_cb, .verify_arg = &s};
+        struct http_resp r;
+        assert_int_equal(http_get(&rq, &r), -EPERM);
+        assert_int_equal(r.err, HTTP_E_PEER);
+        assert_string_equal(http_error_name(r.err), "untrusted_peer");
+        char want[128];
+        snprintf(want, sizeof(want), "nothing sent to 127.0.0.1:%d: not this one", port);
+        assert_string_equal(r.error, want);
+        assert_int_equal(s.calls, 1);
+        assert_true(s.fd_ok);
+        assert_false(s.unix_sock);
+        assert_string_equal(s.ip, "127.0.0.1");
+        assert_int_equal(s.port, port);
+        http_resp_free(&r);
+        char got[4096];
+        assert_int_equal(drain(lfd, got, sizeof(got)), 0); /* not a byte, no Authorization */
+        close(lfd);
+}
+
+static void test_verify_peer_accepts(void **state)
+{
+        (void)state;
+        int port;
+        int lfd = tcp_listener(&port);
+        const char *resp = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}";
+        pid_t srv = serve_once(lfd, resp, strlen(resp), NULL);
+        char url[64];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", port);
+        struct seen s = {.answer = true};
+        struct http_req rq = {.url = url, .connect_timeout_ms = 1000, .timeout_ms = 2000, .verify_peer = peer_cb, .verify_arg = &s};
+        struct http_resp r;
+        assert_int_equal(http_get(&rq, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(s.calls, 1);
+        http_resp_free(&r);
+        reap(srv);
+        close(lfd);
+        /* A unix socket: the peer's fd is there for SO_PEERCRED. */
+        char path[108];
+        lfd = unix_listener(path);
+        srv = serve_once(lfd, resp, strlen(resp), NULL);
+        s = (struct seen){.answer = true};
+        struct http_req ru = {.url = "http://localhost/x", .unix_socket = path, .connect_timeout_ms = 1000, .timeout_ms = 2000,
+                              .verify_peer = peer_cb, .verify_arg = &s};
+        assert_int_equal(http_get(&ru, &r), 0);
+        assert_int_equal(s.calls, 1);
+        assert_true(s.unix_sock);
+        assert_true(s.fd_ok);
+        http_resp_free(&r);
+        reap(srv);
+        close(lfd);
+        unix_cleanup(path);
 }
 
 static void test_refused(void **state)
@@ -329,6 +438,8 @@ int main(void)
                 cmocka_unit_test(test_body_cap),
                 cmocka_unit_test(test_other_errors),
                 cmocka_unit_test(test_url_public),
+                cmocka_unit_test(test_verify_peer_refuses),
+                cmocka_unit_test(test_verify_peer_accepts),
         };
         return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

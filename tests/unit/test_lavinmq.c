@@ -513,6 +513,7 @@ static void test_sample(void **state)
         assert_non_null(mkdtemp(root));
         rootfs_set(root);
         put("proc/sys/vm/max_map_count", "1000\n");
+        put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nlavinmq:x:998:998::/var/lib/lavinmq:/usr/sbin/nologin\n"); /* uid 998 is the broker's */
         put("etc/lavinmq/lavinmq.ini", "[main]\ndata_dir = /var/lib/lavinmq\ncontrol_unix_path = none\nmetrics_http_port = -1\n"
                                        "[mgmt]\nport = -1\n");
         write_broker(10, 50, "100");
