@@ -205,15 +205,18 @@ crit_n=$(ls "/proc/$crit_pid/fd" | wc -l)
 warn_n=$(ls "/proc/$warn_pid/fd" | wc -l)
 pct() { awk -v n="$1" 'BEGIN { printf "%.1f", n * 100 / 256 }'; }
 t_like "$crit_n $warn_n" '^(24[4-9]|25[0-6]) (20[5-9]|2[1-3][0-9]|24[0-2])$' "live: the hogs hold >= 95% and 80-95% of 256 fds"
-t_run check --only fds --json
+# Other processes on a busy host may hold a larger share: list them all (top = 1000) and
+# assert on this test's own hogs, in their order, never on the whole table's.
+printf '[fds]\ntop = 1000\n' >"$T_TMP/fds-top.conf"
+t_run check --only fds --json --config "$T_TMP/fds-top.conf"
 t_is "$(sev_of fds.process "pid $crit_pid sleep")" crit "live: $crit_n of 256 fds is crit, reported with its pid"
 t_is "$(sev_of fds.process "pid $warn_pid sleep")" warn "live: $warn_n of 256 fds is warn"
 t_is "$(field_of fds.process "pid $crit_pid sleep" actual)" "$crit_n fds open; soft limit 256, hard $(awk '/^Max open files/ {print $5}' "/proc/$crit_pid/limits")" \
         "live: actual has the count and both limits"
 t_like "$(field_of fds.process "pid $crit_pid sleep" remedy)" "^prlimit --pid $crit_pid --nofile=65536:65536 " "live: remedy for that pid"
 t_like "$(field_of fds.process - summary)" "^[0-9]+ processes inspected, [0-9]+ at >= 80%" "live: summary counts them"
-t_like "$(field_of fds.process - actual)" "^top by share of limit: pid $crit_pid sleep $crit_n/256 \($(pct "$crit_n")%\), pid $warn_pid sleep $warn_n/256 \($(pct "$warn_n")%\)" \
-        "live: the hogs top the list"
+t_like "$(field_of fds.process - actual)" "^top by share of limit: .*pid $crit_pid sleep $crit_n/256 \($(pct "$crit_n")%\), (.*, )?pid $warn_pid sleep $warn_n/256 \($(pct "$warn_n")%\)" \
+        "live: the hogs are listed by share of their limit, the fuller first"
 t_unlike "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[].summary')" 'evodiag' "live: evodiag does not report its own processes"
 
 # ---- live, not root: root's processes (the hogs among them) are skipped, never a false alarm ----
