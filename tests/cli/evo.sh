@@ -316,7 +316,8 @@ start() {
         grep -q '^ready' "$T_TMP/$var.out" || echo "# writer $* not ready: $(cat "$T_TMP/$var.err")"
         printf -v "$var" '%s' "$pid"
 }
-# reader VAR PATH MODE [USER]: a process that mmaps PATH (MODE r or rw), optionally as USER
+# reader VAR PATH MODE [USER]: a process that mmaps PATH (MODE r or rw), optionally as USER,
+# until cleanup kills it (no helper process of its own that could outlive the test)
 reader() {
         local var=$1 path=$2 mode=$3 user=${4:-} i pid
         local py='import mmap,os,sys
@@ -324,12 +325,13 @@ rw=sys.argv[2]=="rw"
 fd=os.open(sys.argv[1],os.O_RDWR if rw else os.O_RDONLY)
 m=mmap.mmap(fd,0,prot=mmap.PROT_READ|(mmap.PROT_WRITE if rw else 0))
 print("ready",flush=True)
-sys.stdin.read()'
+import signal
+signal.pause()'
         if [ -n "$user" ]; then
                 setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "$PY" -c "$py" "$path" "$mode" \
-                        < <(sleep 300) >"$T_TMP/$var.out" 2>&1 &
+                        </dev/null >"$T_TMP/$var.out" 2>&1 &
         else
-                "$PY" -c "$py" "$path" "$mode" < <(sleep 300) >"$T_TMP/$var.out" 2>&1 &
+                "$PY" -c "$py" "$path" "$mode" </dev/null >"$T_TMP/$var.out" 2>&1 &
         fi
         pid=$!
         PIDS="$PIDS $pid"
