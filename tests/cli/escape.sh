@@ -256,7 +256,7 @@ fi
 
 # ---- live: a real process renamed by prctl, argv[0] by exec -a, real /dev/shm files ----
 if [ "$(id -u)" != 0 ] || ! unshare --pid --fork --mount-proc --ipc --net true 2>/dev/null; then
-        t_skip "live: needs root and unshare (private pid/ipc/net/mount namespaces)"
+        t_skip_rest "live: needs root and unshare (private pid/ipc/net/mount namespaces)"
         t_done
         exit $?
 fi

@@ -290,9 +290,9 @@ t_is "$(t_sev evo.reader_access)" ok "0644: CU can read it now"
 t_is "$RC" 0 "exit 0"
 
 # ================================================================ live segments in /dev/shm
-[ -d /dev/shm ] && [ -w /dev/shm ] || { t_skip "live segments: /dev/shm not writable"; t_done; exit $?; }
+[ -d /dev/shm ] && [ -w /dev/shm ] || { t_skip_rest "live segments: /dev/shm not writable"; t_done; exit $?; }
 PY=/usr/bin/python3 # the system's: other users (nobody) can run it
-[ -x "$PY" ] || { t_skip "live segments: $PY (the readers) missing"; t_done; exit $?; }
+[ -x "$PY" ] || { t_skip_rest "live segments: $PY (the readers) missing"; t_done; exit $?; }
 P="t$$" # every name of this run starts with evo_${P}_: never another run's segment
 PIDS=""
 cleanup() {

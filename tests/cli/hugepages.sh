@@ -237,8 +237,7 @@ fi
 
 # Live hugetlbfs mount in a private mount namespace (the host's mount table is untouched).
 if [ "$(id -u)" != 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
-        t_skip "live mount: needs root and unshare -m"
-        t_skip "live pool: needs root and unshare -m"
+        t_skip_rest "live mount and pool: needs root and unshare -m"
         t_done
         exit
 fi

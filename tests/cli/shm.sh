@@ -265,7 +265,7 @@ t_is "$RC" 1 "caps: exit 1 (the orphan of this fixture)"
 
 # ---------------------------------------------------------------- live
 if [ ! -x "$HELPER" ]; then
-        t_skip "live: $HELPER not built"
+        t_skip_rest "live: $HELPER not built"
         t_done
         exit
 fi

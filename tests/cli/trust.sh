@@ -220,7 +220,7 @@ unshare -m --propagation private true 2>/dev/null || live_ok="unshare -m does no
 ps -eo stat=,comm=,args= | awk '$1 !~ /^Z/ && ($2 == "lavinmq" || $3 ~ /(^|\/)lavinmq$/) { f = 1 } END { exit !f }' &&
         live_ok="a lavinmq process already runs on this host"
 if [ "$live_ok" != yes ]; then
-        t_skip "live trust tests: $live_ok"
+        t_skip_rest "live trust tests: $live_ok"
         t_done
         exit
 fi
