@@ -1,6 +1,7 @@
 /* evodiag bundle: one redacted, issue-ready archive. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "lib/redact.h"
 #include "report/bundle.h"
 #include "report/upload.h"
 
@@ -27,7 +28,9 @@ static void help(void)
               "                        (default: the component with the worst findings)\n"
               "  --allow-intrusive     also what signals components (LavinMQ USR1 state dump, ...)\n"
               "  --max-size SIZE       total uncompressed budget (default 512M); --artifact-max SIZE each (16M)\n"
-              "  --no-redact           keep secrets (for a bundle that never leaves this host)\n"
+              "  --no-redact           keep secrets in the stored evidence (for a bundle that never\n"
+              "                        leaves this host; findings and messages are always redacted)\n"
+
               "  --obfuscate           also replace host names, IP and MAC addresses (mapping kept in\n"
               "                        /var/lib/evodiag/obfuscate.map, never in the bundle)\n"
               "  --gzip                gzip instead of zstd\n"
@@ -130,7 +133,8 @@ int cmd_bundle(int argc, char **argv)
                 goto out;
         }
         if (upload && upload_check_url(upload) < 0) {
-                r = usage_error("bundle ", "--upload: '%s' is not an https://, http:// or s3:// URL", upload);
+                _cleanup_free_ char *shown = redact_secrets(upload, NULL);
+                r = usage_error("bundle ", "--upload: '%s' is not an https://, http:// or s3:// URL", shown);
                 goto out;
         }
         if (!c.timeout_ms)

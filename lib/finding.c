@@ -1,5 +1,6 @@
 #include "config.h"
 #include "lib/finding.h"
+#include "lib/redact.h"
 
 #include <errno.h>
 
@@ -33,6 +34,16 @@ int severity_exit_code(enum severity worst)
         }
 }
 
+/* Every text of a finding is redacted once, here, where it is set: findings reach
+ * the terminal (check -v), --json, Nagios, ISSUE.md and bundles, and they quote
+ * command lines, URLs and config values that other people's processes chose. */
+static char *redacted(char *text)
+{
+        char *r = redact_secrets(text, NULL);
+        free(text);
+        return r;
+}
+
 struct finding *fnd_add(struct findings *fs, enum severity sev, const char *id, const char *fmt, ...)
 {
         if (fs->n == fs->cap) {
@@ -43,7 +54,7 @@ struct finding *fnd_add(struct findings *fs, enum severity sev, const char *id, 
         *f = (struct finding){.id = xstrdup(id), .sev = sev};
         va_list ap;
         va_start(ap, fmt);
-        f->summary = xvasprintf(fmt, ap);
+        f->summary = redacted(xvasprintf(fmt, ap));
         va_end(ap);
         return f;
 }
@@ -54,7 +65,7 @@ struct finding *fnd_add(struct findings *fs, enum severity sev, const char *id, 
                 va_list ap;                                    \
                 va_start(ap, fmt);                             \
                 free(f->field);                                \
-                f->field = xvasprintf(fmt, ap);                \
+                f->field = redacted(xvasprintf(fmt, ap));      \
                 va_end(ap);                                    \
         }
 SETTER(fnd_expected, expected)

@@ -1,10 +1,18 @@
 /* Redaction: secrets never leave the host. Every text artifact of a bundle, its
- * manifest, its log and the terminal output pass through here.
- * Rules: key = value pairs whose key names a secret (INI, TOML, env, YAML, JSON),
- * user:pass@ in URLs, Authorization headers and Bearer tokens, PEM private key
- * blocks, AWS access key IDs, --password=x / --token x style arguments (also in
- * NUL-separated /proc/PID/cmdline). --obfuscate also maps host names, IPv4/IPv6 and
- * MAC addresses to consistent stand-ins (keyed HMAC), kept in a local mapping. */
+ * manifest, its log, every finding (lib/finding.c) and error messages that can
+ * hold URLs pass through here. Linear time: hand-written scanners, no regexes.
+ * Rules (README.md "What is redacted"):
+ * - key = value / key: value lines and name=value words whose name says secret
+ *   (pass, pwd, secret, token, key, credential, auth, signature …: INI, TOML, env,
+ *   YAML, JSON, kernel command lines, URL query strings, -o a=b,c=d lists);
+ * - command-line flags: --db-pass PW, --token=X, -password PW, in NUL-separated
+ *   /proc/PID/cmdline and in space-joined text; tools' own short flags in their
+ *   context (mysql -pPW, sshpass -p, redis-cli -a, curl -u user:PW, …), -P PW;
+ * - URL userinfo (user:pass@, a token as user@, passwords holding '@');
+ * - Authorization/Cookie headers, Bearer/Basic tokens, AWS/GitHub/GitLab/Slack
+ *   token formats, PEM private key blocks.
+ * --obfuscate also maps host names, IPv4/IPv6 and MAC addresses to consistent
+ * stand-ins (keyed HMAC), kept in a local mapping. */
 #pragma once
 #include "lib/sha256.h" /* hmac_sha256 */
 #include <stdbool.h>
@@ -25,6 +33,8 @@ void redactor_free(struct redactor *r);
 char *redact(struct redactor *r, const char *in, size_t len, size_t *out_len, unsigned *count);
 /* Convenience for one NUL-terminated string (log lines, command lines). */
 char *redact_str(struct redactor *r, const char *s, unsigned *count);
+/* Secrets only, no redactor needed (no obfuscation): findings, messages. NULL is "". */
+char *redact_secrets(const char *s, unsigned *count);
 /* Writes "original\treplacement" lines of the obfuscation mapping to path (0600). */
 int redactor_save_mapping(struct redactor *r, const char *path);
 

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "lib/sample.h"
+#include "lib/redact.h"
 
 void sample_init(struct sample *s)
 {
@@ -26,16 +27,21 @@ void sample_value(struct sample *s, const char *key, const char *subject, double
         json_object_array_add(s->values, o);
 }
 
+/* Statuses are watch's findings: redacted where they are made, as findings are (lib/finding.c). */
 void sample_status(struct sample *s, const char *id, const char *subject, enum severity sev, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        char *summary = xvasprintf(fmt, ap);
+        char *raw = xvasprintf(fmt, ap);
         va_end(ap);
+        char *summary = redact_secrets(raw, NULL);
+        free(raw);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(id));
-        if (subject)
-                json_object_object_add(o, "subject", json_object_new_string(subject));
+        if (subject) {
+                _cleanup_free_ char *subj = redact_secrets(subject, NULL);
+                json_object_object_add(o, "subject", json_object_new_string(subj));
+        }
         json_object_object_add(o, "severity", json_object_new_string(severity_name(sev)));
         json_object_object_add(o, "summary", json_object_new_string(summary));
         free(summary);

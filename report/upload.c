@@ -179,11 +179,10 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
         _cleanup_free_ char *copy = xstrdup(path);
         char *err = NULL;
         _cleanup_free_ char *to = target_url(cfg, url, basename(copy), &err);
-        struct redactor *red = redactor_new();
-        _cleanup_free_ char *shown = redact_str(red, to ? to : url, NULL);
-        redactor_free(red);
+        _cleanup_free_ char *shown = redact_secrets(to ? to : url, NULL);
         if (!to) {
-                fprintf(stderr, "evodiag: upload: %s\n", err);
+                _cleanup_free_ char *shown_err = redact_secrets(err, NULL);
+                fprintf(stderr, "evodiag: upload: %s\n", shown_err);
                 free(err);
                 return -EINVAL;
         }
@@ -291,8 +290,11 @@ int upload_bundle(const struct config *cfg, const char *url, const char *path, c
                 }
                 bool retry = cr != CURLE_OK ? cr != CURLE_SSL_CACERT && cr != CURLE_PEER_FAILED_VERIFICATION && cr != CURLE_URL_MALFORMAT
                                             : code >= 500;
-                /* curl's message can quote the server (a certificate's names): escaped for the terminal */
-                _cleanup_free_ char *why = esc_text_dup(cr != CURLE_OK ? (*errbuf ? errbuf : cu->easy_strerror(cr)) : "server refused it");
+                /* curl's message can quote the server (a certificate's names) and the URL:
+                 * redacted, then escaped for the terminal */
+                _cleanup_free_ char *why_raw = redact_secrets(cr != CURLE_OK ? (*errbuf ? errbuf : cu->easy_strerror(cr)) : "server refused it",
+                                                              NULL);
+                _cleanup_free_ char *why = esc_text_dup(why_raw);
                 fprintf(stderr, "evodiag: upload to %s, attempt %d of %d: %s\n", shown, attempt, ATTEMPTS, why);
                 if (cr == CURLE_OK)
                         fprintf(stderr, "evodiag: upload: HTTP status %ld\n", code);
