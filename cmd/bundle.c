@@ -30,7 +30,9 @@ static void help(void)
               "  --max-size SIZE       total uncompressed budget (default 512M); --artifact-max SIZE each (16M)\n"
               "  --no-redact           keep secrets in the stored evidence (for a bundle that never\n"
               "                        leaves this host; findings and messages are always redacted)\n"
-
+              "  --full                all of /etc/passwd, /etc/group and every process's command line\n"
+              "                        (default: only the entries the checks looked up and the command\n"
+              "                        lines of processes the findings name)\n"
               "  --obfuscate           also replace host names, IP and MAC addresses (mapping kept in\n"
               "                        /var/lib/evodiag/obfuscate.map, never in the bundle)\n"
               "  --gzip                gzip instead of zstd\n"
@@ -48,7 +50,7 @@ static void help(void)
 }
 
 enum { O_SINCE = 256, O_ONLY, O_SKIP, O_COMPONENT, O_INTRUSIVE, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP,
-       O_UPLOAD, O_TIMEOUT, O_CTIMEOUT, O_ROOT, O_CONFIG, O_INSECURE_HTTP };
+       O_UPLOAD, O_TIMEOUT, O_CTIMEOUT, O_ROOT, O_CONFIG, O_INSECURE_HTTP, O_FULL };
 
 int cmd_bundle(int argc, char **argv)
 {
@@ -59,6 +61,7 @@ int cmd_bundle(int argc, char **argv)
                 {"max-size", required_argument, NULL, O_MAXSIZE}, {"artifact-max", required_argument, NULL, O_ARTMAX},
                 {"no-redact", no_argument, NULL, O_NOREDACT}, {"obfuscate", no_argument, NULL, O_OBF},
                 {"gzip", no_argument, NULL, O_GZIP},        {"upload", required_argument, NULL, O_UPLOAD},
+                {"full", no_argument, NULL, O_FULL},
                 {"timeout", required_argument, NULL, O_TIMEOUT}, {"collector-timeout", required_argument, NULL, O_CTIMEOUT},
                 {"root", required_argument, NULL, O_ROOT},  {"config", required_argument, NULL, O_CONFIG},
                 {"quiet", no_argument, NULL, 'q'},          {"verbose", no_argument, NULL, 'v'},
@@ -104,6 +107,7 @@ int cmd_bundle(int argc, char **argv)
                         break;
                 case O_NOREDACT: bo.redact = false; break;
                 case O_OBF: bo.obfuscate = true; break;
+                case O_FULL: bo.full = true; break;
                 case O_GZIP: bo.gzip = true; break;
                 case O_UPLOAD: upload = optarg; break;
                 case O_INSECURE_HTTP: insecure_http = true; break;

@@ -4,6 +4,7 @@
 #include "lib/child.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
+#include "lib/users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,12 +40,17 @@ static json_object *artifact_hdr(const char *path, const char *kind, const char 
         return h;
 }
 
-/* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count. */
+/* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count.
+ * Of /etc/passwd and /etc/group only the entries the checks looked up go (unless --full). */
 static void send_text_lines(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
                             size_t len, bool truncated, const char *error, uint64_t ms, long lines)
 {
         unsigned n = 0;
         char *red = NULL;
+        bool pw = streq(path, "host/etc/passwd"), gr = streq(path, "host/etc/group");
+        _cleanup_free_ char *looked_up = !s->full && (pw || gr) ? users_filter(gr, text, len, &len) : NULL;
+        if (looked_up)
+                text = looked_up;
         if (s->red) {
                 red = redact(s->red, text, len, &len, &n);
                 text = red;

@@ -21,6 +21,7 @@ struct bundle_sink {
         struct redactor *red;    /* NULL = --no-redact */
         size_t artifact_max;     /* per-artifact budget, bytes */
         uint64_t since_ms;       /* --since: how far back logs go (realtime ms) */
+        bool full;               /* --full: all of /etc/passwd and /etc/group, not the entries looked up */
         bool broken;             /* the parent went away: stop sending */
 };
 

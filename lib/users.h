@@ -4,6 +4,7 @@
  * servers (LDAP, sssd) that can hang. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 struct users;
 
@@ -23,3 +24,13 @@ const char *users_group(const struct users *u, unsigned gid);
 int users_uid(const struct users *u, const char *name, unsigned *uid);
 /* "name:group", numbers where a name is unknown. */
 char *users_owner(const struct users *u, unsigned uid, unsigned gid);
+
+/* Every lookup above is remembered (per process: a collector's child), so that a
+ * bundle stores only the entries the checks looked up and `check --from` finds the
+ * same names. users_filter: the lines of passwd (groups false) or group text (len
+ * bytes) those lookups used — each looked-up id's and name's first entry, and every
+ * earlier entry sharing an id or a name with a kept one, so that the union of several
+ * collectors' lines still answers every lookup as the whole file did. In file order,
+ * NUL-terminated, *out_len bytes. After too many distinct lookups, all of text. */
+char *users_filter(bool groups, const char *text, size_t len, size_t *out_len);
+void users_lookups_reset(void);

@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -105,6 +106,13 @@ struct bundle {
         uint64_t payload; /* uncompressed bytes written so far */
         size_t files, duplicates;
         uint64_t snapshot_bytes;
+        /* Unless --full: the pids findings name (their command lines are kept), and
+         * /etc/passwd and /etc/group as the union of the entries each collector looked up. */
+        json_object *pids, *left_out;
+        struct iddb {
+                struct strbuf text;
+                json_object *lines, *meta;
+        } iddb[2];
 };
 
 static void blog(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
@@ -171,6 +179,147 @@ static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t
         return got;
 }
 
+/* ---- what a bundle leaves out unless --full ---- */
+
+/* Remembers the process ids a text names: "pid 123", "pids 1, 2, 3", "PID=5", "/proc/123/…". */
+static void note_pids(json_object *set, const char *t)
+{
+        for (const char *p = t; p && *p; p++) {
+                const char *d = NULL;
+                bool list = false;
+                if ((p == t || !isalnum((unsigned char)p[-1])) && strncasecmp(p, "pid", 3) == 0) {
+                        const char *q = p + 3;
+                        if (*q == 's' || *q == 'S')
+                                q++;
+                        if (isalnum((unsigned char)*q) || *q == '_')
+                                continue; /* "pidfile" */
+                        while (*q == ' ' || *q == '=' || *q == ':' || *q == '#')
+                                q++;
+                        d = q;
+                        list = true;
+                } else if (strncmp(p, "/proc/", 6) == 0) {
+                        d = p + 6;
+                }
+                while (d && isdigit((unsigned char)*d)) {
+                        const char *e = d;
+                        while (isdigit((unsigned char)*e))
+                                e++;
+                        if (e - d < 12 && !isalpha((unsigned char)*e)) {
+                                char key[16];
+                                snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
+                                json_object_object_add(set, key, NULL);
+                        }
+                        if (!list || *e != ',')
+                                break;
+                        for (d = e + 1; *d == ' ';)
+                                d++;
+                }
+        }
+}
+
+static void note_finding_pids(struct bundle *b, const struct findings *fs, size_t from)
+{
+        for (size_t i = from; i < fs->n; i++) {
+                const struct finding *f = &fs->v[i];
+                const char *t[] = {f->summary, f->subject, f->expected, f->actual, f->remedy, f->evidence};
+                for (size_t k = 0; k < ARRAY_SIZE(t); k++)
+                        note_pids(b->pids, t[k]);
+        }
+}
+
+/* host/proc/PID/cmdline of a process no finding names? */
+static bool unnamed_cmdline(struct bundle *b, const char *path)
+{
+        if (b->o->full || !startswith(path, "host/proc/"))
+                return false;
+        const char *d = path + 10, *e = d;
+        while (isdigit((unsigned char)*e))
+                e++;
+        if (e == d || e - d > 11 || !streq(e, "/cmdline"))
+                return false;
+        char key[16];
+        snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
+        return !json_object_object_get_ex(b->pids, key, NULL);
+}
+
+/* The child sent only the entries its checks looked up (collectors/sink.c): keep
+ * the union, in the order first received, and write it once at the end. */
+static void hold_iddb(struct bundle *b, int db, const char *collector, json_object *h, struct reader *r, uint64_t size)
+{
+        struct iddb *d = &b->iddb[db];
+        struct strbuf in = {0};
+        uint64_t got = 0;
+        while (got < size) {
+                if (fill(r) < 0)
+                        break;
+                size_t n = r->end - r->start;
+                if (n > size - got)
+                        n = (size_t)(size - got);
+                if (in.len + n <= b->o->artifact_max) /* the child capped it already */
+                        sb_putn(&in, r->buf + r->start, n);
+                r->start += n;
+                got += n;
+        }
+        if (!d->lines) {
+                d->lines = json_object_new_object();
+                d->meta = json_object_new_object();
+                json_object_object_add(d->meta, "collector", json_object_new_string(collector));
+                copy_key(d->meta, h, "origin");
+        }
+        copy_key(d->meta, h, "redactions");
+        const char *st = jstr(h, "status");
+        if (st && !streq(st, "ok")) { /* cut at --artifact-max: say so */
+                copy_key(d->meta, h, "status");
+                copy_key(d->meta, h, "error");
+        }
+        for (size_t pos = 0; in.s && pos < in.len;) {
+                char *nl = memchr(in.s + pos, '\n', in.len - pos);
+                size_t l = nl ? (size_t)(nl - (in.s + pos)) : in.len - pos;
+                _cleanup_free_ char *line = xstrndup(in.s + pos, l);
+                if (*line && !json_object_object_get_ex(d->lines, line, NULL)) {
+                        json_object_object_add(d->lines, line, NULL);
+                        sb_printf(&d->text, "%s\n", line);
+                }
+                pos += l + 1;
+        }
+        sb_free(&in);
+}
+
+static void write_iddbs(struct bundle *b)
+{
+        static const char *const paths[] = {"host/etc/passwd", "host/etc/group"};
+        for (int db = 0; db < 2; db++) {
+                struct iddb *d = &b->iddb[db];
+                if (!d->lines)
+                        continue;
+                _cleanup_free_ char *full = xasprintf("%s/%s", b->top, paths[db]);
+                char sha[65];
+                const char *text = d->text.s ? d->text.s : "";
+                archive_out_buffer(b->ar, full, text, d->text.len, now_ms_realtime() / 1000, sha);
+                b->payload += d->text.len;
+                b->files++;
+                json_object *m = d->meta;
+                json_object_object_add(m, "path", json_object_new_string(paths[db]));
+                json_object_object_add(m, "kind", json_object_new_string("file"));
+                if (!json_object_object_get_ex(m, "status", NULL))
+                        json_object_object_add(m, "status", json_object_new_string("ok"));
+                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)d->text.len));
+                json_object_object_add(m, "sha256", json_object_new_string(sha));
+                json_object_object_add(m, "note", json_object_new_string("only the entries the checks looked up (--full keeps the file)"));
+                json_object_array_add(b->artifacts, m);
+                json_object_put(d->lines);
+                sb_free(&d->text);
+        }
+        size_t gone = 0;
+        json_object_object_foreach(b->left_out, path, unused)
+        {
+                (void)unused;
+                gone += !json_object_object_get_ex(b->seen, path, NULL); /* a later collector named it */
+        }
+        if (gone)
+                blog(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
+}
+
 static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
 {
         const char *path = jstr(h, "path");
@@ -182,6 +331,16 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         }
         json_object *absent;
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
+        if (!is_absent && unnamed_cmdline(b, path)) {
+                json_object_object_add(b->left_out, path, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL);
+                return;
+        }
+        int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
+        if (db >= 0) {
+                hold_iddb(b, db, collector, h, r, (uint64_t)size);
+                return;
+        }
         json_object *prev = NULL, *lines;
         if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
                 /* A line count made by a later collector (maps) still goes with the first copy. */
@@ -288,7 +447,7 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         struct bundle_child_arg arg = {.ctx = *base, .trace_max = TRACE_MAX};
         arg.ctx.self = c;
         arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
-                                        .since_ms = b->o->since_ms};
+                                        .since_ms = b->o->since_ms, .full = b->o->full};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         struct reader r = {.deadline = t0 + timeout};
@@ -327,8 +486,10 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                         json_object *fa, *ap;
                         if (json_object_object_get_ex(h, "applies", &ap))
                                 applies = json_object_get_boolean(ap);
+                        size_t had = res->fs.n;
                         if (json_object_object_get_ex(h, "findings", &fa) && findings_from_json(&res->fs, fa) == 0)
                                 got_findings = true;
+                        note_finding_pids(b, &res->fs, had);
                 } else if (streq(t, "artifact")) {
                         artifact(b, c->name, h, &r, &count);
                 } else if (streq(t, "log")) {
@@ -574,6 +735,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.artifacts = json_object_new_array();
         b.cols = json_object_new_array();
         b.seen = json_object_new_object();
+        b.pids = json_object_new_object();
+        b.left_out = json_object_new_object();
         blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
 
         struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
@@ -604,6 +767,7 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         }
         if (o->progress)
                 fputc('\n', stderr);
+        write_iddbs(&b);
         /* The last minutes of evodiag watch's recording, when there is one (report/recorder.c). */
         b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
@@ -674,6 +838,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "manifest.json", mant, NULL);
         json_object_put(man);
         json_object_put(b.seen);
+        json_object_put(b.pids);
+        json_object_put(b.left_out);
 
         r = archive_out_close(b.ar, &err);
         sigaction(SIGINT, &old_int, NULL);

@@ -21,6 +21,7 @@ struct bundle_opts {
         uint64_t max_size;            /* total uncompressed payload */
         uint64_t artifact_max;
         bool redact, obfuscate, gzip, quiet, progress;
+        bool full;                    /* all of /etc/passwd, /etc/group and every cmdline, not what findings use */
         const char *state_dir;        /* where the obfuscation key and mapping live */
 };
 

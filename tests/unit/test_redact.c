@@ -14,6 +14,7 @@
 #include "lib/sample.h"
 #include "lib/sha256.h"
 #include "lib/subprocess.h"
+#include "lib/users.h"
 #include "lib/util.h"
 
 static char *red(const char *in, unsigned *n)
@@ -379,6 +380,52 @@ static void test_findings_redacted(void **state)
         sample_free(&smp);
 }
 
+/* A bundle keeps of /etc/passwd and /etc/group what the lookups used; the union of
+ * several collectors' lines answers every lookup as the whole file did. */
+static void test_users_filter(void **state)
+{
+        const char *pw = "root:x:0:0:root:/root:/bin/bash\n"
+                         "toor:x:0:0:root:/root:/bin/sh\n"
+                         "daemon:x:1:1::/:/usr/sbin/nologin\n"
+                         "# comment:x:5:5::/:\n"
+                         "alice:x:1000:1000::/home/alice:/bin/bash\n"
+                         "svc:x:998:998::/:/bin/false\n"
+                         "lavinmq:x:999:999::/var/lib/lavinmq:/usr/sbin/nologin\n"
+                         "bob:x:1001:1001::/home/bob:/bin/bash";
+        size_t len;
+        users_lookups_reset();
+        struct users *u = users_parse(pw, "root:x:0:\nevo:x:1001:alice\n");
+        char *f = users_filter(false, pw, strlen(pw), &len);
+        assert_string_equal(f, ""); /* nothing looked up: nothing kept */
+        free(f);
+        assert_string_equal(users_name(u, 1000), "alice");
+        assert_null(users_name(u, 4242));
+        assert_string_equal(users_group(u, 1001), "evo");
+        f = users_filter(false, pw, strlen(pw), &len);
+        assert_string_equal(f, "alice:x:1000:1000::/home/alice:/bin/bash\n");
+        assert_int_equal(len, strlen(f));
+        free(f);
+        f = users_filter(true, "root:x:0:\nevo:x:1001:alice\n", 26, &len);
+        assert_string_equal(f, "evo:x:1001:alice\n");
+        free(f);
+        /* By name: "toor" is uid 0, and root's earlier line goes with it, so that a
+         * lookup of uid 0 in the union still answers "root". */
+        unsigned uid;
+        assert_int_equal(users_uid(u, "toor", &uid), 0);
+        f = users_filter(false, pw, strlen(pw), &len);
+        assert_string_equal(f, "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0:root:/root:/bin/sh\n"
+                               "alice:x:1000:1000::/home/alice:/bin/bash\n");
+        struct users *again = users_parse(f, NULL);
+        assert_string_equal(users_name(again, 0), "root");
+        assert_string_equal(users_name(again, 1000), "alice");
+        assert_int_equal(users_uid(again, "toor", &uid), 0);
+        assert_int_equal(uid, 0);
+        users_free(again);
+        free(f);
+        users_free(u);
+        users_lookups_reset();
+}
+
 static void test_no_false_positives(void **state)
 {
         unsigned n;
@@ -507,7 +554,7 @@ int main(void)
                 cmocka_unit_test(test_hmac_rfc4231),      cmocka_unit_test(test_subprocess),
                 cmocka_unit_test(test_argv_forms),        cmocka_unit_test(test_no_over_redaction),
                 cmocka_unit_test(test_linear_time),       cmocka_unit_test(test_findings_redacted),
-                cmocka_unit_test(test_json_documents_stay_json),
+                cmocka_unit_test(test_users_filter),      cmocka_unit_test(test_json_documents_stay_json),
         };
         return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
 }
