@@ -155,7 +155,7 @@ int cmd_bundle(int argc, char **argv)
                 }
         }
         {
-                _cleanup_free_ char *host = inspected_hostname(), *tdir = evodiag_templates_dir();
+                _cleanup_free_ char *host = inspected_hostname(&c), *tdir = evodiag_templates_dir();
                 struct strbuf cl = {0};
                 for (int i = 0; i < argc; i++)
                         sb_printf(&cl, "%s%s", i ? " " : "evodiag ", argv[i]);

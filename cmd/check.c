@@ -5,11 +5,8 @@
 #include "collectors/sink.h"
 #include "lib/escape.h"
 #include "report/report.h"
-#include "report/unpack.h"
+#include "report/from.h"
 
-#include <sys/stat.h>
-
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 
@@ -54,191 +51,48 @@ enum { OPT_ONLY = 256, OPT_SKIP, OPT_ROOT, OPT_FORMAT, OPT_JSON, OPT_TIMEOUT, OP
 
 /* ---- --from: a bundle's evidence as the root, its findings.json as the reference ---- */
 
-struct bundle_src {
-        char *tmp;       /* what we unpacked into (removed at the end) */
-        char *top;       /* the directory holding manifest.json */
-        char *host_root; /* top/host */
-        char *host;      /* the host the bundle was made on */
-        json_object *recorded;
-        char **ran; /* collectors that ran in the bundle */
-};
-
-static char *find_top(const char *dir)
+/* Unpacked and parsed in a child under the run's deadline (report/from.c); here only
+ * the checked result: the replayed reads, and which collectors ran. */
+static int open_bundle(const char *from, uint64_t deadline_ms, struct from_bundle *fb, char ***ran)
 {
-        _cleanup_free_ char *m = xasprintf("%s/manifest.json", dir);
-        if (access(m, R_OK) == 0)
-                return xstrdup(dir);
-        DIR *d = opendir(dir);
-        if (!d)
-                return NULL;
-        struct dirent *de;
-        char *found = NULL;
-        while (!found && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *sub = xasprintf("%s/%s/manifest.json", dir, de->d_name);
-                if (access(sub, R_OK) == 0)
-                        found = xasprintf("%s/%s", dir, de->d_name);
-        }
-        closedir(d);
-        return found;
-}
-
-static int open_bundle(const char *from, struct bundle_src *s)
-{
-        struct stat st;
-        if (stat(from, &st) < 0) {
-                err("--from %s: %s", from, strerror(errno));
+        char *e = NULL;
+        if (from_open(from, deadline_ms, fb, &e) < 0) {
+                err("--from %s: %s", from, e);
+                free(e);
                 return EXIT_USAGE;
         }
-        if (S_ISDIR(st.st_mode)) {
-                s->top = find_top(from);
-        } else {
-                char *e = NULL;
-                if (unpack_bundle(from, &s->tmp, &e) < 0) {
-                        err("--from %s: %s", from, e);
-                        free(e);
-                        return EXIT_USAGE;
-                }
-                s->top = find_top(s->tmp);
-        }
-        if (!s->top) {
-                err("--from %s: no manifest.json: not an evodiag bundle", from);
-                return EXIT_USAGE;
-        }
-        s->host_root = xasprintf("%s/host", s->top);
-        if (access(s->host_root, R_OK) < 0)
-                (void)mkdir(s->host_root, 0700); /* a bundle with no host evidence: every check says unknown */
-        _cleanup_free_ char *mp = xasprintf("%s/manifest.json", s->top), *fp = xasprintf("%s/findings.json", s->top);
-        json_object *man = json_object_from_file(mp), *h, *arts;
-        if (man && json_object_object_get_ex(man, "host", &h))
-                s->host = xstrdup(json_object_get_string(h));
-        /* Reads that failed on the host (EACCES...) fail the same way here; directory
-         * listings and stat results are what the host showed. */
-        if (man && json_object_object_get_ex(man, "artifacts", &arts))
-                for (size_t i = 0; i < json_object_array_length(arts); i++) {
-                        json_object *a = json_object_array_get_idx(arts, i), *p, *e, *sj;
-                        if (!json_object_object_get_ex(a, "path", &p) || !startswith(json_object_get_string(p), "host/"))
-                                continue;
-                        const char *path = json_object_get_string(p) + 4;
-                        if (json_object_object_get_ex(a, "errno", &e))
-                                rootfs_inject_error(path, json_object_get_int(e));
-                        /* What the host showed beyond the stored bytes: absolute link targets,
-                         * line counts of counted files, files stored cut. */
-                        if (json_object_object_get_ex(a, "link", &e) && json_object_is_type(e, json_type_string))
-                                rootfs_inject_link(path, json_object_get_string(e));
-                        if (json_object_object_get_ex(a, "lines", &e) && json_object_is_type(e, json_type_int))
-                                rootfs_inject_count(path, (long)json_object_get_int64(e));
-                        if (json_object_object_get_ex(a, "status", &e) && json_object_is_type(e, json_type_string) &&
-                            streq(json_object_get_string(e), "truncated"))
-                                rootfs_inject_truncated(path);
-                        if (json_object_object_get_ex(a, "names", &e)) {
-                                size_t len;
-                                _cleanup_free_ char *buf = names_from_json(e, &len);
-                                rootfs_snapshot_put_dir(path, buf, len);
-                        }
-                        if (json_object_object_get_ex(a, "stat", &sj)) {
-                                struct stat sb = {0};
-                                json_object *v;
-                                sb.st_mode = json_object_object_get_ex(sj, "mode", &v) ? (mode_t)json_object_get_int64(v) : 0;
-                                sb.st_uid = json_object_object_get_ex(sj, "uid", &v) ? (uid_t)json_object_get_int64(v) : 0;
-                                sb.st_gid = json_object_object_get_ex(sj, "gid", &v) ? (gid_t)json_object_get_int64(v) : 0;
-                                sb.st_size = json_object_object_get_ex(sj, "size", &v) ? (off_t)json_object_get_int64(v) : 0;
-                                sb.st_nlink = json_object_object_get_ex(sj, "nlink", &v) ? (nlink_t)json_object_get_int64(v) : 1;
-                                sb.st_ino = json_object_object_get_ex(sj, "ino", &v) ? (ino_t)json_object_get_int64(v) : 0;
-                                sb.st_mtime = json_object_object_get_ex(sj, "mtime", &v) ? (time_t)json_object_get_int64(v) : 0;
-                                rootfs_inject_stat(path, &sb);
-                        }
-                }
-        json_object_put(man);
-        s->recorded = json_object_from_file(fp);
+        manifest_apply(&fb->info);
         /* By default re-run what the bundle ran: other collectors would judge missing evidence. */
-        json_object *cols, *cst, *nm;
-        if (s->recorded && json_object_object_get_ex(s->recorded, "collectors", &cols)) {
-                size_t n = json_object_array_length(cols), k = 0;
-                s->ran = xcalloc(n + 1, sizeof(char *));
-                for (size_t i = 0; i < n; i++) {
-                        json_object *c = json_object_array_get_idx(cols, i);
-                        if (json_object_object_get_ex(c, "status", &cst) && json_object_object_get_ex(c, "name", &nm) &&
-                            (streq(json_object_get_string(cst), "ok") || streq(json_object_get_string(cst), "not_applicable")) &&
-                            collector_find(json_object_get_string(nm)))
-                                s->ran[k++] = xstrdup(json_object_get_string(nm));
-                }
-        }
+        const struct bundle_collector *bc = fb->info.collectors.v;
+        if (fb->info.findings_problem)
+                return 0;
+        size_t k = 0;
+        *ran = xcalloc(fb->info.collectors.n + 1, sizeof(char *));
+        for (size_t i = 0; i < fb->info.collectors.n; i++)
+                if (bc[i].status && (streq(bc[i].status, "ok") || streq(bc[i].status, "not_applicable")) && collector_find(bc[i].name))
+                        (*ran)[k++] = xstrdup(bc[i].name);
         return 0;
 }
 
-static void close_bundle(struct bundle_src *s)
-{
-        if (s->tmp) {
-                remove_tree(s->tmp);
-                free(s->tmp);
-        }
-        free(s->top);
-        free(s->host_root);
-        free(s->host);
-        json_object_put(s->recorded);
-        for (size_t i = 0; s->ran && s->ran[i]; i++)
-                free(s->ran[i]);
-        free(s->ran);
-        *s = (struct bundle_src){0};
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The findings of one collector as sorted "id|severity|subject|summary" lines,
- * leaving out checks that need the live system. */
-static char *canon(json_object *arr)
-{
-        /* findings.json holds valid UTF-8 (lib/escape.h): compare like with like. */
-        json_sanitize(arr);
-        size_t n = arr ? json_object_array_length(arr) : 0, m = 0;
-        char **v = xcalloc(n + 1, sizeof(*v));
-        for (size_t i = 0; i < n; i++) {
-                json_object *f = json_object_array_get_idx(arr, i), *x;
-                const struct check_info *ci = json_object_object_get_ex(f, "id", &x) ? check_find(json_object_get_string(x), NULL) : NULL;
-                if (ci && ci->live)
-                        continue;
-                const char *k[4] = {"id", "severity", "subject", "summary"};
-                struct strbuf b = {0};
-                for (int j = 0; j < 4; j++)
-                        sb_printf(&b, "%s%s", j ? "|" : "", json_object_object_get_ex(f, k[j], &x) ? json_object_get_string(x) : "");
-                v[m++] = sb_steal(&b);
-        }
-        qsort(v, m, sizeof(*v), cmp_str);
-        struct strbuf out = {0};
-        sb_puts(&out, "");
-        for (size_t i = 0; i < m; i++) {
-                sb_printf(&out, "%s\n", v[i]);
-                free(v[i]);
-        }
-        free(v);
-        return sb_steal(&out);
-}
-
 /* Every collector that ran in both: same findings? One line on stderr, details with -v. */
-static void compare_with_recorded(const struct bundle_src *s, const struct report *rep, int verbose)
+static void compare_with_recorded(const struct from_bundle *fb, const struct report *rep, int verbose)
 {
-        json_object *cols;
-        if (!s->recorded || !json_object_object_get_ex(s->recorded, "collectors", &cols)) {
-                err("--from: the bundle has no readable findings.json: nothing to compare with");
+        if (fb->info.findings_problem) {
+                err("--from: %s", fb->info.findings_problem);
                 return;
         }
-        size_t same = 0, differ = 0, nc = json_object_array_length(cols);
+        const struct bundle_collector *bc = fb->info.collectors.v;
+        size_t same = 0, differ = 0, nc = fb->info.collectors.n;
         struct strbuf which = {0};
         for (size_t i = 0; i < rep->n; i++) {
                 const struct run_result *r = &rep->r[i];
                 if (r->status != RUN_OK)
                         continue;
                 for (size_t k = 0; k < nc; k++) {
-                        json_object *col = json_object_array_get_idx(cols, k), *name, *st, *fa;
-                        if (!json_object_object_get_ex(col, "name", &name) || !streq(json_object_get_string(name), r->c->name) ||
-                            !json_object_object_get_ex(col, "status", &st) || !streq(json_object_get_string(st), "ok"))
+                        if (!streq(bc[k].name, r->c->name) || !bc[k].status || !streq(bc[k].status, "ok"))
                                 continue;
-                        json_object_object_get_ex(col, "findings", &fa);
-                        json_object *now = findings_to_json(&r->fs);
-                        _cleanup_free_ char *a = canon(fa), *b = canon(now);
-                        json_object_put(now);
+                        _cleanup_free_ char *b = bundle_canon(&r->fs);
+                        const char *a = bc[k].canon ? bc[k].canon : "";
                         if (streq(a, b)) {
                                 same++;
                         } else {
@@ -260,10 +114,9 @@ static void compare_with_recorded(const struct bundle_src *s, const struct repor
         sb_free(&which);
 }
 
-static int run_and_report(struct common *c, enum format fmt, bool use_color, struct bundle_src *src)
+static int run_and_report(struct common *c, enum format fmt, bool use_color, struct from_bundle *src, uint64_t t0)
 {
-        uint64_t t0 = now_ms_monotonic();
-        _cleanup_free_ char *host = src && src->host ? xstrdup(src->host) : inspected_hostname();
+        _cleanup_free_ char *host = src ? xstrdup(src->info.host) : inspected_hostname(c);
         struct report rep = {.root = rootfs_get(), .started_ms = now_ms_realtime(), .host = host};
         size_t n = 0;
         while (collectors[n])
@@ -311,7 +164,8 @@ int cmd_check(int argc, char **argv)
         enum format fmt = FMT_TEXT;
         const char *color = "auto";
         const char *from = NULL;
-        struct bundle_src src = {0};
+        struct from_bundle src = {0};
+        char **ran = NULL;
         int o, r = 0;
         optind = 1;
         opterr = 0;
@@ -368,22 +222,35 @@ int cmd_check(int argc, char **argv)
                 r = usage_error("check ", "--from and --root cannot be combined (--from sets the root)");
                 goto out;
         }
-        if (from && (r = open_bundle(from, &src)))
+        bool only_given = c.only != NULL;
+        if ((r = common_setup("check ", &c)))
+                goto out;
+        uint64_t t0 = now_ms_monotonic(); /* --timeout covers reading a bundle too */
+        if (from && (r = open_bundle(from, t0 + c.timeout_ms, &src, &ran)))
                 goto out;
         if (from) {
                 c.root = src.host_root;
-                if (!c.only && src.ran) { /* common_free() frees c.only: hand it over */
-                        c.only = src.ran;
-                        src.ran = NULL;
+                if ((r = rootfs_set(c.root)) < 0) {
+                        err("--from %s: %s: %s", from, c.root, strerror(-r));
+                        r = EXIT_USAGE;
+                        goto out;
+                }
+                if (!only_given && ran) { /* the bundle's list wins over the config's; common_free() frees it */
+                        for (size_t i = 0; c.only && c.only[i]; i++)
+                                free(c.only[i]);
+                        free(c.only);
+                        c.only = ran;
+                        ran = NULL;
                 }
         }
-        if ((r = common_setup("check ", &c)))
-                goto out;
 
         bool use_color = streq(color, "always") || (streq(color, "auto") && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-        r = run_and_report(&c, fmt, use_color, from ? &src : NULL);
+        r = run_and_report(&c, fmt, use_color, from ? &src : NULL, t0);
 out:
         common_free(&c);
-        close_bundle(&src);
+        from_close(&src);
+        for (size_t i = 0; ran && ran[i]; i++)
+                free(ran[i]);
+        free(ran);
         return r;
 }

@@ -50,5 +50,7 @@ void common_free(struct common *c);
 /* Where ISSUE.md templates are: $EVODIAG_TEMPLATES, the source tree's for a binary
  * still in its build tree, else the installed ones. */
 char *evodiag_templates_dir(void);
-/* The host name of the inspected system (root-aware). */
-char *inspected_hostname(void);
+/* The host name of the inspected system (root-aware): read in a child under the
+ * collector timeout (bounded by --timeout), regular files only; "unknown" when
+ * there is none or it took too long. */
+char *inspected_hostname(const struct common *c);

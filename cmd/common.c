@@ -1,13 +1,17 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "lib/escape.h"
+#include "lib/child.h"
 #include "lib/housekeeping.h"
 #include "report/report.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <math.h>
 #include <limits.h>
 #include <sys/stat.h>
+
+#define HOSTNAME_MAX 255
 
 /* Errors follow the output format (bpftool's p_err): with --json or --format nagios a
  * script or a monitoring system reads stdout, so a usage or config error must reach it
@@ -206,21 +210,71 @@ void common_free(struct common *c)
         config_free(&c->cfg);
 }
 
-char *inspected_hostname(void)
+/* rootfs refuses what is not a regular file (a FIFO there would block, a device never end). */
+static char *hostname_from(const char *path)
 {
         char *h = NULL;
-        if (rootfs_read_value("/proc/sys/kernel/hostname", &h) == 0 && *h)
+        if (rootfs_read_value(path, &h) < 0)
+                return NULL;
+        h[strcspn(h, "\n")] = 0;
+        if (*h && strlen(h) <= HOSTNAME_MAX)
                 return h;
         free(h);
-        if (rootfs_read_value("/etc/hostname", &h) == 0 && *h)
-                return h;
-        free(h);
-        char buf[256];
-        if (rootfs_is_live() && gethostname(buf, sizeof(buf)) == 0) {
+        return NULL;
+}
+
+static void hostname_child(void *arg, int wfd)
+{
+        (void)arg;
+        char *h = hostname_from("/proc/sys/kernel/hostname");
+        if (!h)
+                h = hostname_from("/etc/hostname");
+        char buf[HOSTNAME_MAX + 1];
+        if (!h && rootfs_is_live() && gethostname(buf, sizeof(buf)) == 0) {
                 buf[sizeof(buf) - 1] = 0;
-                return xstrdup(buf);
+                h = *buf ? xstrdup(buf) : NULL;
         }
-        return xstrdup("unknown");
+        if (h && write_all(wfd, h, strlen(h)) < 0)
+                _exit(2);
+}
+
+char *inspected_hostname(const struct common *c)
+{
+        /* Host data: read in a child under a deadline, like every other read of the host. */
+        uint64_t ms = c->collector_timeout_ms ? c->collector_timeout_ms : 5000;
+        if (c->timeout_ms && c->timeout_ms < ms)
+                ms = c->timeout_ms;
+        uint64_t deadline = now_ms_monotonic() + ms;
+        struct child ch;
+        if (child_start(&ch, "hostname", hostname_child, NULL) < 0)
+                return xstrdup("unknown");
+        char buf[HOSTNAME_MAX + 1];
+        size_t got = 0;
+        bool late = false;
+        for (;;) {
+                uint64_t now = now_ms_monotonic();
+                if (now >= deadline) {
+                        late = true;
+                        break;
+                }
+                struct pollfd p = {.fd = ch.fd, .events = POLLIN};
+                if (poll(&p, 1, (int)(deadline - now)) <= 0)
+                        continue;
+                ssize_t n = read(ch.fd, buf + got, sizeof(buf) - 1 - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0 || (got += (size_t)n) == sizeof(buf) - 1)
+                        break;
+        }
+        bool abandoned = false;
+        int status = child_reap(ch.pid, late, &abandoned);
+        close(ch.fd);
+        buf[got] = 0;
+        if (late)
+                err("the host name could not be read within %llu ms: using 'unknown'", (unsigned long long)ms);
+        if (late || status != 0 || !got || memchr(buf, 0, got))
+                return xstrdup("unknown");
+        return xstrdup(buf);
 }
 
 /* Installed templates; for a binary still in its build tree, the source tree's. */

@@ -842,7 +842,7 @@ int cmd_watch(int argc, char **argv)
                 r.cooldown_ms = BUNDLE_COOLDOWN_MS;
         if (rescan)
                 sampler_rescan_ms = rescan;
-        host = inspected_hostname();
+        host = inspected_hostname(&c);
         r.host = host;
 
         watch_init(&r.w, &c.ctx, interval, (const char *const *)c.only, (const char *const *)c.skip,

@@ -130,3 +130,49 @@ char *child_status_error(int status)
                 return xasprintf("exited with status %d", WEXITSTATUS(status));
         return NULL;
 }
+
+int child_on_exit(void (*fn)(void *arg), void *arg)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(p[0]);
+                close(p[1]);
+                return -e;
+        }
+        if (pid == 0) {
+                /* Outlive the parent: no PDEATHSIG, a session of its own (a signal to the
+                 * terminal's or the caller's process group is not for it), deaf to the
+                 * usual signals, and holding none of the parent's files (a caller
+                 * reading our stdout must see its end when the parent exits). */
+                (void)setsid();
+                signal(SIGINT, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGQUIT, SIG_IGN);
+                signal(SIGPIPE, SIG_IGN);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, STDIN_FILENO);
+                        dup2(null, STDOUT_FILENO);
+                        dup2(null, STDERR_FILENO);
+                }
+                if (dup2(p[0], 3) < 0)
+                        _exit(1);
+                (void)close_range(4, ~0u, 0);
+                char c;
+                /* EOF once every holder of the write end (the parent and the children
+                 * it forked since, which die with it) is gone. */
+                while (read(3, &c, 1) < 0 && errno == EINTR)
+                        ;
+                fn(arg);
+                _exit(0);
+        }
+        close(p[0]); /* the write end stays open, unused, until this process ends */
+        return 0;
+}

@@ -21,3 +21,7 @@ char *child_status_error(int status);
 int write_all(int fd, const void *buf, size_t n);
 /* Reads exactly n bytes unless EOF; returns bytes read or -errno. */
 long read_full(int fd, void *buf, size_t n);
+/* Runs fn(arg) in a separate process once this process and the children it forks
+ * afterwards have all exited, however they end (return, signal, SIGKILL): for
+ * removing a temporary directory. The helper holds no file of ours. */
+int child_on_exit(void (*fn)(void *arg), void *arg);

@@ -1,0 +1,130 @@
+/* check --from's reader of a bundle's manifest.json and findings.json. Both are
+ * untrusted: every field the offline re-check uses is type- and range-checked
+ * against a table (below, in manifest.c), with errors such as
+ *   bundle manifest: artifacts[3].path: expected a string
+ * What passes is handed from the sandboxed child (report/from.c) to the parent in a
+ * small binary form that the parent decodes with the same tables: the parent never
+ * parses a bundle's JSON.
+ *
+ * To add a field: a member in the struct here, one line in its table in manifest.c
+ * (key, type, offset, range); parsing, checking, the child->parent transport and
+ * freeing follow from the table. What check --from does with it: manifest_apply(). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/finding.h"
+#include "lib/util.h"
+
+#define MANIFEST_MAX_BYTES (128u << 20) /* manifest.json, findings.json */
+#define MANIFEST_MAX_ELEMS 1000000      /* any one array: artifacts, names, findings */
+
+/* Value holders the tables fill; `set` says the key was present. */
+struct mf_int {
+        bool set;
+        int64_t v;
+};
+struct mf_bool {
+        bool set, v;
+};
+struct mf_names { /* an array of file names, NUL-separated in buf (len bytes) */
+        bool set;
+        size_t n, len;
+        char *buf;
+};
+struct mf_array {
+        size_t n;
+        void *v; /* n elements of the element struct */
+};
+
+/* manifest.json */
+struct manifest_stat {
+        bool set; /* first member of every nested object */
+        struct mf_int mode, uid, gid, size, nlink, ino, mtime;
+};
+struct manifest_artifact {
+        char *path; /* required */
+        char *collector, *kind, *origin, *status, *error, *link, *sha256;
+        struct mf_int err; /* "errno": 1..4095 */
+        struct mf_int lines; /* a counted file's lines on the host (its stored copy may be cut) */
+        struct mf_int bytes, redactions, duration_ms;
+        struct mf_bool dir, absent;
+        struct mf_names names;
+        struct manifest_stat stat;
+};
+struct manifest_collector {
+        char *name, *status, *note;
+        struct mf_int duration_ms, artifacts;
+        struct mf_bool timed_out;
+};
+struct manifest {
+        struct mf_int schema;
+        char *host, *evodiag, *root, *command_line, *start, *end, *compression;
+        struct mf_bool complete, redacted, obfuscated;
+        struct mf_array artifacts;  /* struct manifest_artifact */
+        struct mf_array collectors; /* struct manifest_collector */
+};
+
+/* findings.json */
+struct recorded_finding {
+        char *id, *severity, *summary; /* required; severity one of severity_name()'s */
+        char *subject, *expected, *actual, *remedy, *evidence;
+};
+struct recorded_collector {
+        char *name, *status; /* required */
+        char *note, *summary;
+        struct mf_int duration_ms;
+        struct mf_array findings; /* struct recorded_finding */
+};
+struct recorded_counts {
+        bool set;
+        struct mf_int skipped, ok, info, unknown, warn, crit;
+};
+struct recorded {
+        struct mf_int schema, duration_ms, exit_code;
+        char *tool, *version, *host, *root, *started, *worst;
+        struct mf_bool complete;
+        struct recorded_counts summary;
+        struct mf_names errors;
+        struct mf_array collectors; /* struct recorded_collector */
+};
+
+/* What the child hands the parent: only what check --from uses, all checked. */
+struct bundle_collector {
+        char *name, *status;
+        char *canon; /* its recorded findings, canonical (bundle_canon) */
+};
+struct bundle_info {
+        char *top;        /* "." or the one subdirectory that holds manifest.json */
+        struct mf_bool unpacked; /* top is in the temp dir (an archive), not in --from DIR */
+        struct mf_bool has_host; /* top/host is a directory */
+        char *host;       /* the manifest's host, else the tree's hostname, else "unknown" */
+        char *findings_problem;  /* why there is nothing to compare with, or NULL */
+        struct mf_array artifacts;  /* struct manifest_artifact */
+        struct mf_array collectors; /* struct bundle_collector */
+};
+
+/* Pure parsers (fuzzing entry points): 0, or -EINVAL with *err as above. buf need
+ * not be NUL-terminated. On success the caller frees with *_free. */
+int manifest_parse(const char *buf, size_t len, struct manifest *m, char **err);
+int recorded_parse(const char *buf, size_t len, struct recorded *r, char **err);
+void manifest_free(struct manifest *m);
+void recorded_free(struct recorded *r);
+
+/* A collector's findings as sorted "id|severity|subject|summary" lines, leaving out
+ * checks that need the live system: what check --from compares. */
+char *bundle_canon(const struct findings *fs);
+/* findings.json's collectors -> bundle_info's (name, status, canon); -EINVAL with
+ * *err for a finding with an unknown severity. */
+int recorded_to_collectors(const struct recorded *r, struct mf_array *out, char **err);
+
+/* The child->parent transport. encode appends to out; decode checks every length,
+ * count and range again (the parent trusts no byte of it) and fails with *err. */
+void bundle_info_encode(const struct bundle_info *bi, struct strbuf *out);
+int bundle_info_decode(const void *buf, size_t len, struct bundle_info *bi, char **err);
+void bundle_info_free(struct bundle_info *bi);
+
+/* check --from: the host/ artifacts' recorded errno, listings and stat results
+ * become what rootfs replays (lib/rootfs.h), so offline checks see what the host
+ * showed. Linear in the number of artifacts. */
+void manifest_apply(const struct bundle_info *bi);
