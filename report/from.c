@@ -73,7 +73,6 @@ static char *find_top(int rootfd)
                         close(dfd);
                 return NULL;
         }
-        rewinddir(d); /* the offset is shared with rootfd, which may have been read */
         char *best = NULL;
         size_t seen = 0;
         struct dirent *de;
@@ -125,9 +124,7 @@ static int load(const struct from_arg *a, struct bundle_info *bi, char **err)
         int r, rootfd;
         _cleanup_close_ int tmpfd = -1;
         if (S_ISDIR(st.st_mode)) {
-                rootfd = fd;
-                if ((r = unpack_check_tree(rootfd, NULL, err)) < 0)
-                        return r;
+                rootfd = fd; /* its links are resolved inside it by rootfs when read */
         } else if (S_ISREG(st.st_mode)) {
                 tmpfd = open(a->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (tmpfd < 0) {

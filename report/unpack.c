@@ -5,7 +5,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,8 +12,6 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-
-#define TREE_MAX_DEPTH 64
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -423,100 +420,5 @@ int unpack_buffer(const void *buf, size_t len, int dirfd, const struct unpack_li
                 r = unpack_archive(a, dirfd, lim, err);
         }
         archive_read_free(a);
-        return r;
-}
-
-/* ---- an unpacked directory (check --from DIR) ---- */
-
-struct walker {
-        const struct unpack_limits *lim;
-        size_t entries;
-        char **links;
-        size_t nlinks, caplinks;
-        char **err;
-};
-
-static int walk_tree(struct walker *w, int dfd, struct strbuf *path, int depth)
-{
-        int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = dup < 0 ? NULL : fdopendir(dup);
-        if (!d) {
-                int e = errno;
-                if (dup >= 0)
-                        close(dup);
-                _cleanup_free_ char *name = shown(path->len ? path->s : ".");
-                *w->err = xasprintf("cannot read '%s': %s", name, strerror(e));
-                return -e;
-        }
-        rewinddir(d); /* the offset is shared with dfd, which may have been read before */
-        int r = 0;
-        struct dirent *de;
-        while (!r && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                size_t mark = path->len;
-                if (path->len)
-                        sb_putc(path, '/');
-                sb_puts(path, de->d_name);
-                _cleanup_free_ char *name = shown(path->s);
-                struct stat st;
-                if (++w->entries > w->lim->max_entries) {
-                        *w->err = xasprintf("refusing the bundle: more than %zu entries", w->lim->max_entries);
-                        r = -EFBIG;
-                } else if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = -errno;
-                        *w->err = xasprintf("cannot read '%s': %s", name, strerror(-r));
-                } else if (S_ISLNK(st.st_mode)) {
-                        char t[PATH_MAX];
-                        ssize_t n = readlinkat(dfd, de->d_name, t, sizeof(t) - 1);
-                        t[n < 0 ? 0 : n] = 0;
-                        if (n < 0 || !unpack_link_target_ok(t)) {
-                                _cleanup_free_ char *ts = shown(t);
-                                *w->err = xasprintf("refusing link '%s' -> '%s': %s", name, ts,
-                                                    t[0] == '/' ? "an absolute target leaves the bundle"
-                                                                : "a target with a '..' component can leave the bundle");
-                                r = -EPERM;
-                        } else {
-                                if (w->nlinks == w->caplinks) {
-                                        w->caplinks = w->caplinks ? w->caplinks * 2 : 64;
-                                        w->links = xrealloc(w->links, w->caplinks * sizeof(char *));
-                                }
-                                w->links[w->nlinks++] = xstrdup(path->s);
-                        }
-                } else if (S_ISDIR(st.st_mode)) {
-                        int sub = depth >= TREE_MAX_DEPTH ? -1 : openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0) {
-                                r = depth >= TREE_MAX_DEPTH ? -EPERM : -errno;
-                                *w->err = r == -EPERM ? xasprintf("refusing '%s': nested deeper than %d", name, TREE_MAX_DEPTH)
-                                                      : xasprintf("cannot read '%s': %s", name, strerror(-r));
-                        } else {
-                                r = walk_tree(w, sub, path, depth + 1);
-                                close(sub);
-                        }
-                } else if (!S_ISREG(st.st_mode)) {
-                        *w->err = xasprintf("refusing entry '%s': %s does not belong in a bundle",
-                                            name, type_name(st.st_mode & S_IFMT));
-                        r = -EPERM;
-                }
-                path->len = mark;
-                path->s[mark] = 0;
-        }
-        closedir(d);
-        return r;
-}
-
-int unpack_check_tree(int dirfd, const struct unpack_limits *lim, char **err)
-{
-        *err = NULL;
-        struct walker w = {.lim = lim ? lim : &default_limits, .err = err};
-        struct strbuf path = {0};
-        sb_puts(&path, "");
-        int r = walk_tree(&w, dirfd, &path, 0);
-        sb_free(&path);
-        if (!r)
-                r = verify_links(dirfd, w.links, w.nlinks, err);
-        for (size_t i = 0; i < w.nlinks; i++)
-                free(w.links[i]);
-        free(w.links);
         return r;
 }

@@ -5,7 +5,9 @@
  * component, hard links to anything but a regular file unpacked before, devices,
  * FIFOs and sockets are refused by name; sizes and entry counts stay within the
  * bundle's own budget; a write error (ENOSPC, EFBIG) stops it with a message.
- * Untrusted input: callers run these in a child under a deadline (report/from.c). */
+ * Untrusted input: callers run these in a child under a deadline (report/from.c).
+ * An unpacked directory (check --from DIR) is not walked here: collectors read it
+ * through lib/rootfs, which resolves every path inside the root by the kernel. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,9 +28,6 @@ struct unpack_limits {
 int unpack_fd(int archive_fd, int dirfd, const struct unpack_limits *lim, char **err);
 /* The same from memory: the pure entry point (fuzzing, unit tests). */
 int unpack_buffer(const void *buf, size_t len, int dirfd, const struct unpack_limits *lim, char **err);
-/* An already unpacked tree (check --from DIR): refuses what unpacking would have
- * refused (escaping links, devices, FIFOs, sockets, too many entries). */
-int unpack_check_tree(int dirfd, const struct unpack_limits *lim, char **err);
 
 /* Whether a symlink target may appear in a bundle: relative, no ".." component. */
 bool unpack_link_target_ok(const char *target);

@@ -115,21 +115,24 @@ t_is "$(printf '%s' "$OUT" | jq -r .host)" bundled-host "a manifest without host
 t_like "$ERR" "re-checked offline: [0-9]+ collectors agree" "a good bundle is re-checked"
 t_no_tmp "good: no temp dir left"
 
-# An unpacked directory is held to the same rules.
+# An unpacked directory (tar -x of a hostile bundle keeps its links): its links are
+# resolved inside its host/ tree by the kernel, its FIFOs never opened for reading.
 dir="$T_TMP/unpacked"
 mkdir -p "$dir/b/host"
 tar -xzf "$T_TMP/good.tar.gz" -C "$dir"
-ln -s ../../../outside/proc "$dir/b/host/etc"
+rm -rf "$dir/b/host/proc"
+ln -s ../../../../outside/proc "$dir/b/host/proc"
 t_run check --from "$dir" --json
-sane "unpacked dir"
-t_like "$ERR" "refusing link 'b/host/etc' -> '\.\./\.\./\.\./outside/proc'" "--from DIR: an escaping link is refused by name"
-rm "$dir/b/host/etc"
-mkfifo "$dir/b/host/proc/cmdline"
+t_unlike "$OUT$ERR" "$marker" "--from DIR: an escaping link reads nothing outside the bundle"
+t_is "$(printf '%s' "$OUT" | jq -r .host)" unknown "--from DIR: the linked hostname is not the outside one"
+rm "$dir/b/host/proc"
+mkdir -p "$dir/b/host/proc"
+mkfifo "$dir/b/host/proc/meminfo"
+start=$(date +%s%N)
 t_run check --from "$dir" --json
-t_like "$ERR" "refusing entry 'b/host/proc/cmdline': a FIFO" "--from DIR: a FIFO is refused"
-rm "$dir/b/host/proc/cmdline"
-t_run check --from "$dir" --json
-t_like "$ERR" "re-checked offline: [0-9]+ collectors agree" "--from DIR within the rules works"
+ms=$((($(date +%s%N) - start) / 1000000))
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .status')" ok "--from DIR: a FIFO as a file: the collector answers"
+t_is "$([ "$ms" -lt 4000 ] && echo bounded)" bounded "--from DIR: a FIFO is not waited on (${ms} ms)"
 
 # --from a FIFO: refused at once, not opened for reading (that would block).
 mkfifo "$T_TMP/bundle.fifo"
@@ -174,7 +177,8 @@ for c in "path_null|bundle manifest: artifacts\[3\]\.path: expected a string, no
         t_run check --from "$T_TMP/m/$k" --json
         sane "$k"
         t_like "$ERR" "evodiag: --from .*/m/$k: ${c#*|}" "$k: the error names the field"
-        t_is "$OUT" "" "$k: no report judged from a bad bundle"
+        t_unlike "$OUT" '"collectors"' "$k: no report judged from a bad bundle"
+        t_like "$(printf '%s' "$OUT" | jq -r .error)" "${c#*|}" "$k: --json: the error is the document"
 done
 # The same inside an archive.
 tar -czf "$T_TMP/errno.tar.gz" -C "$T_TMP/m" errno_negative
@@ -219,23 +223,8 @@ else
         t_skip "ENOSPC: needs root and unshare -m"
 fi
 
-# ---- the reader runs in a child under the run's deadline ----
-start=$(date +%s%N)
-EVODIAG_FAULT=from:hang t_run check --from "$T_TMP/good.tar.gz" --timeout 2s
-ms=$((($(date +%s%N) - start) / 1000000))
-sane "a hung reader"
-t_like "$ERR" "reading the bundle did not finish within the run's --timeout: stopped, nothing was checked" "a hung reader: stopped at --timeout"
-t_is "$([ "$ms" -lt 10000 ] && echo bounded)" bounded "a hung reader: the run ended (${ms} ms for --timeout 2s)"
-t_no_tmp "a hung reader: no temp dir left"
-EVODIAG_FAULT=from:crash t_run check --from "$T_TMP/good.tar.gz"
-t_is "$RC" 3 "a crashing reader: exit 3"
-t_like "$ERR" "the bundle reader failed \(killed by signal 11" "a crashing reader: the parent reports it"
-t_no_tmp "a crashing reader: no temp dir left"
-EVODIAG_FAULT=from:garbage t_run check --from "$T_TMP/good.tar.gz"
-t_is "$RC" 3 "a reader sending garbage: exit 3"
-t_like "$ERR" "the bundle reader sent no usable result" "a reader sending garbage: not trusted"
-
-# ---- the temp dir goes on every exit path, signals included ----
+# ---- the reader runs in a child under the run's deadline; the temp dir goes on
+# every exit path, signals included ----
 python3 - "$T_TMP/big.tar.gz" <<'PY'
 import io, sys, tarfile
 with tarfile.open(sys.argv[1], "w:gz", compresslevel=1) as t:
@@ -244,30 +233,48 @@ with tarfile.open(sys.argv[1], "w:gz", compresslevel=1) as t:
         ti.size = 2
         t.addfile(ti, io.BytesIO(b"x\n"))
 PY
-"$EVODIAG" check --from "$T_TMP/big.tar.gz" >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 500); do
-        [ -n "$(ls "$TMPDIR"/evodiag-from-*/b/host 2>/dev/null)" ] && break
-        sleep 0.01
-done
-t_like "$(ls "$TMPDIR"/evodiag-from-*/b/host 2>/dev/null | head -1)" "^d" "SIGTERM: caught in the middle of unpacking"
-kill -TERM "$pid"
-wait "$pid"
-t_is "$?" 143 "SIGTERM: evodiag ended by the signal"
-t_no_tmp "SIGTERM during unpacking: no temp dir left"
-for sig in INT KILL; do
-        # (a background job of a script starts with SIGINT ignored; a terminal's does not)
-        EVODIAG_FAULT=from:hang env --default-signal=INT "$EVODIAG" check --from "$T_TMP/good.tar.gz" >/dev/null 2>&1 &
+# 40,000 entries take seconds to unpack: --timeout 300ms stops the reader.
+start=$(date +%s%N)
+t_run check --from "$T_TMP/big.tar.gz" --timeout 300ms
+ms=$((($(date +%s%N) - start) / 1000000))
+sane "a slow bundle"
+t_like "$ERR" "reading the bundle did not finish within the run's --timeout: stopped, nothing was checked" "a slow bundle: stopped at --timeout"
+t_is "$([ "$ms" -lt 5000 ] && echo bounded)" bounded "a slow bundle: the run ended (${ms} ms for --timeout 300ms)"
+t_no_tmp "a slow bundle: no temp dir left"
+
+# Killed in the middle of unpacking, however: a helper removes the temp dir.
+# (A background job of a script starts with SIGINT ignored; a terminal's does not.)
+for sig in TERM INT KILL; do
+        env --default-signal=INT "$EVODIAG" check --from "$T_TMP/big.tar.gz" >/dev/null 2>&1 &
         pid=$!
-        for _ in $(seq 200); do
-                ls -d "$TMPDIR"/evodiag-from-* >/dev/null 2>&1 && break
+        for _ in $(seq 500); do
+                [ -n "$(ls "$TMPDIR"/evodiag-from-*/b/host 2>/dev/null)" ] && break
                 sleep 0.01
         done
-        sleep 0.2
+        t_like "$(ls "$TMPDIR"/evodiag-from-*/b/host 2>/dev/null | head -1)" "^d" "SIG$sig: sent in the middle of unpacking"
         kill -"$sig" "$pid"
-        wait "$pid" 2>/dev/null
-        t_no_tmp "SIG$sig while reading: no temp dir left"
+        wait "$pid"
+        rc=$?
+        t_is "$rc" "$((128 + $(kill -l "$sig")))" "SIG$sig: evodiag ended by the signal"
+        t_no_tmp "SIG$sig during unpacking: no temp dir left"
 done
+
+if t_have_hooks 9; then
+        start=$(date +%s%N)
+        EVODIAG_FAULT=from:hang t_run check --from "$T_TMP/good.tar.gz" --timeout 2s
+        ms=$((($(date +%s%N) - start) / 1000000))
+        t_like "$ERR" "reading the bundle did not finish within the run's --timeout" "a hung reader: stopped at --timeout"
+        t_is "$([ "$ms" -lt 10000 ] && echo bounded)" bounded "a hung reader: the run ended (${ms} ms for --timeout 2s)"
+        t_no_tmp "a hung reader: no temp dir left"
+        EVODIAG_FAULT=from:crash t_run check --from "$T_TMP/good.tar.gz"
+        t_is "$RC" 3 "a crashing reader: exit 3"
+        t_like "$ERR" "the bundle reader failed \(killed by signal 11" "a crashing reader: the parent reports it"
+        t_no_tmp "a crashing reader: no temp dir left"
+        EVODIAG_FAULT=from:garbage t_run check --from "$T_TMP/good.tar.gz"
+        t_is "$RC" 3 "a reader sending garbage: exit 3"
+        t_like "$ERR" "the bundle reader sent no usable result" "a reader sending garbage: not trusted"
+        t_no_tmp "a reader sending garbage: no temp dir left"
+fi
 
 # ---- the import of recorded listings is linear and within --timeout ----
 python3 - "$T_TMP/listings" <<'PY'

@@ -284,31 +284,19 @@ static void test_link_rule(void **state)
         assert_false(unpack_link_target_ok(NULL));
 }
 
-static void test_check_tree(void **state)
+static void test_open_beneath(void **state)
 {
         (void)state;
         reset_into();
-        _cleanup_free_ char *cmd = xasprintf("cd '%s' && mkdir -p b/host/proc && echo x > b/host/proc/meminfo && ln -s meminfo b/host/proc/m2",
+        _cleanup_free_ char *cmd = xasprintf("cd '%s' && mkdir -p b/host/proc && echo x > b/host/proc/meminfo && ln -s meminfo b/host/proc/m2"
+                                             " && ln -s ../../../outside b/host/etc",
                                              into);
         assert_int_equal(system(cmd), 0);
         int d = open(into, O_RDONLY | O_DIRECTORY);
-        char *err = NULL;
-        assert_int_equal(unpack_check_tree(d, NULL, &err), 0);
-        assert_null(err);
-        _cleanup_free_ char *c2 = xasprintf("cd '%s' && ln -s ../../../outside b/host/etc", into);
-        assert_int_equal(system(c2), 0);
-        assert_int_equal(unpack_check_tree(d, NULL, &err), -EPERM);
-        assert_string_equal(err, "refusing link 'b/host/etc' -> '../../../outside': a target with a '..' component can leave the bundle");
-        free(err);
-        _cleanup_free_ char *c3 = xasprintf("cd '%s' && rm b/host/etc && mkfifo b/host/proc/cmdline", into);
-        assert_int_equal(system(c3), 0);
-        assert_int_equal(unpack_check_tree(d, NULL, &err), -EPERM);
-        assert_string_equal(err, "refusing entry 'b/host/proc/cmdline': a FIFO does not belong in a bundle");
-        free(err);
-        /* Opening beneath: never through a link, never out. */
-        int fd = unpack_open_beneath(d, "b/host/proc/m2", O_RDONLY);
-        assert_int_equal(fd, -ELOOP);
-        fd = unpack_open_beneath(d, "b/../../outside/marker", O_RDONLY);
+        /* Never through a link, never out. */
+        assert_int_equal(unpack_open_beneath(d, "b/host/proc/m2", O_RDONLY), -ELOOP);
+        assert_int_equal(unpack_open_beneath(d, "b/host/etc/marker", O_RDONLY), -ELOOP);
+        int fd = unpack_open_beneath(d, "b/../../outside/marker", O_RDONLY);
         assert_true(fd == -EXDEV || fd == -EPERM);
         fd = unpack_open_beneath(d, "b/host/proc/meminfo", O_RDONLY);
         assert_true(fd >= 0);
@@ -320,7 +308,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good),       cmocka_unit_test(test_escaping_links), cmocka_unit_test(test_bad_entries),
-                cmocka_unit_test(test_budgets),    cmocka_unit_test(test_link_rule),      cmocka_unit_test(test_check_tree),
+                cmocka_unit_test(test_budgets),    cmocka_unit_test(test_link_rule),      cmocka_unit_test(test_open_beneath),
         };
         return cmocka_run_group_tests_name("unpack", tests, setup, teardown);
 }
