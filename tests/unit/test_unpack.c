@@ -214,7 +214,7 @@ static void test_bad_entries(void **state)
         const struct ent link_over[] = {{"b/x", LNK, "y", 0}, {"b/x/", DIR_, NULL, 0}};
         expect_refused(link_over, 2, "refusing entry 'b/x/': it is in the bundle twice");
         const struct ent esc[] = {{"b/\x1b[2Jx", FIFO_, NULL, 0}};
-        expect_refused(esc, 1, "refusing entry 'b/?[2Jx'");
+        expect_refused(esc, 1, "refusing entry 'b/\\e[2Jx'");
         char longname[300];
         memset(longname, 'a', sizeof(longname) - 1);
         longname[sizeof(longname) - 1] = 0;
