@@ -54,9 +54,15 @@ static int read_beneath(int dirfd, const char *path, size_t max, char **buf, siz
         return 0;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char *read_error(int r)
 {
-        return r == -EINVAL ? "not a regular file" : r == -EFBIG ? "too large" : r == -ELOOP ? "a symlink" : strerror(-r);
+        return r == -EINVAL ? "not a regular file"
+               : r == -EFBIG ? "larger than " STR(MANIFEST_MAX_MIB) " MiB"
+               : r == -ELOOP ? "a symlink"
+                             : strerror(-r);
 }
 
 /* "." when manifest.json is at the top, else the (alphabetically first) directory

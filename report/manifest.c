@@ -371,6 +371,34 @@ static int mf_from_json(const struct mf_schema *s, json_object *o, void *p, stru
         return 0;
 }
 
+/* Counts what json-c would build, without building it. */
+static int prescan(const char *doc, const char *buf, size_t len, char **err)
+{
+        size_t containers = 0, values = 1;
+        bool in_str = false;
+        for (size_t i = 0; i < len; i++) {
+                char ch = buf[i];
+                if (in_str) {
+                        if (ch == '\\')
+                                i++;
+                        else if (ch == '"')
+                                in_str = false;
+                } else if (ch == '"') {
+                        in_str = true;
+                } else if (ch == '{' || ch == '[') {
+                        containers++;
+                } else if (ch == ',' || ch == ':') {
+                        values++;
+                }
+        }
+        if (containers > MANIFEST_MAX_CONTAINERS || values > MANIFEST_MAX_VALUES) {
+                *err = xasprintf("%s: more than %u objects and arrays or %u values", doc, MANIFEST_MAX_CONTAINERS,
+                                 MANIFEST_MAX_VALUES);
+                return -EFBIG;
+        }
+        return 0;
+}
+
 static int parse_doc(const char *doc, const struct mf_schema *s, const char *buf, size_t len, void *p, char **err)
 {
         *err = NULL;
@@ -379,6 +407,9 @@ static int parse_doc(const char *doc, const struct mf_schema *s, const char *buf
                 *err = xasprintf("%s: larger than %u MiB", doc, MANIFEST_MAX_BYTES >> 20);
                 return -EFBIG;
         }
+        int pr = prescan(doc, buf, len, err);
+        if (pr < 0)
+                return pr;
         struct json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
         enum json_tokener_error je = json_tokener_get_error(tok);

@@ -135,8 +135,25 @@ static void test_huge_arrays(void **state)
         sb_free(&b);
         /* And a document over the size bound is not even parsed. */
         assert_int_equal(manifest_parse("{}", MANIFEST_MAX_BYTES + 1ul, &m, &err), -EFBIG);
-        assert_non_null(strstr(err, "larger than 128 MiB"));
+        assert_non_null(strstr(err, "larger than 64 MiB"));
         free(err);
+        /* Nor one that would make json-c build a tree of gigabytes: 600,000 small
+         * objects (8 MB of text, half a GiB of tree before the bound). Brackets and commas
+         * inside strings do not count. */
+        sb_puts(&b, "{\"host\": \"a,b:[{\\\"\", \"artifacts\": [");
+        for (int i = 0; i < 600000; i++)
+                sb_puts(&b, i ? ",{\"path\":\"a\"}" : "{\"path\":\"a\"}");
+        sb_puts(&b, "]}");
+        uint64_t t0 = now_ms_monotonic();
+        assert_int_equal(manifest_parse(b.s, b.len, &m, &err), -EFBIG);
+        assert_string_equal(err, "bundle manifest: more than 500000 objects and arrays or 8000000 values");
+        assert_true(now_ms_monotonic() - t0 < 2000);
+        free(err);
+        sb_free(&b);
+        const char *strs = "{\"host\": \"[[[[{{{{,,,,::::\\\"[[[[\"}";
+        assert_int_equal(manifest_parse(strs, strlen(strs), &m, &err), 0);
+        assert_string_equal(m.host, "[[[[{{{{,,,,::::\"[[[[");
+        manifest_free(&m);
 }
 
 static void test_findings(void **state)
