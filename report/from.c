@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#define FROM_RESULT_MAX (512u << 20) /* what the reader may send back */
+#define FROM_RESULT_MAX (256u << 20) /* what the reader may send back (a 64 MiB manifest encodes smaller) */
 #define FROM_ERROR_MAX 4096
 #define TOP_SCAN_MAX 10000
 #define HOSTNAME_FILE_MAX 4096
