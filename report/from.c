@@ -105,9 +105,10 @@ static char *host_from_tree(int topfd)
                 size_t len;
                 if (read_beneath(topfd, files[i], HOSTNAME_FILE_MAX, &buf, &len) < 0)
                         continue;
+                bool nul = memchr(buf, 0, len) != NULL;
                 buf[strcspn(buf, "\n")] = 0;
                 char *h = strstrip(buf);
-                if (*h && strlen(h) <= 255 && !memchr(buf, 0, len ? len - 1 : 0)) {
+                if (!nul && *h && strlen(h) <= 255) {
                         char *r = xstrdup(h);
                         free(buf);
                         return r;
