@@ -71,6 +71,7 @@ static const struct mf_field artifact_fields[] = {
         F_STR(struct manifest_artifact, "error", error, 0),
         F_STR(struct manifest_artifact, "link", link, PATH_MAX),
         F_STR(struct manifest_artifact, "sha256", sha256, 64),
+        F_STR(struct manifest_artifact, "note", note, 0),
         F_INT(struct manifest_artifact, "errno", err, 1, 4095),
         F_INT(struct manifest_artifact, "lines", lines, 0, INT64_MAX),
         F_INT(struct manifest_artifact, "bytes", bytes, 0, INT64_MAX),

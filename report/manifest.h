@@ -51,7 +51,7 @@ struct manifest_stat {
 };
 struct manifest_artifact {
         char *path; /* required */
-        char *collector, *kind, *origin, *status, *error, *link, *sha256;
+        char *collector, *kind, *origin, *status, *error, *link, *sha256, *note;
         struct mf_int err; /* "errno": 1..4095 */
         struct mf_int lines; /* a counted file's lines on the host (its stored copy may be cut) */
         struct mf_int bytes, redactions, duration_ms;
