@@ -4,6 +4,7 @@
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
+#include "lib/dircount.h"
 #include "report/report.h"
 #include "report/unpack.h"
 
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 
 static void help(void)
 {
@@ -132,6 +134,12 @@ static int open_bundle(const char *from, struct bundle_src *s)
                         if (json_object_object_get_ex(a, "status", &e) && json_object_is_type(e, json_type_string) &&
                             streq(json_object_get_string(e), "truncated"))
                                 rootfs_inject_truncated(path);
+                        if (json_object_object_get_ex(a, "count", &e) && json_object_is_type(e, json_type_int) &&
+                            json_object_get_int64(e) >= 0 && json_object_get_int64(e) <= LONG_MAX) {
+                                json_object *al;
+                                dir_count_inject(path, (long)json_object_get_int64(e),
+                                                 json_object_object_get_ex(a, "at_least", &al) && json_object_get_boolean(al));
+                        }
                         if (json_object_object_get_ex(a, "names", &e)) {
                                 size_t len;
                                 _cleanup_free_ char *buf = names_from_json(e, &len);

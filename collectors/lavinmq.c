@@ -1070,6 +1070,7 @@ static void check_api(struct lmq *m, struct findings *fs)
 struct meas {
         char src[128];
         uint64_t used, limit;
+        bool at_least; /* used is a lower bound: a count that reached a bound */
 };
 
 /* The measurement with the highest percentage. */
@@ -1085,11 +1086,12 @@ static const struct meas *worst_meas(const struct meas *v, size_t n)
 static void meas_text(const struct meas *v, size_t n, struct strbuf *b)
 {
         for (size_t i = 0; i < n; i++) {
+                const char *al = v[i].at_least ? "at least " : "";
                 if (v[i].limit == LIMIT_UNLIMITED)
-                        sb_printf(b, "%s%s: %" PRIu64 " of unlimited", i ? "; " : "", v[i].src, v[i].used);
+                        sb_printf(b, "%s%s: %s%" PRIu64 " of unlimited", i ? "; " : "", v[i].src, al, v[i].used);
                 else
-                        sb_printf(b, "%s%s: %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? "; " : "", v[i].src, v[i].used, v[i].limit,
-                                  usage_pct(v[i].used, v[i].limit));
+                        sb_printf(b, "%s%s: %s%" PRIu64 " of %" PRIu64 " (%s%.1f%%)", i ? "; " : "", v[i].src, al, v[i].used,
+                                  v[i].limit, al, usage_pct(v[i].used, v[i].limit));
         }
 }
 
@@ -1158,16 +1160,18 @@ static void check_fd_limit(struct lmq *m, struct findings *fs)
 
 static void check_fd_usage(struct lmq *m, struct findings *fs)
 {
-        struct meas v[3];
+        struct meas v[3] = {0};
         size_t n = 0;
         int perr = 0;
         char who[96];
         if (m->bp) {
                 uint64_t soft, hard;
-                long cnt = proc_fd_count(m->bp->pid);
+                bool al = false;
+                long cnt = proc_fd_count(m->bp->pid, &al);
                 int r = cnt < 0 ? (int)cnt : proc_limit(m->bp->pid, "Max open files", &soft, &hard);
                 if (r == 0) {
                         snprintf(v[n].src, sizeof(v[n].src), "/proc/%d/fd", m->bp->pid);
+                        v[n].at_least = al;
                         v[n].used = (uint64_t)cnt, v[n++].limit = soft;
                 } else {
                         perr = r;
@@ -1197,11 +1201,14 @@ static void check_fd_usage(struct lmq *m, struct findings *fs)
         double w = conf_num(m->c, "fd_warn_pct"), cr = conf_num(m->c, "fd_crit_pct");
         const struct meas *x = worst_meas(v, n);
         enum severity s = usage_severity(x->used, x->limit, w, cr);
+        if (x->at_least && s == SEV_OK)
+                s = SEV_UNKNOWN; /* a lower bound under the threshold says nothing */
+        const char *al = x->at_least ? "at least " : "";
         if (x->limit == LIMIT_UNLIMITED)
-                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files (no limit, %s)", x->used, x->src);
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %s%" PRIu64 " open files (no limit, %s)", al, x->used, x->src);
         else
-                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files of %" PRIu64 " allowed (%.1f%%, %s)",
-                            x->used, x->limit, usage_pct(x->used, x->limit), x->src);
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %s%" PRIu64 " open files of %" PRIu64 " allowed (%s%.1f%%, %s)",
+                            al, x->used, x->limit, al, usage_pct(x->used, x->limit), x->src);
         fnd_subject(f, "%s", pidstr(m, who));
         fnd_expected(f, "< %.0f%% of the open-files limit", w);
         struct strbuf b = {0};
@@ -1236,7 +1243,7 @@ static void check_map_headroom(struct lmq *m, struct findings *fs)
                 fnd_evidence(f, MAX_MAP_COUNT);
                 return;
         }
-        struct meas v[3];
+        struct meas v[3] = {0};
         size_t n = 0;
         int perr = 0;
         const struct lavinmq_api *a = &m->a;
@@ -2138,13 +2145,16 @@ static void lavinmq_sample(struct ctx *c, struct sample *s)
         } else {
                 sample_status(s, "lavinmq.process", who, SEV_OK, "lavinmq runs (pid %d)", st->pid);
                 uint64_t soft = 0, hard = 0, max = 0;
-                long fds = proc_fd_count(st->pid);
+                bool al = false;
+                long fds = proc_fd_count(st->pid, &al);
                 if (fds >= 0 && proc_limit(st->pid, "Max open files", &soft, &hard) == 0) {
                         sample_value(s, "lavinmq.open_fds", who, (double)fds, NULL);
                         sample_value(s, "lavinmq.fd_limit", who, soft == LIMIT_UNLIMITED ? 0 : (double)soft, NULL);
                         enum severity sev = usage_severity((uint64_t)fds, soft, conf_num(c, "fd_warn_pct"), conf_num(c, "fd_crit_pct"));
-                        sample_status(s, "lavinmq.fd_usage", who, sev, "%ld of %" PRIu64 " open files (%.1f%%)", fds, soft,
-                                      usage_pct((uint64_t)fds, soft));
+                        if (al && sev == SEV_OK)
+                                sev = SEV_UNKNOWN;
+                        sample_status(s, "lavinmq.fd_usage", who, sev, "%s%ld of %" PRIu64 " open files (%s%.1f%%)", al ? "at least " : "",
+                                      fds, soft, al ? "at least " : "", usage_pct((uint64_t)fds, soft));
                 }
                 long maps = proc_map_count(st->pid);
                 if (rootfs_read_u64(MAX_MAP_COUNT, &max) == 0 && max) {

@@ -1,9 +1,11 @@
 #include "config.h"
 #include "report/bundle.h"
+#include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/child.h"
 #include "lib/escape.h"
+#include "lib/dircount.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
 #include "report/archive.h"
@@ -15,12 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define HEADER_MAX (1u << 20)
+#define NAMES_MAX (32u << 20) /* a directory listing's names (DIR_MAX of them, NAME_MAX each) */
 #define TRACE_MAX (64u << 20) /* bytes of check evidence a child keeps in memory */
 #define SNAPSHOT_FILE_MAX (256u << 10)
 #define SNAPSHOT_MAX (64u << 20)
@@ -69,8 +72,8 @@ static int fill(struct reader *r)
         }
 }
 
-/* One header line; NULL at EOF, timeout, interruption or an oversized line. */
-static char *read_line(struct reader *r)
+/* One header line (its length in *len); NULL at EOF, timeout, interruption or an oversized line. */
+static char *read_line(struct reader *r, size_t *len)
 {
         struct strbuf b = {0};
         for (;;) {
@@ -82,9 +85,11 @@ static char *read_line(struct reader *r)
                 size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
                 sb_putn(&b, r->buf + r->start, n);
                 r->start += n + (nl ? 1 : 0);
-                if (nl)
+                if (nl && b.len < FRAME_HEADER_MAX) {
+                        *len = b.len;
                         return sb_steal(&b);
-                if (b.len > HEADER_MAX) {
+                }
+                if (b.len >= FRAME_HEADER_MAX) {
                         r->err = -EPROTO;
                         sb_free(&b);
                         return NULL;
@@ -135,10 +140,13 @@ static const char *jstr(json_object *o, const char *key)
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+/* An integer field; -1 when present but not an integer (a size of 1e308 is no size). */
 static int64_t jint(json_object *o, const char *key)
 {
         json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+        if (!json_object_object_get_ex(o, key, &v))
+                return 0;
+        return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 }
 
 static void copy_key(json_object *dst, json_object *src, const char *key)
@@ -149,8 +157,8 @@ static void copy_key(json_object *dst, json_object *src, const char *key)
 }
 
 /* Streams `size` payload bytes from the child: the first `keep` into the open
- * archive entry, the rest dropped. Returns bytes received. */
-static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy)
+ * archive entry (when to_archive) and into copy, the rest dropped. Returns bytes received. */
+static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy, bool to_archive)
 {
         uint64_t got = 0;
         while (got < size) {
@@ -161,7 +169,8 @@ static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t
                         n = (size_t)(size - got);
                 if (got < keep) {
                         size_t k = keep - got < n ? (size_t)(keep - got) : n;
-                        (void)archive_out_data(b->ar, r->buf + r->start, k);
+                        if (to_archive)
+                                (void)archive_out_data(b->ar, r->buf + r->start, k);
                         if (copy)
                                 sb_putn(copy, r->buf + r->start, k);
                 }
@@ -177,7 +186,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         int64_t size = jint(h, "size");
         if (!path || size < 0 || !path_ok(path, collector)) {
                 blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, path ? path : "none");
-                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL);
+                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL, false);
                 return;
         }
         json_object *absent;
@@ -188,7 +197,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
                         json_object_object_add(prev, "lines", json_object_get(lines));
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
-                pump(b, r, (uint64_t)size, 0, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         json_object *m = json_object_new_object();
@@ -202,8 +211,14 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         copy_key(m, h, "redactions");
         copy_key(m, h, "errno");
         copy_key(m, h, "stat");
-        copy_key(m, h, "names");
         copy_key(m, h, "lines");
+        copy_key(m, h, "count");
+        copy_key(m, h, "at_least");
+        json_object *cnt, *al;
+        if (json_object_object_get_ex(h, "count", &cnt) && json_object_is_type(cnt, json_type_int) && startswith(path, "host/"))
+                /* Later collectors count what this one counted (the snapshot, as for files). */
+                dir_count_inject(path + 4, json_object_get_int64(cnt) > LONG_MAX ? LONG_MAX : (long)json_object_get_int64(cnt),
+                                 json_object_object_get_ex(h, "at_least", &al) && json_object_get_boolean(al));
         json_object_array_add(b->artifacts, m);
         (*count)++;
         if (is_absent)
@@ -213,13 +228,23 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
         json_object *isdir;
         if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
+                /* The names are the payload (NUL-separated): into the manifest, not the archive. */
+                struct strbuf names = {0};
+                uint64_t got = pump(b, r, (uint64_t)size, NAMES_MAX, &names, false);
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
-                json_object *names;
-                if (json_object_object_get_ex(h, "names", &names) && startswith(path, "host/")) {
-                        size_t len;
-                        _cleanup_free_ char *buf = names_from_json(names, &len);
-                        rootfs_snapshot_put_dir(path + 4, buf, len);
+                if (got < (uint64_t)size || (uint64_t)size > NAMES_MAX) {
+                        json_object_object_add(m, "status", json_object_new_string("truncated"));
+                        json_object_object_add(m, "error", json_object_new_string(got < (uint64_t)size ? "the collector stopped mid-listing"
+                                                                                                          : "more names than a listing keeps"));
+                } else {
+                        json_object_object_add(m, "names", names_to_json(names.s, names.len));
+                        if (startswith(path, "host/")) {
+                                size_t len;
+                                _cleanup_free_ char *buf = names_from_json(json_object_object_get(m, "names"), &len);
+                                rootfs_snapshot_put_dir(path + 4, buf, len);
+                        }
                 }
+                sb_free(&names);
                 json_object_object_add(m, "bytes", json_object_new_int(0));
                 return;
         }
@@ -241,7 +266,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 json_object_object_add(m, "status", json_object_new_string("skipped"));
                 json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
                 json_object_object_add(m, "bytes", json_object_new_int(0));
-                pump(b, r, (uint64_t)size, 0, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
@@ -250,7 +275,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
                     keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
         struct strbuf copy = {0};
-        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL);
+        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL, true);
         if (snap && got == (uint64_t)size) {
                 rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
                 b->snapshot_bytes += copy.len;
@@ -311,25 +336,20 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 return;
         }
         r.fd = ch.fd;
-        size_t count = 0;
-        bool got_findings = false, applies = true, garbage = false;
+        size_t count = 0, len;
+        bool garbage = false;
+        struct findings_rx rx = {0};
         char *line;
-        while ((line = read_line(&r))) {
-                json_object *h = json_tokener_parse(line);
+        while ((line = read_line(&r, &len))) {
+                json_object *h = frame_parse_header(line, len);
                 free(line);
                 const char *t = h ? jstr(h, "t") : NULL;
-                if (!t) {
+                if (!t || (frame_is_findings(h) && findings_rx_frame(&rx, h, len + 1) < 0)) {
                         garbage = true;
                         json_object_put(h);
                         break;
                 }
-                if (streq(t, "findings")) {
-                        json_object *fa, *ap;
-                        if (json_object_object_get_ex(h, "applies", &ap))
-                                applies = json_object_get_boolean(ap);
-                        if (json_object_object_get_ex(h, "findings", &fa) && findings_from_json(&res->fs, fa) == 0)
-                                got_findings = true;
-                } else if (streq(t, "artifact")) {
+                if (streq(t, "artifact")) {
                         artifact(b, c->name, h, &r, &count);
                 } else if (streq(t, "log")) {
                         blog(b, "%s: %s", c->name, jstr(h, "msg") ? jstr(h, "msg") : "");
@@ -338,6 +358,11 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 }
                 json_object_put(h);
         }
+        _cleanup_free_ char *incomplete = NULL;
+        bool got_findings = !garbage && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
+        if (got_findings)
+                findings_move(&res->fs, &rx.fs);
+        findings_rx_free(&rx);
         bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
         bool abandoned = false;
         int status = child_reap(ch.pid, kill_it, &abandoned);
@@ -357,7 +382,9 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         } else if (crash || garbage || r.err == -EPROTO || !got_findings) {
                 st = "crashed";
                 res->status = RUN_CRASHED;
-                res->note = xstrdup(crash ? crash : garbage || r.err == -EPROTO ? "sent unreadable frames" : "sent no findings");
+                res->note = crash ? xstrdup(crash)
+                            : garbage || r.err == -EPROTO ? xstrdup("sent unreadable frames")
+                                                          : xasprintf("sent incomplete findings: %s", incomplete);
         } else {
                 st = applies ? "ok" : "not_applicable";
                 res->status = applies ? RUN_OK : RUN_NOT_APPLICABLE;
@@ -420,7 +447,7 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         sb_puts(s, "\n== Missing data\n");
         size_t n = 0;
         if (!complete) {
-                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted or hit its --timeout\n");
+                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted, hit its --timeout, or a collector timed out or crashed\n");
                 n++;
         }
         for (size_t i = 0; i < rep->n; i++)
@@ -608,8 +635,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
         for (size_t i = 0; i < n; i++)
-                if (rr[i].status == RUN_TIMEOUT)
-                        complete = false;
+                if (rr[i].status == RUN_TIMEOUT || rr[i].status == RUN_CRASHED)
+                        complete = false; /* its evidence is missing: never claim otherwise */
         if (interrupted)
                 blog(&b, "interrupted by %s: the remaining collectors were not run", strsignal(interrupted));
         if (b.duplicates)
