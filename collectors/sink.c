@@ -4,6 +4,7 @@
 #include "collectors/frame.h"
 #include "lib/child.h"
 #include "lib/dircount.h"
+#include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
 
@@ -85,9 +86,11 @@ static void send_text(struct bundle_sink *s, const char *path, const char *kind,
         send_text_lines(s, path, kind, origin, text, len, truncated, error, ms, -1);
 }
 
+/* Names made from host names (segments) are bounded per component: NAME_MAX. */
 static char *collector_path(struct bundle_sink *s, const char *name)
 {
-        return xasprintf("collectors/%s/%s", s->collector, name);
+        _cleanup_free_ char *p = xasprintf("collectors/%s/%s", s->collector, name);
+        return path_fit(p);
 }
 
 void sink_file(struct bundle_sink *s, const char *path)

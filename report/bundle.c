@@ -6,6 +6,7 @@
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "lib/dircount.h"
+#include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
 #include "report/archive.h"
@@ -19,7 +20,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -182,13 +185,16 @@ static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t
 
 static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
 {
-        const char *path = jstr(h, "path");
+        const char *sent = jstr(h, "path");
         int64_t size = jint(h, "size");
-        if (!path || size < 0 || !path_ok(path, collector)) {
-                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, path ? path : "none");
+        if (!sent || size < 0 || !path_ok(sent, collector)) {
+                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, sent ? sent : "none");
                 pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL, false);
                 return;
         }
+        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
+        _cleanup_free_ char *fitted = path_fit(sent);
+        const char *path = fitted;
         json_object *absent;
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
         json_object *prev = NULL, *lines;
@@ -484,19 +490,73 @@ static char *stamp(uint64_t ms)
         return xstrdup(buf);
 }
 
+/* The host name as a file name part: plain characters, at most HOST_NAME_MAX (64)
+ * bytes (a --root tree's /etc/hostname can say anything). */
 static char *safe_host(const char *h)
 {
-        char *s = xstrdup(h && *h ? h : "host");
+        _cleanup_free_ char *s = xstrdup(h && *h ? h : "host");
         for (char *p = s; *p; p++)
                 if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
                         *p = '_';
-        return s;
+        return name_fit(s, 64);
+}
+
+/* Temporary names: ".<final name>.evodiag-tmp-XXXXXX" beside the final file. */
+#define TMP_MARK ".evodiag-tmp-"
+#define TMP_RANDOM 6                /* mkostemp's XXXXXX */
+#define STALE_TMP_S 3600            /* older than this, no run is still writing it */
+#define STALE_SCAN_MAX 100000       /* directory entries looked at */
+
+static bool is_our_temp(const char *name)
+{
+        size_t n = strlen(name), m = strlen(TMP_MARK);
+        if (name[0] != '.' || n < 2 + m + TMP_RANDOM || strncmp(name + n - TMP_RANDOM - m, TMP_MARK, m) != 0)
+                return false;
+        for (size_t i = n - TMP_RANDOM; i < n; i++)
+                if (!isalnum((unsigned char)name[i]))
+                        return false;
+        return true;
+}
+
+/* What a SIGKILLed run left behind: evodiag's own temporary archives in dir, by
+ * exact name pattern, regular files owned by us, untouched for an hour and not
+ * locked by a run still writing them; never following a link. Returns how many. */
+static size_t clean_stale_temps(const char *dir)
+{
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return 0;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        size_t removed = 0, looked = 0;
+        time_t now = time(NULL);
+        struct dirent *de;
+        while (looked++ < STALE_SCAN_MAX && (de = readdir(d))) {
+                struct stat st, fst;
+                if (!is_our_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != geteuid() || st.st_nlink != 1 || now - st.st_mtime < STALE_TMP_S)
+                        continue;
+                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                /* The same file, and no run holds its lock (see open_output). */
+                if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino &&
+                    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
+                        removed++;
+                close(fd);
+        }
+        closedir(d);
+        return removed;
 }
 
 /* Where the archive goes: a temporary name in the target directory, renamed when whole. */
-static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd)
+static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
 {
         *final = *tmp = NULL;
+        *stale = 0;
         if (o->output && streq(o->output, "-")) {
                 if (isatty(STDOUT_FILENO)) {
                         fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
@@ -512,7 +572,10 @@ static int open_output(const struct bundle_opts *o, const char *defname, char **
         else
                 *final = xstrdup(o->output);
         _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
-        *tmp = xasprintf("%s/.%s.XXXXXX", dirname(d1), basename(b1));
+        const char *dir = dirname(d1);
+        _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
+        *stale = clean_stale_temps(dir);
+        *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);
         *fd = mkostemp(*tmp, O_CLOEXEC);
         if (*fd < 0) {
                 int e = errno;
@@ -522,6 +585,8 @@ static int open_output(const struct bundle_opts *o, const char *defname, char **
                 return -e;
         }
         (void)fchmod(*fd, 0600);
+        /* Held until the file is renamed or gone: a later run never takes it for stale. */
+        (void)flock(*fd, LOCK_EX | LOCK_NB);
         return 0;
 }
 
@@ -558,7 +623,7 @@ static int load_obfuscation(struct bundle *b)
         return 0;
 }
 
-int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
+static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
         struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
@@ -574,7 +639,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         bool want_gzip = o->gzip || (o->output && strlen(o->output) > 7 && streq(o->output + strlen(o->output) - 7, ".tar.gz"));
         _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
         char *final, *tmp;
-        int fd, r = open_output(o, defname, &final, &tmp, &fd);
+        size_t stale;
+        int fd, r = open_output(o, defname, &final, &tmp, &fd, &stale);
         if (r < 0) {
                 redactor_free(b.red);
                 free(b.top);
@@ -602,12 +668,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.cols = json_object_new_array();
         b.seen = json_object_new_object();
         blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
-
-        struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        interrupted = 0;
+        if (stale)
+                blog(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
 
         size_t n = 0;
         while (collectors[n])
@@ -702,9 +764,11 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         json_object_put(man);
         json_object_put(b.seen);
 
+        bool stopped = interrupted != 0;
         r = archive_out_close(b.ar, &err);
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        /* The bundle is whole from here: a signal now must not lose it (bundle_make
+         * keeps the handlers until after the rename). */
+        fault_pause("bundle-finish");
         if (r == 0 && tmp && fsync(fd) < 0)
                 r = -errno;
         if (tmp) {
@@ -745,8 +809,26 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(b.top);
         res->path = final;
         res->complete = complete;
-        res->interrupted = interrupted != 0;
+        res->interrupted = stopped;
+        if (final && interrupted && !stopped && !o->quiet)
+                fprintf(stderr, "evodiag: %s arrived while the bundle was being finished: it was finished first\n", strsignal(interrupted));
         return r < 0 ? r : 0;
+}
+
+int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
+{
+        /* SIGINT/SIGTERM from before the temporary file exists until after the rename:
+         * a stopped run ends with a valid bundle marked incomplete, and one that is
+         * finishing (fsync, SHA-256, rename) is finished, never lost. */
+        struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+        sigemptyset(&sa.sa_mask);
+        interrupted = 0;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        int r = make(base, o, res);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return r;
 }
 
 void bundle_result_free(struct bundle_result *r)

@@ -113,4 +113,77 @@ T_TIMEOUT=120 t_run check --from "$b" --only fds --json
 t_is "$(fd_of severity)" unknown "fds at a bound: check --from agrees"
 rm -rf "$b" "$root"
 
+# ---- a legal 243-byte /dev/shm name: generated names fit NAME_MAX, check --from works ----
+# (Once "<name>.mappers.json" was 256 bytes and no bundle of that host could be unpacked.)
+pad=$((243 - ${#P} - 6))
+long="evo_t${P}_$(head -c "$pad" /dev/zero | tr '\0' n)"
+: >"/dev/shm/$long"
+t_is "${#long}" 243 "long name: the segment's name has 243 bytes"
+T_TIMEOUT=300 t_run bundle --only evo -q -o "$T_TMP" --collector-timeout 120s
+t_is "$RC" 0 "long name: bundle exit 0"
+b=$OUT
+t_is "$(tar --zstd -tf "$b" | awk -F/ '{ for (i = 1; i <= NF; i++) if (length($i) > 255) print }' | wc -l)" 0 \
+        "long name: every path component in the archive fits NAME_MAX"
+t_like "$(tar --zstd -tf "$b" | grep "/collectors/evo/evo_t${P}_n" | grep 'mappers')" \
+        "/collectors/evo/evo_t${P}_n+~[0-9a-f]{16}n*\\.mappers\\.json$" "long name: shortened with a hash, the kind kept"
+t_is "$(tar --zstd -tf "$b" | grep "/collectors/evo/evo_t${P}_n" | grep -oE '\.(header|mappers)\.json$' | sort | tr '\n' ' ')" \
+        ".header.json .mappers.json " "long name: its decoded header and mappers are there"
+sev=$(tar --zstd -xOf "$b" --wildcards '*/findings.json' | jq -r --arg s "$long" '[.collectors[].findings[] | select(.subject == $s) | "\(.id)=\(.severity)"] | sort | join(" ")')
+t_like "$sev" "evo\\.[a-z_]+=" "long name: the bundle has findings about it"
+T_TIMEOUT=120 t_run check --from "$b" --only evo --json
+t_unlike "$ERR" "evodiag: --from" "long name: check --from unpacks the bundle"
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "evo") | .status')" ok "long name: check --from runs evo"
+t_is "$(printf '%s' "$OUT" | jq -r --arg s "$long" '[.collectors[].findings[] | select(.subject == $s) | "\(.id)=\(.severity)"] | sort | join(" ")')" \
+        "$sev" "long name: check --from reaches the recorded verdicts"
+rm -f "$b" "/dev/shm/$long"
+
+# ---- SIGTERM/SIGINT while the bundle is being finished (fsync, SHA-256, rename): kept ----
+for sig in TERM INT; do
+        f="$T_TMP/fin-$sig.tar.zst"
+        : >"$T_TMP/fin.err"
+        EVODIAG_FAULT=bundle-finish:pause "$EVODIAG" bundle --only memory -o "$f" >"$T_TMP/fin.out" 2>"$T_TMP/fin.err" &
+        pid=$!
+        n=0
+        while ! grep -q 'paused at bundle-finish' "$T_TMP/fin.err" && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+        kill -$sig $pid
+        wait $pid
+        rc=$?
+        t_is "$rc" 0 "SIG$sig in the final phase: exit 0"
+        t_is "$(cat "$T_TMP/fin.out")" "$f" "SIG$sig in the final phase: the path is printed"
+        t_is "$(tar --zstd -xOf "$f" --wildcards '*/manifest.json' 2>/dev/null | jq -r .complete)" true "SIG$sig in the final phase: the bundle is whole"
+        t_is "$(ls -A "$T_TMP" | grep -c "^\.fin-$sig\.tar\.zst\.")" 0 "SIG$sig in the final phase: no temporary file left"
+        t_like "$(cat "$T_TMP/fin.err")" "arrived while the bundle was being finished: it was finished first" "SIG$sig in the final phase: said so"
+        rm -f "$f"
+done
+
+# ---- stale temporary files of a killed run: removed by name, owner, age; nothing else ----
+d="$T_TMP/out"
+mkdir -p "$d"
+ours=".evodiag-h-20260101T000000Z.tar.zst.evodiag-tmp-Ab12Cd"
+touch -d '2 hours ago' "$d/$ours"
+touch "$d/.evodiag-h-20260101T000001Z.tar.zst.evodiag-tmp-Ef34Gh" # fresh: a run may be writing it
+touch -d '2 hours ago' "$d/.evodiag-h.tar.zst.Ab12Cd" "$d/.bashrc.backup" "$d/notes.evodiag-tmp-Xy12Zw" "$d/target"
+ln -s target "$d/.l.tar.zst.evodiag-tmp-Zz99Yy"
+touch -h -d '2 hours ago' "$d/.l.tar.zst.evodiag-tmp-Zz99Yy"
+mkdir "$d/.dir.tar.zst.evodiag-tmp-Qq11Ww"
+touch -d '2 hours ago' "$d/.dir.tar.zst.evodiag-tmp-Qq11Ww"
+touch -d '2 hours ago' "$d/.theirs.tar.zst.evodiag-tmp-Nb0dy1"
+chown 65534:65534 "$d/.theirs.tar.zst.evodiag-tmp-Nb0dy1" 2>/dev/null
+touch -d '2 hours ago' "$d/.busy.tar.zst.evodiag-tmp-Bu5y00"
+flock -n "$d/.busy.tar.zst.evodiag-tmp-Bu5y00" sleep 60 &
+LOCKER=$!
+t_at_exit "kill $LOCKER 2>/dev/null"
+sleep 0.3
+touch -d '2 hours ago' "$d/.busy.tar.zst.evodiag-tmp-Bu5y00"
+T_TIMEOUT=120 t_run bundle --only memory -q -o "$d"
+t_is "$RC" 0 "stale temps: bundle exit 0"
+t_is "$([ -e "$d/$ours" ] && echo kept || echo removed)" removed "stale temps: an hour-old temporary archive of ours is removed"
+left=$(ls -A "$d" | grep -v '^evodiag-' | sort | tr '\n' ' ')
+want=".bashrc.backup .busy.tar.zst.evodiag-tmp-Bu5y00 .dir.tar.zst.evodiag-tmp-Qq11Ww .evodiag-h-20260101T000001Z.tar.zst.evodiag-tmp-Ef34Gh .evodiag-h.tar.zst.Ab12Cd .l.tar.zst.evodiag-tmp-Zz99Yy "
+[ "$(stat -c %u "$d/.theirs.tar.zst.evodiag-tmp-Nb0dy1")" = 65534 ] && want="$want.theirs.tar.zst.evodiag-tmp-Nb0dy1 "
+want="${want}notes.evodiag-tmp-Xy12Zw target "
+t_is "$left" "$want" "stale temps: fresh, locked, other names, links, directories and other owners' files are kept"
+t_like "$(tar --zstd -xOf "$OUT" --wildcards '*/evodiag.log')" "removed 1 stale temporary file of an earlier run" "stale temps: the log says so"
+kill $LOCKER 2>/dev/null
+
 t_done
