@@ -69,6 +69,7 @@ static void fault_hook(const char *name, int wfd)
 }
 #endif
 
+#ifdef EVODIAG_TEST_HOOKS
 void fault_pause(const char *point)
 {
         const char *fault = getenv("EVODIAG_FAULT");
@@ -80,6 +81,11 @@ void fault_pause(const char *point)
         struct timespec ts = {30, 0};
         (void)nanosleep(&ts, NULL); /* EINTR: a handled signal arrived */
 }
+#else
+void fault_pause(const char *point)
+{
+}
+#endif
 
 int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg)
 {

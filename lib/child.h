@@ -13,7 +13,8 @@ struct child {
 /* Forks; the child runs fn(arg, wfd) and exits 0. `name` selects the fault hook:
  * EVODIAG_FAULT=<name>:crash|hang|garbage makes the child misbehave instead. */
 int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg);
-/* Test hook for a point outside the children: EVODIAG_FAULT=<point>:pause says so on
+/* Test builds only (--enable-test-hooks), a hook for a point outside the children:
+ * EVODIAG_FAULT=<point>:pause says so on
  * stderr ("evodiag: fault hook: paused at <point>") and waits for a signal (at most
  * 30 s), so a test can time a signal into that exact moment. */
 void fault_pause(const char *point);

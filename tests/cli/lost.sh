@@ -34,11 +34,13 @@ rm -rf "$T_TMP/x1" "$T_TMP"/*.tar.zst
 shm_cleanup
 
 # A collector that crashed left no evidence: the bundle says it is incomplete.
-EVODIAG_FAULT=memory:crash t_run bundle --only memory,fds -q -o "$T_TMP"
-t_is "$RC" 1 "a crashed collector: exit 1 (written, incomplete)"
-t_is "$(tar --zstd -xOf "$OUT" --wildcards '*/manifest.json' | jq -r '.complete, (.collectors[] | select(.name == "memory") | .status)' | tr '\n' ' ')" \
-        "false crashed " "a crashed collector: manifest complete false, the collector crashed"
-rm -f "$T_TMP"/*.tar.zst
+if t_have_hooks 2; then
+        EVODIAG_FAULT=memory:crash t_run bundle --only memory,fds -q -o "$T_TMP"
+        t_is "$RC" 1 "a crashed collector: exit 1 (written, incomplete)"
+        t_is "$(tar --zstd -xOf "$OUT" --wildcards '*/manifest.json' | jq -r '.complete, (.collectors[] | select(.name == "memory") | .status)' | tr '\n' ' ')" \
+                "false crashed " "a crashed collector: manifest complete false, the collector crashed"
+        rm -f "$T_TMP"/*.tar.zst
+fi
 
 # ---- fd counts are not capped: 150,000 open fds of a soft limit of 160,000 ----
 # (Once a listing stopped at 100,000 names and such a process was "ok at 62.5%".)
@@ -138,23 +140,26 @@ t_is "$(printf '%s' "$OUT" | jq -r --arg s "$long" '[.collectors[].findings[] | 
 rm -f "$b" "/dev/shm/$long"
 
 # ---- SIGTERM/SIGINT while the bundle is being finished (fsync, SHA-256, rename): kept ----
-for sig in TERM INT; do
-        f="$T_TMP/fin-$sig.tar.zst"
-        : >"$T_TMP/fin.err"
-        EVODIAG_FAULT=bundle-finish:pause "$EVODIAG" bundle --only memory -o "$f" >"$T_TMP/fin.out" 2>"$T_TMP/fin.err" &
-        pid=$!
-        n=0
-        while ! grep -q 'paused at bundle-finish' "$T_TMP/fin.err" && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
-        kill -$sig $pid
-        wait $pid
-        rc=$?
-        t_is "$rc" 0 "SIG$sig in the final phase: exit 0"
-        t_is "$(cat "$T_TMP/fin.out")" "$f" "SIG$sig in the final phase: the path is printed"
-        t_is "$(tar --zstd -xOf "$f" --wildcards '*/manifest.json' 2>/dev/null | jq -r .complete)" true "SIG$sig in the final phase: the bundle is whole"
-        t_is "$(ls -A "$T_TMP" | grep -c "^\.fin-$sig\.tar\.zst\.")" 0 "SIG$sig in the final phase: no temporary file left"
-        t_like "$(cat "$T_TMP/fin.err")" "arrived while the bundle was being finished: it was finished first" "SIG$sig in the final phase: said so"
-        rm -f "$f"
-done
+# (The hook pauses there until a signal comes, so the signal lands in that phase.)
+if t_have_hooks 10; then
+        for sig in TERM INT; do
+                f="$T_TMP/fin-$sig.tar.zst"
+                : >"$T_TMP/fin.err"
+                EVODIAG_FAULT=bundle-finish:pause "$EVODIAG" bundle --only memory -o "$f" >"$T_TMP/fin.out" 2>"$T_TMP/fin.err" &
+                pid=$!
+                n=0
+                while ! grep -q 'paused at bundle-finish' "$T_TMP/fin.err" && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+                kill -$sig $pid
+                wait $pid
+                rc=$?
+                t_is "$rc" 0 "SIG$sig in the final phase: exit 0"
+                t_is "$(cat "$T_TMP/fin.out")" "$f" "SIG$sig in the final phase: the path is printed"
+                t_is "$(tar --zstd -xOf "$f" --wildcards '*/manifest.json' 2>/dev/null | jq -r .complete)" true "SIG$sig in the final phase: the bundle is whole"
+                t_is "$(ls -A "$T_TMP" | grep -c "^\.fin-$sig\.tar\.zst\.")" 0 "SIG$sig in the final phase: no temporary file left"
+                t_like "$(cat "$T_TMP/fin.err")" "arrived while the bundle was being finished: it was finished first" "SIG$sig in the final phase: said so"
+                rm -f "$f"
+        done
+fi
 
 # ---- stale temporary files of a killed run: removed by name, owner, age; nothing else ----
 d="$T_TMP/out"
