@@ -308,9 +308,9 @@ static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
 static void scan_any(const struct ctx *c, const struct proctable *t, long (*measure)(int pid),
                      long (*measure_bounded)(int pid, bool *at_least), struct scan *s)
 {
-        size_t max_procs = (size_t)conf_num(c, "max_procs");
-        double budget = conf_num(c, "budget_ms");
-        uint64_t deadline = budget > 0 ? now_ms_monotonic() + (uint64_t)budget : 0;
+        size_t max_procs = (size_t)conf_uint(c, "max_procs");
+        uint64_t budget = conf_uint(c, "budget_ms");
+        uint64_t deadline = budget ? now_ms_monotonic() + budget : 0;
         size_t tried = 0;
         for (size_t i = 0; i < t->n; i++) {
                 const struct proc *p = &t->v[i];
@@ -406,7 +406,7 @@ void scan_report_summary(const struct ctx *c, struct scan *s, const char *id, si
                 return;
         }
         usage_sort(s->v, s->n);
-        size_t top = (size_t)conf_num(c, "top");
+        size_t top = (size_t)conf_uint(c, "top");
         _cleanup_free_ char *list = usage_list(s->v, s->n, top ? top : 1);
         _cleanup_free_ char *first = usage_list(s->v, s->n, 1);
         /* The summary speaks only of the processes inspected; info, not ok, when some
