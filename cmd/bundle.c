@@ -44,8 +44,8 @@ static void help(void)
               "  -q, --quiet           no progress, only the path\n"
               "  -h, --help            this help\n"
               "\n"
-              "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted or\n"
-              "a collector timed out), 3 nothing written (usage or I/O error); 4 upload failed.\n",
+              "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"
+              "a collector timed out or crashed), 3 nothing written (usage or I/O error); 4 upload failed.\n",
               stdout);
 }
 

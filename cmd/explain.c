@@ -16,6 +16,12 @@ static const struct check_info run_checks[] = {
          "results. The rest of the run is unaffected, but this collector's checks are unknown.\n"
          "Fix: this is a bug in evodiag; report it with the output of\n"
          "'evodiag check -v --only NAME' and, if one was written, the core dump."},
+        {"findings_cut", "A collector reported more findings than a run keeps",
+         "A run keeps at most 100,000 findings (128 MiB) per collector; the rest were left out\n"
+         "and this finding says how many there were. Why it matters: the report is not\n"
+         "complete, and so many findings usually mean one cause repeated: a writer that\n"
+         "leaks /dev/shm segments, a fork bomb, a runaway process.\n"
+         "Fix: count the findings by ID (the remedy's jq line), remove the cause, run again."},
         {0},
 };
 

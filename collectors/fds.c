@@ -114,6 +114,12 @@ enum severity usage_severity(uint64_t used, uint64_t limit, double warn_pct, dou
         return pct >= crit_pct ? SEV_CRIT : pct >= warn_pct ? SEV_WARN : SEV_OK;
 }
 
+enum severity usage_verdict(const struct usage *u, double warn_pct, double crit_pct)
+{
+        enum severity s = usage_severity(u->used, u->limit, warn_pct, crit_pct);
+        return u->at_least && s == SEV_OK ? SEV_UNKNOWN : s;
+}
+
 static int usage_cmp(const void *a, const void *b)
 {
         const struct usage *x = a, *y = b;
@@ -136,7 +142,8 @@ char *usage_list(const struct usage *v, size_t n, size_t k)
         struct strbuf b = {0};
         sb_puts(&b, "");
         for (size_t i = 0; i < n && i < k; i++) {
-                sb_printf(&b, "%spid %d %s %" PRIu64 "/", i ? ", " : "", v[i].pid, v[i].comm, v[i].used);
+                sb_printf(&b, "%spid %d %s %s%" PRIu64 "/", i ? ", " : "", v[i].pid, v[i].comm, v[i].at_least ? "at least " : "",
+                          v[i].used);
                 if (v[i].limit == LIMIT_UNLIMITED)
                         sb_puts(&b, "unlimited");
                 else
@@ -298,11 +305,12 @@ static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_ope
 
 static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
 
-void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s)
+static void scan_any(const struct ctx *c, const struct proctable *t, long (*measure)(int pid),
+                     long (*measure_bounded)(int pid, bool *at_least), struct scan *s)
 {
-        size_t max_procs = (size_t)conf_num(c, "max_procs");
-        double budget = conf_num(c, "budget_ms");
-        uint64_t deadline = budget > 0 ? now_ms_monotonic() + (uint64_t)budget : 0;
+        size_t max_procs = (size_t)conf_uint(c, "max_procs");
+        uint64_t budget = conf_uint(c, "budget_ms");
+        uint64_t deadline = budget ? now_ms_monotonic() + budget : 0;
         size_t tried = 0;
         for (size_t i = 0; i < t->n; i++) {
                 const struct proc *p = &t->v[i];
@@ -322,7 +330,8 @@ void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(
                         continue;
                 }
                 tried++;
-                long n = measure(p->pid);
+                bool at_least = false;
+                long n = measure ? measure(p->pid) : measure_bounded(p->pid, &at_least);
                 if (n == -ENOENT || n == -ESRCH)
                         continue; /* exited while we looked */
                 if (n == -EACCES || n == -EPERM) {
@@ -342,9 +351,20 @@ void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(
                         s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
                 }
                 struct usage *u = &s->v[s->n++];
-                *u = (struct usage){.pid = p->pid, .used = (uint64_t)n};
+                *u = (struct usage){.pid = p->pid, .used = (uint64_t)n, .at_least = at_least};
                 snprintf(u->comm, sizeof(u->comm), "%s", p->comm);
         }
+}
+
+void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s)
+{
+        scan_any(c, t, measure, NULL, s);
+}
+
+void scan_procs_bounded(const struct ctx *c, const struct proctable *t, long (*measure)(int pid, bool *at_least),
+                        struct scan *s)
+{
+        scan_any(c, t, NULL, measure, s);
 }
 
 void scan_report_gaps(const struct ctx *c, const struct scan *s, const char *id, const char *file, struct findings *fs)
@@ -386,7 +406,7 @@ void scan_report_summary(const struct ctx *c, struct scan *s, const char *id, si
                 return;
         }
         usage_sort(s->v, s->n);
-        size_t top = (size_t)conf_num(c, "top");
+        size_t top = (size_t)conf_uint(c, "top");
         _cleanup_free_ char *list = usage_list(s->v, s->n, top ? top : 1);
         _cleanup_free_ char *first = usage_list(s->v, s->n, 1);
         /* The summary speaks only of the processes inspected; info, not ok, when some
@@ -443,14 +463,16 @@ static int read_nofile(const struct usage *p, struct usage *u, size_t *bad, stru
 static void report_problem(const struct usage *u, enum severity sev, unsigned euid, double w, uint64_t nr_open,
                            bool lavinmq, struct findings *fs)
 {
-        struct finding *f = fnd_add(fs, sev, "fds.process", "pid %d %s: %" PRIu64 " of %" PRIu64 " open files (%.1f%%)",
-                                    u->pid, u->comm, u->used, u->limit, usage_pct(u->used, u->limit));
+        const char *al = u->at_least ? "at least " : "";
+        struct finding *f = fnd_add(fs, sev, "fds.process", "pid %d %s: %s%" PRIu64 " of %" PRIu64 " open files (%s%.1f%%)%s",
+                                    u->pid, u->comm, al, u->used, u->limit, al, usage_pct(u->used, u->limit),
+                                    u->at_least && sev == SEV_UNKNOWN ? ": the count stopped at a bound, the rest is not known" : "");
         fnd_subject(f, "pid %d %s", u->pid, u->comm);
         fnd_expected(f, "< %.0f%% of the soft open-files limit", w);
         if (u->hard == LIMIT_UNLIMITED)
-                fnd_actual(f, "%" PRIu64 " fds open; soft limit %" PRIu64 ", hard unlimited", u->used, u->limit);
+                fnd_actual(f, "%s%" PRIu64 " fds open; soft limit %" PRIu64 ", hard unlimited", al, u->used, u->limit);
         else
-                fnd_actual(f, "%" PRIu64 " fds open; soft limit %" PRIu64 ", hard %" PRIu64, u->used, u->limit, u->hard);
+                fnd_actual(f, "%s%" PRIu64 " fds open; soft limit %" PRIu64 ", hard %" PRIu64, al, u->used, u->limit, u->hard);
         fnd_evidence(f, "/proc/%d/fd, /proc/%d/limits", u->pid, u->pid);
         _cleanup_free_ char *rem = nofile_remedy(u, euid, nr_open, lavinmq);
         fnd_remedy(f, "%s", rem);
@@ -475,7 +497,7 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
                 return;
         }
         struct scan s = {0};
-        scan_procs(c, &t, proc_fd_count, &s);
+        scan_procs_bounded(c, &t, proc_fd_count, &s);
         /* Limits after the counts: cheap, and a process gone by now is dropped. */
         size_t kept = 0, bad = 0;
         for (size_t i = 0; i < s.n; i++) {
@@ -488,7 +510,7 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
         double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
         size_t problems = 0;
         for (size_t i = 0; i < s.n; i++) {
-                enum severity sev = usage_severity(s.v[i].used, s.v[i].limit, w, cr);
+                enum severity sev = usage_verdict(&s.v[i], w, cr);
                 if (sev == SEV_OK)
                         continue;
                 const struct proc *p = find_proc(&t, s.v[i].pid);

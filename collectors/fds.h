@@ -21,11 +21,14 @@ struct usage {
         uint64_t used;
         uint64_t limit; /* soft limit; LIMIT_UNLIMITED = none */
         uint64_t hard;  /* hard limit where there is one, else 0 */
+        bool at_least;  /* used is a lower bound (a count that reached a bound) */
 };
 /* used as a percentage of limit: 0 for no limit, 100 for a zero limit that is used. */
 double usage_pct(uint64_t used, uint64_t limit);
 /* crit at >= crit_pct, warn at >= warn_pct, else ok. */
 enum severity usage_severity(uint64_t used, uint64_t limit, double warn_pct, double crit_pct);
+/* The same for a usage, but never ok when its count is only a lower bound: unknown. */
+enum severity usage_verdict(const struct usage *u, double warn_pct, double crit_pct);
 /* Highest percentage first, then most used, then lowest pid. */
 void usage_sort(struct usage *v, size_t n);
 /* "pid 1 init 12/1024 (1.2%), ..." for the first k of v (sort it first). */
@@ -50,6 +53,9 @@ struct proctable;
  * and it is skipped silently. Kernel threads and evodiag's own processes are left
  * out. Honours the collector's max_procs and budget_ms keys. */
 void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s);
+/* The same with a measure that can say its count is only a lower bound (usage.at_least). */
+void scan_procs_bounded(const struct ctx *c, const struct proctable *t, long (*measure)(int pid, bool *at_least),
+                        struct scan *s);
 /* The findings for processes that could not be inspected (id skipped when denied,
  * unknown on other errors). file: "fd" or "maps". */
 void scan_report_gaps(const struct ctx *c, const struct scan *s, const char *id, const char *file, struct findings *fs);

@@ -537,7 +537,7 @@ static void check_irqs(struct ctx *c, struct iso_state *st, struct findings *fs)
                 fnd_evidence(f, "/proc/interrupts");
                 return;
         }
-        size_t max = (size_t)conf_num(c, "max_irqs"), shown = 0, bad = 0, looked = 0;
+        size_t max = (size_t)conf_uint(c, "max_irqs"), shown = 0, bad = 0, looked = 0;
         const char *hk = st->hk_list ? st->hk_list : "<housekeeping CPUs>";
         for (size_t i = 0; i < t.n; i++) {
                 const struct irq_line *l = &t.v[i];
@@ -696,7 +696,7 @@ static void check_tasks(struct ctx *c, struct iso_state *st, const struct procta
         }
         if (n)
                 qsort(v, n, sizeof(*v), cand_cmp);
-        size_t max = (size_t)conf_num(c, "max_tasks");
+        size_t max = (size_t)conf_uint(c, "max_tasks");
         const char *hk = st->hk_list ? st->hk_list : "<housekeeping CPUs>";
         for (size_t i = 0; i < n && i < max; i++) {
                 struct finding *f = fnd_add(fs, SEV_WARN, "isolation.tasks", "pid %d %s (%s) %s isolated CPUs (allowed CPUs %s)", v[i].pid,

@@ -168,6 +168,14 @@ static const struct check_info checks[] = {
          "another network namespace.\n"
          "Fix: ss -ltn 'sport = :<port>' (Recv-Q at Send-Q = full backlog); sudo iptables -L -n | grep <port>",
          .live = true},
+        {"lavinmq.invalid_value", "The API or the metrics report an impossible number",
+         "A count or size from /api/overview, /api/nodes or /metrics that no broker can have:\n"
+         "negative, fractional, NaN or infinite, 2^63 and beyond (1e308 bytes free). It is left\n"
+         "out of every verdict (once such a value was taken as \"0 B free\": crit), and each one\n"
+         "is reported as unknown with where it came from. Something answers in the broker's\n"
+         "name that is not the broker, a proxy rewrites the replies, or the broker has a bug.\n"
+         "Fix: curl the URL named in the finding; compare with lavinmqctl status; report it.",
+         .live = true},
         {"lavinmq.messages", "Messages building up in queues",
          "queue_totals from /api/overview: messages ready (waiting for a consumer) and\n"
          "unacknowledged (delivered, not yet acked). A growing backlog fills the disk and the\n"
@@ -294,6 +302,8 @@ struct lmq {
         struct reply ov, nodes, metrics;
         char *nodes_err, *metrics_err;
         struct lavinmq_api a;
+        /* From /metrics: NaN = not reported (or invalid, see a.invalid); else a whole
+         * number below 2^64 (read_metrics checks), so (uint64_t) of it is defined. */
         double m_fds, m_maxfds, m_mfile, m_disk, m_ready, m_unacked;
         /* statvfs */
         int vfs_err;
@@ -654,11 +664,20 @@ static void read_metrics(struct lmq *m)
                 for (size_t p = 0; p < ARRAY_SIZE(prefixes); p++) {
                         _cleanup_free_ char *n = xasprintf("%s%s", prefixes[p], want[i].name);
                         double d;
-                        if (prom_value(body, n, &d) == 0 && isfinite(d) && d >= 0) {
-                                *want[i].dst = d;
-                                found++;
-                                break;
+                        uint64_t u;
+                        int r = prom_value(body, n, &d);
+                        if (r == -EINVAL) { /* a sample whose value is not a number at all */
+                                _cleanup_free_ char *src = xasprintf("/metrics %s", n);
+                                lavinmq_invalid(&m->a, src, "not a number");
                         }
+                        if (r == -ENOENT)
+                                continue;
+                        /* NaN, negative, fractional or beyond 2^64: invalid, left out (stays NaN).
+                         * What is kept is a whole number below 2^64, so casts of it are defined. */
+                        if (r == 0 && lavinmq_metric_u64(&m->a, n, d, &u) == 0)
+                                *want[i].dst = d;
+                        found++;
+                        break;
                 }
         if (!found)
                 m->metrics_err = xstrdup("no lavinmq_/rabbitmq_ process metrics in the reply");
@@ -1067,9 +1086,32 @@ static void check_api(struct lmq *m, struct findings *fs)
         fnd_evidence(f, "%s", m->ov.origin ? m->ov.origin : m->api_label ? m->api_label : "");
 }
 
+/* Impossible numbers from the API or the metrics: each an unknown finding; the
+ * verdicts use the other sources (statvfs, /proc) or say they could not measure. */
+static void check_invalid(struct lmq *m, struct findings *fs)
+{
+        const struct lavinmq_api *a = &m->a;
+        for (unsigned i = 0; i < a->ninvalid && i < LAVINMQ_INVALID_MAX; i++) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.invalid_value", "invalid value from %s: %s (left out of every verdict)",
+                                            a->invalid[i].src, a->invalid[i].value);
+                fnd_subject(f, "%s", a->invalid[i].src);
+                fnd_expected(f, "a count or a size: a whole number from 0 to 2^63");
+                fnd_actual(f, "%s", a->invalid[i].value);
+                fnd_remedy(f, "curl -s %s | head -c 4000   # what the broker (or a proxy in between) answers; attach it to a bug report",
+                           startswith(a->invalid[i].src, "/metrics") ? "<metrics URL>" : "<API URL>");
+                fnd_evidence(f, "%s", a->invalid[i].src);
+        }
+        if (a->ninvalid > LAVINMQ_INVALID_MAX) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.invalid_value", "%u more invalid values from the API and the metrics",
+                                            a->ninvalid - LAVINMQ_INVALID_MAX);
+                fnd_evidence(f, "/api/overview, /api/nodes, /metrics");
+        }
+}
+
 struct meas {
         char src[128];
         uint64_t used, limit;
+        bool at_least; /* used is a lower bound: a count that reached a bound */
 };
 
 /* The measurement with the highest percentage. */
@@ -1085,11 +1127,12 @@ static const struct meas *worst_meas(const struct meas *v, size_t n)
 static void meas_text(const struct meas *v, size_t n, struct strbuf *b)
 {
         for (size_t i = 0; i < n; i++) {
+                const char *al = v[i].at_least ? "at least " : "";
                 if (v[i].limit == LIMIT_UNLIMITED)
-                        sb_printf(b, "%s%s: %" PRIu64 " of unlimited", i ? "; " : "", v[i].src, v[i].used);
+                        sb_printf(b, "%s%s: %s%" PRIu64 " of unlimited", i ? "; " : "", v[i].src, al, v[i].used);
                 else
-                        sb_printf(b, "%s%s: %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? "; " : "", v[i].src, v[i].used, v[i].limit,
-                                  usage_pct(v[i].used, v[i].limit));
+                        sb_printf(b, "%s%s: %s%" PRIu64 " of %" PRIu64 " (%s%.1f%%)", i ? "; " : "", v[i].src, al, v[i].used,
+                                  v[i].limit, al, usage_pct(v[i].used, v[i].limit));
         }
 }
 
@@ -1158,16 +1201,18 @@ static void check_fd_limit(struct lmq *m, struct findings *fs)
 
 static void check_fd_usage(struct lmq *m, struct findings *fs)
 {
-        struct meas v[3];
+        struct meas v[3] = {0};
         size_t n = 0;
         int perr = 0;
         char who[96];
         if (m->bp) {
                 uint64_t soft, hard;
-                long cnt = proc_fd_count(m->bp->pid);
+                bool al = false;
+                long cnt = proc_fd_count(m->bp->pid, &al);
                 int r = cnt < 0 ? (int)cnt : proc_limit(m->bp->pid, "Max open files", &soft, &hard);
                 if (r == 0) {
                         snprintf(v[n].src, sizeof(v[n].src), "/proc/%d/fd", m->bp->pid);
+                        v[n].at_least = al;
                         v[n].used = (uint64_t)cnt, v[n++].limit = soft;
                 } else {
                         perr = r;
@@ -1197,11 +1242,14 @@ static void check_fd_usage(struct lmq *m, struct findings *fs)
         double w = conf_num(m->c, "fd_warn_pct"), cr = conf_num(m->c, "fd_crit_pct");
         const struct meas *x = worst_meas(v, n);
         enum severity s = usage_severity(x->used, x->limit, w, cr);
+        if (x->at_least && s == SEV_OK)
+                s = SEV_UNKNOWN; /* a lower bound under the threshold says nothing */
+        const char *al = x->at_least ? "at least " : "";
         if (x->limit == LIMIT_UNLIMITED)
-                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files (no limit, %s)", x->used, x->src);
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %s%" PRIu64 " open files (no limit, %s)", al, x->used, x->src);
         else
-                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %" PRIu64 " open files of %" PRIu64 " allowed (%.1f%%, %s)",
-                            x->used, x->limit, usage_pct(x->used, x->limit), x->src);
+                f = fnd_add(fs, s, "lavinmq.fd_usage", "lavinmq holds %s%" PRIu64 " open files of %" PRIu64 " allowed (%s%.1f%%, %s)",
+                            al, x->used, x->limit, al, usage_pct(x->used, x->limit), x->src);
         fnd_subject(f, "%s", pidstr(m, who));
         fnd_expected(f, "< %.0f%% of the open-files limit", w);
         struct strbuf b = {0};
@@ -1236,7 +1284,7 @@ static void check_map_headroom(struct lmq *m, struct findings *fs)
                 fnd_evidence(f, MAX_MAP_COUNT);
                 return;
         }
-        struct meas v[3];
+        struct meas v[3] = {0};
         size_t n = 0;
         int perr = 0;
         const struct lavinmq_api *a = &m->a;
@@ -1656,7 +1704,9 @@ static void check_messages(struct lmq *m, struct findings *fs)
         int64_t ready = m->a.messages_ready, unacked = m->a.messages_unacked;
         const char *src = "/api/overview queue_totals";
         if ((ready < 0 || unacked < 0) && isfinite(m->m_ready) && isfinite(m->m_unacked)) {
-                ready = (int64_t)m->m_ready, unacked = (int64_t)m->m_unacked;
+                /* Whole and below 2^64 (read_metrics), but maybe not below 2^63. */
+                ready = m->m_ready < 9.2e18 ? (int64_t)m->m_ready : INT64_MAX;
+                unacked = m->m_unacked < 9.2e18 ? (int64_t)m->m_unacked : INT64_MAX;
                 src = "metrics queue_messages_ready/unacked";
         }
         if (ready < 0 || unacked < 0) {
@@ -1697,6 +1747,7 @@ static void lavinmq_check(struct ctx *c, struct findings *fs)
         check_impostors(m, fs);
         check_config(m, fs);
         check_api(m, fs);
+        check_invalid(m, fs);
         check_fd_limit(m, fs);
         check_fd_usage(m, fs);
         check_map_headroom(m, fs);
@@ -2138,13 +2189,16 @@ static void lavinmq_sample(struct ctx *c, struct sample *s)
         } else {
                 sample_status(s, "lavinmq.process", who, SEV_OK, "lavinmq runs (pid %d)", st->pid);
                 uint64_t soft = 0, hard = 0, max = 0;
-                long fds = proc_fd_count(st->pid);
+                bool al = false;
+                long fds = proc_fd_count(st->pid, &al);
                 if (fds >= 0 && proc_limit(st->pid, "Max open files", &soft, &hard) == 0) {
                         sample_value(s, "lavinmq.open_fds", who, (double)fds, NULL);
                         sample_value(s, "lavinmq.fd_limit", who, soft == LIMIT_UNLIMITED ? 0 : (double)soft, NULL);
                         enum severity sev = usage_severity((uint64_t)fds, soft, conf_num(c, "fd_warn_pct"), conf_num(c, "fd_crit_pct"));
-                        sample_status(s, "lavinmq.fd_usage", who, sev, "%ld of %" PRIu64 " open files (%.1f%%)", fds, soft,
-                                      usage_pct((uint64_t)fds, soft));
+                        if (al && sev == SEV_OK)
+                                sev = SEV_UNKNOWN;
+                        sample_status(s, "lavinmq.fd_usage", who, sev, "%s%ld of %" PRIu64 " open files (%s%.1f%%)", al ? "at least " : "",
+                                      fds, soft, al ? "at least " : "", usage_pct((uint64_t)fds, soft));
                 }
                 long maps = proc_map_count(st->pid);
                 if (rootfs_read_u64(MAX_MAP_COUNT, &max) == 0 && max) {

@@ -54,6 +54,8 @@ int lavinmq_lock_parse(const char *text, int *pid, char *host, size_t hostlen);
 
 /* ---- HTTP API and Prometheus ---- */
 
+#define LAVINMQ_INVALID_MAX 8
+
 /* Numbers from the API; -1 = not reported. */
 struct lavinmq_api {
         char product[32];      /* "LavinMQ", "RabbitMQ" */
@@ -66,8 +68,20 @@ struct lavinmq_api {
         int64_t followers;     /* LavinMQ clustering: followers connected */
         bool admin_fields;     /* /api/nodes had fd_used & co (administrator tag) */
         bool disk_alarm, mem_alarm; /* RabbitMQ: disk_free_alarm, mem_alarm */
+        /* Values no broker can report (a negative count, 1e308 bytes, NaN, a word): left
+         * out of every verdict (the field reads -1, as if not reported) and named here. */
+        struct {
+                char src[80];   /* "/api/nodes disk_free", "/metrics lavinmq_mfile_count" */
+                char value[48]; /* "1e+308", "-5", "NaN", "'many'" */
+        } invalid[LAVINMQ_INVALID_MAX];
+        unsigned ninvalid; /* all of them, also past LAVINMQ_INVALID_MAX */
 };
 void lavinmq_api_init(struct lavinmq_api *a);
+/* Notes an impossible value (see lavinmq_api.invalid). */
+void lavinmq_invalid(struct lavinmq_api *a, const char *src, const char *value);
+/* A count or size from the metrics: 0 with *out set, or -ERANGE/-EDOM (NaN, negative,
+ * fractional, 2^64 and more) after noting it as invalid ("/metrics NAME"). */
+int lavinmq_metric_u64(struct lavinmq_api *a, const char *name, double d, uint64_t *out);
 /* 0, or -EINVAL with *err (newly allocated) saying what is wrong with the reply. */
 int lavinmq_parse_overview(const char *body, size_t len, struct lavinmq_api *a, char **err);
 int lavinmq_parse_nodes(const char *body, size_t len, struct lavinmq_api *a, char **err);

@@ -275,26 +275,71 @@ static json_object *parse_json(const char *body, size_t len, char **err)
         return o;
 }
 
-/* A number field (int, double or a numeric string, as os_pid is); -1 when absent or not a number. */
-static int64_t jnum(json_object *o, const char *key)
+void lavinmq_invalid(struct lavinmq_api *a, const char *src, const char *value)
+{
+        if (a->ninvalid < LAVINMQ_INVALID_MAX) {
+                snprintf(a->invalid[a->ninvalid].src, sizeof(a->invalid[0].src), "%s", src);
+                snprintf(a->invalid[a->ninvalid].value, sizeof(a->invalid[0].value), "%s", value);
+        }
+        a->ninvalid++;
+}
+
+int lavinmq_metric_u64(struct lavinmq_api *a, const char *name, double d, uint64_t *out)
+{
+        int r = num_to_u64(d, out);
+        if (r < 0) {
+                char src[80], v[48];
+                snprintf(src, sizeof(src), "/metrics %s", name);
+                snprintf(v, sizeof(v), "%g", d);
+                lavinmq_invalid(a, src, v);
+        }
+        return r;
+}
+
+/* A count or a size (int, whole double, or a numeric string as os_pid is): >= 0, or
+ * -1 when absent or null. Anything else no broker can report (negative, fractional,
+ * NaN, 1e308, a word, an object): -1 as well, and noted in a->invalid. */
+static int64_t jnum(json_object *o, const char *key, const char *where, struct lavinmq_api *a)
 {
         json_object *v;
         if (!o || !json_object_object_get_ex(o, key, &v) || !v)
                 return -1;
+        char shown[48];
+        int64_t n = -1;
         switch (json_object_get_type(v)) {
-        case json_type_int:
-                return json_object_get_int64(v);
+        case json_type_int: {
+                int64_t i = json_object_get_int64(v);
+                /* json-c keeps integers above INT64_MAX as unsigned and clamps them here. */
+                bool huge = i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX;
+                if (i >= 0 && !huge)
+                        return i;
+                snprintf(shown, sizeof(shown), "%s", json_object_to_json_string(v));
+                break;
+        }
         case json_type_double: {
                 double d = json_object_get_double(v);
-                return isfinite(d) && d >= 0 && d < 9.2e18 ? (int64_t)d : -1;
+                uint64_t u;
+                if (num_to_u64(d, &u) == 0 && u <= (uint64_t)INT64_MAX)
+                        return (int64_t)u;
+                snprintf(shown, sizeof(shown), "%g", d);
+                break;
         }
         case json_type_string: {
-                int64_t n;
-                return parse_i64(json_object_get_string(v), &n) == 0 ? n : -1;
+                const char *s = json_object_get_string(v);
+                if (parse_i64(s, &n) == 0 && n >= 0)
+                        return n;
+                /* Kept as sent (cut): the renderers escape what they print. */
+                snprintf(shown, sizeof(shown), "'%.32s%s'", s, strlen(s) > 32 ? "…" : "");
+                break;
         }
         default:
-                return -1;
+                snprintf(shown, sizeof(shown), "a JSON %s", json_type_to_name(json_object_get_type(v)));
+                break;
         }
+        char src[80];
+        snprintf(src, sizeof(src), "%s %s", where, key);
+        lavinmq_invalid(a, src, shown);
+        return -1;
 }
 
 static void jstr(json_object *o, const char *key, char *dst, size_t n)
@@ -340,15 +385,15 @@ int lavinmq_parse_overview(const char *body, size_t len, struct lavinmq_api *a, 
         }
         jstr(o, "product_name", a->product, sizeof(a->product));
         jstr(o, "node", a->node, sizeof(a->node));
-        a->uptime_s = jnum(o, "uptime");
-        a->connections = jnum(ot, "connections");
-        a->channels = jnum(ot, "channels");
-        a->consumers = jnum(ot, "consumers");
-        a->queues = jnum(ot, "queues");
-        a->exchanges = jnum(ot, "exchanges");
+        a->uptime_s = jnum(o, "uptime", "/api/overview", a);
+        a->connections = jnum(ot, "connections", "/api/overview object_totals", a);
+        a->channels = jnum(ot, "channels", "/api/overview object_totals", a);
+        a->consumers = jnum(ot, "consumers", "/api/overview object_totals", a);
+        a->queues = jnum(ot, "queues", "/api/overview object_totals", a);
+        a->exchanges = jnum(ot, "exchanges", "/api/overview object_totals", a);
         if (qt && json_object_is_type(qt, json_type_object)) {
-                a->messages_ready = jnum(qt, "messages_ready");
-                a->messages_unacked = jnum(qt, "messages_unacknowledged");
+                a->messages_ready = jnum(qt, "messages_ready", "/api/overview queue_totals", a);
+                a->messages_unacked = jnum(qt, "messages_unacknowledged", "/api/overview queue_totals", a);
         }
         json_object_put(o);
         return 0;
@@ -380,12 +425,12 @@ int lavinmq_parse_nodes(const char *body, size_t len, struct lavinmq_api *a, cha
                 json_object_put(o);
                 return -EINVAL;
         }
-        a->fd_used = jnum(n, "fd_used");
-        a->fd_total = jnum(n, "fd_total");
-        a->mem_used = jnum(n, "mem_used");
-        a->mem_limit = jnum(n, "mem_limit");
-        a->disk_free = jnum(n, "disk_free");
-        a->disk_total = jnum(n, "disk_total");
+        a->fd_used = jnum(n, "fd_used", "/api/nodes", a);
+        a->fd_total = jnum(n, "fd_total", "/api/nodes", a);
+        a->mem_used = jnum(n, "mem_used", "/api/nodes", a);
+        a->mem_limit = jnum(n, "mem_limit", "/api/nodes", a);
+        a->disk_free = jnum(n, "disk_free", "/api/nodes", a);
+        a->disk_total = jnum(n, "disk_total", "/api/nodes", a);
         a->admin_fields = a->fd_used >= 0 || a->disk_free >= 0;
         a->disk_alarm = jbool(n, "disk_free_alarm");
         a->mem_alarm = jbool(n, "mem_alarm");

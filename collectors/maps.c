@@ -178,7 +178,7 @@ static void check_lavinmq(struct ctx *c, const struct proctable *t, int mr, uint
                 fnd_subject(f, "pid %d %s", first->pid, first->comm);
                 fnd_evidence(f, "%s%s", MAX_MAP_COUNT, ev.s);
         } else {
-                uint64_t min = (uint64_t)conf_num(c, "lavinmq_min");
+                uint64_t min = conf_uint(c, "lavinmq_min");
                 bool low = max < min;
                 f = fnd_add(fs, low ? SEV_WARN : SEV_OK, "maps.lavinmq_limit",
                             low ? "vm.max_map_count = %" PRIu64 " is below %" PRIu64 " with lavinmq running (pid %s)"
@@ -339,7 +339,7 @@ static void maps_sample(struct ctx *c, struct sample *s)
                               "%s: %ld of %" PRIu64 " memory map areas (%.1f%%)", p->p.subject, m, max, usage_pct((uint64_t)m, max));
         }
         if (lav) {
-                uint64_t min = (uint64_t)conf_num(c, "lavinmq_min");
+                uint64_t min = conf_uint(c, "lavinmq_min");
                 sample_status(s, "maps.lavinmq_limit", lav->p.subject, max < min ? SEV_WARN : SEV_OK,
                               "vm.max_map_count = %" PRIu64 " %s %" PRIu64 " with lavinmq running", max, max < min ? "is below" : ">=", min);
         }

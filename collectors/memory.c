@@ -96,7 +96,7 @@ static void check_fragmentation(struct ctx *c, struct findings *fs)
                 fnd_evidence(f, "/proc/buddyinfo");
                 return;
         }
-        unsigned min_order = (unsigned)conf_num(c, "frag_min_order");
+        unsigned min_order = (unsigned)conf_uint(c, "frag_min_order");
         uint64_t large = 0;
         unsigned zones = 0;
         size_t pos = 0;

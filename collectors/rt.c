@@ -626,7 +626,7 @@ static void check_throttling(struct findings *fs, size_t ntasks)
 static void check_tasks(struct ctx *c, struct findings *fs, const struct rt_task *v, size_t n, bool truncated)
 {
         double near = conf_num(c, "memlock_near_pct");
-        size_t max = (size_t)conf_num(c, "max_tasks"), shown = 0, bad = 0;
+        size_t max = (size_t)conf_uint(c, "max_tasks"), shown = 0, bad = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct rt_task *t = &v[i];
                 unsigned pr = rt_task_problems(t, near);
@@ -846,7 +846,7 @@ static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
         struct rt_task *tasks = NULL;
         size_t n = 0;
         (void)collect_tasks(c, &pt, &tasks, &n);
-        size_t max = (size_t)conf_num(c, "max_tasks"), k = 0;
+        size_t max = (size_t)conf_uint(c, "max_tasks"), k = 0;
         struct rt_wtask *v = xcalloc((n < max ? n : max) + 1, sizeof(*v));
         for (size_t i = 0; i < n && k < max; i++) {
                 const struct rt_task *t = &tasks[i];

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/runner.h"
+#include "collectors/frame.h"
 #include "lib/child.h"
 #include "lib/conffile.h"
 #include "lib/proctable.h"
@@ -8,20 +9,25 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#define JOB_OUTPUT_MAX (16u << 20) /* a collector's findings never need more */
+#define JOB_OUTPUT_MAX (16u << 20) /* one-document jobs (the process table) never need more */
 
 struct slot {
         pid_t pid;
         int fd;
         uint64_t started, deadline;
         bool global_bound; /* the run's --timeout, not the collector's own, set the deadline */
-        struct strbuf out;
+        struct strbuf out; /* one-document jobs: all of it; framed: the unfinished line */
         bool overflow;
+        char *bad_frames;  /* framed: why the child's output cannot be trusted */
 };
 
 static void child_main(void *arg, int wfd)
 {
         struct job *j = arg;
+        if (j->stream) {
+                j->stream(j->arg, wfd);
+                return;
+        }
         json_object *r = j->fn(j->arg);
         const char *s = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
         if (write_all(wfd, s, strlen(s)) < 0)
@@ -43,9 +49,41 @@ static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
         return 0;
 }
 
+/* Hands every whole header line to the job and keeps the unfinished rest. A bad
+ * line, a line longer than FRAME_HEADER_MAX or a payload (check frames have none)
+ * marks the child untrusted. */
+static void take_frames(struct job *j, struct slot *s)
+{
+        size_t pos = 0;
+        while (!s->bad_frames) {
+                char *line = s->out.s + pos, *nl = memchr(line, '\n', s->out.len - pos);
+                if (!nl)
+                        break;
+                size_t n = (size_t)(nl - line);
+                pos += n + 1;
+                json_object *h = frame_parse_header(line, n), *size;
+                if (!h)
+                        s->bad_frames = n >= FRAME_HEADER_MAX ? xasprintf("a frame header over %u bytes", FRAME_HEADER_MAX)
+                                                              : xstrdup("a frame header that is not a JSON object");
+                else if ((json_object_object_get_ex(h, "size", &size) &&
+                          (!json_object_is_type(size, json_type_int) || json_object_get_int64(size) != 0)) ||
+                         j->on_frame(j->frame_arg, h, n + 1) < 0)
+                        s->bad_frames = xstrdup("a frame of the wrong shape");
+                json_object_put(h);
+        }
+        if (pos) {
+                memmove(s->out.s, s->out.s + pos, s->out.len - pos);
+                s->out.len -= pos;
+                s->out.s[s->out.len] = 0;
+        }
+        if (!s->bad_frames && s->out.len >= FRAME_HEADER_MAX)
+                s->bad_frames = xasprintf("a frame header over %u bytes", FRAME_HEADER_MAX);
+}
+
 static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
 {
-        bool timed_out = kill_it && !s->overflow;
+        kill_it |= s->bad_frames != NULL;
+        bool timed_out = kill_it && !s->overflow && !s->bad_frames;
         j->duration_ms = now - s->started;
         int status = child_reap(s->pid, kill_it, &j->abandoned);
         close(s->fd);
@@ -59,8 +97,18 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         } else if (s->overflow) {
                 j->status = JOB_CRASHED;
                 j->error = xasprintf("sent more than %u bytes of results", JOB_OUTPUT_MAX);
+        } else if (s->bad_frames) {
+                j->status = JOB_CRASHED;
+                j->error = xasprintf("sent unreadable results (%s)", s->bad_frames);
         } else if ((j->error = child_status_error(status))) {
                 j->status = JOB_CRASHED;
+        } else if (j->stream) {
+                if (s->out.len) {
+                        j->status = JOB_CRASHED;
+                        j->error = xstrdup("sent unreadable results (the last frame is cut short)");
+                } else {
+                        j->status = JOB_DONE;
+                }
         } else {
                 enum json_tokener_error jerr;
                 j->result = json_tokener_parse_verbose(s->out.s ? s->out.s : "", &jerr);
@@ -72,6 +120,8 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
                 }
         }
         sb_free(&s->out);
+        free(s->bad_frames);
+        s->bad_frames = NULL;
 }
 
 void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
@@ -122,14 +172,20 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
                                 ssize_t got = read(s->fd, buf, sizeof(buf));
                                 if (got < 0 && errno == EINTR)
                                         continue;
-                                if (got > 0 && s->out.len + (size_t)got > JOB_OUTPUT_MAX)
+                                struct job *j = &jobs[idx[k]];
+                                if (got > 0 && j->stream) {
+                                        sb_putn(&s->out, buf, (size_t)got);
+                                        take_frames(j, s);
+                                        if (!s->bad_frames)
+                                                continue;
+                                } else if (got > 0 && s->out.len + (size_t)got > JOB_OUTPUT_MAX) {
                                         s->overflow = true;
-                                else if (got > 0) {
+                                } else if (got > 0) {
                                         sb_putn(&s->out, buf, (size_t)got);
                                         continue;
                                 }
-                                /* EOF, a read error, or too much output: done with it. */
-                                finish(&jobs[idx[k]], s, s->overflow, now);
+                                /* EOF, a read error, too much output or bad frames: done with it. */
+                                finish(j, s, s->overflow, now);
                                 running--;
                         } else if (now >= s->deadline) {
                                 finish(&jobs[idx[k]], s, true, now);
@@ -173,22 +229,27 @@ struct check_arg {
         uint64_t timeout_ms, global_ms;
 };
 
-static json_object *check_in_child(void *arg)
+static void check_in_child(void *arg, int wfd)
 {
         struct check_arg *a = arg;
         const struct collector *c = a->ctx.self;
         a->ctx.deadline_ms = now_ms_monotonic() + a->timeout_ms;
         if (a->global_ms && a->global_ms < a->ctx.deadline_ms)
                 a->ctx.deadline_ms = a->global_ms;
-        json_object *o = json_object_new_object();
         bool applies = !c->detect || c->detect(&a->ctx);
-        json_object_object_add(o, "applies", json_object_new_boolean(applies));
         struct findings fs = {0};
         if (applies && c->check)
                 c->check(&a->ctx, &fs);
-        json_object_object_add(o, "findings", findings_to_json(&fs));
+        int r = frame_send_findings(wfd, c->name, applies, &fs);
         findings_free(&fs);
-        return o;
+        if (r < 0)
+                _exit(2);
+}
+
+/* Check children send nothing but findings frames. */
+static int check_frame(void *arg, json_object *hdr, size_t len)
+{
+        return frame_is_findings(hdr) ? findings_rx_frame(arg, hdr, len) : -EPROTO;
 }
 
 static json_object *proctable_job(void *arg)
@@ -232,6 +293,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 n++;
         struct job *jobs = xcalloc(n, sizeof(*jobs));
         struct check_arg *args = xcalloc(n, sizeof(*args));
+        struct findings_rx *rx = xcalloc(n, sizeof(*rx));
         size_t *job_of = xcalloc(n, sizeof(*job_of));
         size_t nj = 0;
 
@@ -253,8 +315,8 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 args[nj].timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms);
                 args[nj].global_ms = o->deadline_ms;
                 jobs[nj] = (struct job){
-                        .name = c->name, .fn = check_in_child, .arg = &args[nj],
-                        .timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms),
+                        .name = c->name, .stream = check_in_child, .arg = &args[nj], .on_frame = check_frame,
+                        .frame_arg = &rx[nj], .timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms),
                 };
                 job_of[nj++] = i;
         }
@@ -269,18 +331,18 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 struct run_result *r = &out[job_of[k]];
                 const char *name = r->c->name;
                 r->duration_ms = j->duration_ms;
-                json_object *applies, *fa;
-                if (j->status == JOB_DONE && json_object_object_get_ex(j->result, "applies", &applies)) {
-                        if (!json_object_get_boolean(applies)) {
+                _cleanup_free_ char *why = NULL;
+                if (j->status == JOB_DONE && findings_rx_finish(&rx[k], name, &why) == 0) {
+                        if (!rx[k].applies) {
                                 r->status = RUN_NOT_APPLICABLE;
                                 r->note = xstrdup("not relevant on this host");
-                        } else if (json_object_object_get_ex(j->result, "findings", &fa) &&
-                                   findings_from_json(&r->fs, fa) == 0) {
-                                r->status = RUN_OK;
                         } else {
-                                r->status = RUN_CRASHED;
-                                r->note = xstrdup("sent results of the wrong shape");
+                                r->status = RUN_OK;
+                                findings_move(&r->fs, &rx[k].fs);
                         }
+                } else if (j->status == JOB_DONE) {
+                        r->status = RUN_CRASHED;
+                        r->note = xasprintf("sent incomplete results: %s", why);
                 } else if (j->status == JOB_TIMEOUT || j->status == JOB_NOT_RUN) {
                         r->status = RUN_TIMEOUT;
                         r->note = xstrdup(j->error);
@@ -301,9 +363,11 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                         fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
                 }
                 job_clear(j);
+                findings_rx_free(&rx[k]);
         }
         free(jobs);
         free(args);
+        free(rx);
         free(job_of);
         *n_out = n;
 }

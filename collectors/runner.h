@@ -7,7 +7,7 @@
 #include "collectors/collector.h"
 
 enum job_status {
-        JOB_DONE,      /* child exited 0 with a JSON document */
+        JOB_DONE,      /* child exited 0 with a JSON document (or, framed, with whole frames) */
         JOB_TIMEOUT,   /* past its deadline, killed (or abandoned) */
         JOB_CRASHED,   /* died by a signal, exited non-zero, or sent garbage */
         JOB_NOT_RUN,   /* the global deadline passed before it could start */
@@ -16,9 +16,15 @@ enum job_status {
 struct job {
         /* in */
         const char *name;
-        json_object *(*fn)(void *arg); /* runs in the child */
+        json_object *(*fn)(void *arg); /* runs in the child: one JSON document back */
         void *arg;
         uint64_t timeout_ms;
+        /* Or framed (collectors/frame.h): the child runs stream(arg, wfd) and writes
+         * header-only frames; the parent hands each header to on_frame (<0: the child
+         * is not to be trusted: killed, JOB_CRASHED). Memory stays at one frame. */
+        void (*stream)(void *arg, int wfd);
+        int (*on_frame)(void *frame_arg, json_object *hdr, size_t len);
+        void *frame_arg;
         /* out */
         enum job_status status;
         json_object *result; /* JOB_DONE only; caller owns */

@@ -1,7 +1,10 @@
 #include "config.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
+#include "collectors/frame.h"
 #include "lib/child.h"
+#include "lib/dircount.h"
+#include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
 #include "lib/users.h"
@@ -10,18 +13,34 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+static json_object *artifact_hdr(const char *path, const char *kind, const char *origin, const char *status,
+                                 const char *error, unsigned redactions, uint64_t ms);
+
+/* A header too big for a frame (FRAME_HEADER_MAX) is replaced by an error record
+ * for its path: the artifact is missing, and says why, instead of the collector. */
+static bool header_fits(struct bundle_sink *s, int r, json_object *hdr_path)
+{
+        if (r != -E2BIG)
+                return r == 0;
+        const char *p = json_object_get_string(hdr_path);
+        json_object *h = artifact_hdr(p && strlen(p) < 4096 ? p : "collectors/header-too-big", "derived", "", "error",
+                                      "its frame header was over 1 MiB", 0, 0);
+        json_object_object_add(h, "absent", json_object_new_boolean(1));
+        return frame_write(s->fd, h, NULL, 0) == 0;
+}
+
 static void send_frame(struct bundle_sink *s, json_object *hdr, const char *data, size_t len)
 {
         if (s->broken) {
                 json_object_put(hdr);
                 return;
         }
-        json_object_object_add(hdr, "size", json_object_new_int64((int64_t)len));
-        const char *h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (write_all(s->fd, h, strlen(h)) < 0 || write_all(s->fd, "\n", 1) < 0 ||
-            (len && write_all(s->fd, data, len) < 0))
+        json_object *path = NULL;
+        if (json_object_object_get_ex(hdr, "path", &path))
+                json_object_get(path);
+        if (!header_fits(s, frame_write(s->fd, hdr, data, len), path))
                 s->broken = true;
-        json_object_put(hdr);
+        json_object_put(path);
 }
 
 static json_object *artifact_hdr(const char *path, const char *kind, const char *origin, const char *status,
@@ -73,9 +92,11 @@ static void send_text(struct bundle_sink *s, const char *path, const char *kind,
         send_text_lines(s, path, kind, origin, text, len, truncated, error, ms, -1);
 }
 
+/* Names made from host names (segments) are bounded per component: NAME_MAX. */
 static char *collector_path(struct bundle_sink *s, const char *name)
 {
-        return xasprintf("collectors/%s/%s", s->collector, name);
+        _cleanup_free_ char *p = xasprintf("collectors/%s/%s", s->collector, name);
+        return path_fit(p);
 }
 
 void sink_file(struct bundle_sink *s, const char *path)
@@ -141,14 +162,10 @@ void sink_binary(struct bundle_sink *s, const char *name, const char *kind, cons
         }
         size_t size = (size_t)st.st_size, len = size < s->artifact_max ? size : s->artifact_max;
         json_object *h = artifact_hdr(dest, kind, path, len < size ? "truncated" : "ok", NULL, 0, 0);
-        json_object_object_add(h, "size", json_object_new_int64((int64_t)len));
-        const char *hs = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (s->broken || write_all(s->fd, hs, strlen(hs)) < 0 || write_all(s->fd, "\n", 1) < 0) {
+        if (s->broken || frame_write_header(s->fd, h, len) < 0) {
                 s->broken = true;
-                json_object_put(h);
                 return;
         }
-        json_object_put(h);
         /* Stream: never the whole core in memory. A file that shrinks under us is
          * padded by the parent (it knows the declared size). */
         char buf[65536];
@@ -237,8 +254,8 @@ static void send_trace(struct bundle_sink *s)
         char self[32], parent[32];
         snprintf(self, sizeof(self), "/proc/%d", (int)getpid());
         snprintf(parent, sizeof(parent), "/proc/%d", (int)getppid());
+        size_t ls = strlen(self), lp = strlen(parent);
         for (size_t i = 0; i < n; i++) {
-                size_t ls = strlen(self), lp = strlen(parent);
                 if ((startswith(t[i].path, self) && (t[i].path[ls] == '/' || !t[i].path[ls])) ||
                     (startswith(t[i].path, parent) && (t[i].path[lp] == '/' || !t[i].path[lp])))
                         continue;
@@ -295,11 +312,27 @@ static void send_trace(struct bundle_sink *s)
                          * the names go into the manifest, contents are not evidence. */
                         json_object *dh = artifact_hdr(dest, "listing", t[i].path, "ok", NULL, 0, 0);
                         json_object_object_add(dh, "dir", json_object_new_boolean(1));
-                        json_object_object_add(dh, "names", names_to_json(t[i].data, t[i].len));
-                        send_frame(s, dh, NULL, 0);
+                        /* The names (NUL-separated) are the payload: 10,000 long /dev/shm
+                         * names would not fit a header line. */
+                        send_frame(s, dh, t[i].data, t[i].len);
                         break;
                 }
                 }
+        }
+        /* Directories only counted (a process's fds): a listing of the number, not the names. */
+        size_t nc;
+        const struct dir_count_rec *dc = dir_count_traced(&nc);
+        for (size_t i = 0; i < nc; i++) {
+                if ((startswith(dc[i].path, self) && (dc[i].path[ls] == '/' || !dc[i].path[ls])) ||
+                    (startswith(dc[i].path, parent) && (dc[i].path[lp] == '/' || !dc[i].path[lp])))
+                        continue;
+                _cleanup_free_ char *dest = xasprintf("host%s", dc[i].path);
+                json_object *h = artifact_hdr(dest, "listing", dc[i].path, "ok", NULL, 0, 0);
+                json_object_object_add(h, "absent", json_object_new_boolean(1));
+                json_object_object_add(h, "count", json_object_new_int64(dc[i].n));
+                if (dc[i].at_least)
+                        json_object_object_add(h, "at_least", json_object_new_boolean(1));
+                send_frame(s, h, NULL, 0);
         }
 }
 
@@ -313,13 +346,10 @@ void bundle_child(void *arg, int wfd)
         struct findings fs = {0};
         if (applies && c->check)
                 c->check(&a->ctx, &fs);
-        json_object *h = json_object_new_object();
-        json_object_object_add(h, "t", json_object_new_string("findings"));
-        json_object_object_add(h, "applies", json_object_new_boolean(applies));
-        json_object_object_add(h, "findings", findings_to_json(&fs));
-        send_frame(&a->sink, h, NULL, 0);
+        if (frame_send_findings(wfd, c->name, applies, &fs) < 0)
+                a->sink.broken = true;
         findings_free(&fs);
-        if (!applies)
+        if (!applies || a->sink.broken)
                 return;
         rootfs_trace_stop(); /* sending re-reads counted files: that must not grow the list we walk */
         send_trace(&a->sink);

@@ -2,10 +2,11 @@
  * the collector's child; every artifact is redacted there (text kinds) and framed
  * over the pipe to the parent, which streams it into the archive.
  *
- * Frame = one JSON header line, then exactly "size" payload bytes:
- *   {"t":"findings","applies":true,"findings":[...]}
+ * Frames (collectors/frame.h): one JSON header line, then exactly "size" payload bytes:
+ *   {"t":"findings","applies":true,"findings":[...]} ... {"t":"findings_end","count":N}
  *   {"t":"artifact","path":"host/proc/meminfo","kind":"file","origin":"/proc/meminfo",
  *    "status":"ok","size":1234,"redactions":0,"duration_ms":0[,"error":"..."]}
+ *   {"t":"artifact",...,"dir":true,"size":N}   the names, NUL-separated, as payload
  *   {"t":"log","msg":"..."} */
 #pragma once
 #include <json-c/json.h>

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 
 int write_all(int fd, const void *buf, size_t n)
 {
@@ -64,6 +65,24 @@ static void fault_hook(const char *name, int wfd)
 }
 #else
 static void fault_hook(const char *name, int wfd)
+{
+}
+#endif
+
+#ifdef EVODIAG_TEST_HOOKS
+void fault_pause(const char *point)
+{
+        const char *fault = getenv("EVODIAG_FAULT");
+        size_t n = strlen(point);
+        if (!fault || strncmp(fault, point, n) != 0 || fault[n] != ':' || !streq(fault + n + 1, "pause"))
+                return;
+        fprintf(stderr, "evodiag: fault hook: paused at %s\n", point);
+        fflush(stderr);
+        struct timespec ts = {30, 0};
+        (void)nanosleep(&ts, NULL); /* EINTR: a handled signal arrived */
+}
+#else
+void fault_pause(const char *point)
 {
 }
 #endif

@@ -13,6 +13,11 @@ struct child {
 /* Forks; the child runs fn(arg, wfd) and exits 0. `name` selects the fault hook:
  * EVODIAG_FAULT=<name>:crash|hang|garbage makes the child misbehave instead. */
 int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg);
+/* Test builds only (--enable-test-hooks), a hook for a point outside the children:
+ * EVODIAG_FAULT=<point>:pause says so on
+ * stderr ("evodiag: fault hook: paused at <point>") and waits for a signal (at most
+ * 30 s), so a test can time a signal into that exact moment. */
+void fault_pause(const char *point);
 /* SIGKILLs first when kill_it. Returns the wait status, or -1 when the child could
  * not be reaped in time (D state) and was abandoned (*abandoned set). */
 int child_reap(pid_t pid, bool kill_it, bool *abandoned);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "lib/proctable.h"
+#include "lib/dircount.h"
 #include "lib/procfs.h"
 #include "lib/rootfs.h"
 #include "lib/util.h"
@@ -284,20 +285,11 @@ int proc_limit(int pid, const char *name, uint64_t *soft, uint64_t *hard)
         return limits_get(text, name, soft, hard);
 }
 
-long proc_fd_count(int pid)
+long proc_fd_count(int pid, bool *at_least)
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-        struct rootfs_dir *d = rootfs_opendir(path);
-        if (!d)
-                return -errno;
-        long n = 0;
-        struct dirent *de;
-        while ((de = rootfs_readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        rootfs_closedir(d);
-        return n;
+        return dir_count(path, at_least);
 }
 
 long proc_map_count(int pid)

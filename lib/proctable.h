@@ -43,7 +43,9 @@ bool sched_policy_is_rt(unsigned policy);
 /* Per-process facts read on demand (root-aware); negative errno on failure. */
 int proc_affinity(int pid, struct cpuset *set);
 int proc_limit(int pid, const char *name, uint64_t *soft, uint64_t *hard);
-long proc_fd_count(int pid);
+/* Open fds, counted without a list (lib/dircount.h); *at_least (may be NULL) when
+ * the count is only a lower bound. */
+long proc_fd_count(int pid, bool *at_least);
 long proc_map_count(int pid);
 bool proc_exists(int pid);
 /* Every user process's /proc/PID/maps, read once each (capped at max_bytes), line by

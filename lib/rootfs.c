@@ -673,7 +673,7 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
         return 0;
 }
 
-#define DIR_MAX 100000
+#define DIR_MAX ROOTFS_DIR_MAX
 
 struct rootfs_dir {
         char *names; /* NUL-separated: a file name may hold any byte but NUL and '/' */

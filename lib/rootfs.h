@@ -60,6 +60,7 @@ long rootfs_count_lines(const char *path);
 int rootfs_stat(const char *path, struct stat *st, bool follow);
 /* Directory listing (names read at open, bounded; "." and ".." left out). Under a
  * bundle's snapshot the listing another collector saw is returned. */
+#define ROOTFS_DIR_MAX 100000 /* names a listing keeps; lib/dircount.h counts without a bound */
 struct rootfs_dir;
 struct rootfs_dir *rootfs_opendir(const char *path);
 struct dirent *rootfs_readdir(struct rootfs_dir *d);

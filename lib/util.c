@@ -284,7 +284,10 @@ int parse_size(const char *s, uint64_t *out)
                 end++;
         if (*end)
                 return -EINVAL;
-        *out = (uint64_t)(v * m);
+        double bytes = v * m; /* up to 1e18 GiB: beyond any uint64_t */
+        if (!(bytes < 18446744073709551616.0))
+                return -ERANGE;
+        *out = (uint64_t)bytes; /* a fraction of a byte is dropped */
         return 0;
 }
 

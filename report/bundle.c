@@ -1,9 +1,12 @@
 #include "config.h"
 #include "report/bundle.h"
+#include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/child.h"
 #include "lib/escape.h"
+#include "lib/dircount.h"
+#include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
 #include "report/archive.h"
@@ -15,13 +18,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define HEADER_MAX (1u << 20)
+#define NAMES_MAX (32u << 20) /* a directory listing's names (DIR_MAX of them, NAME_MAX each) */
 #define TRACE_MAX (64u << 20) /* bytes of check evidence a child keeps in memory */
 #define SNAPSHOT_FILE_MAX (256u << 10)
 #define SNAPSHOT_MAX (64u << 20)
@@ -70,8 +76,8 @@ static int fill(struct reader *r)
         }
 }
 
-/* One header line; NULL at EOF, timeout, interruption or an oversized line. */
-static char *read_line(struct reader *r)
+/* One header line (its length in *len); NULL at EOF, timeout, interruption or an oversized line. */
+static char *read_line(struct reader *r, size_t *len)
 {
         struct strbuf b = {0};
         for (;;) {
@@ -83,9 +89,11 @@ static char *read_line(struct reader *r)
                 size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
                 sb_putn(&b, r->buf + r->start, n);
                 r->start += n + (nl ? 1 : 0);
-                if (nl)
+                if (nl && b.len < FRAME_HEADER_MAX) {
+                        *len = b.len;
                         return sb_steal(&b);
-                if (b.len > HEADER_MAX) {
+                }
+                if (b.len >= FRAME_HEADER_MAX) {
                         r->err = -EPROTO;
                         sb_free(&b);
                         return NULL;
@@ -143,10 +151,13 @@ static const char *jstr(json_object *o, const char *key)
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+/* An integer field; -1 when present but not an integer (a size of 1e308 is no size). */
 static int64_t jint(json_object *o, const char *key)
 {
         json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+        if (!json_object_object_get_ex(o, key, &v))
+                return 0;
+        return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 }
 
 static void copy_key(json_object *dst, json_object *src, const char *key)
@@ -157,8 +168,8 @@ static void copy_key(json_object *dst, json_object *src, const char *key)
 }
 
 /* Streams `size` payload bytes from the child: the first `keep` into the open
- * archive entry, the rest dropped. Returns bytes received. */
-static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy)
+ * archive entry (when to_archive) and into copy, the rest dropped. Returns bytes received. */
+static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy, bool to_archive)
 {
         uint64_t got = 0;
         while (got < size) {
@@ -169,7 +180,8 @@ static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t
                         n = (size_t)(size - got);
                 if (got < keep) {
                         size_t k = keep - got < n ? (size_t)(keep - got) : n;
-                        (void)archive_out_data(b->ar, r->buf + r->start, k);
+                        if (to_archive)
+                                (void)archive_out_data(b->ar, r->buf + r->start, k);
                         if (copy)
                                 sb_putn(copy, r->buf + r->start, k);
                 }
@@ -322,18 +334,21 @@ static void write_iddbs(struct bundle *b)
 
 static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
 {
-        const char *path = jstr(h, "path");
+        const char *sent = jstr(h, "path");
         int64_t size = jint(h, "size");
-        if (!path || size < 0 || !path_ok(path, collector)) {
-                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, path ? path : "none");
-                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL);
+        if (!sent || size < 0 || !path_ok(sent, collector)) {
+                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, sent ? sent : "none");
+                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL, false);
                 return;
         }
+        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
+        _cleanup_free_ char *fitted = path_fit(sent);
+        const char *path = fitted;
         json_object *absent;
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
         if (!is_absent && unnamed_cmdline(b, path)) {
                 json_object_object_add(b->left_out, path, NULL);
-                pump(b, r, (uint64_t)size, 0, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
@@ -347,7 +362,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
                         json_object_object_add(prev, "lines", json_object_get(lines));
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
-                pump(b, r, (uint64_t)size, 0, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         json_object *m = json_object_new_object();
@@ -361,8 +376,14 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         copy_key(m, h, "redactions");
         copy_key(m, h, "errno");
         copy_key(m, h, "stat");
-        copy_key(m, h, "names");
         copy_key(m, h, "lines");
+        copy_key(m, h, "count");
+        copy_key(m, h, "at_least");
+        json_object *cnt, *al;
+        if (json_object_object_get_ex(h, "count", &cnt) && json_object_is_type(cnt, json_type_int) && startswith(path, "host/"))
+                /* Later collectors count what this one counted (the snapshot, as for files). */
+                dir_count_inject(path + 4, json_object_get_int64(cnt) > LONG_MAX ? LONG_MAX : (long)json_object_get_int64(cnt),
+                                 json_object_object_get_ex(h, "at_least", &al) && json_object_get_boolean(al));
         json_object_array_add(b->artifacts, m);
         (*count)++;
         if (is_absent)
@@ -372,13 +393,23 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
         json_object *isdir;
         if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
+                /* The names are the payload (NUL-separated): into the manifest, not the archive. */
+                struct strbuf names = {0};
+                uint64_t got = pump(b, r, (uint64_t)size, NAMES_MAX, &names, false);
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
-                json_object *names;
-                if (json_object_object_get_ex(h, "names", &names) && startswith(path, "host/")) {
-                        size_t len;
-                        _cleanup_free_ char *buf = names_from_json(names, &len);
-                        rootfs_snapshot_put_dir(path + 4, buf, len);
+                if (got < (uint64_t)size || (uint64_t)size > NAMES_MAX) {
+                        json_object_object_add(m, "status", json_object_new_string("truncated"));
+                        json_object_object_add(m, "error", json_object_new_string(got < (uint64_t)size ? "the collector stopped mid-listing"
+                                                                                                          : "more names than a listing keeps"));
+                } else {
+                        json_object_object_add(m, "names", names_to_json(names.s, names.len));
+                        if (startswith(path, "host/")) {
+                                size_t len;
+                                _cleanup_free_ char *buf = names_from_json(json_object_object_get(m, "names"), &len);
+                                rootfs_snapshot_put_dir(path + 4, buf, len);
+                        }
                 }
+                sb_free(&names);
                 json_object_object_add(m, "bytes", json_object_new_int(0));
                 return;
         }
@@ -400,7 +431,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 json_object_object_add(m, "status", json_object_new_string("skipped"));
                 json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
                 json_object_object_add(m, "bytes", json_object_new_int(0));
-                pump(b, r, (uint64_t)size, 0, NULL);
+                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
@@ -409,7 +440,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
                     keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
         struct strbuf copy = {0};
-        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL);
+        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL, true);
         if (snap && got == (uint64_t)size) {
                 rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
                 b->snapshot_bytes += copy.len;
@@ -470,27 +501,20 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 return;
         }
         r.fd = ch.fd;
-        size_t count = 0;
-        bool got_findings = false, applies = true, garbage = false;
+        size_t count = 0, len;
+        bool garbage = false;
+        struct findings_rx rx = {0};
         char *line;
-        while ((line = read_line(&r))) {
-                json_object *h = json_tokener_parse(line);
+        while ((line = read_line(&r, &len))) {
+                json_object *h = frame_parse_header(line, len);
                 free(line);
                 const char *t = h ? jstr(h, "t") : NULL;
-                if (!t) {
+                if (!t || (frame_is_findings(h) && findings_rx_frame(&rx, h, len + 1) < 0)) {
                         garbage = true;
                         json_object_put(h);
                         break;
                 }
-                if (streq(t, "findings")) {
-                        json_object *fa, *ap;
-                        if (json_object_object_get_ex(h, "applies", &ap))
-                                applies = json_object_get_boolean(ap);
-                        size_t had = res->fs.n;
-                        if (json_object_object_get_ex(h, "findings", &fa) && findings_from_json(&res->fs, fa) == 0)
-                                got_findings = true;
-                        note_finding_pids(b, &res->fs, had);
-                } else if (streq(t, "artifact")) {
+                if (streq(t, "artifact")) {
                         artifact(b, c->name, h, &r, &count);
                 } else if (streq(t, "log")) {
                         blog(b, "%s: %s", c->name, jstr(h, "msg") ? jstr(h, "msg") : "");
@@ -499,6 +523,14 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 }
                 json_object_put(h);
         }
+        _cleanup_free_ char *incomplete = NULL;
+        bool got_findings = !garbage && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
+        if (got_findings) {
+                size_t had = res->fs.n;
+                findings_move(&res->fs, &rx.fs);
+                note_finding_pids(b, &res->fs, had);
+        }
+        findings_rx_free(&rx);
         bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
         bool abandoned = false;
         int status = child_reap(ch.pid, kill_it, &abandoned);
@@ -518,7 +550,9 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         } else if (crash || garbage || r.err == -EPROTO || !got_findings) {
                 st = "crashed";
                 res->status = RUN_CRASHED;
-                res->note = xstrdup(crash ? crash : garbage || r.err == -EPROTO ? "sent unreadable frames" : "sent no findings");
+                res->note = crash ? xstrdup(crash)
+                            : garbage || r.err == -EPROTO ? xstrdup("sent unreadable frames")
+                                                          : xasprintf("sent incomplete findings: %s", incomplete);
         } else {
                 st = applies ? "ok" : "not_applicable";
                 res->status = applies ? RUN_OK : RUN_NOT_APPLICABLE;
@@ -581,7 +615,7 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         sb_puts(s, "\n== Missing data\n");
         size_t n = 0;
         if (!complete) {
-                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted or hit its --timeout\n");
+                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted, hit its --timeout, or a collector timed out or crashed\n");
                 n++;
         }
         for (size_t i = 0; i < rep->n; i++)
@@ -618,19 +652,73 @@ static char *stamp(uint64_t ms)
         return xstrdup(buf);
 }
 
+/* The host name as a file name part: plain characters, at most HOST_NAME_MAX (64)
+ * bytes (a --root tree's /etc/hostname can say anything). */
 static char *safe_host(const char *h)
 {
-        char *s = xstrdup(h && *h ? h : "host");
+        _cleanup_free_ char *s = xstrdup(h && *h ? h : "host");
         for (char *p = s; *p; p++)
                 if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
                         *p = '_';
-        return s;
+        return name_fit(s, 64);
+}
+
+/* Temporary names: ".<final name>.evodiag-tmp-XXXXXX" beside the final file. */
+#define TMP_MARK ".evodiag-tmp-"
+#define TMP_RANDOM 6                /* mkostemp's XXXXXX */
+#define STALE_TMP_S 3600            /* older than this, no run is still writing it */
+#define STALE_SCAN_MAX 100000       /* directory entries looked at */
+
+static bool is_our_temp(const char *name)
+{
+        size_t n = strlen(name), m = strlen(TMP_MARK);
+        if (name[0] != '.' || n < 2 + m + TMP_RANDOM || strncmp(name + n - TMP_RANDOM - m, TMP_MARK, m) != 0)
+                return false;
+        for (size_t i = n - TMP_RANDOM; i < n; i++)
+                if (!isalnum((unsigned char)name[i]))
+                        return false;
+        return true;
+}
+
+/* What a SIGKILLed run left behind: evodiag's own temporary archives in dir, by
+ * exact name pattern, regular files owned by us, untouched for an hour and not
+ * locked by a run still writing them; never following a link. Returns how many. */
+static size_t clean_stale_temps(const char *dir)
+{
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return 0;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        size_t removed = 0, looked = 0;
+        time_t now = time(NULL);
+        struct dirent *de;
+        while (looked++ < STALE_SCAN_MAX && (de = readdir(d))) {
+                struct stat st, fst;
+                if (!is_our_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != geteuid() || st.st_nlink != 1 || now - st.st_mtime < STALE_TMP_S)
+                        continue;
+                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                /* The same file, and no run holds its lock (see open_output). */
+                if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino &&
+                    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
+                        removed++;
+                close(fd);
+        }
+        closedir(d);
+        return removed;
 }
 
 /* Where the archive goes: a temporary name in the target directory, renamed when whole. */
-static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd)
+static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
 {
         *final = *tmp = NULL;
+        *stale = 0;
         if (o->output && streq(o->output, "-")) {
                 if (isatty(STDOUT_FILENO)) {
                         fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
@@ -646,7 +734,10 @@ static int open_output(const struct bundle_opts *o, const char *defname, char **
         else
                 *final = xstrdup(o->output);
         _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
-        *tmp = xasprintf("%s/.%s.XXXXXX", dirname(d1), basename(b1));
+        const char *dir = dirname(d1);
+        _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
+        *stale = clean_stale_temps(dir);
+        *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);
         *fd = mkostemp(*tmp, O_CLOEXEC);
         if (*fd < 0) {
                 int e = errno;
@@ -656,6 +747,8 @@ static int open_output(const struct bundle_opts *o, const char *defname, char **
                 return -e;
         }
         (void)fchmod(*fd, 0600);
+        /* Held until the file is renamed or gone: a later run never takes it for stale. */
+        (void)flock(*fd, LOCK_EX | LOCK_NB);
         return 0;
 }
 
@@ -692,7 +785,7 @@ static int load_obfuscation(struct bundle *b)
         return 0;
 }
 
-int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
+static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
         struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
@@ -708,7 +801,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         bool want_gzip = o->gzip || (o->output && strlen(o->output) > 7 && streq(o->output + strlen(o->output) - 7, ".tar.gz"));
         _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
         char *final, *tmp;
-        int fd, r = open_output(o, defname, &final, &tmp, &fd);
+        size_t stale;
+        int fd, r = open_output(o, defname, &final, &tmp, &fd, &stale);
         if (r < 0) {
                 redactor_free(b.red);
                 free(b.top);
@@ -738,12 +832,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.pids = json_object_new_object();
         b.left_out = json_object_new_object();
         blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
-
-        struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        interrupted = 0;
+        if (stale)
+                blog(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
 
         size_t n = 0;
         while (collectors[n])
@@ -772,8 +862,8 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
         for (size_t i = 0; i < n; i++)
-                if (rr[i].status == RUN_TIMEOUT)
-                        complete = false;
+                if (rr[i].status == RUN_TIMEOUT || rr[i].status == RUN_CRASHED)
+                        complete = false; /* its evidence is missing: never claim otherwise */
         if (interrupted)
                 blog(&b, "interrupted by %s: the remaining collectors were not run", strsignal(interrupted));
         if (b.duplicates)
@@ -841,9 +931,11 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         json_object_put(b.pids);
         json_object_put(b.left_out);
 
+        bool stopped = interrupted != 0;
         r = archive_out_close(b.ar, &err);
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        /* The bundle is whole from here: a signal now must not lose it (bundle_make
+         * keeps the handlers until after the rename). */
+        fault_pause("bundle-finish");
         if (r == 0 && tmp && fsync(fd) < 0)
                 r = -errno;
         if (tmp) {
@@ -884,8 +976,26 @@ int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(b.top);
         res->path = final;
         res->complete = complete;
-        res->interrupted = interrupted != 0;
+        res->interrupted = stopped;
+        if (final && interrupted && !stopped && !o->quiet)
+                fprintf(stderr, "evodiag: %s arrived while the bundle was being finished: it was finished first\n", strsignal(interrupted));
         return r < 0 ? r : 0;
+}
+
+int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
+{
+        /* SIGINT/SIGTERM from before the temporary file exists until after the rename:
+         * a stopped run ends with a valid bundle marked incomplete, and one that is
+         * finishing (fsync, SHA-256, rename) is finished, never lost. */
+        struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+        sigemptyset(&sa.sa_mask);
+        interrupted = 0;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        int r = make(base, o, res);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return r;
 }
 
 void bundle_result_free(struct bundle_result *r)

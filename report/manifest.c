@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/manifest.h"
+#include "lib/dircount.h"
 #include "collectors/collector.h"
 #include "lib/escape.h"
 #include "lib/rootfs.h"
@@ -74,6 +75,8 @@ static const struct mf_field artifact_fields[] = {
         F_STR(struct manifest_artifact, "note", note, 0),
         F_INT(struct manifest_artifact, "errno", err, 1, 4095),
         F_INT(struct manifest_artifact, "lines", lines, 0, INT64_MAX),
+        F_INT(struct manifest_artifact, "count", count, 0, LONG_MAX),
+        F_BOOL(struct manifest_artifact, "at_least", at_least),
         F_INT(struct manifest_artifact, "bytes", bytes, 0, INT64_MAX),
         F_INT(struct manifest_artifact, "redactions", redactions, 0, INT64_MAX),
         F_INT(struct manifest_artifact, "duration_ms", duration_ms, 0, INT64_MAX),
@@ -765,6 +768,8 @@ void manifest_apply(const struct bundle_info *bi)
                         rootfs_inject_link(path, a[i].link);
                 if (a[i].lines.set)
                         rootfs_inject_count(path, (long)a[i].lines.v);
+                if (a[i].count.set)
+                        dir_count_inject(path, (long)a[i].count.v, a[i].at_least.set && a[i].at_least.v);
                 if (a[i].status && streq(a[i].status, "truncated"))
                         rootfs_inject_truncated(path);
                 if (a[i].names.set)

@@ -54,6 +54,8 @@ struct manifest_artifact {
         char *collector, *kind, *origin, *status, *error, *link, *sha256, *note;
         struct mf_int err; /* "errno": 1..4095 */
         struct mf_int lines; /* a counted file's lines on the host (its stored copy may be cut) */
+        struct mf_int count; /* a counted directory's entries on the host (/proc/PID/fd) */
+        struct mf_bool at_least; /* the count stopped at a bound: it is a lower bound */
         struct mf_int bytes, redactions, duration_ms;
         struct mf_bool dir, absent;
         struct mf_names names;

@@ -433,6 +433,30 @@ t_is "$(field lavinmq.messages summary)" "2500000 messages ready, 150000 unackno
 t_like "$(field lavinmq.messages actual)" "no consumer is connected" "backlog: no consumer"
 t_like "$(field lavinmq.messages remedy)" "kill -USR1 $BROKER; journalctl -u lavinmq \| grep -A 20 \"Queue <name>\"" "backlog: remedy from the guide"
 
+# Impossible numbers (1e308 bytes free, negative counts, NaN) from the API and the metrics:
+# each an unknown lavinmq.invalid_value, never a verdict ("0 B free": crit, once).
+stop_fake
+start_fake impossible
+AMQP_PORT= write_ini # no amqp listener: nothing but these numbers may raise a verdict
+live 100G check --only lavinmq --json
+inv() { printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "lavinmq.invalid_value") | "\(.subject)=\(.actual)"] | sort | join("; ")'; }
+t_is "$(inv)" "/api/nodes disk_free=1e+308; /api/nodes fd_used=-5; /api/nodes mem_used=nan; /api/overview object_totals queues=-5; /metrics lavinmq_disk_space_available_bytes=1e+308; /metrics lavinmq_mfile_count=-5; /metrics lavinmq_process_open_fds=nan" \
+        "impossible numbers: each one named with its source"
+t_like "$(t_sev lavinmq.invalid_value)" "^unknown(,unknown)*$" "impossible numbers: unknown"
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "lavinmq.invalid_value" and .subject == "/api/nodes disk_free") | .summary')" \
+        "invalid value from /api/nodes disk_free: 1e+308 (left out of every verdict)" "impossible numbers: the summary says so"
+t_unlike "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.severity == "crit") | .id')" "." "impossible numbers: no crit from them"
+if [ -n "$TMPFS" ]; then
+        t_is "$(t_sev lavinmq.disk)" ok "impossible numbers: the disk verdict from statvfs alone"
+        t_unlike "$(field lavinmq.disk actual)" "api|metrics" "impossible numbers: the invalid sources are not in it"
+else
+        t_skip "impossible numbers: disk via statvfs needs root (tmpfs in a mount namespace)"
+        t_skip "impossible numbers: disk sources"
+fi
+t_like "$(field lavinmq.fd_usage actual)" "^/proc/$BROKER/fd: [0-9]+ of [0-9]+" "impossible numbers: fds from /proc only"
+t_is "$(t_ids_with warn)$(t_ids_with crit)" "" "impossible numbers: no warn or crit"
+t_is "$RC" 3 "impossible numbers: exit 3 (unknown)"
+
 # Invalid JSON.
 stop_fake
 start_fake invalid-json

@@ -48,6 +48,14 @@ SCENARIOS = {
     "low-disk": dict(disk_free=64 * (1 << 20)),
     "backlog": dict(messages_ready=2_500_000, messages_unacknowledged=150_000,
                     consumers=0),
+    # Numbers no broker can have: 1e308 bytes free, negative counts, NaN (json.dumps
+    # writes the NaN literal, which json-c reads), and the same in the metrics.
+    "impossible": dict(disk_free=1e308, fd_used=-5, queues=-5, mem_used=float("nan")),
+}
+# Metric sample values written as they are (Prometheus text), per scenario.
+METRIC_TEXT = {
+    "impossible": {"disk_space_available_bytes": "1e+308", "process_open_fds": "NaN",
+                   "mfile_count": "-5"},
 }
 
 
@@ -135,6 +143,7 @@ class State:
         # PrometheusWriter: "# TYPE" before "# HELP", then "name{labels} value".
         def put(name, typ, help_, value, labels=None, prefix="lavinmq"):
             full = f"{prefix}_{name}"
+            value = METRIC_TEXT.get(self.opts.scenario, {}).get(name, value)
             out.append(f"# TYPE {full} {typ}\n# HELP {full} {help_}\n")
             lab = ""
             if labels:

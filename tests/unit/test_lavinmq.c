@@ -249,6 +249,61 @@ static void test_overview(void **state)
         assert_string_equal(a.product, "");
 }
 
+/* Numbers no broker can report are left out (-1) and named, never cast (1e308 was "0 B free"). */
+static void test_api_impossible_numbers(void **state)
+{
+        struct lavinmq_api a;
+        char *err = NULL;
+        const char *ov = "{\"object_totals\":{\"connections\":\"many\",\"channels\":NaN,\"consumers\":1e308,"
+                         "\"queues\":-5,\"exchanges\":2.5},\"queue_totals\":{\"messages_ready\":18446744073709551615,"
+                         "\"messages_unacknowledged\":{}},\"uptime\":-Infinity}";
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_overview(ov, strlen(ov), &a, &err), 0);
+        assert_true(a.connections == -1 && a.channels == -1 && a.consumers == -1 && a.queues == -1 && a.exchanges == -1);
+        assert_true(a.messages_ready == -1 && a.messages_unacked == -1 && a.uptime_s == -1);
+        assert_int_equal(a.ninvalid, 8);
+        const char *want[][2] = {
+                {"/api/overview uptime", "-inf"},
+                {"/api/overview object_totals connections", "'many'"},
+                {"/api/overview object_totals channels", "nan"},
+                {"/api/overview object_totals consumers", "1e+308"},
+                {"/api/overview object_totals queues", "-5"},
+                {"/api/overview object_totals exchanges", "2.5"},
+                {"/api/overview queue_totals messages_ready", "18446744073709551615"},
+                {"/api/overview queue_totals messages_unacknowledged", "a JSON object"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+                assert_string_equal(a.invalid[i].src, want[i][0]);
+                assert_string_equal(a.invalid[i].value, want[i][1]);
+        }
+        const char *nodes = "[{\"name\":\"n\",\"fd_used\":-5,\"fd_total\":1024,\"disk_free\":1e308,\"disk_total\":null,"
+                            "\"mem_used\":\"12\",\"mem_limit\":true}]";
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_parse_nodes(nodes, strlen(nodes), &a, &err), 0);
+        assert_true(a.fd_used == -1 && a.fd_total == 1024 && a.disk_free == -1 && a.disk_total == -1);
+        assert_true(a.mem_used == 12 && a.mem_limit == -1);
+        assert_int_equal(a.ninvalid, 3);
+        assert_string_equal(a.invalid[1].src, "/api/nodes mem_limit");
+        assert_string_equal(a.invalid[1].value, "a JSON boolean");
+        assert_string_equal(a.invalid[2].src, "/api/nodes disk_free");
+        assert_string_equal(a.invalid[2].value, "1e+308");
+        /* Metrics: whole numbers below 2^64 only. */
+        uint64_t u;
+        lavinmq_api_init(&a);
+        assert_int_equal(lavinmq_metric_u64(&a, "lavinmq_disk_space_available_bytes", 64424509440.0, &u), 0);
+        assert_true(u == 64424509440ull);
+        assert_int_equal(lavinmq_metric_u64(&a, "lavinmq_disk_space_available_bytes", 1e308, &u), -ERANGE);
+        assert_int_equal(lavinmq_metric_u64(&a, "lavinmq_process_open_fds", NAN, &u), -ERANGE);
+        assert_int_equal(lavinmq_metric_u64(&a, "lavinmq_mfile_count", -5, &u), -ERANGE);
+        assert_int_equal(a.ninvalid, 3);
+        assert_string_equal(a.invalid[0].src, "/metrics lavinmq_disk_space_available_bytes");
+        assert_string_equal(a.invalid[0].value, "1e+308");
+        /* More than the struct keeps: counted. */
+        for (int k = 0; k < 10; k++)
+                lavinmq_invalid(&a, "/metrics x", "-1");
+        assert_int_equal(a.ninvalid, 13);
+}
+
 static void expect_bad_overview(const char *body, const char *want)
 {
         struct lavinmq_api a;
@@ -582,6 +637,7 @@ int main(void)
                 cmocka_unit_test(test_lock),
                 cmocka_unit_test(test_overview),
                 cmocka_unit_test(test_overview_invalid),
+                cmocka_unit_test(test_api_impossible_numbers),
                 cmocka_unit_test(test_nodes),
                 cmocka_unit_test(test_prom),
                 cmocka_unit_test(test_tcp),

@@ -6,7 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <math.h>
 #include "lib/cpulist.h"
+#include "lib/namefit.h"
+#include "lib/satmath.h"
 #include "lib/util.h"
 
 static void test_parse_u64(void **state)
@@ -142,6 +146,82 @@ static void test_cpuset_ops(void **state)
         assert_true(cpuset_equal(&c, &a));
 }
 
+/* Numbers from outside never reach an undefined double-to-integer conversion. */
+static void test_num_to_int(void **state)
+{
+        uint64_t u = 7;
+        int64_t i = 7;
+        assert_int_equal(num_to_u64(0, &u), 0);
+        assert_true(u == 0);
+        assert_int_equal(num_to_u64(-0.0, &u), 0);
+        assert_int_equal(num_to_u64(64424509440.0, &u), 0);
+        assert_true(u == 64424509440ull);
+        assert_int_equal(num_to_u64(18446744073709549568.0, &u), 0); /* the largest double below 2^64 */
+        assert_true(u == 18446744073709549568ull);
+        u = 7;
+        assert_int_equal(num_to_u64(1e308, &u), -ERANGE);
+        assert_int_equal(num_to_u64(18446744073709551616.0, &u), -ERANGE);
+        assert_int_equal(num_to_u64(-5, &u), -ERANGE);
+        assert_int_equal(num_to_u64(NAN, &u), -ERANGE);
+        assert_int_equal(num_to_u64(INFINITY, &u), -ERANGE);
+        assert_int_equal(num_to_u64(-INFINITY, &u), -ERANGE);
+        assert_int_equal(num_to_u64(1.5, &u), -EDOM);
+        assert_true(u == 7); /* untouched on error */
+        assert_int_equal(num_to_i64(-5, &i), 0);
+        assert_true(i == -5);
+        assert_int_equal(num_to_i64(-9223372036854775808.0, &i), 0);
+        assert_true(i == INT64_MIN);
+        assert_int_equal(num_to_i64(9223372036854775808.0, &i), -ERANGE);
+        assert_int_equal(num_to_i64(-1e308, &i), -ERANGE);
+        assert_int_equal(num_to_i64(NAN, &i), -ERANGE);
+        assert_int_equal(num_to_i64(0.25, &i), -EDOM);
+        /* Sizes: beyond 2^64 bytes is an error, not a wrapped number. */
+        assert_int_equal(parse_size("1e18G", &u), -ERANGE);
+        assert_int_equal(parse_size("16E", &u), -EINVAL);
+        assert_int_equal(parse_size("1.5k", &u), 0);
+        assert_true(u == 1536);
+        assert_true(sat_add_u64(UINT64_MAX, 1) == UINT64_MAX);
+        assert_true(sat_mul_u64(UINT64_MAX / 2, 3) == UINT64_MAX);
+}
+
+/* Generated names fit NAME_MAX, stay apart and keep their kind. */
+static void test_name_fit(void **state)
+{
+        char name[300];
+        memset(name, 'n', sizeof(name));
+        memcpy(name, "evo_", 4);
+        memcpy(name + 243, ".mappers.json", 14); /* a legal 243-byte segment name + suffix */
+        char *a = name_fit(name, NAME_COMPONENT_MAX);
+        assert_true(strlen(a) <= NAME_COMPONENT_MAX);
+        assert_true(startswith(a, "evo_nnnn"));
+        assert_non_null(strstr(a, ".mappers.json"));
+        assert_non_null(strchr(a, '~'));
+        name[100] = 'x'; /* another name with the same head and tail: another result */
+        char *b = name_fit(name, NAME_COMPONENT_MAX);
+        assert_true(strlen(b) <= NAME_COMPONENT_MAX);
+        assert_string_not_equal(a, b);
+        char *again = name_fit(name, NAME_COMPONENT_MAX);
+        assert_string_equal(b, again); /* deterministic */
+        char *same = name_fit("short.json", 255);
+        assert_string_equal(same, "short.json");
+        free(same);
+        /* Multi-byte characters are never cut in half. */
+        struct strbuf u = {0};
+        for (int k = 0; k < 200; k++)
+                sb_puts(&u, "é");
+        char *c = name_fit(u.s, 255);
+        assert_true(strlen(c) <= 255);
+        for (const unsigned char *p = (const unsigned char *)c; *p; p++)
+                if (*p == 0xc3)
+                        assert_int_equal(p[1], 0xa9);
+        const unsigned char *last = (const unsigned char *)c + strlen(c) - 1;
+        assert_true(*last == 0xa9 || *last < 0x80);
+        char *p = path_fit("collectors/evo/x");
+        assert_string_equal(p, "collectors/evo/x");
+        free(a), free(b), free(again), free(c), free(p);
+        sb_free(&u);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -150,6 +230,7 @@ int main(void)
                 cmocka_unit_test(test_fmt_bytes),    cmocka_unit_test(test_cpulist),
                 cmocka_unit_test(test_cpulist_malformed), cmocka_unit_test(test_cpumask),
                 cmocka_unit_test(test_cpuset_ops),
+                cmocka_unit_test(test_num_to_int),          cmocka_unit_test(test_name_fit),
         };
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
