@@ -277,16 +277,15 @@ static void write_textfile(struct run *r, uint64_t time_ms)
         /* Straight from the samplers' latest values and the status table: no copies. */
         size_t nvals = 0;
         for (size_t k = 0; k < r->w.n; k++)
-                nvals += r->w.s[k].values ? json_object_array_length(r->w.s[k].values) : 0;
+                nvals += r->w.s[k].cur.nv;
         struct seen_set seen = seen_new(nvals);
         fputs("# HELP evodiag_watch_value Latest value sampled by evodiag watch (key: <collector>.<what>).\n"
               "# TYPE evodiag_watch_value gauge\n", f);
         for (size_t k = 0; k < r->w.n; k++)
-                for (size_t i = 0; r->w.s[k].values && i < json_object_array_length(r->w.s[k].values); i++) {
-                        const char *key, *subj, *unit;
-                        double d;
-                        if (!watch_value_get(json_object_array_get_idx(r->w.s[k].values, i), &key, &subj, &d, &unit) ||
-                            !isfinite(d))
+                for (size_t i = 0; i < r->w.s[k].cur.nv; i++) {
+                        const char *key = r->w.s[k].cur.v[i].key, *subj = r->w.s[k].cur.v[i].subject;
+                        double d = r->w.s[k].cur.v[i].value;
+                        if (!isfinite(d))
                                 continue;
                         if (!seen_add(&seen, key, subj))
                                 continue; /* one sample per label set, or the file is invalid */
@@ -505,12 +504,12 @@ static void draw(struct run *r, uint64_t t)
 
 static void finish_round(struct run *r, uint64_t t)
 {
-        size_t nev;
-        json_object *fresh;
-        struct watch_event *ev = watch_round(&r->w, t, &nev, &fresh);
+        size_t nev, nfresh;
+        struct svalue *fresh;
+        struct watch_event *ev = watch_round(&r->w, t, &nev, &fresh, &nfresh);
         r->events_total += nev;
         if (r->rec) {
-                int e = recorder_sample(r->rec, t, r->w.round, fresh);
+                int e = recorder_sample_values(r->rec, t, r->w.round, fresh, nfresh);
                 for (size_t i = 0; i < nev && e >= 0; i++) {
                         json_object *o = watch_event_json(&ev[i]);
                         e = recorder_event(r->rec, o);
@@ -533,7 +532,10 @@ static void finish_round(struct run *r, uint64_t t)
                 json_object_object_add(o, "time", json_object_new_string(ts));
                 json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)t));
                 json_object_object_add(o, "round", json_object_new_int64((int64_t)r->w.round));
-                json_object_object_add(o, "values", watch_values_objects(fresh));
+                json_object *vals = json_object_new_array_ext((int)nfresh);
+                for (size_t i = 0; i < nfresh; i++)
+                        json_object_array_add(vals, svalue_to_json(&fresh[i]));
+                json_object_object_add(o, "values", vals);
                 json_object_object_add(o, "statuses", watch_statuses_json(&r->w));
                 json_object *late = json_object_new_array();
                 for (size_t i = 0; i < r->w.n; i++)
@@ -558,7 +560,7 @@ static void finish_round(struct run *r, uint64_t t)
         if (fflush(stdout) != 0 || ferror(stdout))
                 stop_sig = SIGPIPE;
         watch_events_free(ev, nev);
-        json_object_put(fresh);
+        free(fresh);
 }
 
 /* ---- the loop ---- */

@@ -39,68 +39,6 @@ static void on_signal(int sig)
         interrupted = sig;
 }
 
-/* ---- reading frames from a child, under a deadline ---- */
-
-struct reader {
-        int fd;
-        char buf[65536];
-        size_t start, end;
-        uint64_t deadline;
-        int err; /* 0, -ETIMEDOUT, -EINTR (interrupted), -EPIPE (EOF) */
-};
-
-static int fill(struct reader *r)
-{
-        if (r->start < r->end)
-                return 0;
-        r->start = r->end = 0;
-        for (;;) {
-                if (interrupted)
-                        return r->err = -EINTR;
-                uint64_t now = now_ms_monotonic();
-                if (now >= r->deadline)
-                        return r->err = -ETIMEDOUT;
-                struct pollfd p = {.fd = r->fd, .events = POLLIN};
-                int pr = poll(&p, 1, (int)(r->deadline - now));
-                if (pr < 0 && errno == EINTR)
-                        continue;
-                if (pr <= 0)
-                        continue;
-                ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return r->err = -EPIPE;
-                r->end = (size_t)n;
-                return 0;
-        }
-}
-
-/* One header line (its length in *len); NULL at EOF, timeout, interruption or an oversized line. */
-static char *read_line(struct reader *r, size_t *len)
-{
-        struct strbuf b = {0};
-        for (;;) {
-                if (fill(r) < 0) {
-                        sb_free(&b);
-                        return NULL;
-                }
-                char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-                size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
-                sb_putn(&b, r->buf + r->start, n);
-                r->start += n + (nl ? 1 : 0);
-                if (nl && b.len < FRAME_HEADER_MAX) {
-                        *len = b.len;
-                        return sb_steal(&b);
-                }
-                if (b.len >= FRAME_HEADER_MAX) {
-                        r->err = -EPROTO;
-                        sb_free(&b);
-                        return NULL;
-                }
-        }
-}
-
 /* ---- the bundle being written ---- */
 
 struct bundle {
@@ -151,15 +89,6 @@ static const char *jstr(json_object *o, const char *key)
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* An integer field; -1 when present but not an integer (a size of 1e308 is no size). */
-static int64_t jint(json_object *o, const char *key)
-{
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v))
-                return 0;
-        return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-}
-
 static void copy_key(json_object *dst, json_object *src, const char *key)
 {
         json_object *v;
@@ -167,26 +96,23 @@ static void copy_key(json_object *dst, json_object *src, const char *key)
                 json_object_object_add(dst, key, json_object_get(v));
 }
 
-/* Streams `size` payload bytes from the child: the first `keep` into the open
- * archive entry (when to_archive) and into copy, the rest dropped. Returns bytes received. */
-static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy, bool to_archive)
+/* Streams the current frame's payload from the child: the first `keep` bytes into
+ * the open archive entry (when to_archive) and into copy, the rest dropped. Returns
+ * bytes received (fewer than the frame's size when the child stopped or time ran out). */
+static uint64_t pump(struct bundle *b, struct frame_reader *r, uint64_t keep, struct strbuf *copy, bool to_archive)
 {
         uint64_t got = 0;
-        while (got < size) {
-                if (fill(r) < 0)
-                        break;
-                size_t n = r->end - r->start;
-                if (n > size - got)
-                        n = (size_t)(size - got);
+        const char *chunk;
+        long n;
+        while ((n = frame_read_payload(r, &chunk)) > 0) {
                 if (got < keep) {
-                        size_t k = keep - got < n ? (size_t)(keep - got) : n;
+                        size_t k = keep - got < (uint64_t)n ? (size_t)(keep - got) : (size_t)n;
                         if (to_archive)
-                                (void)archive_out_data(b->ar, r->buf + r->start, k);
+                                (void)archive_out_data(b->ar, chunk, k);
                         if (copy)
-                                sb_putn(copy, r->buf + r->start, k);
+                                sb_putn(copy, chunk, k);
                 }
-                r->start += n;
-                got += n;
+                got += (uint64_t)n;
         }
         return got;
 }
@@ -256,22 +182,11 @@ static bool unnamed_cmdline(struct bundle *b, const char *path)
 
 /* The child sent only the entries its checks looked up (collectors/sink.c): keep
  * the union, in the order first received, and write it once at the end. */
-static void hold_iddb(struct bundle *b, int db, const char *collector, json_object *h, struct reader *r, uint64_t size)
+static void hold_iddb(struct bundle *b, int db, const char *collector, json_object *h, struct frame_reader *r)
 {
         struct iddb *d = &b->iddb[db];
         struct strbuf in = {0};
-        uint64_t got = 0;
-        while (got < size) {
-                if (fill(r) < 0)
-                        break;
-                size_t n = r->end - r->start;
-                if (n > size - got)
-                        n = (size_t)(size - got);
-                if (in.len + n <= b->o->artifact_max) /* the child capped it already */
-                        sb_putn(&in, r->buf + r->start, n);
-                r->start += n;
-                got += n;
-        }
+        pump(b, r, b->o->artifact_max, &in, false); /* the child capped it already */
         if (!d->lines) {
                 d->lines = json_object_new_object();
                 d->meta = json_object_new_object();
@@ -332,13 +247,13 @@ static void write_iddbs(struct bundle *b)
                 blog(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
 }
 
-static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
+static void artifact(struct bundle *b, const char *collector, const struct frame *f, struct frame_reader *r, size_t *count)
 {
+        json_object *h = f->hdr;
         const char *sent = jstr(h, "path");
-        int64_t size = jint(h, "size");
-        if (!sent || size < 0 || !path_ok(sent, collector)) {
-                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, sent ? sent : "none");
-                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL, false);
+        int64_t size = (int64_t)f->size; /* the reader took it only as a byte count */
+        if (!sent || !path_ok(sent, collector)) {
+                blog(b, "%s: refused an artifact with a bad path (%s)", collector, sent ? sent : "none");
                 return;
         }
         /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
@@ -348,12 +263,11 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
         if (!is_absent && unnamed_cmdline(b, path)) {
                 json_object_object_add(b->left_out, path, NULL);
-                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
         if (db >= 0) {
-                hold_iddb(b, db, collector, h, r, (uint64_t)size);
+                hold_iddb(b, db, collector, h, r);
                 return;
         }
         json_object *prev = NULL, *lines;
@@ -362,7 +276,6 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
                         json_object_object_add(prev, "lines", json_object_get(lines));
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
-                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         json_object *m = json_object_new_object();
@@ -395,7 +308,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
                 /* The names are the payload (NUL-separated): into the manifest, not the archive. */
                 struct strbuf names = {0};
-                uint64_t got = pump(b, r, (uint64_t)size, NAMES_MAX, &names, false);
+                uint64_t got = pump(b, r, NAMES_MAX, &names, false);
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
                 if (got < (uint64_t)size || (uint64_t)size > NAMES_MAX) {
                         json_object_object_add(m, "status", json_object_new_string("truncated"));
@@ -431,7 +344,6 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
                 json_object_object_add(m, "status", json_object_new_string("skipped"));
                 json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
                 json_object_object_add(m, "bytes", json_object_new_int(0));
-                pump(b, r, (uint64_t)size, 0, NULL, false);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
@@ -440,7 +352,7 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
                     keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
         struct strbuf copy = {0};
-        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL, true);
+        uint64_t got = pump(b, r, keep, snap ? &copy : NULL, true);
         if (snap && got == (uint64_t)size) {
                 rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
                 b->snapshot_bytes += copy.len;
@@ -481,11 +393,11 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                                         .since_ms = b->o->since_ms, .full = b->o->full};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
-        struct reader r = {.deadline = t0 + timeout};
-        bool global = b->o->deadline_ms && b->o->deadline_ms < r.deadline;
+        uint64_t deadline = t0 + timeout;
+        bool global = b->o->deadline_ms && b->o->deadline_ms < deadline;
         if (global)
-                r.deadline = b->o->deadline_ms;
-        arg.ctx.deadline_ms = r.deadline;
+                deadline = b->o->deadline_ms;
+        arg.ctx.deadline_ms = deadline;
         json_object *col = json_object_new_object();
         json_object_object_add(col, "name", json_object_new_string(c->name));
         json_object_array_add(b->cols, col);
@@ -500,74 +412,77 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 blog(b, "%s: %s", c->name, res->note);
                 return;
         }
-        r.fd = ch.fd;
-        size_t count = 0, len;
-        bool garbage = false;
-        struct findings_rx rx = {0};
-        char *line;
-        while ((line = read_line(&r, &len))) {
-                json_object *h = frame_parse_header(line, len);
-                free(line);
-                const char *t = h ? jstr(h, "t") : NULL;
-                if (!t || (frame_is_findings(h) && findings_rx_frame(&rx, h, len + 1) < 0)) {
+        /* Payloads of any size: the bundle decides how much of each it keeps. */
+        struct frame_reader r;
+        frame_reader_init(&r, ch.fd, INT64_MAX);
+        r.deadline_ms = deadline;
+        r.stop = &interrupted;
+        size_t count = 0;
+        bool garbage = false, noted = false;
+        struct findings_rx rx = {.c = c}; /* only IDs it declares */
+        struct frame f;
+        while (frame_read(&r, &f) > 0) {
+                if (!f.type || (frame_is_findings(f.hdr) && findings_rx_frame(&rx, f.hdr, f.line_len) < 0)) {
                         garbage = true;
-                        json_object_put(h);
                         break;
                 }
-                if (streq(t, "artifact")) {
-                        artifact(b, c->name, h, &r, &count);
-                } else if (streq(t, "log")) {
-                        blog(b, "%s: %s", c->name, jstr(h, "msg") ? jstr(h, "msg") : "");
-                } else if (streq(t, "mapping") && jstr(h, "from") && jstr(h, "to")) {
-                        redactor_add_mapping(b->red, jstr(h, "from"), jstr(h, "to"));
+                if (rx.undeclared) /* it claims a check it does not have: nothing it sends is kept */
+                        break;
+                if (rx.ended && !noted) {
+                        /* Findings come first: the processes they name are known before the
+                         * evidence that follows (their command lines are kept). */
+                        note_finding_pids(b, &rx.fs, 0);
+                        noted = true;
                 }
-                json_object_put(h);
+                if (streq(f.type, "artifact")) {
+                        artifact(b, c->name, &f, &r, &count);
+                } else if (streq(f.type, "log")) {
+                        blog(b, "%s: %s", c->name, jstr(f.hdr, "msg") ? jstr(f.hdr, "msg") : "");
+                } else if (streq(f.type, "mapping") && jstr(f.hdr, "from") && jstr(f.hdr, "to")) {
+                        redactor_add_mapping(b->red, jstr(f.hdr, "from"), jstr(f.hdr, "to"));
+                }
         }
+        /* The end of the stream (inside a frame, too: what it held is marked cut) is no error. */
+        int err = r.err == -EPIPE || r.err == -EBADMSG ? 0 : r.err;
+        bool unreadable = garbage || err == -EPROTO || err == -EFBIG;
+        frame_reader_free(&r);
         _cleanup_free_ char *incomplete = NULL;
-        bool got_findings = !garbage && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
-        if (got_findings) {
-                size_t had = res->fs.n;
+        bool rx_lied = rx.undeclared != NULL;
+        bool got_findings = !unreadable && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
+        if (got_findings)
                 findings_move(&res->fs, &rx.fs);
-                note_finding_pids(b, &res->fs, had);
-        }
         findings_rx_free(&rx);
-        bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
+        bool kill_it = err == -ETIMEDOUT || err == -EINTR || unreadable || rx_lied;
         bool abandoned = false;
         int status = child_reap(ch.pid, kill_it, &abandoned);
         close(ch.fd);
         res->duration_ms = now_ms_monotonic() - t0;
         _cleanup_free_ char *crash = kill_it ? NULL : child_status_error(status);
         const char *st;
-        if (r.err == -EINTR) {
+        if (err == -EINTR) {
                 st = "interrupted";
                 res->status = RUN_TIMEOUT;
                 res->note = xstrdup("interrupted (SIGINT/SIGTERM)");
-        } else if (r.err == -ETIMEDOUT) {
+        } else if (err == -ETIMEDOUT) {
                 st = "timeout";
                 res->status = RUN_TIMEOUT;
-                res->note = xasprintf("no answer within %llu ms%s; killed%s", (unsigned long long)(r.deadline - t0),
+                res->note = xasprintf("no answer within %llu ms%s; killed%s", (unsigned long long)(deadline - t0),
                                       global ? " (the run's --timeout)" : "", abandoned ? ", then abandoned (stuck in the kernel)" : "");
-        } else if (crash || garbage || r.err == -EPROTO || !got_findings) {
+        } else if (crash || unreadable || !got_findings) {
                 st = "crashed";
                 res->status = RUN_CRASHED;
-                res->note = crash ? xstrdup(crash)
-                            : garbage || r.err == -EPROTO ? xstrdup("sent unreadable frames")
-                                                          : xasprintf("sent incomplete findings: %s", incomplete);
+                res->note = crash ? xstrdup(crash) : unreadable ? xstrdup("sent unreadable frames") : xstrdup(incomplete);
         } else {
                 st = applies ? "ok" : "not_applicable";
                 res->status = applies ? RUN_OK : RUN_NOT_APPLICABLE;
                 if (!applies)
                         res->note = xstrdup("not relevant on this host");
         }
-        if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings) {
-                _cleanup_free_ char *id = xasprintf("%s.%s", c->name, res->status == RUN_TIMEOUT ? "timeout" : "crashed");
-                struct finding *f = fnd_add(&res->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", c->name,
-                                            res->status == RUN_TIMEOUT ? "did not finish" : "crashed", res->note);
-                fnd_remedy(f, "evodiag check -v --only %s", c->name);
-        }
+        if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings)
+                run_result_failed(res, timeout);
         json_object_object_add(col, "status", json_object_new_string(st));
         json_object_object_add(col, "duration_ms", json_object_new_int64((int64_t)res->duration_ms));
-        json_object_object_add(col, "timed_out", json_object_new_boolean(r.err == -ETIMEDOUT));
+        json_object_object_add(col, "timed_out", json_object_new_boolean(err == -ETIMEDOUT));
         json_object_object_add(col, "artifacts", json_object_new_int64((int64_t)count));
         if (res->note)
                 json_object_object_add(col, "note", json_object_new_string(res->note));

@@ -408,7 +408,17 @@ static bool is_int(double v)
 
 int recorder_sample(struct recorder *r, uint64_t time_ms, uint64_t round, json_object *values)
 {
-        size_t n = values ? json_object_array_length(values) : 0;
+        size_t n = values ? json_object_array_length(values) : 0, k = 0;
+        struct svalue *v = xcalloc(n ? n : 1, sizeof(*v));
+        for (size_t i = 0; i < n; i++)
+                k += svalue_from_json(json_object_array_get_idx(values, i), &v[k]);
+        int e = recorder_sample_values(r, time_ms, round, v, k);
+        free(v);
+        return e;
+}
+
+int recorder_sample_values(struct recorder *r, uint64_t time_ms, uint64_t round, const struct svalue *v, size_t n)
+{
         for (int attempt = 0; attempt < 2; attempt++) {
                 struct strbuf defs = {0}, p = {0}, f = {0};
                 put_var(&p, r->scope);
@@ -417,14 +427,9 @@ int recorder_sample(struct recorder *r, uint64_t time_ms, uint64_t round, json_o
                 size_t count = 0;
                 struct strbuf items = {0};
                 for (size_t i = 0; i < n; i++) {
-                        const char *key, *subj, *unit;
-                        double d;
-                        if (!watch_value_get(json_object_array_get_idx(values, i), &key, &subj, &d, &unit))
-                                continue;
-                        if (!subj)
-                                subj = "";
-                        if (!unit)
-                                unit = "";
+                        const char *key = v[i].key, *subj = v[i].subject ? v[i].subject : "",
+                                   *unit = v[i].unit ? v[i].unit : "";
+                        double d = v[i].value;
                         char dk[768];
                         snprintf(dk, sizeof(dk), "%s\037%s\037%s", key, subj, unit);
                         json_object *idv;

@@ -47,7 +47,9 @@ struct recorder;
 /* Opens (creating or continuing) the recording at path. Refuses a file that is
  * not a recording. */
 struct recorder *recorder_open(const char *path, uint64_t max_bytes, const char *host, uint64_t interval_ms, char **err);
-/* values: the lib/sample.h value objects of one round. */
+/* One round's values: as read (watch), or as lib/sample.h value objects. */
+struct svalue;
+int recorder_sample_values(struct recorder *r, uint64_t time_ms, uint64_t round, const struct svalue *v, size_t n);
 int recorder_sample(struct recorder *r, uint64_t time_ms, uint64_t round, json_object *values);
 /* ev: a watch event object (sampler.h watch_event_json). */
 int recorder_event(struct recorder *r, json_object *ev);
