@@ -11,6 +11,7 @@
 #include "lib/sha256.h"
 #include "report/archive.h"
 #include "report/issue.h"
+#include "report/manifest.h"
 #include "report/recorder.h"
 #include "report/report.h"
 
@@ -46,7 +47,9 @@ struct bundle {
         struct archive_out *ar;
         char *top;
         struct redactor *red;
-        json_object *artifacts, *cols, *seen;
+        struct manifest man;  /* manifest.json as it grows (report/manifest.h's tables write it) */
+        size_t arts_cap;
+        json_object *seen;    /* path -> index in man.artifacts of what the archive holds */
         struct strbuf log;
         uint64_t t0;
         uint64_t payload; /* uncompressed bytes written so far */
@@ -57,9 +60,33 @@ struct bundle {
         json_object *pids, *left_out;
         struct iddb {
                 struct strbuf text;
-                json_object *lines, *meta;
+                json_object *lines;
+                struct manifest_artifact meta;
         } iddb[2];
 };
+
+static struct manifest_artifact *arts(struct bundle *b) { return b->man.artifacts.v; }
+
+/* Adds a manifest entry (taken over: *a is zeroed); returns its index. */
+static size_t keep_artifact(struct bundle *b, struct manifest_artifact *a)
+{
+        struct mf_array *v = &b->man.artifacts;
+        if (v->n == b->arts_cap) {
+                b->arts_cap = b->arts_cap ? b->arts_cap * 2 : 256;
+                v->v = xrealloc(v->v, b->arts_cap * sizeof(struct manifest_artifact));
+        }
+        arts(b)[v->n] = *a;
+        *a = (struct manifest_artifact){0};
+        return v->n++;
+}
+
+static void set_str(char **dst, const char *v)
+{
+        free(*dst);
+        *dst = v ? xstrdup(v) : NULL;
+}
+
+static struct mf_int num(int64_t v) { return (struct mf_int){.set = true, .v = v}; }
 
 static void blog(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
 static void blog(struct bundle *b, const char *fmt, ...)
@@ -87,13 +114,6 @@ static const char *jstr(json_object *o, const char *key)
 {
         json_object *v;
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static void copy_key(json_object *dst, json_object *src, const char *key)
-{
-        json_object *v;
-        if (json_object_object_get_ex(src, key, &v))
-                json_object_object_add(dst, key, json_object_get(v));
 }
 
 /* Streams the current frame's payload from the child: the first `keep` bytes into
@@ -182,22 +202,20 @@ static bool unnamed_cmdline(struct bundle *b, const char *path)
 
 /* The child sent only the entries its checks looked up (collectors/sink.c): keep
  * the union, in the order first received, and write it once at the end. */
-static void hold_iddb(struct bundle *b, int db, const char *collector, json_object *h, struct frame_reader *r)
+static void hold_iddb(struct bundle *b, int db, const char *collector, const struct manifest_artifact *h, struct frame_reader *r)
 {
         struct iddb *d = &b->iddb[db];
         struct strbuf in = {0};
         pump(b, r, b->o->artifact_max, &in, false); /* the child capped it already */
         if (!d->lines) {
                 d->lines = json_object_new_object();
-                d->meta = json_object_new_object();
-                json_object_object_add(d->meta, "collector", json_object_new_string(collector));
-                copy_key(d->meta, h, "origin");
+                set_str(&d->meta.collector, collector);
+                set_str(&d->meta.origin, h->origin);
         }
-        copy_key(d->meta, h, "redactions");
-        const char *st = jstr(h, "status");
-        if (st && !streq(st, "ok")) { /* cut at --artifact-max: say so */
-                copy_key(d->meta, h, "status");
-                copy_key(d->meta, h, "error");
+        d->meta.redactions = h->redactions;
+        if (h->status && !streq(h->status, "ok")) { /* cut at --artifact-max: say so */
+                set_str(&d->meta.status, h->status);
+                set_str(&d->meta.error, h->error);
         }
         for (size_t pos = 0; in.s && pos < in.len;) {
                 char *nl = memchr(in.s + pos, '\n', in.len - pos);
@@ -225,15 +243,15 @@ static void write_iddbs(struct bundle *b)
                 archive_out_buffer(b->ar, full, text, d->text.len, now_ms_realtime() / 1000, sha);
                 b->payload += d->text.len;
                 b->files++;
-                json_object *m = d->meta;
-                json_object_object_add(m, "path", json_object_new_string(paths[db]));
-                json_object_object_add(m, "kind", json_object_new_string("file"));
-                if (!json_object_object_get_ex(m, "status", NULL))
-                        json_object_object_add(m, "status", json_object_new_string("ok"));
-                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)d->text.len));
-                json_object_object_add(m, "sha256", json_object_new_string(sha));
-                json_object_object_add(m, "note", json_object_new_string("only the entries the checks looked up (--full keeps the file)"));
-                json_object_array_add(b->artifacts, m);
+                struct manifest_artifact *m = &d->meta;
+                set_str(&m->path, paths[db]);
+                set_str(&m->kind, "file");
+                if (!m->status)
+                        set_str(&m->status, "ok");
+                m->bytes = num((int64_t)d->text.len);
+                set_str(&m->sha256, sha);
+                set_str(&m->note, "only the entries the checks looked up (--full keeps the file)");
+                keep_artifact(b, m);
                 json_object_put(d->lines);
                 sb_free(&d->text);
         }
@@ -247,114 +265,57 @@ static void write_iddbs(struct bundle *b)
                 blog(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
 }
 
-static void artifact(struct bundle *b, const char *collector, const struct frame *f, struct frame_reader *r, size_t *count)
+/* A listing's names (the payload, NUL-separated): into the manifest, not the archive. */
+static void take_names(struct bundle *b, struct manifest_artifact *m, uint64_t size, struct frame_reader *r)
 {
-        json_object *h = f->hdr;
-        const char *sent = jstr(h, "path");
-        int64_t size = (int64_t)f->size; /* the reader took it only as a byte count */
-        if (!sent || !path_ok(sent, collector)) {
-                blog(b, "%s: refused an artifact with a bad path (%s)", collector, sent ? sent : "none");
-                return;
+        struct strbuf names = {0};
+        uint64_t got = pump(b, r, NAMES_MAX, &names, false);
+        if (got < size || size > NAMES_MAX) {
+                set_str(&m->status, "truncated");
+                set_str(&m->error, got < size ? "the collector stopped mid-listing" : "more names than a listing keeps");
+        } else {
+                m->names = mf_names_of(names.s, names.len, true);
+                if (startswith(m->path, "host/"))
+                        rootfs_snapshot_put_dir(m->path + 4, m->names.buf, m->names.len);
         }
-        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
-        _cleanup_free_ char *fitted = path_fit(sent);
-        const char *path = fitted;
-        json_object *absent;
-        bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
-        if (!is_absent && unnamed_cmdline(b, path)) {
-                json_object_object_add(b->left_out, path, NULL);
-                return;
-        }
-        int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
-        if (db >= 0) {
-                hold_iddb(b, db, collector, h, r);
-                return;
-        }
-        json_object *prev = NULL, *lines;
-        if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
-                /* A line count made by a later collector (maps) still goes with the first copy. */
-                if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
-                        json_object_object_add(prev, "lines", json_object_get(lines));
-                b->duplicates++; /* two collectors read the same file: the first copy stands */
-                return;
-        }
-        json_object *m = json_object_new_object();
-        json_object_object_add(m, "path", json_object_new_string(path));
-        json_object_object_add(m, "collector", json_object_new_string(collector));
-        copy_key(m, h, "kind");
-        copy_key(m, h, "origin");
-        copy_key(m, h, "status");
-        copy_key(m, h, "error");
-        copy_key(m, h, "duration_ms");
-        copy_key(m, h, "redactions");
-        copy_key(m, h, "errno");
-        copy_key(m, h, "stat");
-        copy_key(m, h, "lines");
-        copy_key(m, h, "count");
-        copy_key(m, h, "at_least");
-        json_object *cnt, *al;
-        if (json_object_object_get_ex(h, "count", &cnt) && json_object_is_type(cnt, json_type_int) && startswith(path, "host/"))
-                /* Later collectors count what this one counted (the snapshot, as for files). */
-                dir_count_inject(path + 4, json_object_get_int64(cnt) > LONG_MAX ? LONG_MAX : (long)json_object_get_int64(cnt),
-                                 json_object_object_get_ex(h, "at_least", &al) && json_object_get_boolean(al));
-        json_object_array_add(b->artifacts, m);
-        (*count)++;
-        if (is_absent)
-                return;
-        json_object_object_add(b->seen, path, json_object_get(m));
+        sb_free(&names);
+        m->bytes = num(0);
+}
 
-        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
-        json_object *isdir;
-        if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
-                /* The names are the payload (NUL-separated): into the manifest, not the archive. */
-                struct strbuf names = {0};
-                uint64_t got = pump(b, r, NAMES_MAX, &names, false);
+/* Puts what an artifact frame carries into the archive (a listing's names into its
+ * entry) and says in the entry what was stored. */
+static void store(struct bundle *b, struct manifest_artifact *m, uint64_t size, struct frame_reader *r)
+{
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, m->path);
+        if (m->dir.set && m->dir.v) {
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
-                if (got < (uint64_t)size || (uint64_t)size > NAMES_MAX) {
-                        json_object_object_add(m, "status", json_object_new_string("truncated"));
-                        json_object_object_add(m, "error", json_object_new_string(got < (uint64_t)size ? "the collector stopped mid-listing"
-                                                                                                          : "more names than a listing keeps"));
-                } else {
-                        json_object_object_add(m, "names", names_to_json(names.s, names.len));
-                        if (startswith(path, "host/")) {
-                                size_t len;
-                                _cleanup_free_ char *buf = names_from_json(json_object_object_get(m, "names"), &len);
-                                rootfs_snapshot_put_dir(path + 4, buf, len);
-                        }
-                }
-                sb_free(&names);
-                json_object_object_add(m, "bytes", json_object_new_int(0));
+                take_names(b, m, size, r);
                 return;
         }
-        const char *link = jstr(h, "link");
-        if (link) {
+        if (m->link) {
                 /* Absolute or climbing links would be refused by `check --from`: keep them in the manifest only. */
-                if (link[0] == '/' || strstr(link, "..")) {
-                        json_object_object_add(m, "link", json_object_new_string(link));
-                        json_object_object_add(m, "bytes", json_object_new_int(0));
-                } else {
-                        archive_out_symlink(b->ar, full, link, now_ms_realtime() / 1000);
-                        json_object_object_add(m, "link", json_object_new_string(link));
-                }
+                if (m->link[0] == '/' || strstr(m->link, ".."))
+                        m->bytes = num(0);
+                else
+                        archive_out_symlink(b->ar, full, m->link, now_ms_realtime() / 1000);
                 return;
         }
         uint64_t room = b->o->max_size > b->payload ? b->o->max_size - b->payload : 0;
-        uint64_t keep = (uint64_t)size < room ? (uint64_t)size : room;
+        uint64_t keep = size < room ? size : room;
         if (size > 0 && keep == 0) {
-                json_object_object_add(m, "status", json_object_new_string("skipped"));
-                json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
-                json_object_object_add(m, "bytes", json_object_new_int(0));
+                set_str(&m->status, "skipped");
+                set_str(&m->error, "total size budget (--max-size) used up");
+                m->bytes = num(0);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
         /* Small host files become the snapshot the next collectors read (see rootfs.h). */
-        const char *kind = jstr(h, "kind"), *st = jstr(h, "status");
-        bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
-                    keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
+        bool snap = startswith(m->path, "host/") && m->kind && streq(m->kind, "file") && m->status && streq(m->status, "ok") &&
+                    keep == size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + size <= SNAPSHOT_MAX;
         struct strbuf copy = {0};
         uint64_t got = pump(b, r, keep, snap ? &copy : NULL, true);
-        if (snap && got == (uint64_t)size) {
-                rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
+        if (snap && got == size) {
+                rootfs_snapshot_put(m->path + 4, copy.s ? copy.s : "", copy.len);
                 b->snapshot_bytes += copy.len;
         }
         sb_free(&copy);
@@ -362,17 +323,67 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         uint64_t padded = archive_out_end(b->ar, sha);
         b->payload += keep;
         b->files++;
-        json_object_object_add(m, "bytes", json_object_new_int64((int64_t)keep));
-        json_object_object_add(m, "sha256", json_object_new_string(sha));
-        if (got < (uint64_t)size) {
-                json_object_object_add(m, "status", json_object_new_string(r->err == -EINTR ? "interrupted" : "truncated"));
-                _cleanup_free_ char *why = xasprintf("the collector stopped after %llu of %lld bytes; %llu zero bytes pad the entry",
-                                                     (unsigned long long)got, (long long)size, (unsigned long long)padded);
-                json_object_object_add(m, "error", json_object_new_string(why));
-        } else if (keep < (uint64_t)size) {
-                json_object_object_add(m, "status", json_object_new_string("truncated"));
-                json_object_object_add(m, "error", json_object_new_string("cut at the total size budget (--max-size)"));
+        m->bytes = num((int64_t)keep);
+        set_str(&m->sha256, sha);
+        if (got < size) {
+                set_str(&m->status, r->err == -EINTR ? "interrupted" : "truncated");
+                free(m->error);
+                m->error = xasprintf("the collector stopped after %llu of %llu bytes; %llu zero bytes pad the entry",
+                                     (unsigned long long)got, (unsigned long long)size, (unsigned long long)padded);
+        } else if (keep < size) {
+                set_str(&m->status, "truncated");
+                set_str(&m->error, "cut at the total size budget (--max-size)");
         }
+}
+
+/* One artifact frame: its header is the manifest entry (collectors/artifact.h),
+ * checked against the table; the parent adds where it came from and what was stored. */
+static void artifact(struct bundle *b, const char *collector, const struct frame *f, struct frame_reader *r, size_t *count)
+{
+        struct manifest_artifact m;
+        _cleanup_free_ char *bad = NULL;
+        if (artifact_from_json(f->hdr, &m, &bad) < 0) {
+                blog(b, "%s: refused an artifact: %s", collector, bad);
+                return;
+        }
+        uint64_t size = f->size; /* the reader took it only as a byte count */
+        if (!path_ok(m.path, collector)) {
+                blog(b, "%s: refused an artifact with a bad path (%s)", collector, m.path);
+                artifact_free(&m);
+                return;
+        }
+        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
+        char *fitted = path_fit(m.path);
+        free(m.path);
+        m.path = fitted;
+        const char *path = m.path;
+        bool is_absent = m.absent.set && m.absent.v;
+        int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
+        json_object *prev;
+        if (!is_absent && unnamed_cmdline(b, path)) {
+                json_object_object_add(b->left_out, path, NULL);
+        } else if (db >= 0) {
+                hold_iddb(b, db, collector, &m, r);
+        } else if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
+                /* A line count made by a later collector (maps) still goes with the first copy. */
+                struct manifest_artifact *first = &arts(b)[json_object_get_int64(prev)];
+                if (m.lines.set && !first->lines.set)
+                        first->lines = m.lines;
+                b->duplicates++; /* two collectors read the same file: the first copy stands */
+        } else {
+                set_str(&m.collector, collector);
+                if (m.count.set && startswith(path, "host/"))
+                        /* Later collectors count what this one counted (the snapshot, as for files). */
+                        dir_count_inject(path + 4, (long)m.count.v, m.at_least.set && m.at_least.v);
+                (*count)++;
+                if (!is_absent)
+                        store(b, &m, size, r);
+                size_t i = keep_artifact(b, &m);
+                if (!is_absent)
+                        json_object_object_add(b->seen, arts(b)[i].path, json_object_new_int64((int64_t)i));
+                return;
+        }
+        artifact_free(&m);
 }
 
 static void progress(struct bundle *b, size_t i, size_t n, const char *name)
@@ -398,17 +409,17 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         if (global)
                 deadline = b->o->deadline_ms;
         arg.ctx.deadline_ms = deadline;
-        json_object *col = json_object_new_object();
-        json_object_object_add(col, "name", json_object_new_string(c->name));
-        json_object_array_add(b->cols, col);
+        /* (room for every collector was made in make()) */
+        struct manifest_collector *col = (struct manifest_collector *)b->man.collectors.v + b->man.collectors.n++;
+        col->name = xstrdup(c->name);
         *res = (struct run_result){.c = c};
 
         struct child ch;
         if (interrupted || (b->o->deadline_ms && t0 >= b->o->deadline_ms) || child_start(&ch, c->name, bundle_child, &arg) < 0) {
                 res->status = RUN_TIMEOUT;
                 res->note = xstrdup(interrupted ? "not run: interrupted" : "not run: the run's --timeout had passed or fork failed");
-                json_object_object_add(col, "status", json_object_new_string(interrupted ? "interrupted" : "not_run"));
-                json_object_object_add(col, "note", json_object_new_string(res->note));
+                col->status = xstrdup(interrupted ? "interrupted" : "not_run");
+                col->note = xstrdup(res->note);
                 blog(b, "%s: %s", c->name, res->note);
                 return;
         }
@@ -480,38 +491,40 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         }
         if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings)
                 run_result_failed(res, timeout);
-        json_object_object_add(col, "status", json_object_new_string(st));
-        json_object_object_add(col, "duration_ms", json_object_new_int64((int64_t)res->duration_ms));
-        json_object_object_add(col, "timed_out", json_object_new_boolean(err == -ETIMEDOUT));
-        json_object_object_add(col, "artifacts", json_object_new_int64((int64_t)count));
-        if (res->note)
-                json_object_object_add(col, "note", json_object_new_string(res->note));
+        col->status = xstrdup(st);
+        col->duration_ms = num((int64_t)res->duration_ms);
+        col->timed_out = (struct mf_bool){.set = true, .v = err == -ETIMEDOUT};
+        col->artifacts = num((int64_t)count);
+        col->note = res->note ? xstrdup(res->note) : NULL;
         blog(b, "%s: %s in %llu ms, %zu artifacts%s%s", c->name, st, (unsigned long long)res->duration_ms, count,
              res->note ? ": " : "", res->note ? res->note : "");
 }
 
-/* Redacts a document of ours and adds it at the top level; its SHA-256 goes to the manifest. */
-static void add_doc(struct bundle *b, const char *name, const char *text, const char *kind)
+/* Redacts a document of ours (at a path under the top directory) and adds it; its
+ * SHA-256 goes to the manifest, unless kind is NULL (the manifest itself). */
+static void add_doc_len(struct bundle *b, const char *name, const char *text, size_t len, const char *kind, const char *origin)
 {
-        size_t len = strlen(text);
         unsigned n = 0;
+        if (!text)
+                text = "";
         char *red = b->red ? redact(b->red, text, len, &len, &n) : NULL;
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
         char sha[65];
         archive_out_buffer(b->ar, full, red ? red : text, len, now_ms_realtime() / 1000, sha);
         b->payload += len;
         if (kind) {
-                json_object *m = json_object_new_object();
-                json_object_object_add(m, "path", json_object_new_string(name));
-                json_object_object_add(m, "kind", json_object_new_string(kind));
-                json_object_object_add(m, "origin", json_object_new_string("evodiag"));
-                json_object_object_add(m, "status", json_object_new_string("ok"));
-                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)len));
-                json_object_object_add(m, "sha256", json_object_new_string(sha));
-                json_object_object_add(m, "redactions", json_object_new_int((int)n));
-                json_object_array_add(b->artifacts, m);
+                struct manifest_artifact m = {
+                        .path = xstrdup(name), .kind = xstrdup(kind), .origin = xstrdup(origin), .status = xstrdup("ok"),
+                        .bytes = num((int64_t)len), .sha256 = xstrdup(sha), .redactions = num(n),
+                };
+                keep_artifact(b, &m);
         }
         free(red);
+}
+
+static void add_doc(struct bundle *b, const char *name, const char *text, const char *kind)
+{
+        add_doc_len(b, name, text, strlen(text), kind, "evodiag");
 }
 
 static char *render_text_report(const struct report *rep)
@@ -540,14 +553,13 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                         sb_putc(s, '\n');
                         n++;
                 }
-        size_t na = json_object_array_length(b->artifacts);
-        for (size_t i = 0; i < na; i++) {
-                json_object *m = json_object_array_get_idx(b->artifacts, i);
-                const char *st = jstr(m, "status");
+        for (size_t i = 0; i < b->man.artifacts.n; i++) {
+                const struct manifest_artifact *m = &arts(b)[i];
+                const char *st = m->status;
                 if (st && !streq(st, "ok")) {
                         /* paths, origins and errors name host files: escaped like the report above */
-                        _cleanup_free_ char *raw = xasprintf("- %s (%s): %s%s%s", jstr(m, "path"), jstr(m, "origin") ? jstr(m, "origin") : "",
-                                                             st, jstr(m, "error") ? ": " : "", jstr(m, "error") ? jstr(m, "error") : "");
+                        _cleanup_free_ char *raw = xasprintf("- %s (%s): %s%s%s", m->path, m->origin ? m->origin : "", st,
+                                                             m->error ? ": " : "", m->error ? m->error : "");
                         esc_text(s, raw, 0);
                         sb_putc(s, '\n');
                         n++;
@@ -741,8 +753,6 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(final);
                 final = xasprintf("./%s.tar.gz", b.top);
         }
-        b.artifacts = json_object_new_array();
-        b.cols = json_object_new_array();
         b.seen = json_object_new_object();
         b.pids = json_object_new_object();
         b.left_out = json_object_new_object();
@@ -754,6 +764,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         while (collectors[n])
                 n++;
         struct run_result *rr = xcalloc(n, sizeof(*rr));
+        b.man.collectors.v = xcalloc(n ? n : 1, sizeof(struct manifest_collector));
         archive_out_dir(b.ar, b.top, started / 1000);
         for (size_t i = 0; i < n; i++) {
                 const struct collector *c = collectors[i];
@@ -774,7 +785,14 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 fputc('\n', stderr);
         write_iddbs(&b);
         /* The last minutes of evodiag watch's recording, when there is one (report/recorder.c). */
-        b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
+        struct strbuf rec_text = {0}, rec_items = {0};
+        _cleanup_free_ char *rec_origin = NULL;
+        if (recorder_bundle_window(base->cfg, o->state_dir, &rec_text, &rec_items, &rec_origin, &b.log)) {
+                add_doc_len(&b, "watch/recording.txt", rec_text.s, rec_text.len, "derived", rec_origin);
+                add_doc_len(&b, "watch/recording.jsonl", rec_items.s, rec_items.len, "derived", rec_origin);
+        }
+        sb_free(&rec_text);
+        sb_free(&rec_items);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
         for (size_t i = 0; i < n; i++)
                 if (rr[i].status == RUN_TIMEOUT || rr[i].status == RUN_CRASHED)
@@ -802,7 +820,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "findings.json", fjt, "derived");
         json_object_put(fj);
 
-        struct issue_input ii = {.rep = &rep, .artifacts = b.artifacts, .component = o->component,
+        json_object *arts_json = json_object_new_array();
+        for (size_t i = 0; i < b.man.artifacts.n; i++)
+                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
+        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
                                  .templates_dir = o->templates_dir, .command_line = o->command_line};
         char *missing = NULL, *issue_err = NULL;
         char *issue = issue_render(&ii, &missing, &issue_err);
@@ -817,31 +838,32 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(issue);
         free(missing);
         free(issue_err);
+        json_object_put(arts_json);
 
         blog(&b, "%zu files, %llu bytes before compression; complete: %s", b.files, (unsigned long long)b.payload,
              complete ? "yes" : "no");
         add_doc(&b, "evodiag.log", b.log.s, "derived");
 
-        json_object *man = json_object_new_object();
-        json_object_object_add(man, "schema", json_object_new_int(MANIFEST_SCHEMA));
-        json_object_object_add(man, "evodiag", json_object_new_string(PACKAGE_VERSION));
-        json_object_object_add(man, "command_line", json_object_new_string(o->command_line));
-        json_object_object_add(man, "host", json_object_new_string(o->host));
         char ts[32];
+        struct mf_bool no = {.set = true}, yes = {.set = true, .v = true};
+        b.man.schema = num(MANIFEST_SCHEMA);
+        b.man.evodiag = xstrdup(PACKAGE_VERSION);
+        b.man.command_line = xstrdup(o->command_line);
+        b.man.host = xstrdup(o->host);
         format_utc(started, ts);
-        json_object_object_add(man, "start", json_object_new_string(ts));
+        b.man.start = xstrdup(ts);
         format_utc(now_ms_realtime(), ts);
-        json_object_object_add(man, "end", json_object_new_string(ts));
-        json_object_object_add(man, "complete", json_object_new_boolean(complete));
-        json_object_object_add(man, "redacted", json_object_new_boolean(o->redact));
-        json_object_object_add(man, "obfuscated", json_object_new_boolean(o->obfuscate));
-        json_object_object_add(man, "compression", json_object_new_string(gz ? "gzip" : "zstd"));
-        json_object_object_add(man, "root", json_object_new_string(b.top));
-        json_object_object_add(man, "collectors", b.cols);
-        json_object_object_add(man, "artifacts", b.artifacts);
+        b.man.end = xstrdup(ts);
+        b.man.complete = complete ? yes : no;
+        b.man.redacted = o->redact ? yes : no;
+        b.man.obfuscated = o->obfuscate ? yes : no;
+        b.man.compression = xstrdup(gz ? "gzip" : "zstd");
+        b.man.root = xstrdup(b.top);
+        json_object *man = manifest_to_json(&b.man);
         _cleanup_free_ char *mant = json_text(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         add_doc(&b, "manifest.json", mant, NULL);
         json_object_put(man);
+        manifest_free(&b.man);
         json_object_put(b.seen);
         json_object_put(b.pids);
         json_object_put(b.left_out);

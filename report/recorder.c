@@ -4,9 +4,7 @@
 #include "lib/child.h"
 #include "lib/conffile.h"
 #include "lib/escape.h"
-#include "lib/redact.h"
 #include "lib/util.h"
-#include "report/archive.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1139,31 +1137,10 @@ static int collect_cb(void *arg, json_object *item)
         return 0;
 }
 
-static uint64_t add_entry(struct archive_out *ar, const char *top, const char *name, struct strbuf *data, const char *origin,
-                          struct redactor *red, json_object *artifacts)
+size_t recorder_bundle_window(const struct config *cfg, const char *state_dir, struct strbuf *text, struct strbuf *items,
+                              char **origin, struct strbuf *log)
 {
-        size_t len = data->len;
-        unsigned nred = 0;
-        char *out = red ? redact(red, data->s ? data->s : "", data->len, &len, &nred) : NULL;
-        _cleanup_free_ char *full = xasprintf("%s/%s", top, name);
-        char sha[65];
-        archive_out_buffer(ar, full, out ? out : data->s ? data->s : "", len, now_ms_realtime() / 1000, sha);
-        json_object *m = json_object_new_object();
-        json_object_object_add(m, "path", json_object_new_string(name));
-        json_object_object_add(m, "kind", json_object_new_string("derived"));
-        json_object_object_add(m, "origin", json_object_new_string(origin));
-        json_object_object_add(m, "status", json_object_new_string("ok"));
-        json_object_object_add(m, "bytes", json_object_new_int64((int64_t)len));
-        json_object_object_add(m, "sha256", json_object_new_string(sha));
-        json_object_object_add(m, "redactions", json_object_new_int((int)nred));
-        json_object_array_add(artifacts, m);
-        free(out);
-        return len;
-}
-
-uint64_t recorder_bundle_add(struct archive_out *ar, const char *top, const struct config *cfg, const char *state_dir,
-                             struct redactor *red, json_object *artifacts, struct strbuf *log)
-{
+        *origin = NULL;
         _cleanup_free_ char *path = recorder_find(cfg, state_dir);
         if (!path) {
                 const struct config_entry *e = cfg ? config_get(cfg, "watch", "record_dir") : NULL;
@@ -1187,11 +1164,12 @@ uint64_t recorder_bundle_add(struct archive_out *ar, const char *top, const stru
         char from[40], to[40];
         watch_time(since > st.first_ms ? since : st.first_ms, false, from);
         watch_time(st.last_ms, false, to);
-        _cleanup_free_ char *origin = xasprintf("%s (evodiag watch recording, %s to %s)", path, from, to);
-        uint64_t bytes = 0;
-        if (r == 0 && c.items) {
-                bytes += add_entry(ar, top, "watch/recording.txt", &c.text, origin, red, artifacts);
-                bytes += add_entry(ar, top, "watch/recording.jsonl", &c.jsonl, origin, red, artifacts);
+        size_t n = r == 0 ? c.items : 0;
+        if (n) {
+                *origin = xasprintf("%s (evodiag watch recording, %s to %s)", path, from, to);
+                *text = c.text;
+                *items = c.jsonl;
+                c.text = c.jsonl = (struct strbuf){0};
         }
         uint64_t age = now_ms_realtime() > st.last_ms ? (now_ms_realtime() - st.last_ms) / 1000 : 0;
         sb_printf(log, "[watch] recording %s: %zu items from %s to %s (last %llu min; it ended %llu s ago)%s%s\n", path, c.items,
@@ -1199,5 +1177,5 @@ uint64_t recorder_bundle_add(struct archive_out *ar, const char *top, const stru
                   st.damaged || st.torn ? "; damaged records skipped" : "", c.items ? "" : "; nothing to add");
         sb_free(&c.text);
         sb_free(&c.jsonl);
-        return bytes;
+        return n;
 }

@@ -100,12 +100,10 @@ void recorder_set_current(const char *path);
  * in [watch] record_dir (default <state_dir>/watch). NULL when there is none. */
 struct config;
 char *recorder_find(const struct config *cfg, const char *state_dir);
-/* Adds watch/recording.txt (timeline) and watch/recording.jsonl (the items) of
- * the last [watch] bundle_window (default 15 min) of the recording to a bundle's
- * archive, with manifest entries and a log line; returns the payload bytes added.
- * Called once by report/bundle.c. */
-struct archive_out;
-struct redactor;
+/* The last [watch] bundle_window (default 15 min) of the recording, for a bundle's
+ * watch/recording.txt (*text: the timeline) and watch/recording.jsonl (*items), with
+ * where they came from (*origin); a line for evodiag.log goes to log. Returns the
+ * number of items, 0 when there is nothing to add. Called once by report/bundle.c. */
 struct strbuf;
-uint64_t recorder_bundle_add(struct archive_out *ar, const char *top, const struct config *cfg, const char *state_dir,
-                             struct redactor *red, json_object *artifacts, struct strbuf *log);
+size_t recorder_bundle_window(const struct config *cfg, const char *state_dir, struct strbuf *text, struct strbuf *items,
+                              char **origin, struct strbuf *log);
