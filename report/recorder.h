@@ -91,6 +91,10 @@ int recorder_read_buffer(const char *file, const unsigned char *buf, size_t len,
 /* One item as a line of text (the replay timeline), host values escaped for a
  * terminal (lib/escape.h); "" for items not shown. */
 char *recorder_item_text(json_object *item);
+/* watch --replay: every item of the recording to out, as JSON lines or the timeline's
+ * text, then what was read (records, segments, damage) on stderr. 0, 1 when damaged
+ * records were skipped, or -errno (-EINVAL: not a recording) with nothing printed. */
+int recorder_replay(const char *path, bool json, FILE *out);
 
 /* ---- bundles ---- */
 /* The recording the current process writes (watch sets it, so a bundle made by
