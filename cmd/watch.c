@@ -15,7 +15,6 @@
 #include "report/report.h"
 #include "report/watchview.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -195,15 +194,6 @@ static void problem(struct run *r, const char *fmt, ...)
 
 /* ---- bundles in the background ---- */
 
-static char *safe_name(const char *s)
-{
-        char *o = xstrdup(s && *s ? s : "x");
-        for (char *p = o; *p; p++)
-                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
-                        *p = '_';
-        return o;
-}
-
 static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...) PRINTF(5, 6);
 static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...)
 {
@@ -272,16 +262,8 @@ static void maybe_bundle(struct run *r, const struct watch_event *e)
         if (json_object_object_get_ex(r->last_bundle, e->id, &last) && now - (uint64_t)json_object_get_int64(last) < r->cooldown_ms)
                 return;
         json_object_object_add(r->last_bundle, e->id, json_object_new_int64((int64_t)now));
-        char ts[40];
-        watch_time(e->time_ms, false, ts);
-        _cleanup_free_ char *h = safe_name(r->host), *i = safe_name(e->id);
-        char stamp[32];
-        size_t k = 0;
-        for (const char *p = ts; *p && k < sizeof(stamp) - 1; p++)
-                if (*p != '-' && *p != ':')
-                        stamp[k++] = *p;
-        stamp[k] = 0;
-        char *path = xasprintf("%s/evodiag-%s-%s-%s.tar.zst", r->bundle_dir, h, stamp, i);
+        _cleanup_free_ char *name = bundle_name(r->host, e->time_ms, e->id);
+        char *path = xasprintf("%s/%s.tar.zst", r->bundle_dir, name);
         if (r->rec)
                 (void)recorder_sync(r->rec, true); /* the bundle includes the recording up to now */
         fflush(stdout);

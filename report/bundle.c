@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/bundle.h"
+#include "report/bundle_output.h"
 #include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
@@ -569,158 +570,14 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
 }
 
-static char *stamp(uint64_t ms)
-{
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char buf[32];
-        strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
-        return xstrdup(buf);
-}
-
-/* The host name as a file name part: plain characters, at most HOST_NAME_MAX (64)
- * bytes (a --root tree's /etc/hostname can say anything). */
-static char *safe_host(const char *h)
-{
-        _cleanup_free_ char *s = xstrdup(h && *h ? h : "host");
-        for (char *p = s; *p; p++)
-                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
-                        *p = '_';
-        return name_fit(s, 64);
-}
-
-/* Temporary names: ".<final name>.evodiag-tmp-XXXXXX" beside the final file. */
-#define TMP_MARK ".evodiag-tmp-"
-#define TMP_RANDOM 6                /* mkostemp's XXXXXX */
-#define STALE_TMP_S 3600            /* older than this, no run is still writing it */
-#define STALE_SCAN_MAX 100000       /* directory entries looked at */
-
-static bool is_our_temp(const char *name)
-{
-        size_t n = strlen(name), m = strlen(TMP_MARK);
-        if (name[0] != '.' || n < 2 + m + TMP_RANDOM || strncmp(name + n - TMP_RANDOM - m, TMP_MARK, m) != 0)
-                return false;
-        for (size_t i = n - TMP_RANDOM; i < n; i++)
-                if (!isalnum((unsigned char)name[i]))
-                        return false;
-        return true;
-}
-
-/* What a SIGKILLed run left behind: evodiag's own temporary archives in dir, by
- * exact name pattern, regular files owned by us, untouched for an hour and not
- * locked by a run still writing them; never following a link. Returns how many. */
-static size_t clean_stale_temps(const char *dir)
-{
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return 0;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return 0;
-        }
-        size_t removed = 0, looked = 0;
-        time_t now = time(NULL);
-        struct dirent *de;
-        while (looked++ < STALE_SCAN_MAX && (de = readdir(d))) {
-                struct stat st, fst;
-                if (!is_our_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    st.st_uid != geteuid() || st.st_nlink != 1 || now - st.st_mtime < STALE_TMP_S)
-                        continue;
-                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                /* The same file, and no run holds its lock (see open_output). */
-                if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino &&
-                    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
-                        removed++;
-                close(fd);
-        }
-        closedir(d);
-        return removed;
-}
-
-/* Where the archive goes: a temporary name in the target directory, renamed when whole. */
-static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
-{
-        *final = *tmp = NULL;
-        *stale = 0;
-        if (o->output && streq(o->output, "-")) {
-                if (isatty(STDOUT_FILENO)) {
-                        fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
-                        return -EINVAL;
-                }
-                *fd = STDOUT_FILENO;
-                *final = xstrdup("-");
-                return 0;
-        }
-        struct stat st;
-        if (!o->output || (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)))
-                *final = xasprintf("%s/%s", o->output ? o->output : ".", defname);
-        else
-                *final = xstrdup(o->output);
-        _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
-        const char *dir = dirname(d1);
-        _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
-        *stale = clean_stale_temps(dir);
-        *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);
-        *fd = mkostemp(*tmp, O_CLOEXEC);
-        if (*fd < 0) {
-                int e = errno;
-                fprintf(stderr, "evodiag: cannot create %s: %s\n", *tmp, strerror(e));
-                free(*tmp);
-                *tmp = NULL;
-                return -e;
-        }
-        (void)fchmod(*fd, 0600);
-        /* Held until the file is renamed or gone: a later run never takes it for stale. */
-        (void)flock(*fd, LOCK_EX | LOCK_NB);
-        return 0;
-}
-
-static int load_obfuscation(struct bundle *b)
-{
-        uint8_t key[32];
-        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", b->o->state_dir);
-        int fd = open(kp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd >= 0 && read_full(fd, key, 32) == 32) {
-                close(fd);
-        } else {
-                if (fd >= 0)
-                        close(fd);
-                /* A new key: kept on this host so the same address maps the same way next time. */
-                int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-                if (rnd < 0 || read_full(rnd, key, 32) != 32) {
-                        if (rnd >= 0)
-                                close(rnd);
-                        return -EIO;
-                }
-                close(rnd);
-                (void)mkdir(b->o->state_dir, 0700);
-                fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0 || write_all(fd, key, 32) < 0) {
-                        fprintf(stderr, "evodiag: cannot keep the obfuscation key at %s: %s\n", kp, strerror(errno));
-                        if (fd >= 0)
-                                close(fd);
-                        return -EIO;
-                }
-                close(fd);
-        }
-        const char *names[] = {b->o->host, NULL};
-        redactor_obfuscate(b->red, key, names);
-        return 0;
-}
-
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
         struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
         uint64_t started = now_ms_realtime();
-        _cleanup_free_ char *when = stamp(started), *host = safe_host(o->host);
-        b.top = xasprintf("evodiag-%s-%s", host, when);
+        b.top = bundle_name(o->host, started, NULL);
         b.red = o->redact || o->obfuscate ? redactor_new() : NULL;
-        if (o->obfuscate && load_obfuscation(&b) < 0) {
+        if (o->obfuscate && bundle_obfuscation_key(o, b.red) < 0) {
                 redactor_free(b.red);
                 free(b.top);
                 return -EIO;
@@ -729,7 +586,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
         char *final, *tmp;
         size_t stale;
-        int fd, r = open_output(o, defname, &final, &tmp, &fd, &stale);
+        int fd, r = bundle_open_output(o, defname, &final, &tmp, &fd, &stale);
         if (r < 0) {
                 redactor_free(b.red);
                 free(b.top);
