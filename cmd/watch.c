@@ -10,6 +10,7 @@
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "report/bundle.h"
+#include "report/bundle_output.h"
 #include "report/prometheus.h"
 #include "report/recorder.h"
 #include "report/report.h"

@@ -577,7 +577,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         uint64_t started = now_ms_realtime();
         b.top = bundle_name(o->host, started, NULL);
         b.red = o->redact || o->obfuscate ? redactor_new() : NULL;
-        if (o->obfuscate && bundle_obfuscation_key(o, b.red) < 0) {
+        if (o->obfuscate && bundle_obfuscation_key(o->state_dir, o->host, b.red) < 0) {
                 redactor_free(b.red);
                 free(b.top);
                 return -EIO;
@@ -586,7 +586,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
         char *final, *tmp;
         size_t stale;
-        int fd, r = bundle_open_output(o, defname, &final, &tmp, &fd, &stale);
+        int fd, r = bundle_open_output(o->output, defname, &final, &tmp, &fd, &stale);
         if (r < 0) {
                 redactor_free(b.red);
                 free(b.top);

@@ -32,10 +32,6 @@ struct bundle_result {
         int worst_exit;    /* exit code of the findings, like check */
 };
 
-/* "evodiag-<host>-<UTC time>[-<tag>]": the top directory and file name of a bundle,
- * the host (and tag) as plain file-name characters. */
-char *bundle_name(const char *host, uint64_t realtime_ms, const char *tag);
-
 /* Returns 0 with *res filled, or -errno / -EIO with the reason already printed. */
 int bundle_make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res);
 void bundle_result_free(struct bundle_result *r);

@@ -5,6 +5,7 @@
 #include "report/bundle_output.h"
 #include "lib/child.h"
 #include "lib/namefit.h"
+#include "lib/util.h"
 #include "lib/redact.h"
 
 #include <ctype.h>
@@ -14,6 +15,7 @@
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <time.h>
 
 char *bundle_name(const char *host, uint64_t realtime_ms, const char *tag)
@@ -81,11 +83,11 @@ static size_t clean_stale_temps(const char *dir)
 }
 
 /* Where the archive goes: a temporary name in the target directory, renamed when whole. */
-int bundle_open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
+int bundle_open_output(const char *output, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
 {
         *final = *tmp = NULL;
         *stale = 0;
-        if (o->output && streq(o->output, "-")) {
+        if (output && streq(output, "-")) {
                 if (isatty(STDOUT_FILENO)) {
                         fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
                         return -EINVAL;
@@ -95,10 +97,10 @@ int bundle_open_output(const struct bundle_opts *o, const char *defname, char **
                 return 0;
         }
         struct stat st;
-        if (!o->output || (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)))
-                *final = xasprintf("%s/%s", o->output ? o->output : ".", defname);
+        if (!output || (stat(output, &st) == 0 && S_ISDIR(st.st_mode)))
+                *final = xasprintf("%s/%s", output ? output : ".", defname);
         else
-                *final = xstrdup(o->output);
+                *final = xstrdup(output);
         _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
         const char *dir = dirname(d1);
         _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
@@ -118,10 +120,10 @@ int bundle_open_output(const struct bundle_opts *o, const char *defname, char **
         return 0;
 }
 
-int bundle_obfuscation_key(const struct bundle_opts *o, struct redactor *red)
+int bundle_obfuscation_key(const char *state_dir, const char *host, struct redactor *red)
 {
         uint8_t key[32];
-        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", o->state_dir);
+        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", state_dir);
         int fd = open(kp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0 && read_full(fd, key, 32) == 32) {
                 close(fd);
@@ -136,7 +138,7 @@ int bundle_obfuscation_key(const struct bundle_opts *o, struct redactor *red)
                         return -EIO;
                 }
                 close(rnd);
-                (void)mkdir(o->state_dir, 0700);
+                (void)mkdir(state_dir, 0700);
                 fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0 || write_all(fd, key, 32) < 0) {
                         fprintf(stderr, "evodiag: cannot keep the obfuscation key at %s: %s\n", kp, strerror(errno));
@@ -146,7 +148,7 @@ int bundle_obfuscation_key(const struct bundle_opts *o, struct redactor *red)
                 }
                 close(fd);
         }
-        const char *names[] = {o->host, NULL};
+        const char *names[] = {host, NULL};
         redactor_obfuscate(red, key, names);
         return 0;
 }
