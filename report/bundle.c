@@ -509,11 +509,15 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 json_object *h = frame_parse_header(line, len);
                 free(line);
                 const char *t = h ? jstr(h, "t") : NULL;
+                size_t had = rx.fs.n;
                 if (!t || (frame_is_findings(h) && findings_rx_frame(&rx, h, len + 1) < 0)) {
                         garbage = true;
                         json_object_put(h);
                         break;
                 }
+                /* Findings come before the artifacts: the pids they name decide which
+                 * command lines the artifacts that follow may keep. */
+                note_finding_pids(b, &rx.fs, had);
                 if (streq(t, "artifact")) {
                         artifact(b, c->name, h, &r, &count);
                 } else if (streq(t, "log")) {
@@ -525,11 +529,8 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         }
         _cleanup_free_ char *incomplete = NULL;
         bool got_findings = !garbage && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
-        if (got_findings) {
-                size_t had = res->fs.n;
+        if (got_findings)
                 findings_move(&res->fs, &rx.fs);
-                note_finding_pids(b, &res->fs, had);
-        }
         findings_rx_free(&rx);
         bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
         bool abandoned = false;
