@@ -6,10 +6,22 @@
 #include <elfutils/version.h>
 #include <json-c/json_c_version.h>
 
+static const struct verb_spec version_verb = {
+        .name = "version",
+        .about = "Prints evodiag's version; with -v also the versions of the libraries it uses.\n",
+        .common = COMMON_VERBOSE,
+};
+
 int cmd_version(int argc, char **argv)
 {
+        struct common c = {0};
+        struct opts p;
+        opts_init(&p, &version_verb, &c, argc, argv);
+        int o = opts_next(&p); /* common options only: never one of its own */
+        if (o < 0)
+                return p.rc;
         printf("evodiag %s\n", PACKAGE_VERSION);
-        if (argc > 1 && (streq(argv[1], "-v") || streq(argv[1], "--verbose"))) {
+        if (c.verbose) {
                 printf("libarchive %s\n", archive_version_string());
                 const char *err;
                 const struct curl_api *cu = curl_api(&err);
