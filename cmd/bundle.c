@@ -1,6 +1,7 @@
 /* evodiag bundle: one redacted, issue-ready archive. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "lib/redact.h"
 #include "report/bundle.h"
 #include "report/upload.h"

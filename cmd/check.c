@@ -1,6 +1,7 @@
 /* evodiag check: every relevant check, verdict + expected vs found + remedy. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include "collectors/collector.h"
 #include "lib/conffile.h"
-#include "cmd/options.h"
 
 #define EXIT_USAGE 3
 
@@ -26,6 +25,8 @@ int errors_finish(int rc);
 void err(const char *fmt, ...) PRINTF(1, 2);
 /* A usage error: the message, a pointer to the verb's --help, exit code 3. */
 int usage_error(const char *verb, const char *fmt, ...) PRINTF(2, 3);
+
+struct verb_spec; /* cmd/options.h: a verb's options and defaults */
 
 /* What every verb that runs collectors shares: the common options (cmd/options.h)
  * and what common_setup() makes of them. */

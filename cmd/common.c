@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "lib/escape.h"
 #include "lib/child.h"
 #include "lib/housekeeping.h"

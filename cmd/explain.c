@@ -1,6 +1,7 @@
 /* evodiag explain ID: what a check means, why it matters, how to fix it. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 
 static const struct check_info run_checks[] = {
         {"timeout", "A collector did not finish in time",

@@ -1,6 +1,7 @@
 /* evodiag list: every collector, whether it applies here, and its check IDs. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "collectors/runner.h"
 
 static json_object *detect_in_child(void *arg)

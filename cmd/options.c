@@ -1,6 +1,7 @@
 /* One parser and one --help for every verb: its own options plus the common ones it
  * takes, from one table each (see options.h). */
 #include "config.h"
+#include "cmd/options.h"
 #include "cmd/cmd.h"
 
 #include <ctype.h>

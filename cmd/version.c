@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 
 #include <archive.h>
 #include "lib/curl_api.h"

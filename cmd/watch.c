@@ -6,6 +6,7 @@
  * Prometheus textfile, the recording, and background bundles on crit/warn. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "collectors/sampler.h"
 #include "lib/child.h"
 #include "lib/escape.h"
