@@ -6,6 +6,7 @@
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "lib/dircount.h"
+#include "lib/hostfacts.h"
 #include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
@@ -786,6 +787,27 @@ static int load_obfuscation(struct bundle *b)
         return 0;
 }
 
+static json_object *host_facts_job(void *arg)
+{
+        (void)arg;
+        return hostfacts_read();
+}
+
+/* What ISSUE.md says about the host (lib/hostfacts.h): read in a child under the
+ * collector deadline, like every read of the host; NULL (and a log line) if it failed. */
+static json_object *read_host_facts(struct bundle *b)
+{
+        struct job j = {.name = "host-facts", .fn = host_facts_job,
+                        .timeout_ms = b->o->collector_timeout_ms ? b->o->collector_timeout_ms : 5000};
+        struct job_opts jo = {.deadline_ms = b->o->deadline_ms, .parallel = 1};
+        jobs_run(&j, 1, &jo);
+        json_object *facts = j.status == JOB_DONE ? json_object_get(j.result) : NULL;
+        if (!facts)
+                blog(b, "host facts for ISSUE.md: %s", j.error ? j.error : "not read");
+        job_clear(&j);
+        return facts;
+}
+
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
@@ -840,6 +862,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         while (collectors[n])
                 n++;
         struct run_result *rr = xcalloc(n, sizeof(*rr));
+        json_object *facts = read_host_facts(&b);
         archive_out_dir(b.ar, b.top, started / 1000);
         for (size_t i = 0; i < n; i++) {
                 const struct collector *c = collectors[i];
@@ -889,9 +912,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         json_object_put(fj);
 
         struct issue_input ii = {.rep = &rep, .artifacts = b.artifacts, .component = o->component,
-                                 .templates_dir = o->templates_dir, .command_line = o->command_line};
+                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts};
         char *missing = NULL, *issue_err = NULL;
         char *issue = issue_render(&ii, &missing, &issue_err);
+        json_object_put(facts);
         if (issue) {
                 add_doc(&b, "ISSUE.md", issue, "derived");
                 if (missing && *missing)
