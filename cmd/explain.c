@@ -70,8 +70,7 @@ int cmd_explain(int argc, char **argv)
         struct common c = {0};
         struct opts p;
         opts_init(&p, &explain_verb, &c, argc, argv);
-        int o = opts_next(&p); /* common options only: never one of its own */
-        if (o < 0)
+        if (opts_next(&p) < 0) /* -h only: it has no options of its own */
                 return p.rc;
         if (p.next_arg >= argc)
                 return usage_error("explain", "which check? e.g. evodiag explain shm.orphaned");

@@ -24,8 +24,7 @@ int cmd_list(int argc, char **argv)
         int r = 0;
         struct opts p;
         opts_init(&p, &list_verb, &c, argc, argv);
-        int o = opts_next(&p); /* common options only: never one of its own */
-        if (o < 0) {
+        if (opts_next(&p) < 0) { /* common options only: it has none of its own */
                 r = p.rc;
                 goto out;
         }

@@ -18,8 +18,7 @@ int cmd_version(int argc, char **argv)
         struct common c = {0};
         struct opts p;
         opts_init(&p, &version_verb, &c, argc, argv);
-        int o = opts_next(&p); /* common options only: never one of its own */
-        if (o < 0)
+        if (opts_next(&p) < 0) /* -v and -h: it has no options of its own */
                 return p.rc;
         printf("evodiag %s\n", PACKAGE_VERSION);
         if (c.verbose) {

@@ -65,6 +65,23 @@ x=$(unpack "$T_TMP/norm.tar.gz")
 t_is "$(md_line "$x" Preemption | sed 's/; isolated CPUs: .*//')" "not checked (the rt collector was not run)" "rt not run: ISSUE.md says so"
 t_is "$(md_line "$x" OS)" "EVO Linux 3 \"Cell\" (aarch64)" "rt not run: the host facts are still there"
 
+# The facts are read in a child under the collector deadline: one that hangs or sends
+# garbage costs the bundle nothing but those lines (and says so in evodiag.log).
+if t_have_hooks 6; then
+        start=$(date +%s%N)
+        EVODIAG_FAULT=host-facts:hang t_run bundle --root "$root" --only rt --collector-timeout 1s -q -o "$T_TMP/hang.tar.gz"
+        ms=$((($(date +%s%N) - start) / 1000000))
+        t_is "$RC" 0 "host facts hang: the bundle is written, complete"
+        t_is "$([ "$ms" -lt 20000 ] && echo bounded)" bounded "host facts hang: bounded by --collector-timeout (${ms} ms)"
+        x=$(unpack "$T_TMP/hang.tar.gz")
+        t_like "$(cat "$x/evodiag.log")" "host facts for ISSUE.md: no answer within 1000 ms; killed" "host facts hang: evodiag.log says so"
+        t_is "$(md_line "$x" OS)" "(unknown) ((unknown))" "host facts hang: ISSUE.md says unknown, guesses nothing"
+        t_is "$(md_line "$x" Preemption | sed 's/; isolated CPUs: .*//')" "$(summary "$x" rt.kernel)" "host facts hang: the verdict is still rt's"
+        EVODIAG_FAULT=host-facts:garbage t_run bundle --root "$root" --only rt -q -o "$T_TMP/garbage.tar.gz"
+        x=$(unpack "$T_TMP/garbage.tar.gz")
+        t_like "$(cat "$x/evodiag.log")" "host facts for ISSUE.md: sent unreadable results" "host facts garbage: not used, said"
+fi
+
 # Live: this host's facts, as uname and os-release say them.
 t_run bundle --only memory -q -o "$T_TMP/live.tar.gz"
 x=$(unpack "$T_TMP/live.tar.gz")

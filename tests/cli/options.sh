@@ -101,24 +101,6 @@ for v in check bundle watch; do
         t_is "$RC:$(head -1 <<<"$ERR")" "3:evodiag: --collector-timeout: 'soon' is not a duration (e.g. 500ms, 5s, 2m)" "$v: the common duration message"
 done
 
-# The bash completion offers what --help lists (so watch's options too).
-if [ -r /usr/share/bash-completion/bash_completion ]; then
-        comp() { # words... -> the completions bash would offer for the last word
-                PATH="$(dirname "$EVODIAG"):$PATH" bash -c '
-                        . /usr/share/bash-completion/bash_completion
-                        . "$1/completions/evodiag"
-                        shift
-                        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
-                        _evodiag evodiag "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-                        printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP_SRCDIR" "$@" 2>/dev/null | sort | tr '\n' ' '
-        }
-        t_is "$(comp evodiag watch --rec)" "--record --record-max " "bash completion: watch's options, from its --help"
-        t_is "$(comp evodiag list --)" "--config --help --root --verbose " "bash completion: list takes only its common options"
-else
-        t_skip "bash-completion is not installed"
-        t_skip "bash-completion is not installed"
-fi
-
 # The common options work, not only parse: each verb on a fixture root with them.
 root=$(fx_root opts hugepages-healthy)
 fx_file "$root" proc/sys/kernel/hostname "opts-host"
