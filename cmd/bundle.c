@@ -46,8 +46,8 @@ static const struct verb_spec bundle_verb = {
         .opts = bundle_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
                   COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE,
-        .timeout_ms = 120000,
-        .collector_timeout_ms = 15000,
+        .timeout_ms = BUNDLE_TIMEOUT_MS,
+        .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
         .epilogue = "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"
                     "a collector timed out or crashed), 3 nothing written (usage or I/O error); 4 upload failed.\n",
 };

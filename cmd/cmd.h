@@ -6,6 +6,10 @@
 #include "lib/conffile.h"
 
 #define EXIT_USAGE 3
+/* A bundle's deadlines unless the command line or the config says otherwise:
+ * evodiag bundle's and those watch --bundle-on makes. */
+#define BUNDLE_TIMEOUT_MS 120000
+#define BUNDLE_COLLECTOR_TIMEOUT_MS 15000
 
 int cmd_check(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);

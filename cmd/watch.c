@@ -396,7 +396,7 @@ static void bundle_child(struct run *r, const char *path, const char *id)
         struct bundle_opts bo = {
                 .output = path, .host = r->host, .command_line = cl.s, .templates_dir = tdir,
                 .skip = (const char *const *)r->c->skip, .since_ms = now_ms_realtime() - 24ull * 3600 * 1000,
-                .deadline_ms = now_ms_monotonic() + 120000, .collector_timeout_ms = 15000,
+                .deadline_ms = now_ms_monotonic() + BUNDLE_TIMEOUT_MS, .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
                 .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
                 .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
         };
