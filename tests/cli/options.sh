@@ -4,6 +4,7 @@
 # exactly what its parser accepts.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/fixture.sh"
+export EVODIAG_STATE_DIR="$T_TMP/state" # bundles read no recording of the host's
 
 verbs="check bundle watch list explain version"
 common="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --color --verbose --help"
