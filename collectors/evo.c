@@ -13,6 +13,7 @@
 #include "collectors/sink.h"
 #include "lib/escape.h"
 #include "lib/procfs.h"
+#include "lib/procmaps.h"
 #include "lib/proctable.h"
 #include "lib/users.h"
 #include "lib/sample.h"
@@ -664,15 +665,15 @@ static void add_mapper(struct seg *s, int pid, bool writable, bool at_start)
 static bool map_line(const struct proc *p, char *line, void *arg)
 {
         struct scan *sc = arg;
-        struct evo_map m;
+        struct procmaps_entry m;
         const char *name;
         size_t len;
-        if (evo_maps_line(line, &m) < 0 || m.deleted || !evo_map_names_evo(&m, SHM_DIR, &name, &len))
+        if (procmaps_parse(line, &m) < 0 || m.deleted || !evo_map_names_evo(&m, SHM_DIR, &name, &len))
                 return false;
         struct seg *s = seg_find(sc, name, len);
         /* Same name but another inode: an older generation of the segment; another
          * device: a /dev/shm of another mount namespace. */
-        if (!s || (s->stat_err == 0 && s->st.st_ino && m.ino != (uint64_t)s->st.st_ino))
+        if (!s || (s->stat_err == 0 && s->st.st_ino && m.inode != (uint64_t)s->st.st_ino))
                 return false;
         if (rootfs_is_live() && s->stat_err == 0 && (m.maj != major(s->st.st_dev) || m.min != minor(s->st.st_dev)))
                 return false;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "lib/procmaps.h"
 #include "lib/util.h"
 
 #define EVO_P2P_HDR 64     /* P2pSegmentHeader, repr(C, align(64)) */
@@ -90,19 +91,10 @@ struct evo_lock {
 };
 int evo_locks_line(const char *line, struct evo_lock *out);
 
-/* One /proc/PID/maps line. path points into the line (path_len bytes, no " (deleted)"). */
-struct evo_map {
-        char perms[5];
-        uint64_t offset, ino;
-        unsigned maj, min; /* the device, hex in the file */
-        const char *path;
-        size_t path_len;
-        bool deleted;
-};
-int evo_maps_line(const char *line, struct evo_map *out);
-/* Whether a map names an entry directly in dir ("/dev/shm") whose name starts with
- * "evo_"; the name (not NUL-terminated) in *name, its length in *len. */
-bool evo_map_names_evo(const struct evo_map *m, const char *dir, const char **name, size_t *len);
+/* Whether a /proc/PID/maps entry (lib/procmaps.h) names an entry directly in dir
+ * ("/dev/shm") whose name starts with "evo_"; the name (not NUL-terminated) in *name,
+ * its length in *len. */
+bool evo_map_names_evo(const struct procmaps_entry *m, const char *dir, const char **name, size_t *len);
 
 /* /dev/shm names */
 enum evo_name_kind { EVO_NAME_OTHER, EVO_NAME_DATA, EVO_NAME_LOCK, EVO_NAME_META };

@@ -1,5 +1,5 @@
 /* The EVO segment formats (COMPONENTS.md §1) as pure functions: the three header
- * layouts, the seqlock read, /proc/locks and maps lines, segment names, .meta JSON,
+ * layouts, the seqlock read, /proc/locks lines, segment names, .meta JSON,
  * modes and credentials. No I/O of its own: collectors/evo.c feeds it bytes and
  * text, and tests/unit/test_evo.c feeds it byte arrays. */
 #include "config.h"
@@ -274,7 +274,7 @@ enum evo_read evo_seqlock_read(evo_pread_fn fn, void *arg, size_t seq_off, unsig
         return always_odd ? EVO_READ_ODD : EVO_READ_CONTENDED;
 }
 
-/* ---------------- /proc/locks, /proc/PID/maps, /proc/PID/status (unit-tested) ---------------- */
+/* ---------------- /proc/locks, /proc/PID/status (unit-tested; maps lines: lib/procmaps) ---------------- */
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -372,52 +372,11 @@ int evo_locks_line(const char *line, struct evo_lock *out)
         return 0;
 }
 
-int evo_maps_line(const char *line, struct evo_map *out)
+bool evo_map_names_evo(const struct procmaps_entry *m, const char *dir, const char **name, size_t *len)
 {
-        const char *p = line, *f[5];
-        size_t len[5];
-        *out = (struct evo_map){0};
-        for (int i = 0; i < 5; i++) {
-                len[i] = field(&p, &f[i]);
-                if (!len[i])
-                        return -EINVAL;
-        }
-        const char *dash = memchr(f[0], '-', len[0]), *colon = memchr(f[3], ':', len[3]);
-        if (!dash || !all_hex(f[0], (size_t)(dash - f[0])) || !all_hex(dash + 1, len[0] - (size_t)(dash - f[0]) - 1) ||
-            len[1] != 4 || !colon || !all_hex(f[3], (size_t)(colon - f[3])) ||
-            !all_hex(colon + 1, len[3] - (size_t)(colon - f[3]) - 1) || !all_digits(f[4], len[4]))
-                return -EINVAL;
-        memcpy(out->perms, f[1], 4);
-        uint64_t maj, min;
-        size_t ml = (size_t)(colon - f[3]);
-        if (parse_u64_n(f[2], len[2], 16, &out->offset) < 0 || parse_u64_n(f[4], len[4], 10, &out->ino) < 0 || ml > 8 ||
-            len[3] - ml - 1 > 8 || parse_u64_n(f[3], ml, 16, &maj) < 0 || parse_u64_n(colon + 1, len[3] - ml - 1, 16, &min) < 0)
-                return -EINVAL;
-        out->maj = (unsigned)maj;
-        out->min = (unsigned)min;
-        while (*p == ' ' || *p == '\t')
-                p++;
-        size_t plen = strcspn(p, "\n");
-        while (plen && (p[plen - 1] == ' ' || p[plen - 1] == '\t' || p[plen - 1] == '\r'))
-                plen--;
-        static const char del[] = " (deleted)";
-        if (plen >= sizeof(del) - 1 && !memcmp(p + plen - (sizeof(del) - 1), del, sizeof(del) - 1)) {
-                out->deleted = true;
-                plen -= sizeof(del) - 1;
-        }
-        out->path = p;
-        out->path_len = plen;
-        return 0;
-}
-
-bool evo_map_names_evo(const struct evo_map *m, const char *dir, const char **name, size_t *len)
-{
-        size_t dl = strlen(dir);
-        if (m->path_len <= dl + 1 + 4 || memcmp(m->path, dir, dl) || m->path[dl] != '/')
-                return false;
-        const char *n = m->path + dl + 1;
-        size_t nl = m->path_len - dl - 1;
-        if (memcmp(n, "evo_", 4) || memchr(n, '/', nl))
+        const char *n;
+        size_t nl;
+        if (!procmaps_in_dir(m, dir, &n, &nl) || nl <= 4 || memcmp(n, "evo_", 4))
                 return false;
         *name = n;
         *len = nl;

@@ -19,6 +19,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/evo.h"
+#include "lib/procmaps.h"
 #include "lib/rootfs.h"
 #include "lib/sample.h"
 
@@ -378,29 +379,29 @@ static void test_locks(void **state)
 static void test_maps(void **state)
 {
         (void)state;
-        struct evo_map m;
+        struct procmaps_entry m; /* lib/procmaps parses the line, evo decides what it maps */
         const char *name;
         size_t len;
-        assert_int_equal(evo_maps_line("7f3a00000000-7f3a00001000 r--s 00000000 00:1b 97                         /dev/shm/evo_hal_cu", &m), 0);
+        assert_int_equal(procmaps_parse("7f3a00000000-7f3a00001000 r--s 00000000 00:1b 97                         /dev/shm/evo_hal_cu", &m), 0);
         assert_string_equal(m.perms, "r--s");
         assert_int_equal(m.offset, 0);
-        assert_int_equal(m.ino, 97);
+        assert_int_equal(m.inode, 97);
         assert_int_equal(m.maj, 0);
         assert_int_equal(m.min, 0x1b);
         assert_false(m.deleted);
         assert_true(evo_map_names_evo(&m, "/dev/shm", &name, &len));
         assert_int_equal(len, strlen("evo_hal_cu"));
         assert_memory_equal(name, "evo_hal_cu", len);
-        assert_int_equal(evo_maps_line("7f3a00001000-7f3a00002000 rw-s 00001000 00:1b 98 /dev/shm/evo_t1_leg_42 (deleted)\n", &m), 0);
+        assert_int_equal(procmaps_parse("7f3a00001000-7f3a00002000 rw-s 00001000 00:1b 98 /dev/shm/evo_t1_leg_42 (deleted)\n", &m), 0);
         assert_true(m.deleted);
         assert_int_equal(m.offset, 0x1000);
         assert_true(evo_map_names_evo(&m, "/dev/shm", &name, &len));
         assert_memory_equal(name, "evo_t1_leg_42", len);
         /* A path with blanks is kept whole; trailing blanks are not part of it. */
-        assert_int_equal(evo_maps_line("1000-2000 r--s 00000000 00:1b 5 /dev/shm/evo_a b  ", &m), 0);
+        assert_int_equal(procmaps_parse("1000-2000 r--s 00000000 00:1b 5 /dev/shm/evo_a b  ", &m), 0);
         assert_int_equal(m.path_len, strlen("/dev/shm/evo_a b"));
         /* Anonymous, other files, other directories: not EVO segments. */
-        assert_int_equal(evo_maps_line("1000-2000 rw-p 00000000 00:00 0 ", &m), 0);
+        assert_int_equal(procmaps_parse("1000-2000 rw-p 00000000 00:00 0 ", &m), 0);
         assert_false(evo_map_names_evo(&m, "/dev/shm", &name, &len));
         const char *other[] = {
                 "1000-2000 r--s 00000000 00:1b 5 /dev/shm/lavinmq_x", "1000-2000 r--s 00000000 00:1b 5 /dev/shm/sub/evo_x",
@@ -408,7 +409,7 @@ static void test_maps(void **state)
                 "1000-2000 r--s 00000000 00:1b 5 /dev/shm/evo_", "1000-2000 r-xp 00000000 08:01 5 /usr/lib/evo_x.so",
         };
         for (size_t i = 0; i < sizeof(other) / sizeof(*other); i++) {
-                assert_int_equal(evo_maps_line(other[i], &m), 0);
+                assert_int_equal(procmaps_parse(other[i], &m), 0);
                 assert_false(evo_map_names_evo(&m, "/dev/shm", &name, &len));
         }
         const char *bad[] = {
@@ -418,7 +419,7 @@ static void test_maps(void **state)
                 "1000-2000 r--s 00000000 00:1b 5x /dev/shm/evo_x", "1000-2000 r--s 00000000 00:1b -5 /dev/shm/evo_x",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-                assert_int_equal(evo_maps_line(bad[i], &m), -EINVAL);
+                assert_int_equal(procmaps_parse(bad[i], &m), -EINVAL);
 }
 
 static void test_names(void **state)
