@@ -156,7 +156,7 @@ static void watch_one(struct ctx *c, struct sample *out, struct wseg *w, struct 
         enum evo_hdr_class k = evo_header_class(buf, n, rs, (uint64_t)st.st_size, tie, &h, &dec, &why);
         if (k == EVO_HDR_NOT_EVO) {
                 sb_free(&why);
-                w->have_prev = false;
+                wseg_reset(w); /* no fd kept for it: thousands of them must not exhaust ours */
                 return; /* not an EVO segment: check says what it is */
         }
         if (k == EVO_HDR_CORRUPT)
