@@ -1,64 +1,10 @@
 /* /proc/PID/maps lines (lib/procmaps.h). */
 #include "config.h"
 #include "lib/procmaps.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* The next blank-separated field of *p: its start in *f, its length returned (0 at the end). */
-static size_t field(const char **p, const char **f)
-{
-        const char *s = *p;
-        while (*s == ' ' || *s == '\t')
-                s++;
-        *f = s;
-        while (*s && *s != ' ' && *s != '\t' && *s != '\n')
-                s++;
-        *p = s;
-        return (size_t)(s - *f);
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* 1..max hex digits, nothing else. */
-static int parse_hex(const char *s, size_t n, size_t max, uint64_t *out)
-{
-        if (!n || n > max)
-                return -EINVAL;
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++) {
-                int d = hexval(s[i]);
-                if (d < 0)
-                        return -EINVAL;
-                v = v << 4 | (uint64_t)d;
-        }
-        *out = v;
-        return 0;
-}
-
-/* 1..20 decimal digits that fit in 64 bits. */
-static int parse_dec(const char *s, size_t n, uint64_t *out)
-{
-        if (!n || n > 20)
-                return -EINVAL;
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9' || __builtin_mul_overflow(v, 10, &v) ||
-                    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-                        return -EINVAL;
-        }
-        *out = v;
-        return 0;
-}
 
 /* "lo<sep>hi": two hex numbers of at most max digits each. */
 static int parse_pair(const char *s, size_t n, char sep, size_t max, uint64_t *lo, uint64_t *hi)
@@ -67,7 +13,7 @@ static int parse_pair(const char *s, size_t n, char sep, size_t max, uint64_t *l
         if (!m)
                 return -EINVAL;
         size_t a = (size_t)(m - s);
-        if (parse_hex(s, a, max, lo) < 0 || parse_hex(m + 1, n - a - 1, max, hi) < 0)
+        if (parse_digits_u64(s, a, 16, max, lo) < 0 || parse_digits_u64(m + 1, n - a - 1, 16, max, hi) < 0)
                 return -EINVAL;
         return 0;
 }
@@ -79,7 +25,7 @@ int procmaps_parse(const char *line, struct procmaps_entry *out)
         uint64_t maj, min;
         *out = (struct procmaps_entry){.path = ""};
         for (int i = 0; i < 5; i++) {
-                len[i] = field(&p, &f[i]);
+                len[i] = next_field(&p, &f[i]);
                 if (!len[i])
                         return -EINVAL;
         }
@@ -93,8 +39,8 @@ int procmaps_parse(const char *line, struct procmaps_entry *out)
                         return -EINVAL;
         memcpy(out->perms, f[1], 4);
         out->perms[4] = 0;
-        if (parse_hex(f[2], len[2], 16, &out->offset) < 0 || parse_pair(f[3], len[3], ':', 8, &maj, &min) < 0 ||
-            parse_dec(f[4], len[4], &out->inode) < 0)
+        if (parse_digits_u64(f[2], len[2], 16, 16, &out->offset) < 0 || parse_pair(f[3], len[3], ':', 8, &maj, &min) < 0 ||
+            parse_digits_u64(f[4], len[4], 10, 20, &out->inode) < 0)
                 return -EINVAL;
         out->maj = (unsigned)maj;
         out->min = (unsigned)min;
