@@ -76,6 +76,7 @@ struct collector {
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
+        void (*free_state)(void *state);    /* frees ctx->state (its fds too) when the sampler stops; may be NULL */
 };
 
 extern const struct collector *const collectors[];
