@@ -6,6 +6,10 @@
 #include "lib/conffile.h"
 
 #define EXIT_USAGE 3
+/* A bundle's deadlines unless the command line or the config says otherwise:
+ * evodiag bundle's and those watch --bundle-on makes. */
+#define BUNDLE_TIMEOUT_MS 120000
+#define BUNDLE_COLLECTOR_TIMEOUT_MS 15000
 
 int cmd_check(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
@@ -23,11 +27,15 @@ int errors_finish(int rc);
 
 /* Errors on stderr as "evodiag: <what>: <why>". */
 void err(const char *fmt, ...) PRINTF(1, 2);
-/* A usage error: the message, a pointer to --help, exit code 3. */
+/* A usage error: the message, a pointer to the verb's --help, exit code 3. */
 int usage_error(const char *verb, const char *fmt, ...) PRINTF(2, 3);
 
-/* What every verb that runs collectors shares. */
+struct verb_spec; /* cmd/options.h: a verb's options and defaults */
+
+/* What every verb that runs collectors shares: the common options (cmd/options.h)
+ * and what common_setup() makes of them. */
 struct common {
+        const struct verb_spec *verb;
         char **only, **skip;  /* NULL-terminated, or NULL */
         const char *root;
         const char *config_path;
@@ -37,15 +45,19 @@ struct common {
         unsigned parallel;             /* collectors at once ([evodiag] parallel) */
         int verbose;
         bool allow_intrusive;
+        const char *color;             /* --color: "auto", "always", "never"; NULL: auto */
         struct config cfg;
         struct ctx ctx;
 };
 
 /* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector. */
 int parse_collector_list(const char *verb, const char *arg, char ***out);
-/* Loads and validates the config, applies [evodiag] defaults, sets the root,
- * moves to housekeeping CPUs. Returns 0 or an exit code. */
-int common_setup(const char *verb, struct common *c);
+/* Frees a NULL-terminated vector such as parse_collector_list's (NULL is fine). */
+void strv_free(char **v);
+/* Loads and validates the config, applies [evodiag] defaults, then the verb's own
+ * (the command line wins over both), sets the root, moves to housekeeping CPUs.
+ * Returns 0 or an exit code. */
+int common_setup(struct common *c);
 void common_free(struct common *c);
 /* Where ISSUE.md templates are: $EVODIAG_TEMPLATES, the source tree's for a binary
  * still in its build tree, else the installed ones. */

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "lib/escape.h"
 #include "lib/child.h"
 #include "lib/housekeeping.h"
@@ -89,7 +90,7 @@ int usage_error(const char *verb, const char *fmt, ...)
         va_start(ap, fmt);
         verr(fmt, ap);
         va_end(ap);
-        fprintf(stderr, "Try 'evodiag %s--help' for more information.\n", verb ? verb : "");
+        fprintf(stderr, "Try 'evodiag %s%s--help' for more information.\n", verb ? verb : "", verb ? " " : "");
         return EXIT_USAGE;
 }
 
@@ -126,15 +127,16 @@ int parse_collector_list(const char *verb, const char *arg, char ***out)
         return 0;
 }
 
-static void strv_free(char **v)
+void strv_free(char **v)
 {
         for (size_t i = 0; v && v[i]; i++)
                 free(v[i]);
         free(v);
 }
 
-int common_setup(const char *verb, struct common *c)
+int common_setup(struct common *c)
 {
+        const char *verb = c->verb->name;
         if (!c->config_path)
                 c->config_path = getenv("EVODIAG_CONFIG");
         /* Named by --config or $EVODIAG_CONFIG: it must exist. Only the default may be absent. */
@@ -170,9 +172,9 @@ int common_setup(const char *verb, struct common *c)
         if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip")) && (r = parse_collector_list(verb, e->value, &c->skip)))
                 return r;
         if (!c->timeout_ms)
-                c->timeout_ms = 30000;
+                c->timeout_ms = common_timeout_ms(c->verb);
         if (!c->collector_timeout_ms)
-                c->collector_timeout_ms = 5000;
+                c->collector_timeout_ms = common_collector_timeout_ms(c->verb);
         c->parallel = 8;
         if ((e = config_get(&c->cfg, "evodiag", "parallel")))
                 c->parallel = (unsigned)strtoul(e->value, NULL, 10); /* validated: 1..64 */

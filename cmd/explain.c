@@ -1,6 +1,7 @@
 /* evodiag explain ID: what a check means, why it matters, how to fix it. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 
 static int explain_one(const char *id)
 {
@@ -24,19 +25,26 @@ static int explain_one(const char *id)
         return EXIT_USAGE;
 }
 
+static const struct verb_spec explain_verb = {
+        .name = "explain",
+        .synopsis = "ID...",
+        .about = "Prints what a check means, why it matters and how to fix it.\n"
+                 "IDs are shown in every report and by 'evodiag list'.\n",
+        .args = true,
+};
+
 int cmd_explain(int argc, char **argv)
 {
-        if (argc < 2)
-                return usage_error("explain ", "which check? e.g. evodiag explain shm.orphaned");
-        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                fputs("Usage: evodiag explain ID...\n\nPrints what a check means, why it matters and how to fix it.\n"
-                      "IDs are shown in every report and by 'evodiag list'.\n",
-                      stdout);
-                return 0;
-        }
+        struct common c = {0};
+        struct opts p;
+        opts_init(&p, &explain_verb, &c, argc, argv);
+        if (opts_next(&p) < 0) /* -h only: it has no options of its own */
+                return p.rc;
+        if (p.next_arg >= argc)
+                return usage_error("explain", "which check? e.g. evodiag explain shm.orphaned");
         int r = 0;
-        for (int i = 1; i < argc; i++) {
-                if (i > 1)
+        for (int i = p.next_arg; i < argc; i++) {
+                if (i > p.next_arg)
                         putchar('\n');
                 int e = explain_one(argv[i]);
                 if (e)

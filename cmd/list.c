@@ -1,9 +1,8 @@
 /* evodiag list: every collector, whether it applies here, and its check IDs. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "collectors/runner.h"
-
-#include <getopt.h>
 
 static json_object *detect_in_child(void *arg)
 {
@@ -11,43 +10,27 @@ static json_object *detect_in_child(void *arg)
         return json_object_new_boolean(!c->self->detect || c->self->detect(c));
 }
 
-static void help(void)
-{
-        fputs("Usage: evodiag list [--root DIR] [--config FILE] [-v]\n"
-              "\n"
-              "Lists every collector with its summary, whether it applies on this host\n"
-              "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
-              "With -v also each collector's config keys with defaults.\n",
-              stdout);
-}
+static const struct verb_spec list_verb = {
+        .name = "list",
+        .about = "Lists every collector with its summary, whether it applies on this host\n"
+                 "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
+                 "With -v also each collector's config keys with defaults.\n",
+        .common = COMMON_ROOT | COMMON_CONFIG | COMMON_VERBOSE,
+};
 
 int cmd_list(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"root", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
-                {"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'}, {0},
-        };
         struct common c = {0};
-        int o, r = 0;
-        optind = 1;
-        opterr = 0;
-        while ((o = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
-                switch (o) {
-                case 'r': c.root = optarg; break;
-                case 'c': c.config_path = optarg; break;
-                case 'v': c.verbose++; break;
-                case 'h': help(); goto out;
-                case ':': r = usage_error("list ", "option '%s' needs a value", argv[optind - 1]); goto out;
-                default: r = usage_error("list ", "unknown option '%s'", argv[optind - 1]); goto out;
-                }
-        }
-        if (optind < argc) {
-                r = usage_error("list ", "unexpected argument '%s'", argv[optind]);
+        int r = 0;
+        struct opts p;
+        opts_init(&p, &list_verb, &c, argc, argv);
+        if (opts_next(&p) < 0) { /* common options only: it has none of its own */
+                r = p.rc;
                 goto out;
         }
         int v = c.verbose;
         c.verbose = 0; /* the housekeeping line is noise here */
-        if ((r = common_setup("list ", &c)))
+        if ((r = common_setup(&c)))
                 goto out;
         size_t n = 0;
         while (collectors[n])

@@ -1,15 +1,27 @@
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 
 #include <archive.h>
 #include "lib/curl_api.h"
 #include <elfutils/version.h>
 #include <json-c/json_c_version.h>
 
+static const struct verb_spec version_verb = {
+        .name = "version",
+        .about = "Prints evodiag's version; with -v also the versions of the libraries it uses.\n",
+        .common = COMMON_VERBOSE,
+};
+
 int cmd_version(int argc, char **argv)
 {
+        struct common c = {0};
+        struct opts p;
+        opts_init(&p, &version_verb, &c, argc, argv);
+        if (opts_next(&p) < 0) /* -v and -h: it has no options of its own */
+                return p.rc;
         printf("evodiag %s\n", PACKAGE_VERSION);
-        if (argc > 1 && (streq(argv[1], "-v") || streq(argv[1], "--verbose"))) {
+        if (c.verbose) {
                 printf("libarchive %s\n", archive_version_string());
                 const char *err;
                 const struct curl_api *cu = curl_api(&err);

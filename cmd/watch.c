@@ -6,6 +6,7 @@
  * Prometheus textfile, the recording, and background bundles on crit/warn. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "collectors/sampler.h"
 #include "lib/child.h"
 #include "lib/escape.h"
@@ -18,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -27,73 +27,70 @@
 #define EVENTS_KEPT 200         /* event lines the screen keeps */
 #define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
 
-static void help(void)
-{
-        fputs("Usage: evodiag watch [OPTIONS]\n"
-              "       evodiag watch --replay FILE [--json]\n"
-              "\n"
-              "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"
-              "`journalctl -f` in four terminals, and a flight recorder that explains it later.\n"
-              "Every collector that can sample (see 'evodiag list') reports cheap values and\n"
-              "verdicts each interval from its own long-lived child; a child that does not answer\n"
-              "in time is killed and restarted later and shows as '<collector>.timeout' meanwhile,\n"
-              "so the loop never stops. Any change of a verdict's severity is an EVENT with a\n"
-              "timestamp; the first sample reports what is already wrong. watch runs at low\n"
-              "priority on the housekeeping CPUs and never signals or locks a component.\n"
-              "\n"
-              "Output: on a terminal, a screen redrawn in place (worst first, recent events at the\n"
-              "bottom; q or Ctrl-C quits). Otherwise one line per event:\n"
-              "  2026-11-21T23:00:00Z CRIT    fds.system: 2400000 of 2466193 file handles in use on the host (97.3%) (was ok)\n"
-              "With --json, JSON lines: {\"type\":\"sample\",...} per round, {\"type\":\"event\",...}\n"
-              "per event, {\"type\":\"bundle\",...} when a bundle is made.\n"
-              "\n"
-              "Options:\n"
-              "  --interval DUR        time between samples (default 1s; 50ms to 1h)\n"
-              "  --duration DUR        stop after this long (default: until q, Ctrl-C or SIGTERM)\n"
-              "  --only A,B, --skip A,B  collectors, as for check\n"
-              "  --json                JSON lines instead of the screen or event lines\n"
-              "  --record FILE|DIR/    keep a crash-safe recording: FILE and FILE.1, together at most\n"
-              "                        --record-max; the oldest half is dropped when full. A directory\n"
-              "                        (existing, or ending in /) gets DIR/watch.rec; 'evodiag bundle'\n"
-              "                        includes the last 15 minutes of the newest *.rec in\n"
-              "                        /var/lib/evodiag/watch ([watch] record_dir), so record there.\n"
-              "  --record-max SIZE     bound of the recording (default 64M, at least 16K)\n"
-              "  --textfile DIR        write DIR/evodiag_watch.prom each interval, atomically (temp +\n"
-              "                        rename), for node_exporter's textfile collector\n"
-              "  --bundle-on warn|crit on an event of that severity or worse, make a bundle in the\n"
-              "                        background (sampling goes on), as 'evodiag bundle' would (all\n"
-              "                        collectors but --skip ones, with the recording so far); one per\n"
-              "                        check ID per cooldown; its path is printed and recorded\n"
-              "  --bundle-dir DIR      where those bundles go (default: the current directory)\n"
-              "  --bundle-cooldown DUR at most one bundle per check ID in this time (default 10m)\n"
-              "  --rescan DUR          how often samplers redo the scans that grow with the host, such\n"
-              "                        as the process table for the top fd consumers (default 2m)\n"
-              "  --replay FILE         print the timeline (sessions, samples, events, bundles) of a\n"
-              "                        recording; torn or damaged records are skipped and reported\n"
-              "  --root DIR, --config FILE, --collector-timeout DUR, --allow-intrusive  as for check\n"
-              "  --color WHEN          auto (default), always, never (the screen's colours)\n"
-              "  -v, --verbose         say which collectors sample and where watch runs\n"
-              "  -h, --help            this help\n"
-              "\n"
-              "The recording survives kill -9: every record is length-prefixed and checksummed,\n"
-              "a torn last record is skipped on reading and cut off when recording resumes.\n"
-              "Records are written as they happen; fdatasync follows every event and bundle note\n"
-              "and runs at least every 10 s otherwise, at rotation and at exit.\n"
-              "\n"
-              "Exit status: 0 stopped normally (duration, q, SIGINT, SIGTERM); 3 usage error or\n"
-              "the recording cannot be opened. --replay: 0 replayed (a torn last record, normal\n"
-              "after a crash, is reported on stderr), 1 damaged records were skipped, 3 unreadable.\n"
-              "\n"
-              "Examples:\n"
-              "  evodiag watch                                  # the screen\n"
-              "  evodiag watch --record /var/lib/evodiag/watch/ --bundle-on crit\n"
-              "  evodiag watch --json --interval 200ms --duration 1m > incident.jsonl\n"
-              "  evodiag watch --replay /var/lib/evodiag/watch/watch.rec | less\n",
-              stdout);
-}
+enum { O_INTERVAL = OPTS_OWN, O_DURATION, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR, O_COOLDOWN,
+       O_RESCAN, O_REPLAY };
 
-enum { O_INTERVAL = 256, O_DURATION, O_ONLY, O_SKIP, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR,
-       O_COOLDOWN, O_RESCAN, O_REPLAY, O_ROOT, O_CONFIG, O_CTIMEOUT, O_INTRUSIVE, O_COLOR };
+static const struct opt watch_options[] = {
+        {"interval", O_INTERVAL, "DUR", "time between samples (default 1s; 50ms to 1h)"},
+        {"duration", O_DURATION, "DUR", "stop after this long (default: until q, Ctrl-C or SIGTERM)"},
+        {"json", O_JSON, NULL, "JSON lines instead of the screen or event lines"},
+        {"record", O_RECORD, "FILE|DIR/", "keep a crash-safe recording: FILE and FILE.1, together at most\n"
+                                          "--record-max; the oldest half is dropped when full. A directory\n"
+                                          "(existing, or ending in /) gets DIR/watch.rec; 'evodiag bundle'\n"
+                                          "includes the last 15 minutes of the newest *.rec in\n"
+                                          "/var/lib/evodiag/watch ([watch] record_dir), so record there."},
+        {"record-max", O_RECMAX, "SIZE", "bound of the recording (default 64M, at least 16K)"},
+        {"textfile", O_TEXTFILE, "DIR", "write DIR/evodiag_watch.prom each interval, atomically (temp +\n"
+                                        "rename), for node_exporter's textfile collector"},
+        {"bundle-on", O_BUNDLE_ON, "warn|crit", "on an event of that severity or worse, make a bundle in the\n"
+                                                "background (sampling goes on), as 'evodiag bundle' would (all\n"
+                                                "collectors but --skip ones, with the recording so far); one per\n"
+                                                "check ID per cooldown; its path is printed and recorded"},
+        {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
+        {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle per check ID in this time (default 10m)"},
+        {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
+                                    "as the process table for the top fd consumers (default 2m)"},
+        {"replay", O_REPLAY, "FILE", "print the timeline (sessions, samples, events, bundles) of a\n"
+                                     "recording; torn or damaged records are skipped and reported"},
+        {0},
+};
+
+static const struct verb_spec watch_verb = {
+        .name = "watch",
+        .synopsis = "[OPTIONS]\n--replay FILE [--json]",
+        .about = "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"
+                 "`journalctl -f` in four terminals, and a flight recorder that explains it later.\n"
+                 "Every collector that can sample (see 'evodiag list') reports cheap values and\n"
+                 "verdicts each interval from its own long-lived child; a child that does not answer\n"
+                 "in time is killed and restarted later and shows as '<collector>.timeout' meanwhile,\n"
+                 "so the loop never stops. Any change of a verdict's severity is an EVENT with a\n"
+                 "timestamp; the first sample reports what is already wrong. watch runs at low\n"
+                 "priority on the housekeeping CPUs and never signals or locks a component.\n"
+                 "\n"
+                 "Output: on a terminal, a screen redrawn in place (worst first, recent events at the\n"
+                 "bottom; q or Ctrl-C quits). Otherwise one line per event:\n"
+                 "  2026-11-21T23:00:00Z CRIT    fds.system: 2400000 of 2466193 file handles in use on the host (97.3%) (was ok)\n"
+                 "With --json, JSON lines: {\"type\":\"sample\",...} per round, {\"type\":\"event\",...}\n"
+                 "per event, {\"type\":\"bundle\",...} when a bundle is made.\n"
+                 "-v says which collectors sample and where watch runs; --color is the screen's.\n",
+        .opts = watch_options,
+        .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_COLLECTOR_TIMEOUT | COMMON_ALLOW_INTRUSIVE |
+                  COMMON_COLOR | COMMON_VERBOSE,
+        .epilogue = "The recording survives kill -9: every record is length-prefixed and checksummed,\n"
+                    "a torn last record is skipped on reading and cut off when recording resumes.\n"
+                    "Records are written as they happen; fdatasync follows every event and bundle note\n"
+                    "and runs at least every 10 s otherwise, at rotation and at exit.\n"
+                    "\n"
+                    "Exit status: 0 stopped normally (duration, q, SIGINT, SIGTERM); 3 usage error or\n"
+                    "the recording cannot be opened. --replay: 0 replayed (a torn last record, normal\n"
+                    "after a crash, is reported on stderr), 1 damaged records were skipped, 3 unreadable.\n"
+                    "\n"
+                    "Examples:\n"
+                    "  evodiag watch                                  # the screen\n"
+                    "  evodiag watch --record /var/lib/evodiag/watch/ --bundle-on crit\n"
+                    "  evodiag watch --json --interval 200ms --duration 1m > incident.jsonl\n"
+                    "  evodiag watch --replay /var/lib/evodiag/watch/watch.rec | less\n",
+};
 
 /* ---- signals ---- */
 
@@ -244,7 +241,7 @@ static void bundle_child(struct run *r, const char *path, const char *id)
         struct bundle_opts bo = {
                 .output = path, .host = r->host, .command_line = cl.s, .templates_dir = tdir,
                 .skip = (const char *const *)r->c->skip, .since_ms = now_ms_realtime() - 24ull * 3600 * 1000,
-                .deadline_ms = now_ms_monotonic() + 120000, .collector_timeout_ms = 15000,
+                .deadline_ms = now_ms_monotonic() + BUNDLE_TIMEOUT_MS, .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
                 .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
                 .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
         };
@@ -512,123 +509,86 @@ static char *record_path(const char *arg, char **err)
 
 int cmd_watch(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"interval", required_argument, NULL, O_INTERVAL},   {"duration", required_argument, NULL, O_DURATION},
-                {"only", required_argument, NULL, O_ONLY},           {"skip", required_argument, NULL, O_SKIP},
-                {"json", no_argument, NULL, O_JSON},                 {"record", required_argument, NULL, O_RECORD},
-                {"record-max", required_argument, NULL, O_RECMAX},   {"textfile", required_argument, NULL, O_TEXTFILE},
-                {"bundle-on", required_argument, NULL, O_BUNDLE_ON}, {"bundle-dir", required_argument, NULL, O_BUNDLE_DIR},
-                {"bundle-cooldown", required_argument, NULL, O_COOLDOWN}, {"rescan", required_argument, NULL, O_RESCAN},
-                {"replay", required_argument, NULL, O_REPLAY},       {"root", required_argument, NULL, O_ROOT},
-                {"config", required_argument, NULL, O_CONFIG},       {"collector-timeout", required_argument, NULL, O_CTIMEOUT},
-                {"allow-intrusive", no_argument, NULL, O_INTRUSIVE}, {"color", required_argument, NULL, O_COLOR},
-                {"verbose", no_argument, NULL, 'v'},                 {"help", no_argument, NULL, 'h'},
-                {0},
-        };
         struct common c = {0};
         struct run r = {.c = &c, .bundle_on = SEV_SKIPPED, .bundle_dir = ".", .cooldown_ms = 0, .argc = argc, .argv = argv};
         uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0;
-        const char *record = NULL, *replay_path = NULL, *color = "auto";
+        const char *record = NULL, *replay_path = NULL;
         _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
         bool cooldown_given = false;
         int o, ret = 0;
-        optind = 1;
-        opterr = 0;
-        while ((o = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+        struct opts p;
+        opts_init(&p, &watch_verb, &c, argc, argv);
+        while ((o = opts_next(&p)) > 0) {
                 uint64_t v;
                 switch (o) {
                 case O_INTERVAL:
                 case O_DURATION:
                 case O_COOLDOWN:
                 case O_RESCAN:
-                case O_CTIMEOUT:
-                        if (parse_duration_ms(optarg, &v) < 0 || v == 0) {
-                                ret = usage_error("watch ", "--%s: '%s' is not a duration (e.g. 200ms, 1s, 5m)",
-                                                  o == O_INTERVAL ? "interval" : o == O_DURATION ? "duration" : o == O_COOLDOWN ? "bundle-cooldown"
-                                                  : o == O_RESCAN ? "rescan" : "collector-timeout", optarg);
+                        if (parse_duration_ms(p.arg, &v) < 0 || v == 0) {
+                                ret = usage_error("watch", "--%s: '%s' is not a duration (e.g. 200ms, 1s, 5m)",
+                                                  o == O_INTERVAL ? "interval" : o == O_DURATION ? "duration"
+                                                  : o == O_COOLDOWN ? "bundle-cooldown" : "rescan", p.arg);
                                 goto out;
                         }
                         if (o == O_INTERVAL && (v < 50 || v > 3600000)) {
-                                ret = usage_error("watch ", "--interval: %s is outside 50ms..1h", optarg);
+                                ret = usage_error("watch", "--interval: %s is outside 50ms..1h", p.arg);
                                 goto out;
                         }
                         if (o == O_INTERVAL) interval = v;
                         else if (o == O_DURATION) duration = v;
                         else if (o == O_COOLDOWN) r.cooldown_ms = v, cooldown_given = true;
-                        else if (o == O_RESCAN) rescan = v;
-                        else c.collector_timeout_ms = v;
-                        break;
-                case O_ONLY:
-                        if ((ret = parse_collector_list("watch ", optarg, &c.only)))
-                                goto out;
-                        break;
-                case O_SKIP:
-                        if ((ret = parse_collector_list("watch ", optarg, &c.skip)))
-                                goto out;
+                        else rescan = v;
                         break;
                 case O_JSON: r.json = true; break;
-                case O_RECORD: record = optarg; break;
+                case O_RECORD: record = p.arg; break;
                 case O_RECMAX:
-                        if (parse_size(optarg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
-                                ret = usage_error("watch ", "--record-max: '%s' is not a size of at least 16K (e.g. 64M)", optarg);
+                        if (parse_size(p.arg, &rec_max) < 0 || rec_max < REC_MIN_MAX) {
+                                ret = usage_error("watch", "--record-max: '%s' is not a size of at least 16K (e.g. 64M)", p.arg);
                                 goto out;
                         }
                         break;
-                case O_TEXTFILE: r.textfile = optarg; break;
+                case O_TEXTFILE: r.textfile = p.arg; break;
                 case O_BUNDLE_ON:
-                        if (streq(optarg, "crit"))
+                        if (streq(p.arg, "crit"))
                                 r.bundle_on = SEV_CRIT;
-                        else if (streq(optarg, "warn"))
+                        else if (streq(p.arg, "warn"))
                                 r.bundle_on = SEV_WARN;
                         else {
-                                ret = usage_error("watch ", "--bundle-on: '%s' is not warn or crit", optarg);
+                                ret = usage_error("watch", "--bundle-on: '%s' is not warn or crit", p.arg);
                                 goto out;
                         }
                         break;
-                case O_BUNDLE_DIR: r.bundle_dir = optarg; break;
-                case O_REPLAY: replay_path = optarg; break;
-                case O_ROOT: c.root = optarg; break;
-                case O_CONFIG: c.config_path = optarg; break;
-                case O_INTRUSIVE: c.allow_intrusive = true; break;
-                case O_COLOR:
-                        if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never")) {
-                                ret = usage_error("watch ", "--color: '%s' is not auto, always or never", optarg);
-                                goto out;
-                        }
-                        color = optarg;
-                        break;
-                case 'v': c.verbose++; break;
-                case 'h': help(); goto out;
-                case ':': ret = usage_error("watch ", "option '%s' needs a value", argv[optind - 1]); goto out;
-                default: ret = usage_error("watch ", "unknown option '%s'", argv[optind - 1]); goto out;
+                case O_BUNDLE_DIR: r.bundle_dir = p.arg; break;
+                case O_REPLAY: replay_path = p.arg; break;
                 }
         }
-        if (optind < argc) {
-                ret = usage_error("watch ", "unexpected argument '%s'", argv[optind]);
+        if (o < 0) {
+                ret = p.rc;
                 goto out;
         }
         if (replay_path) {
                 if (record || r.textfile || r.bundle_on != SEV_SKIPPED || duration || interval) {
-                        ret = usage_error("watch ", "--replay only reads a recording: it takes no sampling options (only --json)");
+                        ret = usage_error("watch", "--replay only reads a recording: it takes no sampling options (only --json)");
                         goto out;
                 }
                 ret = replay(replay_path, r.json);
                 goto out;
         }
         if (rec_max && !record) {
-                ret = usage_error("watch ", "--record-max needs --record");
+                ret = usage_error("watch", "--record-max needs --record");
                 goto out;
         }
         struct stat sb;
         if (r.textfile && (stat(r.textfile, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
-                ret = usage_error("watch ", "--textfile %s: not a directory", r.textfile);
+                ret = usage_error("watch", "--textfile %s: not a directory", r.textfile);
                 goto out;
         }
         if (r.bundle_on != SEV_SKIPPED && (stat(r.bundle_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
-                ret = usage_error("watch ", "--bundle-dir %s: not a directory", r.bundle_dir);
+                ret = usage_error("watch", "--bundle-dir %s: not a directory", r.bundle_dir);
                 goto out;
         }
-        if ((ret = common_setup("watch ", &c)))
+        if ((ret = common_setup(&c)))
                 goto out;
         {
                 /* [watch] settings, where the config has them; the command line wins. */
@@ -657,7 +617,7 @@ int cmd_watch(int argc, char **argv)
                 for (size_t i = 0; collectors[i]; i++)
                         if (collectors[i]->sample)
                                 sb_printf(&b, "%s%s", b.len ? ", " : "", collectors[i]->name);
-                ret = usage_error("watch ", "none of the selected collectors samples (those that do: %s)", b.s ? b.s : "none");
+                ret = usage_error("watch", "none of the selected collectors samples (those that do: %s)", b.s ? b.s : "none");
                 sb_free(&b);
                 watch_free(&r.w);
                 goto out;
@@ -698,6 +658,7 @@ int cmd_watch(int argc, char **argv)
         sigaction(SIGTERM, &sa, &old_term);
         if (r.tty) {
                 char *e = NULL;
+                const char *color = c.color ? c.color : "auto";
                 bool col = streq(color, "always") || (streq(color, "auto") && !getenv("NO_COLOR"));
                 r.view = wv_open(col, &e);
                 if (!r.view) {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "lib/finding.h"
+#include "lib/procmaps.h"
 #include "lib/util.h"
 
 #define EVO_P2P_HDR 64     /* P2pSegmentHeader, repr(C, align(64)) */
@@ -90,19 +92,10 @@ struct evo_lock {
 };
 int evo_locks_line(const char *line, struct evo_lock *out);
 
-/* One /proc/PID/maps line. path points into the line (path_len bytes, no " (deleted)"). */
-struct evo_map {
-        char perms[5];
-        uint64_t offset, ino;
-        unsigned maj, min; /* the device, hex in the file */
-        const char *path;
-        size_t path_len;
-        bool deleted;
-};
-int evo_maps_line(const char *line, struct evo_map *out);
-/* Whether a map names an entry directly in dir ("/dev/shm") whose name starts with
- * "evo_"; the name (not NUL-terminated) in *name, its length in *len. */
-bool evo_map_names_evo(const struct evo_map *m, const char *dir, const char **name, size_t *len);
+/* Whether a /proc/PID/maps entry (lib/procmaps.h) names an entry directly in dir
+ * ("/dev/shm") whose name starts with "evo_"; the name (not NUL-terminated) in *name,
+ * its length in *len. */
+bool evo_map_names_evo(const struct procmaps_entry *m, const char *dir, const char **name, size_t *len);
 
 /* /dev/shm names */
 enum evo_name_kind { EVO_NAME_OTHER, EVO_NAME_DATA, EVO_NAME_LOCK, EVO_NAME_META };
@@ -144,6 +137,81 @@ int evo_meta_parse(const char *text, size_t len, struct evo_meta *m);
 /* "00000000  45 56 4f 5f 50 32 50 00  ...  |EVO_P2P.........|" lines, like hexdump -C. */
 void evo_hexdump(const uint8_t *b, size_t n, struct strbuf *out);
 
-/* watch: frees what sample() keeps in ctx->state (open fds, previous heartbeats).
- * The collector interface has no such hook yet; the sampler child may call it. */
+/* ---------------- verdicts (collectors/evo_verdict.c) ----------------
+ * One function per verdict, called by check() and by watch's sample() alike, so the
+ * two cannot judge the same segment differently. Each gathers the facts its own way
+ * (check: one scan, the whole process table, two samples; watch: one header per
+ * interval) and asks here. */
+
+/* A segment's writer, as far as the evidence tells. */
+enum evo_writer { EVO_WRITER_UNKNOWN, EVO_WRITER_ALIVE, EVO_WRITER_DEAD };
+const char *evo_writer_name(enum evo_writer w); /* "unknown", "alive", "gone" */
+
+/* The FLOCKs held according to /proc/locks text (waiters and other lock types left
+ * out, malformed lines skipped): a new array in *v, *n entries. text NULL: none. */
+void evo_locks_held(const char *text, struct evo_lock **v, size_t *n);
+/* The lock among v on inode ino, device maj:min (compared only when match_dev: on the
+ * live system; under --root devices mean nothing), or NULL. */
+const struct evo_lock *evo_lock_holder(const struct evo_lock *v, size_t n, uint64_t ino, unsigned maj, unsigned min,
+                                       bool match_dev);
+/* The writer pid of a legacy or intermediate segment: the header's writer_pid (h NULL
+ * when no header was decoded), else the pid in its file name (name_pid), else 0. */
+int evo_legacy_writer_pid(const struct evo_header *h, int name_pid);
+/* How a segment's writer is looked up: by the layout its header announces (dec is
+ * evo_decode's answer: 0 or -ENODATA), else by its companions: a .lock means P2P, a
+ * pid in the file name legacy; EVO_LAYOUT_NONE when nothing tells. */
+enum evo_layout evo_writer_layout(int dec, const struct evo_header *h, bool lock_exists, int name_pid);
+
+/* What is known about a segment's writer. */
+struct evo_writer_facts {
+        enum evo_layout layout; /* evo_writer_layout() */
+        /* P2P: the writer holds a flock on evo_<name>.lock for its whole life */
+        bool lock_exists; /* the .lock file is there */
+        bool locks_read;  /* /proc/locks could be read */
+        bool lock_held;   /* a held FLOCK on the .lock's inode in it */
+        /* legacy, intermediate: the writer is a pid */
+        int pid;          /* evo_legacy_writer_pid() */
+        bool pids_known;  /* whether processes can be looked up at all */
+        bool pid_alive;
+};
+/* evo.orphaned: P2P — no .lock or nobody holds it: gone; /proc/locks unreadable: unknown.
+ * Legacy — no pid or no way to look it up: unknown; else alive or gone. */
+enum evo_writer evo_writer_verdict(const struct evo_writer_facts *f);
+/* gone crit, alive ok, unknown unknown */
+enum severity evo_orphaned_sev(enum evo_writer w);
+/* A segment that could not be opened (err: -errno): skipped when root would have
+ * opened it (EACCES as non-root), unknown otherwise. */
+enum severity evo_unopened_sev(int err, bool is_root);
+
+/* Why a file named fname without EVO magic still belongs to EVO, written into buf and
+ * returned (NULL: nothing ties it, it is no EVO segment): its .lock exists, its legacy
+ * .meta exists, its name is an evo-core segment's, `mappers` processes map it, or its
+ * first bytes look like an EVO magic. */
+const char *evo_tie(const char *fname, bool lock_exists, bool meta_exists, size_t mappers, const uint8_t *hdr,
+                    size_t hdr_len, char *buf, size_t n);
+/* evo.corrupt (and evo.not_segment): the header bytes read (hdr_len of them, read result
+ * rs) from a file of file_size bytes. Decodes them into *h (*dec: evo_decode's answer).
+ * NOT_EVO: no EVO magic and no tie; CORRUPT: no magic but tied, shorter than its header,
+ * a header no writer leaves (the P2P sequence judged only on a stable read), or a file
+ * shorter than header + payload; SOUND otherwise. why (may be NULL) gets the reason. */
+enum evo_hdr_class { EVO_HDR_NOT_EVO, EVO_HDR_CORRUPT, EVO_HDR_SOUND };
+enum evo_hdr_class evo_header_class(const uint8_t *hdr, size_t hdr_len, enum evo_read rs, uint64_t file_size,
+                                    const char *tie, struct evo_header *h, int *dec, struct strbuf *why);
+
+/* The verdicts below return false when they do not judge (*sev untouched). */
+/* evo.never_committed, on sound segments: heartbeat (legacy: version) 0 is warn. */
+bool evo_never_committed_sev(enum evo_hdr_class k, const struct evo_header *h, enum severity *sev);
+/* evo.stalled: two decoded headers of a sound segment, taken one after the other, with
+ * a live writer and something committed by the second: the progress counter moved: ok;
+ * it did not: crit (legacy: info, written on change rather than every cycle). */
+bool evo_stalled_sev(enum evo_hdr_class k, const struct evo_header *before, const struct evo_header *after,
+                     enum evo_writer w, enum severity *sev);
+/* The progress rate between two headers dt_ns apart, in Hz (0 when it did not advance). */
+double evo_rate_hz(const struct evo_header *before, const struct evo_header *after, uint64_t dt_ns);
+/* evo.write_seq: two decoded headers of the same layout: odd in both is a write left
+ * half-done (crit), else ok. */
+bool evo_write_seq_sev(const struct evo_header *before, const struct evo_header *after, enum severity *sev);
+
+/* watch: frees what sample() keeps in ctx->state (the open fds, the previous headers);
+ * the collector's free_state, which the sampler child calls when it stops. */
 void evo_watch_state_free(void *state);

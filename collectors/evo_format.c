@@ -1,5 +1,5 @@
 /* The EVO segment formats (COMPONENTS.md §1) as pure functions: the three header
- * layouts, the seqlock read, /proc/locks and maps lines, segment names, .meta JSON,
+ * layouts, the seqlock read, /proc/locks lines, segment names, .meta JSON,
  * modes and credentials. No I/O of its own: collectors/evo.c feeds it bytes and
  * text, and tests/unit/test_evo.c feeds it byte arrays. */
 #include "config.h"
@@ -274,150 +274,55 @@ enum evo_read evo_seqlock_read(evo_pread_fn fn, void *arg, size_t seq_off, unsig
         return always_odd ? EVO_READ_ODD : EVO_READ_CONTENDED;
 }
 
-/* ---------------- /proc/locks, /proc/PID/maps, /proc/PID/status (unit-tested) ---------------- */
-
-static bool all_hex(const char *s, size_t n)
-{
-        if (!n)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char)s[i]))
-                        return false;
-        return true;
-}
-
-static bool all_digits(const char *s, size_t n)
-{
-        if (!n)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isdigit((unsigned char)s[i]))
-                        return false;
-        return true;
-}
-
-/* Splits off the next blank-separated field of *p: start in *f, length returned (0 at the end). */
-static size_t field(const char **p, const char **f)
-{
-        const char *s = *p;
-        while (*s == ' ' || *s == '\t')
-                s++;
-        *f = s;
-        while (*s && *s != ' ' && *s != '\t' && *s != '\n')
-                s++;
-        *p = s;
-        return (size_t)(s - *f);
-}
-
-static int parse_u64_n(const char *s, size_t n, int base, uint64_t *out)
-{
-        if (!n || n > 20)
-                return -EINVAL;
-        char buf[24];
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, base);
-        if (errno || *end || buf[0] == '-' || buf[0] == '+')
-                return -EINVAL;
-        *out = v;
-        return 0;
-}
+/* ---------------- /proc/locks, /proc/PID/status (unit-tested; maps lines: lib/procmaps) ---------------- */
 
 int evo_locks_line(const char *line, struct evo_lock *out)
 {
         const char *p = line, *f;
         size_t n;
-        uint64_t v;
+        uint64_t v, maj, min;
         *out = (struct evo_lock){0};
         /* "N:" */
-        n = field(&p, &f);
-        if (n < 2 || f[n - 1] != ':' || !all_digits(f, n - 1))
+        n = next_field(&p, &f);
+        if (n < 2 || f[n - 1] != ':' || parse_digits_u64(f, n - 1, 10, 20, &v) < 0)
                 return -EINVAL;
-        n = field(&p, &f);
+        n = next_field(&p, &f);
         if (n == 2 && !memcmp(f, "->", 2)) {
                 out->waiter = true;
-                n = field(&p, &f);
+                n = next_field(&p, &f);
         }
         if (!n || n >= sizeof(out->type))
                 return -EINVAL;
         memcpy(out->type, f, n);
         out->type[n] = 0;
-        if (!field(&p, &f)) /* ADVISORY / MANDATORY / ACTIVE / BREAKING */
+        if (!next_field(&p, &f)) /* ADVISORY / MANDATORY / ACTIVE / BREAKING */
                 return -EINVAL;
-        n = field(&p, &f);
+        n = next_field(&p, &f);
         if (!n)
                 return -EINVAL;
         out->write = n == 5 && !memcmp(f, "WRITE", 5);
-        n = field(&p, &f);
-        if (!n)
-                return -EINVAL;
-        bool neg = f[0] == '-';
-        if (parse_u64_n(f + neg, n - neg, 10, &v) < 0 || v > INT32_MAX)
+        n = next_field(&p, &f);
+        bool neg = n && f[0] == '-';
+        if (parse_digits_u64(f + neg, n - neg, 10, 20, &v) < 0 || v > INT32_MAX)
                 return -EINVAL;
         out->pid = neg ? -(int)v : (int)v;
         /* MAJ:MIN:INODE, majors and minors in hex, the inode in decimal */
-        n = field(&p, &f);
+        n = next_field(&p, &f);
         const char *c1 = memchr(f, ':', n), *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - f)) : NULL;
-        if (!c1 || !c2 || !all_hex(f, (size_t)(c1 - f)) || !all_hex(c1 + 1, (size_t)(c2 - c1 - 1)) ||
-            (size_t)(c1 - f) > 8 || (size_t)(c2 - c1 - 1) > 8)
-                return -EINVAL;
-        uint64_t maj, min;
-        if (parse_u64_n(f, (size_t)(c1 - f), 16, &maj) < 0 || parse_u64_n(c1 + 1, (size_t)(c2 - c1 - 1), 16, &min) < 0 ||
-            !all_digits(c2 + 1, n - (size_t)(c2 + 1 - f)) || parse_u64_n(c2 + 1, n - (size_t)(c2 + 1 - f), 10, &out->ino) < 0)
+        if (!c2 || parse_digits_u64(f, (size_t)(c1 - f), 16, 8, &maj) < 0 ||
+            parse_digits_u64(c1 + 1, (size_t)(c2 - c1 - 1), 16, 8, &min) < 0 ||
+            parse_digits_u64(c2 + 1, n - (size_t)(c2 + 1 - f), 10, 20, &out->ino) < 0)
                 return -EINVAL;
         out->maj = (unsigned)maj;
         out->min = (unsigned)min;
         return 0;
 }
 
-int evo_maps_line(const char *line, struct evo_map *out)
+bool evo_map_names_evo(const struct procmaps_entry *m, const char *dir, const char **name, size_t *len)
 {
-        const char *p = line, *f[5];
-        size_t len[5];
-        *out = (struct evo_map){0};
-        for (int i = 0; i < 5; i++) {
-                len[i] = field(&p, &f[i]);
-                if (!len[i])
-                        return -EINVAL;
-        }
-        const char *dash = memchr(f[0], '-', len[0]), *colon = memchr(f[3], ':', len[3]);
-        if (!dash || !all_hex(f[0], (size_t)(dash - f[0])) || !all_hex(dash + 1, len[0] - (size_t)(dash - f[0]) - 1) ||
-            len[1] != 4 || !colon || !all_hex(f[3], (size_t)(colon - f[3])) ||
-            !all_hex(colon + 1, len[3] - (size_t)(colon - f[3]) - 1) || !all_digits(f[4], len[4]))
-                return -EINVAL;
-        memcpy(out->perms, f[1], 4);
-        uint64_t maj, min;
-        size_t ml = (size_t)(colon - f[3]);
-        if (parse_u64_n(f[2], len[2], 16, &out->offset) < 0 || parse_u64_n(f[4], len[4], 10, &out->ino) < 0 || ml > 8 ||
-            len[3] - ml - 1 > 8 || parse_u64_n(f[3], ml, 16, &maj) < 0 || parse_u64_n(colon + 1, len[3] - ml - 1, 16, &min) < 0)
-                return -EINVAL;
-        out->maj = (unsigned)maj;
-        out->min = (unsigned)min;
-        while (*p == ' ' || *p == '\t')
-                p++;
-        size_t plen = strcspn(p, "\n");
-        while (plen && (p[plen - 1] == ' ' || p[plen - 1] == '\t' || p[plen - 1] == '\r'))
-                plen--;
-        static const char del[] = " (deleted)";
-        if (plen >= sizeof(del) - 1 && !memcmp(p + plen - (sizeof(del) - 1), del, sizeof(del) - 1)) {
-                out->deleted = true;
-                plen -= sizeof(del) - 1;
-        }
-        out->path = p;
-        out->path_len = plen;
-        return 0;
-}
-
-bool evo_map_names_evo(const struct evo_map *m, const char *dir, const char **name, size_t *len)
-{
-        size_t dl = strlen(dir);
-        if (m->path_len <= dl + 1 + 4 || memcmp(m->path, dir, dl) || m->path[dl] != '/')
-                return false;
-        const char *n = m->path + dl + 1;
-        size_t nl = m->path_len - dl - 1;
-        if (memcmp(n, "evo_", 4) || memchr(n, '/', nl))
+        const char *n;
+        size_t nl;
+        if (!procmaps_in_dir(m, dir, &n, &nl) || nl <= 4 || memcmp(n, "evo_", 4))
                 return false;
         *name = n;
         *len = nl;
@@ -450,9 +355,8 @@ bool evo_name_legacy(const char *fname, char **base, int *pid)
         const char *name = fname + 4, *us = strrchr(name, '_');
         if (!us || us == name)
                 return false;
-        size_t dl = strlen(us + 1);
         uint64_t v;
-        if (dl > 10 || !all_digits(us + 1, dl) || parse_u64_n(us + 1, dl, 10, &v) < 0 || !v || v > INT32_MAX)
+        if (parse_digits_u64(us + 1, strlen(us + 1), 10, 10, &v) < 0 || !v || v > INT32_MAX)
                 return false;
         *base = xstrndup(name, (size_t)(us - name));
         *pid = (int)v;

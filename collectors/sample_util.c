@@ -1,6 +1,7 @@
 /* Helpers for collectors' sample(): see collectors/sample_util.h. */
 #include "config.h"
 #include "collectors/sample_util.h"
+#include "lib/dircount.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
@@ -57,15 +58,11 @@ long sfile_read(struct sfile *f, const char *path, char *buf, size_t size)
 long sfile_count_dir(struct sfile *f, const char *path)
 {
         if (!rootfs_is_live()) {
-                struct rootfs_dir *d = rootfs_opendir(path);
-                if (!d)
-                        return -errno;
-                long n = 0;
-                struct dirent *de;
-                while ((de = rootfs_readdir(d)))
-                        n++;
-                rootfs_closedir(d);
-                return n;
+                /* A listing cut at its bound is no count: an error (unknown), never a
+                 * smaller number that could read as ok. */
+                bool at_least = false;
+                long n = dir_count(path, &at_least);
+                return n >= 0 && at_least ? -EFBIG : n;
         }
         if (!f->opened) {
                 f->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

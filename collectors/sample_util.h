@@ -23,7 +23,8 @@ long sfile_read(struct sfile *f, const char *path, char *buf, size_t size);
 void sfile_close(struct sfile *f);
 /* Entries of a directory (not "." and ".."), e.g. /proc/PID/fd: on the live system
  * the directory stays open and is listed again with getdents64 into a fixed buffer,
- * no allocation per entry. -errno on failure. */
+ * no allocation per entry, no bound. -errno on failure; under --root -EFBIG when the
+ * listing reached its bound (a lower bound is never passed off as the count). */
 long sfile_count_dir(struct sfile *f, const char *path);
 
 /* Counting a process's fds or map areas costs per fd or area (the kernel builds

@@ -12,6 +12,7 @@
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/mounts.h"
+#include "lib/procmaps.h"
 #include "lib/users.h"
 
 #include <ctype.h>
@@ -200,51 +201,19 @@ static bool all_hex(const char *s, size_t n)
         return true;
 }
 
-/* "start-end perms offset dev inode   path": five fields, then the path (maybe none). */
+/* The line's fields by lib/procmaps; here only what it maps. */
 int shm_maps_line(const char *line, const char *shm_dir, struct shm_map_ref *out)
 {
-        const char *f[5];
-        size_t len[5];
-        const char *p = line;
+        struct procmaps_entry e;
         *out = (struct shm_map_ref){0};
-        for (int i = 0; i < 5; i++) {
-                while (*p == ' ')
-                        p++;
-                f[i] = p;
-                while (*p && *p != ' ' && *p != '\n')
-                        p++;
-                len[i] = (size_t)(p - f[i]);
-                if (!len[i])
-                        return -EINVAL;
-        }
-        const char *dash = memchr(f[0], '-', len[0]);
-        const char *colon = memchr(f[3], ':', len[3]);
-        if (!dash || !all_hex(f[0], (size_t)(dash - f[0])) || !all_hex(dash + 1, len[0] - (size_t)(dash - f[0]) - 1) ||
-            len[1] != 4 || !all_hex(f[2], len[2]) || !colon || !all_hex(f[3], (size_t)(colon - f[3])) ||
-            !all_hex(colon + 1, len[3] - (size_t)(colon - f[3]) - 1))
+        if (procmaps_parse(line, &e) < 0)
                 return -EINVAL;
-        uint64_t ino = 0;
-        for (size_t i = 0; i < len[4]; i++) {
-                if (!isdigit((unsigned char)f[4][i]) || ino > (UINT64_MAX - 9) / 10)
-                        return -EINVAL;
-                ino = ino * 10 + (uint64_t)(f[4][i] - '0');
-        }
-        out->inode = ino;
-        while (*p == ' ' || *p == '\t')
-                p++;
-        size_t plen = strcspn(p, "\n");
-        while (plen && (p[plen - 1] == ' ' || p[plen - 1] == '\t' || p[plen - 1] == '\r'))
-                plen--;
-        static const char del[] = " (deleted)";
-        if (plen >= sizeof(del) - 1 && !memcmp(p + plen - (sizeof(del) - 1), del, sizeof(del) - 1)) {
-                out->deleted = true;
-                plen -= sizeof(del) - 1;
-        }
-        size_t dl = strlen(shm_dir);
-        if (plen > dl + 1 && !memcmp(p, shm_dir, dl) && p[dl] == '/' && !memchr(p + dl + 1, '/', plen - dl - 1)) {
+        out->inode = e.inode;
+        out->deleted = e.deleted;
+        const char *p = e.path;
+        size_t plen = e.path_len;
+        if (procmaps_in_dir(&e, shm_dir, &out->name, &out->name_len)) {
                 out->kind = SHM_MAP_POSIX;
-                out->name = p + dl + 1;
-                out->name_len = plen - dl - 1;
         } else if (plen == 13 && !memcmp(p, "/SYSV", 5) && all_hex(p + 5, 8)) {
                 out->kind = SHM_MAP_SYSV;
                 for (int i = 5; i < 13; i++)

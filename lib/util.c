@@ -200,6 +200,35 @@ int parse_double(const char *s, double *out)
         return 0;
 }
 
+size_t next_field(const char **p, const char **f)
+{
+        const char *s = *p;
+        while (*s == ' ' || *s == '\t')
+                s++;
+        *f = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != '\n')
+                s++;
+        *p = s;
+        return (size_t)(s - *f);
+}
+
+int parse_digits_u64(const char *s, size_t n, unsigned base, size_t max_digits, uint64_t *out)
+{
+        if (!n || n > max_digits || (base != 10 && base != 16))
+                return -EINVAL;
+        uint64_t v = 0;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                           : base == 16 && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                           : base == 16 && c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : base;
+                if (d >= base || __builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
+                        return -EINVAL;
+        }
+        *out = v;
+        return 0;
+}
+
 const char *fmt_bytes(uint64_t bytes, char buf[static 32])
 {
         static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};

@@ -53,6 +53,13 @@ char *next_line(char *buf, size_t *pos);
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);
 int parse_double(const char *s, double *out);
+/* Fields of kernel text (/proc/locks, /proc/PID/maps): the next field of *p separated by
+ * blanks (spaces, tabs), *p moved past it; its start in *f, its length returned (0: none
+ * left; a newline ends the text). */
+size_t next_field(const char **p, const char **f);
+/* The n characters at s as a number in base 10 or 16: 1..max_digits digits and nothing
+ * else (no sign, blank or 0x), within 64 bits. 0 or -EINVAL. */
+int parse_digits_u64(const char *s, size_t n, unsigned base, size_t max_digits, uint64_t *out);
 /* "1.5 GiB" style, for messages. */
 const char *fmt_bytes(uint64_t bytes, char buf[static 32]);
 /* Duration like "500ms", "3s", "2m", "1h", "1d", "1h2m", "1m30s"; plain number = seconds. */

@@ -1,12 +1,14 @@
 #include "config.h"
 #include "report/bundle.h"
 #include "report/bundle_output.h"
+#include "report/bundle_trim.h"
 #include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "lib/dircount.h"
+#include "lib/hostfacts.h"
 #include "lib/namefit.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
@@ -56,14 +58,7 @@ struct bundle {
         uint64_t payload; /* uncompressed bytes written so far */
         size_t files, duplicates;
         uint64_t snapshot_bytes;
-        /* Unless --full: the pids findings name (their command lines are kept), and
-         * /etc/passwd and /etc/group as the union of the entries each collector looked up. */
-        json_object *pids, *left_out;
-        struct iddb {
-                struct strbuf text;
-                json_object *lines;
-                struct manifest_artifact meta;
-        } iddb[2];
+        struct bundle_trim trim; /* what is left out unless --full */
 };
 
 static struct manifest_artifact *arts(struct bundle *b) { return b->man.artifacts.v; }
@@ -138,130 +133,36 @@ static uint64_t pump(struct bundle *b, struct frame_reader *r, uint64_t keep, st
         return got;
 }
 
-/* ---- what a bundle leaves out unless --full ---- */
+/* ---- what a bundle leaves out unless --full (report/bundle_trim.c) ---- */
 
-/* Remembers the process ids a text names: "pid 123", "pids 1, 2, 3", "PID=5", "/proc/123/…". */
-static void note_pids(json_object *set, const char *t)
-{
-        for (const char *p = t; p && *p; p++) {
-                const char *d = NULL;
-                bool list = false;
-                if ((p == t || !isalnum((unsigned char)p[-1])) && strncasecmp(p, "pid", 3) == 0) {
-                        const char *q = p + 3;
-                        if (*q == 's' || *q == 'S')
-                                q++;
-                        if (isalnum((unsigned char)*q) || *q == '_')
-                                continue; /* "pidfile" */
-                        while (*q == ' ' || *q == '=' || *q == ':' || *q == '#')
-                                q++;
-                        d = q;
-                        list = true;
-                } else if (strncmp(p, "/proc/", 6) == 0) {
-                        d = p + 6;
-                }
-                while (d && isdigit((unsigned char)*d)) {
-                        const char *e = d;
-                        while (isdigit((unsigned char)*e))
-                                e++;
-                        if (e - d < 12 && !isalpha((unsigned char)*e)) {
-                                char key[16];
-                                snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
-                                json_object_object_add(set, key, NULL);
-                        }
-                        if (!list || *e != ',')
-                                break;
-                        for (d = e + 1; *d == ' ';)
-                                d++;
-                }
-        }
-}
-
-static void note_finding_pids(struct bundle *b, const struct findings *fs, size_t from)
-{
-        for (size_t i = from; i < fs->n; i++) {
-                const struct finding *f = &fs->v[i];
-                const char *t[] = {f->summary, f->subject, f->expected, f->actual, f->remedy, f->evidence};
-                for (size_t k = 0; k < ARRAY_SIZE(t); k++)
-                        note_pids(b->pids, t[k]);
-        }
-}
-
-/* host/proc/PID/cmdline of a process no finding names? */
-static bool unnamed_cmdline(struct bundle *b, const char *path)
-{
-        if (b->o->full || !startswith(path, "host/proc/"))
-                return false;
-        const char *d = path + 10, *e = d;
-        while (isdigit((unsigned char)*e))
-                e++;
-        if (e == d || e - d > 11 || !streq(e, "/cmdline"))
-                return false;
-        char key[16];
-        snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
-        return !json_object_object_get_ex(b->pids, key, NULL);
-}
-
-/* The child sent only the entries its checks looked up (collectors/sink.c): keep
- * the union, in the order first received, and write it once at the end. */
+/* The child sent only the entries its checks looked up (collectors/sink.c). */
 static void hold_iddb(struct bundle *b, int db, const char *collector, const struct manifest_artifact *h, struct frame_reader *r)
 {
-        struct iddb *d = &b->iddb[db];
         struct strbuf in = {0};
         pump(b, r, b->o->artifact_max, &in, false); /* the child capped it already */
-        if (!d->lines) {
-                d->lines = json_object_new_object();
-                set_str(&d->meta.collector, collector);
-                set_str(&d->meta.origin, h->origin);
-        }
-        d->meta.redactions = h->redactions;
-        if (h->status && !streq(h->status, "ok")) { /* cut at --artifact-max: say so */
-                set_str(&d->meta.status, h->status);
-                set_str(&d->meta.error, h->error);
-        }
-        for (size_t pos = 0; in.s && pos < in.len;) {
-                char *nl = memchr(in.s + pos, '\n', in.len - pos);
-                size_t l = nl ? (size_t)(nl - (in.s + pos)) : in.len - pos;
-                _cleanup_free_ char *line = xstrndup(in.s + pos, l);
-                if (*line && !json_object_object_get_ex(d->lines, line, NULL)) {
-                        json_object_object_add(d->lines, line, NULL);
-                        sb_printf(&d->text, "%s\n", line);
-                }
-                pos += l + 1;
-        }
+        trim_iddb_add(&b->trim, db, collector, h, in.s, in.len);
         sb_free(&in);
 }
 
+/* /etc/passwd and /etc/group: the union of what each collector looked up, once. */
 static void write_iddbs(struct bundle *b)
 {
-        static const char *const paths[] = {"host/etc/passwd", "host/etc/group"};
         for (int db = 0; db < 2; db++) {
-                struct iddb *d = &b->iddb[db];
-                if (!d->lines)
+                struct manifest_artifact m;
+                struct strbuf text;
+                if (!trim_iddb_take(&b->trim, db, &m, &text))
                         continue;
-                _cleanup_free_ char *full = xasprintf("%s/%s", b->top, paths[db]);
+                _cleanup_free_ char *full = xasprintf("%s/%s", b->top, m.path);
                 char sha[65];
-                const char *text = d->text.s ? d->text.s : "";
-                archive_out_buffer(b->ar, full, text, d->text.len, now_ms_realtime() / 1000, sha);
-                b->payload += d->text.len;
+                archive_out_buffer(b->ar, full, text.s ? text.s : "", text.len, now_ms_realtime() / 1000, sha);
+                b->payload += text.len;
                 b->files++;
-                struct manifest_artifact *m = &d->meta;
-                set_str(&m->path, paths[db]);
-                set_str(&m->kind, "file");
-                if (!m->status)
-                        set_str(&m->status, "ok");
-                m->bytes = num((int64_t)d->text.len);
-                set_str(&m->sha256, sha);
-                set_str(&m->note, "only the entries the checks looked up (--full keeps the file)");
-                keep_artifact(b, m);
-                json_object_put(d->lines);
-                sb_free(&d->text);
+                m.bytes = num((int64_t)text.len);
+                set_str(&m.sha256, sha);
+                keep_artifact(b, &m);
+                sb_free(&text);
         }
-        size_t gone = 0;
-        json_object_object_foreach(b->left_out, path, unused)
-        {
-                (void)unused;
-                gone += !json_object_object_get_ex(b->seen, path, NULL); /* a later collector named it */
-        }
+        size_t gone = trim_cmdlines_left_out(&b->trim, b->seen);
         if (gone)
                 blog(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
 }
@@ -359,11 +260,13 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         m.path = fitted;
         const char *path = m.path;
         bool is_absent = m.absent.set && m.absent.v;
-        int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
+        int db = is_absent ? -1 : trim_iddb_of(&b->trim, path);
         json_object *prev;
-        if (!is_absent && unnamed_cmdline(b, path)) {
-                json_object_object_add(b->left_out, path, NULL);
-        } else if (db >= 0) {
+        if (!is_absent && trim_drop_cmdline(&b->trim, path)) { /* (its payload is skipped) */
+                artifact_free(&m);
+                return;
+        }
+        if (db >= 0) {
                 hold_iddb(b, db, collector, &m, r);
         } else if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
                 /* A line count made by a later collector (maps) still goes with the first copy. */
@@ -443,7 +346,7 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                 if (rx.ended && !noted) {
                         /* Findings come first: the processes they name are known before the
                          * evidence that follows (their command lines are kept). */
-                        note_finding_pids(b, &rx.fs, 0);
+                        trim_note_findings(&b->trim, &rx.fs);
                         noted = true;
                 }
                 if (streq(f.type, "artifact")) {
@@ -570,6 +473,27 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
 }
 
+static json_object *host_facts_job(void *arg)
+{
+        (void)arg;
+        return hostfacts_read();
+}
+
+/* What ISSUE.md says about the host (lib/hostfacts.h): read in a child under the
+ * collector deadline, like every read of the host; NULL (and a log line) if it failed. */
+static json_object *read_host_facts(struct bundle *b)
+{
+        struct job j = {.name = "host-facts", .fn = host_facts_job,
+                        .timeout_ms = b->o->collector_timeout_ms ? b->o->collector_timeout_ms : 5000};
+        struct job_opts jo = {.deadline_ms = b->o->deadline_ms, .parallel = 1};
+        jobs_run(&j, 1, &jo);
+        json_object *facts = j.status == JOB_DONE ? json_object_get(j.result) : NULL;
+        if (!facts)
+                blog(b, "host facts for ISSUE.md: %s", j.error ? j.error : "not read");
+        job_clear(&j);
+        return facts;
+}
+
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
@@ -611,8 +535,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 final = xasprintf("./%s.tar.gz", b.top);
         }
         b.seen = json_object_new_object();
-        b.pids = json_object_new_object();
-        b.left_out = json_object_new_object();
+        trim_init(&b.trim, o->full);
         blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
         if (stale)
                 blog(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
@@ -622,6 +545,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 n++;
         struct run_result *rr = xcalloc(n, sizeof(*rr));
         b.man.collectors.v = xcalloc(n ? n : 1, sizeof(struct manifest_collector));
+        json_object *facts = read_host_facts(&b);
         archive_out_dir(b.ar, b.top, started / 1000);
         for (size_t i = 0; i < n; i++) {
                 const struct collector *c = collectors[i];
@@ -681,9 +605,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         for (size_t i = 0; i < b.man.artifacts.n; i++)
                 json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
         struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
-                                 .templates_dir = o->templates_dir, .command_line = o->command_line};
+                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts};
         char *missing = NULL, *issue_err = NULL;
         char *issue = issue_render(&ii, &missing, &issue_err);
+        json_object_put(facts);
         if (issue) {
                 add_doc(&b, "ISSUE.md", issue, "derived");
                 if (missing && *missing)
@@ -722,8 +647,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         json_object_put(man);
         manifest_free(&b.man);
         json_object_put(b.seen);
-        json_object_put(b.pids);
-        json_object_put(b.left_out);
+        trim_free(&b.trim);
 
         bool stopped = interrupted != 0;
         r = archive_out_close(b.ar, &err);

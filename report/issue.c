@@ -1,12 +1,8 @@
 #include "config.h"
 #include "report/issue.h"
-#include "collectors/runner.h"
-#include "lib/rootfs.h"
 #include "report/template.h"
 
 #include <errno.h>
-
-#include <sys/utsname.h>
 
 #define PROBLEMS_MAX 12
 
@@ -21,69 +17,23 @@ static void put_str(json_object *o, const char *k, const char *v)
         json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-static char *first_line_value(const char *path)
+/* A fact a collector decided, as its finding says it (config.preempt is rt.kernel's
+ * verdict on the kernel, never re-derived here); when the finding is not there, why. */
+static char *finding_fact(const struct report *rep, const char *id)
 {
-        char *v = NULL;
-        if (rootfs_read_value(path, &v) < 0)
-                return NULL;
-        return v;
-}
-
-/* Read in a child under a deadline like every other read of the host. */
-static json_object *env_job(void *arg)
-{
-        json_object *env = json_object_new_object(), *os = json_object_new_object(), *cfg = json_object_new_object();
-        _cleanup_free_ char *osr = NULL;
-        char *pretty = NULL;
-        if (rootfs_read("/etc/os-release", 64 << 10, &osr, NULL) >= 0) {
-                size_t pos = 0;
-                char *line;
-                while ((line = next_line(osr, &pos)))
-                        if (startswith(line, "PRETTY_NAME=")) {
-                                char *v = line + 12;
-                                if (*v == '"')
-                                        v++;
-                                size_t n = strlen(v);
-                                if (n && v[n - 1] == '"')
-                                        v[n - 1] = 0;
-                                pretty = xstrdup(v);
-                        }
+        size_t cl = strcspn(id, ".");
+        for (size_t i = 0; i < rep->n; i++) {
+                const struct run_result *r = &rep->r[i];
+                if (strlen(r->c->name) != cl || strncmp(r->c->name, id, cl))
+                        continue;
+                for (size_t k = 0; k < r->fs.n; k++)
+                        if (streq(r->fs.v[k].id, id))
+                                return xstrdup(r->fs.v[k].summary);
+                if (r->status == RUN_NOT_SELECTED)
+                        return xasprintf("not checked (the %s collector was not run)", r->c->name);
+                return xasprintf("unknown (%s: %s)", r->c->name, r->note ? r->note : run_status_name(r->status));
         }
-        put_str(os, "pretty_name", pretty);
-        free(pretty);
-        static const struct { const char *key, *path; } os_files[] = {
-                {"kernel_release", "/proc/sys/kernel/osrelease"}, {"kernel_version", "/proc/sys/kernel/version"},
-        };
-        for (size_t i = 0; i < ARRAY_SIZE(os_files); i++) {
-                _cleanup_free_ char *v = first_line_value(os_files[i].path);
-                put_str(os, os_files[i].key, v);
-        }
-        struct utsname u;
-        put_str(os, "machine", rootfs_is_live() && uname(&u) == 0 ? u.machine : NULL);
-        static const struct { const char *key, *path; } cfg_files[] = {
-                {"cmdline", "/proc/cmdline"},
-                {"isolated", "/sys/devices/system/cpu/isolated"},
-                {"nohz_full", "/sys/devices/system/cpu/nohz_full"},
-                {"rt_runtime_us", "/proc/sys/kernel/sched_rt_runtime_us"},
-                {"shmmax", "/proc/sys/kernel/shmmax"},
-                {"shmall", "/proc/sys/kernel/shmall"},
-                {"shmmni", "/proc/sys/kernel/shmmni"},
-                {"max_map_count", "/proc/sys/vm/max_map_count"},
-                {"file_max", "/proc/sys/fs/file-max"},
-                {"hugepages", "/proc/sys/vm/nr_hugepages"},
-                {"thp", "/sys/kernel/mm/transparent_hugepage/enabled"},
-                {"limits", "/proc/self/limits"},
-        };
-        for (size_t i = 0; i < ARRAY_SIZE(cfg_files); i++) {
-                _cleanup_free_ char *v = first_line_value(cfg_files[i].path);
-                put_str(cfg, cfg_files[i].key, v && !*v ? "(none)" : v);
-        }
-        _cleanup_free_ char *ver = first_line_value("/proc/sys/kernel/version");
-        put_str(cfg, "preempt", !ver ? NULL : strstr(ver, "PREEMPT_RT") ? "PREEMPT_RT" : strstr(ver, "PREEMPT_DYNAMIC") ? "PREEMPT_DYNAMIC"
-                                 : strstr(ver, "PREEMPT") ? "PREEMPT" : "none (server)");
-        json_object_object_add(env, "os", os);
-        json_object_object_add(env, "config", cfg);
-        return env;
+        return NULL;
 }
 
 static int by_severity(const void *a, const void *b)
@@ -226,17 +176,18 @@ json_object *issue_context(const struct issue_input *in, const char **template_n
         json_object_object_add(c, "missing", miss);
         json_object_object_add(c, "attachment_count", json_object_new_int64((int64_t)present));
 
-        struct job j = {.name = "issue-env", .fn = env_job, .timeout_ms = 3000};
-        struct job_opts jo = {.parallel = 1};
-        jobs_run(&j, 1, &jo);
-        json_object *os = NULL, *cfg = NULL;
-        if (j.status == JOB_DONE) {
-                json_object_object_get_ex(j.result, "os", &os);
-                json_object_object_get_ex(j.result, "config", &cfg);
-        }
-        json_object_object_add(c, "os", os ? json_object_get(os) : json_object_new_object());
-        json_object_object_add(c, "config", cfg ? json_object_get(cfg) : json_object_new_object());
-        job_clear(&j);
+        /* The host: raw facts the run read (lib/hostfacts.h), decisions from findings. */
+        json_object *os = NULL, *cfg = NULL, *v;
+        if (in->facts && json_object_object_get_ex(in->facts, "os", &v))
+                (void)json_object_deep_copy(v, &os, NULL);
+        if (in->facts && json_object_object_get_ex(in->facts, "config", &v))
+                (void)json_object_deep_copy(v, &cfg, NULL);
+        os = os ? os : json_object_new_object();
+        cfg = cfg ? cfg : json_object_new_object();
+        _cleanup_free_ char *preempt = finding_fact(rep, "rt.kernel");
+        put_str(cfg, "preempt", preempt);
+        json_object_object_add(c, "os", os);
+        json_object_object_add(c, "config", cfg);
         return c;
 }
 

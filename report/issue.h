@@ -1,5 +1,8 @@
 /* ISSUE.md: the chosen template (templates/), filled with the run's findings, the
- * host's environment and configuration, component versions and what was attached. */
+ * host's environment and configuration, component versions and what was attached.
+ * It reads only what the run produced: findings (versions, errors, the kernel's
+ * preemption verdict from rt.kernel), the manifest, and the host facts the run read
+ * (lib/hostfacts.h); it reads nothing of the host itself. */
 #pragma once
 #include <json-c/json.h>
 #include "report/report.h"
@@ -10,6 +13,7 @@ struct issue_input {
         const char *component;      /* template name; NULL = by worst findings */
         const char *templates_dir;
         const char *command_line;
+        json_object *facts;         /* hostfacts_read()'s, or NULL when they could not be read */
 };
 
 /* Names of the templates a component collector can pick. */

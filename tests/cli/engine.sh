@@ -8,8 +8,10 @@
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 
-root=$(fx_root host hugepages-healthy fds-healthy rt-host-good maps-healthy shm-base)
+root=$(fx_root host hugepages-healthy fds-healthy rt-host-good maps-healthy shm-base evo-base)
 fx_file "$root" proc/sys/kernel/hostname "evo-engine-1"
+head -c 4096 /dev/zero >"$root/dev/shm/evo_engine" # the evo collector applies (and keeps watch state)
+: >"$root/proc/locks"
 fx_file "$root" proc/meminfo "$(cat "$FIXTURES/hugepages-healthy/proc/meminfo")"
 fx_proc "$root" 300 evo_cu policy=1 rtprio=80 vmlck_kb=4096 cpus=2
 

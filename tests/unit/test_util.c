@@ -222,6 +222,42 @@ static void test_name_fit(void **state)
         sb_free(&u);
 }
 
+static void test_fields(void **state)
+{
+        (void)state;
+        const char *p = "  1: FLOCK\tADVISORY  \n next", *f;
+        assert_int_equal(next_field(&p, &f), 2);
+        assert_memory_equal(f, "1:", 2);
+        assert_int_equal(next_field(&p, &f), 5);
+        assert_memory_equal(f, "FLOCK", 5);
+        assert_int_equal(next_field(&p, &f), 8); /* a tab separates too */
+        assert_int_equal(next_field(&p, &f), 0); /* the newline ends the text */
+        uint64_t v = 7;
+        assert_int_equal(parse_digits_u64("1234x", 4, 10, 20, &v), 0);
+        assert_int_equal(v, 1234);
+        assert_int_equal(parse_digits_u64("fFa0", 4, 16, 8, &v), 0);
+        assert_int_equal(v, 0xffa0);
+        assert_int_equal(parse_digits_u64("18446744073709551615", 20, 10, 20, &v), 0);
+        assert_int_equal(v, UINT64_MAX);
+        assert_int_equal(parse_digits_u64("ffffffffffffffff", 16, 16, 16, &v), 0);
+        assert_int_equal(v, UINT64_MAX);
+        v = 7;
+        static const struct {
+                const char *s;
+                unsigned base;
+                size_t max;
+        } bad[] = {
+                {"", 10, 20}, {"18446744073709551616", 10, 20}, /* 2^64 */
+                {"123", 10, 2}, {"-1", 10, 20}, {"+1", 10, 20}, {" 1", 10, 20}, {"1a", 10, 20},
+                {"0x1", 16, 8}, {"g", 16, 8}, {"10000000000000000", 16, 17}, {"7", 8, 20},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                if (parse_digits_u64(bad[i].s, strlen(bad[i].s), bad[i].base, bad[i].max, &v) != -EINVAL)
+                        fail_msg("accepted '%s' in base %u", bad[i].s, bad[i].base);
+                assert_int_equal(v, 7);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -231,6 +267,7 @@ int main(void)
                 cmocka_unit_test(test_cpulist_malformed), cmocka_unit_test(test_cpumask),
                 cmocka_unit_test(test_cpuset_ops),
                 cmocka_unit_test(test_num_to_int),          cmocka_unit_test(test_name_fit),
+                cmocka_unit_test(test_fields),
         };
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
