@@ -33,7 +33,8 @@ static int status_value(enum severity s)
 /* A verdict's sample: NAME{[collector="...",]id="...",subject="...",severity="..."} N */
 static void status_sample(FILE *out, const char *name, const char *collector, const char *id, const char *subject, enum severity sev)
 {
-        fprintf(out, "%s{", name);
+        fputs(name, out); /* (every status every interval: no printf for the fixed parts) */
+        fputc('{', out);
         if (collector) {
                 fputs("collector=\"", out);
                 label(out, collector);
@@ -43,7 +44,11 @@ static void status_sample(FILE *out, const char *name, const char *collector, co
         label(out, id);
         fputs("\",subject=\"", out);
         label(out, subject ? subject : "");
-        fprintf(out, "\",severity=\"%s\"} %d\n", severity_name(sev), status_value(sev));
+        fputs("\",severity=\"", out);
+        fputs(severity_name(sev), out);
+        fputs("\"} ", out);
+        fputc('0' + status_value(sev), out);
+        fputc('\n', out);
 }
 
 /* Numbers in the exposition format, never in exponent notation. */
