@@ -60,6 +60,16 @@ static bool is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
+/* Past the run of digits at p; NULL when there is none. */
+static const char *skip_digits(const char *p)
+{
+        if (!is_digit(*p))
+                return NULL;
+        while (is_digit(*p))
+                p++;
+        return p;
+}
+
 /* Metric names may hold ':' (colon true), label names may not. */
 static bool name_start(char c, bool colon)
 {
@@ -125,14 +135,8 @@ static int parse_value(const char *s, double *out)
                         digits++;
         if (!digits)
                 return -EINVAL;
-        if (*p == 'e' || *p == 'E') {
-                p++;
-                p += *p == '+' || *p == '-';
-                if (!is_digit(*p))
-                        return -EINVAL;
-                while (is_digit(*p))
-                        p++;
-        }
+        if ((*p == 'e' || *p == 'E') && !(p = skip_digits(p + 1 + (p[1] == '+' || p[1] == '-'))))
+                return -EINVAL;
         if (*p)
                 return -EINVAL;
         errno = 0;
@@ -149,12 +153,8 @@ static int parse_value(const char *s, double *out)
 /* A timestamp: milliseconds since the epoch, a whole number (may be negative). */
 static int parse_timestamp(const char *s, int64_t *out)
 {
-        const char *p = s + (*s == '-');
-        if (!is_digit(*p))
-                return -EINVAL;
-        while (is_digit(*p))
-                p++;
-        if (*p)
+        const char *p = skip_digits(s + (*s == '-'));
+        if (!p || *p)
                 return -EINVAL;
         return parse_i64(s, out);
 }

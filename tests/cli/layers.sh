@@ -3,7 +3,7 @@
 #   lib/ -> engine (collectors/{collector.h,registry,conf,runner,sink,sampler}) -> collectors
 #   -> report/ -> cmd/   (arrows point down only)
 # No include cycle between files (a .c and its .h count as one module); no collector
-# includes another collector (its own <name>_format.h is part of it); lib/ includes
+# includes another collector (its own <name>_*.h are part of it); lib/ includes
 # nothing above it; the engine includes no collector; report/ no cmd/.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 cd "$TOP_SRCDIR" || exit 1
@@ -16,7 +16,9 @@ graph=$(for f in $edges; do
                 [ -f "$inc" ] && echo "$f $inc"
         done
 done)
-module() { sed -E 's/\.[ch]$//; s/_format$//' <<<"$1"; }
+# A collector's module is all its files: collectors/<name>.[ch], collectors/<name>_*.[ch]
+# (its _format parsers, its private header, its parts) and collectors/<name>/*.
+module() { sed -E 's/\.[ch]$//; s#^(collectors/[a-z0-9]+)[_/].*#\1#' <<<"$1"; }
 
 # lib/ includes only lib/
 t_is "$(awk '$1 ~ /^lib\// && $2 !~ /^lib\//' <<<"$graph")" "" "lib/ includes nothing above it"
