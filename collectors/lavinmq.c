@@ -6,12 +6,11 @@
  * one, else over the management port with [lavinmq] user/password. */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/fds.h"
 #include "collectors/lavinmq.h"
-#include "collectors/maps.h"
 #include "collectors/sink.h"
 #include "lib/http.h"
 #include "lib/procfs.h"
+#include "lib/procscan.h"
 #include "lib/proctable.h"
 #include "lib/sample.h"
 #include "lib/trust.h"
@@ -406,7 +405,7 @@ static void find_broker(struct lmq *m)
         enum trust_by best_by = TRUST_NOT;
         for (size_t i = 0; i < m->pt.n; i++) {
                 const struct proc *p = &m->pt.v[i];
-                if (p->kthread || p->state == 'Z' || p->state == 'X' || !proc_is_lavinmq(p))
+                if (p->kthread || p->state == 'Z' || p->state == 'X' || !component_named(p, "lavinmq"))
                         continue; /* a zombie is not a running broker */
                 struct trust_proc tp;
                 if (!trust_process(&m->tr, p->pid, &tp)) {
@@ -1776,7 +1775,7 @@ static bool lavinmq_detect(struct ctx *c)
                 return false;
         bool found = false;
         for (size_t i = 0; i < t.n && !found; i++)
-                found = !t.v[i].kthread && t.v[i].state != 'Z' && proc_is_lavinmq(&t.v[i]);
+                found = !t.v[i].kthread && t.v[i].state != 'Z' && component_named(&t.v[i], "lavinmq");
         proctable_free(&t);
         return found;
 }
@@ -1934,7 +1933,7 @@ static bool still_lavinmq(const struct lmq *m, int pid)
         snprintf(p, sizeof(p), "/proc/%d/cmdline", pid);
         (void)rootfs_read(p, 4096, &raw, NULL);
         struct trust_proc tp;
-        return lavinmq_match(comm, raw) && trust_process(&m->tr, pid, &tp);
+        return component_name_match(comm, raw, "lavinmq") && trust_process(&m->tr, pid, &tp);
 }
 
 /* A pidfd pins the process the checks saw: the signal cannot reach a later one that got

@@ -4,9 +4,7 @@
  * collectors/lavinmq.c gathers the inputs; tests/unit/test_lavinmq.c feeds them. */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/fds.h"
 #include "collectors/lavinmq.h"
-#include "collectors/maps.h"
 #include "collectors/sink.h"
 #include "lib/satmath.h"
 #include "lib/http.h"

@@ -1,22 +1,24 @@
 #!/bin/bash
 # The layers of DESIGN.md, checked over the #include lines of the tree:
-#   lib/ -> engine (collectors/{collector.h,registry,conf,runner,sink,sampler}) -> collectors
+#   lib/ -> engine (collectors/{collector.h,registry,conf,runner,frame,sink,sampler}) -> collectors
 #   -> report/ -> cmd/   (arrows point down only)
 # No include cycle between files (a .c and its .h count as one module); no collector
-# includes another collector (its own <name>_format.h is part of it); lib/ includes
+# includes another collector (its own <name>_format/_scan/_sample files are part of it); lib/ includes
 # nothing above it; the engine includes no collector; report/ no cmd/.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 cd "$TOP_SRCDIR" || exit 1
 
-engine='^collectors/(collector|registry|conf|runner|sink|sampler|sample_util)(\.[ch])$'
-edges=$(git ls-files 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null ||
+engine='^collectors/(collector|registry|conf|runner|frame|sink|sampler|sample_util)(\.[ch])$'
+edges=$(git ls-files --cached --others --exclude-standard 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null ||
         ls lib/*.[ch] collectors/*.[ch] report/*.[ch] cmd/*.[ch])
 graph=$(for f in $edges; do
         sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
                 [ -f "$inc" ] && echo "$f $inc"
         done
 done)
-module() { sed -E 's/\.[ch]$//; s/_format$//' <<<"$1"; }
+# A collector's parts are one module: <name>.c, <name>_format.c (pure parsers and
+# verdicts), <name>_scan.c (reading the host), <name>_sample.c (watch), <name>.h.
+module() { sed -E 's/\.[ch]$//; s/_(format|scan|sample)$//' <<<"$1"; }
 
 # lib/ includes only lib/
 t_is "$(awk '$1 ~ /^lib\// && $2 !~ /^lib\//' <<<"$graph")" "" "lib/ includes nothing above it"
