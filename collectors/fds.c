@@ -327,6 +327,13 @@ struct fds_watch {
         size_t n;
 };
 
+static void wproc_close(struct fds_wproc *p)
+{
+        sproc_close(&p->p);
+        sfile_close(&p->limits);
+        sfile_close(&p->fd);
+}
+
 /* The processes worth watching: the top consumers by share of their open-files
  * limit, and every one already at warn_pct (at most WATCH_MAX). The scan grows with
  * the process table, so it runs only at a rescan and stops well before the
@@ -381,11 +388,8 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
                 }
         }
         for (size_t j = 0; j < w->n; j++)
-                if (w->v[j].p.pid != -1) {
-                        sproc_close(&w->v[j].p);
-                        sfile_close(&w->v[j].limits);
-                        sfile_close(&w->v[j].fd);
-                }
+                if (w->v[j].p.pid != -1)
+                        wproc_close(&w->v[j]);
         free(w->v);
         w->v = v;
         w->n = k;
@@ -397,9 +401,7 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
  * with their CPU, RSS and context switches. */
 static void fds_sample(struct ctx *c, struct sample *s)
 {
-        struct fds_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
+        struct fds_watch *w = sample_state(c, sizeof(*w));
         char buf[4096];
         struct file_nr nr;
         long r = sfile_read(&w->file_nr, "/proc/sys/fs/file-nr", buf, sizeof(buf));
@@ -452,6 +454,17 @@ static void fds_sample(struct ctx *c, struct sample *s)
         }
 }
 
+static void fds_free_state(void *state)
+{
+        struct fds_watch *w = state;
+        sfile_close(&w->file_nr);
+        sfile_close(&w->file_max);
+        for (size_t i = 0; i < w->n; i++)
+                wproc_close(&w->v[i]);
+        free(w->v);
+        free(w);
+}
+
 const struct collector fds_collector = {
         .name = "fds",
         .summary = "file handles: system-wide, fs.nr_open, per process against its open-files limit",
@@ -459,4 +472,5 @@ const struct collector fds_collector = {
         .config = config,
         .check = fds_check,
         .sample = fds_sample,
+        .free_state = fds_free_state,
 };

@@ -273,9 +273,7 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
  * (maps.lavinmq_limit) while it runs. */
 static void maps_sample(struct ctx *c, struct sample *s)
 {
-        struct maps_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
+        struct maps_watch *w = sample_state(c, sizeof(*w));
         char buf[64];
         uint64_t max;
         long r = sfile_read(&w->max, MAX_MAP_COUNT, buf, sizeof(buf));
@@ -316,6 +314,16 @@ static void maps_sample(struct ctx *c, struct sample *s)
         }
 }
 
+static void maps_free_state(void *state)
+{
+        struct maps_watch *w = state;
+        sfile_close(&w->max);
+        for (size_t i = 0; i < w->n; i++)
+                sproc_close(&w->v[i].p);
+        free(w->v);
+        free(w);
+}
+
 const struct collector maps_collector = {
         .name = "maps",
         .summary = "memory map areas per process against vm.max_map_count; LavinMQ's map-count rule",
@@ -323,4 +331,5 @@ const struct collector maps_collector = {
         .config = config,
         .check = maps_check,
         .sample = maps_sample,
+        .free_state = maps_free_state,
 };

@@ -190,9 +190,7 @@ struct memory_watch {
  * average (1, 5, 15 min; runnable tasks) from /proc/loadavg. */
 static void memory_sample(struct ctx *c, struct sample *s)
 {
-        struct memory_watch *st = c->state;
-        if (!st)
-                st = c->state = xcalloc(1, sizeof(*st));
+        struct memory_watch *st = sample_state(c, sizeof(*st));
         char buf[16384];
         long n = sfile_read(&st->meminfo, "/proc/meminfo", buf, sizeof(buf));
         if (n < 0) {
@@ -229,6 +227,14 @@ static void memory_sample(struct ctx *c, struct sample *s)
         }
 }
 
+static void memory_free_state(void *state)
+{
+        struct memory_watch *st = state;
+        sfile_close(&st->meminfo);
+        sfile_close(&st->loadavg);
+        free(st);
+}
+
 const struct collector memory_collector = {
         .name = "memory",
         .summary = "available memory, swap, fragmentation, overcommit",
@@ -236,4 +242,5 @@ const struct collector memory_collector = {
         .config = config,
         .check = memory_check,
         .sample = memory_sample,
+        .free_state = memory_free_state,
 };

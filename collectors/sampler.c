@@ -105,6 +105,15 @@ json_object *watch_values_objects(json_object *compact_values)
         return a;
 }
 
+/* The sampler child ends: what sample() kept goes first (its open files, buffers). */
+static void __attribute__((noreturn)) sampler_exit(struct ctx *c, int code)
+{
+        if (c->state && c->self->free_state)
+                c->self->free_state(c->state);
+        c->state = NULL;
+        _exit(code);
+}
+
 static void sampler_main(void *arg, int wfd)
 {
         struct child_arg *a = arg;
@@ -123,7 +132,7 @@ static void sampler_main(void *arg, int wfd)
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r <= 0)
-                        _exit(0); /* the parent is gone or done with us */
+                        sampler_exit(c, 0); /* the parent is gone or done with us */
                 if (ch != '\n') {
                         if (n < sizeof(line) - 1)
                                 line[n++] = ch;
@@ -153,7 +162,7 @@ static void sampler_main(void *arg, int wfd)
                         w = write_all(wfd, "\n", 1);
                 json_object_put(o);
                 if (w < 0 || !applies)
-                        _exit(0);
+                        sampler_exit(c, 0);
         }
 }
 
