@@ -4,16 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lib/finding.h"
+#include "lib/procfs.h"
 
-/* What scripts/mkcompile_h put into the version string (uname -v). */
-enum kflavour {
-        KF_NONE,            /* "#1 SMP ...": none or voluntary, cannot tell which */
-        KF_PREEMPT,         /* full preemption, fixed at build time */
-        KF_PREEMPT_DYNAMIC, /* model chosen at boot (preempt=) or at run time */
-        KF_PREEMPT_RT,
-};
-enum kflavour rt_flavour_from_version(const char *version);
-const char *rt_flavour_name(enum kflavour f);
+/* The kernel's flavour from its version string (rt_flavour_from_version, KF_*) is
+ * lib/procfs.h: hugepages' RT-host test reads it the same way. */
 
 /* /sys/kernel/debug/sched/preempt: "none voluntary (full) lazy" -> "full".
  * Returns 0 or -EINVAL when no model is marked. */
