@@ -69,6 +69,11 @@ char *usage_list(const struct usage *v, size_t n, size_t k)
 
 static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
 
+bool scan_deadline_near(uint64_t deadline_ms)
+{
+        return deadline_ms && now_ms_monotonic() + SCAN_DEADLINE_MARGIN_MS >= deadline_ms;
+}
+
 static void scan_any(const struct scan_opts *o, const struct proctable *t, long (*measure)(int pid),
                      long (*measure_bounded)(int pid, bool *at_least), struct scan *s)
 {
@@ -88,10 +93,9 @@ static void scan_any(const struct scan_opts *o, const struct proctable *t, long 
                 }
                 /* Stop within the budget, and before the runner's deadline kills us:
                  * partial results beat none. */
-                uint64_t now = (budget_end || o->deadline_ms) ? now_ms_monotonic() : 0;
-                if (o->deadline_ms && now + SCAN_DEADLINE_MARGIN_MS >= o->deadline_ms)
+                if (scan_deadline_near(o->deadline_ms))
                         s->deadline_hit = true;
-                if (s->deadline_hit || (budget_end && now > budget_end)) {
+                if (s->deadline_hit || (budget_end && now_ms_monotonic() > budget_end)) {
                         s->out_of_time = true;
                         s->not_inspected++;
                         continue;

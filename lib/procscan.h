@@ -43,6 +43,9 @@ struct scan_opts {
         bool is_root;         /* a denied read then means an LSM or a container, not "needs root" */
 };
 #define SCAN_DEADLINE_MARGIN_MS 300
+/* Whether a scan should stop now: deadline_ms (0 = none) is less than
+ * SCAN_DEADLINE_MARGIN_MS away. Partial results beat being killed with none. */
+bool scan_deadline_near(uint64_t deadline_ms);
 
 /* A scan of the process table: one usage per process inspected (used = what
  * measure() counted, limit left 0), and what could not be inspected. */
