@@ -42,12 +42,12 @@ int hp_pool_dir_kb(const char *name, uint64_t *kb)
         if (!startswith(name, "hugepages-"))
                 return -EINVAL;
         const char *p = name + strlen("hugepages-");
-        if (!isdigit((unsigned char)*p))
+        size_t n = strspn(p, "0123456789");
+        if (!n || !streq(p + n, "kB"))
                 return -EINVAL;
-        errno = 0;
-        char *end;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno || !streq(end, "kB") || v == 0)
+        _cleanup_free_ char *digits = xstrndup(p, n);
+        uint64_t v;
+        if (parse_u64(digits, &v) < 0 || !v)
                 return -EINVAL;
         *kb = v;
         return 0;

@@ -43,6 +43,18 @@ static const struct config_key config[] = {
         {0},
 };
 
+/* path's text, or an unknown finding `id` saying why it could not be read. */
+static char *read_or_unknown(const char *path, const char *id, struct findings *fs)
+{
+        char *text = NULL;
+        long r = rootfs_read(path, 64 << 10, &text, NULL);
+        if (r < 0) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path, strerror((int)-r));
+                fnd_evidence(f, "%s", path);
+        }
+        return text;
+}
+
 static void check_available(struct ctx *c, const struct kvlist *mi, struct findings *fs)
 {
         uint64_t total, avail;
@@ -88,13 +100,9 @@ static void check_swap(struct ctx *c, const struct kvlist *mi, struct findings *
 
 static void check_fragmentation(struct ctx *c, struct findings *fs)
 {
-        _cleanup_free_ char *text = NULL;
-        long r = rootfs_read("/proc/buddyinfo", 64 << 10, &text, NULL);
-        if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.fragmentation", "cannot read /proc/buddyinfo: %s", strerror((int)-r));
-                fnd_evidence(f, "/proc/buddyinfo");
+        _cleanup_free_ char *text = read_or_unknown("/proc/buddyinfo", "memory.fragmentation", fs);
+        if (!text)
                 return;
-        }
         unsigned min_order = (unsigned)conf_uint(c, "frag_min_order");
         uint64_t large;
         unsigned zones = memory_large_blocks(text, min_order, &large);
@@ -141,13 +149,9 @@ static void check_overcommit(struct ctx *c, const struct kvlist *mi, struct find
 
 static void memory_check(struct ctx *c, struct findings *fs)
 {
-        _cleanup_free_ char *text = NULL;
-        long r = rootfs_read("/proc/meminfo", 64 << 10, &text, NULL);
-        if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.available", "cannot read /proc/meminfo: %s", strerror((int)-r));
-                fnd_evidence(f, "/proc/meminfo");
+        _cleanup_free_ char *text = read_or_unknown("/proc/meminfo", "memory.available", fs);
+        if (!text)
                 return;
-        }
         struct kvlist mi;
         kv_parse(text, ':', &mi);
         check_available(c, &mi, fs);
