@@ -91,20 +91,10 @@ int hp_size_to_kb(const char *s, uint64_t *kb)
 int hp_mount_pagesize_kb(const char *opts, uint64_t *kb)
 {
         *kb = 0;
-        const char *p = opts;
-        while (*p) {
-                size_t n = strcspn(p, ",");
-                if (n > 9 && strncmp(p, "pagesize=", 9) == 0) {
-                        _cleanup_free_ char *v = xstrndup(p + 9, n - 9);
-                        return hp_size_to_kb(v, kb);
-                } else if (n == 9 && strncmp(p, "pagesize=", 9) == 0) {
-                        return -EINVAL;
-                }
-                p += n;
-                if (*p == ',')
-                        p++;
-        }
-        return 0;
+        _cleanup_free_ char *v = NULL;
+        if (!mount_opt(opts, "pagesize", &v) || !v)
+                return 0; /* absent (a bare "pagesize" says no size either) */
+        return hp_size_to_kb(v, kb);
 }
 
 size_t hp_mounts_parse(const char *text, struct hp_mount **out, size_t *bad)

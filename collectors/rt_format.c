@@ -148,19 +148,7 @@ unsigned rt_task_problems(const struct rt_task *t, double near_pct)
 
 bool rt_task_ignored(const char *comm, const char *list)
 {
-        size_t cl = strlen(comm);
-        for (const char *p = list ? list : ""; *p;) {
-                while (*p == ',' || isspace((unsigned char)*p))
-                        p++;
-                size_t n = strcspn(p, ",");
-                size_t m = n;
-                while (m && isspace((unsigned char)p[m - 1]))
-                        m--;
-                if (m && m == cl && !strncmp(p, comm, m))
-                        return true;
-                p += n;
-        }
-        return false;
+        return list_has_word(list, comm);
 }
 
 double rt_throttle_share(int64_t runtime_us, int64_t period_us)
