@@ -77,8 +77,9 @@ struct collector {
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
-        void (*free_state)(void *state);    /* watch: releases what sample() kept in ctx->state
-                                               (open files, buffers); NULL when it keeps none */
+        /* Frees ctx->state (what sample() kept: open files, tables); the sampler child
+         * calls it when watch stops it. NULL when sample() keeps nothing. */
+        void (*free_state)(void *state);
 };
 
 extern const struct collector *const collectors[];

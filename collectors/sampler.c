@@ -105,15 +105,6 @@ json_object *watch_values_objects(json_object *compact_values)
         return a;
 }
 
-/* The sampler child ends: what sample() kept goes first (its open files, buffers). */
-static void __attribute__((noreturn)) sampler_exit(struct ctx *c, int code)
-{
-        if (c->state && c->self->free_state)
-                c->self->free_state(c->state);
-        c->state = NULL;
-        _exit(code);
-}
-
 static void sampler_main(void *arg, int wfd)
 {
         struct child_arg *a = arg;
@@ -132,7 +123,7 @@ static void sampler_main(void *arg, int wfd)
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r <= 0)
-                        sampler_exit(c, 0); /* the parent is gone or done with us */
+                        _exit(0); /* the parent is gone or done with us */
                 if (ch != '\n') {
                         if (n < sizeof(line) - 1)
                                 line[n++] = ch;
@@ -162,11 +153,19 @@ static void sampler_main(void *arg, int wfd)
                         w = write_all(wfd, "\n", 1);
                 json_object_put(o);
                 if (w < 0 || !applies)
-                        sampler_exit(c, 0);
+                        _exit(0);
         }
 }
 
 /* ---------------- the parent ---------------- */
+
+static bool in_list(const char *const *l, const char *name)
+{
+        for (; l && *l; l++)
+                if (streq(*l, name))
+                        return true;
+        return false;
+}
 
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms)
@@ -178,7 +177,7 @@ void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, c
         w->s = xcalloc(total ? total : 1, sizeof(*w->s));
         for (size_t i = 0; i < total; i++) {
                 const struct collector *c = collectors[i];
-                if (!c->sample || (only && !strv_contains(only, c->name)) || strv_contains(skip, c->name) ||
+                if (!c->sample || (only && !in_list(only, c->name)) || in_list(skip, c->name) ||
                     ((c->needs & INTRUSIVE) && !base->allow_intrusive))
                         continue;
                 struct sampler *sp = &w->s[w->n++];

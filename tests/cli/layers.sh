@@ -3,7 +3,7 @@
 #   lib/ -> engine (collectors/{collector.h,registry,conf,runner,frame,sink,sampler}) -> collectors
 #   -> report/ -> cmd/   (arrows point down only)
 # No include cycle between files (a .c and its .h count as one module); no collector
-# includes another collector (its own <name>_format/_scan/_sample files are part of it); lib/ includes
+# includes another collector (its own <name>_*.h are part of it); lib/ includes
 # nothing above it; the engine includes no collector; report/ no cmd/.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 cd "$TOP_SRCDIR" || exit 1
@@ -16,9 +16,9 @@ graph=$(for f in $edges; do
                 [ -f "$inc" ] && echo "$f $inc"
         done
 done)
-# A collector's parts are one module: <name>.c, <name>_format.c (pure parsers and
-# verdicts), <name>_scan.c (reading the host), <name>_sample.c (watch), <name>.h.
-module() { sed -E 's/\.[ch]$//; s/_(format|scan|sample)$//' <<<"$1"; }
+# A collector's module is all its files: collectors/<name>.[ch], collectors/<name>_*.[ch]
+# (its _format parsers, its private header, its parts) and collectors/<name>/*.
+module() { sed -E 's/\.[ch]$//; s#^(collectors/[a-z0-9]+)[_/].*#\1#' <<<"$1"; }
 
 # lib/ includes only lib/
 t_is "$(awk '$1 ~ /^lib\// && $2 !~ /^lib\//' <<<"$graph")" "" "lib/ includes nothing above it"
