@@ -3,7 +3,7 @@
  * the data directory's .lock names it); anyone else's is an impostor and never used.
  * Its -c and -D, its config and its data directory are read under trust's path rule. */
 #include "config.h"
-#include "collectors/fds.h" /* unit_from_cgroup */
+#include "lib/procscan.h" /* unit_from_cgroup */
 #include "collectors/lavinmq_private.h"
 #include "lib/rootfs.h"
 

@@ -3,9 +3,8 @@
  * `evodiag watch` reach the same verdict from the same numbers. Unit-tested in
  * tests/unit/test_lavinmq.c. */
 #include "config.h"
-#include "collectors/fds.h"  /* usage_pct, usage_verdict: the per-process usage rule of fds/maps */
+#include "lib/procscan.h" /* usage_pct, usage_verdict, map_count_target: the per-process usage rule of fds/maps */
 #include "collectors/lavinmq.h"
-#include "collectors/maps.h" /* map_count_target */
 #include "lib/procfs.h"
 #include "lib/util.h"
 

@@ -59,14 +59,6 @@ static const char *const benign_last[] = {
         NULL,
 };
 
-static bool in_list(const char *const *list, const char *w)
-{
-        for (; *list; list++)
-                if (streq(*list, w))
-                        return true;
-        return false;
-}
-
 /* Does a key, variable or option name name a secret? Words are split at punctuation
  * and camelCase; PWD and OLDPWD are the shell's working directories. */
 static bool secret_name(const char *name, size_t n)
@@ -91,14 +83,14 @@ static bool secret_name(const char *name, size_t n)
                         word[wl] = 0;
                         for (const char *const *s = strong_words; *s && !secret; s++)
                                 secret = strstr(word, *s) != NULL;
-                        secret = secret || in_list(weak_words, word);
+                        secret = secret || strv_contains(weak_words, word);
                         memcpy(last, word, wl + 1);
                         wl = 0;
                 }
                 if (isalnum(c) && wl < sizeof(word) - 1)
                         word[wl++] = (char)tolower(c);
         }
-        return secret && !in_list(benign_last, last);
+        return secret && !strv_contains(benign_last, last);
 }
 
 /* A flag that is on or off, never followed by a value ("--no-auth", "--use-token"). */
