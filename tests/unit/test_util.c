@@ -256,6 +256,8 @@ static void test_fields(void **state)
                         fail_msg("accepted '%s' in base %u", bad[i].s, bad[i].base);
                 assert_int_equal(v, 7);
         }
+}
+
 /* The one membership test for NULL-terminated lists (was in_list in four files), and
  * the one for comma-separated config words. */
 static void test_lists(void **state)
