@@ -1,8 +1,11 @@
-/* /proc text formats: Key: value files (status, meminfo), limits, sysvipc/shm,
- * interrupts, the kernel command line (and isolcpus=), PID/stat. Every input goes
- * through every parser, as any of these files can hold any bytes under --root. */
+/* /proc and /etc text formats: Key: value files (status, meminfo), limits,
+ * sysvipc/shm, interrupts, the kernel command line (and isolcpus=), PID/stat, mount
+ * tables, passwd/group. Every input goes through every parser, as any of these files
+ * can hold any bytes under --root. */
 #include "tests/fuzz/fuzz.h"
+#include "lib/mounts.h"
 #include "lib/procfs.h"
+#include "lib/users.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,6 +48,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         struct proc_stat st;
         (void)proc_stat_parse(s, &st);
+
+        struct mounts m;
+        mounts_parse(s, &m);
+        for (size_t i = 0; i < m.n; i++) {
+                char *val = NULL;
+                (void)mount_opt(m.v[i].opts, "size", &val);
+                free(val);
+                (void)mount_opt(m.v[i].opts, "ro", NULL);
+        }
+        (void)mounts_find(&m, "/dev/shm");
+        mounts_free(&m);
+
+        struct users *us = users_parse(s, s);
+        unsigned uid;
+        (void)users_name(us, 0);
+        (void)users_group(us, 998);
+        (void)users_uid(us, "lavinmq", &uid);
+        free(users_owner(us, 0, 65534));
+        users_free(us);
         free(s);
         return 0;
 }

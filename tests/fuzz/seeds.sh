@@ -12,7 +12,7 @@ fx="$src/tests/fixtures"
 globs() {
         case $1 in
         procfs) echo "tests/fixtures/*/proc/meminfo tests/fixtures/*/proc/sysvipc/shm tests/fixtures/*/proc/interrupts
-                tests/fixtures/*/proc/cmdline tests/fixtures/*/proc/mounts" ;;
+                tests/fixtures/*/proc/cmdline tests/fixtures/*/proc/mounts tests/fixtures/*/etc/passwd tests/fixtures/*/etc/group" ;;
         cpulist) echo "tests/fixtures/*/sys/devices/system/cpu/isolated tests/fixtures/*/sys/devices/system/cpu/nohz_full
                 tests/fixtures/*/sys/devices/system/cpu/online tests/fixtures/*/sys/devices/system/cpu/possible
                 tests/fixtures/*/sys/devices/system/cpu/present tests/fixtures/*/sys/devices/system/node/online
