@@ -565,6 +565,10 @@ static unsigned scan_words(struct state *st, const char *s, size_t n, char sep, 
                         q++;
                 const char *f = word + q;
                 size_t fn = wn - q;
+                if (!fn) { /* only quotes and brackets: nothing to look at (f is past the word) */
+                        sb_putn(out, word, wn);
+                        continue;
+                }
                 bool header = false;
                 for (const char *const *h = header_words; *h && !header; h++)
                         header = eq_nocase(f, fn, *h);
