@@ -2,6 +2,7 @@
  * .meta JSON, /proc/PID/status credentials and /dev/shm names. */
 #include "tests/fuzz/fuzz.h"
 #include "collectors/evo.h"
+#include "lib/procmaps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,11 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 struct evo_lock lk;
                 (void)evo_locks_line(line, &lk);
-                struct evo_map mp;
-                if (evo_maps_line(line, &mp) == 0) {
+                struct procmaps_entry mp;
+                if (procmaps_parse(line, &mp) == 0) {
                         const char *name;
                         size_t len;
-                        (void)evo_map_names_evo(&mp, "/dev/shm", &name, &len);
+                        (void)procmaps_in_dir(&mp, "/dev/shm", &name, &len);
                 }
                 const char *slash = strrchr(line, '/');
                 const char *fname = slash ? slash + 1 : line;
