@@ -7,7 +7,6 @@
 #include "report/report.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <math.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -225,7 +224,7 @@ static char *hostname_from(const char *path)
         return NULL;
 }
 
-static void hostname_child(void *arg, int wfd)
+static json_object *hostname_job(void *arg)
 {
         (void)arg;
         char *h = hostname_from("/proc/sys/kernel/hostname");
@@ -236,8 +235,9 @@ static void hostname_child(void *arg, int wfd)
                 buf[sizeof(buf) - 1] = 0;
                 h = *buf ? xstrdup(buf) : NULL;
         }
-        if (h && write_all(wfd, h, strlen(h)) < 0)
-                _exit(2);
+        json_object *o = h ? json_object_new_string(h) : json_object_new_null();
+        free(h);
+        return o;
 }
 
 char *inspected_hostname(const struct common *c)
@@ -246,37 +246,17 @@ char *inspected_hostname(const struct common *c)
         uint64_t ms = c->collector_timeout_ms ? c->collector_timeout_ms : 5000;
         if (c->timeout_ms && c->timeout_ms < ms)
                 ms = c->timeout_ms;
-        uint64_t deadline = now_ms_monotonic() + ms;
-        struct child ch;
-        if (child_start(&ch, "hostname", hostname_child, NULL) < 0)
-                return xstrdup("unknown");
-        char buf[HOSTNAME_MAX + 1];
-        size_t got = 0;
-        bool late = false;
-        for (;;) {
-                uint64_t now = now_ms_monotonic();
-                if (now >= deadline) {
-                        late = true;
-                        break;
-                }
-                struct pollfd p = {.fd = ch.fd, .events = POLLIN};
-                if (poll(&p, 1, (int)(deadline - now)) <= 0)
-                        continue;
-                ssize_t n = read(ch.fd, buf + got, sizeof(buf) - 1 - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0 || (got += (size_t)n) == sizeof(buf) - 1)
-                        break;
-        }
-        bool abandoned = false;
-        int status = child_reap(ch.pid, late, &abandoned);
-        close(ch.fd);
-        buf[got] = 0;
-        if (late)
+        struct job j = {.name = "hostname", .fn = hostname_job, .timeout_ms = ms};
+        struct job_opts jo = {.parallel = 1};
+        jobs_run(&j, 1, &jo);
+        if (j.status == JOB_TIMEOUT)
                 err("the host name could not be read within %llu ms: using 'unknown'", (unsigned long long)ms);
-        if (late || status != 0 || !got || memchr(buf, 0, got))
-                return xstrdup("unknown");
-        return xstrdup(buf);
+        /* What the child says is checked like any host data: a name, no NUL byte in it. */
+        const char *h = j.status == JOB_DONE && json_object_is_type(j.result, json_type_string) ? json_object_get_string(j.result) : NULL;
+        size_t n = h ? (size_t)json_object_get_string_len(j.result) : 0;
+        char *name = h && n && n <= HOSTNAME_MAX && !memchr(h, 0, n) ? xstrdup(h) : xstrdup("unknown");
+        job_clear(&j);
+        return name;
 }
 
 /* Installed templates; for a binary still in its build tree, the source tree's. */

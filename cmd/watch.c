@@ -11,14 +11,14 @@
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "report/bundle.h"
+#include "report/bundle_output.h"
+#include "report/prometheus.h"
 #include "report/recorder.h"
 #include "report/report.h"
 #include "report/watchview.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -122,6 +122,7 @@ struct run {
         struct watchview *view;
         struct recorder *rec;
         const char *textfile;
+        struct prom_textfile tf; /* report/prometheus.c writes it */
         enum severity bundle_on; /* SEV_SKIPPED: off */
         const char *bundle_dir;
         uint64_t cooldown_ms;
@@ -189,163 +190,7 @@ static void problem(struct run *r, const char *fmt, ...)
                 err("%s", msg);
 }
 
-/* ---- Prometheus textfile ---- */
-
-static void label(FILE *f, const char *s)
-{
-        struct strbuf b = {0};
-        esc_prom_label_value(&b, s);
-        fputs(b.s, f);
-        sb_free(&b);
-}
-
-/* The label sets written so far (64-bit FNV-1a of key and subject, open
- * addressing): no allocation per value, and a (practically impossible) hash
- * collision only drops one value from the file, never makes it invalid. */
-struct seen_set {
-        uint64_t *h;
-        size_t cap;
-};
-
-static struct seen_set seen_new(size_t n)
-{
-        size_t cap = 64;
-        while (cap < n * 2)
-                cap *= 2;
-        return (struct seen_set){.h = xcalloc(cap, sizeof(uint64_t)), .cap = cap};
-}
-
-static bool seen_add(struct seen_set *s, const char *key, const char *subject)
-{
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (const char *p = key; *p; p++)
-                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-        h = (h ^ 0x1f) * 0x100000001b3ull;
-        for (const char *p = subject ? subject : ""; *p; p++)
-                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-        h |= 1; /* 0 marks an empty slot */
-        for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-                if (s->h[i] == h)
-                        return false;
-                if (!s->h[i]) {
-                        s->h[i] = h;
-                        return true;
-                }
-        }
-}
-
-/* Numbers in the exposition format, never in exponent notation. */
-static void prom_number(FILE *f, double v)
-{
-        if (v == floor(v) && fabs(v) < 1e15)
-                fprintf(f, "%.0f", v);
-        else
-                fprintf(f, "%.6f", v);
-}
-
-static int status_value(enum severity s)
-{
-        return s == SEV_CRIT ? 2 : s == SEV_WARN ? 1 : s == SEV_UNKNOWN ? 3 : 0;
-}
-
-/* Atomically, without a new inode per interval: two files keep their inodes
- * (.evodiag_watch.prom.a and .b); each round rewrites the one not published, links
- * it to a temporary name and renames that over evodiag_watch.prom, so a reader
- * always opens a whole file. (Creating a file per second cost more on ext4 than
- * the rest of the round: inode allocation scans for recently deleted ones.) */
-static void write_textfile(struct run *r, uint64_t time_ms)
-{
-        static unsigned flip;
-        _cleanup_free_ char *final = xasprintf("%s/evodiag_watch.prom", r->textfile);
-        _cleanup_free_ char *buf = xasprintf("%s/.evodiag_watch.prom.%c", r->textfile, flip++ & 1 ? 'b' : 'a');
-        _cleanup_free_ char *tmp = xasprintf("%s/.evodiag_watch.prom.new", r->textfile);
-        /* Not O_TRUNC: ext4 flushes a file truncated to 0 and rewritten at close
-         * (auto_da_alloc); the tail is cut with ftruncate below instead. */
-        int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0) {
-                problem(r, "--textfile %s: %s", buf, strerror(errno));
-                return;
-        }
-        FILE *f = fdopen(fd, "w");
-        if (!f) {
-                close(fd);
-                return;
-        }
-        /* Straight from the samplers' latest values and the status table: no copies. */
-        size_t nvals = 0;
-        for (size_t k = 0; k < r->w.n; k++)
-                nvals += r->w.s[k].values ? json_object_array_length(r->w.s[k].values) : 0;
-        struct seen_set seen = seen_new(nvals);
-        fputs("# HELP evodiag_watch_value Latest value sampled by evodiag watch (key: <collector>.<what>).\n"
-              "# TYPE evodiag_watch_value gauge\n", f);
-        for (size_t k = 0; k < r->w.n; k++)
-                for (size_t i = 0; r->w.s[k].values && i < json_object_array_length(r->w.s[k].values); i++) {
-                        const char *key, *subj, *unit;
-                        double d;
-                        if (!watch_value_get(json_object_array_get_idx(r->w.s[k].values, i), &key, &subj, &d, &unit) ||
-                            !isfinite(d))
-                                continue;
-                        if (!seen_add(&seen, key, subj))
-                                continue; /* one sample per label set, or the file is invalid */
-                        fputs("evodiag_watch_value{key=\"", f);
-                        label(f, key);
-                        fputs("\",subject=\"", f);
-                        label(f, subj);
-                        fputs("\"} ", f);
-                        prom_number(f, d);
-                        fputc('\n', f);
-                }
-        fputs("# HELP evodiag_watch_status Severity of a watched status: 0 ok/info/skipped, 1 warn, 2 crit, 3 unknown.\n"
-              "# TYPE evodiag_watch_status gauge\n", f);
-        for (size_t i = 0; i < r->w.nst; i++) {
-                const struct watch_status *st = &r->w.st[i];
-                fputs("evodiag_watch_status{id=\"", f);
-                label(f, st->id);
-                fputs("\",subject=\"", f);
-                label(f, st->subject);
-                fprintf(f, "\",severity=\"%s\"} %d\n", severity_name(st->sev), status_value(st->sev));
-        }
-        fputs("# HELP evodiag_watch_sampler_up 1 while the collector's sampler answers, 0 when it timed out or crashed.\n"
-              "# TYPE evodiag_watch_sampler_up gauge\n", f);
-        for (size_t i = 0; i < r->w.n; i++)
-                if (r->w.s[i].state != SP_NOT_APPLICABLE)
-                        fprintf(f, "evodiag_watch_sampler_up{collector=\"%s\"} %d\n", r->w.s[i].c->name, r->w.s[i].problem ? 0 : 1);
-        fprintf(f, "# HELP evodiag_watch_events_total Severity changes seen since evodiag watch started.\n"
-                   "# TYPE evodiag_watch_events_total counter\nevodiag_watch_events_total %llu\n",
-                (unsigned long long)r->events_total);
-        fprintf(f, "# HELP evodiag_watch_last_sample_timestamp_seconds When the last sample round was taken.\n"
-                   "# TYPE evodiag_watch_last_sample_timestamp_seconds gauge\nevodiag_watch_last_sample_timestamp_seconds %.3f\n",
-                (double)time_ms / 1000.0);
-        free(seen.h);
-        (void)fchmod(fd, 0644); /* node_exporter usually runs as another user */
-        bool ok = fflush(f) == 0 && !ferror(f) && ftruncate(fd, ftello(f)) == 0;
-        fclose(f);
-        (void)unlink(tmp); /* left by a crash between link and rename */
-        if (!ok || link(buf, tmp) < 0 || rename(tmp, final) < 0) {
-                problem(r, "--textfile %s: %s", final, strerror(errno));
-                (void)unlink(tmp);
-        }
-}
-
-/* At exit only evodiag_watch.prom stays (a name of whichever buffer was last). */
-static void textfile_done(struct run *r)
-{
-        for (const char *x = "ab"; *x; x++) {
-                _cleanup_free_ char *p = xasprintf("%s/.evodiag_watch.prom.%c", r->textfile, *x);
-                (void)unlink(p);
-        }
-}
-
 /* ---- bundles in the background ---- */
-
-static char *safe_name(const char *s)
-{
-        char *o = xstrdup(s && *s ? s : "x");
-        for (char *p = o; *p; p++)
-                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
-                        *p = '_';
-        return o;
-}
 
 static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...) PRINTF(5, 6);
 static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...)
@@ -415,16 +260,8 @@ static void maybe_bundle(struct run *r, const struct watch_event *e)
         if (json_object_object_get_ex(r->last_bundle, e->id, &last) && now - (uint64_t)json_object_get_int64(last) < r->cooldown_ms)
                 return;
         json_object_object_add(r->last_bundle, e->id, json_object_new_int64((int64_t)now));
-        char ts[40];
-        watch_time(e->time_ms, false, ts);
-        _cleanup_free_ char *h = safe_name(r->host), *i = safe_name(e->id);
-        char stamp[32];
-        size_t k = 0;
-        for (const char *p = ts; *p && k < sizeof(stamp) - 1; p++)
-                if (*p != '-' && *p != ':')
-                        stamp[k++] = *p;
-        stamp[k] = 0;
-        char *path = xasprintf("%s/evodiag-%s-%s-%s.tar.zst", r->bundle_dir, h, stamp, i);
+        _cleanup_free_ char *name = bundle_name(r->host, e->time_ms, e->id);
+        char *path = xasprintf("%s/%s.tar.zst", r->bundle_dir, name);
         if (r->rec)
                 (void)recorder_sync(r->rec, true); /* the bundle includes the recording up to now */
         fflush(stdout);
@@ -502,12 +339,12 @@ static void draw(struct run *r, uint64_t t)
 
 static void finish_round(struct run *r, uint64_t t)
 {
-        size_t nev;
-        json_object *fresh;
-        struct watch_event *ev = watch_round(&r->w, t, &nev, &fresh);
+        size_t nev, nfresh;
+        struct svalue *fresh;
+        struct watch_event *ev = watch_round(&r->w, t, &nev, &fresh, &nfresh);
         r->events_total += nev;
         if (r->rec) {
-                int e = recorder_sample(r->rec, t, r->w.round, fresh);
+                int e = recorder_sample_values(r->rec, t, r->w.round, fresh, nfresh);
                 for (size_t i = 0; i < nev && e >= 0; i++) {
                         json_object *o = watch_event_json(&ev[i]);
                         e = recorder_event(r->rec, o);
@@ -530,7 +367,10 @@ static void finish_round(struct run *r, uint64_t t)
                 json_object_object_add(o, "time", json_object_new_string(ts));
                 json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)t));
                 json_object_object_add(o, "round", json_object_new_int64((int64_t)r->w.round));
-                json_object_object_add(o, "values", watch_values_objects(fresh));
+                json_object *vals = json_object_new_array_ext((int)nfresh);
+                for (size_t i = 0; i < nfresh; i++)
+                        json_object_array_add(vals, svalue_to_json(&fresh[i]));
+                json_object_object_add(o, "values", vals);
                 json_object_object_add(o, "statuses", watch_statuses_json(&r->w));
                 json_object *late = json_object_new_array();
                 for (size_t i = 0; i < r->w.n; i++)
@@ -547,15 +387,16 @@ static void finish_round(struct run *r, uint64_t t)
         }
         for (size_t i = 0; i < nev; i++)
                 maybe_bundle(r, &ev[i]);
-        if (r->textfile)
-                write_textfile(r, t);
+        _cleanup_free_ char *why = NULL;
+        if (r->textfile && prom_textfile_write(&r->tf, &r->w, r->events_total, t, &why) < 0)
+                problem(r, "%s", why);
         if (r->view)
                 draw(r, t);
         /* A reader that went away (| head) ends the run like SIGINT would. */
         if (fflush(stdout) != 0 || ferror(stdout))
                 stop_sig = SIGPIPE;
         watch_events_free(ev, nev);
-        json_object_put(fresh);
+        free(fresh);
 }
 
 /* ---- the loop ---- */
@@ -630,50 +471,14 @@ static int loop(struct run *r, uint64_t duration_ms)
 
 /* ---- --replay ---- */
 
-struct replay {
-        bool json;
-};
-
-static int replay_item(void *arg, json_object *item)
-{
-        struct replay *rp = arg;
-        if (rp->json) {
-                print_json(item);
-                return 0;
-        }
-        _cleanup_free_ char *t = recorder_item_text(item);
-        if (*t)
-                printf("%s\n", t);
-        return 0;
-}
-
 static int replay(const char *path, bool json)
 {
-        struct replay rp = {.json = json};
-        struct rec_stats st;
-        int e = recorder_read(path, 0, replay_item, &rp, &st);
-        fflush(stdout);
+        int e = recorder_replay(path, json, stdout);
         if (e < 0) {
                 err("--replay %s: %s", path, e == -EINVAL ? "not an evodiag recording" : strerror(-e));
                 return EXIT_USAGE;
         }
-        char a[40] = "-", b[40] = "-";
-        if (st.records) {
-                watch_time(st.first_ms, false, a);
-                watch_time(st.last_ms, false, b);
-        }
-        fprintf(stderr, "evodiag: %s: %llu records in %u segment%s, %s to %s", path, (unsigned long long)st.records, st.segments,
-                st.segments == 1 ? "" : "s", a, b);
-        if (st.damaged)
-                fprintf(stderr, "; %llu damaged stretch%s (%llu bytes) skipped", (unsigned long long)st.damaged,
-                        st.damaged == 1 ? "" : "es", (unsigned long long)st.damaged_bytes);
-        if (st.torn)
-                fprintf(stderr, "; torn last record in %s at offset %llu (%llu bytes) skipped", st.torn_file,
-                        (unsigned long long)st.torn_offset, (unsigned long long)st.torn_bytes);
-        if (st.lost_values)
-                fprintf(stderr, "; %llu values whose series definitions were lost", (unsigned long long)st.lost_values);
-        fputc('\n', stderr);
-        return st.damaged ? 1 : 0;
+        return e;
 }
 
 /* ---- the command ---- */
@@ -839,6 +644,7 @@ int cmd_watch(int argc, char **argv)
                 recorder_set_current(recfile);
         }
         r.last_bundle = json_object_new_object();
+        r.tf.dir = r.textfile;
         r.tty = !r.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && getenv("TERM") && !streq(getenv("TERM"), "dumb");
 
         if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -869,7 +675,7 @@ int cmd_watch(int argc, char **argv)
         }
         watch_stop(&r.w);
         if (r.textfile)
-                textfile_done(&r);
+                prom_textfile_done(&r.tf);
         if (r.njobs) {
                 fprintf(stderr, "evodiag: waiting for %zu bundle%s to finish (Ctrl-C again leaves %s running)\n", r.njobs,
                         r.njobs == 1 ? "" : "s", r.njobs == 1 ? "it" : "them");

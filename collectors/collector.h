@@ -77,13 +77,22 @@ struct collector {
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
-        void (*free_state)(void *state);    /* frees ctx->state (its fds too) when the sampler stops; may be NULL */
+        /* Frees ctx->state (what sample() kept: open files, tables); the sampler child
+         * calls it when watch stops it. NULL when sample() keeps nothing. */
+        void (*free_state)(void *state);
 };
 
 extern const struct collector *const collectors[];
 const struct collector *collector_find(const char *name);
-/* The check_info of a finding ID (any collector), or NULL. */
+/* The engine's own checks, which every collector has as "<collector>.<id>": timeout,
+ * crashed (also: sent results that cannot be trusted), findings_cut. */
+extern const struct check_info engine_checks[];
+/* The check_info of a finding ID: a collector's check, or an engine check of a
+ * collector ("memory.timeout"); NULL when neither. */
 const struct check_info *check_find(const char *id, const struct collector **owner);
+/* May c's child report this ID? One of c->checks, or "<c>.findings_cut" (the child
+ * cuts its own findings); timeout and crashed are the parent's to say. */
+bool collector_declares(const struct collector *c, const char *id);
 
 /* The collector's tunable `key`: the config file's value, else the declared default.
  * Asking for an undeclared key is a programming error (aborts in tests). */

@@ -34,6 +34,51 @@ const struct collector *collector_find(const char *name)
         return NULL;
 }
 
+const struct check_info engine_checks[] = {
+        {"timeout", "A collector did not finish in time",
+         "The collector's child process did not answer within its deadline and was killed.\n"
+         "Why it matters: something it reads is blocking: a hung NFS mount (vGPU /var/vgpu), a GPU\n"
+         "driver that stopped answering, a process stuck in D state whose /proc files block.\n"
+         "Its checks could not be made, so the verdict is unknown, not ok.\n"
+         "Fix: run 'evodiag check -v --only NAME' to see how long it takes; look for D-state\n"
+         "processes (ps -eo pid,stat,wchan:32,comm | awk '$2 ~ /D/') and hung mounts;\n"
+         "raise the deadline with --collector-timeout or [NAME] timeout = 10s in the config."},
+        {"crashed", "A collector crashed",
+         "The collector's child died from a signal, exited with an error or sent results that\n"
+         "cannot be trusted: unreadable frames, or a finding under a check ID the collector does\n"
+         "not declare. None of what it sent is shown. The rest of the run is unaffected, but this\n"
+         "collector's checks are unknown.\n"
+         "Fix: this is a bug in evodiag; report it with the output of\n"
+         "'evodiag check -v --only NAME' and, if one was written, the core dump."},
+        {"findings_cut", "A collector reported more findings than a run keeps",
+         "A run keeps at most 100,000 findings (128 MiB) per collector; the rest were left out\n"
+         "and this finding says how many there were. Why it matters: the report is not\n"
+         "complete, and so many findings usually mean one cause repeated: a writer that\n"
+         "leaks /dev/shm segments, a fork bomb, a runaway process.\n"
+         "Fix: count the findings by ID (the remedy's jq line), remove the cause, run again."},
+        {0},
+};
+
+/* "memory.timeout" -> the engine's "timeout" when memory is a collector. */
+static const struct check_info *engine_check(const char *id, const struct collector **owner)
+{
+        const char *dot = strrchr(id, '.');
+        if (!dot)
+                return NULL;
+        for (size_t i = 0; collectors[i]; i++) {
+                size_t n = strlen(collectors[i]->name);
+                if ((size_t)(dot - id) != n || strncmp(id, collectors[i]->name, n) != 0)
+                        continue;
+                for (const struct check_info *ci = engine_checks; ci->id; ci++)
+                        if (streq(ci->id, dot + 1)) {
+                                if (owner)
+                                        *owner = collectors[i];
+                                return ci;
+                        }
+        }
+        return NULL;
+}
+
 const struct check_info *check_find(const char *id, const struct collector **owner)
 {
         for (size_t i = 0; collectors[i]; i++)
@@ -43,5 +88,14 @@ const struct check_info *check_find(const char *id, const struct collector **own
                                         *owner = collectors[i];
                                 return ci;
                         }
-        return NULL;
+        return engine_check(id, owner);
+}
+
+bool collector_declares(const struct collector *c, const char *id)
+{
+        for (const struct check_info *ci = c->checks; ci && ci->id; ci++)
+                if (streq(ci->id, id))
+                        return true;
+        size_t n = strlen(c->name);
+        return strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut");
 }

@@ -13,12 +13,12 @@
 
 struct slot {
         pid_t pid;
-        int fd;
+        struct frame_reader rd;
         uint64_t started, deadline;
         bool global_bound; /* the run's --timeout, not the collector's own, set the deadline */
-        struct strbuf out; /* one-document jobs: all of it; framed: the unfinished line */
-        bool overflow;
-        char *bad_frames;  /* framed: why the child's output cannot be trusted */
+        char *bad;         /* why the child's output cannot be trusted (it is killed) */
+        char *cut;         /* the stream ended inside a frame */
+        bool overflow;     /* a one-document job's result over JOB_OUTPUT_MAX */
 };
 
 static void child_main(void *arg, int wfd)
@@ -29,8 +29,9 @@ static void child_main(void *arg, int wfd)
                 return;
         }
         json_object *r = j->fn(j->arg);
-        const char *s = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
-        if (write_all(wfd, s, strlen(s)) < 0)
+        int e = frame_send_result(wfd, r);
+        json_object_put(r);
+        if (e < 0)
                 _exit(2);
 }
 
@@ -40,7 +41,8 @@ static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
         int r = child_start(&c, j->name, child_main, j);
         if (r < 0)
                 return r;
-        *s = (struct slot){.pid = c.pid, .fd = c.fd, .started = now};
+        *s = (struct slot){.pid = c.pid, .started = now};
+        frame_reader_init(&s->rd, c.fd, j->stream ? 0 : JOB_OUTPUT_MAX);
         s->deadline = now + j->timeout_ms;
         if (global && global < s->deadline) {
                 s->deadline = global;
@@ -49,45 +51,54 @@ static int spawn(struct job *j, struct slot *s, uint64_t now, uint64_t global)
         return 0;
 }
 
-/* Hands every whole header line to the job and keeps the unfinished rest. A bad
- * line, a line longer than FRAME_HEADER_MAX or a payload (check frames have none)
- * marks the child untrusted. */
-static void take_frames(struct job *j, struct slot *s)
+/* A one-document job's answer: its payload as JSON (any value). */
+static void take_result(struct job *j, struct slot *s, const struct frame *f)
 {
-        size_t pos = 0;
-        while (!s->bad_frames) {
-                char *line = s->out.s + pos, *nl = memchr(line, '\n', s->out.len - pos);
-                if (!nl)
-                        break;
-                size_t n = (size_t)(nl - line);
-                pos += n + 1;
-                json_object *h = frame_parse_header(line, n), *size;
-                if (!h)
-                        s->bad_frames = n >= FRAME_HEADER_MAX ? xasprintf("a frame header over %u bytes", FRAME_HEADER_MAX)
-                                                              : xstrdup("a frame header that is not a JSON object");
-                else if ((json_object_object_get_ex(h, "size", &size) &&
-                          (!json_object_is_type(size, json_type_int) || json_object_get_int64(size) != 0)) ||
-                         j->on_frame(j->frame_arg, h, n + 1) < 0)
-                        s->bad_frames = xstrdup("a frame of the wrong shape");
-                json_object_put(h);
+        if (j->result || !f->type || !streq(f->type, "result")) {
+                s->bad = xstrdup("a frame of the wrong shape");
+                return;
         }
-        if (pos) {
-                memmove(s->out.s, s->out.s + pos, s->out.len - pos);
-                s->out.len -= pos;
-                s->out.s[s->out.len] = 0;
+        _cleanup_free_ char *text = xstrndup(f->payload, (size_t)f->size);
+        enum json_tokener_error jerr;
+        j->result = json_tokener_parse_verbose(text, &jerr);
+        if (!j->result)
+                s->bad = xstrdup(json_tokener_error_desc(jerr));
+}
+
+/* Hands every whole frame to the job. Returns true when the child is done with: the
+ * stream ended, or its output cannot be trusted (s->bad: a bad header, a header over
+ * FRAME_HEADER_MAX, a payload where check frames have none, a frame the job refuses). */
+static bool take_frames(struct job *j, struct slot *s)
+{
+        struct frame f;
+        int k;
+        while ((k = frame_next(&s->rd, &f)) > 0) {
+                if (!j->stream)
+                        take_result(j, s, &f);
+                else if (j->on_frame(j->frame_arg, f.hdr, f.line_len) < 0)
+                        s->bad = xstrdup("a frame of the wrong shape");
+                if (s->bad)
+                        return true;
         }
-        if (!s->bad_frames && s->out.len >= FRAME_HEADER_MAX)
-                s->bad_frames = xasprintf("a frame header over %u bytes", FRAME_HEADER_MAX);
+        if (k == 0)
+                return false;
+        if (k == -EBADMSG)
+                s->cut = xstrdup(s->rd.why);
+        else if (k == -EFBIG && !j->stream)
+                s->overflow = true;
+        else if (k != -EPIPE)
+                s->bad = xstrdup(s->rd.why);
+        return true;
 }
 
 static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
 {
-        kill_it |= s->bad_frames != NULL;
-        bool timed_out = kill_it && !s->overflow && !s->bad_frames;
+        bool untrusted = s->bad || s->overflow;
+        bool timed_out = kill_it && !untrusted;
+        kill_it |= untrusted;
         j->duration_ms = now - s->started;
         int status = child_reap(s->pid, kill_it, &j->abandoned);
-        close(s->fd);
-        s->fd = -1;
+        close(s->rd.fd);
         if (timed_out) {
                 j->status = JOB_TIMEOUT;
                 j->error = xasprintf("no answer within %llu ms%s; killed%s",
@@ -97,31 +108,29 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         } else if (s->overflow) {
                 j->status = JOB_CRASHED;
                 j->error = xasprintf("sent more than %u bytes of results", JOB_OUTPUT_MAX);
-        } else if (s->bad_frames) {
+        } else if (s->bad) {
                 j->status = JOB_CRASHED;
-                j->error = xasprintf("sent unreadable results (%s)", s->bad_frames);
+                j->error = xasprintf("sent unreadable results (%s)", s->bad);
         } else if ((j->error = child_status_error(status))) {
                 j->status = JOB_CRASHED;
-        } else if (j->stream) {
-                if (s->out.len) {
-                        j->status = JOB_CRASHED;
-                        j->error = xstrdup("sent unreadable results (the last frame is cut short)");
-                } else {
-                        j->status = JOB_DONE;
-                }
+        } else if (s->cut) {
+                j->status = JOB_CRASHED;
+                j->error = xasprintf("sent unreadable results (%s)", s->cut);
+        } else if (!j->stream && !j->result) {
+                j->status = JOB_CRASHED;
+                j->error = xstrdup("sent unreadable results (no result)");
         } else {
-                enum json_tokener_error jerr;
-                j->result = json_tokener_parse_verbose(s->out.s ? s->out.s : "", &jerr);
-                if (!j->result) {
-                        j->status = JOB_CRASHED;
-                        j->error = xasprintf("sent unreadable results (%s)", json_tokener_error_desc(jerr));
-                } else {
-                        j->status = JOB_DONE;
-                }
+                j->status = JOB_DONE;
         }
-        sb_free(&s->out);
-        free(s->bad_frames);
-        s->bad_frames = NULL;
+        if (j->status != JOB_DONE && j->result) {
+                json_object_put(j->result);
+                j->result = NULL;
+        }
+        frame_reader_free(&s->rd);
+        free(s->bad);
+        free(s->cut);
+        s->bad = s->cut = NULL;
+        s->pid = -1;
 }
 
 void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
@@ -132,7 +141,7 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
         size_t *idx = xcalloc(n, sizeof(*idx));
         size_t next = 0, running = 0;
         for (size_t i = 0; i < n; i++)
-                slots[i].fd = -1;
+                slots[i].pid = -1;
 
         while (next < n || running) {
                 uint64_t now = now_ms_monotonic();
@@ -154,8 +163,8 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
                 size_t np = 0;
                 uint64_t soonest = UINT64_MAX;
                 for (size_t i = 0; i < next; i++)
-                        if (slots[i].fd >= 0) {
-                                pfd[np] = (struct pollfd){.fd = slots[i].fd, .events = POLLIN};
+                        if (slots[i].pid > 0) {
+                                pfd[np] = (struct pollfd){.fd = slots[i].rd.fd, .events = POLLIN};
                                 idx[np++] = i;
                                 if (slots[i].deadline < soonest)
                                         soonest = slots[i].deadline;
@@ -168,24 +177,17 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
                 for (size_t k = 0; k < np; k++) {
                         struct slot *s = &slots[idx[k]];
                         if (pfd[k].revents) {
-                                char buf[65536];
-                                ssize_t got = read(s->fd, buf, sizeof(buf));
-                                if (got < 0 && errno == EINTR)
+                                long got = frame_reader_fill(&s->rd);
+                                if (got == -EAGAIN)
                                         continue;
                                 struct job *j = &jobs[idx[k]];
-                                if (got > 0 && j->stream) {
-                                        sb_putn(&s->out, buf, (size_t)got);
-                                        take_frames(j, s);
-                                        if (!s->bad_frames)
-                                                continue;
-                                } else if (got > 0 && s->out.len + (size_t)got > JOB_OUTPUT_MAX) {
-                                        s->overflow = true;
-                                } else if (got > 0) {
-                                        sb_putn(&s->out, buf, (size_t)got);
+                                /* Whole frames go to the job; at the end of the stream, a read
+                                 * error or untrusted output: done with it. */
+                                if (got > 0 && !take_frames(j, s))
                                         continue;
-                                }
-                                /* EOF, a read error, too much output or bad frames: done with it. */
-                                finish(j, s, s->overflow, now);
+                                if (got == 0)
+                                        (void)take_frames(j, s);
+                                finish(j, s, false, now);
                                 running--;
                         } else if (now >= s->deadline) {
                                 finish(&jobs[idx[k]], s, true, now);
@@ -310,6 +312,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                         .name = c->name, .stream = check_in_child, .arg = &args[nj], .on_frame = check_frame,
                         .frame_arg = &rx[nj], .timeout_ms = collector_timeout_ms(base, c, o->default_timeout_ms),
                 };
+                rx[nj].c = c; /* only IDs it declares */
                 job_of[nj++] = i;
         }
 
@@ -334,7 +337,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                         }
                 } else if (j->status == JOB_DONE) {
                         r->status = RUN_CRASHED;
-                        r->note = xasprintf("sent incomplete results: %s", why);
+                        r->note = xstrdup(why);
                 } else if (j->status == JOB_TIMEOUT || j->status == JOB_NOT_RUN) {
                         r->status = RUN_TIMEOUT;
                         r->note = xstrdup(j->error);
@@ -344,15 +347,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 }
                 if (r->status == RUN_TIMEOUT || r->status == RUN_CRASHED) {
                         findings_free(&r->fs);
-                        _cleanup_free_ char *id = xasprintf("%s.%s", name, r->status == RUN_TIMEOUT ? "timeout" : "crashed");
-                        struct finding *f = fnd_add(&r->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", name,
-                                                    r->status == RUN_TIMEOUT ? "timed out" : "crashed", r->note);
-                        if (r->status == RUN_TIMEOUT)
-                                fnd_expected(f, "collector finishes within %llu ms", (unsigned long long)jobs[k].timeout_ms);
-                        else
-                                fnd_expected(f, "collector runs to completion");
-                        fnd_actual(f, "%s", r->note);
-                        fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
+                        run_result_failed(r, jobs[k].timeout_ms);
                 }
                 job_clear(j);
                 findings_rx_free(&rx[k]);
@@ -362,6 +357,21 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
         free(rx);
         free(job_of);
         *n_out = n;
+}
+
+void run_result_failed(struct run_result *r, uint64_t timeout_ms)
+{
+        const char *name = r->c->name;
+        bool timeout = r->status == RUN_TIMEOUT;
+        _cleanup_free_ char *id = xasprintf("%s.%s", name, timeout ? "timeout" : "crashed");
+        struct finding *f = fnd_add(&r->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", name, timeout ? "timed out" : "crashed",
+                                    r->note);
+        if (timeout)
+                fnd_expected(f, "collector finishes within %llu ms", (unsigned long long)timeout_ms);
+        else
+                fnd_expected(f, "collector runs to completion");
+        fnd_actual(f, "%s", r->note);
+        fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
 }
 
 void run_results_free(struct run_result *r, size_t n)

@@ -1,6 +1,6 @@
 /* Runs collector work in forked children, each under its own deadline, results
- * back over a pipe as JSON. A child that overruns is killed; one that cannot be
- * reaped (D state: hung NFS, dead GPU) is abandoned, never waited for. */
+ * back over a pipe in frames (collectors/frame.h). A child that overruns is killed;
+ * one that cannot be reaped (D state: hung NFS, dead GPU) is abandoned, never waited for. */
 #pragma once
 #include <json-c/json.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@ enum job_status {
 struct job {
         /* in */
         const char *name;
-        json_object *(*fn)(void *arg); /* runs in the child: one JSON document back */
+        json_object *(*fn)(void *arg); /* runs in the child: one JSON document back (a result frame) */
         void *arg;
         uint64_t timeout_ms;
         /* Or framed (collectors/frame.h): the child runs stream(arg, wfd) and writes
@@ -70,5 +70,8 @@ const char *run_status_name(enum run_status s);
 /* Runs every registered collector; out has one entry per registry entry. */
 void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out);
 void run_results_free(struct run_result *r, size_t n);
+/* r timed out or crashed (r->status, r->note): its one finding, <name>.timeout or
+ * <name>.crashed (engine_checks), unknown, added to r->fs. */
+void run_result_failed(struct run_result *r, uint64_t timeout_ms);
 /* Timeout for a collector: [name] timeout in the config, else the run default (SLOW: 4x). */
 uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c, uint64_t def_ms);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/sampler.h"
+#include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "lib/child.h"
 #include "lib/procfs.h"
@@ -12,8 +13,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#if defined(EVODIAG_TEST_HOOKS) && defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
-#define ANSWER_MAX (8u << 20)   /* one sample never needs more */
 #define BACKOFF_MAX_MS 60000    /* a sampler that keeps failing is retried at least once a minute */
 
 /* ---------------- the sampler child ---------------- */
@@ -31,78 +34,79 @@ static void close_others(int a, int b)
         rootfs_close_fds_except(a, b);
 }
 
-/* On the pipe a value is ["key","subject",value,"unit"] and a status
- * ["id","subject","severity","summary"] (null for no subject or unit): arrays
- * cost the parent a fraction of what objects do to parse (json-c gives every
- * object its own hash table), and it parses every answer of every interval. */
-static const char *const value_keys[4] = {"key", "subject", "value", "unit"};
-static const char *const status_keys[4] = {"id", "subject", "severity", "summary"};
-
-static json_object *compact(json_object *objs, const char *const keys[4])
+/* Test builds under AddressSanitizer: EVODIAG_LEAK_CHECK=1 makes a stopping sampler
+ * check, once its state is freed, that nothing it allocated is left (LeakSanitizer),
+ * and say so on stderr; EVODIAG_FAULT=<collector>:leak drops the state without
+ * freeing it (the check must then report it). */
+static bool leak_check_wanted(void)
 {
-        size_t n = objs ? json_object_array_length(objs) : 0;
-        json_object *a = json_object_new_array_ext((int)n);
-        for (size_t i = 0; i < n; i++) {
-                json_object *o = json_object_array_get_idx(objs, i), *x = json_object_new_array_ext(4), *f;
-                for (int k = 0; k < 4; k++)
-                        json_object_array_add(x, json_object_object_get_ex(o, keys[k], &f) ? json_object_get(f) : NULL);
-                json_object_array_add(a, x);
-        }
-        return a;
+#if defined(EVODIAG_TEST_HOOKS)
+        const char *want = getenv("EVODIAG_LEAK_CHECK");
+        return want && streq(want, "1");
+#else
+        return false;
+#endif
 }
 
-bool watch_value_get(json_object *v, const char **key, const char **subject, double *value, const char **unit)
+/* LeakSanitizer scans stacks conservatively: a copy of the state's address left in a
+ * dead slot of sample()'s frames would count as a reference once the leak check's
+ * own frames cover that region. Called where those frames are gone, it zeroes them. */
+__attribute__((noinline)) static void scrub_stack(void)
 {
-        json_object *k, *s, *x, *u;
-        if (json_object_is_type(v, json_type_array)) {
-                if (json_object_array_length(v) != 4)
-                        return false;
-                k = json_object_array_get_idx(v, 0);
-                s = json_object_array_get_idx(v, 1);
-                x = json_object_array_get_idx(v, 2);
-                u = json_object_array_get_idx(v, 3);
-        } else {
-                if (!json_object_object_get_ex(v, "key", &k) || !json_object_object_get_ex(v, "value", &x))
-                        return false;
-                if (!json_object_object_get_ex(v, "subject", &s))
-                        s = NULL;
-                if (!json_object_object_get_ex(v, "unit", &u))
-                        u = NULL;
-        }
-        if (!json_object_is_type(k, json_type_string) || !(json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int)))
-                return false;
-        *key = json_object_get_string(k);
-        *subject = json_object_is_type(s, json_type_string) ? json_object_get_string(s) : NULL;
-        *value = json_object_get_double(x);
-        *unit = json_object_is_type(u, json_type_string) ? json_object_get_string(u) : NULL;
-        return true;
+        volatile char area[256u << 10];
+        for (size_t i = 0; i < sizeof(area); i++)
+                area[i] = 0;
 }
 
-json_object *watch_value_object(json_object *v)
+/* The sampler stops (watch closed its request pipe): what sample() kept goes.
+ * Returns whether a leak check can tell anything: the state was freed, dropped on
+ * request, or there was none. */
+__attribute__((noinline)) static bool release_state(struct ctx *c, bool drop)
 {
-        const char *key, *subject, *unit;
-        double d;
-        if (!watch_value_get(v, &key, &subject, &d, &unit))
-                return NULL;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "key", json_object_new_string(key));
-        if (subject)
-                json_object_object_add(o, "subject", json_object_new_string(subject));
-        json_object_object_add(o, "value", json_object_new_double(d));
-        if (unit)
-                json_object_object_add(o, "unit", json_object_new_string(unit));
-        return o;
+        bool kept = c->state != NULL, freed = false;
+        if (kept && c->self->free_state && !drop) {
+                c->self->free_state(c->state);
+                freed = true;
+        }
+        c->state = NULL; /* whatever free_state missed is unreachable now: a leak */
+        return !kept || freed || drop;
 }
 
-json_object *watch_values_objects(json_object *compact_values)
+__attribute__((noinline)) static void leak_check(const struct collector *c, bool checkable)
 {
-        json_object *a = json_object_new_array();
-        for (size_t i = 0; compact_values && i < json_object_array_length(compact_values); i++) {
-                json_object *o = watch_value_object(json_object_array_get_idx(compact_values, i));
-                if (o)
-                        json_object_array_add(a, o);
+#if defined(EVODIAG_TEST_HOOKS) && defined(__SANITIZE_ADDRESS__)
+        if (!checkable) {
+                fprintf(stderr, "evodiag: leak check: %s: no free_state, not checked\n", c->name);
+                return;
         }
-        return a;
+        int leaks = __lsan_do_recoverable_leak_check();
+        fprintf(stderr, "evodiag: leak check: %s: %s\n", c->name, leaks ? "LEAKS (reported above)" : "nothing left");
+#else
+        fprintf(stderr, "evodiag: leak check: %s: not in this build (needs --enable-sanitizers)\n", c->name);
+#endif
+}
+
+/* Answers requests until the parent closes the pipe (0) or sends garbage (<0). */
+__attribute__((noinline)) static int serve(struct ctx *c, struct frame_reader *rd, int wfd, const struct child_arg *a)
+{
+        bool applies = !c->self->detect || c->self->detect(c);
+        uint64_t no;
+        int k;
+        while ((k = frame_take_request(rd, &no)) > 0) {
+                c->sample_no = no;
+                c->deadline_ms = now_ms_monotonic() + (no ? a->timeout_ms : a->first_timeout_ms);
+                struct sample s;
+                sample_init(&s);
+                if (applies)
+                        c->self->sample(c, &s);
+                if (fault_wanted(c->self->name, "forge")) /* test builds: another collector's check */
+                        sample_status(&s, "shm.orphaned", NULL, SEV_CRIT, "forged by EVODIAG_FAULT=%s:forge", c->self->name);
+                int w = frame_send_sample(wfd, no, applies, &s);
+                sample_free(&s);
+                if (w < 0 || !applies)
+                        return 0;
+        }
+        return k;
 }
 
 static void sampler_main(void *arg, int wfd)
@@ -113,48 +117,18 @@ static void sampler_main(void *arg, int wfd)
         signal(SIGINT, SIG_IGN);
         close(a->req_wr);
         close_others(a->req_rd, wfd);
-        struct ctx *c = &a->ctx;
-        bool applies = !c->self->detect || c->self->detect(c);
-        char line[64];
-        size_t n = 0;
-        for (;;) {
-                char ch;
-                ssize_t r = read(a->req_rd, &ch, 1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        _exit(0); /* the parent is gone or done with us */
-                if (ch != '\n') {
-                        if (n < sizeof(line) - 1)
-                                line[n++] = ch;
-                        continue;
-                }
-                line[n] = 0;
-                n = 0;
-                uint64_t no;
-                if (parse_u64(line, &no) < 0)
-                        _exit(3);
-                c->sample_no = no;
-                c->deadline_ms = now_ms_monotonic() + (no ? a->timeout_ms : a->first_timeout_ms);
-                json_object *o = json_object_new_object();
-                json_object_object_add(o, "n", json_object_new_int64((int64_t)no));
-                json_object_object_add(o, "applies", json_object_new_boolean(applies));
-                if (applies) {
-                        struct sample s;
-                        sample_init(&s);
-                        c->self->sample(c, &s);
-                        json_object_object_add(o, "v", compact(s.values, value_keys));
-                        json_object_object_add(o, "s", compact(s.statuses, status_keys));
-                        sample_free(&s);
-                }
-                const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                int w = write_all(wfd, txt, strlen(txt));
-                if (w == 0)
-                        w = write_all(wfd, "\n", 1);
-                json_object_put(o);
-                if (w < 0 || !applies)
-                        _exit(0);
+        struct frame_reader rd;
+        frame_reader_init(&rd, a->req_rd, 0);
+        int k = serve(&a->ctx, &rd, wfd, a);
+        frame_reader_free(&rd);
+        bool checkable = release_state(&a->ctx, fault_wanted(a->ctx.self->name, "leak"));
+        if (leak_check_wanted()) {
+                /* No copy of the state's address may survive in the dead frames below
+                 * (sample()'s, release_state's) where the check's own frames will lie. */
+                scrub_stack();
+                leak_check(a->ctx.self, checkable);
         }
+        _exit(k < 0 ? 3 : 0); /* the parent is gone or done with us, or asked for garbage */
 }
 
 /* ---------------- the parent ---------------- */
@@ -177,7 +151,7 @@ void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, c
                 /* An answer is due before the next tick is much overdue; a slow host gets
                  * at least a second, and the collector's own timeout caps it. */
                 uint64_t t = interval_ms > 1000 ? interval_ms : 1000;
-                *sp = (struct sampler){.c = c, .state = SP_STOPPED, .pid = -1, .req_fd = -1, .resp_fd = -1,
+                *sp = (struct sampler){.c = c, .state = SP_STOPPED, .pid = -1, .req_fd = -1, .rd.fd = -1,
                                        .timeout_ms = t < cap ? t : cap};
         }
 }
@@ -209,11 +183,21 @@ static int spawn(struct watch *w, struct sampler *sp)
         (void)fcntl(ch.fd, F_SETFL, O_NONBLOCK);
         sp->pid = ch.pid;
         sp->req_fd = rq[1];
-        sp->resp_fd = ch.fd;
+        frame_reader_init(&sp->rd, ch.fd, SAMPLE_PAYLOAD_MAX);
         sp->state = SP_IDLE;
         sp->next_no = 0;
-        sb_free(&sp->in);
         return 0;
+}
+
+static void close_pipes(struct sampler *sp)
+{
+        if (sp->req_fd >= 0)
+                close(sp->req_fd);
+        if (sp->rd.fd >= 0)
+                close(sp->rd.fd);
+        frame_reader_free(&sp->rd); /* fd -1 */
+        sp->req_fd = -1;
+        sp->pid = -1;
 }
 
 /* The child is done for now: reap it (or leave it behind when it is stuck in the
@@ -234,13 +218,7 @@ static void down(struct watch *w, struct sampler *sp, bool timeout, const char *
                 if (got != sp->pid)
                         status = child_reap(sp->pid, true, &abandoned);
         }
-        if (sp->req_fd >= 0)
-                close(sp->req_fd);
-        if (sp->resp_fd >= 0)
-                close(sp->resp_fd);
-        sp->req_fd = sp->resp_fd = -1;
-        sp->pid = -1;
-        sb_free(&sp->in);
+        close_pipes(sp);
         sp->failures++;
         uint64_t step = w->interval_ms * 5 > 2000 ? w->interval_ms * 5 : 2000;
         uint64_t backoff = step * sp->failures;
@@ -266,16 +244,14 @@ static void down(struct watch *w, struct sampler *sp, bool timeout, const char *
                 sp->problem = xasprintf("the %s sampler failed: %s; restarting in %llu s", sp->c->name,
                                         why ? why : st ? st : "exited", (unsigned long long)(backoff / 1000));
         /* Its values are no longer known; its statuses stay until it answers again. */
-        json_object_put(sp->values);
-        sp->values = NULL;
+        sample_answer_free(&sp->cur);
+        sample_answer_free(&sp->answer);
+        sp->answered = false;
 }
 
 static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
 {
-        char buf[32];
-        int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)sp->next_no);
-        ssize_t r = write(sp->req_fd, buf, (size_t)n);
-        if (r != n) {
+        if (frame_send_request(sp->req_fd, sp->next_no) < 0) {
                 down(w, sp, false, NULL, now); /* it died: its exit status says how */
                 return;
         }
@@ -310,7 +286,7 @@ size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_
                 struct sampler *sp = &w->s[i];
                 if (sp->state != SP_IDLE && sp->state != SP_BUSY)
                         continue;
-                pfd[np] = (struct pollfd){.fd = sp->resp_fd, .events = POLLIN};
+                pfd[np] = (struct pollfd){.fd = sp->rd.fd, .events = POLLIN};
                 which[np++] = i;
                 if (sp->state == SP_BUSY && sp->deadline_ms < *deadline)
                         *deadline = sp->deadline_ms;
@@ -318,34 +294,33 @@ size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_
         return np;
 }
 
-static void take_answer(struct watch *w, struct sampler *sp, char *line, uint64_t now)
+static void take_answer(struct watch *w, struct sampler *sp, const struct frame *f, uint64_t now)
 {
-        if (!w->tok)
-                w->tok = json_tokener_new();
-        json_tokener_reset(w->tok);
-        json_object *o = json_tokener_parse_ex(w->tok, line, (int)strlen(line) + 1), *ap;
-        if (o && json_tokener_get_error(w->tok) != json_tokener_success) {
-                json_object_put(o);
-                o = NULL;
-        }
-        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "applies", &ap)) {
-                json_object_put(o);
-                down(w, sp, false, "sent an unreadable answer", now);
+        struct sample_answer a;
+        _cleanup_free_ char *why = NULL;
+        if (sp->state != SP_BUSY) {
+                down(w, sp, false, "sent an answer nobody asked for", now);
                 return;
         }
-        if (!json_object_get_boolean(ap)) {
-                json_object_put(o);
+        if (sample_answer_take(&a, f, sp->rd.tok, sp->c, &why) < 0) {
+                down(w, sp, false, why, now);
+                return;
+        }
+        if (a.n + 1 != sp->next_no) {
+                sample_answer_free(&a);
+                down(w, sp, false, "sent an answer to another request", now);
+                return;
+        }
+        if (!a.applies) {
+                sample_answer_free(&a);
                 bool ab = false;
                 (void)child_reap(sp->pid, false, &ab);
-                close(sp->req_fd);
-                close(sp->resp_fd);
-                sp->req_fd = sp->resp_fd = -1;
-                sp->pid = -1;
+                close_pipes(sp);
                 sp->state = SP_NOT_APPLICABLE;
                 return;
         }
-        json_object_put(sp->answer);
-        sp->answer = o;
+        sample_answer_free(&sp->answer);
+        sp->answer = a;
         sp->answered = true;
         sp->answers++;
         sp->failures = 0;
@@ -354,38 +329,37 @@ static void take_answer(struct watch *w, struct sampler *sp, char *line, uint64_
         sp->state = SP_IDLE;
 }
 
+static bool running(const struct sampler *sp)
+{
+        return sp->state == SP_IDLE || sp->state == SP_BUSY;
+}
+
+/* What came on a readable answer pipe: whole answers, or the end of the child. */
+static void take_frames(struct watch *w, struct sampler *sp, uint64_t now)
+{
+        long got = frame_reader_fill(&sp->rd);
+        if (got == -EAGAIN)
+                return;
+        struct frame f;
+        int k = 0;
+        while (running(sp) && (k = frame_next(&sp->rd, &f)) > 0)
+                take_answer(w, sp, &f, now);
+        if (!running(sp) || (k == 0 && got > 0))
+                return;
+        /* The end of the stream (its exit status says why), or a bad frame. */
+        down(w, sp, false, k == -EFBIG ? "sent an oversized answer" : k == -EPIPE || got < 0 ? NULL : "sent an unreadable answer", now);
+}
+
 void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *which, size_t np, uint64_t now)
 {
         for (size_t k = 0; k < np; k++) {
                 struct sampler *sp = &w->s[which[k]];
-                if (sp->state != SP_IDLE && sp->state != SP_BUSY)
+                if (!running(sp))
                         continue;
-                if (pfd[k].revents) {
-                        char buf[65536];
-                        ssize_t got = read(sp->resp_fd, buf, sizeof(buf));
-                        if (got < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (got <= 0) {
-                                down(w, sp, false, sp->in.len ? "sent an unreadable answer" : NULL, now);
-                                continue;
-                        }
-                        if (sp->in.len + (size_t)got > ANSWER_MAX) {
-                                down(w, sp, false, "sent an oversized answer", now);
-                                continue;
-                        }
-                        size_t had = sp->in.len;
-                        sb_putn(&sp->in, buf, (size_t)got);
-                        char *nl = memchr(sp->in.s + had, '\n', (size_t)got);
-                        if (nl) {
-                                *nl = 0;
-                                /* The buffer keeps its size for the next answer. */
-                                sp->in.len = 0;
-                                if (sp->state == SP_BUSY)
-                                        take_answer(w, sp, sp->in.s, now);
-                        }
-                } else if (sp->state == SP_BUSY && now >= sp->deadline_ms) {
+                if (pfd[k].revents)
+                        take_frames(w, sp, now);
+                else if (sp->state == SP_BUSY && now >= sp->deadline_ms)
                         down(w, sp, true, NULL, now);
-                }
         }
         /* Children not polled this time (none) still have deadlines. */
         for (size_t i = 0; i < w->n; i++) {
@@ -410,12 +384,6 @@ static const char *status_key(char buf[static 512], const char *id, const char *
 {
         snprintf(buf, 512, "%s\037%s", id, subject ? subject : "");
         return buf;
-}
-
-static const char *astr(json_object *a, size_t i)
-{
-        json_object *v = json_object_array_get_idx(a, i);
-        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 struct evlist {
@@ -495,27 +463,28 @@ static void remove_status(struct watch *w, size_t i)
         }
 }
 
-struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, json_object **fresh)
+struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct svalue **fresh, size_t *nfresh)
 {
         struct evlist ev = {0};
         w->round++;
-        *fresh = json_object_new_array();
+        size_t nf = 0;
+        for (size_t k = 0; k < w->n; k++)
+                nf += w->s[k].answered ? w->s[k].answer.nv : 0;
+        *fresh = xcalloc(nf ? nf : 1, sizeof(**fresh));
+        *nfresh = 0;
         for (size_t k = 0; k < w->n; k++) {
                 struct sampler *sp = &w->s[k];
                 if (sp->answered) {
                         bool baseline = !sp->baselined;
-                        json_object *sts, *vals;
-                        if (json_object_object_get_ex(sp->answer, "s", &sts) && json_object_is_type(sts, json_type_array))
-                                for (size_t i = 0; i < json_object_array_length(sts); i++) {
-                                        json_object *o = json_object_array_get_idx(sts, i);
-                                        if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != 4)
-                                                continue;
-                                        const char *id = astr(o, 0), *sv = astr(o, 2);
-                                        enum severity sev;
-                                        if (!id || !sv || severity_from_name(sv, &sev) < 0)
-                                                continue;
-                                        upsert(w, &ev, k, id, astr(o, 1), sev, astr(o, 3) ? astr(o, 3) : "", t, baseline);
-                                }
+                        /* The answer becomes the current values; its statuses update the table. */
+                        sample_answer_free(&sp->cur);
+                        sp->cur = sp->answer;
+                        sp->answer = (struct sample_answer){0};
+                        sp->answered = false;
+                        for (size_t i = 0; i < sp->cur.ns; i++) {
+                                const struct sstatus *st = &sp->cur.s[i];
+                                upsert(w, &ev, k, st->id, st->subject, st->sev, st->summary, t, baseline);
+                        }
                         /* What it reported before and not now has passed (or its subject is gone). */
                         for (size_t i = w->nst; i-- > 0;)
                                 if (w->st[i].owner == k && w->seen[i] != w->round) {
@@ -523,16 +492,8 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, json_o
                                                 add_event(&ev, t, &w->st[i], w->st[i].sev, false, true);
                                         remove_status(w, i);
                                 }
-                        json_object_put(sp->values);
-                        sp->values = NULL;
-                        if (json_object_object_get_ex(sp->answer, "v", &vals) && json_object_is_type(vals, json_type_array)) {
-                                sp->values = json_object_get(vals);
-                                for (size_t i = 0; i < json_object_array_length(vals); i++)
-                                        json_object_array_add(*fresh, json_object_get(json_object_array_get_idx(vals, i)));
-                        }
-                        json_object_put(sp->answer);
-                        sp->answer = NULL;
-                        sp->answered = false;
+                        memcpy(*fresh + *nfresh, sp->cur.v, sp->cur.nv * sizeof(**fresh));
+                        *nfresh += sp->cur.nv;
                         sp->baselined = true;
                 } else if (sp->problem) {
                         _cleanup_free_ char *id = xasprintf("%s.%s", sp->c->name, sp->problem_timeout ? "timeout" : "crashed");
@@ -589,11 +550,8 @@ json_object *watch_values_json(const struct watch *w)
 {
         json_object *a = json_object_new_array();
         for (size_t k = 0; k < w->n; k++)
-                for (size_t i = 0; w->s[k].values && i < json_object_array_length(w->s[k].values); i++) {
-                        json_object *o = watch_value_object(json_object_array_get_idx(w->s[k].values, i));
-                        if (o)
-                                json_object_array_add(a, o);
-                }
+                for (size_t i = 0; i < w->s[k].cur.nv; i++)
+                        json_object_array_add(a, svalue_to_json(&w->s[k].cur.v[i]));
         return a;
 }
 
@@ -606,12 +564,10 @@ void watch_stop(struct watch *w)
                         /* Closing the request pipe ends it cleanly; one that is stuck gets SIGKILL. */
                         if (sp->req_fd >= 0)
                                 close(sp->req_fd);
+                        sp->req_fd = -1;
                         (void)child_reap(sp->pid, sp->state == SP_BUSY, &ab);
                 }
-                if (sp->resp_fd >= 0)
-                        close(sp->resp_fd);
-                sp->req_fd = sp->resp_fd = -1;
-                sp->pid = -1;
+                close_pipes(sp);
                 sp->state = SP_STOPPED;
         }
 }
@@ -619,9 +575,9 @@ void watch_stop(struct watch *w)
 void watch_free(struct watch *w)
 {
         for (size_t i = 0; i < w->n; i++) {
-                json_object_put(w->s[i].answer);
-                json_object_put(w->s[i].values);
-                sb_free(&w->s[i].in);
+                sample_answer_free(&w->s[i].answer);
+                sample_answer_free(&w->s[i].cur);
+                frame_reader_free(&w->s[i].rd);
                 free(w->s[i].problem);
         }
         free(w->s);
@@ -632,8 +588,6 @@ void watch_free(struct watch *w)
         }
         free(w->st);
         json_object_put(w->index);
-        if (w->tok)
-                json_tokener_free(w->tok);
         free(w->seen);
         *w = (struct watch){0};
 }

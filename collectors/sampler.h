@@ -2,10 +2,10 @@
  * sample()), the per-round merge of their answers, and the events (a change of
  * a status's severity). The parent's side of the engine only.
  *
- * Protocol: the parent writes "N\n" (the sample number) on the child's request
- * pipe; the child runs sample() and answers one JSON line
- * {"n":N,"applies":true,"v":[["key","subject",value,"unit"],...],
- *  "s":[["id","subject","severity","summary"],...]}.
+ * Protocol (collectors/frame.h): the parent sends a request frame with the sample
+ * number on the child's request pipe; the child runs sample() and answers with a
+ * sample frame, which the parent decodes into struct sample_answer (lib/sample.h
+ * values and statuses), checking every status ID against the collector's checks.
  * Every request has a deadline; a child that misses it is killed (abandoned when
  * it cannot be reaped) and started again later; meanwhile its collector shows the
  * unknown status "<name>.timeout". The parent never blocks on a child.
@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "collectors/collector.h"
+#include "collectors/frame.h"
 #include "lib/sample.h"
 #include "collectors/sample_util.h" /* sampler_rescan_ms */
 
@@ -33,19 +34,19 @@ struct sampler {
         const struct collector *c;
         enum sampler_state state;
         pid_t pid;
-        int req_fd, resp_fd;
+        int req_fd;
+        struct frame_reader rd; /* the answer pipe */
         uint64_t sent_ms, deadline_ms, respawn_ms;
         uint64_t next_no;       /* the next sample number for this child */
         uint64_t timeout_ms;    /* per request after the first */
-        struct strbuf in;       /* partial answer */
-        json_object *answer;    /* latest answer not yet merged (values, statuses) */
+        struct sample_answer answer; /* latest answer not yet merged (values, statuses) */
         bool answered;          /* `answer` is new since the last round */
         bool baselined;         /* its first answer has been merged */
         unsigned failures;      /* in a row; sets the restart back-off */
         char *problem;          /* why it is down: "timeout", "crashed" + text */
         bool problem_timeout;
         uint64_t answers, timeouts, crashes, abandoned;
-        json_object *values;    /* latest values (array) */
+        struct sample_answer cur; /* the merged answer: latest values (cur.v, cur.nv) */
 };
 
 struct watch_status {
@@ -73,7 +74,6 @@ struct watch {
         uint64_t *seen;     /* per status: the round it was last reported in */
         json_object *index; /* "id\037subject" -> position in st */
         uint64_t round;
-        struct json_tokener *tok; /* one parser for every answer: no allocation per answer */
 };
 
 /* The samplers of the selected collectors that have sample(). The collector
@@ -90,20 +90,15 @@ void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *whic
 /* True when no request is outstanding. */
 bool watch_settled(const struct watch *w);
 /* Merges the answers that came since the last round into the statuses; returns
- * the events (caller frees with watch_events_free) and, in *fresh, the values of
- * the collectors that answered (a new array in the samplers' compact form, see
- * watch_value_get; caller puts it). */
-struct watch_event *watch_round(struct watch *w, uint64_t time_ms, size_t *nev, json_object **fresh);
+ * the events (caller frees with watch_events_free) and, in *fresh (*nfresh), the
+ * values of the collectors that answered: an array the caller frees, whose strings
+ * stay valid until the next watch_service() or watch_round(). */
+struct watch_event *watch_round(struct watch *w, uint64_t time_ms, size_t *nev, struct svalue **fresh, size_t *nfresh);
 void watch_events_free(struct watch_event *e, size_t n);
-/* A value as the samplers send it (["key","subject",value,"unit"]) or as
- * lib/sample.h makes it (an object): its parts; false when it is neither. */
-bool watch_value_get(json_object *v, const char **key, const char **subject, double *value, const char **unit);
-/* The lib/sample.h object shape of a value (new), or NULL; and of a whole array. */
-json_object *watch_value_object(json_object *v);
-json_object *watch_values_objects(json_object *values);
 /* All current statuses as a JSON array, worst first. */
 json_object *watch_statuses_json(const struct watch *w);
-/* All latest values (also of collectors that did not answer this round), as objects. */
+/* All latest values (also of collectors that did not answer this round), as
+ * lib/sample.h objects. */
 json_object *watch_values_json(const struct watch *w);
 /* Kills and reaps every child. */
 void watch_stop(struct watch *w);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/sink.h"
+#include "collectors/artifact.h"
 #include "lib/escape.h"
 #include "collectors/frame.h"
 #include "lib/child.h"
@@ -13,50 +14,52 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-static json_object *artifact_hdr(const char *path, const char *kind, const char *origin, const char *status,
-                                 const char *error, unsigned redactions, uint64_t ms);
-
-/* A header too big for a frame (FRAME_HEADER_MAX) is replaced by an error record
- * for its path: the artifact is missing, and says why, instead of the collector. */
-static bool header_fits(struct bundle_sink *s, int r, json_object *hdr_path)
+/* An artifact's record (collectors/artifact.h): the header of its frame. */
+static struct manifest_artifact record(const char *path, const char *kind, const char *origin, const char *status,
+                                       const char *error, unsigned redactions, uint64_t ms)
 {
-        if (r != -E2BIG)
-                return r == 0;
-        const char *p = json_object_get_string(hdr_path);
-        json_object *h = artifact_hdr(p && strlen(p) < 4096 ? p : "collectors/header-too-big", "derived", "", "error",
-                                      "its frame header was over 1 MiB", 0, 0);
-        json_object_object_add(h, "absent", json_object_new_boolean(1));
-        return frame_write(s->fd, h, NULL, 0) == 0;
+        return (struct manifest_artifact){
+                .path = xstrdup(path), .kind = xstrdup(kind), .origin = xstrdup(origin ? origin : ""), .status = xstrdup(status),
+                .error = error ? xstrdup(error) : NULL, .redactions = {.set = true, .v = redactions},
+                .duration_ms = {.set = true, .v = ms > INT64_MAX ? INT64_MAX : (int64_t)ms},
+        };
 }
 
-static void send_frame(struct bundle_sink *s, json_object *hdr, const char *data, size_t len)
-{
-        if (s->broken) {
-                json_object_put(hdr);
-                return;
-        }
-        json_object *path = NULL;
-        if (json_object_object_get_ex(hdr, "path", &path))
-                json_object_get(path);
-        if (!header_fits(s, frame_write(s->fd, hdr, data, len), path))
-                s->broken = true;
-        json_object_put(path);
-}
+static const struct mf_bool yes = {.set = true, .v = true};
 
-static json_object *artifact_hdr(const char *path, const char *kind, const char *origin, const char *status,
-                                 const char *error, unsigned redactions, uint64_t ms)
+static json_object *header(const struct manifest_artifact *a)
 {
-        json_object *h = json_object_new_object();
+        json_object *h = artifact_to_json(a);
         json_object_object_add(h, "t", json_object_new_string("artifact"));
-        json_object_object_add(h, "path", json_object_new_string(path));
-        json_object_object_add(h, "kind", json_object_new_string(kind));
-        json_object_object_add(h, "origin", json_object_new_string(origin ? origin : ""));
-        json_object_object_add(h, "status", json_object_new_string(status));
-        if (error)
-                json_object_object_add(h, "error", json_object_new_string(error));
-        json_object_object_add(h, "redactions", json_object_new_int((int)redactions));
-        json_object_object_add(h, "duration_ms", json_object_new_int64((int64_t)ms));
         return h;
+}
+
+/* Frames the record (consumed) with its payload. A header too big for a frame
+ * (FRAME_HEADER_MAX) is replaced by an error record for its path: the artifact is
+ * missing, and says why, instead of the collector. */
+static void send_artifact(struct bundle_sink *s, struct manifest_artifact *a, const char *data, size_t len)
+{
+        if (!s->broken) {
+                int r = frame_write(s->fd, header(a), data, len);
+                if (r == -E2BIG) {
+                        struct manifest_artifact e = record(strlen(a->path) < 4096 ? a->path : "collectors/header-too-big", "derived", "",
+                                                            "error", "its frame header was over 1 MiB", 0, 0);
+                        e.absent = yes;
+                        r = frame_write(s->fd, header(&e), NULL, 0);
+                        artifact_free(&e);
+                }
+                if (r < 0)
+                        s->broken = true;
+        }
+        artifact_free(a);
+}
+
+static void send_frame(struct bundle_sink *s, json_object *hdr)
+{
+        if (s->broken)
+                json_object_put(hdr);
+        else if (frame_write(s->fd, hdr, NULL, 0) < 0)
+                s->broken = true;
 }
 
 /* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count.
@@ -79,10 +82,10 @@ static void send_text_lines(struct bundle_sink *s, const char *path, const char 
                 truncated = true;
         }
         _cleanup_free_ char *why = truncated && !error ? xasprintf("cut at %zu bytes (per-artifact budget)", s->artifact_max) : NULL;
-        json_object *h = artifact_hdr(path, kind, origin, truncated ? "truncated" : "ok", error ? error : why, n, ms);
+        struct manifest_artifact a = record(path, kind, origin, truncated ? "truncated" : "ok", error ? error : why, n, ms);
         if (lines >= 0)
-                json_object_object_add(h, "lines", json_object_new_int64(lines));
-        send_frame(s, h, text, len);
+                a.lines = (struct mf_int){.set = true, .v = lines};
+        send_artifact(s, &a, text, len);
         free(red);
 }
 
@@ -144,7 +147,8 @@ void sink_command(struct bundle_sink *s, const char *name, const char *const arg
                 char *red = s->red ? redact(s->red, r.out, r.len, &len, &n) : NULL;
                 if (red)
                         text = red;
-                send_frame(s, artifact_hdr(dest, "command", origin.s, status, r.error, n, r.duration_ms), text, len);
+                struct manifest_artifact a = record(dest, "command", origin.s, status, r.error, n, r.duration_ms);
+                send_artifact(s, &a, text, len);
                 free(red);
         }
         cmd_result_free(&r);
@@ -161,7 +165,9 @@ void sink_binary(struct bundle_sink *s, const char *name, const char *kind, cons
                 return;
         }
         size_t size = (size_t)st.st_size, len = size < s->artifact_max ? size : s->artifact_max;
-        json_object *h = artifact_hdr(dest, kind, path, len < size ? "truncated" : "ok", NULL, 0, 0);
+        struct manifest_artifact a = record(dest, kind, path, len < size ? "truncated" : "ok", NULL, 0, 0);
+        json_object *h = header(&a);
+        artifact_free(&a);
         if (s->broken || frame_write_header(s->fd, h, len) < 0) {
                 s->broken = true;
                 return;
@@ -201,9 +207,9 @@ void sink_missing(struct bundle_sink *s, const char *name, const char *kind, con
 {
         /* name is either already a full archive path (host/...) or a collector-relative one. */
         _cleanup_free_ char *dest = startswith(name, "host/") || startswith(name, "collectors/") ? xstrdup(name) : collector_path(s, name);
-        json_object *h = artifact_hdr(dest, kind, origin, status, why, 0, 0);
-        json_object_object_add(h, "absent", json_object_new_boolean(1));
-        send_frame(s, h, NULL, 0);
+        struct manifest_artifact a = record(dest, kind, origin, status, why, 0, 0);
+        a.absent = yes;
+        send_artifact(s, &a, NULL, 0);
 }
 
 void sink_log(struct bundle_sink *s, const char *fmt, ...)
@@ -215,33 +221,7 @@ void sink_log(struct bundle_sink *s, const char *fmt, ...)
         json_object *h = json_object_new_object();
         json_object_object_add(h, "t", json_object_new_string("log"));
         json_object_object_add(h, "msg", json_object_new_string(msg));
-        send_frame(s, h, NULL, 0);
-}
-
-json_object *names_to_json(const char *names, size_t len)
-{
-        json_object *a = json_object_new_array();
-        for (size_t pos = 0; names && pos < len;) {
-                size_t n = strnlen(names + pos, len - pos);
-                json_object_array_add(a, json_object_new_string_len(names + pos, (int)n));
-                pos += n + 1;
-        }
-        return a;
-}
-
-char *names_from_json(json_object *arr, size_t *len)
-{
-        struct strbuf b = {0};
-        sb_puts(&b, "");
-        size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
-        for (size_t i = 0; i < n; i++) {
-                json_object *v = json_object_array_get_idx(arr, i);
-                const char *s = json_object_get_string(v);
-                if (s && *s && !strchr(s, '/'))
-                        sb_putn(&b, s, strlen(s) + 1);
-        }
-        *len = b.len;
-        return sb_steal(&b);
+        send_frame(s, h);
 }
 
 /* Emits what check() read: files with the exact bytes seen, counted files re-read
@@ -279,42 +259,40 @@ static void send_trace(struct bundle_sink *s)
                         break;
                 }
                 case TRACE_ERROR: {
-                        json_object *h = artifact_hdr(dest, "file", t[i].path, "error", rootfs_strerror(t[i].error), 0, 0);
-                        json_object_object_add(h, "errno", json_object_new_int(t[i].error));
-                        json_object_object_add(h, "absent", json_object_new_boolean(1));
-                        send_frame(s, h, NULL, 0);
+                        struct manifest_artifact a = record(dest, "file", t[i].path, "error", rootfs_strerror(t[i].error), 0, 0);
+                        a.err = (struct mf_int){.set = true, .v = t[i].error};
+                        a.absent = yes;
+                        send_artifact(s, &a, NULL, 0);
                         break;
                 }
                 case TRACE_STAT: {
                         /* Metadata only: the object itself is not evidence (and may be huge). */
-                        json_object *h = artifact_hdr(dest, "stat", t[i].path, "ok", NULL, 0, 0);
-                        json_object_object_add(h, "absent", json_object_new_boolean(1));
-                        json_object *st = json_object_new_object();
-                        json_object_object_add(st, "mode", json_object_new_int64((int64_t)t[i].st.st_mode));
-                        json_object_object_add(st, "uid", json_object_new_int64((int64_t)t[i].st.st_uid));
-                        json_object_object_add(st, "gid", json_object_new_int64((int64_t)t[i].st.st_gid));
-                        json_object_object_add(st, "size", json_object_new_int64((int64_t)t[i].st.st_size));
-                        json_object_object_add(st, "nlink", json_object_new_int64((int64_t)t[i].st.st_nlink));
-                        json_object_object_add(st, "ino", json_object_new_int64((int64_t)t[i].st.st_ino));
-                        json_object_object_add(st, "mtime", json_object_new_int64((int64_t)t[i].st.st_mtime));
-                        json_object_object_add(h, "stat", st);
-                        send_frame(s, h, NULL, 0);
+                        struct manifest_artifact a = record(dest, "stat", t[i].path, "ok", NULL, 0, 0);
+                        a.absent = yes;
+                        const struct stat *st = &t[i].st;
+                        a.stat = (struct manifest_stat){
+                                .set = true, .mode = {true, (int64_t)st->st_mode}, .uid = {true, (int64_t)st->st_uid},
+                                .gid = {true, (int64_t)st->st_gid}, .size = {true, (int64_t)st->st_size},
+                                .nlink = {true, (int64_t)st->st_nlink}, .ino = {true, (int64_t)st->st_ino},
+                                .mtime = {true, (int64_t)st->st_mtime},
+                        };
+                        send_artifact(s, &a, NULL, 0);
                         break;
                 }
                 case TRACE_LINK: {
-                        json_object *h = artifact_hdr(dest, "link", t[i].path, "ok", NULL, 0, 0);
-                        json_object_object_add(h, "link", json_object_new_string(t[i].data));
-                        send_frame(s, h, NULL, 0);
+                        struct manifest_artifact a = record(dest, "link", t[i].path, "ok", NULL, 0, 0);
+                        a.link = xstrdup(t[i].data);
+                        send_artifact(s, &a, NULL, 0);
                         break;
                 }
                 case TRACE_DIR: {
                         /* The directory and its names (fd/ entries, /dev/shm objects, /proc):
-                         * the names go into the manifest, contents are not evidence. */
-                        json_object *dh = artifact_hdr(dest, "listing", t[i].path, "ok", NULL, 0, 0);
-                        json_object_object_add(dh, "dir", json_object_new_boolean(1));
-                        /* The names (NUL-separated) are the payload: 10,000 long /dev/shm
-                         * names would not fit a header line. */
-                        send_frame(s, dh, t[i].data, t[i].len);
+                         * the names go into the manifest, contents are not evidence. The
+                         * names (NUL-separated) are the payload: 10,000 long /dev/shm names
+                         * would not fit a header line. */
+                        struct manifest_artifact a = record(dest, "listing", t[i].path, "ok", NULL, 0, 0);
+                        a.dir = yes;
+                        send_artifact(s, &a, t[i].data, t[i].len);
                         break;
                 }
                 }
@@ -327,12 +305,12 @@ static void send_trace(struct bundle_sink *s)
                     (startswith(dc[i].path, parent) && (dc[i].path[lp] == '/' || !dc[i].path[lp])))
                         continue;
                 _cleanup_free_ char *dest = xasprintf("host%s", dc[i].path);
-                json_object *h = artifact_hdr(dest, "listing", dc[i].path, "ok", NULL, 0, 0);
-                json_object_object_add(h, "absent", json_object_new_boolean(1));
-                json_object_object_add(h, "count", json_object_new_int64(dc[i].n));
+                struct manifest_artifact a = record(dest, "listing", dc[i].path, "ok", NULL, 0, 0);
+                a.absent = yes;
+                a.count = (struct mf_int){.set = true, .v = dc[i].n};
                 if (dc[i].at_least)
-                        json_object_object_add(h, "at_least", json_object_new_boolean(1));
-                send_frame(s, h, NULL, 0);
+                        a.at_least = yes;
+                send_artifact(s, &a, NULL, 0);
         }
 }
 
@@ -362,6 +340,6 @@ void bundle_child(void *arg, int wfd)
                 json_object_object_add(m, "t", json_object_new_string("mapping"));
                 json_object_object_add(m, "from", json_object_new_string(from));
                 json_object_object_add(m, "to", json_object_new_string(to));
-                send_frame(&a->sink, m, NULL, 0);
+                send_frame(&a->sink, m);
         }
 }

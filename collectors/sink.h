@@ -4,10 +4,11 @@
  *
  * Frames (collectors/frame.h): one JSON header line, then exactly "size" payload bytes:
  *   {"t":"findings","applies":true,"findings":[...]} ... {"t":"findings_end","count":N}
- *   {"t":"artifact","path":"host/proc/meminfo","kind":"file","origin":"/proc/meminfo",
- *    "status":"ok","size":1234,"redactions":0,"duration_ms":0[,"error":"..."]}
+ *   {"t":"artifact",<the artifact's record, collectors/artifact.h>,"size":1234}
+ *      e.g. "path":"host/proc/meminfo","kind":"file","origin":"/proc/meminfo","status":"ok",
+ *      "redactions":0,"duration_ms":0[,"error":"..."]: the fields of its manifest entry
  *   {"t":"artifact",...,"dir":true,"size":N}   the names, NUL-separated, as payload
- *   {"t":"log","msg":"..."} */
+ *   {"t":"log","msg":"..."}  {"t":"mapping","from":"...","to":"..."} */
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -50,6 +51,3 @@ struct bundle_child_arg {
 };
 void bundle_child(void *arg, int wfd);
 
-/* Directory names travel as a JSON array; rootfs keeps them NUL-separated. */
-json_object *names_to_json(const char *names, size_t len);
-char *names_from_json(json_object *arr, size_t *len);

@@ -81,9 +81,21 @@ void fault_pause(const char *point)
         struct timespec ts = {30, 0};
         (void)nanosleep(&ts, NULL); /* EINTR: a handled signal arrived */
 }
+
+bool fault_wanted(const char *name, const char *what)
+{
+        const char *fault = getenv("EVODIAG_FAULT");
+        size_t n = strlen(name);
+        return fault && strncmp(fault, name, n) == 0 && fault[n] == ':' && streq(fault + n + 1, what);
+}
 #else
 void fault_pause(const char *point)
 {
+}
+
+bool fault_wanted(const char *name, const char *what)
+{
+        return false;
 }
 #endif
 

@@ -18,6 +18,10 @@ int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd
  * stderr ("evodiag: fault hook: paused at <point>") and waits for a signal (at most
  * 30 s), so a test can time a signal into that exact moment. */
 void fault_pause(const char *point);
+/* Test builds only: whether EVODIAG_FAULT is exactly "<name>:<what>" (a misbehaviour
+ * other than crash|hang|garbage that the code at `name` acts out itself). Always
+ * false in release builds. */
+bool fault_wanted(const char *name, const char *what);
 /* SIGKILLs first when kill_it. Returns the wait status, or -1 when the child could
  * not be reaped in time (D state) and was abandoned (*abandoned set). */
 int child_reap(pid_t pid, bool kill_it, bool *abandoned);

@@ -3,6 +3,8 @@
 #include "lib/sha256.h"
 #include "lib/util.h"
 
+#include <ctype.h>
+
 #define HASH_HEX 16
 #define TAIL_MAX 32 /* ".mappers.json", ".header.json": the kind of file stays visible */
 
@@ -51,4 +53,13 @@ char *path_fit(const char *path)
                 p += n + 1;
         }
         return sb_steal(&b);
+}
+
+char *name_plain(const char *s, const char *empty, size_t max)
+{
+        _cleanup_free_ char *p = xstrdup(s && *s ? s : empty);
+        for (char *c = p; *c; c++)
+                if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_'))
+                        *c = '_';
+        return name_fit(p, max);
 }

@@ -14,3 +14,6 @@
 char *name_fit(const char *name, size_t max);
 /* Every '/'-separated component of path through name_fit(…, NAME_COMPONENT_MAX). */
 char *path_fit(const char *path);
+/* s (or `empty` when s is NULL or "") as a plain file-name part: letters, digits,
+ * '.', '-' and '_' kept, every other byte '_', then name_fit(…, max). */
+char *name_plain(const char *s, const char *empty, size_t max);

@@ -15,16 +15,39 @@ void sample_free(struct sample *s)
         s->values = s->statuses = NULL;
 }
 
-void sample_value(struct sample *s, const char *key, const char *subject, double value, const char *unit)
+json_object *svalue_to_json(const struct svalue *v)
 {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "key", json_object_new_string(key));
-        if (subject)
-                json_object_object_add(o, "subject", json_object_new_string(subject));
-        json_object_object_add(o, "value", json_object_new_double(value));
-        if (unit)
-                json_object_object_add(o, "unit", json_object_new_string(unit));
-        json_object_array_add(s->values, o);
+        json_object_object_add(o, "key", json_object_new_string(v->key));
+        if (v->subject)
+                json_object_object_add(o, "subject", json_object_new_string(v->subject));
+        json_object_object_add(o, "value", json_object_new_double(v->value));
+        if (v->unit)
+                json_object_object_add(o, "unit", json_object_new_string(v->unit));
+        return o;
+}
+
+static const char *opt_str(json_object *o, const char *key)
+{
+        json_object *x;
+        return json_object_object_get_ex(o, key, &x) && json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
+}
+
+bool svalue_from_json(json_object *o, struct svalue *v)
+{
+        json_object *x;
+        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "value", &x) ||
+            !(json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int)))
+                return false;
+        *v = (struct svalue){.key = opt_str(o, "key"), .subject = opt_str(o, "subject"), .unit = opt_str(o, "unit"),
+                             .value = json_object_get_double(x)};
+        return v->key != NULL;
+}
+
+void sample_value(struct sample *s, const char *key, const char *subject, double value, const char *unit)
+{
+        struct svalue v = {.key = key, .subject = subject, .unit = unit, .value = value};
+        json_object_array_add(s->values, svalue_to_json(&v));
 }
 
 /* Statuses are watch's findings: redacted where they are made, as findings are (lib/finding.c). */

@@ -18,3 +18,19 @@ void sample_status(struct sample *s, const char *id, const char *subject, enum s
         PRINTF(5, 6);
 /* The sample as one JSON object {"values":[...],"statuses":[...]}; the caller owns it. */
 json_object *sample_to_json(struct sample *s);
+
+/* A value and a status once read (watch's parent, the recorder): the strings belong
+ * to whatever holds the decoded form; subject and unit may be NULL. */
+struct svalue {
+        const char *key, *subject, *unit;
+        double value;
+};
+struct sstatus {
+        const char *id, *subject, *summary;
+        enum severity sev;
+};
+/* The one JSON form of a value: {"key","subject","value","unit"} (no subject or unit
+ * when NULL). sample_value() makes it, `watch --json` prints it, recorder_sample() reads it. */
+json_object *svalue_to_json(const struct svalue *v);
+/* Reads that form: false unless o is an object with a string "key" and a number "value". */
+bool svalue_from_json(json_object *o, struct svalue *v);

@@ -1,5 +1,7 @@
 #include "config.h"
 #include "report/bundle.h"
+#include "report/bundle_output.h"
+#include "report/bundle_trim.h"
 #include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
@@ -12,6 +14,7 @@
 #include "lib/sha256.h"
 #include "report/archive.h"
 #include "report/issue.h"
+#include "report/manifest.h"
 #include "report/recorder.h"
 #include "report/report.h"
 
@@ -40,68 +43,6 @@ static void on_signal(int sig)
         interrupted = sig;
 }
 
-/* ---- reading frames from a child, under a deadline ---- */
-
-struct reader {
-        int fd;
-        char buf[65536];
-        size_t start, end;
-        uint64_t deadline;
-        int err; /* 0, -ETIMEDOUT, -EINTR (interrupted), -EPIPE (EOF) */
-};
-
-static int fill(struct reader *r)
-{
-        if (r->start < r->end)
-                return 0;
-        r->start = r->end = 0;
-        for (;;) {
-                if (interrupted)
-                        return r->err = -EINTR;
-                uint64_t now = now_ms_monotonic();
-                if (now >= r->deadline)
-                        return r->err = -ETIMEDOUT;
-                struct pollfd p = {.fd = r->fd, .events = POLLIN};
-                int pr = poll(&p, 1, (int)(r->deadline - now));
-                if (pr < 0 && errno == EINTR)
-                        continue;
-                if (pr <= 0)
-                        continue;
-                ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return r->err = -EPIPE;
-                r->end = (size_t)n;
-                return 0;
-        }
-}
-
-/* One header line (its length in *len); NULL at EOF, timeout, interruption or an oversized line. */
-static char *read_line(struct reader *r, size_t *len)
-{
-        struct strbuf b = {0};
-        for (;;) {
-                if (fill(r) < 0) {
-                        sb_free(&b);
-                        return NULL;
-                }
-                char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-                size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
-                sb_putn(&b, r->buf + r->start, n);
-                r->start += n + (nl ? 1 : 0);
-                if (nl && b.len < FRAME_HEADER_MAX) {
-                        *len = b.len;
-                        return sb_steal(&b);
-                }
-                if (b.len >= FRAME_HEADER_MAX) {
-                        r->err = -EPROTO;
-                        sb_free(&b);
-                        return NULL;
-                }
-        }
-}
-
 /* ---- the bundle being written ---- */
 
 struct bundle {
@@ -109,20 +50,39 @@ struct bundle {
         struct archive_out *ar;
         char *top;
         struct redactor *red;
-        json_object *artifacts, *cols, *seen;
+        struct manifest man;  /* manifest.json as it grows (report/manifest.h's tables write it) */
+        size_t arts_cap;
+        json_object *seen;    /* path -> index in man.artifacts of what the archive holds */
         struct strbuf log;
         uint64_t t0;
         uint64_t payload; /* uncompressed bytes written so far */
         size_t files, duplicates;
         uint64_t snapshot_bytes;
-        /* Unless --full: the pids findings name (their command lines are kept), and
-         * /etc/passwd and /etc/group as the union of the entries each collector looked up. */
-        json_object *pids, *left_out;
-        struct iddb {
-                struct strbuf text;
-                json_object *lines, *meta;
-        } iddb[2];
+        struct bundle_trim trim; /* what is left out unless --full */
 };
+
+static struct manifest_artifact *arts(struct bundle *b) { return b->man.artifacts.v; }
+
+/* Adds a manifest entry (taken over: *a is zeroed); returns its index. */
+static size_t keep_artifact(struct bundle *b, struct manifest_artifact *a)
+{
+        struct mf_array *v = &b->man.artifacts;
+        if (v->n == b->arts_cap) {
+                b->arts_cap = b->arts_cap ? b->arts_cap * 2 : 256;
+                v->v = xrealloc(v->v, b->arts_cap * sizeof(struct manifest_artifact));
+        }
+        arts(b)[v->n] = *a;
+        *a = (struct manifest_artifact){0};
+        return v->n++;
+}
+
+static void set_str(char **dst, const char *v)
+{
+        free(*dst);
+        *dst = v ? xstrdup(v) : NULL;
+}
+
+static struct mf_int num(int64_t v) { return (struct mf_int){.set = true, .v = v}; }
 
 static void blog(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
 static void blog(struct bundle *b, const char *fmt, ...)
@@ -152,298 +112,112 @@ static const char *jstr(json_object *o, const char *key)
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* An integer field; -1 when present but not an integer (a size of 1e308 is no size). */
-static int64_t jint(json_object *o, const char *key)
-{
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v))
-                return 0;
-        return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-}
-
-static void copy_key(json_object *dst, json_object *src, const char *key)
-{
-        json_object *v;
-        if (json_object_object_get_ex(src, key, &v))
-                json_object_object_add(dst, key, json_object_get(v));
-}
-
-/* Streams `size` payload bytes from the child: the first `keep` into the open
- * archive entry (when to_archive) and into copy, the rest dropped. Returns bytes received. */
-static uint64_t pump(struct bundle *b, struct reader *r, uint64_t size, uint64_t keep, struct strbuf *copy, bool to_archive)
+/* Streams the current frame's payload from the child: the first `keep` bytes into
+ * the open archive entry (when to_archive) and into copy, the rest dropped. Returns
+ * bytes received (fewer than the frame's size when the child stopped or time ran out). */
+static uint64_t pump(struct bundle *b, struct frame_reader *r, uint64_t keep, struct strbuf *copy, bool to_archive)
 {
         uint64_t got = 0;
-        while (got < size) {
-                if (fill(r) < 0)
-                        break;
-                size_t n = r->end - r->start;
-                if (n > size - got)
-                        n = (size_t)(size - got);
+        const char *chunk;
+        long n;
+        while ((n = frame_read_payload(r, &chunk)) > 0) {
                 if (got < keep) {
-                        size_t k = keep - got < n ? (size_t)(keep - got) : n;
+                        size_t k = keep - got < (uint64_t)n ? (size_t)(keep - got) : (size_t)n;
                         if (to_archive)
-                                (void)archive_out_data(b->ar, r->buf + r->start, k);
+                                (void)archive_out_data(b->ar, chunk, k);
                         if (copy)
-                                sb_putn(copy, r->buf + r->start, k);
+                                sb_putn(copy, chunk, k);
                 }
-                r->start += n;
-                got += n;
+                got += (uint64_t)n;
         }
         return got;
 }
 
-/* ---- what a bundle leaves out unless --full ---- */
+/* ---- what a bundle leaves out unless --full (report/bundle_trim.c) ---- */
 
-/* Remembers the process ids a text names: "pid 123", "pids 1, 2, 3", "PID=5", "/proc/123/…". */
-static void note_pids(json_object *set, const char *t)
+/* The child sent only the entries its checks looked up (collectors/sink.c). */
+static void hold_iddb(struct bundle *b, int db, const char *collector, const struct manifest_artifact *h, struct frame_reader *r)
 {
-        for (const char *p = t; p && *p; p++) {
-                const char *d = NULL;
-                bool list = false;
-                if ((p == t || !isalnum((unsigned char)p[-1])) && strncasecmp(p, "pid", 3) == 0) {
-                        const char *q = p + 3;
-                        if (*q == 's' || *q == 'S')
-                                q++;
-                        if (isalnum((unsigned char)*q) || *q == '_')
-                                continue; /* "pidfile" */
-                        while (*q == ' ' || *q == '=' || *q == ':' || *q == '#')
-                                q++;
-                        d = q;
-                        list = true;
-                } else if (strncmp(p, "/proc/", 6) == 0) {
-                        d = p + 6;
-                }
-                while (d && isdigit((unsigned char)*d)) {
-                        const char *e = d;
-                        while (isdigit((unsigned char)*e))
-                                e++;
-                        if (e - d < 12 && !isalpha((unsigned char)*e)) {
-                                char key[16];
-                                snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
-                                json_object_object_add(set, key, NULL);
-                        }
-                        if (!list || *e != ',')
-                                break;
-                        for (d = e + 1; *d == ' ';)
-                                d++;
-                }
-        }
-}
-
-static void note_finding_pids(struct bundle *b, const struct findings *fs, size_t from)
-{
-        for (size_t i = from; i < fs->n; i++) {
-                const struct finding *f = &fs->v[i];
-                const char *t[] = {f->summary, f->subject, f->expected, f->actual, f->remedy, f->evidence};
-                for (size_t k = 0; k < ARRAY_SIZE(t); k++)
-                        note_pids(b->pids, t[k]);
-        }
-}
-
-/* host/proc/PID/cmdline of a process no finding names? */
-static bool unnamed_cmdline(struct bundle *b, const char *path)
-{
-        if (b->o->full || !startswith(path, "host/proc/"))
-                return false;
-        const char *d = path + 10, *e = d;
-        while (isdigit((unsigned char)*e))
-                e++;
-        if (e == d || e - d > 11 || !streq(e, "/cmdline"))
-                return false;
-        char key[16];
-        snprintf(key, sizeof(key), "%.*s", (int)(e - d), d);
-        return !json_object_object_get_ex(b->pids, key, NULL);
-}
-
-/* The child sent only the entries its checks looked up (collectors/sink.c): keep
- * the union, in the order first received, and write it once at the end. */
-static void hold_iddb(struct bundle *b, int db, const char *collector, json_object *h, struct reader *r, uint64_t size)
-{
-        struct iddb *d = &b->iddb[db];
         struct strbuf in = {0};
-        uint64_t got = 0;
-        while (got < size) {
-                if (fill(r) < 0)
-                        break;
-                size_t n = r->end - r->start;
-                if (n > size - got)
-                        n = (size_t)(size - got);
-                if (in.len + n <= b->o->artifact_max) /* the child capped it already */
-                        sb_putn(&in, r->buf + r->start, n);
-                r->start += n;
-                got += n;
-        }
-        if (!d->lines) {
-                d->lines = json_object_new_object();
-                d->meta = json_object_new_object();
-                json_object_object_add(d->meta, "collector", json_object_new_string(collector));
-                copy_key(d->meta, h, "origin");
-        }
-        copy_key(d->meta, h, "redactions");
-        const char *st = jstr(h, "status");
-        if (st && !streq(st, "ok")) { /* cut at --artifact-max: say so */
-                copy_key(d->meta, h, "status");
-                copy_key(d->meta, h, "error");
-        }
-        for (size_t pos = 0; in.s && pos < in.len;) {
-                char *nl = memchr(in.s + pos, '\n', in.len - pos);
-                size_t l = nl ? (size_t)(nl - (in.s + pos)) : in.len - pos;
-                _cleanup_free_ char *line = xstrndup(in.s + pos, l);
-                if (*line && !json_object_object_get_ex(d->lines, line, NULL)) {
-                        json_object_object_add(d->lines, line, NULL);
-                        sb_printf(&d->text, "%s\n", line);
-                }
-                pos += l + 1;
-        }
+        pump(b, r, b->o->artifact_max, &in, false); /* the child capped it already */
+        trim_iddb_add(&b->trim, db, collector, h, in.s, in.len);
         sb_free(&in);
 }
 
+/* /etc/passwd and /etc/group: the union of what each collector looked up, once. */
 static void write_iddbs(struct bundle *b)
 {
-        static const char *const paths[] = {"host/etc/passwd", "host/etc/group"};
         for (int db = 0; db < 2; db++) {
-                struct iddb *d = &b->iddb[db];
-                if (!d->lines)
+                struct manifest_artifact m;
+                struct strbuf text;
+                if (!trim_iddb_take(&b->trim, db, &m, &text))
                         continue;
-                _cleanup_free_ char *full = xasprintf("%s/%s", b->top, paths[db]);
+                _cleanup_free_ char *full = xasprintf("%s/%s", b->top, m.path);
                 char sha[65];
-                const char *text = d->text.s ? d->text.s : "";
-                archive_out_buffer(b->ar, full, text, d->text.len, now_ms_realtime() / 1000, sha);
-                b->payload += d->text.len;
+                archive_out_buffer(b->ar, full, text.s ? text.s : "", text.len, now_ms_realtime() / 1000, sha);
+                b->payload += text.len;
                 b->files++;
-                json_object *m = d->meta;
-                json_object_object_add(m, "path", json_object_new_string(paths[db]));
-                json_object_object_add(m, "kind", json_object_new_string("file"));
-                if (!json_object_object_get_ex(m, "status", NULL))
-                        json_object_object_add(m, "status", json_object_new_string("ok"));
-                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)d->text.len));
-                json_object_object_add(m, "sha256", json_object_new_string(sha));
-                json_object_object_add(m, "note", json_object_new_string("only the entries the checks looked up (--full keeps the file)"));
-                json_object_array_add(b->artifacts, m);
-                json_object_put(d->lines);
-                sb_free(&d->text);
+                m.bytes = num((int64_t)text.len);
+                set_str(&m.sha256, sha);
+                keep_artifact(b, &m);
+                sb_free(&text);
         }
-        size_t gone = 0;
-        json_object_object_foreach(b->left_out, path, unused)
-        {
-                (void)unused;
-                gone += !json_object_object_get_ex(b->seen, path, NULL); /* a later collector named it */
-        }
+        size_t gone = trim_cmdlines_left_out(&b->trim, b->seen);
         if (gone)
                 blog(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
 }
 
-static void artifact(struct bundle *b, const char *collector, json_object *h, struct reader *r, size_t *count)
+/* A listing's names (the payload, NUL-separated): into the manifest, not the archive. */
+static void take_names(struct bundle *b, struct manifest_artifact *m, uint64_t size, struct frame_reader *r)
 {
-        const char *sent = jstr(h, "path");
-        int64_t size = jint(h, "size");
-        if (!sent || size < 0 || !path_ok(sent, collector)) {
-                blog(b, "%s: refused an artifact with a bad path or size (%s)", collector, sent ? sent : "none");
-                pump(b, r, size > 0 ? (uint64_t)size : 0, 0, NULL, false);
-                return;
+        struct strbuf names = {0};
+        uint64_t got = pump(b, r, NAMES_MAX, &names, false);
+        if (got < size || size > NAMES_MAX) {
+                set_str(&m->status, "truncated");
+                set_str(&m->error, got < size ? "the collector stopped mid-listing" : "more names than a listing keeps");
+        } else {
+                m->names = mf_names_of(names.s, names.len, true);
+                if (startswith(m->path, "host/"))
+                        rootfs_snapshot_put_dir(m->path + 4, m->names.buf, m->names.len);
         }
-        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
-        _cleanup_free_ char *fitted = path_fit(sent);
-        const char *path = fitted;
-        json_object *absent;
-        bool is_absent = json_object_object_get_ex(h, "absent", &absent) && json_object_get_boolean(absent);
-        if (!is_absent && unnamed_cmdline(b, path)) {
-                json_object_object_add(b->left_out, path, NULL);
-                pump(b, r, (uint64_t)size, 0, NULL, false);
-                return;
-        }
-        int db = b->o->full || is_absent ? -1 : streq(path, "host/etc/passwd") ? 0 : streq(path, "host/etc/group") ? 1 : -1;
-        if (db >= 0) {
-                hold_iddb(b, db, collector, h, r, (uint64_t)size);
-                return;
-        }
-        json_object *prev = NULL, *lines;
-        if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
-                /* A line count made by a later collector (maps) still goes with the first copy. */
-                if (prev && json_object_object_get_ex(h, "lines", &lines) && !json_object_object_get_ex(prev, "lines", NULL))
-                        json_object_object_add(prev, "lines", json_object_get(lines));
-                b->duplicates++; /* two collectors read the same file: the first copy stands */
-                pump(b, r, (uint64_t)size, 0, NULL, false);
-                return;
-        }
-        json_object *m = json_object_new_object();
-        json_object_object_add(m, "path", json_object_new_string(path));
-        json_object_object_add(m, "collector", json_object_new_string(collector));
-        copy_key(m, h, "kind");
-        copy_key(m, h, "origin");
-        copy_key(m, h, "status");
-        copy_key(m, h, "error");
-        copy_key(m, h, "duration_ms");
-        copy_key(m, h, "redactions");
-        copy_key(m, h, "errno");
-        copy_key(m, h, "stat");
-        copy_key(m, h, "lines");
-        copy_key(m, h, "count");
-        copy_key(m, h, "at_least");
-        json_object *cnt, *al;
-        if (json_object_object_get_ex(h, "count", &cnt) && json_object_is_type(cnt, json_type_int) && startswith(path, "host/"))
-                /* Later collectors count what this one counted (the snapshot, as for files). */
-                dir_count_inject(path + 4, json_object_get_int64(cnt) > LONG_MAX ? LONG_MAX : (long)json_object_get_int64(cnt),
-                                 json_object_object_get_ex(h, "at_least", &al) && json_object_get_boolean(al));
-        json_object_array_add(b->artifacts, m);
-        (*count)++;
-        if (is_absent)
-                return;
-        json_object_object_add(b->seen, path, json_object_get(m));
+        sb_free(&names);
+        m->bytes = num(0);
+}
 
-        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, path);
-        json_object *isdir;
-        if (json_object_object_get_ex(h, "dir", &isdir) && json_object_get_boolean(isdir)) {
-                /* The names are the payload (NUL-separated): into the manifest, not the archive. */
-                struct strbuf names = {0};
-                uint64_t got = pump(b, r, (uint64_t)size, NAMES_MAX, &names, false);
+/* Puts what an artifact frame carries into the archive (a listing's names into its
+ * entry) and says in the entry what was stored. */
+static void store(struct bundle *b, struct manifest_artifact *m, uint64_t size, struct frame_reader *r)
+{
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, m->path);
+        if (m->dir.set && m->dir.v) {
                 archive_out_dir(b->ar, full, now_ms_realtime() / 1000);
-                if (got < (uint64_t)size || (uint64_t)size > NAMES_MAX) {
-                        json_object_object_add(m, "status", json_object_new_string("truncated"));
-                        json_object_object_add(m, "error", json_object_new_string(got < (uint64_t)size ? "the collector stopped mid-listing"
-                                                                                                          : "more names than a listing keeps"));
-                } else {
-                        json_object_object_add(m, "names", names_to_json(names.s, names.len));
-                        if (startswith(path, "host/")) {
-                                size_t len;
-                                _cleanup_free_ char *buf = names_from_json(json_object_object_get(m, "names"), &len);
-                                rootfs_snapshot_put_dir(path + 4, buf, len);
-                        }
-                }
-                sb_free(&names);
-                json_object_object_add(m, "bytes", json_object_new_int(0));
+                take_names(b, m, size, r);
                 return;
         }
-        const char *link = jstr(h, "link");
-        if (link) {
+        if (m->link) {
                 /* Absolute or climbing links would be refused by `check --from`: keep them in the manifest only. */
-                if (link[0] == '/' || strstr(link, "..")) {
-                        json_object_object_add(m, "link", json_object_new_string(link));
-                        json_object_object_add(m, "bytes", json_object_new_int(0));
-                } else {
-                        archive_out_symlink(b->ar, full, link, now_ms_realtime() / 1000);
-                        json_object_object_add(m, "link", json_object_new_string(link));
-                }
+                if (m->link[0] == '/' || strstr(m->link, ".."))
+                        m->bytes = num(0);
+                else
+                        archive_out_symlink(b->ar, full, m->link, now_ms_realtime() / 1000);
                 return;
         }
         uint64_t room = b->o->max_size > b->payload ? b->o->max_size - b->payload : 0;
-        uint64_t keep = (uint64_t)size < room ? (uint64_t)size : room;
+        uint64_t keep = size < room ? size : room;
         if (size > 0 && keep == 0) {
-                json_object_object_add(m, "status", json_object_new_string("skipped"));
-                json_object_object_add(m, "error", json_object_new_string("total size budget (--max-size) used up"));
-                json_object_object_add(m, "bytes", json_object_new_int(0));
-                pump(b, r, (uint64_t)size, 0, NULL, false);
+                set_str(&m->status, "skipped");
+                set_str(&m->error, "total size budget (--max-size) used up");
+                m->bytes = num(0);
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
         /* Small host files become the snapshot the next collectors read (see rootfs.h). */
-        const char *kind = jstr(h, "kind"), *st = jstr(h, "status");
-        bool snap = startswith(path, "host/") && kind && streq(kind, "file") && st && streq(st, "ok") &&
-                    keep == (uint64_t)size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + (uint64_t)size <= SNAPSHOT_MAX;
+        bool snap = startswith(m->path, "host/") && m->kind && streq(m->kind, "file") && m->status && streq(m->status, "ok") &&
+                    keep == size && size <= SNAPSHOT_FILE_MAX && b->snapshot_bytes + size <= SNAPSHOT_MAX;
         struct strbuf copy = {0};
-        uint64_t got = pump(b, r, (uint64_t)size, keep, snap ? &copy : NULL, true);
-        if (snap && got == (uint64_t)size) {
-                rootfs_snapshot_put(path + 4, copy.s ? copy.s : "", copy.len);
+        uint64_t got = pump(b, r, keep, snap ? &copy : NULL, true);
+        if (snap && got == size) {
+                rootfs_snapshot_put(m->path + 4, copy.s ? copy.s : "", copy.len);
                 b->snapshot_bytes += copy.len;
         }
         sb_free(&copy);
@@ -451,17 +225,69 @@ static void artifact(struct bundle *b, const char *collector, json_object *h, st
         uint64_t padded = archive_out_end(b->ar, sha);
         b->payload += keep;
         b->files++;
-        json_object_object_add(m, "bytes", json_object_new_int64((int64_t)keep));
-        json_object_object_add(m, "sha256", json_object_new_string(sha));
-        if (got < (uint64_t)size) {
-                json_object_object_add(m, "status", json_object_new_string(r->err == -EINTR ? "interrupted" : "truncated"));
-                _cleanup_free_ char *why = xasprintf("the collector stopped after %llu of %lld bytes; %llu zero bytes pad the entry",
-                                                     (unsigned long long)got, (long long)size, (unsigned long long)padded);
-                json_object_object_add(m, "error", json_object_new_string(why));
-        } else if (keep < (uint64_t)size) {
-                json_object_object_add(m, "status", json_object_new_string("truncated"));
-                json_object_object_add(m, "error", json_object_new_string("cut at the total size budget (--max-size)"));
+        m->bytes = num((int64_t)keep);
+        set_str(&m->sha256, sha);
+        if (got < size) {
+                set_str(&m->status, r->err == -EINTR ? "interrupted" : "truncated");
+                free(m->error);
+                m->error = xasprintf("the collector stopped after %llu of %llu bytes; %llu zero bytes pad the entry",
+                                     (unsigned long long)got, (unsigned long long)size, (unsigned long long)padded);
+        } else if (keep < size) {
+                set_str(&m->status, "truncated");
+                set_str(&m->error, "cut at the total size budget (--max-size)");
         }
+}
+
+/* One artifact frame: its header is the manifest entry (collectors/artifact.h),
+ * checked against the table; the parent adds where it came from and what was stored. */
+static void artifact(struct bundle *b, const char *collector, const struct frame *f, struct frame_reader *r, size_t *count)
+{
+        struct manifest_artifact m;
+        _cleanup_free_ char *bad = NULL;
+        if (artifact_from_json(f->hdr, &m, &bad) < 0) {
+                blog(b, "%s: refused an artifact: %s", collector, bad);
+                return;
+        }
+        uint64_t size = f->size; /* the reader took it only as a byte count */
+        if (!path_ok(m.path, collector)) {
+                blog(b, "%s: refused an artifact with a bad path (%s)", collector, m.path);
+                artifact_free(&m);
+                return;
+        }
+        /* Every component fits NAME_MAX, whatever the child sent (the sink already does it). */
+        char *fitted = path_fit(m.path);
+        free(m.path);
+        m.path = fitted;
+        const char *path = m.path;
+        bool is_absent = m.absent.set && m.absent.v;
+        int db = is_absent ? -1 : trim_iddb_of(&b->trim, path);
+        json_object *prev;
+        if (!is_absent && trim_drop_cmdline(&b->trim, path)) { /* (its payload is skipped) */
+                artifact_free(&m);
+                return;
+        }
+        if (db >= 0) {
+                hold_iddb(b, db, collector, &m, r);
+        } else if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
+                /* A line count made by a later collector (maps) still goes with the first copy. */
+                struct manifest_artifact *first = &arts(b)[json_object_get_int64(prev)];
+                if (m.lines.set && !first->lines.set)
+                        first->lines = m.lines;
+                b->duplicates++; /* two collectors read the same file: the first copy stands */
+        } else {
+                set_str(&m.collector, collector);
+                if (m.count.set && startswith(path, "host/"))
+                        /* Later collectors count what this one counted (the snapshot, as for files). */
+                        dir_count_inject(path + 4, (long)m.count.v, m.at_least.set && m.at_least.v);
+                (*count)++;
+                if (!is_absent)
+                        store(b, &m, size, r);
+                size_t i = keep_artifact(b, &m);
+                if (!is_absent)
+                        json_object_object_add(b->seen, arts(b)[i].path, json_object_new_int64((int64_t)i));
+                return;
+        }
+        artifact_free(&m);
 }
 
 static void progress(struct bundle *b, size_t i, size_t n, const char *name)
@@ -482,123 +308,127 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                                         .since_ms = b->o->since_ms, .full = b->o->full};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
-        struct reader r = {.deadline = t0 + timeout};
-        bool global = b->o->deadline_ms && b->o->deadline_ms < r.deadline;
+        uint64_t deadline = t0 + timeout;
+        bool global = b->o->deadline_ms && b->o->deadline_ms < deadline;
         if (global)
-                r.deadline = b->o->deadline_ms;
-        arg.ctx.deadline_ms = r.deadline;
-        json_object *col = json_object_new_object();
-        json_object_object_add(col, "name", json_object_new_string(c->name));
-        json_object_array_add(b->cols, col);
+                deadline = b->o->deadline_ms;
+        arg.ctx.deadline_ms = deadline;
+        /* (room for every collector was made in make()) */
+        struct manifest_collector *col = (struct manifest_collector *)b->man.collectors.v + b->man.collectors.n++;
+        col->name = xstrdup(c->name);
         *res = (struct run_result){.c = c};
 
         struct child ch;
         if (interrupted || (b->o->deadline_ms && t0 >= b->o->deadline_ms) || child_start(&ch, c->name, bundle_child, &arg) < 0) {
                 res->status = RUN_TIMEOUT;
                 res->note = xstrdup(interrupted ? "not run: interrupted" : "not run: the run's --timeout had passed or fork failed");
-                json_object_object_add(col, "status", json_object_new_string(interrupted ? "interrupted" : "not_run"));
-                json_object_object_add(col, "note", json_object_new_string(res->note));
+                col->status = xstrdup(interrupted ? "interrupted" : "not_run");
+                col->note = xstrdup(res->note);
                 blog(b, "%s: %s", c->name, res->note);
                 return;
         }
-        r.fd = ch.fd;
-        size_t count = 0, len;
-        bool garbage = false;
-        struct findings_rx rx = {0};
-        char *line;
-        while ((line = read_line(&r, &len))) {
-                json_object *h = frame_parse_header(line, len);
-                free(line);
-                const char *t = h ? jstr(h, "t") : NULL;
-                size_t had = rx.fs.n;
-                if (!t || (frame_is_findings(h) && findings_rx_frame(&rx, h, len + 1) < 0)) {
+        /* Payloads of any size: the bundle decides how much of each it keeps. */
+        struct frame_reader r;
+        frame_reader_init(&r, ch.fd, INT64_MAX);
+        r.deadline_ms = deadline;
+        r.stop = &interrupted;
+        size_t count = 0;
+        bool garbage = false, noted = false;
+        struct findings_rx rx = {.c = c}; /* only IDs it declares */
+        struct frame f;
+        while (frame_read(&r, &f) > 0) {
+                if (!f.type || (frame_is_findings(f.hdr) && findings_rx_frame(&rx, f.hdr, f.line_len) < 0)) {
                         garbage = true;
-                        json_object_put(h);
                         break;
                 }
-                /* Findings come before the artifacts: the pids they name decide which
-                 * command lines the artifacts that follow may keep. */
-                note_finding_pids(b, &rx.fs, had);
-                if (streq(t, "artifact")) {
-                        artifact(b, c->name, h, &r, &count);
-                } else if (streq(t, "log")) {
-                        blog(b, "%s: %s", c->name, jstr(h, "msg") ? jstr(h, "msg") : "");
-                } else if (streq(t, "mapping") && jstr(h, "from") && jstr(h, "to")) {
-                        redactor_add_mapping(b->red, jstr(h, "from"), jstr(h, "to"));
+                if (rx.undeclared) /* it claims a check it does not have: nothing it sends is kept */
+                        break;
+                if (rx.ended && !noted) {
+                        /* Findings come first: the processes they name are known before the
+                         * evidence that follows (their command lines are kept). */
+                        trim_note_findings(&b->trim, &rx.fs);
+                        noted = true;
                 }
-                json_object_put(h);
+                if (streq(f.type, "artifact")) {
+                        artifact(b, c->name, &f, &r, &count);
+                } else if (streq(f.type, "log")) {
+                        blog(b, "%s: %s", c->name, jstr(f.hdr, "msg") ? jstr(f.hdr, "msg") : "");
+                } else if (streq(f.type, "mapping") && jstr(f.hdr, "from") && jstr(f.hdr, "to")) {
+                        redactor_add_mapping(b->red, jstr(f.hdr, "from"), jstr(f.hdr, "to"));
+                }
         }
+        /* The end of the stream (inside a frame, too: what it held is marked cut) is no error. */
+        int err = r.err == -EPIPE || r.err == -EBADMSG ? 0 : r.err;
+        bool unreadable = garbage || err == -EPROTO || err == -EFBIG;
+        frame_reader_free(&r);
         _cleanup_free_ char *incomplete = NULL;
-        bool got_findings = !garbage && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
+        bool rx_lied = rx.undeclared != NULL;
+        bool got_findings = !unreadable && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
         if (got_findings)
                 findings_move(&res->fs, &rx.fs);
         findings_rx_free(&rx);
-        bool kill_it = r.err == -ETIMEDOUT || r.err == -EINTR || r.err == -EPROTO || garbage;
+        bool kill_it = err == -ETIMEDOUT || err == -EINTR || unreadable || rx_lied;
         bool abandoned = false;
         int status = child_reap(ch.pid, kill_it, &abandoned);
         close(ch.fd);
         res->duration_ms = now_ms_monotonic() - t0;
         _cleanup_free_ char *crash = kill_it ? NULL : child_status_error(status);
         const char *st;
-        if (r.err == -EINTR) {
+        if (err == -EINTR) {
                 st = "interrupted";
                 res->status = RUN_TIMEOUT;
                 res->note = xstrdup("interrupted (SIGINT/SIGTERM)");
-        } else if (r.err == -ETIMEDOUT) {
+        } else if (err == -ETIMEDOUT) {
                 st = "timeout";
                 res->status = RUN_TIMEOUT;
-                res->note = xasprintf("no answer within %llu ms%s; killed%s", (unsigned long long)(r.deadline - t0),
+                res->note = xasprintf("no answer within %llu ms%s; killed%s", (unsigned long long)(deadline - t0),
                                       global ? " (the run's --timeout)" : "", abandoned ? ", then abandoned (stuck in the kernel)" : "");
-        } else if (crash || garbage || r.err == -EPROTO || !got_findings) {
+        } else if (crash || unreadable || !got_findings) {
                 st = "crashed";
                 res->status = RUN_CRASHED;
-                res->note = crash ? xstrdup(crash)
-                            : garbage || r.err == -EPROTO ? xstrdup("sent unreadable frames")
-                                                          : xasprintf("sent incomplete findings: %s", incomplete);
+                res->note = crash ? xstrdup(crash) : unreadable ? xstrdup("sent unreadable frames") : xstrdup(incomplete);
         } else {
                 st = applies ? "ok" : "not_applicable";
                 res->status = applies ? RUN_OK : RUN_NOT_APPLICABLE;
                 if (!applies)
                         res->note = xstrdup("not relevant on this host");
         }
-        if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings) {
-                _cleanup_free_ char *id = xasprintf("%s.%s", c->name, res->status == RUN_TIMEOUT ? "timeout" : "crashed");
-                struct finding *f = fnd_add(&res->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", c->name,
-                                            res->status == RUN_TIMEOUT ? "did not finish" : "crashed", res->note);
-                fnd_remedy(f, "evodiag check -v --only %s", c->name);
-        }
-        json_object_object_add(col, "status", json_object_new_string(st));
-        json_object_object_add(col, "duration_ms", json_object_new_int64((int64_t)res->duration_ms));
-        json_object_object_add(col, "timed_out", json_object_new_boolean(r.err == -ETIMEDOUT));
-        json_object_object_add(col, "artifacts", json_object_new_int64((int64_t)count));
-        if (res->note)
-                json_object_object_add(col, "note", json_object_new_string(res->note));
+        if ((res->status == RUN_TIMEOUT || res->status == RUN_CRASHED) && !got_findings)
+                run_result_failed(res, timeout);
+        col->status = xstrdup(st);
+        col->duration_ms = num((int64_t)res->duration_ms);
+        col->timed_out = (struct mf_bool){.set = true, .v = err == -ETIMEDOUT};
+        col->artifacts = num((int64_t)count);
+        col->note = res->note ? xstrdup(res->note) : NULL;
         blog(b, "%s: %s in %llu ms, %zu artifacts%s%s", c->name, st, (unsigned long long)res->duration_ms, count,
              res->note ? ": " : "", res->note ? res->note : "");
 }
 
-/* Redacts a document of ours and adds it at the top level; its SHA-256 goes to the manifest. */
-static void add_doc(struct bundle *b, const char *name, const char *text, const char *kind)
+/* Redacts a document of ours (at a path under the top directory) and adds it; its
+ * SHA-256 goes to the manifest, unless kind is NULL (the manifest itself). */
+static void add_doc_len(struct bundle *b, const char *name, const char *text, size_t len, const char *kind, const char *origin)
 {
-        size_t len = strlen(text);
         unsigned n = 0;
+        if (!text)
+                text = "";
         char *red = b->red ? redact(b->red, text, len, &len, &n) : NULL;
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
         char sha[65];
         archive_out_buffer(b->ar, full, red ? red : text, len, now_ms_realtime() / 1000, sha);
         b->payload += len;
         if (kind) {
-                json_object *m = json_object_new_object();
-                json_object_object_add(m, "path", json_object_new_string(name));
-                json_object_object_add(m, "kind", json_object_new_string(kind));
-                json_object_object_add(m, "origin", json_object_new_string("evodiag"));
-                json_object_object_add(m, "status", json_object_new_string("ok"));
-                json_object_object_add(m, "bytes", json_object_new_int64((int64_t)len));
-                json_object_object_add(m, "sha256", json_object_new_string(sha));
-                json_object_object_add(m, "redactions", json_object_new_int((int)n));
-                json_object_array_add(b->artifacts, m);
+                struct manifest_artifact m = {
+                        .path = xstrdup(name), .kind = xstrdup(kind), .origin = xstrdup(origin), .status = xstrdup("ok"),
+                        .bytes = num((int64_t)len), .sha256 = xstrdup(sha), .redactions = num(n),
+                };
+                keep_artifact(b, &m);
         }
         free(red);
+}
+
+static void add_doc(struct bundle *b, const char *name, const char *text, const char *kind)
+{
+        add_doc_len(b, name, text, strlen(text), kind, "evodiag");
 }
 
 static char *render_text_report(const struct report *rep)
@@ -627,14 +457,13 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                         sb_putc(s, '\n');
                         n++;
                 }
-        size_t na = json_object_array_length(b->artifacts);
-        for (size_t i = 0; i < na; i++) {
-                json_object *m = json_object_array_get_idx(b->artifacts, i);
-                const char *st = jstr(m, "status");
+        for (size_t i = 0; i < b->man.artifacts.n; i++) {
+                const struct manifest_artifact *m = &arts(b)[i];
+                const char *st = m->status;
                 if (st && !streq(st, "ok")) {
                         /* paths, origins and errors name host files: escaped like the report above */
-                        _cleanup_free_ char *raw = xasprintf("- %s (%s): %s%s%s", jstr(m, "path"), jstr(m, "origin") ? jstr(m, "origin") : "",
-                                                             st, jstr(m, "error") ? ": " : "", jstr(m, "error") ? jstr(m, "error") : "");
+                        _cleanup_free_ char *raw = xasprintf("- %s (%s): %s%s%s", m->path, m->origin ? m->origin : "", st,
+                                                             m->error ? ": " : "", m->error ? m->error : "");
                         esc_text(s, raw, 0);
                         sb_putc(s, '\n');
                         n++;
@@ -642,149 +471,6 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         }
         if (!n)
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
-}
-
-static char *stamp(uint64_t ms)
-{
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char buf[32];
-        strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
-        return xstrdup(buf);
-}
-
-/* The host name as a file name part: plain characters, at most HOST_NAME_MAX (64)
- * bytes (a --root tree's /etc/hostname can say anything). */
-static char *safe_host(const char *h)
-{
-        _cleanup_free_ char *s = xstrdup(h && *h ? h : "host");
-        for (char *p = s; *p; p++)
-                if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
-                        *p = '_';
-        return name_fit(s, 64);
-}
-
-/* Temporary names: ".<final name>.evodiag-tmp-XXXXXX" beside the final file. */
-#define TMP_MARK ".evodiag-tmp-"
-#define TMP_RANDOM 6                /* mkostemp's XXXXXX */
-#define STALE_TMP_S 3600            /* older than this, no run is still writing it */
-#define STALE_SCAN_MAX 100000       /* directory entries looked at */
-
-static bool is_our_temp(const char *name)
-{
-        size_t n = strlen(name), m = strlen(TMP_MARK);
-        if (name[0] != '.' || n < 2 + m + TMP_RANDOM || strncmp(name + n - TMP_RANDOM - m, TMP_MARK, m) != 0)
-                return false;
-        for (size_t i = n - TMP_RANDOM; i < n; i++)
-                if (!isalnum((unsigned char)name[i]))
-                        return false;
-        return true;
-}
-
-/* What a SIGKILLed run left behind: evodiag's own temporary archives in dir, by
- * exact name pattern, regular files owned by us, untouched for an hour and not
- * locked by a run still writing them; never following a link. Returns how many. */
-static size_t clean_stale_temps(const char *dir)
-{
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return 0;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return 0;
-        }
-        size_t removed = 0, looked = 0;
-        time_t now = time(NULL);
-        struct dirent *de;
-        while (looked++ < STALE_SCAN_MAX && (de = readdir(d))) {
-                struct stat st, fst;
-                if (!is_our_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    st.st_uid != geteuid() || st.st_nlink != 1 || now - st.st_mtime < STALE_TMP_S)
-                        continue;
-                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                /* The same file, and no run holds its lock (see open_output). */
-                if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino &&
-                    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
-                        removed++;
-                close(fd);
-        }
-        closedir(d);
-        return removed;
-}
-
-/* Where the archive goes: a temporary name in the target directory, renamed when whole. */
-static int open_output(const struct bundle_opts *o, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
-{
-        *final = *tmp = NULL;
-        *stale = 0;
-        if (o->output && streq(o->output, "-")) {
-                if (isatty(STDOUT_FILENO)) {
-                        fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
-                        return -EINVAL;
-                }
-                *fd = STDOUT_FILENO;
-                *final = xstrdup("-");
-                return 0;
-        }
-        struct stat st;
-        if (!o->output || (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)))
-                *final = xasprintf("%s/%s", o->output ? o->output : ".", defname);
-        else
-                *final = xstrdup(o->output);
-        _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
-        const char *dir = dirname(d1);
-        _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
-        *stale = clean_stale_temps(dir);
-        *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);
-        *fd = mkostemp(*tmp, O_CLOEXEC);
-        if (*fd < 0) {
-                int e = errno;
-                fprintf(stderr, "evodiag: cannot create %s: %s\n", *tmp, strerror(e));
-                free(*tmp);
-                *tmp = NULL;
-                return -e;
-        }
-        (void)fchmod(*fd, 0600);
-        /* Held until the file is renamed or gone: a later run never takes it for stale. */
-        (void)flock(*fd, LOCK_EX | LOCK_NB);
-        return 0;
-}
-
-static int load_obfuscation(struct bundle *b)
-{
-        uint8_t key[32];
-        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", b->o->state_dir);
-        int fd = open(kp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd >= 0 && read_full(fd, key, 32) == 32) {
-                close(fd);
-        } else {
-                if (fd >= 0)
-                        close(fd);
-                /* A new key: kept on this host so the same address maps the same way next time. */
-                int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-                if (rnd < 0 || read_full(rnd, key, 32) != 32) {
-                        if (rnd >= 0)
-                                close(rnd);
-                        return -EIO;
-                }
-                close(rnd);
-                (void)mkdir(b->o->state_dir, 0700);
-                fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0 || write_all(fd, key, 32) < 0) {
-                        fprintf(stderr, "evodiag: cannot keep the obfuscation key at %s: %s\n", kp, strerror(errno));
-                        if (fd >= 0)
-                                close(fd);
-                        return -EIO;
-                }
-                close(fd);
-        }
-        const char *names[] = {b->o->host, NULL};
-        redactor_obfuscate(b->red, key, names);
-        return 0;
 }
 
 static json_object *host_facts_job(void *arg)
@@ -813,10 +499,9 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         *res = (struct bundle_result){0};
         struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
         uint64_t started = now_ms_realtime();
-        _cleanup_free_ char *when = stamp(started), *host = safe_host(o->host);
-        b.top = xasprintf("evodiag-%s-%s", host, when);
+        b.top = bundle_name(o->host, started, NULL);
         b.red = o->redact || o->obfuscate ? redactor_new() : NULL;
-        if (o->obfuscate && load_obfuscation(&b) < 0) {
+        if (o->obfuscate && bundle_obfuscation_key(o->state_dir, o->host, b.red) < 0) {
                 redactor_free(b.red);
                 free(b.top);
                 return -EIO;
@@ -825,7 +510,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         _cleanup_free_ char *defname = xasprintf("%s.tar.%s", b.top, want_gzip ? "gz" : "zst");
         char *final, *tmp;
         size_t stale;
-        int fd, r = open_output(o, defname, &final, &tmp, &fd, &stale);
+        int fd, r = bundle_open_output(o->output, defname, &final, &tmp, &fd, &stale);
         if (r < 0) {
                 redactor_free(b.red);
                 free(b.top);
@@ -849,11 +534,8 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(final);
                 final = xasprintf("./%s.tar.gz", b.top);
         }
-        b.artifacts = json_object_new_array();
-        b.cols = json_object_new_array();
         b.seen = json_object_new_object();
-        b.pids = json_object_new_object();
-        b.left_out = json_object_new_object();
+        trim_init(&b.trim, o->full);
         blog(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
         if (stale)
                 blog(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
@@ -862,6 +544,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         while (collectors[n])
                 n++;
         struct run_result *rr = xcalloc(n, sizeof(*rr));
+        b.man.collectors.v = xcalloc(n ? n : 1, sizeof(struct manifest_collector));
         json_object *facts = read_host_facts(&b);
         archive_out_dir(b.ar, b.top, started / 1000);
         for (size_t i = 0; i < n; i++) {
@@ -883,7 +566,14 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 fputc('\n', stderr);
         write_iddbs(&b);
         /* The last minutes of evodiag watch's recording, when there is one (report/recorder.c). */
-        b.payload += recorder_bundle_add(b.ar, b.top, base->cfg, o->state_dir, b.red, b.artifacts, &b.log);
+        struct strbuf rec_text = {0}, rec_items = {0};
+        _cleanup_free_ char *rec_origin = NULL;
+        if (recorder_bundle_window(base->cfg, o->state_dir, &rec_text, &rec_items, &rec_origin, &b.log)) {
+                add_doc_len(&b, "watch/recording.txt", rec_text.s, rec_text.len, "derived", rec_origin);
+                add_doc_len(&b, "watch/recording.jsonl", rec_items.s, rec_items.len, "derived", rec_origin);
+        }
+        sb_free(&rec_text);
+        sb_free(&rec_items);
         bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
         for (size_t i = 0; i < n; i++)
                 if (rr[i].status == RUN_TIMEOUT || rr[i].status == RUN_CRASHED)
@@ -911,7 +601,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "findings.json", fjt, "derived");
         json_object_put(fj);
 
-        struct issue_input ii = {.rep = &rep, .artifacts = b.artifacts, .component = o->component,
+        json_object *arts_json = json_object_new_array();
+        for (size_t i = 0; i < b.man.artifacts.n; i++)
+                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
+        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
                                  .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts};
         char *missing = NULL, *issue_err = NULL;
         char *issue = issue_render(&ii, &missing, &issue_err);
@@ -927,34 +620,34 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(issue);
         free(missing);
         free(issue_err);
+        json_object_put(arts_json);
 
         blog(&b, "%zu files, %llu bytes before compression; complete: %s", b.files, (unsigned long long)b.payload,
              complete ? "yes" : "no");
         add_doc(&b, "evodiag.log", b.log.s, "derived");
 
-        json_object *man = json_object_new_object();
-        json_object_object_add(man, "schema", json_object_new_int(MANIFEST_SCHEMA));
-        json_object_object_add(man, "evodiag", json_object_new_string(PACKAGE_VERSION));
-        json_object_object_add(man, "command_line", json_object_new_string(o->command_line));
-        json_object_object_add(man, "host", json_object_new_string(o->host));
         char ts[32];
+        struct mf_bool no = {.set = true}, yes = {.set = true, .v = true};
+        b.man.schema = num(MANIFEST_SCHEMA);
+        b.man.evodiag = xstrdup(PACKAGE_VERSION);
+        b.man.command_line = xstrdup(o->command_line);
+        b.man.host = xstrdup(o->host);
         format_utc(started, ts);
-        json_object_object_add(man, "start", json_object_new_string(ts));
+        b.man.start = xstrdup(ts);
         format_utc(now_ms_realtime(), ts);
-        json_object_object_add(man, "end", json_object_new_string(ts));
-        json_object_object_add(man, "complete", json_object_new_boolean(complete));
-        json_object_object_add(man, "redacted", json_object_new_boolean(o->redact));
-        json_object_object_add(man, "obfuscated", json_object_new_boolean(o->obfuscate));
-        json_object_object_add(man, "compression", json_object_new_string(gz ? "gzip" : "zstd"));
-        json_object_object_add(man, "root", json_object_new_string(b.top));
-        json_object_object_add(man, "collectors", b.cols);
-        json_object_object_add(man, "artifacts", b.artifacts);
+        b.man.end = xstrdup(ts);
+        b.man.complete = complete ? yes : no;
+        b.man.redacted = o->redact ? yes : no;
+        b.man.obfuscated = o->obfuscate ? yes : no;
+        b.man.compression = xstrdup(gz ? "gzip" : "zstd");
+        b.man.root = xstrdup(b.top);
+        json_object *man = manifest_to_json(&b.man);
         _cleanup_free_ char *mant = json_text(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         add_doc(&b, "manifest.json", mant, NULL);
         json_object_put(man);
+        manifest_free(&b.man);
         json_object_put(b.seen);
-        json_object_put(b.pids);
-        json_object_put(b.left_out);
+        trim_free(&b.trim);
 
         bool stopped = interrupted != 0;
         r = archive_out_close(b.ar, &err);

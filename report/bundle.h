@@ -6,8 +6,6 @@
 #include <stdint.h>
 #include "collectors/collector.h"
 
-#define MANIFEST_SCHEMA 1
-
 struct bundle_opts {
         const char *output;           /* NULL: current dir; "-": stdout; a dir; or a file path */
         const char *host;

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "report/from.h"
+#include "collectors/frame.h"
 #include "lib/child.h"
 #include "lib/escape.h"
 #include "report/unpack.h"
@@ -7,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -220,7 +220,9 @@ static void from_child(void *arg, int wfd)
                 sb_putc(&out, 'K');
                 bundle_info_encode(&bi, &out);
         }
-        if (write_all(wfd, out.s, out.len) < 0)
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("result"));
+        if (frame_write(wfd, h, out.s, out.len) < 0)
                 _exit(2);
 }
 
@@ -236,27 +238,31 @@ static void remove_tmp(void *arg) /* in the helper, after we are gone */
         }
 }
 
-/* The child's answer, until EOF, the deadline or too much. */
+/* The child's answer (one result frame, collectors/frame.h), until the deadline or
+ * too much: 0 (out empty when it sent none), -ETIMEDOUT, -EFBIG, or another <0 when
+ * what it sent is not a frame (it is killed). */
 static int collect(int fd, uint64_t deadline, struct strbuf *out)
 {
-        for (;;) {
-                uint64_t now = now_ms_monotonic();
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                int pr = poll(&p, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now));
-                if (pr <= 0)
-                        continue;
-                char buf[65536];
-                ssize_t n = read(fd, buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return 0;
-                if (out->len + (size_t)n > FROM_RESULT_MAX)
-                        return -EFBIG;
-                sb_putn(out, buf, (size_t)n);
+        struct frame_reader r;
+        frame_reader_init(&r, fd, FROM_RESULT_MAX);
+        r.deadline_ms = deadline;
+        struct frame f;
+        int k = frame_read(&r, &f);
+        if (k > 0 && f.type && streq(f.type, "result")) {
+                const char *chunk;
+                long n;
+                while ((n = frame_read_payload(&r, &chunk)) > 0)
+                        sb_putn(out, chunk, (size_t)n);
+                k = n < 0 ? (int)n : 0;
+        } else if (k > 0) {
+                k = -EPROTO;
         }
+        if (k == -EPIPE || k == -EBADMSG) { /* it stopped: its exit status says why */
+                sb_free(out);
+                k = 0;
+        }
+        frame_reader_free(&r);
+        return k;
 }
 
 int from_open(const char *from, uint64_t deadline_ms, struct from_bundle *fb, char **err)

@@ -1,24 +1,29 @@
-/* check --from's reader of a bundle's manifest.json and findings.json. Both are
- * untrusted: every field the offline re-check uses is type- and range-checked
- * against a table (below, in manifest.c), with errors such as
+/* A bundle's manifest.json (written by report/bundle.c) and check --from's reader of
+ * it and of findings.json, both through one field table per record (lib/jsontable.h;
+ * the artifact record is collectors/artifact.h, which the sink writes too). What is
+ * read is untrusted: every field the offline re-check uses is type- and range-checked
+ * against the table, with errors such as
  *   bundle manifest: artifacts[3].path: expected a string
  * What passes is handed from the sandboxed child (report/from.c) to the parent in a
  * small binary form that the parent decodes with the same tables: the parent never
  * parses a bundle's JSON.
  *
  * To add a field: a member in the struct here, one line in its table in manifest.c
- * (key, type, offset, range); parsing, checking, the child->parent transport and
- * freeing follow from the table. What check --from does with it: manifest_apply(). */
+ * (key, type, offset, range); writing, parsing, checking, the child->parent
+ * transport and freeing follow from the table. What check --from does with it: manifest_apply(). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "collectors/artifact.h"
 #include "lib/finding.h"
+#include "lib/jsontable.h"
 #include "lib/util.h"
 
+#define MANIFEST_SCHEMA 1 /* manifest.json's "schema" */
 #define MANIFEST_MAX_MIB 64
 #define MANIFEST_MAX_BYTES ((unsigned)MANIFEST_MAX_MIB << 20) /* manifest.json, findings.json (~160,000 artifacts of a real bundle) */
-#define MANIFEST_MAX_ELEMS 1000000     /* any one array: artifacts, names, findings */
+#define MANIFEST_MAX_ELEMS MF_ELEMS_MAX_DEFAULT /* any one array: artifacts, names, findings */
 /* json-c's tree takes 20 to 900 times the text (an object of one key: ~900 bytes), so
  * the text is counted before the tree is built: at most this many objects and arrays,
  * and values (',' and ':' outside strings). The worst documents within these bounds
@@ -26,41 +31,6 @@
 #define MANIFEST_MAX_CONTAINERS 500000
 #define MANIFEST_MAX_VALUES 8000000
 
-/* Value holders the tables fill; `set` says the key was present. */
-struct mf_int {
-        bool set;
-        int64_t v;
-};
-struct mf_bool {
-        bool set, v;
-};
-struct mf_names { /* an array of file names, NUL-separated in buf (len bytes) */
-        bool set;
-        size_t n, len;
-        char *buf;
-};
-struct mf_array {
-        size_t n;
-        void *v; /* n elements of the element struct */
-};
-
-/* manifest.json */
-struct manifest_stat {
-        bool set; /* first member of every nested object */
-        struct mf_int mode, uid, gid, size, nlink, ino, mtime;
-};
-struct manifest_artifact {
-        char *path; /* required */
-        char *collector, *kind, *origin, *status, *error, *link, *sha256, *note;
-        struct mf_int err; /* "errno": 1..4095 */
-        struct mf_int lines; /* a counted file's lines on the host (its stored copy may be cut) */
-        struct mf_int count; /* a counted directory's entries on the host (/proc/PID/fd) */
-        struct mf_bool at_least; /* the count stopped at a bound: it is a lower bound */
-        struct mf_int bytes, redactions, duration_ms;
-        struct mf_bool dir, absent;
-        struct mf_names names;
-        struct manifest_stat stat;
-};
 struct manifest_collector {
         char *name, *status, *note;
         struct mf_int duration_ms, artifacts;
@@ -118,6 +88,10 @@ struct bundle_info {
 int manifest_parse(const char *buf, size_t len, struct manifest *m, char **err);
 int recorded_parse(const char *buf, size_t len, struct recorded *r, char **err);
 void manifest_free(struct manifest *m);
+/* The manifest as written into a bundle: every field that is set, in table order. */
+json_object *manifest_to_json(const struct manifest *m);
+/* Its table (tests: every field makes the round trip). */
+extern const struct mf_schema manifest_schema;
 void recorded_free(struct recorded *r);
 
 /* A collector's findings as sorted "id|severity|subject|summary" lines, leaving out

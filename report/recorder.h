@@ -47,7 +47,9 @@ struct recorder;
 /* Opens (creating or continuing) the recording at path. Refuses a file that is
  * not a recording. */
 struct recorder *recorder_open(const char *path, uint64_t max_bytes, const char *host, uint64_t interval_ms, char **err);
-/* values: the lib/sample.h value objects of one round. */
+/* One round's values: as read (watch), or as lib/sample.h value objects. */
+struct svalue;
+int recorder_sample_values(struct recorder *r, uint64_t time_ms, uint64_t round, const struct svalue *v, size_t n);
 int recorder_sample(struct recorder *r, uint64_t time_ms, uint64_t round, json_object *values);
 /* ev: a watch event object (sampler.h watch_event_json). */
 int recorder_event(struct recorder *r, json_object *ev);
@@ -89,6 +91,10 @@ int recorder_read_buffer(const char *file, const unsigned char *buf, size_t len,
 /* One item as a line of text (the replay timeline), host values escaped for a
  * terminal (lib/escape.h); "" for items not shown. */
 char *recorder_item_text(json_object *item);
+/* watch --replay: every item of the recording to out, as JSON lines or the timeline's
+ * text, then what was read (records, segments, damage) on stderr. 0, 1 when damaged
+ * records were skipped, or -errno (-EINVAL: not a recording) with nothing printed. */
+int recorder_replay(const char *path, bool json, FILE *out);
 
 /* ---- bundles ---- */
 /* The recording the current process writes (watch sets it, so a bundle made by
@@ -98,12 +104,10 @@ void recorder_set_current(const char *path);
  * in [watch] record_dir (default <state_dir>/watch). NULL when there is none. */
 struct config;
 char *recorder_find(const struct config *cfg, const char *state_dir);
-/* Adds watch/recording.txt (timeline) and watch/recording.jsonl (the items) of
- * the last [watch] bundle_window (default 15 min) of the recording to a bundle's
- * archive, with manifest entries and a log line; returns the payload bytes added.
- * Called once by report/bundle.c. */
-struct archive_out;
-struct redactor;
+/* The last [watch] bundle_window (default 15 min) of the recording, for a bundle's
+ * watch/recording.txt (*text: the timeline) and watch/recording.jsonl (*items), with
+ * where they came from (*origin); a line for evodiag.log goes to log. Returns the
+ * number of items, 0 when there is nothing to add. Called once by report/bundle.c. */
 struct strbuf;
-uint64_t recorder_bundle_add(struct archive_out *ar, const char *top, const struct config *cfg, const char *state_dir,
-                             struct redactor *red, json_object *artifacts, struct strbuf *log);
+size_t recorder_bundle_window(const struct config *cfg, const char *state_dir, struct strbuf *text, struct strbuf *items,
+                              char **origin, struct strbuf *log);

@@ -1,0 +1,155 @@
+/* Where `evodiag bundle` writes: the archive's name, a temporary file beside the
+ * final one that is renamed only when whole, the stale temporaries of runs that
+ * were killed, and the obfuscation key kept on this host. */
+#include "config.h"
+#include "report/bundle_output.h"
+#include "lib/child.h"
+#include "lib/namefit.h"
+#include "lib/util.h"
+#include "lib/redact.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <time.h>
+
+char *bundle_name(const char *host, uint64_t realtime_ms, const char *tag)
+{
+        time_t t = (time_t)(realtime_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char when[32];
+        strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+        /* The host name as a file name part: plain characters, at most HOST_NAME_MAX
+         * (64) bytes (a --root tree's /etc/hostname can say anything). */
+        _cleanup_free_ char *h = name_plain(host, "host", 64), *g = tag ? name_plain(tag, "x", 128) : NULL;
+        return g ? xasprintf("evodiag-%s-%s-%s", h, when, g) : xasprintf("evodiag-%s-%s", h, when);
+}
+
+/* Temporary names: ".<final name>.evodiag-tmp-XXXXXX" beside the final file. */
+#define TMP_MARK ".evodiag-tmp-"
+#define TMP_RANDOM 6                /* mkostemp's XXXXXX */
+#define STALE_TMP_S 3600            /* older than this, no run is still writing it */
+#define STALE_SCAN_MAX 100000       /* directory entries looked at */
+
+static bool is_our_temp(const char *name)
+{
+        size_t n = strlen(name), m = strlen(TMP_MARK);
+        if (name[0] != '.' || n < 2 + m + TMP_RANDOM || strncmp(name + n - TMP_RANDOM - m, TMP_MARK, m) != 0)
+                return false;
+        for (size_t i = n - TMP_RANDOM; i < n; i++)
+                if (!isalnum((unsigned char)name[i]))
+                        return false;
+        return true;
+}
+
+/* What a SIGKILLed run left behind: evodiag's own temporary archives in dir, by
+ * exact name pattern, regular files owned by us, untouched for an hour and not
+ * locked by a run still writing them; never following a link. Returns how many. */
+static size_t clean_stale_temps(const char *dir)
+{
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return 0;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        size_t removed = 0, looked = 0;
+        time_t now = time(NULL);
+        struct dirent *de;
+        while (looked++ < STALE_SCAN_MAX && (de = readdir(d))) {
+                struct stat st, fst;
+                if (!is_our_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != geteuid() || st.st_nlink != 1 || now - st.st_mtime < STALE_TMP_S)
+                        continue;
+                int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                /* The same file, and no run holds its lock (see open_output). */
+                if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino &&
+                    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
+                        removed++;
+                close(fd);
+        }
+        closedir(d);
+        return removed;
+}
+
+/* Where the archive goes: a temporary name in the target directory, renamed when whole. */
+int bundle_open_output(const char *output, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
+{
+        *final = *tmp = NULL;
+        *stale = 0;
+        if (output && streq(output, "-")) {
+                if (isatty(STDOUT_FILENO)) {
+                        fprintf(stderr, "evodiag: refusing to write a binary archive to a terminal (use -o FILE or redirect)\n");
+                        return -EINVAL;
+                }
+                *fd = STDOUT_FILENO;
+                *final = xstrdup("-");
+                return 0;
+        }
+        struct stat st;
+        if (!output || (stat(output, &st) == 0 && S_ISDIR(st.st_mode)))
+                *final = xasprintf("%s/%s", output ? output : ".", defname);
+        else
+                *final = xstrdup(output);
+        _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
+        const char *dir = dirname(d1);
+        _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
+        *stale = clean_stale_temps(dir);
+        *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);
+        *fd = mkostemp(*tmp, O_CLOEXEC);
+        if (*fd < 0) {
+                int e = errno;
+                fprintf(stderr, "evodiag: cannot create %s: %s\n", *tmp, strerror(e));
+                free(*tmp);
+                *tmp = NULL;
+                return -e;
+        }
+        (void)fchmod(*fd, 0600);
+        /* Held until the file is renamed or gone: a later run never takes it for stale. */
+        (void)flock(*fd, LOCK_EX | LOCK_NB);
+        return 0;
+}
+
+int bundle_obfuscation_key(const char *state_dir, const char *host, struct redactor *red)
+{
+        uint8_t key[32];
+        _cleanup_free_ char *kp = xasprintf("%s/obfuscate.key", state_dir);
+        int fd = open(kp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 && read_full(fd, key, 32) == 32) {
+                close(fd);
+        } else {
+                if (fd >= 0)
+                        close(fd);
+                /* A new key: kept on this host so the same address maps the same way next time. */
+                int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+                if (rnd < 0 || read_full(rnd, key, 32) != 32) {
+                        if (rnd >= 0)
+                                close(rnd);
+                        return -EIO;
+                }
+                close(rnd);
+                (void)mkdir(state_dir, 0700);
+                fd = open(kp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0 || write_all(fd, key, 32) < 0) {
+                        fprintf(stderr, "evodiag: cannot keep the obfuscation key at %s: %s\n", kp, strerror(errno));
+                        if (fd >= 0)
+                                close(fd);
+                        return -EIO;
+                }
+                close(fd);
+        }
+        const char *names[] = {host, NULL};
+        redactor_obfuscate(red, key, names);
+        return 0;
+}
+

@@ -1,0 +1,198 @@
+/* Unit tests: the bundle manifest is written with the tables it is read with. A
+ * manifest with every field of every table set is written (report/manifest.c's
+ * manifest_to_json) and read back (manifest_parse) field for field; the sink's
+ * artifact frame headers (collectors/sink.c) read back as the same records. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "collectors/frame.h"
+#include "collectors/sink.h"
+#include "lib/child.h"
+#include "lib/escape.h"
+#include "lib/redact.h"
+#include "lib/rootfs.h"
+#include "report/manifest.h"
+
+static struct mf_int num(int64_t v) { return (struct mf_int){.set = true, .v = v}; }
+static struct mf_bool flag(bool v) { return (struct mf_bool){.set = true, .v = v}; }
+
+static struct manifest_artifact every_artifact_field(int k)
+{
+        struct manifest_artifact a = {
+                .path = xasprintf("host/proc/%d/fd", k), .collector = xstrdup("fds"), .kind = xstrdup("listing"),
+                .origin = xasprintf("/proc/%d/fd", k), .status = xstrdup("truncated"), .error = xstrdup("cut: \xe2\x80\xa6 \"quoted\""),
+                .duration_ms = num(12), .redactions = num(3), .err = num(13),
+                .stat = {.set = true, .mode = num(0100644), .uid = num(0), .gid = num(4294967295), .size = num(INT64_MAX),
+                         .nlink = num(1), .ino = num(-1), .mtime = num(INT64_MIN)},
+                .lines = num(42), .count = num(150000), .at_least = flag(true), .dir = flag(false),
+                .names = mf_names_of("0\0" "1\0" "255\0", 8, true), .link = xstrdup("socket:[1234]"), .bytes = num(0),
+                .sha256 = xstrdup("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+                .note = xstrdup("only the entries the checks looked up"), .absent = flag(true),
+        };
+        return a;
+}
+
+/* Every field of every table, written and read back unchanged. */
+static void test_round_trip(void **state)
+{
+        struct manifest m = {
+                .schema = num(MANIFEST_SCHEMA), .host = xstrdup("cell-7"), .evodiag = xstrdup("0.1.0"),
+                .root = xstrdup("evodiag-cell-7-20261130T000000Z"), .command_line = xstrdup("evodiag bundle --only fds"),
+                .start = xstrdup("2026-11-30T00:00:00Z"), .end = xstrdup("2026-11-30T00:00:01Z"), .compression = xstrdup("zstd"),
+                .complete = flag(false), .redacted = flag(true), .obfuscated = flag(false),
+        };
+        struct manifest_artifact *a = xcalloc(2, sizeof(*a));
+        a[0] = every_artifact_field(100);
+        a[1] = every_artifact_field(200);
+        m.artifacts = (struct mf_array){.n = 2, .v = a};
+        struct manifest_collector *c = xcalloc(1, sizeof(*c));
+        c[0] = (struct manifest_collector){.name = xstrdup("fds"), .status = xstrdup("ok"), .note = xstrdup("n"),
+                                           .duration_ms = num(7), .artifacts = num(2), .timed_out = flag(false)};
+        m.collectors = (struct mf_array){.n = 1, .v = c};
+        /* A field added to a table without being set here fails the test: set it. */
+        char *unset = mf_first_unset(&manifest_schema, &m);
+        if (unset)
+                fail_msg("the test manifest leaves %s unset", unset);
+
+        json_object *o = manifest_to_json(&m);
+        char *text = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        json_object_put(o);
+        struct manifest back;
+        char *err = NULL;
+        if (manifest_parse(text, strlen(text), &back, &err) != 0)
+                fail_msg("the written manifest does not read back: %s\n%s", err, text);
+        assert_null(mf_first_unset(&manifest_schema, &back));
+
+        assert_int_equal(back.schema.v, MANIFEST_SCHEMA);
+        assert_string_equal(back.host, "cell-7");
+        assert_string_equal(back.root, "evodiag-cell-7-20261130T000000Z");
+        assert_true(back.complete.set && !back.complete.v);
+        assert_true(back.redacted.v);
+        assert_int_equal(back.artifacts.n, 2);
+        const struct manifest_artifact *b = back.artifacts.v;
+        assert_string_equal(b[1].path, "host/proc/200/fd");
+        assert_string_equal(b[0].error, "cut: \xe2\x80\xa6 \"quoted\"");
+        assert_int_equal(b[0].err.v, 13);
+        assert_int_equal(b[0].stat.mode.v, 0100644);
+        assert_int_equal(b[0].stat.gid.v, 4294967295);
+        assert_true(b[0].stat.size.v == INT64_MAX);
+        assert_true(b[0].stat.mtime.v == INT64_MIN);
+        assert_int_equal(b[0].count.v, 150000);
+        assert_true(b[0].at_least.v && !b[0].dir.v && b[0].absent.v);
+        assert_int_equal(b[0].names.n, 3);
+        assert_memory_equal(b[0].names.buf, "0\0" "1\0" "255\0", 8);
+        assert_string_equal(b[0].link, "socket:[1234]");
+        assert_string_equal(b[0].note, "only the entries the checks looked up");
+        const struct manifest_collector *bc = back.collectors.v;
+        assert_string_equal(bc[0].name, "fds");
+        assert_int_equal(bc[0].artifacts.v, 2);
+
+        /* And the whole of it: what is read writes the same text again. */
+        o = manifest_to_json(&back);
+        char *again = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        json_object_put(o);
+        assert_string_equal(again, text);
+        free(again);
+        free(text);
+        manifest_free(&back);
+        manifest_free(&m);
+}
+
+/* What a written manifest must never hold: names the reader refuses are left out. */
+static void test_names_kept_readable(void **state)
+{
+        struct mf_names n = mf_names_of("a\0" "\0" ".\0" "..\0" "b/c\0" "d\0", 14, true);
+        assert_int_equal(n.n, 2);
+        assert_memory_equal(n.buf, "a\0d\0", 4);
+        free(n.buf);
+        n = mf_names_of("a\0" "b/c\0", 6, false);
+        assert_int_equal(n.n, 2);
+        free(n.buf);
+}
+
+/* The sink's frame headers are manifest records: each reads back with the table. */
+static void test_sink_headers(void **state)
+{
+        char root[] = "/tmp/evodiag-mwrite-XXXXXX";
+        assert_non_null(mkdtemp(root));
+        char path[256];
+        snprintf(path, sizeof(path), "%s/proc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/proc/meminfo", root);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("MemTotal: 1 kB\npassword=hunter2\n", f);
+        fclose(f);
+        assert_int_equal(rootfs_set(root), 0);
+
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        struct bundle_sink s = {.fd = p[1], .collector = "memory", .red = redactor_new(), .artifact_max = 1 << 20};
+        sink_file(&s, "/proc/meminfo");
+        sink_file(&s, "/proc/absent");
+        sink_text(&s, "notes.txt", "derived", "evodiag", "hello\n", 6);
+        sink_missing(&s, "api.json", "http", "http://127.0.0.1:1/", "error", "connection refused");
+        sink_log(&s, "a log line");
+        close(p[1]);
+        redactor_free(s.red);
+
+        struct frame_reader r;
+        frame_reader_init(&r, p[0], INT64_MAX);
+        r.deadline_ms = now_ms_monotonic() + 10000;
+        struct frame fr;
+        struct strbuf got = {0};
+        while (frame_read(&r, &fr) > 0) {
+                if (!streq(fr.type, "artifact")) {
+                        sb_printf(&got, "%s;", fr.type);
+                        continue;
+                }
+                struct manifest_artifact a;
+                char *err = NULL;
+                if (artifact_from_json(fr.hdr, &a, &err) < 0)
+                        fail_msg("a sink header does not read back: %s", err);
+                sb_printf(&got, "%s %s %s %s %lld%s%s;", a.path, a.kind, a.origin, a.status, (long long)a.redactions.v,
+                          a.absent.set && a.absent.v ? " absent" : "", a.error ? " error" : "");
+                /* Every field it set makes the trip through the table: writing it gives the header back. */
+                json_object *again = artifact_to_json(&a), *t, *size;
+                json_object *h = json_object_get(fr.hdr);
+                json_object_object_get_ex(h, "t", &t);
+                json_object_object_get_ex(h, "size", &size);
+                json_object_object_add(again, "t", json_object_get(t));
+                json_object_object_add(again, "size", json_object_get(size));
+                assert_true(json_object_equal(again, h));
+                json_object_put(again);
+                json_object_put(h);
+                artifact_free(&a);
+        }
+        frame_reader_free(&r);
+        close(p[0]);
+        assert_string_equal(got.s, "host/proc/meminfo file /proc/meminfo ok 1;"
+                                   "host/proc/absent file /proc/absent skipped 0 absent error;"
+                                   "collectors/memory/notes.txt derived evodiag ok 0;"
+                                   "collectors/memory/api.json http http://127.0.0.1:1/ error 0 absent error;"
+                                   "log;");
+        sb_free(&got);
+        rootfs_set(NULL);
+        snprintf(path, sizeof(path), "%s/proc/meminfo", root);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/proc", root);
+        rmdir(path);
+        rmdir(root);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_names_kept_readable),
+                cmocka_unit_test(test_sink_headers),
+        };
+        return cmocka_run_group_tests_name("manifest_write", tests, NULL, NULL);
+}
