@@ -62,7 +62,8 @@ struct ctx {
         int verbose;
         uint64_t deadline_ms; /* CLOCK_MONOTONIC ms when the runner kills this child:
                                  long scans stop before it and report what they saw */
-        void *state;          /* watch: kept between sample() calls in the sampler child */
+        void *state;          /* watch: kept between sample() calls in the sampler child;
+                                 the collector's free_state releases it */
         uint64_t interval_ms; /* watch: the sampling interval */
         uint64_t sample_no;   /* watch: 0 for the first sample, then 1, 2, ... */
 };

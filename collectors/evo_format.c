@@ -178,7 +178,7 @@ bool evo_seq_odd(const struct evo_header *h)
         }
 }
 
-static const char *const module_names[] = {"cu", "hal", "re", "mqt", "rpc"};
+static const char *const module_names[] = {"cu", "hal", "re", "mqt", "rpc", NULL};
 
 const char *evo_module_name(uint8_t m)
 {
@@ -365,7 +365,7 @@ bool evo_name_legacy(const char *fname, char **base, int *pid)
 
 static const char *const p2p_names[] = {
         "hal_cu", "cu_hal", "cu_mqt", "hal_mqt", "re_cu", "re_hal", "re_mqt", "re_rpc",
-        "rpc_cu", "rpc_hal", "rpc_re", "cu_re", "cu_rpc", "hal_rpc", "hal_re",
+        "rpc_cu", "rpc_hal", "rpc_re", "cu_re", "cu_rpc", "hal_rpc", "hal_re", NULL,
 };
 /* evo_shared_memory/src/data/mod.rs (b7a9d87^): they carry their own evo_ prefix. */
 static const char *const legacy_names[] = {
@@ -373,23 +373,15 @@ static const char *const legacy_names[] = {
         "evo_control_state", "evo_control_commands", "evo_control_performance",
         "evo_recipe_state", "evo_recipe_steps", "evo_recipe_commands",
         "evo_api_metrics", "evo_api_system_state", "evo_api_sessions",
-        "evo_system_modules", "evo_system_health",
+        "evo_system_modules", "evo_system_health", NULL,
 };
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (streq(s, list[i]))
-                        return true;
-        return false;
-}
 
 bool evo_name_known(const char *base, enum evo_layout l)
 {
-        if (in_list(base, p2p_names, ARRAY_SIZE(p2p_names)))
+        if (strv_contains(p2p_names, base))
                 return true;
         /* Legacy files: the crate's own names; intermediate writers used P2P names. */
-        return l != EVO_LAYOUT_P2P && in_list(base, legacy_names, ARRAY_SIZE(legacy_names));
+        return l != EVO_LAYOUT_P2P && strv_contains(legacy_names, base);
 }
 
 bool evo_name_modules(const char *base, char src[8], char dst[8])
@@ -404,7 +396,7 @@ bool evo_name_modules(const char *base, char src[8], char dst[8])
         src[a] = 0;
         memcpy(dst, us + 1, b);
         dst[b] = 0;
-        return in_list(src, module_names, ARRAY_SIZE(module_names)) && in_list(dst, module_names, ARRAY_SIZE(module_names));
+        return strv_contains(module_names, src) && strv_contains(module_names, dst);
 }
 
 int evo_status_creds(const char *status, struct evo_creds *c)

@@ -7,11 +7,12 @@
 #include "collectors/collector.h"
 #include "collectors/fds.h"
 #include "collectors/sample_util.h"
-#include "collectors/maps.h"
-#include "lib/satmath.h"
-#include "lib/users.h"
 #include "lib/procfs.h"
+#include "lib/procscan.h"
 #include "lib/proctable.h"
+#include "lib/satmath.h"
+#include "lib/trust.h"
+#include "lib/users.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,109 +98,13 @@ int file_nr_parse(const char *text, struct file_nr *out)
         return 0;
 }
 
-double usage_pct(uint64_t used, uint64_t limit)
+enum severity fds_system_verdict(const struct file_nr *nr, const uint64_t *file_max, double warn_pct, double crit_pct,
+                                 struct fds_system *out)
 {
-        if (limit == LIMIT_UNLIMITED)
-                return 0;
-        if (limit == 0)
-                return used ? 100 : 0;
-        return 100.0 * (double)used / (double)limit;
-}
-
-enum severity usage_severity(uint64_t used, uint64_t limit, double warn_pct, double crit_pct)
-{
-        double pct = usage_pct(used, limit);
-        if (limit == LIMIT_UNLIMITED)
-                return SEV_OK;
-        return pct >= crit_pct ? SEV_CRIT : pct >= warn_pct ? SEV_WARN : SEV_OK;
-}
-
-enum severity usage_verdict(const struct usage *u, double warn_pct, double crit_pct)
-{
-        enum severity s = usage_severity(u->used, u->limit, warn_pct, crit_pct);
-        return u->at_least && s == SEV_OK ? SEV_UNKNOWN : s;
-}
-
-static int usage_cmp(const void *a, const void *b)
-{
-        const struct usage *x = a, *y = b;
-        double px = usage_pct(x->used, x->limit), py = usage_pct(y->used, y->limit);
-        if (px != py)
-                return px > py ? -1 : 1;
-        if (x->used != y->used)
-                return x->used > y->used ? -1 : 1;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-void usage_sort(struct usage *v, size_t n)
-{
-        if (n > 1)
-                qsort(v, n, sizeof(*v), usage_cmp);
-}
-
-char *usage_list(const struct usage *v, size_t n, size_t k)
-{
-        struct strbuf b = {0};
-        sb_puts(&b, "");
-        for (size_t i = 0; i < n && i < k; i++) {
-                sb_printf(&b, "%spid %d %s %s%" PRIu64 "/", i ? ", " : "", v[i].pid, v[i].comm, v[i].at_least ? "at least " : "",
-                          v[i].used);
-                if (v[i].limit == LIMIT_UNLIMITED)
-                        sb_puts(&b, "unlimited");
-                else
-                        sb_printf(&b, "%" PRIu64 " (%.1f%%)", v[i].limit, usage_pct(v[i].used, v[i].limit));
-        }
-        return sb_steal(&b);
-}
-
-uint64_t nofile_target(uint64_t soft, uint64_t nr_open)
-{
-        uint64_t t = sat_mul_u64(soft, 2);
-        if (t < 65536)
-                t = 65536;
-        if (nr_open && t > nr_open)
-                t = nr_open;
-        return t > soft ? t : 0;
-}
-
-/* The last ".service" component of a cgroup path, unless it is a user's unit. */
-static char *unit_of_path(const char *path)
-{
-        if (strstr(path, "/user.slice/") || startswith(path, "user.slice/"))
-                return NULL;
-        char *unit = NULL;
-        const char *p = path;
-        while (*p) {
-                while (*p == '/')
-                        p++;
-                size_t n = strcspn(p, "/\n");
-                if (n > 8 && strncmp(p + n - 8, ".service", 8) == 0) {
-                        free(unit);
-                        unit = xstrndup(p, n);
-                }
-                p += n;
-                if (*p == '\n')
-                        break;
-        }
-        return unit;
-}
-
-char *unit_from_cgroup(const char *text)
-{
-        /* cgroup v2 ("0::/system.slice/x.service") first, then v1's name=systemd line. */
-        for (int pass = 0; pass < 2; pass++) {
-                for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-                        const char *path = NULL, *c = strchr(l, ':'), *nl = strchr(l, '\n');
-                        if (pass == 0 && startswith(l, "0::"))
-                                path = l + 3;
-                        else if (pass == 1 && c && (!nl || c < nl) && startswith(c + 1, "name=systemd:"))
-                                path = c + 1 + strlen("name=systemd:");
-                        char *u = path ? unit_of_path(path) : NULL;
-                        if (u)
-                                return u;
-                }
-        }
-        return NULL;
+        out->used = nr->allocated - nr->unused;
+        out->max = file_max ? *file_max : nr->max;
+        out->pct = usage_pct(out->used, out->max);
+        return usage_severity(out->used, out->max, warn_pct, crit_pct);
 }
 
 /* ---- fds.system and fds.nr_open ---- */
@@ -223,14 +128,13 @@ static void check_system(struct ctx *c, struct findings *fs)
         }
         /* file-max and file-nr's third field are the same kernel variable; file-max is
          * the one operators set, file-nr's is the fallback (a partial bundle). */
-        uint64_t max = nr.max;
-        bool have_max = rootfs_read_u64("/proc/sys/fs/file-max", &max) == 0;
-        if (!have_max)
-                max = nr.max;
-        uint64_t used = nr.allocated - nr.unused;
+        uint64_t file_max;
+        bool have_max = rootfs_read_u64("/proc/sys/fs/file-max", &file_max) == 0;
         double w = conf_num(c, "system_warn_pct"), cr = conf_num(c, "system_crit_pct");
-        double pct = usage_pct(used, max);
-        enum severity s = usage_severity(used, max, w, cr);
+        struct fds_system v;
+        enum severity s = fds_system_verdict(&nr, have_max ? &file_max : NULL, w, cr, &v);
+        uint64_t used = v.used, max = v.max;
+        double pct = v.pct;
         f = fnd_add(fs, s, "fds.system", "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)", used, max, pct);
         fnd_expected(f, "< %.0f%% of fs.file-max in use", w);
         fnd_actual(f, "%" PRIu64 " allocated, %" PRIu64 " unused, fs.file-max %" PRIu64 " (%.1f%%)", nr.allocated,
@@ -301,135 +205,6 @@ static char *nofile_remedy(const struct usage *u, unsigned euid, uint64_t nr_ope
         return sb_steal(&b);
 }
 
-/* ---- the process scan, shared with maps.c ---- */
-
-static const char *plural(size_t n) { return n == 1 ? "" : "es"; }
-
-static void scan_any(const struct ctx *c, const struct proctable *t, long (*measure)(int pid),
-                     long (*measure_bounded)(int pid, bool *at_least), struct scan *s)
-{
-        size_t max_procs = (size_t)conf_uint(c, "max_procs");
-        uint64_t budget = conf_uint(c, "budget_ms");
-        uint64_t deadline = budget ? now_ms_monotonic() + budget : 0;
-        size_t tried = 0;
-        for (size_t i = 0; i < t->n; i++) {
-                const struct proc *p = &t->v[i];
-                /* Kernel threads have no files or address space of their own; evodiag's own
-                 * processes are already left out of the table (lib/proctable.c). */
-                if (p->kthread)
-                        continue;
-                s->candidates++;
-                if ((max_procs && tried >= max_procs) || s->out_of_time) {
-                        s->not_inspected++;
-                        continue;
-                }
-                /* Stop before the runner's deadline kills us: partial results beat none. */
-                if (deadline && now_ms_monotonic() > deadline) {
-                        s->out_of_time = true;
-                        s->not_inspected++;
-                        continue;
-                }
-                tried++;
-                bool at_least = false;
-                long n = measure ? measure(p->pid) : measure_bounded(p->pid, &at_least);
-                if (n == -ENOENT || n == -ESRCH)
-                        continue; /* exited while we looked */
-                if (n == -EACCES || n == -EPERM) {
-                        if (!s->denied++)
-                                s->denied_pid = p->pid;
-                        continue;
-                }
-                if (n < 0) {
-                        if (!s->failed++) {
-                                s->failed_pid = p->pid;
-                                s->failed_err = (int)-n;
-                        }
-                        continue;
-                }
-                if (s->n == s->cap) {
-                        s->cap = s->cap ? s->cap * 2 : 256;
-                        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-                }
-                struct usage *u = &s->v[s->n++];
-                *u = (struct usage){.pid = p->pid, .used = (uint64_t)n, .at_least = at_least};
-                snprintf(u->comm, sizeof(u->comm), "%s", p->comm);
-        }
-}
-
-void scan_procs(const struct ctx *c, const struct proctable *t, long (*measure)(int pid), struct scan *s)
-{
-        scan_any(c, t, measure, NULL, s);
-}
-
-void scan_procs_bounded(const struct ctx *c, const struct proctable *t, long (*measure)(int pid, bool *at_least),
-                        struct scan *s)
-{
-        scan_any(c, t, NULL, measure, s);
-}
-
-void scan_report_gaps(const struct ctx *c, const struct scan *s, const char *id, const char *file, struct findings *fs)
-{
-        struct finding *f;
-        if (s->denied && !c->is_root) {
-                _cleanup_free_ char *what = xasprintf("%zu of %zu process%s belong to other users; their /proc/PID/%s cannot be read (first: pid %d)",
-                                                      s->denied, s->candidates, plural(s->candidates), file, s->denied_pid);
-                skip_not_root(fs, id, what);
-        } else if (s->denied) {
-                /* Root without ptrace rights over them: a container without CAP_SYS_PTRACE,
-                 * an LSM. Not the host's fault, so skipped, but never silent. */
-                f = fnd_add(fs, SEV_SKIPPED, id, "%zu of %zu process%s could not be inspected: /proc/PID/%s is denied even to root (first: pid %d)",
-                            s->denied, s->candidates, plural(s->candidates), file, s->denied_pid);
-                fnd_actual(f, "permission denied on /proc/%d/%s", s->denied_pid, file);
-                fnd_evidence(f, "/proc/%d/%s", s->denied_pid, file);
-                fnd_remedy(f, "run evodiag as root in the host's namespaces with CAP_SYS_PTRACE (not inside a restricted container)");
-        }
-        if (s->failed) {
-                f = fnd_add(fs, SEV_UNKNOWN, id, "%zu process%s could not be inspected: /proc/PID/%s: %s (first: pid %d)", s->failed,
-                            plural(s->failed), file, strerror(s->failed_err), s->failed_pid);
-                fnd_evidence(f, "/proc/%d/%s", s->failed_pid, file);
-        }
-}
-
-void scan_report_summary(const struct ctx *c, struct scan *s, const char *id, size_t problems, double warn_pct,
-                         const char *limit_name, const char *evidence, struct findings *fs)
-{
-        struct finding *f;
-        _cleanup_free_ char *left = s->not_inspected
-                ? xasprintf("; %zu not inspected ([%s] %s)", s->not_inspected, c->self->name,
-                            s->out_of_time ? "budget_ms reached" : "max_procs")
-                : xstrdup("");
-        if (s->n == 0 && (s->denied || s->failed))
-                return; /* nothing inspected: the gap findings say why, no verdict to give */
-        if (s->n == 0) {
-                f = fnd_add(fs, s->not_inspected ? SEV_INFO : SEV_OK, id, "no user-space process to inspect%s", left);
-                fnd_evidence(f, "/proc");
-                return;
-        }
-        usage_sort(s->v, s->n);
-        size_t top = (size_t)conf_uint(c, "top");
-        _cleanup_free_ char *list = usage_list(s->v, s->n, top ? top : 1);
-        _cleanup_free_ char *first = usage_list(s->v, s->n, 1);
-        /* The summary speaks only of the processes inspected; info, not ok, when some
-         * are above the threshold (their own findings carry the verdict) or when the
-         * time budget left some out. */
-        enum severity sev = problems || s->out_of_time ? SEV_INFO : SEV_OK;
-        if (problems)
-                f = fnd_add(fs, sev, id, "%zu process%s inspected, %zu at >= %.0f%% of %s%s", s->n, plural(s->n), problems,
-                            warn_pct, limit_name, left);
-        else
-                f = fnd_add(fs, sev, id, "%zu process%s inspected, none at >= %.0f%% of %s; highest: %s%s", s->n, plural(s->n),
-                            warn_pct, limit_name, first, left);
-        fnd_expected(f, "every process < %.0f%% of %s", warn_pct, limit_name);
-        fnd_actual(f, "top by share of limit: %s", list);
-        fnd_evidence(f, "%s", evidence);
-}
-
-void scan_free(struct scan *s)
-{
-        free(s->v);
-        *s = (struct scan){0};
-}
-
 /* ---- fds.process ---- */
 
 /* The soft and hard open-files limit of u->pid. 1 = got them, 0 = the process is
@@ -478,14 +253,6 @@ static void report_problem(const struct usage *u, enum severity sev, unsigned eu
         fnd_remedy(f, "%s", rem);
 }
 
-static const struct proc *find_proc(const struct proctable *t, int pid)
-{
-        for (size_t i = 0; i < t->n; i++)
-                if (t->v[i].pid == pid)
-                        return &t->v[i];
-        return NULL;
-}
-
 static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs)
 {
         struct proctable t;
@@ -497,7 +264,10 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
                 return;
         }
         struct scan s = {0};
-        scan_procs_bounded(c, &t, proc_fd_count, &s);
+        scan_procs_bounded(&(struct scan_opts){.section = c->self->name, .max_procs = (size_t)conf_uint(c, "max_procs"),
+                                                .budget_ms = conf_uint(c, "budget_ms"), .deadline_ms = c->deadline_ms,
+                                                .is_root = c->is_root},
+                           &t, proc_fd_count, &s);
         /* Limits after the counts: cheap, and a process gone by now is dropped. */
         size_t kept = 0, bad = 0;
         for (size_t i = 0; i < s.n; i++) {
@@ -513,8 +283,8 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
                 enum severity sev = usage_verdict(&s.v[i], w, cr);
                 if (sev == SEV_OK)
                         continue;
-                const struct proc *p = find_proc(&t, s.v[i].pid);
-                report_problem(&s.v[i], sev, p ? p->euid : 0, w, nr_open, p && proc_is_lavinmq(p), fs);
+                const struct proc *p = proctable_find(&t, s.v[i].pid);
+                report_problem(&s.v[i], sev, p ? p->euid : 0, w, nr_open, p && component_named(p, "lavinmq"), fs);
                 problems++;
         }
         if (bad > UNKNOWN_PER_PROCESS_MAX) {
@@ -522,9 +292,9 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
                             bad - UNKNOWN_PER_PROCESS_MAX);
                 fnd_evidence(f, "/proc/PID/limits");
         }
-        scan_report_gaps(c, &s, "fds.process", "fd", fs);
+        scan_report_gaps(&s, "fds.process", "fd", fs);
         if (s.n || !bad)
-                scan_report_summary(c, &s, "fds.process", problems, w, "the soft open-files limit",
+                scan_report_summary(&s, "fds.process", problems, w, (size_t)conf_uint(c, "top"), "the soft open-files limit",
                                     "/proc/PID/fd, /proc/PID/limits", fs);
         scan_free(&s);
         proctable_free(&t);
@@ -556,6 +326,13 @@ struct fds_watch {
         struct fds_wproc *v;
         size_t n;
 };
+
+static void wproc_close(struct fds_wproc *p)
+{
+        sproc_close(&p->p);
+        sfile_close(&p->limits);
+        sfile_close(&p->fd);
+}
 
 /* The processes worth watching: the top consumers by share of their open-files
  * limit, and every one already at warn_pct (at most WATCH_MAX). The scan grows with
@@ -611,11 +388,8 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
                 }
         }
         for (size_t j = 0; j < w->n; j++)
-                if (w->v[j].p.pid != -1) {
-                        sproc_close(&w->v[j].p);
-                        sfile_close(&w->v[j].limits);
-                        sfile_close(&w->v[j].fd);
-                }
+                if (w->v[j].p.pid != -1)
+                        wproc_close(&w->v[j]);
         free(w->v);
         w->v = v;
         w->n = k;
@@ -627,9 +401,7 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
  * with their CPU, RSS and context switches. */
 static void fds_sample(struct ctx *c, struct sample *s)
 {
-        struct fds_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
+        struct fds_watch *w = sample_state(c, sizeof(*w));
         char buf[4096];
         struct file_nr nr;
         long r = sfile_read(&w->file_nr, "/proc/sys/fs/file-nr", buf, sizeof(buf));
@@ -637,15 +409,16 @@ static void fds_sample(struct ctx *c, struct sample *s)
                 sample_status(s, "fds.system", NULL, SEV_UNKNOWN, "/proc/sys/fs/file-nr: %s",
                               r < 0 ? strerror((int)-r) : "malformed (expected three numbers)");
         } else {
-                uint64_t max = nr.max, used = nr.allocated - nr.unused;
-                if (sfile_read(&w->file_max, "/proc/sys/fs/file-max", buf, sizeof(buf)) < 0 || parse_u64(buf, &max) < 0)
-                        max = nr.max;
-                double pct = usage_pct(used, max);
-                enum severity sev = usage_severity(used, max, conf_num(c, "system_warn_pct"), conf_num(c, "system_crit_pct"));
-                sample_value(s, "fds.system_used", NULL, (double)used, "handles");
-                sample_value(s, "fds.system_max", NULL, (double)max, "handles");
-                sample_status(s, "fds.system", NULL, sev, "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)", used,
-                              max, pct);
+                uint64_t file_max;
+                bool have_max = sfile_read(&w->file_max, "/proc/sys/fs/file-max", buf, sizeof(buf)) >= 0 &&
+                                parse_u64(buf, &file_max) == 0;
+                struct fds_system v;
+                enum severity sev = fds_system_verdict(&nr, have_max ? &file_max : NULL, conf_num(c, "system_warn_pct"),
+                                                       conf_num(c, "system_crit_pct"), &v);
+                sample_value(s, "fds.system_used", NULL, (double)v.used, "handles");
+                sample_value(s, "fds.system_max", NULL, (double)v.max, "handles");
+                sample_status(s, "fds.system", NULL, sev, "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)",
+                              v.used, v.max, v.pct);
         }
         if (sample_rescan_due(c))
                 fds_watch_rescan(c, w);
@@ -672,13 +445,24 @@ static void fds_sample(struct ctx *c, struct sample *s)
                 if (soft != LIMIT_UNLIMITED)
                         sample_value(s, "fds.limit", p->p.subject, (double)soft, "fds");
                 sproc_values(s, &p->p, "fds", false);
-                enum severity sev = usage_severity((uint64_t)used, soft, warn, crit);
+                enum severity sev = usage_verdict(&(struct usage){.used = (uint64_t)used, .limit = soft}, warn, crit);
                 if (soft == LIMIT_UNLIMITED)
                         sample_status(s, "fds.process", p->p.subject, sev, "%s: %ld open files (no limit)", p->p.subject, used);
                 else
                         sample_status(s, "fds.process", p->p.subject, sev, "%s: %ld of %" PRIu64 " open files (%.1f%%)", p->p.subject,
                                       used, soft, usage_pct((uint64_t)used, soft));
         }
+}
+
+static void fds_free_state(void *state)
+{
+        struct fds_watch *w = state;
+        sfile_close(&w->file_nr);
+        sfile_close(&w->file_max);
+        for (size_t i = 0; i < w->n; i++)
+                wproc_close(&w->v[i]);
+        free(w->v);
+        free(w);
 }
 
 const struct collector fds_collector = {
@@ -688,4 +472,5 @@ const struct collector fds_collector = {
         .config = config,
         .check = fds_check,
         .sample = fds_sample,
+        .free_state = fds_free_state,
 };

@@ -13,13 +13,14 @@
  *   2. /sys/kernel/realtime is 1,
  *   3. /proc/cmdline has isolcpus= or nohz_full= (CPUs set aside for RT work),
  *   4. a process other than a kernel thread runs SCHED_FIFO, SCHED_RR or SCHED_DEADLINE.
- * The process table is only read when THP is set to always (the only case it changes). */
+ * The process table is only read when THP is set to always (the only case it changes).
+ *
+ * This file reads the host and holds the checks; hugepages_format.c the parsers and
+ * verdicts, hugepages_sample.c what evodiag watch samples. */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/sample_util.h"
 #include "collectors/hugepages.h"
 #include "lib/procfs.h"
-#include "lib/mounts.h"
 #include "lib/satmath.h"
 #include "lib/proctable.h"
 
@@ -27,8 +28,6 @@
 #include <errno.h>
 #include <inttypes.h>
 
-#define POOLS_DIR "/sys/kernel/mm/hugepages"
-#define NODES_DIR "/sys/devices/system/node"
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
 #define POOLS_MAX 64   /* a handful of page sizes exist on any architecture */
 #define NODES_MAX 1024 /* MAX_NUMNODES on the largest configs */
@@ -89,259 +88,7 @@ static const struct config_key config[] = {
         {0},
 };
 
-static const char *const field_file[HP_NFIELDS] = {
-        [HP_NR] = "nr_hugepages",           [HP_FREE] = "free_hugepages",
-        [HP_RESV] = "resv_hugepages",       [HP_SURPLUS] = "surplus_hugepages",
-        [HP_OVERCOMMIT] = "nr_overcommit_hugepages",
-};
-
-/* ---- parsers ---- */
-
-int hp_bracket_value(const char *text, char *out, size_t outsz)
-{
-        const char *open = strchr(text, '[');
-        if (!open)
-                return -EINVAL;
-        const char *close = strchr(open + 1, ']');
-        if (!close || close == open + 1 || strchr(close + 1, '['))
-                return -EINVAL;
-        for (const char *p = open + 1; p < close; p++)
-                if (!isgraph((unsigned char)*p) || *p == '[')
-                        return -EINVAL;
-        size_t n = (size_t)(close - open - 1);
-        if (n >= outsz)
-                return -ENOSPC;
-        memcpy(out, open + 1, n);
-        out[n] = 0;
-        return 0;
-}
-
-int hp_pool_dir_kb(const char *name, uint64_t *kb)
-{
-        if (!startswith(name, "hugepages-"))
-                return -EINVAL;
-        const char *p = name + strlen("hugepages-");
-        if (!isdigit((unsigned char)*p))
-                return -EINVAL;
-        errno = 0;
-        char *end;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno || !streq(end, "kB") || v == 0)
-                return -EINVAL;
-        *kb = v;
-        return 0;
-}
-
-int hp_size_to_kb(const char *s, uint64_t *kb)
-{
-        /* memparse(): base 0 (so 0x200000 works as the kernel reads it), then K/M/G/T/P/E. */
-        if (!isdigit((unsigned char)*s))
-                return -EINVAL;
-        errno = 0;
-        char *end;
-        unsigned long long v = strtoull(s, &end, 0);
-        if (errno)
-                return -ERANGE;
-        unsigned shift = 0;
-        switch (*end) {
-        case 'E': case 'e': shift += 10; /* fall through */
-        case 'P': case 'p': shift += 10; /* fall through */
-        case 'T': case 't': shift += 10; /* fall through */
-        case 'G': case 'g': shift += 10; /* fall through */
-        case 'M': case 'm': shift += 10; /* fall through */
-        case 'K': case 'k': shift += 10; end++; break;
-        default: break;
-        }
-        if (*end)
-                return -EINVAL;
-        if (shift >= 10) {
-                shift -= 10; /* the result is in kB */
-                if (shift && v > (UINT64_MAX >> shift))
-                        return -ERANGE;
-                *kb = v << shift;
-        } else {
-                if (v % 1024)
-                        return -EINVAL;
-                *kb = v / 1024;
-        }
-        return *kb ? 0 : -EINVAL;
-}
-
-int hp_mount_pagesize_kb(const char *opts, uint64_t *kb)
-{
-        *kb = 0;
-        const char *p = opts;
-        while (*p) {
-                size_t n = strcspn(p, ",");
-                if (n > 9 && strncmp(p, "pagesize=", 9) == 0) {
-                        _cleanup_free_ char *v = xstrndup(p + 9, n - 9);
-                        return hp_size_to_kb(v, kb);
-                } else if (n == 9 && strncmp(p, "pagesize=", 9) == 0) {
-                        return -EINVAL;
-                }
-                p += n;
-                if (*p == ',')
-                        p++;
-        }
-        return 0;
-}
-
-size_t hp_mounts_parse(const char *text, struct hp_mount **out, size_t *bad)
-{
-        struct mounts m;
-        size_t n = 0, cap = 0;
-        *out = NULL;
-        if (bad)
-                *bad = 0;
-        mounts_parse(text, &m);
-        for (size_t i = 0; i < m.n && n < MOUNTS_MAX; i++) {
-                const struct mount_entry *e = &m.v[i];
-                if (!streq(e->type, "hugetlbfs"))
-                        continue;
-                uint64_t kb;
-                if (!*e->opts || hp_mount_pagesize_kb(e->opts, &kb) < 0) {
-                        if (bad)
-                                (*bad)++;
-                        continue;
-                }
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 4;
-                        *out = xrealloc(*out, cap * sizeof(**out));
-                }
-                (*out)[n++] = (struct hp_mount){.dir = xstrdup(e->dir), .pagesize_kb = kb};
-        }
-        mounts_free(&m);
-        return n;
-}
-
-void hp_mounts_free(struct hp_mount *m, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(m[i].dir);
-        free(m);
-}
-
-const char *hp_size_name(uint64_t kb, char buf[static 24])
-{
-        if (kb && kb % (1024 * 1024) == 0)
-                snprintf(buf, 24, "%" PRIu64 "G", kb / (1024 * 1024));
-        else if (kb && kb % 1024 == 0)
-                snprintf(buf, 24, "%" PRIu64 "M", kb / 1024);
-        else
-                snprintf(buf, 24, "%" PRIu64 "K", kb);
-        return buf;
-}
-
-bool hp_version_is_rt(const char *version)
-{
-        return strstr(version, "PREEMPT_RT") || strstr(version, "PREEMPT RT");
-}
-
-/* ---- decisions ---- */
-
-uint64_t hp_pool_available(const struct hp_pool *p)
-{
-        uint64_t f = HP_HAVE(p, HP_FREE) ? p->v[HP_FREE] : 0, r = HP_HAVE(p, HP_RESV) ? p->v[HP_RESV] : 0;
-        return f > r ? f - r : 0;
-}
-
-bool hp_pool_configured(const struct hp_pool *p)
-{
-        if (!HP_HAVE(p, HP_NR))
-                return true;
-        return p->v[HP_NR] > 0 || (HP_HAVE(p, HP_OVERCOMMIT) && p->v[HP_OVERCOMMIT] > 0);
-}
-
-/* Configured for sure (nr_hugepages read): the pools the mount and surplus checks look at. */
-static bool known_configured(const struct hp_pool *p)
-{
-        return HP_HAVE(p, HP_NR) && hp_pool_configured(p);
-}
-
-static uint64_t overcommit_headroom(const struct hp_pool *p)
-{
-        if (!HP_HAVE(p, HP_OVERCOMMIT))
-                return 0;
-        uint64_t s = HP_HAVE(p, HP_SURPLUS) ? p->v[HP_SURPLUS] : 0;
-        return p->v[HP_OVERCOMMIT] > s ? p->v[HP_OVERCOMMIT] - s : 0;
-}
-
-size_t hp_empty_nodes(const struct hp_pool *p, bool only_configured, struct strbuf *sb)
-{
-        bool some_free = false;
-        for (size_t i = 0; i < p->nnodes; i++)
-                if (p->nodes[i].valid && p->nodes[i].free > 0)
-                        some_free = true;
-        if (!some_free || p->nnodes < 2)
-                return 0;
-        size_t n = 0;
-        for (size_t i = 0; i < p->nnodes; i++) {
-                const struct hp_node *d = &p->nodes[i];
-                if (!d->valid || d->free > 0 || (only_configured && d->nr == 0))
-                        continue;
-                if (sb)
-                        sb_printf(sb, "%snode %u (0 of %" PRIu64 " free)", n ? ", " : "", d->id, d->nr);
-                n++;
-        }
-        return n;
-}
-
-enum severity hp_pool_verdict(const struct hp_pool *p, double warn_pct)
-{
-        if (!HP_HAVE(p, HP_NR) || !HP_HAVE(p, HP_FREE) || !HP_HAVE(p, HP_RESV))
-                return SEV_UNKNOWN;
-        uint64_t nr = p->v[HP_NR], avail = hp_pool_available(p), room = overcommit_headroom(p);
-        if (nr == 0) /* an on-demand pool: fine while overcommit allows more */
-                return room ? SEV_OK : SEV_CRIT;
-        if (avail == 0)
-                return room ? SEV_WARN : SEV_CRIT;
-        if (100.0 * (double)avail / (double)nr < warn_pct)
-                return SEV_WARN;
-        if (hp_empty_nodes(p, true, NULL))
-                return SEV_INFO;
-        return SEV_OK;
-}
-
-enum severity hp_thp_verdict(const char *enabled, const char *defrag, bool rt_host)
-{
-        if (!enabled)
-                return SEV_UNKNOWN;
-        if (streq(enabled, "always"))
-                return rt_host ? SEV_WARN : SEV_INFO;
-        if (!streq(enabled, "madvise") && !streq(enabled, "never"))
-                return SEV_UNKNOWN;
-        if (rt_host && streq(enabled, "madvise") && defrag && streq(defrag, "always"))
-                return SEV_INFO;
-        return SEV_OK;
-}
-
-void hp_pool_free(struct hp_pool *p)
-{
-        free(p->err);
-        free(p->nodes);
-        p->err = NULL;
-        p->nodes = NULL;
-        p->nnodes = 0;
-}
-
-
 /* ---- reading the host ---- */
-
-struct hp_state {
-        struct hp_pool *pools;
-        size_t npools;
-        int sysfs_err;        /* listing POOLS_DIR: 0 or -errno */
-        size_t bad_dirs;      /* entries that are not hugepages-<N>kB */
-        bool from_meminfo;    /* the one pool came from /proc/meminfo */
-        int meminfo_err;
-        bool meminfo_huge;    /* meminfo has HugePages_Total (kernel has hugetlb) */
-        uint64_t default_kb;  /* Hugepagesize; 0 = unknown */
-        uint64_t hugetlb;     /* bytes, meminfo Hugetlb */
-        bool have_hugetlb;
-        struct hp_mount *mounts;
-        size_t nmounts, bad_mounts;
-        int mounts_err;
-};
 
 /* Sysfs text into a message: garbage may be binary or huge. */
 static char *printable(const char *s)
@@ -387,10 +134,10 @@ static void read_pool_fields(struct hp_pool *p)
 {
         for (int f = 0; f < HP_NFIELDS; f++) {
                 char path[128];
-                snprintf(path, sizeof(path), POOLS_DIR "/hugepages-%" PRIu64 "kB/%s", p->size_kb, field_file[f]);
+                snprintf(path, sizeof(path), POOLS_DIR "/hugepages-%" PRIu64 "kB/%s", p->size_kb, hp_field_file[f]);
                 /* nr, free and resv come first, so p->err names a needed field when the
                  * verdict is unknown; a bad surplus or overcommit only drops those parts. */
-                if (read_num(path, field_file[f], &p->v[f], &p->err))
+                if (read_num(path, hp_field_file[f], &p->v[f], &p->err))
                         p->have |= 1u << f;
         }
 }
@@ -407,7 +154,7 @@ static int by_node(const void *a, const void *b)
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void read_pools(struct hp_state *st)
+void hp_read_pools(struct hp_state *st)
 {
         struct rootfs_dir *d = rootfs_opendir(POOLS_DIR);
         if (!d) {
@@ -438,7 +185,7 @@ static void read_pools(struct hp_state *st)
 }
 
 /* The per-node view of every pool; nodes without that pool's directory are left out. */
-static void read_nodes(struct hp_state *st)
+void hp_read_nodes(struct hp_state *st)
 {
         if (!st->npools)
                 return;
@@ -477,7 +224,7 @@ static void read_nodes(struct hp_state *st)
         }
 }
 
-static void read_meminfo(struct hp_state *st)
+void hp_read_meminfo(struct hp_state *st)
 {
         _cleanup_free_ char *text = NULL;
         long r = rootfs_read("/proc/meminfo", 64 << 10, &text, NULL);
@@ -496,15 +243,7 @@ static void read_meminfo(struct hp_state *st)
          * capture them) the default pool still shows in meminfo. */
         if (!st->npools && st->meminfo_huge && st->default_kb) {
                 struct hp_pool p = {.size_kb = st->default_kb};
-                static const char *const key[] = {[HP_NR] = "HugePages_Total", [HP_FREE] = "HugePages_Free",
-                                                  [HP_RESV] = "HugePages_Rsvd", [HP_SURPLUS] = "HugePages_Surp"};
-                for (int f = 0; f < HP_OVERCOMMIT; f++) {
-                        int e = kv_get_u64(&mi, key[f], &p.v[f]);
-                        if (e == 0)
-                                p.have |= 1u << f;
-                        else if (!p.err)
-                                p.err = xasprintf("%s in /proc/meminfo: %s", key[f], e == -ENOENT ? "missing" : "not a number");
-                }
+                hp_pool_from_meminfo(&mi, &p);
                 if (read_num("/proc/sys/vm/nr_overcommit_hugepages", "nr_overcommit_hugepages", &p.v[HP_OVERCOMMIT], NULL))
                         p.have |= 1u << HP_OVERCOMMIT;
                 st->pools = xmalloc(sizeof(*st->pools));
@@ -526,7 +265,7 @@ static void read_mounts(struct hp_state *st)
         st->nmounts = hp_mounts_parse(text, &st->mounts, &st->bad_mounts);
 }
 
-static void state_free(struct hp_state *st)
+void hp_state_free(struct hp_state *st)
 {
         for (size_t i = 0; i < st->npools; i++)
                 hp_pool_free(&st->pools[i]);
@@ -599,7 +338,7 @@ static void check_pools(struct hp_state *st, struct findings *fs)
                 sb_printf(&sizes, "%s%s", i ? ", " : "", sz);
                 if (!HP_HAVE(p, HP_NR))
                         sb_printf(&bad, "; %s pool unreadable", sz);
-                if (!known_configured(p))
+                if (!hp_pool_known_configured(p))
                         continue;
                 configured++;
                 sb_printf(&list, "%s%s x %" PRIu64 " (%s)", list.len ? ", " : "", sz, p->v[HP_NR],
@@ -675,7 +414,7 @@ static void check_exhausted(struct ctx *c, struct hp_state *st, struct findings 
                                 fnd_remedy(f, "grep . %s/*   # the kernel's values; a short or garbled file means a broken copy", dir);
                         continue;
                 }
-                uint64_t nr = p->v[HP_NR], avail = hp_pool_available(p), room = overcommit_headroom(p);
+                uint64_t nr = p->v[HP_NR], avail = hp_pool_available(p), room = hp_overcommit_headroom(p);
                 /* A node that never had pages only matters once the pool is short. */
                 struct strbuf empty = {0};
                 size_t nempty = hp_empty_nodes(p, s == SEV_OK || s == SEV_INFO, &empty);
@@ -743,7 +482,7 @@ static void check_mounts(struct hp_state *st, struct findings *fs)
         size_t configured = 0, missing = 0;
         struct strbuf ok = {0}, bad = {0};
         for (size_t i = 0; i < st->npools; i++)
-                configured += known_configured(&st->pools[i]);
+                configured += hp_pool_known_configured(&st->pools[i]);
         if (!configured)
                 return; /* hugepages.pools already said so */
         if (st->mounts_err) {
@@ -755,7 +494,7 @@ static void check_mounts(struct hp_state *st, struct findings *fs)
                 sb_printf(&bad, "; %zu malformed hugetlbfs line%s skipped", st->bad_mounts, st->bad_mounts == 1 ? "" : "s");
         for (size_t i = 0; i < st->npools; i++) {
                 const struct hp_pool *p = &st->pools[i];
-                if (!known_configured(p))
+                if (!hp_pool_known_configured(p))
                         continue;
                 char sz[24];
                 hp_size_name(p->size_kb, sz);
@@ -794,7 +533,7 @@ static void check_surplus(struct hp_state *st, struct findings *fs)
         size_t configured = 0, with = 0;
         for (size_t i = 0; i < st->npools; i++) {
                 const struct hp_pool *p = &st->pools[i];
-                configured += known_configured(p);
+                configured += hp_pool_known_configured(p);
                 if (!HP_HAVE(p, HP_SURPLUS) || !p->v[HP_SURPLUS])
                         continue;
                 with++;
@@ -921,124 +660,16 @@ static void check_thp(struct findings *fs)
 static void hugepages_check(struct ctx *c, struct findings *fs)
 {
         struct hp_state st = {0};
-        read_pools(&st);
-        read_meminfo(&st);
-        read_nodes(&st);
+        hp_read_pools(&st);
+        hp_read_meminfo(&st);
+        hp_read_nodes(&st);
         read_mounts(&st);
         check_pools(&st, fs);
         check_exhausted(c, &st, fs);
         check_mounts(&st, fs);
         check_surplus(&st, fs);
         check_thp(fs);
-        state_free(&st);
-}
-
-/* ---- watch ---- */
-
-struct hp_watch {
-        struct hp_pool *pools;             /* page sizes from the last rescan; values read each sample */
-        struct sfile (*files)[HP_NFIELDS]; /* per pool, kept open */
-        size_t n;
-        bool from_meminfo;
-        struct sfile meminfo;
-};
-
-static void hp_watch_rescan(struct hp_watch *w)
-{
-        for (size_t i = 0; i < w->n; i++) {
-                for (int f = 0; f < HP_NFIELDS; f++)
-                        sfile_close(&w->files[i][f]);
-                hp_pool_free(&w->pools[i]);
-        }
-        free(w->pools);
-        free(w->files);
-        struct hp_state st = {0};
-        read_pools(&st);
-        read_meminfo(&st);
-        w->n = st.npools;
-        w->pools = xcalloc(w->n + 1, sizeof(*w->pools));
-        w->files = xcalloc(w->n + 1, sizeof(*w->files));
-        for (size_t i = 0; i < w->n; i++)
-                w->pools[i].size_kb = st.pools[i].size_kb;
-        w->from_meminfo = st.from_meminfo;
-        state_free(&st);
-}
-
-static void hp_watch_read(struct hp_watch *w, struct hp_pool *p, size_t i)
-{
-        p->have = 0;
-        free(p->err);
-        p->err = NULL;
-        char buf[16384];
-        if (w->from_meminfo) {
-                static const char *const key[] = {[HP_NR] = "HugePages_Total", [HP_FREE] = "HugePages_Free",
-                                                  [HP_RESV] = "HugePages_Rsvd", [HP_SURPLUS] = "HugePages_Surp"};
-                long n = sfile_read(&w->meminfo, "/proc/meminfo", buf, sizeof(buf));
-                if (n < 0) {
-                        p->err = xasprintf("/proc/meminfo: %s", strerror((int)-n));
-                        return;
-                }
-                struct kvlist mi;
-                kv_parse(buf, ':', &mi);
-                for (int f = 0; f < HP_OVERCOMMIT; f++)
-                        if (kv_get_u64(&mi, key[f], &p->v[f]) == 0)
-                                p->have |= 1u << f;
-                        else if (!p->err)
-                                p->err = xasprintf("%s missing in /proc/meminfo", key[f]);
-                kv_free(&mi);
-                return;
-        }
-        for (int f = 0; f < HP_NFIELDS; f++) {
-                char path[128];
-                snprintf(path, sizeof(path), POOLS_DIR "/hugepages-%" PRIu64 "kB/%s", p->size_kb, field_file[f]);
-                long n = sfile_read(&w->files[i][f], path, buf, 64);
-                if (n >= 0 && parse_u64(buf, &p->v[f]) == 0)
-                        p->have |= 1u << f;
-                else if (!p->err)
-                        p->err = xasprintf("%s: %s", field_file[f], n < 0 ? strerror((int)-n) : "not a number");
-        }
-}
-
-/* Each configured pool: pages total, free, available (free minus reserved),
- * surplus, and the hugepages.pool_exhausted verdict of check. The pool
- * directories are listed again at each rescan. */
-static void hugepages_sample(struct ctx *c, struct sample *s)
-{
-        struct hp_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
-        if (sample_rescan_due(c))
-                hp_watch_rescan(w);
-        double warn_pct = conf_num(c, "warn_free_pct");
-        for (size_t i = 0; i < w->n; i++) {
-                struct hp_pool *p = &w->pools[i];
-                hp_watch_read(w, p, i);
-                if (!hp_pool_configured(p))
-                        continue;
-                char sz[24];
-                hp_size_name(p->size_kb, sz);
-                enum severity sev = hp_pool_verdict(p, warn_pct);
-                if (sev == SEV_UNKNOWN) {
-                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool: cannot tell how many pages are free: %s", sz,
-                                      p->err ? p->err : "values missing");
-                        continue;
-                }
-                uint64_t nr = p->v[HP_NR], avail = hp_pool_available(p);
-                sample_value(s, "hugepages.total", sz, (double)nr, "pages");
-                sample_value(s, "hugepages.free", sz, (double)p->v[HP_FREE], "pages");
-                sample_value(s, "hugepages.available", sz, (double)avail, "pages");
-                if (HP_HAVE(p, HP_SURPLUS))
-                        sample_value(s, "hugepages.surplus", sz, (double)p->v[HP_SURPLUS], "pages");
-                if (sev == SEV_CRIT)
-                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool exhausted: %" PRIu64 " of %" PRIu64 " pages available",
-                                      sz, avail, nr);
-                else if (sev == SEV_WARN)
-                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool low: %" PRIu64 " of %" PRIu64 " pages available%s",
-                                      sz, avail, nr, avail ? "" : " (more only as surplus pages)");
-                else
-                        sample_status(s, "hugepages.pool_exhausted", sz, sev, "%s pool: %" PRIu64 " of %" PRIu64 " pages available", sz,
-                                      avail, nr);
-        }
+        hp_state_free(&st);
 }
 
 const struct collector hugepages_collector = {
@@ -1048,4 +679,5 @@ const struct collector hugepages_collector = {
         .config = config,
         .check = hugepages_check,
         .sample = hugepages_sample,
+        .free_state = hugepages_free_state,
 };

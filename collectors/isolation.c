@@ -1,19 +1,20 @@
 /* isolation: are the RT CPUs really isolated? The kernel command line (isolcpus,
  * nohz_full, rcu_nocbs, irqaffinity) against what the kernel put in effect, IRQs that
  * fire on isolated CPUs, irqbalance, ordinary tasks and unbound workqueues allowed
- * there. From the EVO guide's "High Jitter" section (CPU isolation, interrupt routing). */
+ * there. From the EVO guide's "High Jitter" section (CPU isolation, interrupt routing).
+ * This file reads the host and holds the checks; isolation_format.c the parsers and
+ * verdicts, isolation_sample.c what evodiag watch samples. */
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/isolation.h"
-#include "collectors/sample_util.h"
 #include "lib/procfs.h"
+#include "lib/procscan.h"
 #include "lib/proctable.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 
-#define SYSCPU "/sys/devices/system/cpu"
 #define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
 
 static const struct check_info checks[] = {
@@ -77,248 +78,7 @@ static const struct config_key config[] = {
         {0},
 };
 
-/* ---- parsers and decisions (exported for the unit tests) ---- */
-
-static void note_bad(struct iso_cmdline *c, const char *name, const char *value)
-{
-        if (!*c->bad)
-                snprintf(c->bad, sizeof(c->bad), "%s=%s", name, value);
-}
-
-void iso_cmdline_parse(const char *cmdline, struct iso_cmdline *c)
-{
-        memset(c, 0, sizeof(*c));
-        _cleanup_free_ char *v = NULL;
-        if (cmdline_param(cmdline, "isolcpus", &v) == 0) {
-                c->has_isolcpus = isolcpus_parse(v, &c->isolcpus) == 0 && !cpuset_empty(&c->isolcpus.cpus);
-                if (!c->has_isolcpus) {
-                        note_bad(c, "isolcpus", v);
-                        memset(&c->isolcpus, 0, sizeof(c->isolcpus));
-                }
-        }
-        free(v);
-        v = NULL;
-        if (cmdline_param(cmdline, "nohz_full", &v) == 0) {
-                c->has_nohz_full = cpulist_parse(v, &c->nohz_full) == 0 && !cpuset_empty(&c->nohz_full);
-                if (!c->has_nohz_full)
-                        note_bad(c, "nohz_full", v);
-        }
-        free(v);
-        v = NULL;
-        if (cmdline_param(cmdline, "rcu_nocbs", &v) == 0) {
-                if (!*v) {
-                        c->has_rcu_nocbs = c->rcu_nocbs_all = true;
-                } else {
-                        c->has_rcu_nocbs = cpulist_parse(v, &c->rcu_nocbs) == 0;
-                        if (!c->has_rcu_nocbs)
-                                note_bad(c, "rcu_nocbs", v);
-                }
-        }
-        free(v);
-        v = NULL;
-        if (cmdline_param(cmdline, "irqaffinity", &v) == 0) {
-                c->has_irqaffinity = cpulist_parse(v, &c->irqaffinity) == 0 && !cpuset_empty(&c->irqaffinity);
-                if (!c->has_irqaffinity)
-                        note_bad(c, "irqaffinity", v);
-        }
-}
-
-bool iso_cmdline_any(const struct iso_cmdline *c)
-{
-        return c->has_isolcpus || c->has_nohz_full;
-}
-
-void iso_expected_isolated(const struct iso_cmdline *c, struct cpuset *out)
-{
-        cpuset_zero(out);
-        if (c->has_isolcpus && c->isolcpus.domain)
-                *out = c->isolcpus.cpus;
-}
-
-void iso_expected_nohz(const struct iso_cmdline *c, struct cpuset *out)
-{
-        cpuset_zero(out);
-        if (c->has_nohz_full)
-                *out = c->nohz_full;
-        /* isolcpus=nohz,... sets up the same tick isolation as nohz_full= */
-        if (c->has_isolcpus && c->isolcpus.nohz)
-                cpuset_or(out, out, &c->isolcpus.cpus);
-}
-
-void iso_intended(const struct iso_cmdline *c, const struct cpuset *eff_isolated, const struct cpuset *eff_nohz,
-                  struct cpuset *out)
-{
-        cpuset_zero(out);
-        if (c->has_isolcpus)
-                cpuset_or(out, out, &c->isolcpus.cpus);
-        if (c->has_nohz_full)
-                cpuset_or(out, out, &c->nohz_full);
-        cpuset_or(out, out, eff_isolated);
-        cpuset_or(out, out, eff_nohz);
-}
-
-int iso_parse_effective(const char *text, struct cpuset *out)
-{
-        const char *p = text;
-        while (isspace((unsigned char)*p))
-                p++;
-        if (startswith(p, "(null)")) {
-                cpuset_zero(out);
-                return 0;
-        }
-        return cpulist_parse(p, out);
-}
-
-void iso_compare(const struct cpuset *req, const struct cpuset *eff, const struct cpuset *possible, struct iso_diff *d)
-{
-        struct cpuset real;
-        if (possible && !cpuset_empty(possible)) {
-                cpuset_and(&real, req, possible);
-                cpuset_andnot(&d->nonexistent, req, possible);
-        } else {
-                real = *req;
-                cpuset_zero(&d->nonexistent);
-        }
-        cpuset_andnot(&d->missing, &real, eff);
-        cpuset_andnot(&d->extra, eff, req);
-}
-
-bool irq_fired_on(const struct irq_table *t, const struct irq_line *l, const struct cpuset *iso, struct cpuset *on_iso,
-                  unsigned long long *count)
-{
-        cpuset_zero(on_iso);
-        *count = 0;
-        for (unsigned i = 0; i < t->ncpus; i++)
-                if (l->count[i] && cpuset_isset(iso, t->cpu_ids[i])) {
-                        cpuset_set(on_iso, t->cpu_ids[i]);
-                        *count += l->count[i];
-                }
-        return !cpuset_empty(on_iso);
-}
-
-bool irq_hits_isolated(const struct cpuset *aff, const struct cpuset *iso, const struct cpuset *fired_on_iso)
-{
-        return cpuset_intersects(aff, iso) && !cpuset_empty(fired_on_iso);
-}
-
-const char *irq_action(const char *desc, char *buf, size_t n)
-{
-        /* The last word: chip and hwirq come first ("PCI-MSIX-0000:00:04.0 1-edge virtio3-rx"). */
-        const char *end = desc + strlen(desc);
-        while (end > desc && isspace((unsigned char)end[-1]))
-                end--;
-        const char *start = end;
-        while (start > desc && !isspace((unsigned char)start[-1]))
-                start--;
-        size_t l = (size_t)(end - start);
-        if (l >= n)
-                l = n - 1;
-        memcpy(buf, start, l);
-        buf[l] = 0;
-        return buf;
-}
-
-static char *unquote(char *v)
-{
-        v = strstrip(v);
-        size_t l = strlen(v);
-        if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
-                v[l - 1] = 0;
-                v++;
-        }
-        return strstrip(v);
-}
-
-int irqbalance_banned(const char *text, size_t len, struct cpuset *out, const char **which)
-{
-        cpuset_zero(out);
-        *which = NULL;
-        char *buf = xmalloc(len + 1);
-        for (size_t i = 0; i < len; i++)
-                buf[i] = text[i] ? text[i] : '\n';
-        buf[len] = 0;
-        _cleanup_free_ char *mask = NULL, *list = NULL;
-        size_t pos = 0;
-        char *line;
-        while ((line = next_line(buf, &pos))) {
-                line = strstrip(line);
-                if (*line == '#')
-                        continue;
-                if (startswith(line, "export "))
-                        line = strstrip(line + 7);
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq = 0;
-                char **dst = streq(line, "IRQBALANCE_BANNED_CPUS") ? &mask
-                             : streq(line, "IRQBALANCE_BANNED_CPULIST") ? &list : NULL;
-                if (!dst)
-                        continue;
-                free(*dst); /* the last assignment wins, as in a shell */
-                *dst = xstrdup(unquote(eq + 1));
-        }
-        free(buf);
-        /* irqbalance reads the hex mask first (cputree.c setup_banned_cpus); empty = unset. */
-        int r = -ENOENT;
-        if (mask && *mask) {
-                *which = "IRQBALANCE_BANNED_CPUS";
-                r = cpumask_parse(mask, out) == 0 ? 0 : -EINVAL;
-        } else if (list && *list) {
-                *which = "IRQBALANCE_BANNED_CPULIST";
-                r = cpulist_parse(list, out) == 0 ? 0 : -EINVAL;
-        }
-        if (r == -EINVAL)
-                cpuset_zero(out);
-        return r;
-}
-
-enum severity irqbalance_verdict(int banned_r, const struct cpuset *banned, const struct cpuset *intended,
-                                 const struct cpuset *auto_banned)
-{
-        struct cpuset left;
-        if (banned_r == 0) {
-                cpuset_andnot(&left, intended, banned);
-                return cpuset_empty(&left) ? SEV_OK : SEV_WARN;
-        }
-        if (banned_r != -ENOENT)
-                return SEV_WARN;
-        cpuset_andnot(&left, intended, auto_banned);
-        return cpuset_empty(&left) ? SEV_INFO : SEV_WARN;
-}
-
-char *cpumask_format_hex(const struct cpuset *s)
-{
-        int top = -1;
-        for (int c = CPULIST_MAX - 1; c >= 0; c--)
-                if (cpuset_isset(s, (unsigned)c)) {
-                        top = c;
-                        break;
-                }
-        if (top < 0)
-                return xstrdup("0");
-        struct strbuf b = {0};
-        for (int g = top / 32; g >= 0; g--) {
-                uint32_t w = 0;
-                for (int bit = 0; bit < 32; bit++)
-                        if (cpuset_isset(s, (unsigned)(g * 32 + bit)))
-                                w |= 1u << bit;
-                sb_printf(&b, g == top / 32 ? "%" PRIx32 : ",%08" PRIx32, w);
-        }
-        return sb_steal(&b);
-}
-
 /* ---- reading the host ---- */
-
-struct iso_state {
-        struct iso_cmdline cmd;
-        struct cpuset exp_isolated, exp_nohz;
-        struct cpuset eff_isolated, eff_nohz;
-        int r_isolated, r_nohz;      /* reading the effective files: 0 or -errno */
-        struct cpuset possible;      /* empty if unknown */
-        struct cpuset intended;      /* every CPU meant to be isolated */
-        struct cpuset hk;            /* housekeeping: online minus intended */
-        char *iso_list, *hk_list;
-};
 
 static int read_cpulist(const char *path, struct cpuset *out)
 {
@@ -335,6 +95,22 @@ static char *list_or_none(const struct cpuset *s)
         if (cpuset_empty(s))
                 return xstrdup("(none)");
         return cpulist_format(s);
+}
+
+int iso_state_read(struct iso_state *st)
+{
+        *st = (struct iso_state){0};
+        _cleanup_free_ char *cmdline = NULL;
+        int r = rootfs_read_value("/proc/cmdline", &cmdline);
+        if (r == 0)
+                iso_cmdline_parse(cmdline, &st->cmd);
+        iso_expected_isolated(&st->cmd, &st->exp_isolated);
+        iso_expected_nohz(&st->cmd, &st->exp_nohz);
+        st->r_isolated = read_cpulist(SYSCPU "/isolated", &st->eff_isolated);
+        st->r_nohz = read_cpulist(SYSCPU "/nohz_full", &st->eff_nohz);
+        (void)read_cpulist(SYSCPU "/possible", &st->possible);
+        iso_intended(&st->cmd, &st->eff_isolated, &st->eff_nohz, &st->intended);
+        return r;
 }
 
 /* ---- the checks ---- */
@@ -549,7 +325,7 @@ static void check_irqs(struct ctx *c, struct iso_state *st, struct findings *fs)
                 const char *src;
                 if (read_irq_affinity(l->name, &aff, &src) < 0)
                         continue; /* freed since /proc/interrupts was read */
-                if (!irq_hits_isolated(&aff, &st->intended, &on))
+                if (iso_irq_verdict(cpuset_intersects(&aff, &st->intended), n) == SEV_OK)
                         continue;
                 bad++;
                 if (shown >= max)
@@ -673,7 +449,7 @@ static void check_tasks(struct ctx *c, struct iso_state *st, const struct procta
         bool stopped = false;
         for (size_t i = 0; i < pt->n; i++) {
                 /* Report what was seen rather than be killed with nothing. */
-                if (!(i % 64) && c->deadline_ms && now_ms_monotonic() + 300 >= c->deadline_ms) {
+                if (!(i % 64) && scan_deadline_near(c->deadline_ms)) {
                         stopped = true;
                         break;
                 }
@@ -758,21 +534,14 @@ static void check_workqueue(struct iso_state *st, struct findings *fs)
 
 static void iso_check(struct ctx *c, struct findings *fs)
 {
-        _cleanup_free_ char *cmdline = NULL;
-        int r = rootfs_read_value("/proc/cmdline", &cmdline);
+        struct iso_state *st = xcalloc(1, sizeof(*st)); /* several KiB of CPU sets: not on the stack */
+        int r = iso_state_read(st);
         if (r < 0) {
                 struct finding *f = fnd_add(fs, SEV_UNKNOWN, "isolation.cmdline", "cannot read /proc/cmdline: %s", rootfs_strerror(r));
                 fnd_evidence(f, "/proc/cmdline");
+                free(st);
                 return;
         }
-        struct iso_state *st = xcalloc(1, sizeof(*st)); /* several KiB of CPU sets: not on the stack */
-        iso_cmdline_parse(cmdline, &st->cmd);
-        iso_expected_isolated(&st->cmd, &st->exp_isolated);
-        iso_expected_nohz(&st->cmd, &st->exp_nohz);
-        st->r_isolated = read_cpulist(SYSCPU "/isolated", &st->eff_isolated);
-        st->r_nohz = read_cpulist(SYSCPU "/nohz_full", &st->eff_nohz);
-        (void)read_cpulist(SYSCPU "/possible", &st->possible);
-        iso_intended(&st->cmd, &st->eff_isolated, &st->eff_nohz, &st->intended);
 
         if (cpuset_empty(&st->intended) && !*st->cmd.bad) {
                 struct finding *f = fnd_add(fs, SEV_INFO, "isolation.cmdline",
@@ -813,110 +582,6 @@ static void iso_check(struct ctx *c, struct findings *fs)
         free(st);
 }
 
-/* ---- watch ---- */
-
-#define WATCH_CPUS_MAX 256
-
-struct iso_watch {
-        unsigned cpus[WATCH_CPUS_MAX]; /* the isolated CPUs, from the last rescan */
-        size_t ncpu;
-        uint64_t prev_all[WATCH_CPUS_MAX], prev_dev[WATCH_CPUS_MAX];
-        bool have_prev;
-        struct sfile irq;
-        char *buf;
-        size_t cap;
-};
-
-static void iso_watch_rescan(struct iso_watch *w)
-{
-        struct iso_state *st = xcalloc(1, sizeof(*st));
-        _cleanup_free_ char *cmdline = NULL;
-        if (rootfs_read_value("/proc/cmdline", &cmdline) == 0)
-                iso_cmdline_parse(cmdline, &st->cmd);
-        (void)read_cpulist(SYSCPU "/isolated", &st->eff_isolated);
-        (void)read_cpulist(SYSCPU "/nohz_full", &st->eff_nohz);
-        iso_intended(&st->cmd, &st->eff_isolated, &st->eff_nohz, &st->intended);
-        size_t n = 0;
-        unsigned cpus[WATCH_CPUS_MAX];
-        for (unsigned c = 0; c < CPULIST_MAX && n < WATCH_CPUS_MAX; c++)
-                if (cpuset_isset(&st->intended, c))
-                        cpus[n++] = c;
-        if (n != w->ncpu || memcmp(cpus, w->cpus, n * sizeof(*cpus)) != 0) {
-                memcpy(w->cpus, cpus, n * sizeof(*cpus));
-                w->ncpu = n;
-                w->have_prev = false; /* other CPUs: no delta to take yet */
-        }
-        free(st);
-}
-
-/* /proc/interrupts, into a buffer that grows with the host (CPUs x IRQs). */
-static long iso_read_interrupts(struct iso_watch *w)
-{
-        if (!w->cap) {
-                w->cap = 64 << 10;
-                w->buf = xmalloc(w->cap);
-        }
-        for (;;) {
-                long n = sfile_read(&w->irq, "/proc/interrupts", w->buf, w->cap);
-                if (n < 0 || (size_t)n < w->cap - 1 || w->cap >= READ_MAX_DEFAULT)
-                        return n;
-                w->cap *= 2;
-                w->buf = xrealloc(w->buf, w->cap);
-        }
-}
-
-/* Interrupts on each isolated CPU per interval, all and device IRQs (the numbered
- * lines); a device IRQ handled on an isolated CPU is the isolation.irq problem. */
-static void iso_sample(struct ctx *c, struct sample *s)
-{
-        struct iso_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
-        if (sample_rescan_due(c))
-                iso_watch_rescan(w);
-        if (!w->ncpu)
-                return; /* no isolation: nothing to watch */
-        long r = iso_read_interrupts(w);
-        struct irq_table t;
-        if (r < 0 || interrupts_parse(w->buf, &t) < 0) {
-                sample_status(s, "isolation.irq", NULL, SEV_UNKNOWN, "cannot %s /proc/interrupts%s%s", r < 0 ? "read" : "parse",
-                              r < 0 ? ": " : "", r < 0 ? strerror((int)-r) : "");
-                w->have_prev = false;
-                return;
-        }
-        for (size_t k = 0; k < w->ncpu; k++) {
-                int col = -1;
-                for (unsigned j = 0; j < t.ncpus; j++)
-                        if (t.cpu_ids[j] == w->cpus[k])
-                                col = (int)j;
-                if (col < 0)
-                        continue; /* offline */
-                uint64_t all = 0, dev = 0;
-                for (size_t i = 0; i < t.n; i++) {
-                        all += t.v[i].count[col];
-                        if (t.v[i].numeric)
-                                dev += t.v[i].count[col];
-                }
-                char subj[32];
-                snprintf(subj, sizeof(subj), "CPU %u", w->cpus[k]);
-                if (w->have_prev && all >= w->prev_all[k] && dev >= w->prev_dev[k]) {
-                        uint64_t da = all - w->prev_all[k], dd = dev - w->prev_dev[k];
-                        sample_value(s, "isolation.irqs", subj, (double)da, "per interval");
-                        sample_value(s, "isolation.device_irqs", subj, (double)dd, "per interval");
-                        if (dd)
-                                sample_status(s, "isolation.irq", subj, SEV_WARN,
-                                              "isolated %s handled %" PRIu64 " device interrupts in the last interval", subj, dd);
-                        else
-                                sample_status(s, "isolation.irq", subj, SEV_OK,
-                                              "isolated %s: no device interrupt in the last interval (%" PRIu64 " others: timer, IPIs)", subj, da);
-                }
-                w->prev_all[k] = all;
-                w->prev_dev[k] = dev;
-        }
-        w->have_prev = true;
-        interrupts_free(&t);
-}
-
 const struct collector isolation_collector = {
         .name = "isolation",
         .summary = "isolcpus/nohz_full/rcu_nocbs in effect, IRQs, irqbalance, tasks and workqueues on isolated CPUs",
@@ -924,4 +589,5 @@ const struct collector isolation_collector = {
         .config = config,
         .check = iso_check,
         .sample = iso_sample,
+        .free_state = iso_free_state,
 };

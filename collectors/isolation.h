@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lib/cpulist.h"
 #include "lib/finding.h"
 #include "lib/procfs.h"
@@ -40,6 +41,10 @@ void iso_compare(const struct cpuset *requested, const struct cpuset *effective,
 bool irq_fired_on(const struct irq_table *t, const struct irq_line *l, const struct cpuset *iso, struct cpuset *on_iso,
                   unsigned long long *count);
 bool irq_hits_isolated(const struct cpuset *affinity, const struct cpuset *iso, const struct cpuset *fired_on_iso);
+/* The isolation.irq verdict, in check and in watch alike: warn for a device IRQ that
+ * may run on isolated CPUs (its affinity reaches them) and was handled there (since
+ * boot for check, in the last interval for watch); else ok. */
+enum severity iso_irq_verdict(bool allowed_on_isolated, uint64_t handled_on_isolated);
 /* The action name of a /proc/interrupts description ("IO-APIC  4-edge  ttyS0" -> "ttyS0"). */
 const char *irq_action(const char *desc, char *buf, size_t n);
 
@@ -57,3 +62,28 @@ enum severity irqbalance_verdict(int banned_r, const struct cpuset *banned, cons
 
 /* A CPU set as the kernel's hex mask ("3", "ff,ffffffff"). */
 char *cpumask_format_hex(const struct cpuset *s);
+
+/* ---- shared by the collector's files ---- */
+
+#define SYSCPU "/sys/devices/system/cpu"
+
+struct iso_state {
+        struct iso_cmdline cmd;
+        struct cpuset exp_isolated, exp_nohz;
+        struct cpuset eff_isolated, eff_nohz;
+        int r_isolated, r_nohz;      /* reading the effective files: 0 or -errno */
+        struct cpuset possible;      /* empty if unknown */
+        struct cpuset intended;      /* every CPU meant to be isolated */
+        struct cpuset hk;            /* housekeeping: online minus intended */
+        char *iso_list, *hk_list;
+};
+
+/* /proc/cmdline and the kernel's isolated, nohz_full and possible CPU lists, and what
+ * follows from them (expected and intended sets). Returns 0, or the -errno of reading
+ * /proc/cmdline (the kernel's own lists are read even then). */
+int iso_state_read(struct iso_state *st);
+
+struct ctx;
+struct sample;
+void iso_sample(struct ctx *c, struct sample *s);
+void iso_free_state(void *state);

@@ -1,33 +1,19 @@
 /* LavinMQ's formats as pure functions: lavinmq.ini (inih), the command line, the
- * data directory's .lock, /api/overview and /api/nodes (json-c), Prometheus text,
- * /proc/net/tcp listeners, and LavinMQ's own mmap-need rule (COMPONENTS.md §2).
- * collectors/lavinmq.c gathers the inputs; tests/unit/test_lavinmq.c feeds them. */
+ * data directory's .lock, /api/overview and /api/nodes (json-c), /proc/net/tcp
+ * listeners, and LavinMQ's own mmap-need rule (COMPONENTS.md §2); the Prometheus text
+ * is lib/prometheus_text's. The other lavinmq_*.c gather the inputs;
+ * tests/unit/test_lavinmq.c feeds them. */
 #include "config.h"
-#include "collectors/collector.h"
-#include "collectors/fds.h"
 #include "collectors/lavinmq.h"
-#include "collectors/maps.h"
-#include "collectors/sink.h"
 #include "lib/satmath.h"
-#include "lib/http.h"
-#include "lib/procfs.h"
-#include "lib/proctable.h"
-#include "lib/sample.h"
+#include "lib/util.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
-#include <inttypes.h>
 #include <json-c/json.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/statvfs.h>
-#include <time.h>
-#include <systemd/sd-journal.h>
+#include <strings.h>
 
 /* ======================================================================
  * Parsers (lavinmq.h)
@@ -439,52 +425,6 @@ int lavinmq_parse_nodes(const char *body, size_t len, struct lavinmq_api *a, cha
                 a->followers = (int64_t)json_object_array_length(fl);
         json_object_put(o);
         return 0;
-}
-
-int prom_value(const char *text, const char *name, double *out)
-{
-        size_t nl = strlen(name);
-        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-                while (*l == ' ' || *l == '\t')
-                        l++;
-                if (*l == '#' || strncmp(l, name, nl) != 0)
-                        continue;
-                const char *p = l + nl;
-                if (*p == '{') { /* labels: skip to the closing brace, minding quoted values */
-                        bool q = false;
-                        for (p++; *p && *p != '\n' && (q || *p != '}'); p++) {
-                                if (*p == '\\' && q && p[1])
-                                        p++;
-                                else if (*p == '"')
-                                        q = !q;
-                        }
-                        if (*p != '}')
-                                return -EINVAL;
-                        p++;
-                }
-                if (*p != ' ' && *p != '\t')
-                        continue; /* a longer name with the same prefix */
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                size_t vl = strcspn(p, " \t\r\n");
-                if (!vl || vl > 63)
-                        return -EINVAL;
-                char v[64];
-                memcpy(v, p, vl);
-                v[vl] = 0;
-                double d;
-                if (streq(v, "+Inf") || streq(v, "Inf"))
-                        d = INFINITY;
-                else if (streq(v, "-Inf"))
-                        d = -INFINITY;
-                else if (streq(v, "NaN"))
-                        d = NAN;
-                else if (parse_double(v, &d) < 0)
-                        return -EINVAL;
-                *out = d;
-                return 0;
-        }
-        return -ENOENT;
 }
 
 static int hexval(char ch)

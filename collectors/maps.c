@@ -5,12 +5,12 @@
  * COMPONENTS.md §2 "mmap and FD needs"). At the limit mmap() fails with ENOMEM. */
 #include "config.h"
 #include "collectors/collector.h"
-#include "collectors/fds.h"
 #include "collectors/maps.h"
 #include "collectors/sample_util.h"
-#include "lib/satmath.h"
 #include "lib/procfs.h"
+#include "lib/procscan.h"
 #include "lib/proctable.h"
+#include "lib/trust.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -56,40 +56,9 @@ static const struct config_key config[] = {
 
 /* ---- decisions (maps.h) ---- */
 
-bool lavinmq_match(const char *comm, const char *argv0)
+enum severity maps_lavinmq_limit_verdict(uint64_t max_map_count, uint64_t min)
 {
-        if (comm && streq(comm, "lavinmq"))
-                return true;
-        if (!argv0 || !*argv0)
-                return false;
-        const char *base = strrchr(argv0, '/');
-        return streq(base ? base + 1 : argv0, "lavinmq");
-}
-
-bool proc_is_lavinmq(const struct proc *p)
-{
-        if (lavinmq_match(p->comm, NULL))
-                return true;
-        if (p->kthread)
-                return false;
-        /* argv[0] from the raw, NUL-separated cmdline: the joined one in struct proc
-         * cannot tell a space inside argv[0] from the space between arguments. */
-        char path[64];
-        _cleanup_free_ char *raw = NULL;
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", p->pid);
-        if (rootfs_read(path, 4096, &raw, NULL) <= 0)
-                return false;
-        return lavinmq_match(NULL, raw);
-}
-
-uint64_t map_count_target(uint64_t cur, bool lavinmq)
-{
-        uint64_t t = sat_mul_u64(cur, 2);
-        if (t < 262144)
-                t = 262144;
-        if (lavinmq && t < 1000000)
-                t = 1000000;
-        return t;
+        return max_map_count < min ? SEV_WARN : SEV_OK;
 }
 
 static void remedy_sysctl(struct finding *f, uint64_t t, bool lavinmq, int pid)
@@ -117,7 +86,10 @@ static void check_processes(struct ctx *c, const struct proctable *t, int mr, ui
         }
         struct scan s = {0};
         /* proc_map_count streams the file: near the limit it is many megabytes. */
-        scan_procs(c, t, proc_map_count, &s);
+        scan_procs(&(struct scan_opts){.section = c->self->name, .max_procs = (size_t)conf_uint(c, "max_procs"),
+                                        .budget_ms = conf_uint(c, "budget_ms"), .deadline_ms = c->deadline_ms,
+                                        .is_root = c->is_root},
+                   t, proc_map_count, &s);
         for (size_t i = 0; i < s.n; i++)
                 s.v[i].limit = max;
         usage_sort(s.v, s.n); /* worst first: the report's order does not depend on readdir's */
@@ -125,15 +97,12 @@ static void check_processes(struct ctx *c, const struct proctable *t, int mr, ui
         size_t problems = 0;
         for (size_t i = 0; i < s.n; i++) {
                 const struct usage *u = &s.v[i];
-                enum severity sev = usage_severity(u->used, max, w, cr);
+                enum severity sev = usage_verdict(u, w, cr);
                 if (sev == SEV_OK)
                         continue;
                 problems++;
-                const struct proc *p = NULL;
-                for (size_t k = 0; k < t->n && !p; k++)
-                        if (t->v[k].pid == u->pid)
-                                p = &t->v[k];
-                bool lav = p && proc_is_lavinmq(p);
+                const struct proc *p = proctable_find(t, u->pid);
+                bool lav = p && component_named(p, "lavinmq");
                 f = fnd_add(fs, sev, "maps.process", "pid %d %s: %" PRIu64 " of %" PRIu64 " memory map areas (%.1f%%)", u->pid,
                             u->comm, u->used, max, usage_pct(u->used, max));
                 fnd_subject(f, "pid %d %s", u->pid, u->comm);
@@ -143,9 +112,10 @@ static void check_processes(struct ctx *c, const struct proctable *t, int mr, ui
                 fnd_evidence(f, "/proc/%d/maps, %s", u->pid, MAX_MAP_COUNT);
                 remedy_sysctl(f, map_count_target(max, lav), lav, u->pid);
         }
-        scan_report_gaps(c, &s, "maps.process", "maps", fs);
+        scan_report_gaps(&s, "maps.process", "maps", fs);
         _cleanup_free_ char *name = xasprintf("vm.max_map_count %" PRIu64, max);
-        scan_report_summary(c, &s, "maps.process", problems, w, name, "/proc/PID/maps, " MAX_MAP_COUNT, fs);
+        scan_report_summary(&s, "maps.process", problems, w, (size_t)conf_uint(c, "top"), name, "/proc/PID/maps, " MAX_MAP_COUNT,
+                            fs);
         scan_free(&s);
 }
 
@@ -157,7 +127,7 @@ static void check_lavinmq(struct ctx *c, const struct proctable *t, int mr, uint
         size_t n = 0;
         const struct proc *first = NULL;
         for (size_t i = 0; i < t->n; i++) {
-                if (!proc_is_lavinmq(&t->v[i]))
+                if (!component_named(&t->v[i], "lavinmq"))
                         continue;
                 if (!n++)
                         first = &t->v[i];
@@ -179,8 +149,9 @@ static void check_lavinmq(struct ctx *c, const struct proctable *t, int mr, uint
                 fnd_evidence(f, "%s%s", MAX_MAP_COUNT, ev.s);
         } else {
                 uint64_t min = conf_uint(c, "lavinmq_min");
-                bool low = max < min;
-                f = fnd_add(fs, low ? SEV_WARN : SEV_OK, "maps.lavinmq_limit",
+                enum severity sev = maps_lavinmq_limit_verdict(max, min);
+                bool low = sev != SEV_OK;
+                f = fnd_add(fs, sev, "maps.lavinmq_limit",
                             low ? "vm.max_map_count = %" PRIu64 " is below %" PRIu64 " with lavinmq running (pid %s)"
                                 : "vm.max_map_count = %" PRIu64 " (>= %" PRIu64 ") for lavinmq (pid %s)",
                             max, min, pids.s);
@@ -276,7 +247,7 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
         }
         usage_sort(u, n);
         for (size_t i = 0; i < n; i++)
-                lav[i] = lavinmq_match(u[i].comm, NULL);
+                lav[i] = component_name_match(u[i].comm, NULL, "lavinmq");
         double warn = conf_num(c, "warn_pct");
         struct maps_wproc *v = xcalloc(WATCH_MAX + 1, sizeof(*v));
         size_t k = 0;
@@ -302,9 +273,7 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
  * (maps.lavinmq_limit) while it runs. */
 static void maps_sample(struct ctx *c, struct sample *s)
 {
-        struct maps_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
+        struct maps_watch *w = sample_state(c, sizeof(*w));
         char buf[64];
         uint64_t max;
         long r = sfile_read(&w->max, MAX_MAP_COUNT, buf, sizeof(buf));
@@ -335,14 +304,24 @@ static void maps_sample(struct ctx *c, struct sample *s)
                         lav = p;
                 sample_value(s, "maps.areas", p->p.subject, (double)m, "areas");
                 sproc_values(s, &p->p, "maps", false);
-                sample_status(s, "maps.process", p->p.subject, usage_severity((uint64_t)m, max, warn, crit),
+                sample_status(s, "maps.process", p->p.subject, usage_verdict(&(struct usage){.used = (uint64_t)m, .limit = max}, warn, crit),
                               "%s: %ld of %" PRIu64 " memory map areas (%.1f%%)", p->p.subject, m, max, usage_pct((uint64_t)m, max));
         }
         if (lav) {
                 uint64_t min = conf_uint(c, "lavinmq_min");
-                sample_status(s, "maps.lavinmq_limit", lav->p.subject, max < min ? SEV_WARN : SEV_OK,
+                sample_status(s, "maps.lavinmq_limit", lav->p.subject, maps_lavinmq_limit_verdict(max, min),
                               "vm.max_map_count = %" PRIu64 " %s %" PRIu64 " with lavinmq running", max, max < min ? "is below" : ">=", min);
         }
+}
+
+static void maps_free_state(void *state)
+{
+        struct maps_watch *w = state;
+        sfile_close(&w->max);
+        for (size_t i = 0; i < w->n; i++)
+                sproc_close(&w->v[i].p);
+        free(w->v);
+        free(w);
 }
 
 const struct collector maps_collector = {
@@ -352,4 +331,5 @@ const struct collector maps_collector = {
         .config = config,
         .check = maps_check,
         .sample = maps_sample,
+        .free_state = maps_free_state,
 };

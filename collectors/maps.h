@@ -1,16 +1,11 @@
-/* maps collector: decisions, declared here so the unit tests (and fds.c, for its
- * LavinMQ remedy) can call them. */
+/* maps collector: decisions, declared here so the unit tests can call them. The
+ * per-process usage helpers (and map_count_target) are lib/procscan.h. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "lib/finding.h"
+#include "lib/procscan.h"
 
-struct proc;
-
-/* LavinMQ is the process whose comm is "lavinmq" or whose argv[0] has the basename
- * "lavinmq" (not lavinmqctl, lavinmqperf). argv0 may be NULL. */
-bool lavinmq_match(const char *comm, const char *argv0);
-/* lavinmq_match on a process, reading its argv[0] from /proc/PID/cmdline (root-aware). */
-bool proc_is_lavinmq(const struct proc *p);
-/* vm.max_map_count to suggest when a process nears cur: twice it, at least 262144;
- * for LavinMQ at least 1000000 (the LavinMQ guide's value). */
-uint64_t map_count_target(uint64_t cur, bool lavinmq);
+/* The maps.lavinmq_limit verdict, in check and in watch alike (with lavinmq
+ * running): warn when vm.max_map_count is below min ([maps] lavinmq_min). */
+enum severity maps_lavinmq_limit_verdict(uint64_t max_map_count, uint64_t min);

@@ -2,6 +2,7 @@
  * the overcommit policy. From the EVO guide's "Allocation Failed" section. */
 #include "config.h"
 #include "collectors/collector.h"
+#include "collectors/memory.h"
 #include "collectors/sample_util.h"
 #include "lib/procfs.h"
 
@@ -42,6 +43,18 @@ static const struct config_key config[] = {
         {0},
 };
 
+/* path's text, or an unknown finding `id` saying why it could not be read. */
+static char *read_or_unknown(const char *path, const char *id, struct findings *fs)
+{
+        char *text = NULL;
+        long r = rootfs_read(path, 64 << 10, &text, NULL);
+        if (r < 0) {
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path, strerror((int)-r));
+                fnd_evidence(f, "%s", path);
+        }
+        return text;
+}
+
 static void check_available(struct ctx *c, const struct kvlist *mi, struct findings *fs)
 {
         uint64_t total, avail;
@@ -51,9 +64,8 @@ static void check_available(struct ctx *c, const struct kvlist *mi, struct findi
                 fnd_evidence(f, "/proc/meminfo");
                 return;
         }
-        double pct = 100.0 * (double)avail / (double)total;
-        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
-        enum severity s = pct < cr ? SEV_CRIT : pct < w ? SEV_WARN : SEV_OK;
+        double pct, w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
+        enum severity s = memory_available_verdict(avail, total, w, cr, &pct);
         struct finding *f = fnd_add(fs, s, "memory.available", "%s available of %s (%.1f%%)", fmt_bytes(avail, a),
                                     fmt_bytes(total, t), pct);
         fnd_expected(f, "MemAvailable >= %.0f%% of MemTotal", w);
@@ -74,9 +86,9 @@ static void check_swap(struct ctx *c, const struct kvlist *mi, struct findings *
                 fnd_evidence(f, "/proc/meminfo");
                 return;
         }
-        uint64_t used = total > free_ ? total - free_ : 0;
-        double pct = 100.0 * (double)used / (double)total;
-        enum severity s = pct >= conf_num(c, "swap_warn_pct") ? SEV_WARN : used ? SEV_INFO : SEV_OK;
+        uint64_t used;
+        double pct;
+        enum severity s = memory_swap_verdict(total, free_, conf_num(c, "swap_warn_pct"), &used, &pct);
         struct finding *f = fnd_add(fs, s, "memory.swap", "%s of %s swap in use (%.0f%%)", fmt_bytes(used, u),
                                     fmt_bytes(total, t), pct);
         fnd_expected(f, "< %.0f%% of swap in use", conf_num(c, "swap_warn_pct"));
@@ -86,47 +98,20 @@ static void check_swap(struct ctx *c, const struct kvlist *mi, struct findings *
                 fnd_remedy(f, "grep VmSwap /proc/[0-9]*/status | sort -k2 -n | tail   # who is swapped out");
 }
 
-/* "Node 0, zone   Normal   1  2  3 ..." — free blocks per order 0..10. */
 static void check_fragmentation(struct ctx *c, struct findings *fs)
 {
-        _cleanup_free_ char *text = NULL;
-        long r = rootfs_read("/proc/buddyinfo", 64 << 10, &text, NULL);
-        if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.fragmentation", "cannot read /proc/buddyinfo: %s", strerror((int)-r));
-                fnd_evidence(f, "/proc/buddyinfo");
+        _cleanup_free_ char *text = read_or_unknown("/proc/buddyinfo", "memory.fragmentation", fs);
+        if (!text)
                 return;
-        }
         unsigned min_order = (unsigned)conf_uint(c, "frag_min_order");
-        uint64_t large = 0;
-        unsigned zones = 0;
-        size_t pos = 0;
-        char *line;
-        while ((line = next_line(text, &pos))) {
-                int node, off = 0;
-                char zone[32];
-                if (sscanf(line, "Node %d, zone %31s %n", &node, zone, &off) < 2 || !off)
-                        continue;
-                /* DMA is tiny and reserved for old devices: it says nothing about the rest. */
-                if (streq(zone, "DMA"))
-                        continue;
-                zones++;
-                char *p = line + off;
-                for (unsigned order = 0; *p; order++) {
-                        char *end;
-                        unsigned long long n = strtoull(p, &end, 10);
-                        if (end == p)
-                                break;
-                        if (order >= min_order)
-                                large += n << (order - min_order);
-                        p = end;
-                }
-        }
+        uint64_t large;
+        unsigned zones = memory_large_blocks(text, min_order, &large);
         if (!zones) {
                 struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.fragmentation", "/proc/buddyinfo has no zones");
                 fnd_evidence(f, "/proc/buddyinfo");
                 return;
         }
-        struct finding *f = fnd_add(fs, large ? SEV_OK : SEV_WARN, "memory.fragmentation",
+        struct finding *f = fnd_add(fs, memory_fragmentation_verdict(large), "memory.fragmentation",
                                     large ? "%" PRIu64 " free blocks of order >= %u" : "no free block (%" PRIu64 ") of order >= %u: memory is fragmented",
                                     large, min_order);
         if (!large)
@@ -146,8 +131,8 @@ static void check_overcommit(struct ctx *c, const struct kvlist *mi, struct find
                 uint64_t limit, committed;
                 if (kv_get_u64(mi, "CommitLimit", &limit) < 0 || kv_get_u64(mi, "Committed_AS", &committed) < 0 || !limit)
                         return;
-                double pct = 100.0 * (double)committed / (double)limit;
-                enum severity s = pct >= 95 ? SEV_CRIT : pct >= 90 ? SEV_WARN : SEV_OK;
+                double pct;
+                enum severity s = memory_commit_verdict(committed, limit, &pct);
                 f = fnd_add(fs, s, "memory.overcommit", "strict overcommit: %.0f%% of CommitLimit committed", pct);
                 fnd_expected(f, "Committed_AS < 90%% of CommitLimit");
                 fnd_actual(f, "%.0f%%", pct);
@@ -164,13 +149,9 @@ static void check_overcommit(struct ctx *c, const struct kvlist *mi, struct find
 
 static void memory_check(struct ctx *c, struct findings *fs)
 {
-        _cleanup_free_ char *text = NULL;
-        long r = rootfs_read("/proc/meminfo", 64 << 10, &text, NULL);
-        if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "memory.available", "cannot read /proc/meminfo: %s", strerror((int)-r));
-                fnd_evidence(f, "/proc/meminfo");
+        _cleanup_free_ char *text = read_or_unknown("/proc/meminfo", "memory.available", fs);
+        if (!text)
                 return;
-        }
         struct kvlist mi;
         kv_parse(text, ':', &mi);
         check_available(c, &mi, fs);
@@ -190,9 +171,7 @@ struct memory_watch {
  * average (1, 5, 15 min; runnable tasks) from /proc/loadavg. */
 static void memory_sample(struct ctx *c, struct sample *s)
 {
-        struct memory_watch *st = c->state;
-        if (!st)
-                st = c->state = xcalloc(1, sizeof(*st));
+        struct memory_watch *st = sample_state(c, sizeof(*st));
         char buf[16384];
         long n = sfile_read(&st->meminfo, "/proc/meminfo", buf, sizeof(buf));
         if (n < 0) {
@@ -204,17 +183,20 @@ static void memory_sample(struct ctx *c, struct sample *s)
                 if (kv_get_u64(&mi, "MemTotal", &total) < 0 || kv_get_u64(&mi, "MemAvailable", &avail) < 0 || !total) {
                         sample_status(s, "memory.available", NULL, SEV_UNKNOWN, "MemTotal/MemAvailable missing or unreadable in /proc/meminfo");
                 } else {
-                        double pct = 100.0 * (double)avail / (double)total;
-                        double w = conf_num(c, "warn_pct"), cr = conf_num(c, "crit_pct");
-                        enum severity sev = pct < cr ? SEV_CRIT : pct < w ? SEV_WARN : SEV_OK;
+                        double pct;
+                        enum severity sev = memory_available_verdict(avail, total, conf_num(c, "warn_pct"), conf_num(c, "crit_pct"), &pct);
                         char a[32], t[32];
                         sample_value(s, "memory.available_bytes", NULL, (double)avail, "bytes");
                         sample_value(s, "memory.available_pct", NULL, pct, "%");
                         sample_status(s, "memory.available", NULL, sev, "%s available of %s (%.1f%%)", fmt_bytes(avail, a),
                                       fmt_bytes(total, t), pct);
                 }
-                if (kv_get_u64(&mi, "SwapTotal", &swt) == 0 && kv_get_u64(&mi, "SwapFree", &swf) == 0 && swt)
-                        sample_value(s, "memory.swap_used_bytes", NULL, (double)(swt > swf ? swt - swf : 0), "bytes");
+                uint64_t swap_used;
+                double swap_pct;
+                if (kv_get_u64(&mi, "SwapTotal", &swt) == 0 && kv_get_u64(&mi, "SwapFree", &swf) == 0 && swt) {
+                        (void)memory_swap_verdict(swt, swf, conf_num(c, "swap_warn_pct"), &swap_used, &swap_pct);
+                        sample_value(s, "memory.swap_used_bytes", NULL, (double)swap_used, "bytes");
+                }
                 kv_free(&mi);
         }
         /* "0.52 0.58 0.59 2/389 12345": load over 1, 5, 15 min, runnable/all tasks. */
@@ -229,6 +211,14 @@ static void memory_sample(struct ctx *c, struct sample *s)
         }
 }
 
+static void memory_free_state(void *state)
+{
+        struct memory_watch *st = state;
+        sfile_close(&st->meminfo);
+        sfile_close(&st->loadavg);
+        free(st);
+}
+
 const struct collector memory_collector = {
         .name = "memory",
         .summary = "available memory, swap, fragmentation, overcommit",
@@ -236,4 +226,5 @@ const struct collector memory_collector = {
         .config = config,
         .check = memory_check,
         .sample = memory_sample,
+        .free_state = memory_free_state,
 };

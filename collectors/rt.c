@@ -3,20 +3,20 @@
  * (memory locked like evo_control_unit's rt_setup does), timer migration, cpufreq
  * governor and NMI watchdog. From the EVO guide's "High Jitter" and "RT kernel not
  * available" sections. A host that is neither RT kernel nor runs RT tasks gets one
- * info line: nothing else here matters for it. */
+ * info line: nothing else here matters for it.
+ * This file reads the host and holds the checks; rt_format.c the parsers and
+ * verdicts, rt_sample.c what evodiag watch samples. */
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/rt.h"
-#include "collectors/sample_util.h"
 #include "lib/procfs.h"
+#include "lib/procscan.h"
 #include "lib/proctable.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <zlib.h>
 
 #define CONFIG_GZ_MAX (4u << 20)   /* compressed; real ones are ~60 KiB */
 #define CONFIG_TEXT_MAX (16u << 20) /* decompressed; real ones are ~300 KiB */
@@ -99,154 +99,7 @@ static const struct config_key config[] = {
         {0},
 };
 
-/* ---- parsers and decisions (exported for the unit tests) ---- */
-
-enum kflavour rt_flavour_from_version(const char *v)
-{
-        enum kflavour f = KF_NONE;
-        bool prev_preempt = false;
-        const char *p = v ? v : "";
-        while (*p) {
-                while (isspace((unsigned char)*p))
-                        p++;
-                size_t n = 0;
-                while (p[n] && !isspace((unsigned char)p[n]))
-                        n++;
-                if (!n)
-                        break;
-                /* Old RT patches (before 5.x) wrote "PREEMPT RT". */
-                if ((n == 10 && !strncmp(p, "PREEMPT_RT", 10)) || (prev_preempt && n == 2 && !strncmp(p, "RT", 2)))
-                        f = KF_PREEMPT_RT;
-                else if (n == 15 && !strncmp(p, "PREEMPT_DYNAMIC", 15) && f < KF_PREEMPT_DYNAMIC)
-                        f = KF_PREEMPT_DYNAMIC;
-                else if (n == 7 && !strncmp(p, "PREEMPT", 7) && f < KF_PREEMPT)
-                        f = KF_PREEMPT;
-                prev_preempt = n == 7 && !strncmp(p, "PREEMPT", 7);
-                p += n;
-        }
-        return f;
-}
-
-const char *rt_flavour_name(enum kflavour f)
-{
-        switch (f) {
-        case KF_PREEMPT: return "PREEMPT";
-        case KF_PREEMPT_DYNAMIC: return "PREEMPT_DYNAMIC";
-        case KF_PREEMPT_RT: return "PREEMPT_RT";
-        default: return "no PREEMPT flag";
-        }
-}
-
-int rt_preempt_from_debugfs(const char *text, char *out, size_t n)
-{
-        const char *l = text ? strchr(text, '(') : NULL;
-        const char *r = l ? strchr(l, ')') : NULL;
-        if (!r || r == l + 1 || (size_t)(r - l - 1) >= n)
-                return -EINVAL;
-        for (const char *c = l + 1; c < r; c++)
-                if (!islower((unsigned char)*c))
-                        return -EINVAL;
-        memcpy(out, l + 1, (size_t)(r - l - 1));
-        out[r - l - 1] = 0;
-        return 0;
-}
-
-long rt_gunzip(const void *data, size_t len, size_t max, char **out)
-{
-        *out = NULL;
-        /* Insist on gzip (magic 1f 8b): zlib's gzip mode checks the header, and the
-         * trailer's CRC-32 and length, so a corrupt config.gz is an error, not garbage. */
-        if (len < 18 || ((const unsigned char *)data)[0] != 0x1f || ((const unsigned char *)data)[1] != 0x8b)
-                return -EINVAL;
-        z_stream z = {.next_in = (Bytef *)data, .avail_in = (uInt)(len > UINT_MAX ? UINT_MAX : len)};
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-                return -ENOMEM;
-        long ret = -EINVAL;
-        struct strbuf b = {0};
-        sb_puts(&b, "");
-        for (;;) {
-                char buf[16384];
-                z.next_out = (Bytef *)buf;
-                z.avail_out = sizeof(buf);
-                int r = inflate(&z, Z_NO_FLUSH);
-                size_t got = sizeof(buf) - z.avail_out;
-                if (b.len + got > max) {
-                        ret = -EFBIG;
-                        goto out;
-                }
-                sb_putn(&b, buf, got);
-                if (r == Z_STREAM_END)
-                        break;
-                if (r != Z_OK)
-                        goto out; /* corrupt, truncated (Z_BUF_ERROR: input ended early), bad CRC */
-        }
-        /* One member, nothing after it. */
-        if (z.total_in != len)
-                goto out;
-        ret = (long)b.len;
-        *out = sb_steal(&b);
-out:
-        inflateEnd(&z);
-        sb_free(&b);
-        return ret;
-}
-
-int kconfig_get(const char *text, const char *sym, char **value)
-{
-        *value = NULL;
-        size_t sl = strlen(sym);
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-                if (ll > 7 + sl && !strncmp(p, "CONFIG_", 7) && !strncmp(p + 7, sym, sl) && p[7 + sl] == '=') {
-                        *value = xstrndup(p + 8 + sl, ll - 8 - sl);
-                        (void)strstrip(*value);
-                        size_t vl = strlen(*value);
-                        while (vl && isspace((unsigned char)(*value)[vl - 1]))
-                                (*value)[--vl] = 0;
-                        return 0;
-                }
-                if (ll == 9 + sl + 11 && !strncmp(p, "# CONFIG_", 9) && !strncmp(p + 9, sym, sl) &&
-                    !strncmp(p + 9 + sl, " is not set", 11)) {
-                        *value = xstrdup("n");
-                        return 0;
-                }
-                p = nl ? nl + 1 : NULL;
-        }
-        return -ENOENT;
-}
-
-bool kconfig_is_y(const char *text, const char *sym)
-{
-        _cleanup_free_ char *v = NULL;
-        return kconfig_get(text, sym, &v) == 0 && streq(v, "y");
-}
-
-const char *kconfig_preempt_model(const char *text)
-{
-        /* The choice first: since 6.12 PREEMPT_RT is a separate option next to it. */
-        if (kconfig_is_y(text, "PREEMPT_LAZY"))
-                return "lazy";
-        if (kconfig_is_y(text, "PREEMPT"))
-                return "full";
-        if (kconfig_is_y(text, "PREEMPT_RT") || kconfig_is_y(text, "PREEMPT_RT_FULL"))
-                return "full";
-        if (kconfig_is_y(text, "PREEMPT_VOLUNTARY"))
-                return "voluntary";
-        if (kconfig_is_y(text, "PREEMPT_NONE"))
-                return "none";
-        return NULL;
-}
-
-bool rt_kernel_is_rt(const struct rt_kernel *k)
-{
-        return (k->have_version && k->flavour == KF_PREEMPT_RT) || k->realtime == 1 || k->config_rt == 1;
-}
-
-bool rt_kernel_known(const struct rt_kernel *k)
-{
-        return k->have_version || k->realtime >= 0 || k->config_rt >= 0;
-}
+/* ---- reading the host ---- */
 
 static bool cpu_dir_name(const char *s)
 {
@@ -331,48 +184,6 @@ void governors_free(struct governors *g)
         free(g->bad);
         *g = (struct governors){0};
 }
-
-enum severity rt_throttling_sev(int64_t runtime, int64_t period, bool rt_tasks)
-{
-        if (runtime < 0)
-                return SEV_OK; /* -1: off */
-        if (period <= 0)
-                return SEV_UNKNOWN;
-        if (!rt_tasks)
-                return SEV_INFO; /* matters once RT tasks run */
-        return runtime == 0 ? SEV_CRIT : SEV_WARN;
-}
-
-unsigned rt_task_problems(const struct rt_task *t, double near_pct)
-{
-        unsigned p = 0;
-        if (t->vmlck == 0)
-                p |= RTP_NO_MLOCK;
-        /* Root has CAP_IPC_LOCK: the limit does not bind it. */
-        else if (t->euid != 0 && t->have_limits && t->memlock_soft != LIMIT_UNLIMITED &&
-                 (double)t->vmlck * 100.0 >= near_pct * (double)t->memlock_soft)
-                p |= RTP_MEMLOCK_LIMIT;
-        return p;
-}
-
-bool rt_task_ignored(const char *comm, const char *list)
-{
-        size_t cl = strlen(comm);
-        for (const char *p = list ? list : ""; *p;) {
-                while (*p == ',' || isspace((unsigned char)*p))
-                        p++;
-                size_t n = strcspn(p, ",");
-                size_t m = n;
-                while (m && isspace((unsigned char)p[m - 1]))
-                        m--;
-                if (m && m == cl && !strncmp(p, comm, m))
-                        return true;
-                p += n;
-        }
-        return false;
-}
-
-/* ---- reading the host ---- */
 
 static int read_i64(const char *path, int64_t *out)
 {
@@ -520,13 +331,13 @@ static void scan_threads(const struct proc *p, struct rt_task **v, size_t *n, si
 }
 
 /* Returns false when the scan stopped early (thread budget or the runner's deadline). */
-static bool collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_task **v, size_t *n)
+bool rt_collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_task **v, size_t *n)
 {
         const char *ignore = conf_str(c, "ignore_tasks");
         size_t budget = THREADS_SCAN_MAX;
         for (size_t i = 0; i < pt->n; i++) {
                 /* Report what was seen rather than be killed with nothing. */
-                if (!(i % 64) && c->deadline_ms && now_ms_monotonic() + 300 >= c->deadline_ms)
+                if (!(i % 64) && scan_deadline_near(c->deadline_ms))
                         return false;
                 const struct proc *p = &pt->v[i];
                 if (p->kthread || rt_task_ignored(p->comm, ignore))
@@ -539,7 +350,7 @@ static bool collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_t
         return budget > 0 && *n < RT_TASKS_MAX;
 }
 
-static void tasks_free(struct rt_task *v, size_t n)
+void rt_tasks_free(struct rt_task *v, size_t n)
 {
         for (size_t i = 0; i < n; i++)
                 free(v[i].cpus);
@@ -603,7 +414,7 @@ static void check_throttling(struct findings *fs, size_t ntasks)
                 return;
         }
         enum severity s = rt_throttling_sev(runtime, period, ntasks > 0);
-        double pct = period > 0 && runtime >= 0 ? 100.0 * (double)runtime / (double)period : 0;
+        double pct = rt_throttle_share(runtime, period);
         if (s == SEV_OK)
                 f = fnd_add(fs, s, "rt.throttling", "RT throttling off (kernel.sched_rt_runtime_us = -1)");
         else if (s == SEV_UNKNOWN)
@@ -745,7 +556,7 @@ static void rt_check(struct ctx *c, struct findings *fs)
         int pr = proctable_load(&pt);
         struct rt_task *tasks = NULL;
         size_t ntasks = 0;
-        bool truncated = pr == 0 && !collect_tasks(c, &pt, &tasks, &ntasks);
+        bool truncated = pr == 0 && !rt_collect_tasks(c, &pt, &tasks, &ntasks);
 
         struct strbuf sig = {0};
         kernel_signals(&k, &sig);
@@ -778,7 +589,7 @@ static void rt_check(struct ctx *c, struct findings *fs)
         }
         /* Neither an RT kernel nor RT tasks: the rest would be advice for a host that does not need it. */
         if (!is_rt && !ntasks) {
-                tasks_free(tasks, ntasks);
+                rt_tasks_free(tasks, ntasks);
                 proctable_free(&pt);
                 return;
         }
@@ -793,149 +604,8 @@ static void rt_check(struct ctx *c, struct findings *fs)
                        "an NMI on every CPU every few seconds",
                        "sysctl -w kernel.nmi_watchdog=0 && echo 'kernel.nmi_watchdog = 0' >> /etc/sysctl.d/90-evo-rt.conf"
                        "   # trade-off: hard lockups go undetected");
-        tasks_free(tasks, ntasks);
+        rt_tasks_free(tasks, ntasks);
         proctable_free(&pt);
-}
-
-/* ---- watch ---- */
-
-struct rt_wtask {
-        struct sproc p;
-        unsigned policy0, prio0; /* when first seen */
-        struct sfile cpustat;    /* its cgroup's cpu.stat, "" when none */
-        char *cpustat_path;
-        uint64_t prev_thr;
-        bool have_thr;
-};
-
-struct rt_watch {
-        struct rt_wtask *v;
-        size_t n;
-        struct sfile runtime, period;
-};
-
-/* cgroup v2 "0::/system.slice/x.service" -> /sys/fs/cgroup/system.slice/x.service/cpu.stat */
-static char *cpustat_of(int pid)
-{
-        char path[64];
-        _cleanup_free_ char *cg = NULL;
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-        if (rootfs_read(path, 64 << 10, &cg, NULL) < 0)
-                return NULL;
-        for (char *l = cg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-                if (!startswith(l, "0::/"))
-                        continue;
-                size_t n = strcspn(l + 3, "\n");
-                _cleanup_free_ char *rel = xstrndup(l + 3, n);
-                if (strstr(rel, ".."))
-                        return NULL;
-                char *p = xasprintf("/sys/fs/cgroup%s%scpu.stat", rel, streq(rel, "/") ? "" : "/");
-                if (rootfs_exists(p))
-                        return p;
-                free(p);
-                return NULL;
-        }
-        return NULL;
-}
-
-static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
-{
-        struct proctable pt;
-        if (sample_proctable(&pt) < 0) /* stat only: policy, threads; the RT ones get the rest */
-                return;
-        struct rt_task *tasks = NULL;
-        size_t n = 0;
-        (void)collect_tasks(c, &pt, &tasks, &n);
-        size_t max = (size_t)conf_uint(c, "max_tasks"), k = 0;
-        struct rt_wtask *v = xcalloc((n < max ? n : max) + 1, sizeof(*v));
-        for (size_t i = 0; i < n && k < max; i++) {
-                const struct rt_task *t = &tasks[i];
-                bool kept = false;
-                for (size_t j = 0; j < w->n && !kept; j++)
-                        if (w->v[j].p.pid == t->pid && w->v[j].p.tid == t->tid && !w->v[j].p.gone) {
-                                v[k++] = w->v[j];
-                                w->v[j].p.pid = -1;
-                                kept = true;
-                        }
-                if (kept)
-                        continue;
-                sproc_init(&v[k].p, t->pid, t->tid, t->comm, t->tcomm);
-                /* The RT main thread of a process with more threads: its own CPU use. */
-                for (size_t j = 0; j < pt.n; j++)
-                        if (pt.v[j].pid == t->pid) {
-                                v[k].p.task_path = t->tid == t->pid && pt.v[j].nlwp > 1;
-                                break;
-                        }
-                v[k].policy0 = t->policy;
-                v[k].prio0 = t->rtprio;
-                v[k].cpustat_path = cpustat_of(t->pid);
-                k++;
-        }
-        for (size_t j = 0; j < w->n; j++)
-                if (w->v[j].p.pid != -1) {
-                        sproc_close(&w->v[j].p);
-                        sfile_close(&w->v[j].cpustat);
-                        free(w->v[j].cpustat_path);
-                }
-        free(w->v);
-        w->v = v;
-        w->n = k;
-        tasks_free(tasks, n);
-        proctable_free(&pt);
-}
-
-/* The user RT tasks (found at each rescan, at most [rt] max_tasks): policy and
- * priority (rt.task_sched), CPU %, RSS and context switches, whether RT throttling
- * is stopping them (rt.throttled), and nr_throttled of their cgroup's cpu.stat
- * (cgroup v2; that is CPU-quota throttling of the task's ordinary threads). */
-static void rt_sample(struct ctx *c, struct sample *s)
-{
-        struct rt_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
-        if (sample_rescan_due(c))
-                rt_watch_rescan(c, w);
-        char buf[4096];
-        int64_t runtime = -1, period = 0;
-        if (sfile_read(&w->runtime, "/proc/sys/kernel/sched_rt_runtime_us", buf, sizeof(buf)) >= 0 && parse_i64(buf, &runtime) == 0 &&
-            sfile_read(&w->period, "/proc/sys/kernel/sched_rt_period_us", buf, sizeof(buf)) >= 0 && parse_i64(buf, &period) == 0)
-                sample_value(s, "rt.sched_rt_runtime_us", NULL, (double)runtime, "us");
-        else
-                runtime = -1;
-        double share = runtime >= 0 && period > 0 ? 100.0 * (double)runtime / (double)period : -1;
-        sample_value(s, "rt.tasks_watched", NULL, (double)w->n, "tasks");
-        for (size_t i = 0; i < w->n; i++) {
-                struct rt_wtask *t = &w->v[i];
-                const char *subj = t->p.subject;
-                if (t->p.gone || !sproc_read(&t->p)) {
-                        sample_status(s, "rt.task_sched", subj, SEV_WARN, "%s (was %s %u) exited", subj, sched_policy_name(t->policy0),
-                                      t->prio0);
-                        continue;
-                }
-                sproc_values(s, &t->p, "rt", true);
-                if (!sched_policy_is_rt(t->p.policy))
-                        sample_status(s, "rt.task_sched", subj, SEV_WARN, "%s now runs %s (was %s %u): it lost its RT scheduling", subj,
-                                      sched_policy_name(t->p.policy), sched_policy_name(t->policy0), t->prio0);
-                else if (t->p.rtprio != t->prio0)
-                        sample_status(s, "rt.task_sched", subj, SEV_INFO, "%s: %s %u (was priority %u)", subj,
-                                      sched_policy_name(t->p.policy), t->p.rtprio, t->prio0);
-                else
-                        sample_status(s, "rt.task_sched", subj, SEV_OK, "%s: %s %u", subj, sched_policy_name(t->p.policy), t->p.rtprio);
-                if (share >= 0 && t->p.have_rate && sched_policy_is_rt(t->p.policy))
-                        sample_status(s, "rt.throttled", subj, t->p.cpu_pct >= share - 2 ? SEV_WARN : SEV_OK,
-                                      "%s used %.0f%% CPU; RT throttling stops RT tasks at %.0f%%", subj, t->p.cpu_pct, share);
-                uint64_t thr;
-                if (t->cpustat_path && sfile_read(&t->cpustat, t->cpustat_path, buf, sizeof(buf)) >= 0) {
-                        char *p = strstr(buf, "nr_throttled ");
-                        if (p && parse_u64(strndupa(p + 13, strcspn(p + 13, "\n")), &thr) == 0) {
-                                if (t->have_thr)
-                                        sample_value(s, "rt.cgroup_nr_throttled", subj, (double)(thr >= t->prev_thr ? thr - t->prev_thr : 0),
-                                                     "per interval");
-                                t->prev_thr = thr;
-                                t->have_thr = true;
-                        }
-                }
-        }
 }
 
 const struct collector rt_collector = {
@@ -945,4 +615,5 @@ const struct collector rt_collector = {
         .config = config,
         .check = rt_check,
         .sample = rt_sample,
+        .free_state = rt_free_state,
 };

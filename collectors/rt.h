@@ -4,16 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lib/finding.h"
+#include "lib/procfs.h"
 
-/* What scripts/mkcompile_h put into the version string (uname -v). */
-enum kflavour {
-        KF_NONE,            /* "#1 SMP ...": none or voluntary, cannot tell which */
-        KF_PREEMPT,         /* full preemption, fixed at build time */
-        KF_PREEMPT_DYNAMIC, /* model chosen at boot (preempt=) or at run time */
-        KF_PREEMPT_RT,
-};
-enum kflavour rt_flavour_from_version(const char *version);
-const char *rt_flavour_name(enum kflavour f);
+/* The kernel's flavour from its version string (rt_flavour_from_version, KF_*) is
+ * lib/procfs.h: hugepages' RT-host test reads it the same way. */
 
 /* /sys/kernel/debug/sched/preempt: "none voluntary (full) lazy" -> "full".
  * Returns 0 or -EINVAL when no model is marked. */
@@ -55,6 +49,16 @@ void governors_free(struct governors *g);
 
 /* RT throttling (kernel.sched_rt_runtime_us / sched_rt_period_us). runtime -1 = off. */
 enum severity rt_throttling_sev(int64_t runtime_us, int64_t period_us, bool rt_tasks);
+/* The share of each period RT tasks may run (runtime/period as %), as rt.throttling
+ * reports it and rt.throttled (watch) measures against it; -1 when throttling is off
+ * (runtime -1) or the period makes no sense. */
+double rt_throttle_share(int64_t runtime_us, int64_t period_us);
+/* rt.throttled (watch): warn when a watched RT task's CPU use in the interval reaches
+ * the throttling share (within 2 points); ok when it stays below or throttling is off. */
+enum severity rt_throttled_verdict(double cpu_pct, double share);
+/* rt.task_sched (watch): warn when the task exited or no longer runs an RT policy,
+ * info when its RT priority changed from prio0 (when first seen), else ok. */
+enum severity rt_task_sched_verdict(bool gone, unsigned prio0, unsigned policy, unsigned prio);
 
 /* One user RT task (process, or thread of a process) and what is wrong with it. */
 struct rt_task {
@@ -74,3 +78,16 @@ enum {
 unsigned rt_task_problems(const struct rt_task *t, double near_pct);
 /* Kernel threads run FIFO legitimately; also the operator's ignore list (comma separated comms). */
 bool rt_task_ignored(const char *comm, const char *ignore_list);
+
+/* ---- shared by the collector's files ---- */
+
+struct ctx;
+struct proctable;
+struct sample;
+/* The user RT tasks (processes, and RT threads of processes that are not): kernel
+ * threads and [rt] ignore_tasks left out. Returns false when the scan stopped early
+ * (thread budget, task cap or the runner's deadline). */
+bool rt_collect_tasks(struct ctx *c, const struct proctable *pt, struct rt_task **v, size_t *n);
+void rt_tasks_free(struct rt_task *v, size_t n);
+void rt_sample(struct ctx *c, struct sample *s);
+void rt_free_state(void *state);

@@ -218,14 +218,6 @@ static const char *const run_status_names[] = {
 
 const char *run_status_name(enum run_status s) { return run_status_names[s]; }
 
-static bool in_list(const char *const *list, const char *name)
-{
-        for (; list && *list; list++)
-                if (streq(*list, name))
-                        return true;
-        return false;
-}
-
 struct check_arg {
         struct ctx ctx;
         uint64_t timeout_ms, global_ms;
@@ -302,9 +294,9 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
         for (size_t i = 0; i < n; i++) {
                 const struct collector *c = collectors[i];
                 out[i] = (struct run_result){.c = c};
-                if ((o->only && !in_list(o->only, c->name)) || in_list(o->skip, c->name)) {
+                if ((o->only && !strv_contains(o->only, c->name)) || strv_contains(o->skip, c->name)) {
                         out[i].status = RUN_NOT_SELECTED;
-                        out[i].note = xstrdup(o->only && !in_list(o->only, c->name) ? "not in --only" : "in --skip");
+                        out[i].note = xstrdup(o->only && !strv_contains(o->only, c->name) ? "not in --only" : "in --skip");
                         continue;
                 }
                 if ((c->needs & INTRUSIVE) && !base->allow_intrusive) {

@@ -109,6 +109,28 @@ void sfile_close(struct sfile *f)
         sfile_init(f);
 }
 
+long sfile_read_grow(struct sfile *f, const char *path, char **buf, size_t *cap, size_t max)
+{
+        if (!*cap) {
+                *cap = 64 << 10;
+                *buf = xmalloc(*cap);
+        }
+        for (;;) {
+                long n = sfile_read(f, path, *buf, *cap);
+                if (n < 0 || (size_t)n < *cap - 1 || *cap >= max)
+                        return n;
+                *cap *= 2;
+                *buf = xrealloc(*buf, *cap);
+        }
+}
+
+void *sample_state(struct ctx *c, size_t size)
+{
+        if (!c->state)
+                c->state = xcalloc(1, size);
+        return c->state;
+}
+
 bool sample_count_due(uint64_t *last_ms, double pct, double warn_pct)
 {
         uint64_t now = now_ms_monotonic();

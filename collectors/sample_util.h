@@ -27,6 +27,15 @@ void sfile_close(struct sfile *f);
  * listing reached its bound (a lower bound is never passed off as the count). */
 long sfile_count_dir(struct sfile *f, const char *path);
 
+/* sfile_read into *buf (allocated on the first call), doubling it from 64 KiB up to
+ * max bytes while the file fills it: /proc files whose size grows with the host
+ * (/proc/interrupts, /proc/sysvipc/shm). */
+long sfile_read_grow(struct sfile *f, const char *path, char **buf, size_t *cap, size_t max);
+
+/* The collector's watch state: ctx->state, allocated zeroed (every sfile in it closed)
+ * on the first call. The collector's free_state releases it. */
+void *sample_state(struct ctx *c, size_t size);
+
 /* Counting a process's fds or map areas costs per fd or area (the kernel builds
  * each entry): a watched process far from its limit is counted again every
  * SAMPLE_SLOW_MS, one at half the warn threshold or more every interval. Under

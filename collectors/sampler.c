@@ -133,14 +133,6 @@ static void sampler_main(void *arg, int wfd)
 
 /* ---------------- the parent ---------------- */
 
-static bool in_list(const char *const *l, const char *name)
-{
-        for (; l && *l; l++)
-                if (streq(*l, name))
-                        return true;
-        return false;
-}
-
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms)
 {
@@ -151,7 +143,7 @@ void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, c
         w->s = xcalloc(total ? total : 1, sizeof(*w->s));
         for (size_t i = 0; i < total; i++) {
                 const struct collector *c = collectors[i];
-                if (!c->sample || (only && !in_list(only, c->name)) || in_list(skip, c->name) ||
+                if (!c->sample || (only && !strv_contains(only, c->name)) || strv_contains(skip, c->name) ||
                     ((c->needs & INTRUSIVE) && !base->allow_intrusive))
                         continue;
                 struct sampler *sp = &w->s[w->n++];

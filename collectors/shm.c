@@ -3,19 +3,16 @@
  * use against kernel.shm{mni,all,max}, and /dev/shm itself (tmpfs, how full).
  * From the EVO guide's "Segment Not Found", "Permission Denied", "SHM limits
  * exceeded" and "Tmpfs not mounted". evodiag never removes or changes anything:
- * remedies name the exact command (ipcrm -m <shmid>, chmod, sysctl). */
+ * remedies name the exact command (ipcrm -m <shmid>, chmod, sysctl).
+ * This file holds the checks; shm_scan.c reads the host, shm_format.c holds the
+ * parsers and verdicts, shm_sample.c what evodiag watch samples. */
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/shm.h"
-#include "collectors/sample_util.h"
 #include "lib/escape.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
-#include "lib/mounts.h"
-#include "lib/procmaps.h"
-#include "lib/users.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/statvfs.h>
@@ -116,230 +113,8 @@ static const struct config_key config[] = {
         {0},
 };
 
-#define SHM_DIR "/dev/shm"
-#define MAPPERS_SHOWN 8
 /* kernel.shmall/shmmax defaults are ULONG_MAX - 2^24: print them as unlimited. */
 #define EFFECTIVELY_UNLIMITED (UINT64_C(1) << 62)
-
-/* ---------------- parsers and decisions (unit-tested) ---------------- */
-
-static void mount_copy(const struct mount_entry *e, struct shm_mount *out)
-{
-        *out = (struct shm_mount){
-                .src = xstrdup(e->src), .dir = xstrdup(e->dir), .type = xstrdup(e->type), .opts = xstrdup(e->opts),
-        };
-}
-
-int shm_mount_parse(const char *line, struct shm_mount *out)
-{
-        struct mounts m;
-        *out = (struct shm_mount){0};
-        mounts_parse(line, &m);
-        int r = m.n == 1 && *m.v[0].opts ? 0 : -EINVAL; /* all four fields */
-        if (r == 0)
-                mount_copy(&m.v[0], out);
-        mounts_free(&m);
-        return r;
-}
-
-void shm_mount_free(struct shm_mount *m)
-{
-        free(m->src);
-        free(m->dir);
-        free(m->type);
-        free(m->opts);
-        *m = (struct shm_mount){0};
-}
-
-int shm_mounts_find(const char *text, const char *dir, struct shm_mount *out, size_t *bad)
-{
-        struct mounts m;
-        *out = (struct shm_mount){0};
-        mounts_parse(text, &m);
-        *bad = m.bad;
-        for (size_t i = 0; i < m.n; i++)
-                *bad += !*m.v[i].opts;
-        const struct mount_entry *e = mounts_find(&m, dir);
-        int r = e && *e->opts ? 0 : -ENOENT;
-        if (r == 0)
-                mount_copy(e, out);
-        mounts_free(&m);
-        return r;
-}
-
-bool shm_mount_opt(const char *opts, const char *name, char **val) { return mount_opt(opts, name, val); }
-
-enum severity shm_mount_sev(const struct shm_mount *m, const char **why)
-{
-        if (!m) {
-                *why = "nothing is mounted on it";
-                return SEV_CRIT;
-        }
-        if (streq(m->type, "ramfs")) {
-                *why = "ramfs has no size limit: a runaway writer can fill RAM";
-                return SEV_WARN;
-        }
-        if (!streq(m->type, "tmpfs")) {
-                *why = "it is not tmpfs: segments would live on that file system";
-                return SEV_CRIT;
-        }
-        if (shm_mount_opt(m->opts, "ro", NULL)) {
-                *why = "it is mounted read-only: shm_open(O_CREAT) fails";
-                return SEV_CRIT;
-        }
-        *why = "writable tmpfs";
-        return SEV_OK;
-}
-
-static bool all_hex(const char *s, size_t n)
-{
-        if (!n)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char)s[i]))
-                        return false;
-        return true;
-}
-
-/* The line's fields by lib/procmaps; here only what it maps. */
-int shm_maps_line(const char *line, const char *shm_dir, struct shm_map_ref *out)
-{
-        struct procmaps_entry e;
-        *out = (struct shm_map_ref){0};
-        if (procmaps_parse(line, &e) < 0)
-                return -EINVAL;
-        out->inode = e.inode;
-        out->deleted = e.deleted;
-        const char *p = e.path;
-        size_t plen = e.path_len;
-        if (procmaps_in_dir(&e, shm_dir, &out->name, &out->name_len)) {
-                out->kind = SHM_MAP_POSIX;
-        } else if (plen == 13 && !memcmp(p, "/SYSV", 5) && all_hex(p + 5, 8)) {
-                out->kind = SHM_MAP_SYSV;
-                for (int i = 5; i < 13; i++)
-                        out->sysv_key = out->sysv_key << 4 |
-                                        (uint32_t)(isdigit((unsigned char)p[i]) ? p[i] - '0' : (tolower((unsigned char)p[i]) - 'a' + 10));
-        }
-        return (int)out->kind;
-}
-
-enum severity shm_limit_sev(uint64_t used, uint64_t limit, double warn_pct, double crit_pct)
-{
-        if (!limit) /* nothing can be created; harmless only while nothing is wanted */
-                return used ? SEV_CRIT : SEV_WARN;
-        double pct = 100.0 * (double)used / (double)limit;
-        return pct >= crit_pct ? SEV_CRIT : pct >= warn_pct ? SEV_WARN : SEV_OK;
-}
-
-bool shm_sysv_orphaned(const struct sysv_shm *s, bool cpid_alive, bool lpid_alive)
-{
-        return s->nattch == 0 && !cpid_alive && !lpid_alive;
-}
-
-enum severity shm_orphan_sev(uint64_t size, uint64_t crit_bytes)
-{
-        return crit_bytes && size >= crit_bytes ? SEV_CRIT : SEV_WARN;
-}
-
-bool shm_mode_world_writable(mode_t mode)
-{
-        if (!(mode & S_IWOTH))
-                return false;
-        if (S_ISDIR(mode))
-                return !(mode & S_ISVTX);
-        /* A symlink's own mode is always 0777 and means nothing. */
-        return !S_ISLNK(mode);
-}
-
-enum severity shm_usage_sev(double pct, double warn_pct, double crit_pct)
-{
-        return pct >= crit_pct ? SEV_CRIT : pct >= warn_pct ? SEV_WARN : SEV_OK;
-}
-
-uint64_t shm_pages(uint64_t size, uint64_t page_size)
-{
-        if (!page_size)
-                return 0;
-        return size / page_size + (size % page_size ? 1 : 0);
-}
-
-/* ---------------- collection ---------------- */
-
-struct pids {
-        int *v;
-        size_t n, cap;
-};
-
-static void pids_add(struct pids *l, int pid)
-{
-        if (l->n && l->v[l->n - 1] == pid) /* one process, several mappings */
-                return;
-        if (l->n == l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 4;
-                l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-        }
-        l->v[l->n++] = pid;
-}
-
-struct seg {
-        struct sysv_shm s;
-        struct pids att;
-};
-
-struct obj {
-        char *raw;      /* the name as in the directory (matched against maps) */
-        struct stat st;
-        bool have_stat;
-        int stat_err;
-        char *link;     /* symlink target */
-        bool deleted;   /* only seen in maps, unlinked */
-        uint64_t ino;   /* deleted: the inode, to tell two unlinked generations apart */
-        struct pids map;
-};
-
-struct state {
-        struct proctable procs;
-        struct users *users; /* ROOT/etc/passwd and group */
-        uint64_t page;
-
-        /* SysV */
-        int sysv_err; /* <0: /proc/sysvipc/shm unreadable or malformed */
-        struct seg *segs;
-        size_t nsegs, sysv_bad;
-
-        /* /dev/shm */
-        char *dir;      /* where POSIX objects live, after following /dev/shm symlinks */
-        int dir_err;
-        struct obj *objs;
-        size_t nobjs, objs_cap;
-        size_t nlisted; /* entries in the directory listing (objs after it are deleted ones) */
-        bool capped;
-
-        /* maps scan */
-        struct maps_walk mw; /* the /proc/PID/maps scan */
-};
-
-static const struct proc *proc_find(const struct state *st, int pid) { return proctable_find(&st->procs, pid); }
-
-static int by_pid(const void *a, const void *b)
-{
-        const struct proc *x = a, *y = b;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static int by_shmid(const void *a, const void *b)
-{
-        const struct seg *x = a, *y = b;
-        return (x->s.shmid > y->s.shmid) - (x->s.shmid < y->s.shmid);
-}
-
-static int by_name(const void *a, const void *b)
-{
-        const struct obj *x = a, *y = b;
-        return strcmp(x->raw, y->raw);
-}
-
-static char *owner(const struct state *st, unsigned uid, unsigned gid) { return users_owner(st->users, uid, gid); }
 
 static char *key_str(int64_t key)
 {
@@ -358,217 +133,7 @@ static char *date_str(int64_t t)
         return xstrdup(buf);
 }
 
-/* "pid 12 (evo_cu), pid 40 (lavinmq) and 3 more" */
-static void put_pids(const struct state *st, struct strbuf *b, const struct pids *l)
-{
-        for (size_t i = 0; i < l->n && i < MAPPERS_SHOWN; i++) {
-                const struct proc *p = proc_find(st, l->v[i]);
-                _cleanup_free_ char *comm = p ? str_printable(p->comm) : NULL;
-                sb_printf(b, "%spid %d", i ? ", " : "", l->v[i]);
-                if (comm)
-                        sb_printf(b, " (%s)", comm);
-        }
-        if (l->n > MAPPERS_SHOWN)
-                sb_printf(b, " and %zu more", l->n - MAPPERS_SHOWN);
-}
-
-/* What the scan can say about an object nobody was seen mapping. */
-static const char *nobody_seen(const struct state *st)
-{
-        if (st->mw.unreadable)
-                return "mappers unknown (other users' maps not readable)";
-        if (st->mw.truncated)
-                return "no mapper found (some maps read only in part)";
-        return "mapped by no process";
-}
-
-static void load_sysv(struct state *st)
-{
-        _cleanup_free_ char *text = NULL;
-        long r = rootfs_read("/proc/sysvipc/shm", READ_MAX_DEFAULT, &text, NULL);
-        if (r < 0) {
-                st->sysv_err = (int)r;
-                return;
-        }
-        struct sysv_shm *v;
-        int n = sysvipc_shm_parse(text, &v, &st->sysv_bad);
-        if (n < 0) {
-                st->sysv_err = n;
-                return;
-        }
-        st->segs = xcalloc((size_t)n + 1, sizeof(*st->segs));
-        for (int i = 0; i < n; i++)
-                st->segs[i].s = v[i];
-        st->nsegs = (size_t)n;
-        free(v);
-        if (st->nsegs)
-                qsort(st->segs, st->nsegs, sizeof(*st->segs), by_shmid);
-}
-
-/* /dev/shm may be a symlink (to /run/shm on old systems): follow it through rootfs,
- * so that under --root an absolute target stays inside the root. */
-static char *resolve_dir(const char *path, int *err)
-{
-        char *cur = xstrdup(path);
-        for (int depth = 0; depth < 8; depth++) {
-                struct stat sb;
-                int r = rootfs_stat(cur, &sb, false);
-                if (r < 0) {
-                        *err = r;
-                        return cur;
-                }
-                if (!S_ISLNK(sb.st_mode)) {
-                        *err = S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
-                        return cur;
-                }
-                char *target;
-                if ((r = rootfs_readlink(cur, &target)) < 0) {
-                        *err = r;
-                        return cur;
-                }
-                char *next;
-                if (target[0] == '/') {
-                        next = target;
-                } else {
-                        char *slash = strrchr(cur, '/');
-                        next = xasprintf("%.*s/%s", (int)(slash ? slash - cur : 0), cur, target);
-                        free(target);
-                }
-                free(cur);
-                cur = next;
-        }
-        *err = -ELOOP;
-        return cur;
-}
-
-static struct obj *obj_new(struct state *st)
-{
-        if (st->nobjs == st->objs_cap) {
-                st->objs_cap = st->objs_cap ? st->objs_cap * 2 : 32;
-                st->objs = xrealloc(st->objs, st->objs_cap * sizeof(*st->objs));
-        }
-        struct obj *o = &st->objs[st->nobjs++];
-        *o = (struct obj){0};
-        return o;
-}
-
-static void load_posix(struct state *st, size_t scan_max)
-{
-        st->dir = resolve_dir(SHM_DIR, &st->dir_err);
-        if (st->dir_err < 0)
-                return;
-        struct rootfs_dir *d = rootfs_opendir(st->dir);
-        if (!d) {
-                st->dir_err = -errno;
-                return;
-        }
-        struct dirent *de;
-        size_t seen = 0;
-        while ((de = rootfs_readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (seen++ >= scan_max) {
-                        st->capped = true;
-                        break;
-                }
-                struct obj *o = obj_new(st);
-                o->raw = xstrdup(de->d_name);
-                _cleanup_free_ char *path = xasprintf("%s/%s", st->dir, de->d_name);
-                /* lstat only: the object is never opened (a FIFO would block) nor followed. */
-                int r = rootfs_stat(path, &o->st, false);
-                o->have_stat = r == 0;
-                o->stat_err = r;
-                if (o->have_stat && S_ISLNK(o->st.st_mode))
-                        (void)rootfs_readlink(path, &o->link);
-        }
-        rootfs_closedir(d);
-        st->nlisted = st->nobjs;
-        if (st->nobjs)
-                qsort(st->objs, st->nobjs, sizeof(*st->objs), by_name);
-}
-
-/* A name that is not NUL-terminated (a slice of a maps line), for bsearch. */
-struct name_key {
-        const char *name;
-        size_t len;
-};
-
-static int obj_by_key(const void *k, const void *e)
-{
-        const struct name_key *key = k;
-        const char *m = ((const struct obj *)e)->raw;
-        int c = strncmp(key->name, m, key->len);
-        return c ? c : m[key->len] ? -1 : 0;
-}
-
-static struct obj *obj_find(struct state *st, const char *name, size_t len, bool deleted, uint64_t ino)
-{
-        if (!deleted) {
-                struct name_key key = {name, len};
-                return st->nlisted ? bsearch(&key, st->objs, st->nlisted, sizeof(*st->objs), obj_by_key) : NULL;
-        }
-        /* Unlinked objects are few: a linear search, and a new entry for each one. */
-        for (size_t i = st->nlisted; i < st->nobjs; i++) {
-                struct obj *o = &st->objs[i];
-                if (o->ino == ino && strlen(o->raw) == len && !memcmp(o->raw, name, len))
-                        return o;
-        }
-        struct obj *o = obj_new(st);
-        o->raw = xstrndup(name, len);
-        o->deleted = true;
-        o->ino = ino;
-        return o;
-}
-
-static int seg_by_shmid(const void *k, const void *e)
-{
-        uint64_t want = *(const uint64_t *)k, id = (uint64_t)(int64_t)((const struct seg *)e)->s.shmid;
-        return (want > id) - (want < id);
-}
-
-static struct seg *seg_find(struct state *st, uint64_t shmid)
-{
-        return st->nsegs ? bsearch(&shmid, st->segs, st->nsegs, sizeof(*st->segs), seg_by_shmid) : NULL;
-}
-
-static bool map_line(const struct proc *p, char *line, void *arg)
-{
-        struct state *st = arg;
-        struct shm_map_ref ref;
-        int k = shm_maps_line(line, st->dir ? st->dir : SHM_DIR, &ref);
-        if (k == SHM_MAP_POSIX) {
-                struct obj *o = obj_find(st, ref.name, ref.name_len, ref.deleted, ref.inode);
-                if (o) {
-                        pids_add(&o->map, p->pid);
-                        return true;
-                }
-        } else if (k == SHM_MAP_SYSV) {
-                struct seg *s = seg_find(st, ref.inode);
-                if (s) {
-                        pids_add(&s->att, p->pid);
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* Every process's maps: who maps which /dev/shm object and SysV segment. Always
- * done, because objects unlinked while mapped are only visible here. */
-static void scan_maps(struct state *st, size_t max_bytes)
-{
-        proc_maps_walk(&st->procs, max_bytes, NULL, map_line, st, &st->mw);
-}
-
-/* ---------------- findings ---------------- */
-
-/* A count or size from the config: negative or NaN is 0, huge is capped, so the
- * conversion from double is always defined. */
-static bool pid_alive(int pid)
-{
-        return pid > 0 && proc_exists(pid);
-}
-
-static void report_sysv(struct state *st, struct findings *fs, size_t list_max)
+static void report_sysv(struct shm_state *st, struct findings *fs, size_t list_max)
 {
         if (st->sysv_err < 0) {
                 struct finding *f = fnd_add(fs, SEV_UNKNOWN, "shm.sysv_segments",
@@ -591,21 +156,21 @@ static void report_sysv(struct state *st, struct findings *fs, size_t list_max)
                 return;
         }
         for (size_t i = 0; i < st->nsegs && i < list_max; i++) {
-                const struct seg *g = &st->segs[i];
+                const struct shm_seg *g = &st->segs[i];
                 const struct sysv_shm *s = &g->s;
                 char sz[32];
-                _cleanup_free_ char *key = key_str(s->key), *own = owner(st, s->uid, s->gid);
+                _cleanup_free_ char *key = key_str(s->key), *own = shm_owner(st, s->uid, s->gid);
                 struct strbuf b = {0};
                 sb_printf(&b, "shmid %d key %s: %s, mode %04o, owner %s, nattch %" PRIu64, s->shmid, key,
                           fmt_bytes(s->size, sz), s->perms & 0777, own, s->nattch);
                 if (g->att.n) {
                         sb_puts(&b, ", attached by ");
-                        put_pids(st, &b, &g->att);
+                        shm_put_pids(st, &b, &g->att);
                 } else if (s->nattch) {
                         sb_printf(&b, ", %s", st->mw.unreadable ? "attachers unknown (other users' maps not readable)"
                                                              : "attachers not found in /proc/*/maps");
                 }
-                bool ca = pid_alive(s->cpid), la = pid_alive(s->lpid);
+                bool ca = shm_pid_alive(s->cpid), la = shm_pid_alive(s->lpid);
                 sb_printf(&b, "; creator pid %d %s", s->cpid, ca ? "alive" : "gone");
                 if (s->lpid != s->cpid)
                         sb_printf(&b, ", last pid %d %s", s->lpid, s->lpid <= 0 ? "(none)" : la ? "alive" : "gone");
@@ -630,7 +195,7 @@ static void report_sysv(struct state *st, struct findings *fs, size_t list_max)
         }
 }
 
-static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
+static void check_orphans(struct ctx *c, struct shm_state *st, struct findings *fs)
 {
         if (st->sysv_err < 0)
                 return;
@@ -643,7 +208,7 @@ static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
                 if (s->nattch)
                         continue;
                 unattached++;
-                bool ca = pid_alive(s->cpid), la = pid_alive(s->lpid);
+                bool ca = shm_pid_alive(s->cpid), la = shm_pid_alive(s->lpid);
                 char sz[32];
                 _cleanup_free_ char *key = key_str(s->key), *dt = date_str(s->dtime);
                 if (!procs_known) {
@@ -654,10 +219,10 @@ static void check_orphans(struct ctx *c, struct state *st, struct findings *fs)
                         fnd_evidence(f, "/proc/sysvipc/shm (no /proc/PID entries under the root)");
                         continue;
                 }
-                if (!shm_sysv_orphaned(s, ca, la))
+                enum severity sev = shm_orphan_verdict(s, ca, la, crit_bytes);
+                if (sev == SEV_OK)
                         continue;
                 orphans++;
-                enum severity sev = shm_orphan_sev(s->size, crit_bytes);
                 struct finding *f = fnd_add(fs, sev, "shm.orphaned",
                                             "shmid %d (key %s, %s) is orphaned: nattch 0, creator pid %d gone", s->shmid, key,
                                             fmt_bytes(s->size, sz), s->cpid);
@@ -706,7 +271,7 @@ static void sysctl_remedy(struct finding *f, const char *key, uint64_t v, const 
         fnd_remedy(f, "sysctl -w %s=%" PRIu64 " && echo '%s = %" PRIu64 "' >> /etc/sysctl.conf   # %s", key, v, key, v, comment);
 }
 
-static void check_limits(struct ctx *c, struct state *st, struct findings *fs)
+static void check_limits(struct ctx *c, struct shm_state *st, struct findings *fs)
 {
         if (st->sysv_err < 0)
                 return;
@@ -779,7 +344,7 @@ static const char *type_name(mode_t m)
              : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "character device" : S_ISBLK(m) ? "block device" : "unknown type";
 }
 
-static void report_posix(struct state *st, struct findings *fs, size_t list_max, size_t scan_max)
+static void report_posix(struct shm_state *st, struct findings *fs, size_t list_max, size_t scan_max)
 {
         if (st->dir_err < 0) {
                 /* A missing /dev/shm is shm.tmpfs's crit; anything else is unknown here. */
@@ -805,7 +370,7 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
         }
         size_t listed = 0;
         for (size_t i = 0; i < st->nobjs; i++) {
-                const struct obj *o = &st->objs[i];
+                const struct shm_obj *o = &st->objs[i];
                 if (listed >= list_max)
                         break;
                 listed++;
@@ -815,13 +380,13 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
                 if (o->deleted) {
                         sev = SEV_INFO;
                         sb_printf(&b, "%s/%s (deleted): unlinked but still mapped by ", st->dir, name);
-                        put_pids(st, &b, &o->map);
+                        shm_put_pids(st, &b, &o->map);
                         sb_puts(&b, "; its memory is freed when they unmap it");
                 } else if (!o->have_stat) {
                         sb_printf(&b, "%s/%s: %s", st->dir, name, o->stat_err == -ENOENT ? "vanished while listed" : strerror(-o->stat_err));
                 } else {
                         char sz[32];
-                        _cleanup_free_ char *own = owner(st, o->st.st_uid, o->st.st_gid);
+                        _cleanup_free_ char *own = shm_owner(st, o->st.st_uid, o->st.st_gid);
                         sb_printf(&b, "%s/%s: ", st->dir, name);
                         if (S_ISLNK(o->st.st_mode)) {
                                 _cleanup_free_ char *t = o->link ? str_printable(o->link) : NULL;
@@ -836,9 +401,9 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
                                         sb_puts(&b, ", ");
                                         if (o->map.n) {
                                                 sb_puts(&b, "mapped by ");
-                                                put_pids(st, &b, &o->map);
+                                                shm_put_pids(st, &b, &o->map);
                                         } else {
-                                                sb_puts(&b, nobody_seen(st));
+                                                sb_puts(&b, shm_nobody_seen(st));
                                         }
                                 }
                         }
@@ -859,7 +424,7 @@ static void report_posix(struct state *st, struct findings *fs, size_t list_max,
         }
 }
 
-static void check_world_writable(struct state *st, struct findings *fs)
+static void check_world_writable(struct shm_state *st, struct findings *fs)
 {
         size_t n = 0;
         for (size_t i = 0; st->sysv_err >= 0 && i < st->nsegs; i++) {
@@ -867,7 +432,7 @@ static void check_world_writable(struct state *st, struct findings *fs)
                 if (!(s->perms & 0002))
                         continue;
                 n++;
-                _cleanup_free_ char *own = owner(st, s->uid, s->gid);
+                _cleanup_free_ char *own = shm_owner(st, s->uid, s->gid);
                 struct finding *f = fnd_add(fs, SEV_WARN, "shm.world_writable", "SysV segment shmid %d is writable by every user (mode %04o)",
                                             s->shmid, s->perms & 0777);
                 fnd_subject(f, "shmid %d", s->shmid);
@@ -878,12 +443,12 @@ static void check_world_writable(struct state *st, struct findings *fs)
                 fnd_evidence(f, "/proc/sysvipc/shm");
         }
         for (size_t i = 0; st->dir_err >= 0 && i < st->nlisted; i++) {
-                const struct obj *o = &st->objs[i];
+                const struct shm_obj *o = &st->objs[i];
                 if (!o->have_stat || !shm_mode_world_writable(o->st.st_mode))
                         continue;
                 n++;
                 _cleanup_free_ char *name = str_printable(o->raw), *path = xasprintf("%s/%s", st->dir, o->raw);
-                _cleanup_free_ char *word = shell_quote(path), *own = owner(st, o->st.st_uid, o->st.st_gid);
+                _cleanup_free_ char *word = shell_quote(path), *own = shm_owner(st, o->st.st_uid, o->st.st_gid);
                 bool dir = S_ISDIR(o->st.st_mode);
                 unsigned mode = (unsigned)(o->st.st_mode & 07777);
                 struct finding *f = fnd_add(fs, SEV_WARN, "shm.world_writable", "%s/%s is writable by every user (mode %04o)", st->dir,
@@ -907,7 +472,7 @@ static void check_world_writable(struct state *st, struct findings *fs)
 
 static const char *procs_word(size_t n) { return n == 1 ? "process" : "processes"; }
 
-static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, size_t max_bytes)
+static void check_mappers(struct ctx *c, struct shm_state *st, struct findings *fs, size_t max_bytes)
 {
         struct finding *f;
         if (!st->procs.n) {
@@ -916,7 +481,7 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
                 return;
         }
         if (st->mw.unreadable) {
-                const struct proc *p = proc_find(st, st->mw.first_unreadable);
+                const struct proc *p = shm_proc(st, st->mw.first_unreadable);
                 _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 if (!c->is_root) {
                         f = fnd_add(fs, SEV_SKIPPED, "shm.mappers",
@@ -933,7 +498,7 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
                 fnd_evidence(f, "/proc/PID/maps");
         }
         if (st->mw.truncated) {
-                const struct proc *p = proc_find(st, st->mw.first_truncated);
+                const struct proc *p = shm_proc(st, st->mw.first_truncated);
                 _cleanup_free_ char *comm = str_printable(p ? p->comm : "?");
                 f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s longer than %zu KiB, read only in part (first: pid %d %s)",
                             st->mw.truncated, procs_word(st->mw.truncated), max_bytes / 1024, st->mw.first_truncated, comm);
@@ -947,7 +512,7 @@ static void check_mappers(struct ctx *c, struct state *st, struct findings *fs, 
         }
 }
 
-static void check_tmpfs(struct state *st, struct findings *fs, struct shm_mount *m, bool *mounted)
+static void check_tmpfs(struct shm_state *st, struct findings *fs, struct shm_mount *m, bool *mounted)
 {
         *mounted = false;
         _cleanup_free_ char *text = NULL;
@@ -983,7 +548,7 @@ static void check_tmpfs(struct state *st, struct findings *fs, struct shm_mount 
         fnd_evidence(f, "/proc/mounts%s", bad ? " (malformed lines skipped)" : "");
 }
 
-static void check_tmpfs_usage(struct ctx *c, struct state *st, struct findings *fs, const struct shm_mount *m, bool mounted)
+static void check_tmpfs_usage(struct ctx *c, struct shm_state *st, struct findings *fs, const struct shm_mount *m, bool mounted)
 {
         const char *dir = st->dir ? st->dir : SHM_DIR;
         struct finding *f;
@@ -1004,23 +569,19 @@ static void check_tmpfs_usage(struct ctx *c, struct state *st, struct findings *
                 fnd_evidence(f, "statvfs(%s)", dir);
                 return;
         }
+        double w = conf_num(c, "tmpfs_warn_pct"), cr = conf_num(c, "tmpfs_crit_pct");
+        struct shm_tmpfs_use use;
+        enum severity s = shm_tmpfs_verdict(&sv, w, cr, &use);
         if (!sv.f_blocks) {
-                f = fnd_add(fs, SEV_INFO, "shm.tmpfs_usage", "%s reports no size: no limit (size=0)", dir);
+                f = fnd_add(fs, s, "shm.tmpfs_usage", "%s reports no size: no limit (size=0)", dir);
                 fnd_evidence(f, "statvfs(%s)", dir);
                 return;
         }
-        uint64_t bs = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
-        uint64_t total = (uint64_t)sv.f_blocks * bs, used = (uint64_t)(sv.f_blocks - sv.f_bfree) * bs;
-        double pct = 100.0 * (double)(sv.f_blocks - sv.f_bfree) / (double)sv.f_blocks;
-        double ipct = sv.f_files ? 100.0 * (double)(sv.f_files - sv.f_ffree) / (double)sv.f_files : 0;
-        double w = conf_num(c, "tmpfs_warn_pct"), cr = conf_num(c, "tmpfs_crit_pct");
-        enum severity s = shm_usage_sev(pct > ipct ? pct : ipct, w, cr);
         char u[32], t[32];
-        f = fnd_add(fs, s, "shm.tmpfs_usage", "%s: %s of %s used (%.1f%%), inodes %.1f%%", dir, fmt_bytes(used, u), fmt_bytes(total, t),
-                    pct, ipct);
+        f = fnd_add(fs, s, "shm.tmpfs_usage", "%s: %s of %s used (%.1f%%), inodes %.1f%%", dir, fmt_bytes(use.used, u),
+                    fmt_bytes(use.total, t), use.pct, use.ipct);
         fnd_expected(f, "space and inodes < %.0f%% used", w);
-        fnd_actual(f, "%.1f%% space, %.1f%% inodes (%" PRIu64 " of %" PRIu64 ")", pct, ipct, (uint64_t)(sv.f_files - sv.f_ffree),
-                   (uint64_t)sv.f_files);
+        fnd_actual(f, "%.1f%% space, %.1f%% inodes (%" PRIu64 " of %" PRIu64 ")", use.pct, use.ipct, use.inodes_used, use.inodes);
         fnd_evidence(f, "statvfs(%s)", dir);
         if (s != SEV_OK)
                 fnd_remedy(f, "du -ah %s | sort -h | tail   # remove stale objects (rm %s/<name>), or grow it: "
@@ -1030,9 +591,6 @@ static void check_tmpfs_usage(struct ctx *c, struct state *st, struct findings *
 
 static void shm_check(struct ctx *c, struct findings *fs)
 {
-        struct state st = {0};
-        long pg = sysconf(_SC_PAGESIZE);
-        st.page = pg > 0 ? (uint64_t)pg : 4096;
         size_t list_max = (size_t)conf_uint(c, "list_max");
         size_t scan_max = (size_t)conf_uint(c, "scan_max");
         /* A floor so a maps file is never read as nothing; a ceiling so a config typo
@@ -1041,15 +599,8 @@ static void shm_check(struct ctx *c, struct findings *fs)
         if (maps_max < 1024)
                 maps_max = 1024;
 
-        if (proctable_load(&st.procs) < 0)
-                proctable_free(&st.procs); /* then no liveness or mappers: said as such */
-        if (st.procs.n)
-                qsort(st.procs.v, st.procs.n, sizeof(*st.procs.v), by_pid);
-        st.users = users_load();
-
-        load_sysv(&st);
-        load_posix(&st, scan_max);
-        scan_maps(&st, maps_max);
+        struct shm_state st;
+        shm_state_load(&st, scan_max, maps_max);
 
         report_sysv(&st, fs, list_max);
         check_orphans(c, &st, fs);
@@ -1063,105 +614,7 @@ static void shm_check(struct ctx *c, struct findings *fs)
         check_tmpfs_usage(c, &st, fs, &m, mounted);
         shm_mount_free(&m);
 
-        for (size_t i = 0; i < st.nsegs; i++)
-                free(st.segs[i].att.v);
-        free(st.segs);
-        for (size_t i = 0; i < st.nobjs; i++) {
-                free(st.objs[i].raw);
-                free(st.objs[i].link);
-                free(st.objs[i].map.v);
-        }
-        free(st.objs);
-        free(st.dir);
-        users_free(st.users);
-        proctable_free(&st.procs);
-}
-
-/* ---- watch ---- */
-
-struct shm_watch {
-        struct sfile sysv, mni;
-        char *buf;
-        size_t cap;
-        char *dir; /* /dev/shm after symlinks, from the last rescan */
-        int dir_err;
-};
-
-/* SysV segments (count, bytes, unattached; shm.orphaned per segment on the live
- * system; shm.shmmni) from /proc/sysvipc/shm, whose size grows with the segments
- * watched, and the POSIX objects in /dev/shm with how full it is
- * (shm.tmpfs_usage, live only). */
-static void shm_sample(struct ctx *c, struct sample *s)
-{
-        struct shm_watch *w = c->state;
-        if (!w)
-                w = c->state = xcalloc(1, sizeof(*w));
-        if (sample_rescan_due(c)) {
-                free(w->dir);
-                w->dir = resolve_dir(SHM_DIR, &w->dir_err);
-        }
-        if (!w->cap) {
-                w->cap = 64 << 10;
-                w->buf = xmalloc(w->cap);
-        }
-        long r;
-        while ((r = sfile_read(&w->sysv, "/proc/sysvipc/shm", w->buf, w->cap)) >= 0 && (size_t)r == w->cap - 1 &&
-               w->cap < READ_MAX_DEFAULT) {
-                w->cap *= 2;
-                w->buf = xrealloc(w->buf, w->cap);
-        }
-        struct sysv_shm *v = NULL;
-        size_t bad = 0;
-        int n = r >= 0 ? sysvipc_shm_parse(w->buf, &v, &bad) : (int)r;
-        if (n < 0) {
-                sample_status(s, "shm.sysv_segments", NULL, SEV_UNKNOWN, "cannot %s /proc/sysvipc/shm%s%s", r < 0 ? "read" : "parse",
-                              r < 0 ? ": " : "", r < 0 ? strerror((int)-r) : "");
-        } else {
-                uint64_t bytes = 0, unattached = 0, crit = conf_uint(c, "orphan_crit_mb") * 1048576;
-                for (int i = 0; i < n; i++) {
-                        bytes += v[i].size;
-                        if (v[i].nattch)
-                                continue;
-                        unattached++;
-                        /* Whether the creator lives is only known on the live system. */
-                        if (rootfs_is_live() && shm_sysv_orphaned(&v[i], pid_alive(v[i].cpid), pid_alive(v[i].lpid))) {
-                                char subj[32], sz[32];
-                                snprintf(subj, sizeof(subj), "shmid %d", v[i].shmid);
-                                sample_status(s, "shm.orphaned", subj, shm_orphan_sev(v[i].size, crit),
-                                              "shmid %d (%s) is orphaned: nattch 0, creator pid %d gone", v[i].shmid,
-                                              fmt_bytes(v[i].size, sz), v[i].cpid);
-                        }
-                }
-                sample_value(s, "shm.sysv_segments", NULL, n, "segments");
-                sample_value(s, "shm.sysv_bytes", NULL, (double)bytes, "bytes");
-                sample_value(s, "shm.sysv_unattached", NULL, (double)unattached, "segments");
-                char buf[64];
-                uint64_t mni;
-                if (sfile_read(&w->mni, "/proc/sys/kernel/shmmni", buf, sizeof(buf)) >= 0 && parse_u64(buf, &mni) == 0)
-                        sample_status(s, "shm.shmmni", NULL,
-                                      shm_limit_sev((uint64_t)n, mni, conf_num(c, "limit_warn_pct"), conf_num(c, "limit_crit_pct")),
-                                      "%d SysV %s of kernel.shmmni = %" PRIu64, n, n == 1 ? "segment" : "segments", mni);
-        }
-        free(v);
-        if (w->dir_err < 0)
-                return;
-        size_t objs = 0, max = (size_t)conf_uint(c, "scan_max");
-        struct rootfs_dir *d = rootfs_opendir(w->dir);
-        if (d) {
-                while (rootfs_readdir(d) && objs < max)
-                        objs++;
-                rootfs_closedir(d);
-                sample_value(s, "shm.posix_objects", NULL, (double)objs, "objects");
-        }
-        struct statvfs sv;
-        if (rootfs_is_live() && statvfs(w->dir, &sv) == 0 && sv.f_blocks) {
-                double pct = 100.0 * (double)(sv.f_blocks - sv.f_bfree) / (double)sv.f_blocks;
-                double ipct = sv.f_files ? 100.0 * (double)(sv.f_files - sv.f_ffree) / (double)sv.f_files : 0;
-                double worst = pct > ipct ? pct : ipct;
-                sample_value(s, "shm.tmpfs_used_pct", NULL, pct, "%");
-                sample_status(s, "shm.tmpfs_usage", NULL, shm_usage_sev(worst, conf_num(c, "tmpfs_warn_pct"), conf_num(c, "tmpfs_crit_pct")),
-                              "%s: %.1f%% of its space and %.1f%% of its inodes used", w->dir, pct, ipct);
-        }
+        shm_state_free(&st);
 }
 
 const struct collector shm_collector = {
@@ -1171,4 +624,5 @@ const struct collector shm_collector = {
         .config = config,
         .check = shm_check,
         .sample = shm_sample,
+        .free_state = shm_free_state,
 };

@@ -99,9 +99,10 @@ bool fault_wanted(const char *name, const char *what)
 }
 #endif
 
-int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg)
+/* A pipe, then fork() with stdio flushed (the child must not write our buffers twice).
+ * Returns the pid (0 in the child), or -errno with nothing left open. */
+static pid_t fork_with_pipe(int p[2])
 {
-        int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         fflush(stdout);
@@ -113,6 +114,15 @@ int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd
                 close(p[1]);
                 return -e;
         }
+        return pid;
+}
+
+int child_start(struct child *c, const char *name, void (*fn)(void *arg, int wfd), void *arg)
+{
+        int p[2];
+        pid_t pid = fork_with_pipe(p);
+        if (pid < 0)
+                return (int)pid;
         if (pid == 0) {
                 close(p[0]);
                 /* Die with the parent: an abandoned run must not leave collectors behind. */
@@ -165,17 +175,9 @@ char *child_status_error(int status)
 int child_on_exit(void (*fn)(void *arg), void *arg)
 {
         int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0) {
-                int e = errno;
-                close(p[0]);
-                close(p[1]);
-                return -e;
-        }
+        pid_t pid = fork_with_pipe(p);
+        if (pid < 0)
+                return (int)pid;
         if (pid == 0) {
                 /* Outlive the parent: no PDEATHSIG, a session of its own (a signal to the
                  * terminal's or the caller's process group is not for it), deaf to the

@@ -339,3 +339,39 @@ int proc_stat_parse(const char *text, struct proc_stat *o)
         o->policy = (unsigned)f[41];
         return 0;
 }
+
+enum kflavour rt_flavour_from_version(const char *v)
+{
+        enum kflavour f = KF_NONE;
+        bool prev_preempt = false;
+        const char *p = v ? v : "";
+        while (*p) {
+                while (isspace((unsigned char)*p))
+                        p++;
+                size_t n = 0;
+                while (p[n] && !isspace((unsigned char)p[n]))
+                        n++;
+                if (!n)
+                        break;
+                /* Old RT patches (before 5.x) wrote "PREEMPT RT". */
+                if ((n == 10 && !strncmp(p, "PREEMPT_RT", 10)) || (prev_preempt && n == 2 && !strncmp(p, "RT", 2)))
+                        f = KF_PREEMPT_RT;
+                else if (n == 15 && !strncmp(p, "PREEMPT_DYNAMIC", 15) && f < KF_PREEMPT_DYNAMIC)
+                        f = KF_PREEMPT_DYNAMIC;
+                else if (n == 7 && !strncmp(p, "PREEMPT", 7) && f < KF_PREEMPT)
+                        f = KF_PREEMPT;
+                prev_preempt = n == 7 && !strncmp(p, "PREEMPT", 7);
+                p += n;
+        }
+        return f;
+}
+
+const char *rt_flavour_name(enum kflavour f)
+{
+        switch (f) {
+        case KF_PREEMPT: return "PREEMPT";
+        case KF_PREEMPT_DYNAMIC: return "PREEMPT_DYNAMIC";
+        case KF_PREEMPT_RT: return "PREEMPT_RT";
+        default: return "no PREEMPT flag";
+        }
+}

@@ -87,3 +87,16 @@ int proc_stat_parse(const char *text, struct proc_stat *out);
  * not a guess from an empty command line or a parent pid. */
 #define PF_KTHREAD 0x00200000u
 static inline bool proc_flags_kthread(uint64_t flags) { return (flags & PF_KTHREAD) != 0; }
+
+/* What scripts/mkcompile_h put into the kernel's version string (uname -v,
+ * /proc/sys/kernel/version): whole words, "PREEMPT_RT" (or "PREEMPT RT" from the old
+ * RT patches) wins over "PREEMPT_DYNAMIC", which wins over "PREEMPT". The one rule for
+ * every check that asks whether the kernel is PREEMPT_RT (rt, hugepages). */
+enum kflavour {
+        KF_NONE,            /* "#1 SMP ...": none or voluntary, cannot tell which */
+        KF_PREEMPT,         /* full preemption, fixed at build time */
+        KF_PREEMPT_DYNAMIC, /* model chosen at boot (preempt=) or at run time */
+        KF_PREEMPT_RT,
+};
+enum kflavour rt_flavour_from_version(const char *version);
+const char *rt_flavour_name(enum kflavour f);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "lib/trust.h"
+#include "lib/proctable.h"
 #include "lib/rootfs.h"
 #include "lib/users.h"
 #include "lib/util.h"
@@ -121,6 +122,34 @@ bool trust_process(const struct trust *t, int pid, struct trust_proc *out)
         else if (out->by == TRUST_NOT && pid > 0 && pid == t->lock_pid)
                 out->by = TRUST_LOCK;
         return out->by != TRUST_NOT;
+}
+
+bool component_name_match(const char *comm, const char *argv0, const char *name)
+{
+        if (!name || !*name)
+                return false;
+        if (comm && streq(comm, name))
+                return true;
+        if (!argv0 || !*argv0)
+                return false;
+        const char *base = strrchr(argv0, '/');
+        return streq(base ? base + 1 : argv0, name);
+}
+
+bool component_named(const struct proc *p, const char *name)
+{
+        if (component_name_match(p->comm, NULL, name))
+                return true;
+        if (p->kthread)
+                return false;
+        /* argv[0] from the raw, NUL-separated cmdline: the joined one in struct proc
+         * cannot tell a space inside argv[0] from the space between arguments. */
+        char path[64];
+        _cleanup_free_ char *raw = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", p->pid);
+        if (rootfs_read(path, 4096, &raw, NULL) <= 0)
+                return false;
+        return component_name_match(NULL, raw, name);
 }
 
 const char *trust_by_name(enum trust_by by)

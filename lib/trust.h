@@ -47,6 +47,17 @@ const char *trust_who(const struct trust *t);
 
 /* ---- processes ---- */
 
+struct proc;
+/* Whether a process is named `name`: its comm, or the basename of its argv[0] (from
+ * the raw, NUL-separated /proc/PID/cmdline, read root-aware: a space inside argv[0]
+ * is not the end of it), exactly ("lavinmq", not "lavinmqctl"). A name is only a
+ * claim: trust_process() decides whether to believe it. Kernel threads never match
+ * by argv[0]. */
+bool component_named(const struct proc *p, const char *name);
+/* The same on texts already read: comm and argv0 (the first NUL-terminated string
+ * of a cmdline) may be NULL. */
+bool component_name_match(const char *comm, const char *argv0, const char *name);
+
 enum trust_by { TRUST_NOT, TRUST_OWNER, TRUST_MAIN_PID, TRUST_LOCK };
 struct trust_proc {
         enum trust_by by;  /* TRUST_NOT: an impostor */

@@ -118,6 +118,31 @@ bool startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool strv_contains(const char *const *list, const char *s)
+{
+        for (; list && *list; list++)
+                if (streq(*list, s))
+                        return true;
+        return false;
+}
+
+bool list_has_word(const char *list, const char *word)
+{
+        size_t wl = strlen(word);
+        for (const char *p = list ? list : ""; *p;) {
+                while (*p == ',' || isspace((unsigned char)*p))
+                        p++;
+                size_t n = strcspn(p, ",");
+                size_t m = n;
+                while (m && isspace((unsigned char)p[m - 1]))
+                        m--;
+                if (m && m == wl && !strncmp(p, word, m))
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
 char *strstrip(char *s)
 {
         while (isspace((unsigned char)*s))

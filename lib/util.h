@@ -44,6 +44,11 @@ void sb_free(struct strbuf *b);
 char *sb_steal(struct strbuf *b);
 
 bool startswith(const char *s, const char *prefix);
+/* Whether s is one of the strings of a NULL-terminated list (a NULL list has none). */
+bool strv_contains(const char *const *list, const char *s);
+/* Whether word is one of the comma-separated words of list ("a, b,c"): white space
+ * around each word is ignored, an empty word never matches. */
+bool list_has_word(const char *list, const char *word);
 char *strstrip(char *s);           /* trims in place, returns s moved past leading space */
 /* Next line of buf (NUL-terminated), advancing *pos; returns NULL at the end.
  * The returned line is NUL-terminated in place (buf is modified). */

@@ -68,6 +68,13 @@ hp "$root"
 t_is "$RC:$(t_sev hugepages.pool_exhausted)" "0:info" "node imbalance only: info, exit 0"
 t_like "$(t_sum hugepages.pool_exhausted)" "no free page on node 1 \(0 of 512 free\)" "node imbalance: node named"
 t_like "$(t_field hugepages.pool_exhausted remedy)" "node1/hugepages/hugepages-2048kB/nr_hugepages" "node imbalance: per-node remedy"
+# watch judges the pool with the same verdict, nodes included: check and watch agree.
+t_run watch --root "$root" --only hugepages --duration 1s --interval 200ms --json
+last=$(printf '%s\n' "$OUT" | jq -c 'select(.type == "sample")' | tail -1)
+t_is "$(printf '%s' "$last" | jq -r '.statuses[] | select(.id == "hugepages.pool_exhausted" and .subject == "2M") | .severity')" info \
+        "node imbalance: watch says info, as check does"
+t_like "$(printf '%s' "$last" | jq -r '.statuses[] | select(.id == "hugepages.pool_exhausted") | .summary')" \
+        "no free page on node 1 \(0 of 512 free\)" "node imbalance: watch names the node"
 
 # ---- nomount: 2M pool without a mount; 1G mounted (pagesize=1024M, escaped space) with surplus ----
 root=$(fx_root nomount hugepages-nomount)

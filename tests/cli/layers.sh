@@ -9,8 +9,10 @@
 cd "$TOP_SRCDIR" || exit 1
 
 engine='^collectors/(collector|registry|conf|runner|frame|artifact|sink|sampler|sample_util)(\.[ch])$'
-edges=$(git ls-files 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null ||
-        ls lib/*.[ch] collectors/*.[ch] report/*.[ch] cmd/*.[ch])
+edges=$(git ls-files --cached --others --exclude-standard 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null)
+# Not a checkout of its own (a dist tree inside one lists nothing): the files as they are.
+[ -n "$edges" ] || edges=$(ls lib/*.[ch] collectors/*.[ch] collectors/*/*.[ch] report/*.[ch] cmd/*.[ch] 2>/dev/null)
+t_is "$([ -n "$edges" ] && echo yes)" yes "the tree's sources are found"
 graph=$(for f in $edges; do
         sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
                 [ -f "$inc" ] && echo "$f $inc"

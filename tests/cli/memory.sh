@@ -67,6 +67,14 @@ t_run check --root "$r" --only memory --json
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .status')" ok "garbage: the collector finishes"
 t_is "$(t_sev memory.available)" unknown "garbage meminfo: memory.available unknown"
 t_is "$(t_sev memory.fragmentation)" unknown "buddyinfo without zones: unknown"
+# A buddyinfo line with 80 columns (a garbled or hostile bundle): it used to shift by 64
+# and more, and the collector died under UBSan. Large counts saturate instead.
+r=$(mk wide 12000000 0 0 0 "$(seq 1 80 | tr '\n' ' ')")
+t_run check --root "$r" --only memory --json
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .status')" ok "80 buddyinfo columns: the collector finishes"
+t_is "$(t_sev memory.fragmentation)" ok "80 buddyinfo columns: large blocks counted"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id=="memory.fragmentation") | .summary')" \
+        "^18446744073709551615 free blocks of order >= 9$" "80 buddyinfo columns: the count saturates"
 r=$(fx_root empty)
 t_run check --root "$r" --only memory --json
 t_is "$(t_sev memory.available)" unknown "missing /proc/meminfo: unknown"

@@ -277,7 +277,9 @@ time.sleep(60)
         lout="$T_TMP/live.jsonl"
         timeout -k 5 60 "$EVODIAG" watch --only fds --duration 3s --interval 300ms --json >"$lout" 2>/dev/null &
         wpid=$!
-        wait_lines "$lout" 2 '"type":"sample"'
+        # Grow it only once a sample has seen it at 90% (on a loaded host the first
+        # samples may come before the fds sampler answered).
+        wait_lines "$lout" 1 "\"type\":\"sample\".*\"pid $ppid_ "
         touch "$trig"
         wait $wpid
         t_is "$?" 0 "live: watch exits 0"

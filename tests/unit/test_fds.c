@@ -170,6 +170,27 @@ static void test_unit_from_cgroup(void **state)
         unit_is("0::/system.slice/x.service", "x.service"); /* no newline */
 }
 
+/* fds.system, as check and watch both judge it: allocated minus unused against
+ * fs.file-max, file-nr's own max when file-max could not be read. */
+static void test_system_verdict(void **state)
+{
+        (void)state;
+        struct file_nr nr = {.allocated = 2400000, .unused = 0, .max = 2466193};
+        struct fds_system v;
+        assert_int_equal(fds_system_verdict(&nr, NULL, 80, 95, &v), SEV_CRIT);
+        assert_int_equal(v.used, 2400000);
+        assert_int_equal(v.max, 2466193);
+        assert_true(v.pct > 97.3 && v.pct < 97.4);
+        uint64_t file_max = 9223372036854775807ULL; /* raised since: file-max wins */
+        assert_int_equal(fds_system_verdict(&nr, &file_max, 80, 95, &v), SEV_OK);
+        assert_true(v.max == file_max);
+        nr = (struct file_nr){.allocated = 5000, .unused = 120, .max = 6000};
+        assert_int_equal(fds_system_verdict(&nr, NULL, 80, 95, &v), SEV_WARN); /* 4880 of 6000 */
+        assert_int_equal(v.used, 4880);
+        file_max = 0; /* nothing can be opened */
+        assert_int_equal(fds_system_verdict(&nr, &file_max, 80, 95, &v), SEV_CRIT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -180,6 +201,7 @@ int main(void)
                 cmocka_unit_test(test_usage_sort_and_list),
                 cmocka_unit_test(test_nofile_target),
                 cmocka_unit_test(test_unit_from_cgroup),
+                cmocka_unit_test(test_system_verdict),
         };
         return cmocka_run_group_tests_name("fds", tests, NULL, NULL);
 }

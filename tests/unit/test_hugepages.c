@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include "collectors/hugepages.h"
+#include "lib/procfs.h"
 
 /* ---- hp_bracket_value ---- */
 
@@ -184,6 +185,55 @@ static void rt_kernel_version(void **state)
         assert_false(hp_version_is_rt(""));
 }
 
+/* One rule with the rt collector (lib/procfs rt_flavour_from_version): whole words. */
+static void rt_kernel_version_words(void **state)
+{
+        (void)state;
+        assert_false(hp_version_is_rt("#1 SMP PREEMPT_RTX Debian"));
+        assert_false(hp_version_is_rt("#1 SMP NOPREEMPT_RT"));
+        assert_true(hp_version_is_rt("#1 SMP PREEMPT_DYNAMIC PREEMPT_RT"));
+        for (const char *const *v = (const char *const[]){"#1 SMP PREEMPT_RT x", "#1 SMP PREEMPT RT", "#1 SMP PREEMPT_RTX",
+                                                          "#1 SMP PREEMPT_DYNAMIC", "", NULL};
+             *v; v++)
+                assert_int_equal(hp_version_is_rt(*v), rt_flavour_from_version(*v) == KF_PREEMPT_RT);
+}
+
+/* The default pool from /proc/meminfo: the same reader for check and watch. */
+static void pool_from_meminfo(void **state)
+{
+        (void)state;
+        struct kvlist mi;
+        struct hp_pool p = {.size_kb = 2048};
+        kv_parse("MemTotal:  1000 kB\nHugePages_Total:    1024\nHugePages_Free:      10\nHugePages_Rsvd:       4\n"
+                 "HugePages_Surp:       0\nHugepagesize:    2048 kB\n", ':', &mi);
+        hp_pool_from_meminfo(&mi, &p);
+        kv_free(&mi);
+        assert_int_equal(p.have, (1u << HP_NR) | (1u << HP_FREE) | (1u << HP_RESV) | (1u << HP_SURPLUS));
+        assert_int_equal(p.v[HP_NR], 1024);
+        assert_int_equal(p.v[HP_FREE], 10);
+        assert_int_equal(p.v[HP_RESV], 4);
+        assert_int_equal(hp_pool_available(&p), 6);
+        assert_null(p.err);
+        assert_int_equal(hp_pool_verdict(&p, 10), SEV_WARN); /* 6 of 1024 */
+        hp_pool_free(&p);
+
+        p = (struct hp_pool){.size_kb = 2048};
+        kv_parse("HugePages_Total:    1024\nHugePages_Free:  x\n", ':', &mi);
+        hp_pool_from_meminfo(&mi, &p);
+        kv_free(&mi);
+        assert_int_equal(p.have, 1u << HP_NR);
+        assert_string_equal(p.err, "HugePages_Free in /proc/meminfo: not a number");
+        assert_int_equal(hp_pool_verdict(&p, 10), SEV_UNKNOWN);
+        hp_pool_free(&p);
+
+        p = (struct hp_pool){.size_kb = 2048};
+        kv_parse("HugePages_Total:    1024\n", ':', &mi);
+        hp_pool_from_meminfo(&mi, &p);
+        kv_free(&mi);
+        assert_string_equal(p.err, "HugePages_Free in /proc/meminfo: missing");
+        hp_pool_free(&p);
+}
+
 /* ---- pool decisions ---- */
 
 #define ALL ((1u << HP_NFIELDS) - 1)
@@ -319,6 +369,8 @@ int main(void)
                 cmocka_unit_test(mounts_table),
                 cmocka_unit_test(size_names),
                 cmocka_unit_test(rt_kernel_version),
+                cmocka_unit_test(rt_kernel_version_words),
+                cmocka_unit_test(pool_from_meminfo),
                 cmocka_unit_test(pool_configured),
                 cmocka_unit_test(pool_verdicts),
                 cmocka_unit_test(pool_verdict_unknown),

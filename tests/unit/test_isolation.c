@@ -260,6 +260,23 @@ static void test_irq_logic(void **state)
         interrupts_free(&t);
 }
 
+/* check (counts since boot, per IRQ) and watch (device IRQs per interval, per CPU)
+ * judge with the same iso_irq_verdict. */
+static void test_irq_verdict(void **state)
+{
+        (void)state;
+        assert_int_equal(iso_irq_verdict(true, 812), SEV_WARN);
+        assert_int_equal(iso_irq_verdict(true, 1), SEV_WARN);
+        assert_int_equal(iso_irq_verdict(true, 0), SEV_OK);   /* allowed there, never handled there */
+        assert_int_equal(iso_irq_verdict(false, 812), SEV_OK); /* moved away since: history */
+        assert_int_equal(iso_irq_verdict(false, 0), SEV_OK);
+        /* irq_hits_isolated is the same rule on CPU sets. */
+        struct cpuset iso = S("2-3"), aff = S("0-3"), on = S("2"), none = S(""), away = S("0-1");
+        assert_int_equal(irq_hits_isolated(&aff, &iso, &on), iso_irq_verdict(true, 1) != SEV_OK);
+        assert_int_equal(irq_hits_isolated(&aff, &iso, &none), iso_irq_verdict(true, 0) != SEV_OK);
+        assert_int_equal(irq_hits_isolated(&away, &iso, &on), iso_irq_verdict(false, 1) != SEV_OK);
+}
+
 static void test_irq_action(void **state)
 {
         (void)state;
@@ -369,7 +386,7 @@ int main(void)
                 cmocka_unit_test(test_effective_files),   cmocka_unit_test(test_compare),
                 cmocka_unit_test(test_irq_logic),         cmocka_unit_test(test_irq_action),
                 cmocka_unit_test(test_irqbalance_banned), cmocka_unit_test(test_irqbalance_verdict),
-                cmocka_unit_test(test_hex_mask),
+                cmocka_unit_test(test_hex_mask),          cmocka_unit_test(test_irq_verdict),
         };
         return cmocka_run_group_tests_name("isolation", tests, NULL, NULL);
 }

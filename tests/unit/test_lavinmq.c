@@ -1,5 +1,6 @@
 /* lavinmq collector: INI, command line, .lock, API JSON (real-shaped and broken),
- * Prometheus text, /proc/net/tcp, the map-need rule, and sample() on a fixture root. */
+ * /proc/net/tcp, the map-need rule, the verdicts check() and sample() share, and
+ * check() against sample() on a fixture root. (Its Prometheus text: test_prometheus_text.) */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include "collectors/collector.h"
 #include "collectors/lavinmq.h"
 #include "lib/conffile.h"
+#include "lib/procfs.h"
 #include "lib/sample.h"
 
 #include <errno.h>
@@ -379,52 +381,6 @@ static void test_nodes(void **state)
         free(err);
 }
 
-/* LavinMQ's PrometheusWriter: # TYPE before # HELP, labels separated by ", ". */
-static const char metrics_text[] =
-        "# TYPE lavinmq_identity_info gauge\n"
-        "# HELP lavinmq_identity_info System information\n"
-        "lavinmq_identity_info{lavinmq_version=\"2.4.0\", lavinmq_cluster=\"vm\"} 1\n"
-        "# TYPE lavinmq_process_open_fds gauge\n"
-        "lavinmq_process_open_fds 57\n"
-        "lavinmq_process_max_fds 1048576\n"
-        "lavinmq_queue_messages_ready 12\n"
-        "lavinmq_queue_messages 15\n"
-        "lavinmq_mfile_count 40\n"
-        "lavinmq_disk_space_available_bytes 6.442450944e+10\n"
-        "telemetry_scrape_duration_seconds 0.0001\n"
-        "lavinmq_detailed{queue=\"a}b\", vhost=\"/\"} 7 1700000000000\n"
-        "lavinmq_nan NaN\n"
-        "lavinmq_bad 12abc\n"
-        "lavinmq_badlabel{x=\"unterminated 3\n";
-
-static void test_prom(void **state)
-{
-        (void)state;
-        double d;
-        assert_int_equal(prom_value(metrics_text, "lavinmq_process_open_fds", &d), 0);
-        assert_true(d == 57);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_mfile_count", &d), 0);
-        assert_true(d == 40);
-        /* A name that is a prefix of another: the exact name only. */
-        assert_int_equal(prom_value(metrics_text, "lavinmq_queue_messages", &d), 0);
-        assert_true(d == 15);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_disk_space_available_bytes", &d), 0);
-        assert_true(d == 64424509440.0);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_identity_info", &d), 0);
-        assert_true(d == 1);
-        /* A quoted } in a label, and a timestamp after the value. */
-        assert_int_equal(prom_value(metrics_text, "lavinmq_detailed", &d), 0);
-        assert_true(d == 7);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_nan", &d), 0);
-        assert_true(isnan(d));
-        assert_int_equal(prom_value(metrics_text, "lavinmq_uptime", &d), -ENOENT);
-        assert_int_equal(prom_value(metrics_text, "lavinmq", &d), -ENOENT);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_bad", &d), -EINVAL);
-        assert_int_equal(prom_value(metrics_text, "lavinmq_badlabel", &d), -EINVAL);
-        assert_int_equal(prom_value("", "x", &d), -ENOENT);
-        assert_int_equal(prom_value("{\"broken\": ", "lavinmq_mfile_count", &d), -ENOENT);
-}
-
 /* /proc/net/tcp as the kernel prints it (copied from a Debian 12 host). */
 static const char tcp4[] =
         "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
@@ -489,6 +445,175 @@ static void test_map_need(void **state)
         assert_int_equal(lavinmq_map_need(10000, 20000, 5000), 80000);
         assert_true(lavinmq_map_need(UINT64_MAX / 2, 1, 1) == UINT64_MAX);
         assert_true(lavinmq_map_need(1, 1, UINT64_MAX / 3) == UINT64_MAX);
+}
+
+/* ---- the verdicts check() and sample() share ---- */
+
+static void test_verdict_process(void **state)
+{
+        (void)state;
+        assert_int_equal(lavinmq_process_verdict(true, true, false, 3), SEV_OK);
+        assert_int_equal(lavinmq_process_verdict(false, true, true, 0), SEV_CRIT);   /* installed, not running */
+        assert_int_equal(lavinmq_process_verdict(false, false, false, 0), SEV_WARN); /* a .lock left behind */
+        assert_int_equal(lavinmq_process_verdict(false, false, false, 2), SEV_WARN);
+        assert_int_equal(lavinmq_process_verdict(false, false, true, 0), SEV_WARN);
+        assert_int_equal(lavinmq_process_verdict(false, false, true, 1), SEV_INFO);  /* only an impostor */
+}
+
+static void test_verdict_api(void **state)
+{
+        (void)state;
+        assert_int_equal(lavinmq_api_verdict(API_NOT_LIVE, 0, true, false), SEV_SKIPPED);
+        assert_int_equal(lavinmq_api_verdict(API_NOT_CONFIGURED, 0, true, false), SEV_INFO);
+        assert_int_equal(lavinmq_api_verdict(API_OUT_OF_TIME, 0, true, false), SEV_UNKNOWN);
+        assert_int_equal(lavinmq_api_verdict(API_WITHHELD, 0, true, false), SEV_WARN);
+        assert_int_equal(lavinmq_api_verdict(API_OK, 200, true, false), SEV_OK);
+        assert_int_equal(lavinmq_api_verdict(API_OK, 200, true, true), SEV_INFO); /* no administrator tag */
+        assert_int_equal(lavinmq_api_verdict(API_REFUSED, 401, true, false), SEV_WARN);
+        assert_int_equal(lavinmq_api_verdict(API_HTTP_ERROR, 404, true, false), SEV_WARN);
+        assert_int_equal(lavinmq_api_verdict(API_HTTP_ERROR, 503, true, false), SEV_CRIT);
+        assert_int_equal(lavinmq_api_verdict(API_HTTP_ERROR, 503, false, false), SEV_INFO);
+        assert_int_equal(lavinmq_api_verdict(API_DOWN, 0, true, false), SEV_CRIT); /* runs, does not answer */
+        assert_int_equal(lavinmq_api_verdict(API_DOWN, 0, false, false), SEV_INFO);
+        assert_int_equal(lavinmq_api_verdict(API_BAD_REPLY, 200, true, false), SEV_CRIT);
+}
+
+static void test_verdict_fds(void **state)
+{
+        (void)state;
+        struct lavinmq_use v[3];
+        enum severity sev = _SEV_MAX;
+        /* Every source: /proc 10 of 100, the API 57 of 1048576, the metrics 1003 of 1024 decides. */
+        struct lavinmq_fd_in in = {.pid = 42, .fds = 10, .soft = 100, .hard = 200, .api_used = 57, .api_total = 1048576,
+                                   .m_open = 1003, .m_max = 1024};
+        assert_int_equal(lavinmq_fd_uses(&in, v), 3);
+        assert_string_equal(v[0].src, "/proc/42/fd");
+        assert_string_equal(v[1].src, "/api/nodes fd_used/fd_total");
+        assert_string_equal(v[2].src, "metrics process_open_fds/process_max_fds");
+        const struct lavinmq_use *x = lavinmq_use_verdict(v, 3, 80, 95, &sev);
+        assert_ptr_equal(x, &v[2]);
+        assert_int_equal(sev, SEV_CRIT);
+        assert_true(v[0].pct == 10.0);
+        /* No broker, no API, no metrics: nothing to judge. */
+        struct lavinmq_fd_in none = {.api_used = -1, .api_total = -1, .m_open = NAN, .m_max = NAN};
+        assert_int_equal(lavinmq_fd_uses(&none, v), 0);
+        assert_null(lavinmq_use_verdict(v, 0, 80, 95, &sev));
+        /* /proc unreadable (-EACCES) or its limit unknown: the API alone. */
+        in = (struct lavinmq_fd_in){.pid = 42, .fds = -EACCES, .api_used = 850, .api_total = 1000, .m_open = NAN, .m_max = NAN};
+        assert_int_equal(lavinmq_fd_uses(&in, v), 1);
+        x = lavinmq_use_verdict(v, 1, 80, 95, &sev);
+        assert_int_equal(sev, SEV_WARN);
+        in = (struct lavinmq_fd_in){.pid = 42, .fds = 5, .limit_err = -ENOENT, .api_used = -1, .api_total = -1, .m_open = NAN, .m_max = NAN};
+        assert_int_equal(lavinmq_fd_uses(&in, v), 0);
+        /* A count that reached its bound under the threshold says nothing; over it, it does. */
+        in = (struct lavinmq_fd_in){.pid = 42, .fds = 700, .fds_at_least = true, .soft = 1000, .api_used = -1, .api_total = -1,
+                                    .m_open = NAN, .m_max = NAN};
+        assert_int_equal(lavinmq_fd_uses(&in, v), 1);
+        assert_true(v[0].at_least);
+        lavinmq_use_verdict(v, 1, 80, 95, &sev);
+        assert_int_equal(sev, SEV_UNKNOWN);
+        in.fds = 960;
+        lavinmq_fd_uses(&in, v);
+        lavinmq_use_verdict(v, 1, 80, 95, &sev);
+        assert_int_equal(sev, SEV_CRIT);
+        /* No limit: never a problem. */
+        in = (struct lavinmq_fd_in){.pid = 42, .fds = 1 << 20, .soft = LIMIT_UNLIMITED, .api_used = -1, .api_total = -1,
+                                    .m_open = NAN, .m_max = NAN};
+        lavinmq_fd_uses(&in, v);
+        lavinmq_use_verdict(v, 1, 80, 95, &sev);
+        assert_int_equal(sev, SEV_OK);
+
+        /* The limit: /proc first, then the API, then the metrics. */
+        uint64_t soft, hard;
+        char buf[64];
+        in = (struct lavinmq_fd_in){.pid = 42, .soft = 1024, .hard = 4096, .api_total = 2048, .m_max = 8192};
+        assert_string_equal(lavinmq_fd_limit_source(&in, &soft, &hard, buf), "/proc/42/limits");
+        assert_true(soft == 1024 && hard == 4096);
+        assert_int_equal(lavinmq_fd_limit_verdict(soft, 1025), SEV_WARN);
+        in.limit_err = -EACCES;
+        assert_string_equal(lavinmq_fd_limit_source(&in, &soft, &hard, buf), "/api/nodes fd_total");
+        assert_true(soft == 2048 && hard == 0);
+        in.api_total = -1;
+        assert_string_equal(lavinmq_fd_limit_source(&in, &soft, &hard, buf), "metrics process_max_fds");
+        assert_true(soft == 8192);
+        in.m_max = NAN;
+        assert_null(lavinmq_fd_limit_source(&in, &soft, &hard, buf));
+        assert_int_equal(lavinmq_fd_limit_verdict(1025, 1025), SEV_OK);
+        assert_int_equal(lavinmq_fd_limit_verdict(LIMIT_UNLIMITED, 1025), SEV_OK);
+}
+
+static void test_verdict_maps(void **state)
+{
+        (void)state;
+        struct lavinmq_use v[3];
+        enum severity sev;
+        /* LavinMQ's rule on the API's counts, its mapped files, its map areas. */
+        struct lavinmq_map_in in = {.pid = 7, .maps = 500, .connections = 100, .consumers = 50, .queues = 200, .mfile = 40};
+        assert_int_equal(lavinmq_map_uses(&in, 1000, v), 3);
+        assert_string_equal(v[0].what, "predicted map need");
+        assert_int_equal(v[0].used, 100 * 2 + 50 * 2 + 200 * 4);
+        assert_string_equal(v[0].src, "predicted need (100 connections*2 + 50 consumers*2 + 200 queues*4)");
+        assert_string_equal(v[1].what, "memory-mapped files");
+        assert_string_equal(v[2].src, "map areas in /proc/7/maps");
+        const struct lavinmq_use *x = lavinmq_use_verdict(v, 3, 75, 90, &sev);
+        assert_ptr_equal(x, &v[0]); /* 1100 of 1000 */
+        assert_int_equal(sev, SEV_CRIT);
+        assert_true(lavinmq_map_target(1000, x->used) == 1000000);
+        assert_true(lavinmq_map_target(65530, 1500000) == 4000000); /* doubled until the need is at most half */
+        /* A tie goes to the first (the predicted need). */
+        in = (struct lavinmq_map_in){.pid = 7, .maps = 20, .connections = 10, .consumers = 0, .queues = 0, .mfile = NAN};
+        assert_int_equal(lavinmq_map_uses(&in, 1000, v), 2);
+        x = lavinmq_use_verdict(v, 2, 75, 90, &sev);
+        assert_string_equal(x->what, "predicted map need");
+        assert_int_equal(sev, SEV_OK);
+        /* Only /proc (no API under --root): its map areas. */
+        in = (struct lavinmq_map_in){.pid = 7, .maps = 760, .connections = -1, .consumers = -1, .queues = -1, .mfile = NAN};
+        assert_int_equal(lavinmq_map_uses(&in, 1000, v), 1);
+        x = lavinmq_use_verdict(v, 1, 75, 90, &sev);
+        assert_string_equal(x->what, "map areas");
+        assert_int_equal(sev, SEV_WARN);
+        in.maps = -EACCES;
+        assert_int_equal(lavinmq_map_uses(&in, 1000, v), 0);
+}
+
+static void test_verdict_disk(void **state)
+{
+        (void)state;
+        const struct lavinmq_disk_rule r = {.crit_bytes = 256u << 20, .warn_bytes = 1u << 30, .crit_pct = 5, .warn_pct = 10};
+        struct lavinmq_space v[3] = {
+                {"statvfs(/var/lib/lavinmq)", 50ull << 30, 100ull << 30},
+                {"/api/nodes disk_free", 8ull << 30, 100ull << 30}, /* 8%: warn */
+                {"metrics disk_space_available_bytes", 9ull << 30, 0},
+        };
+        enum severity sev;
+        const char *why;
+        assert_int_equal(lavinmq_disk_verdict(&r, v, 3, false, &sev, &why), 1);
+        assert_int_equal(sev, SEV_WARN);
+        assert_string_equal(why, "");
+        assert_int_equal(lavinmq_disk_verdict(&r, v, 1, false, &sev, &why), 0);
+        assert_int_equal(sev, SEV_OK);
+        /* The broker's own alarm. */
+        lavinmq_disk_verdict(&r, v, 1, true, &sev, &why);
+        assert_int_equal(sev, SEV_CRIT);
+        assert_string_equal(why, "the broker's disk_free_alarm is set");
+        /* Equal severity: the least free decides. */
+        v[0].free_ = 7ull << 30;
+        assert_int_equal(lavinmq_disk_verdict(&r, v, 3, false, &sev, &why), 0);
+        /* Bytes below the crit floor, and lavinmq.ini's own rules. */
+        struct lavinmq_space low = {"statvfs(/d)", 100u << 20, 0};
+        assert_int_equal(lavinmq_disk_severity(&r, &low, &why), SEV_CRIT);
+        struct lavinmq_disk_rule ini = r;
+        ini.ini_min = 60ull << 30;
+        assert_int_equal(lavinmq_disk_severity(&ini, &v[1], &why), SEV_CRIT);
+        assert_string_equal(why, "below free_disk_min of lavinmq.ini");
+        ini.ini_min = 0, ini.ini_warn = 80ull << 30;
+        struct lavinmq_space roomy = {"statvfs(/d)", 70ull << 30, 100ull << 30};
+        assert_int_equal(lavinmq_disk_severity(&ini, &roomy, &why), SEV_WARN);
+        assert_string_equal(why, "below free_disk_warn of lavinmq.ini");
+        /* Nothing measured. */
+        assert_int_equal(lavinmq_disk_unmeasured(-ENOENT, false), SEV_INFO);
+        assert_int_equal(lavinmq_disk_unmeasured(-ENOENT, true), SEV_UNKNOWN);
+        assert_int_equal(lavinmq_disk_unmeasured(-EIO, false), SEV_UNKNOWN);
 }
 
 /* ---- sample() on a fixture root ---- */
@@ -621,6 +746,76 @@ static void test_sample(void **state)
         assert_false(has_value(s.values, "lavinmq.open_fds", &v));
         sample_free(&s);
 
+        /* The sampler child stops: the collector frees what it kept (no fd is held). */
+        assert_non_null(lavinmq_collector.free_state);
+        lavinmq_collector.free_state(c.state);
+        c.state = NULL;
+        lavinmq_collector.free_state(NULL);
+
+        rootfs_set(NULL);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
+/* check() and sample() on the same host reach the same verdict for every check watch
+ * reports (each sample with a fresh state, so that nothing is left from before). */
+static void expect_agree(const char *label)
+{
+        static const char *const ids[] = {"lavinmq.process", "lavinmq.fd_usage", "lavinmq.fd_limit",
+                                          "lavinmq.map_headroom", "lavinmq.api", "lavinmq.disk"};
+        struct config cfg = {0};
+        struct ctx c = {.self = &lavinmq_collector, .cfg = &cfg, .is_root = true, .interval_ms = 1000};
+        struct findings fs = {0};
+        struct sample s;
+        lavinmq_collector.check(&c, &fs);
+        sample_init(&s);
+        lavinmq_collector.sample(&c, &s);
+        for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+                const char *in_check = NULL, *in_watch, *sum;
+                for (size_t k = 0; k < fs.n && !in_check; k++)
+                        if (streq(fs.v[k].id, ids[i]))
+                                in_check = severity_name(fs.v[k].sev);
+                in_watch = status_of(s.statuses, ids[i], &sum);
+                if (!in_watch && (streq(ids[i], "lavinmq.process") || streq(in_check ? in_check : "", "warn") ||
+                                  streq(in_check ? in_check : "", "crit")))
+                        fail_msg("%s: %s is %s in check, not in watch", label, ids[i], in_check ? in_check : "missing");
+                if (in_watch && (!in_check || !streq(in_check, in_watch)))
+                        fail_msg("%s: %s is %s in check but %s in watch (%s)", label, ids[i], in_check ? in_check : "missing",
+                                 in_watch, sum);
+        }
+        sample_free(&s);
+        findings_free(&fs);
+        lavinmq_collector.free_state(c.state);
+}
+
+static void test_check_agrees_with_sample(void **state)
+{
+        (void)state;
+        snprintf(root, sizeof(root), "/tmp/test_lavinmq.XXXXXX");
+        assert_non_null(mkdtemp(root));
+        rootfs_set(root);
+        put("proc/sys/vm/max_map_count", "1000\n");
+        put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nlavinmq:x:998:998::/var/lib/lavinmq:/usr/sbin/nologin\n");
+        put("etc/lavinmq/lavinmq.ini", "[main]\ndata_dir = /var/lib/lavinmq\ncontrol_unix_path = none\nmetrics_http_port = -1\n"
+                                       "[mgmt]\nport = -1\n");
+        put("var/lib/lavinmq/.lock", "PID 4242 @ mq-1\n");
+        write_broker(4, 50, "40");      /* 10% of the fds, 5% of the map areas; a low open-files limit */
+        expect_agree("healthy");
+        write_broker(33, 800, "40");    /* 82.5%, 80% */
+        expect_agree("near the limits");
+        write_broker(39, 950, "65536"); /* 0.06% of a limit that is fine; 95% of the map areas */
+        expect_agree("maps near the limit");
+        write_broker(39, 950, "40");    /* 97.5%, 95% */
+        expect_agree("at the limits");
+        write_broker(30, 50, "unlimited");
+        expect_agree("no open-files limit");
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/proc/4242'", root);
+        assert_int_equal(system(cmd), 0);
+        expect_agree("gone, installed");
+        snprintf(cmd, sizeof(cmd), "rm -f '%s/etc/lavinmq/lavinmq.ini'", root);
+        assert_int_equal(system(cmd), 0);
+        expect_agree("gone, not installed, its .lock left");
         rootfs_set(NULL);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         assert_int_equal(system(cmd), 0);
@@ -639,10 +834,15 @@ int main(void)
                 cmocka_unit_test(test_overview_invalid),
                 cmocka_unit_test(test_api_impossible_numbers),
                 cmocka_unit_test(test_nodes),
-                cmocka_unit_test(test_prom),
                 cmocka_unit_test(test_tcp),
                 cmocka_unit_test(test_map_need),
+                cmocka_unit_test(test_verdict_process),
+                cmocka_unit_test(test_verdict_api),
+                cmocka_unit_test(test_verdict_fds),
+                cmocka_unit_test(test_verdict_maps),
+                cmocka_unit_test(test_verdict_disk),
                 cmocka_unit_test(test_sample),
+                cmocka_unit_test(test_check_agrees_with_sample),
         };
         return cmocka_run_group_tests_name("lavinmq", tests, NULL, NULL);
 }

@@ -544,6 +544,28 @@ static void test_subprocess(void **state)
         cmd_result_free(&r);
 }
 
+/* Found by fuzz_redact: a last word of only quotes or brackets ("[") made the word
+ * scanner read the byte after the input. redact() takes a length and reads nothing
+ * past it: exact-size buffers here, so AddressSanitizer sees any overread. */
+static void test_reads_only_its_length(void **state)
+{
+        static const char *const inputs[] = {"[", "'", "\"([{", "ps x (", "mysql -p [", "a\n{"};
+        struct redactor *r = redactor_new();
+        for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
+                size_t n = strlen(inputs[i]), len;
+                unsigned c;
+                char *in = xmalloc(n);
+                memcpy(in, inputs[i], n);
+                char *o = redact(r, in, n, &len, &c);
+                assert_int_equal(len, n);
+                assert_memory_equal(o, inputs[i], n);
+                assert_int_equal(c, 0);
+                free(o);
+                free(in);
+        }
+        redactor_free(r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -555,6 +577,7 @@ int main(void)
                 cmocka_unit_test(test_argv_forms),        cmocka_unit_test(test_no_over_redaction),
                 cmocka_unit_test(test_linear_time),       cmocka_unit_test(test_findings_redacted),
                 cmocka_unit_test(test_users_filter),      cmocka_unit_test(test_json_documents_stay_json),
+                cmocka_unit_test(test_reads_only_its_length),
         };
         return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
 }

@@ -316,6 +316,36 @@ static void test_throttling(void **state)
         assert_int_equal(rt_throttling_sev(950000, -5, false), SEV_UNKNOWN);
 }
 
+/* The share check reports (rt.throttling) and watch measures against (rt.throttled). */
+static void test_throttle_share(void **state)
+{
+        (void)state;
+        assert_true(rt_throttle_share(950000, 1000000) == 95.0);
+        assert_true(rt_throttle_share(0, 1000000) == 0.0);
+        assert_true(rt_throttle_share(1000000, 1000000) == 100.0);
+        assert_true(rt_throttle_share(-1, 1000000) == -1); /* off */
+        assert_true(rt_throttle_share(950000, 0) == -1);   /* nonsense period */
+        assert_true(rt_throttle_share(950000, -5) == -1);
+        /* Throttled when the task's CPU use reaches the share, within 2 points. */
+        assert_int_equal(rt_throttled_verdict(95.0, 95.0), SEV_WARN);
+        assert_int_equal(rt_throttled_verdict(93.0, 95.0), SEV_WARN);
+        assert_int_equal(rt_throttled_verdict(92.9, 95.0), SEV_OK);
+        assert_int_equal(rt_throttled_verdict(100.0, rt_throttle_share(-1, 1000000)), SEV_OK); /* off: never */
+        assert_int_equal(rt_throttled_verdict(0.0, rt_throttle_share(0, 1000000)), SEV_WARN);  /* runtime 0: stopped */
+}
+
+static void test_task_sched(void **state)
+{
+        (void)state;
+        assert_int_equal(rt_task_sched_verdict(false, 80, 1, 80), SEV_OK);   /* FIFO 80 as first seen */
+        assert_int_equal(rt_task_sched_verdict(false, 80, 2, 80), SEV_OK);   /* RR: still RT */
+        assert_int_equal(rt_task_sched_verdict(false, 80, 6, 0), SEV_INFO);  /* DEADLINE: priority 0 */
+        assert_int_equal(rt_task_sched_verdict(false, 80, 1, 50), SEV_INFO); /* chrt changed its priority */
+        assert_int_equal(rt_task_sched_verdict(false, 80, 0, 0), SEV_WARN);  /* lost its RT scheduling */
+        assert_int_equal(rt_task_sched_verdict(false, 80, 3, 0), SEV_WARN);  /* SCHED_BATCH */
+        assert_int_equal(rt_task_sched_verdict(true, 80, 1, 80), SEV_WARN);  /* exited */
+}
+
 static void test_task_problems(void **state)
 {
         (void)state;
@@ -368,6 +398,7 @@ int main(void)
                 cmocka_unit_test(test_kernel_decision), cmocka_unit_test(test_governors),
                 cmocka_unit_test(test_throttling),      cmocka_unit_test(test_task_problems),
                 cmocka_unit_test(test_task_ignored),
+                cmocka_unit_test(test_throttle_share),  cmocka_unit_test(test_task_sched),
         };
         return cmocka_run_group_tests_name("rt", tests, NULL, NULL);
 }

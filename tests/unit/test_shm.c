@@ -207,6 +207,54 @@ static void test_orphan(void **state)
         assert_int_equal(shm_orphan_sev(UINT64_MAX, 0), SEV_WARN); /* 0 = never crit */
 }
 
+/* check() and sample() both judge a segment with shm_orphan_verdict. */
+static void test_orphan_verdict(void **state)
+{
+        (void)state;
+        struct sysv_shm s = {.shmid = 5, .size = 4096, .cpid = 100, .lpid = 101, .nattch = 0};
+        assert_int_equal(shm_orphan_verdict(&s, false, false, 1u << 30), SEV_WARN);
+        assert_int_equal(shm_orphan_verdict(&s, true, false, 1u << 30), SEV_OK);
+        assert_int_equal(shm_orphan_verdict(&s, false, true, 1u << 30), SEV_OK);
+        s.size = 1u << 30;
+        assert_int_equal(shm_orphan_verdict(&s, false, false, 1u << 30), SEV_CRIT);
+        assert_int_equal(shm_orphan_verdict(&s, false, false, 0), SEV_WARN);
+        s.nattch = 2;
+        assert_int_equal(shm_orphan_verdict(&s, false, false, 1u << 30), SEV_OK);
+}
+
+/* check() and sample() both judge /dev/shm's fill with shm_tmpfs_verdict: the fuller
+ * of space and inodes counts. */
+static void test_tmpfs_verdict(void **state)
+{
+        (void)state;
+        struct shm_tmpfs_use u;
+        struct statvfs sv = {.f_bsize = 4096, .f_frsize = 4096, .f_blocks = 1000, .f_bfree = 500, .f_files = 100, .f_ffree = 95};
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_OK);
+        assert_true(u.pct == 50.0 && u.ipct == 5.0);
+        assert_int_equal(u.total, 4096000);
+        assert_int_equal(u.used, 2048000);
+        assert_int_equal(u.inodes, 100);
+        assert_int_equal(u.inodes_used, 5);
+        sv.f_ffree = 9; /* 91% of the inodes: space is fine, but no new object fits soon */
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_WARN);
+        sv.f_bfree = 10; /* 99% of the space */
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_CRIT);
+        sv.f_frsize = 0; /* old file systems: f_bsize is the unit */
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_CRIT);
+        assert_int_equal(u.total, 4096000);
+        sv = (struct statvfs){.f_bsize = 4096}; /* size=0: no limit */
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_INFO);
+        sv = (struct statvfs){.f_bsize = 4096, .f_blocks = 10, .f_bfree = 10}; /* no inode count (ramfs-like) */
+        assert_int_equal(shm_tmpfs_verdict(&sv, 90, 98, &u), SEV_OK);
+        assert_true(u.ipct == 0.0);
+        /* The real /dev/shm: the numbers are statvfs's own. */
+        if (statvfs("/dev/shm", &sv) == 0 && sv.f_blocks) {
+                (void)shm_tmpfs_verdict(&sv, 90, 98, &u);
+                assert_true(u.pct >= 0 && u.pct <= 100 && u.ipct >= 0 && u.ipct <= 100);
+                assert_int_equal(u.total, (uint64_t)sv.f_blocks * (sv.f_frsize ? sv.f_frsize : sv.f_bsize));
+        }
+}
+
 static void test_world_writable(void **state)
 {
         (void)state;
@@ -270,6 +318,7 @@ int main(void)
                 cmocka_unit_test(test_orphan),          cmocka_unit_test(test_world_writable),
                 cmocka_unit_test(test_usage_and_pages), 
                 cmocka_unit_test(test_sysvipc_real),
+                cmocka_unit_test(test_orphan_verdict),  cmocka_unit_test(test_tmpfs_verdict),
         };
         return cmocka_run_group_tests_name("shm", tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* lib/trust.c: the path walk on real trees made here (owners, modes, sticky
  * directories, hard links, symlinks in and out of the root, FIFOs), the /proc/net/tcp
  * owner lookup on the kernel's text and on real sockets (one owned by nobody when run
- * as root), SO_PEERCRED, the service user from a root's /etc/passwd, and process
- * identity from /proc/PID/status. */
+ * as root), SO_PEERCRED, the service user from a root's /etc/passwd, process
+ * identity from /proc/PID/status, and a component's name (comm, argv[0] from a
+ * cmdline under --root). */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "lib/proctable.h"
 #include "lib/rootfs.h"
 #include "lib/trust.h"
 #include "lib/util.h"
@@ -547,6 +549,86 @@ static void test_unix_peer(void **state)
         trust_free(&t);
 }
 
+/* The name is exact: comm, or argv[0]'s basename; never a later argument or a prefix. */
+static void test_name_match_comm(void **state)
+{
+        (void)state;
+        assert_true(component_name_match("lavinmq", NULL, "lavinmq"));
+        assert_true(component_name_match("lavinmq", "/usr/bin/whatever", "lavinmq"));
+        assert_false(component_name_match("lavinmqctl", NULL, "lavinmq"));
+        assert_false(component_name_match("lavinmqperf", NULL, "lavinmq"));
+        assert_false(component_name_match("LavinMQ", NULL, "lavinmq")); /* comm is case-sensitive */
+        assert_false(component_name_match("lavinmq ", NULL, "lavinmq"));
+        assert_false(component_name_match("", NULL, "lavinmq"));
+        assert_false(component_name_match(NULL, NULL, "lavinmq"));
+        assert_false(component_name_match("", "", ""));     /* an empty name names nothing */
+        assert_false(component_name_match("x", "/x", NULL));
+        assert_true(component_name_match("irqbalance", NULL, "irqbalance"));
+        assert_false(component_name_match("lavinmq", NULL, "irqbalance"));
+}
+
+static void test_name_match_argv0(void **state)
+{
+        (void)state;
+        assert_true(component_name_match("main", "/usr/bin/lavinmq", "lavinmq"));
+        assert_true(component_name_match("sleep", "lavinmq", "lavinmq"));
+        assert_true(component_name_match(NULL, "/opt/lavin mq/bin/lavinmq", "lavinmq"));
+        assert_true(component_name_match(NULL, "./lavinmq", "lavinmq"));
+        assert_false(component_name_match(NULL, "/usr/bin/lavinmqctl", "lavinmq"));
+        assert_false(component_name_match(NULL, "/usr/bin/lavinmqperf", "lavinmq"));
+        assert_false(component_name_match(NULL, "/opt/lavinmq/bin/python3", "lavinmq")); /* lavinmq in the path only */
+        assert_false(component_name_match(NULL, "/opt/lavinmq/", "lavinmq"));
+        assert_false(component_name_match(NULL, "/usr/bin/lavinmq -c /etc/lavinmq.ini", "lavinmq")); /* not argv[0] */
+        assert_false(component_name_match(NULL, "", "lavinmq"));
+        assert_false(component_name_match(NULL, "/", "lavinmq"));
+}
+
+static void put_cmdline(int pid, const void *data, size_t n)
+{
+        char rel[64];
+        snprintf(rel, sizeof(rel), "proc/%d", pid);
+        mkd(rel, 0755);
+        char p[256];
+        snprintf(p, sizeof(p), "%s/proc/%d/cmdline", top, pid);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, data, n), (ssize_t)n);
+        close(fd);
+}
+
+/* argv[0] is read from the raw cmdline under the root, NUL-separated. */
+static void test_component_named(void **state)
+{
+        (void)state;
+        mkd("proc", 0755);
+        put_cmdline(10, "/opt/lavin mq/lavinmq\0-D\0/var/lib/lavinmq\0", 42);
+        put_cmdline(11, "/usr/bin/lavinmqctl\0status\0", 27);
+        put_cmdline(12, "", 0);                       /* kernel thread or zombie */
+        put_cmdline(13, "\xff\xfe\x00lavinmq\0", 11); /* garbage argv[0] */
+        put_cmdline(15, "lavinmq", 7);                /* no NUL at all */
+        put_cmdline(16, "/usr/sbin/irqbalance\0--foreground\0", 34);
+        rootfs_set(top);
+        struct proc p = {.pid = 10, .comm = "main", .cmdline = (char *)"/opt/lavin mq/lavinmq -D /var/lib/lavinmq"};
+        assert_true(component_named(&p, "lavinmq"));
+        assert_false(component_named(&p, "main x"));
+        p = (struct proc){.pid = 11, .comm = "lavinmqctl"};
+        assert_false(component_named(&p, "lavinmq"));
+        p = (struct proc){.pid = 12, .comm = "kworker/0:1", .kthread = true};
+        assert_false(component_named(&p, "lavinmq"));
+        p = (struct proc){.pid = 12, .comm = "lavinmq"}; /* a zombie broker is still the broker */
+        assert_true(component_named(&p, "lavinmq"));
+        p = (struct proc){.pid = 13, .comm = "x"};
+        assert_false(component_named(&p, "lavinmq")); /* only argv[0] counts, not a later argument */
+        p = (struct proc){.pid = 14, .comm = "x"};    /* vanished: no cmdline file */
+        assert_false(component_named(&p, "lavinmq"));
+        p = (struct proc){.pid = 15, .comm = "x"};
+        assert_true(component_named(&p, "lavinmq"));
+        p = (struct proc){.pid = 16, .comm = "irqbalance-x"};
+        assert_true(component_named(&p, "irqbalance"));
+        p = (struct proc){.pid = 16, .comm = "x", .kthread = true}; /* a kernel thread has no argv[0] to claim */
+        assert_false(component_named(&p, "irqbalance"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -559,6 +641,9 @@ int main(void)
                 cmocka_unit_test(test_loopback),
                 cmocka_unit_test(test_tcp_peer_live),
                 cmocka_unit_test(test_unix_peer),
+                cmocka_unit_test(test_name_match_comm),
+                cmocka_unit_test(test_name_match_argv0),
+                cmocka_unit_test_setup_teardown(test_component_named, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,32 @@ static void test_fields(void **state)
         }
 }
 
+/* The one membership test for NULL-terminated lists (was in_list in four files), and
+ * the one for comma-separated config words. */
+static void test_lists(void **state)
+{
+        (void)state;
+        static const char *const l[] = {"cu", "hal", "re", NULL};
+        assert_true(strv_contains(l, "cu"));
+        assert_true(strv_contains(l, "re"));
+        assert_false(strv_contains(l, "r"));
+        assert_false(strv_contains(l, "cux"));
+        assert_false(strv_contains(l, ""));
+        assert_false(strv_contains(NULL, "cu")); /* no --only given */
+        assert_false(strv_contains((const char *const[]){NULL}, "cu"));
+
+        assert_true(list_has_word("evo_cu,lavinmq", "evo_cu"));
+        assert_true(list_has_word(" evo_cu , lavinmq ", "lavinmq"));
+        assert_true(list_has_word(",,x,,", "x"));
+        assert_false(list_has_word("evo_cu", "evo"));
+        assert_false(list_has_word("evo", "evo_cu"));
+        assert_false(list_has_word("a b,c", "a"));
+        assert_true(list_has_word("a b,c", "a b"));
+        assert_false(list_has_word("", "x"));
+        assert_false(list_has_word(NULL, "x"));
+        assert_false(list_has_word(",, ,", ""));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -268,6 +294,7 @@ int main(void)
                 cmocka_unit_test(test_cpuset_ops),
                 cmocka_unit_test(test_num_to_int),          cmocka_unit_test(test_name_fit),
                 cmocka_unit_test(test_fields),
+                cmocka_unit_test(test_lists),
         };
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
