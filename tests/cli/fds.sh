@@ -210,7 +210,7 @@ t_like "$crit_n $warn_n" '^(24[4-9]|25[0-6]) (20[5-9]|2[1-3][0-9]|24[0-2])$' "li
 # No inspection budget and a generous deadline: a busy host has many processes to read
 # before these (a correctness test, not a benchmark).
 printf '[fds]\ntop = 1000\nbudget_ms = 0\n' >"$T_TMP/fds-top.conf"
-t_run check --only fds --json --config "$T_TMP/fds-top.conf" --timeout 60s
+T_TIMEOUT=120 t_run check --only fds --json --config "$T_TMP/fds-top.conf" --collector-timeout 60s --timeout 90s
 t_is "$(sev_of fds.process "pid $crit_pid sleep")" crit "live: $crit_n of 256 fds is crit, reported with its pid"
 t_is "$(sev_of fds.process "pid $warn_pid sleep")" warn "live: $warn_n of 256 fds is warn"
 t_is "$(field_of fds.process "pid $crit_pid sleep" actual)" "$crit_n fds open; soft limit 256, hard $(awk '/^Max open files/ {print $5}' "/proc/$crit_pid/limits")" \

@@ -202,7 +202,7 @@ time.sleep(300)
         # A busy host has many processes to read before this one: no inspection budget,
         # a generous deadline (a correctness test, not a benchmark).
         printf '[maps]\nbudget_ms = 0\n' >"$T_TMP/maps-nobudget.conf"
-        t_run check --only maps --json --config "$T_TMP/maps-nobudget.conf" --timeout 60s
+        T_TIMEOUT=120 t_run check --only maps --json --config "$T_TMP/maps-nobudget.conf" --collector-timeout 60s --timeout 90s
         t_is "$(sev_of maps.process "pid $hog $comm")" warn "live hog: reported as warn with its pid"
         t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "maps.process" and .subject == "pid '"$hog $comm"'") | .actual')" \
                 "^$count map areas; vm.max_map_count $mmc" "live hog: the streamed count matches wc -l"
