@@ -110,6 +110,24 @@ t_like "$(field perf.counters summary "pid $BUSY perf_child")" '\(named in \[per
         "check: window of about 200 ms, one thread"
 t_is "$(t_sev perf.rt_jitter)" ok "SCHED_OTHER child: no jitter finding"
 
+# watch: CPU %, involuntary switches/s, migrations/s per process, from counters opened once
+# (one perf_event_open per software event of the one thread) and read every interval.
+conf "$T_TMP/watch.conf" "pids = $BUSY"
+if command -v strace >/dev/null && strace -qq -e trace=none true 2>/dev/null; then
+        OUT=$(ASAN_OPTIONS=detect_leaks=0 timeout -k 5 60 strace -f -qq -e trace=perf_event_open -o "$T_TMP/watch.trace" \
+                "$EVODIAG" watch --only perf --config "$T_TMP/watch.conf" --interval 200ms --duration 2s --json 2>/dev/null)
+        t_is "$(grep -c 'perf_event_open(' "$T_TMP/watch.trace")" 5 "watch: 5 counters opened once for ~10 samples (kept open between them)"
+else
+        OUT=$(timeout -k 5 60 "$EVODIAG" watch --only perf --config "$T_TMP/watch.conf" --interval 200ms --duration 2s --json 2>/dev/null)
+        t_skip "strace cannot trace here"
+fi
+vals() { printf '%s' "$OUT" | jq -r --arg k "$1" 'select(.type == "sample") | .values[] | select(.key == $k) | .value'; }
+t_like "$(vals perf.cpu_pct | awk '$1 > 0 {n++} END {print n + 0}')" '^[1-9][0-9]*$' "watch: perf.cpu_pct > 0 for the busy child"
+t_like "$(vals perf.ctxsw_involuntary_per_s | head -1)" '^[0-9.e+]+$' "watch: involuntary switches per second"
+t_like "$(vals perf.migrations_per_s | head -1)" '^[0-9.e+]+$' "watch: migrations per second"
+t_is "$(printf '%s' "$OUT" | jq -r 'select(.type == "sample" and .round == 1) | [.values[] | select(.key == "perf.cpu_pct")] | length')" 0 \
+        "watch: no rate in the first sample (nothing to compare with)"
+
 # The verdict, not the host's load: busy_pct low enough that a spinning child crosses it even
 # on a shared, overloaded host (a spinner got 20 % of a CPU at load 20 on 2 CPUs), a sleeper never.
 start "$HELPER" spin 1000 0 60
