@@ -48,7 +48,7 @@ static const struct verb_spec bundle_verb = {
                  "-v says where evodiag runs and which config it read.\n",
         .opts = bundle_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID,
         .timeout_ms = BUNDLE_TIMEOUT_MS,
         .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
         .epilogue = "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"

@@ -112,7 +112,7 @@ int perf_targets(struct ctx *c, struct perf_set *s, char **why)
                         _cleanup_free_ char *comm = NULL;
                         if (rootfs_read_value(path, &comm) < 0)
                                 continue; /* gone: perf.counters says which were not found */
-                        add_target(s, pv[i], comm, "named in [perf] pids", "");
+                        add_target(s, pv[i], comm, "named by --pid or [perf] pids", "");
                 }
                 s->looked_for = xasprintf("pids %s", pids);
                 return 0;

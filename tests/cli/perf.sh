@@ -87,6 +87,12 @@ t_run check --root "$root" --only perf --json
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "perf") | .findings | length')" 0 \
         "no /proc/sys/kernel/perf_event_paranoid: not relevant, no findings"
 
+# ---- --pid ----
+for bad in 0 -5 12x 4194305 ""; do
+        t_run check --only perf --pid "$bad"
+        t_like "$RC:$ERR" "^3:evodiag: --pid: " "--pid '$bad': usage error (exit 3)"
+done
+
 # ---- live ----
 t_run check --only perf --json
 t_like "$(t_sev perf.events)" '^(ok|info)$' "live: the event probe is ok or info, never an error"
@@ -101,12 +107,11 @@ fi
 # A child that spins 5 ms and sleeps 5 ms: CPU time and voluntary switches in any window.
 start "$HELPER" spin 5 5 60
 BUSY=$CHILD
-conf "$T_TMP/busy.conf" "pids = $BUSY"
-t_run check --only perf --json --config "$T_TMP/busy.conf"
+t_run check --only perf --json --pid "$BUSY"
 act=$(field perf.counters actual "pid $BUSY perf_child")
 t_like "$act" 'task_clock_ns=[1-9][0-9]*' "busy child: task-clock > 0"
 t_like "$act" 'context_switches=[1-9][0-9]*' "busy child: context switches counted"
-t_like "$(field perf.counters summary "pid $BUSY perf_child")" '\(named in \[perf\] pids\):.*1 thread in 2[0-9][0-9] ms' \
+t_like "$(field perf.counters summary "pid $BUSY perf_child")" '\(named by --pid or \[perf\] pids\):.*1 thread in 2[0-9][0-9] ms' \
         "check: window of about 200 ms, one thread"
 t_is "$(t_sev perf.rt_jitter)" ok "SCHED_OTHER child: no jitter finding"
 
