@@ -334,7 +334,7 @@ static void report_target(struct ctx *c, struct findings *fs, const struct perf_
                         sb_puts(&b, "; no hardware counters");
                 sb_printf(&b, "; %zu thread%s in %.0f ms", counted, counted == 1 ? "" : "s", (double)window_ns / 1e6);
                 if (t->tasks_cut)
-                        sb_puts(&b, " (more threads than [perf] max_tasks: the rest not counted)");
+                        sb_puts(&b, " (more threads than [perf] max_tasks or the open-file limit allow: the rest not counted)");
                 f = fnd_add(fs, SEV_INFO, "perf.counters", "%s", b.s);
                 sb_free(&b);
                 fnd_actual(f, "task_clock_ns=%" PRIu64 " context_switches=%" PRIu64 " involuntary=%" PRIu64 " migrations=%" PRIu64

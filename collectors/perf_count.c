@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 const char *const perf_ev_names[PEV_N] = {
@@ -230,8 +231,30 @@ static void target_open(struct perf_target *t, bool hw, size_t *budget)
         rootfs_closedir(d);
 }
 
+/* Each thread holds up to PEV_N counters: raise the soft RLIMIT_NOFILE of this child
+ * towards the hard one as needed, and count no more threads than the fds allow. */
+static void fit_budget(struct perf_set *s)
+{
+        size_t per = s->want_hw ? PEV_N : PEV_SW_N, reserve = 64;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        rlim_t want = (rlim_t)(s->task_budget * per + reserve);
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+                rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+                (void)getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY) {
+                size_t fit = rl.rlim_cur > reserve ? (size_t)(rl.rlim_cur - reserve) / per : 0;
+                if (fit < s->task_budget)
+                        s->task_budget = fit;
+        }
+}
+
 void perf_set_open(struct perf_set *s)
 {
+        fit_budget(s);
         for (size_t i = 0; i < s->n; i++)
                 target_open(&s->v[i], s->want_hw, &s->task_budget);
 }
@@ -324,7 +347,7 @@ char *perf_set_table(const struct perf_set *s, uint64_t window_ns)
                                   k->d[PEV_MIGRATIONS], k->d[PEV_MAJFLT], k->d[PEV_MINFLT], hw[0], hw[1], hw[2], hw[3], hw[4]);
                 }
                 if (t->tasks_cut)
-                        sb_printf(&b, "  (pid %d: more threads than [perf] max_tasks; the rest not counted)\n", t->pid);
+                        sb_printf(&b, "  (pid %d: more threads than [perf] max_tasks or the open-file limit allow; the rest not counted)\n", t->pid);
                 if (!t->n)
                         sb_printf(&b, "  pid %d %s: not counted: %s\n", t->pid, t->comm, perf_open_error(t->open_err, false));
         }
