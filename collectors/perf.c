@@ -53,7 +53,7 @@ static const struct check_info checks[] = {
          "/proc/PID/task/TID/status), CPU migrations, page faults major and minor, and IPC and\n"
          "cache-miss rate where hardware counters exist, of every thread of the component processes\n"
          "(lavinmq, the EVO modules, the vGPU mediator, named in [perf] processes and vouched for by\n"
-         "lib/trust: owned by root or the service user) or of [perf] pids, over a short window\n"
+         "lib/trust: owned by root or the service user) or of --pid / [perf] pids, over a short window\n"
          "(check: at most 200 ms; bundle: [perf] bundle_window, 2 s). Counting only: the measured\n"
          "task is never interrupted. info with the numbers; the bundle keeps the per-thread table.\n"
          "What is not a component (a same-named process of another user) is named, not measured.", true},
@@ -365,7 +365,7 @@ static void check_counting(struct ctx *c, struct findings *fs, const struct perf
         }
         if (!s.n) {
                 f = fnd_add(fs, SEV_INFO, "perf.counters", "no process to count: none of %s runs here", s.looked_for ? s.looked_for : "?");
-                fnd_remedy(f, "to count other processes: [perf] pids = PID,PID in the config");
+                fnd_remedy(f, "to count other processes: evodiag check --pid PID,PID (or [perf] pids in the config)");
                 fnd_evidence(f, "/proc");
                 perf_set_free(&s);
                 return;
@@ -376,10 +376,20 @@ static void check_counting(struct ctx *c, struct findings *fs, const struct perf
                 win_ms = CHECK_WINDOW_MAX_MS;
         if (!rootfs_tracing() && win_ms > CHECK_WINDOW_MAX_MS)
                 win_ms = CHECK_WINDOW_MAX_MS;
-        /* Leave the child time to report before the runner's deadline. */
+        /* Leave the child a second to report before the runner's deadline. */
         uint64_t now = now_ms_monotonic();
-        if (c->deadline_ms && c->deadline_ms > now + 1000 && win_ms > c->deadline_ms - now - 1000)
-                win_ms = c->deadline_ms - now - 1000;
+        if (c->deadline_ms) {
+                uint64_t left = c->deadline_ms > now + 1000 ? c->deadline_ms - now - 1000 : 0;
+                if (win_ms > left)
+                        win_ms = left;
+        }
+        if (!win_ms) {
+                f = fnd_add(fs, SEV_UNKNOWN, "perf.counters", "not counted: no time left before the collector's deadline");
+                fnd_remedy(f, "raise the deadline: --collector-timeout 10s, or [perf] timeout = 10s in the config");
+                fnd_evidence(f, "perf_event_open(2)");
+                perf_set_free(&s);
+                return;
+        }
         perf_set_open(&s);
         perf_set_read(&s, true);
         uint64_t t0 = mono_ns();
