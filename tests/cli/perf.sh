@@ -229,6 +229,9 @@ if command -v zstd >/dev/null; then
         prof=$(tar --zstd -xOf "$T_TMP/native.tar.zst" --wildcards '*/collectors/perf/profile.txt' 2>&1)
         t_like "$prof" 'perf_inner <- perf_middle <- perf_outer <- main' "native profile: the nested functions, innermost first"
         t_like "$prof" "post-check: every process still the same, profile within its deadline" "native profile: post-check passed"
+        # Offline: the sysctls replay from the bundle, what needs this host's perf_event_open is skipped.
+        t_run check --from "$T_TMP/native.tar.zst" --only perf --json
+        t_is "$RC:$(t_sev perf.paranoid):$(t_sev perf.counters)" "0:ok:skipped" "check --from the bundle: paranoid replayed, counters skipped"
 
         if perf --version 2>/dev/null | grep -q '^perf version' && timeout 20 perf record -q -o "$T_TMP/probe.data" -- true >/dev/null 2>&1; then
                 conf "$T_TMP/perf.conf" "pids = $NEST" "profile_duration = 2s" "profiler = perf" "bundle_window = 500ms"
