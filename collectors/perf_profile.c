@@ -340,11 +340,11 @@ static void native_open(struct native *nv, const struct perf_set *s, size_t budg
         for (size_t i = 0; i < s->n; i++) {
                 char path[64];
                 snprintf(path, sizeof(path), "/proc/%d/task", s->v[i].pid);
-                DIR *d = opendir(path);
+                struct rootfs_dir *d = rootfs_opendir(path);
                 if (!d)
                         continue;
                 struct dirent *de;
-                while ((de = readdir(d)) && nv->nr < budget) {
+                while ((de = rootfs_readdir(d)) && nv->nr < budget) {
                         uint64_t tid;
                         if (parse_u64(de->d_name, &tid) < 0 || !tid || tid > PERF_PID_MAX)
                                 continue;
@@ -360,7 +360,7 @@ static void native_open(struct native *nv, const struct perf_set *s, size_t budg
                         nv->r = xrealloc(nv->r, (nv->nr + 1) * sizeof(*nv->r));
                         nv->r[nv->nr++] = (struct ring){.fd = fd, .pid = s->v[i].pid, .map = m, .map_len = len};
                 }
-                closedir(d);
+                rootfs_closedir(d);
         }
 }
 
