@@ -112,8 +112,11 @@ t_run check --only perf --json --pid "$BUSY"
 act=$(field perf.counters actual "pid $BUSY perf_child")
 t_like "$act" 'task_clock_ns=[1-9][0-9]*' "busy child: task-clock > 0"
 t_like "$act" 'context_switches=[1-9][0-9]*' "busy child: context switches counted"
-t_like "$(field perf.counters summary "pid $BUSY perf_child")" '\(named by --pid or \[perf\] pids\):.*1 thread in 2[0-9][0-9] ms' \
-        "check: window of about 200 ms, one thread"
+s=$(field perf.counters summary "pid $BUSY perf_child")
+t_like "$s" '\(named by --pid or \[perf\] pids\):.*; 1 thread in [0-9]+ ms$' "check: one thread, and the window it took"
+# At least the 200 ms asked for; on a loaded host evodiag (nice 10) may read the end a little late.
+t_like "$(printf '%s' "$s" | sed -E 's/.* in ([0-9]+) ms$/\1/' | awk '$1 >= 195 && $1 < 1500 {print "in range"}')" '^in range$' \
+        "check: a window of 200 ms (not the bundle's 2 s)"
 t_is "$(t_sev perf.rt_jitter)" ok "SCHED_OTHER child: no jitter finding"
 
 # A process with 300 threads and evodiag under a hard open-file limit of 256: it counts the
