@@ -349,7 +349,7 @@ static void gpu_check(struct ctx *c, struct findings *fs)
                 f = fnd_add(fs, SEV_INFO, "gpu.present", "no NVIDIA GPU on this host%s%s", comps ? "; GPU components run here: " : "",
                             comps ? comps : "");
         }
-        if (s.error && s.status != GPU_OK)
+        if (s.error && s.status != GPU_OK && !dp.ngpus)
                 fnd_actual(f, "%s", s.error);
 
         /* gpu.responsive, gpu.driver */

@@ -32,6 +32,26 @@ static void dev_error(struct gpu_dev *d, const struct nvml_api *n, const char *w
                 snprintf(d->error, sizeof(d->error), "%s: %s", what, n->ErrorString(r));
 }
 
+/* A process's argv[0] (as nvidia-smi shows it; comm is cut at 15 bytes), else its comm. */
+static void proc_name(unsigned pid, char *out, size_t n)
+{
+        char path[64];
+        _cleanup_free_ char *txt = NULL;
+        snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+        if (rootfs_read(path, 64 << 10, &txt, NULL) > 0 && txt[0]) {
+                snprintf(out, n, "%s", txt);
+        } else {
+                free(txt);
+                txt = NULL;
+                snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+                if (rootfs_read_value(path, &txt) == 0)
+                        snprintf(out, n, "%s", txt);
+        }
+        for (char *c = out; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        *c = '?';
+}
+
 /* Optional readings: an absent function or NOT_SUPPORTED leaves -1; GPU_IS_LOST is noted. */
 #define OPT(fn, ...) (n->fn ? n->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
 
@@ -140,11 +160,7 @@ void gpu_nvml_read(const struct nvml_api *n, struct gpu_snapshot *s)
                                 /* NVML reports "not available" memory as ~0ULL (NVML_VALUE_NOT_AVAILABLE) */
                                 *p = (struct gpu_proc){.gpu = (int)(s->ndev - 1), .pid = (int)pi[k].pid,
                                                        .used_bytes = pi[k].usedGpuMemory <= INT64_MAX ? (int64_t)pi[k].usedGpuMemory : -1};
-                                char path[64];
-                                _cleanup_free_ char *comm = NULL;
-                                snprintf(path, sizeof(path), "/proc/%u/comm", pi[k].pid);
-                                if (rootfs_read_value(path, &comm) == 0)
-                                        snprintf(p->name, sizeof(p->name), "%s", comm);
+                                proc_name(pi[k].pid, p->name, sizeof(p->name));
                         }
                 }
                 if (d->lost)
@@ -392,6 +408,18 @@ int gpu_query(const struct gpu_query_opts *o, struct gpu_snapshot *s)
 
 /* ---- the kernel's view ---- */
 
+/* A sysfs "0x10de" value. */
+static int read_hex(const char *path, uint64_t *out)
+{
+        _cleanup_free_ char *v = NULL;
+        int r = rootfs_read_value(path, &v);
+        if (r < 0)
+                return r;
+        if (!startswith(v, "0x") || !v[2] || strlen(v + 2) > 8)
+                return -EINVAL;
+        return parse_digits_u64(v + 2, strlen(v + 2), 16, 8, out);
+}
+
 int gpu_pci_list(struct gpu_pci **v, size_t *n)
 {
         *v = NULL;
@@ -406,13 +434,13 @@ int gpu_pci_list(struct gpu_pci **v, size_t *n)
                         continue;
                 uint64_t vendor, cls, dev = 0;
                 snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
-                if (rootfs_read_u64(path, &vendor) < 0 || vendor != 0x10de)
+                if (read_hex(path, &vendor) < 0 || vendor != 0x10de)
                         continue;
                 snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", de->d_name);
-                if (rootfs_read_u64(path, &cls) < 0 || (cls >> 16) != 0x03)
+                if (read_hex(path, &cls) < 0 || (cls >> 16) != 0x03)
                         continue; /* the GPU's HDMI audio or USB-C functions are not GPUs */
                 snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-                (void)rootfs_read_u64(path, &dev);
+                (void)read_hex(path, &dev);
                 *v = xrealloc(*v, (*n + 1) * sizeof(**v));
                 struct gpu_pci *g = &(*v)[(*n)++];
                 *g = (struct gpu_pci){.device_id = (unsigned)(dev & 0xffff)};

@@ -731,7 +731,10 @@ int gpu_snapshot_from_json(json_object *o, struct gpu_snapshot *s)
                         s->status = i;
         s->source = GPU_SRC_NVML;
         if (json_object_object_get_ex(o, "error", &v) && json_object_is_type(v, json_type_string))
-                s->error = xstrndup(json_object_get_string(v), 1024);
+        {
+                const char *e = json_object_get_string(v);
+                s->error = xstrndup(e, strnlen(e, 1024));
+        }
         get_str(o, "driver_version", s->driver, sizeof(s->driver));
         get_str(o, "cuda_version", s->cuda, sizeof(s->cuda));
         if (json_object_object_get_ex(o, "gpus", &a) && json_object_is_type(a, json_type_array))
