@@ -10,6 +10,7 @@
 #include "collectors/gpu.h"
 #include "lib/gpuprobe.h"
 #include "lib/nvml_api.h"
+#include "lib/rootfs.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -254,12 +255,47 @@ static void verdicts(void **state)
         gpu_snapshot_free(&s);
 }
 
+/* What another collector (snn) asks, and the kernel's view through rootfs. */
+static void usable_and_kernel_view(void **state)
+{
+        struct gpu_query_opts o = {.nvml_path = "none", .smi = "none", .timeout_ms = 1000};
+        char *why = NULL;
+        assert_int_equal(rootfs_set("/"), 0);
+        assert_false(gpu_usable(&o, &why));
+        assert_non_null(strstr(why, "absent: NVML not used"));
+        free(why);
+        assert_int_equal(rootfs_set(EVODIAG_SRCDIR "/tests/fixtures/gpu-fallback"), 0);
+        assert_false(gpu_usable(&o, &why));
+        assert_non_null(strstr(why, "not the live host"));
+        free(why);
+        assert_true(gpu_present("none"));
+        struct gpu_pci *pci;
+        size_t n;
+        assert_int_equal(gpu_pci_list(&pci, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(pci[0].bus_id, "0000:00:04.0");
+        assert_int_equal(pci[0].device_id, 0x102d);
+        assert_string_equal(pci[0].driver, "");
+        free(pci);
+        struct gpu_driver_proc dp;
+        assert_int_equal(gpu_driver_proc_read(&dp), 0);
+        assert_true(dp.loaded);
+        assert_string_equal(dp.version, "515.76");
+        assert_int_equal(dp.ngpus, 1);
+        assert_string_equal(dp.gpus[0].model, "Tesla K80");
+        gpu_driver_proc_free(&dp);
+        assert_int_equal(rootfs_set(EVODIAG_SRCDIR "/tests/fixtures/gpu"), 0); /* no GPU sign in there */
+        assert_false(gpu_present("nvidia-smi"));
+        assert_int_equal(rootfs_set("/"), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(bus_ids),     cmocka_unit_test(csv_h100),     cmocka_unit_test(q_h100_tlimit),
                 cmocka_unit_test(q_rtx_absolute), cmocka_unit_test(merged),    cmocka_unit_test(broken_input),
                 cmocka_unit_test(smi_errors),  cmocka_unit_test(proc_driver), cmocka_unit_test(verdicts),
+                cmocka_unit_test(usable_and_kernel_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
