@@ -283,16 +283,28 @@ static void check_pci(struct findings *fs, const struct gpu_pci *pci, size_t np,
                 return;
         }
         const char *who = from_snap ? (s->source == GPU_SRC_NVML ? "NVML" : "nvidia-smi") : "/proc/driver/nvidia/gpus";
-        size_t missing = 0;
+        size_t missing = 0, nobus = 0, unmatched = 0;
+        for (size_t k = 0; from_snap && k < s->ndev; k++)
+                nobus += !s->dev[k].bus_id[0] && !s->dev[k].lost;
+        bool *seen = xcalloc(np + 1, sizeof(*seen));
         for (size_t i = 0; i < np; i++) {
-                bool found = false;
                 if (from_snap)
-                        for (size_t k = 0; k < s->ndev && !found; k++)
-                                found = streq(s->dev[k].bus_id, pci[i].bus_id) && !s->dev[k].lost;
+                        for (size_t k = 0; k < s->ndev && !seen[i]; k++)
+                                seen[i] = streq(s->dev[k].bus_id, pci[i].bus_id) && !s->dev[k].lost;
                 else
-                        for (size_t k = 0; k < dp->ngpus && !found; k++)
-                                found = streq(dp->gpus[k].bus_id, pci[i].bus_id);
-                if (found)
+                        for (size_t k = 0; k < dp->ngpus && !seen[i]; k++)
+                                seen[i] = streq(dp->gpus[k].bus_id, pci[i].bus_id);
+                unmatched += !seen[i] && !streq(pci[i].driver, "vfio-pci");
+        }
+        if (unmatched && unmatched <= nobus) {
+                /* The driver answered for as many GPUs without saying their bus ids: no proof of a missing one. */
+                fnd_add(fs, SEV_SKIPPED, "gpu.pci_missing", "%zu GPU%s without a PCI bus id from %s: cannot match them to the bus",
+                        nobus, nobus == 1 ? "" : "s", who);
+                free(seen);
+                return;
+        }
+        for (size_t i = 0; i < np; i++) {
+                if (seen[i])
                         continue;
                 missing++;
                 struct finding *f;
@@ -309,6 +321,7 @@ static void check_pci(struct findings *fs, const struct gpu_pci *pci, size_t np,
                 fnd_subject(f, "%s", pci[i].bus_id);
                 fnd_evidence(f, "/sys/bus/pci/devices/%s", pci[i].bus_id);
         }
+        free(seen);
         if (!missing)
                 fnd_add(fs, SEV_OK, "gpu.pci_missing", "%zu PCI GPU%s, all reported by %s%s", np, np == 1 ? "" : "s", who,
                         np ? "" : " (no PCI view: a container?)");
