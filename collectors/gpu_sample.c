@@ -21,7 +21,7 @@
 struct gpu_watch {
         pthread_mutex_t mu;
         pthread_cond_t cv;      /* worker: a request; sampler: an answer */
-        bool started, want, busy, done;
+        bool started, want, busy, done; /* under mu */
         uint64_t busy_since;
         struct gpu_query_opts o;
         char *nvml_path, *smi;  /* owned copies: the worker outlives any one ctx */
@@ -32,7 +32,7 @@ struct gpu_watch {
         uint64_t last_ms, interval_ms;
         double warn_pct;
         unsigned margin;
-        /* the worker's: NVML stays loaded and initialised */
+        /* the worker's: NVML stays loaded and initialised (the flags also read by the sampler: atomics) */
         const struct nvml_api *api;
         bool nvml_ready, nvml_absent;
 };
@@ -44,7 +44,7 @@ static void worker_read(struct gpu_watch *w, struct gpu_snapshot *s)
         if (!w->nvml_ready && !w->nvml_absent) {
                 const char *err = NULL;
                 if (streq(w->nvml_path, "none") || !(w->api = nvml_api(w->nvml_path, &err))) {
-                        w->nvml_absent = true;
+                        __atomic_store_n(&w->nvml_absent, true, __ATOMIC_RELEASE);
                 } else {
                         nvmlReturn_t r = w->api->Init_v2();
                         if (r != NVML_SUCCESS) {
@@ -55,7 +55,7 @@ static void worker_read(struct gpu_watch *w, struct gpu_snapshot *s)
                                 s->duration_ms = now_ms_monotonic() - t0;
                                 return; /* tried again next time */
                         }
-                        w->nvml_ready = true;
+                        __atomic_store_n(&w->nvml_ready, true, __ATOMIC_RELEASE);
                 }
         }
         if (w->nvml_ready)
@@ -218,13 +218,21 @@ void gpu_sample(struct ctx *c, struct sample *smp)
         if (hung) {
                 sample_status(smp, "gpu.responsive", NULL, SEV_CRIT,
                               "%s has not answered for %.1f s: the GPU may have fallen off the bus or the driver is wedged",
-                              w->nvml_ready || !w->nvml_absent ? "NVML" : "nvidia-smi", (double)hung_ms / 1000.0);
+                              __atomic_load_n(&w->nvml_absent, __ATOMIC_ACQUIRE) ? "nvidia-smi" : "NVML",
+                              (double)hung_ms / 1000.0);
                 return;
         }
         if (!w->have_shown)
                 return; /* the first answer is still on its way (within the deadline) */
-        sample_status(smp, "gpu.responsive", NULL, SEV_OK, "%s answered in %" PRIu64 " ms",
-                      w->shown.source == GPU_SRC_SMI ? "nvidia-smi" : "NVML", w->shown.duration_ms);
+        const char *src = w->shown.source == GPU_SRC_SMI ? "nvidia-smi" : "NVML";
+        if (w->shown.status == GPU_TIMEOUT) {
+                /* nvidia-smi hung and was killed at its deadline: the worker is free, the driver is not */
+                sample_status(smp, "gpu.responsive", NULL, SEV_CRIT,
+                              "%s did not answer: the GPU may have fallen off the bus or the driver is wedged (%s)", src,
+                              w->shown.error ? w->shown.error : "timed out");
+                return;
+        }
+        sample_status(smp, "gpu.responsive", NULL, SEV_OK, "%s answered in %" PRIu64 " ms", src, w->shown.duration_ms);
         report(smp, w, &w->shown, fresh);
 }
 

@@ -213,6 +213,17 @@ if [ "$rounds" -ge 12 ] && [ "$gaps" -lt 900 ]; then t_pass "watch: memory sampl
 else t_fail "watch: memory sampled $rounds times, largest gap $gaps ms" "$(tail -c 1500 "$T_TMP/w.err")"; fi
 t_unlike "$(printf '%s\n' "$W" | jq -r 'select(.type == "event") | .id')" "^gpu.timeout$" "watch: the sampler itself never timed out (the worker thread hung, not the sampler)"
 
+# the same with nvidia-smi (NVML absent) hanging ignoring SIGTERM: killed at each deadline
+conf "$T_TMP/wsmi.conf" "nvml_path=$T_TMP/nvml/absent.so" "nvidia_smi=nvidia-smi" "deadline=1s" "watch_interval=600ms"
+FAKE_SMI_MODE=hang PATH="$SAFE_PATH" EVODIAG_CONFIG="$T_TMP/wsmi.conf" timeout -k 5 60 "$EVODIAG" watch --only gpu,memory \
+        --interval 200ms --duration 3s --json >"$T_TMP/ws.jsonl" 2>"$T_TMP/ws.err"
+t_is "$?" 0 "watch with a hanging nvidia-smi: exit 0"
+W=$(cat "$T_TMP/ws.jsonl")
+t_like "$(printf '%s\n' "$W" | jq -r 'select(.type == "event" and .id == "gpu.responsive") | .severity + " " + .summary' | head -1)" \
+        "^crit nvidia-smi (did not answer|has not answered)" "watch, nvidia-smi hangs: crit event"
+rounds=$(printf '%s\n' "$W" | jq -s '[.[] | select(.type == "sample") | select(any(.values[]?; .key == "memory.available_bytes"))] | length')
+if [ "$rounds" -ge 8 ]; then t_pass "watch, nvidia-smi hangs: memory sampled $rounds times in 3 s"; else t_fail "watch, nvidia-smi hangs: memory sampled $rounds times"; fi
+
 # ---- bundle: nvidia-smi -q (bounded), the table as JSON, the environment for ISSUE.md ----
 out="$T_TMP/bundle"
 mkdir -p "$out"
