@@ -52,7 +52,7 @@ t_is "$(t_subj gpu.memory)" "GPU 0 0000:0c:00.0" "NVML: subject is the GPU"
 
 # memory high, held by a GPU component (a live process named cerebellar-norse)
 cp "$(command -v sleep)" "$T_TMP/cerebellar-norse"
-"$T_TMP/cerebellar-norse" 120 &
+"$T_TMP/cerebellar-norse" 600 &
 comp=$!
 t_at_exit "kill $comp 2>/dev/null"
 FAKE_NVML_MEM_USED_MIB=7700 FAKE_NVML_PIDS="$comp:7000,5267:230" nv
@@ -157,8 +157,14 @@ FAKE_SMI_MODE=exit smi
 t_is "$RC:$(t_sev gpu.driver)" "3:unknown" "other non-zero exit: unknown"
 t_like "$(t_sum gpu.driver)" "exited with status 15" "non-zero exit: the status"
 conf "$T_TMP/none.conf" "nvml_path=none" "nvidia_smi=$T_TMP/bin/absent-smi"
+printf 'components = no-such-component\n' >>"$T_TMP/none.conf"
 PATH="$SAFE_PATH" EVODIAG_CONFIG="$T_TMP/none.conf" t_run check --only gpu --json
-t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "no GPU, no NVML, no nvidia-smi: not relevant"
+t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "no GPU, no NVML, no nvidia-smi, no GPU component: not relevant"
+conf "$T_TMP/none2.conf" "nvml_path=none" "nvidia_smi=$T_TMP/bin/absent-smi"
+PATH="$SAFE_PATH" EVODIAG_CONFIG="$T_TMP/none2.conf" t_run check --only gpu --json
+t_is "$RC:$(t_sev gpu.present)" "0:info" "no GPU but a GPU component runs: relevant, one info"
+t_like "$(t_sum gpu.present)" "^no NVIDIA GPU on this host; GPU components run here: cerebellar-norse \(pid $comp\)" "no GPU: the component named"
+t_is "$(t_ids_with warn)$(t_ids_with crit)$(t_ids_with unknown)" "" "no GPU: nothing worse than info"
 
 # ---- the kernel's view: /proc/driver/nvidia and PCI, under --root ----
 root=$(fx_root fb gpu-fallback)
