@@ -590,6 +590,86 @@ else
         t_skip "systemd-journal-remote is not installed"
 fi
 
+# Never harm the component (lib/intrusive.h). Each of these fails on the code before
+# the pre-/post-check: a name was enough to send USR1.
+unpack_to() { # archive dir -> the top directory
+        mkdir -p "$2" && tar --zstd -xf "$1" -C "$2" && printf '%s\n' "$2"/*
+}
+# 1. A copy of sleep named lavinmq: it does not catch USR1 (the default action kills it).
+write_conf "journal_wait_ms = 500"
+( exec "$L/sleepbin/lavinmq" 600 ) &
+SLEEPER=$!
+t_at_exit "kill $SLEEPER 2>/dev/null"
+for i in $(seq 50); do [ "$(cat "/proc/$SLEEPER/comm" 2>/dev/null)" = lavinmq ] && break; sleep 0.1; done
+live 100G bundle --only lavinmq --allow-intrusive -o "$out/nohandler.tar.zst" -q
+sleep 0.3
+t_is "$(kill -0 "$SLEEPER" 2>/dev/null && echo alive)" alive "no USR1 handler: the process survives bundle --allow-intrusive"
+x=$(unpack_to "$out/nohandler.tar.zst" "$T_TMP/x5")
+t_is "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | [.status, .error] | join(" ")' "$x/manifest.json")" \
+        "skipped USR1 not sent: pid $SLEEPER does not handle SIGUSR1 (SigCgt): its default action would terminate it" \
+        "no USR1 handler: not signalled, and the manifest says why"
+t_like "$(jq -r '.intrusive[]' "$x/manifest.json")" "^lavinmq: kill -USR1 $SLEEPER: refused: USR1 not sent: pid $SLEEPER does not handle SIGUSR1" \
+        "no USR1 handler: manifest.json intrusive records the refusal"
+t_like "$(cat "$x/ISSUE.md")" "collectors/lavinmq/usr1-dump\.txt.*: skipped \(USR1 not sent: pid $SLEEPER does not handle SIGUSR1" \
+        "no USR1 handler: ISSUE.md says why under Not collected"
+kill "$SLEEPER"
+wait "$SLEEPER" 2>/dev/null
+
+# 2. A python process that only calls itself lavinmq (comm), catching USR1: name alone is a claim.
+if python3 -c 'import ctypes; ctypes.CDLL(None).prctl' 2>/dev/null; then
+        python3 -c '
+import ctypes, signal, sys, time
+ctypes.CDLL(None).prctl(15, b"lavinmq", 0, 0, 0)
+signal.signal(signal.SIGUSR1, lambda *a: open(sys.argv[1], "w").write("signalled"))
+while True: time.sleep(0.1)' "$L/impostor.mark" &
+        IMP=$!
+        t_at_exit "kill $IMP 2>/dev/null"
+        for i in $(seq 50); do [ "$(cat "/proc/$IMP/comm" 2>/dev/null)" = lavinmq ] && break; sleep 0.1; done
+        live 100G bundle --only lavinmq --allow-intrusive -o "$out/impostor.tar.zst" -q
+        sleep 0.3
+        t_is "$(cat "$L/impostor.mark" 2>/dev/null)" "" "name only (comm lavinmq, python3 executable and command line): never signalled"
+        x=$(unpack_to "$out/impostor.tar.zst" "$T_TMP/x6")
+        t_like "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .error' "$x/manifest.json")" \
+                "^USR1 not sent: pid $IMP is not lavinmq by both name and executable or command line \(comm lavinmq, executable [^,]*python3" \
+                "name only: the reason names the executable"
+        kill "$IMP"
+        wait "$IMP" 2>/dev/null
+else
+        t_skip "python3 has no ctypes prctl"
+        t_skip "python3 has no ctypes prctl"
+fi
+
+# 3. A broker whose USR1 handler exits (a script: comm lavinmq, argv[1] .../lavinmq): the
+# post-check sees it die; crit, incomplete, exit 1, said loudly.
+mkdir -p "$L/dies"
+cat >"$L/dies/lavinmq" <<'EOS'
+#!/usr/bin/python3
+import os, signal, time
+signal.signal(signal.SIGUSR1, lambda *a: os._exit(3))
+while True: time.sleep(0.1)
+EOS
+chmod +x "$L/dies/lavinmq"
+( exec "$L/dies/lavinmq" >"$L/dies.log" 2>&1 ) &
+DIES=$!
+t_at_exit "kill $DIES 2>/dev/null"
+for i in $(seq 50); do
+        cgt=$(sed -n 's/^SigCgt:\s*//p' "/proc/$DIES/status" 2>/dev/null)
+        [ -n "$cgt" ] && [ "$(( (0x$cgt >> 9) & 1 ))" = 1 ] && break
+        sleep 0.1
+done
+live 100G bundle --only lavinmq --allow-intrusive -o "$out/dies.tar.zst" -q
+t_is "$RC" 1 "handler exits: the bundle is written but incomplete, exit 1"
+t_like "$ERR" "INCOMPLETE" "handler exits: stderr says INCOMPLETE even with -q"
+wait "$DIES" 2>/dev/null
+t_is "$?" 3 "handler exits: (the stand-in did exit on USR1, from its handler)"
+x=$(unpack_to "$out/dies.tar.zst" "$T_TMP/x7")
+t_is "$(jq -r '.collectors[].findings[] | select(.id == "lavinmq.intrusive") | .severity' "$x/findings.json")" crit \
+        "handler exits: crit finding lavinmq.intrusive"
+t_is "$(jq -r .complete "$x/manifest.json")" false "handler exits: manifest complete false"
+t_like "$(jq -r '.incomplete[]' "$x/manifest.json")" "lavinmq: pid $DIES died after kill -USR1 $DIES" "handler exits: manifest says why"
+t_like "$(sed -n 3,6p "$x/ISSUE.md")" "evodiag harmed a process it inspected" "handler exits: ISSUE.md says so at the top"
+t_like "$(cat "$x/evodiag.log")" "HARMED: lavinmq: kill -USR1 $DIES: died" "handler exits: evodiag.log says so"
+
 # No journal and stdout not a file: no signal, and a clear reason.
 if ls /var/log/journal/*/*.journal /run/log/journal/*/*.journal >/dev/null 2>&1; then
         t_skip "this host has a systemd journal"
