@@ -519,6 +519,42 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
 }
 
+#define LIMITS_SHOWN 4 /* component processes whose limits ISSUE.md shows */
+
+/* The limits of the component processes (ISSUE.md), not evodiag's own: each process
+ * whose /proc/PID/limits a finding names as its evidence, as the bundle stored it (the
+ * snapshot of what the checks read: rootfs.h). */
+static json_object *component_limits(const struct report *rep)
+{
+        json_object *out = json_object_new_array(), *seen = json_object_new_object();
+        for (size_t i = 0; i < rep->n; i++)
+                for (size_t k = 0; k < rep->r[i].fs.n; k++) {
+                        const char *ev = rep->r[i].fs.v[k].evidence;
+                        for (const char *p = ev; p && (p = strstr(p, "/proc/")); p += 6) {
+                                size_t d = strspn(p + 6, "0123456789");
+                                if (!d || d > 9 || !startswith(p + 6 + d, "/limits"))
+                                        continue;
+                                _cleanup_free_ char *pid = xstrndup(p + 6, d);
+                                _cleanup_free_ char *lp = xasprintf("/proc/%s/limits", pid), *cp = xasprintf("/proc/%s/comm", pid);
+                                const char *text, *comm;
+                                size_t tl, cl;
+                                if (json_object_object_get_ex(seen, pid, NULL) || json_object_array_length(out) >= LIMITS_SHOWN ||
+                                    !rootfs_snapshot_get(lp, &text, &tl))
+                                        continue;
+                                json_object_object_add(seen, pid, NULL);
+                                json_object *e = json_object_new_object();
+                                _cleanup_free_ char *name = rootfs_snapshot_get(cp, &comm, &cl) ? xstrndup(comm, strcspn(comm, "\n"))
+                                                                                                : xstrdup(rep->r[i].c->name);
+                                json_object_object_add(e, "process", json_object_new_string(name));
+                                json_object_object_add(e, "pid", json_object_new_string(pid));
+                                json_object_object_add(e, "text", json_object_new_string_len(text, (int)(tl < (1u << 16) ? tl : 1u << 16)));
+                                json_object_array_add(out, e);
+                        }
+                }
+        json_object_put(seen);
+        return out;
+}
+
 /* NUL-separated lines as a JSON array of strings. */
 static json_object *lines_json(const struct strbuf *lines)
 {
@@ -659,17 +695,24 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         for (size_t i = 0; i < b.man.artifacts.n; i++)
                 json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
         size_t files_total = b.files + 5; /* + summary.txt, findings.json, ISSUE.md, evodiag.log, manifest.json */
-        json_object *why_incomplete = lines_json(&b.incomplete), *intrusive = lines_json(&b.intrusive);
+        json_object *why_incomplete = lines_json(&b.incomplete), *intrusive = lines_json(&b.intrusive), *limits = component_limits(&rep);
         struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
                                  .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts,
                                  .complete = b.incomplete.len == 0, .incomplete = why_incomplete, .intrusive = intrusive,
-                                 .files = files_total, .case_id = o->case_id, .trigger = o->trigger};
-        char *missing = NULL, *issue_err = NULL;
-        char *issue = issue_render(&ii, &missing, &issue_err);
+                                 .files = files_total, .case_id = o->case_id, .trigger = o->trigger, .limits = limits};
+        char *missing = NULL, *issue_err = NULL, *issue_note = NULL;
+        char *issue = issue_render_note(&ii, &missing, &issue_err, &issue_note);
+        if (issue_note) {
+                blog(&b, "ISSUE.md: %s", issue_note);
+                if (!o->quiet)
+                        fprintf(stderr, "evodiag: ISSUE.md: %s\n", issue_note);
+                free(issue_note);
+        }
         json_object_put(facts);
         json_object_put(arts_json);
         json_object_put(why_incomplete);
         json_object_put(intrusive);
+        json_object_put(limits);
         if (!issue) {
                 blog(&b, "ISSUE.md could not be written: %s", issue_err);
                 fprintf(stderr, "evodiag: ISSUE.md could not be written: %s\n", issue_err);

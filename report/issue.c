@@ -14,8 +14,9 @@
 
 /* ---- the tables: one line each for a later collector ---- */
 
-/* The evidence part of ISSUE.md, one section per line: the findings whose ID starts
- * with `findings` (not ok/skipped: what a maintainer reads), the archive's files whose
+/* The evidence part of ISSUE.md, one section per line: the info findings whose ID
+ * starts with `findings` (facts such as a version; problems are in the table), the
+ * archive's files whose
  * path starts with `artifacts` (attached, from the manifest), and what of them was not
  * collected, with the reason. A section with nothing in it is left out. A collector
  * added later gets its section with one line, e.g.
@@ -311,8 +312,8 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                 for (size_t i = 0; sec->findings && i < rep->n; i++)
                         for (size_t k = 0; k < rep->r[i].fs.n; k++) {
                                 const struct finding *f = &rep->r[i].fs.v[k];
-                                if (!startswith(f->id, sec->findings) || f->sev == SEV_OK || f->sev == SEV_SKIPPED)
-                                        continue;
+                                if (!startswith(f->id, sec->findings) || f->sev != SEV_INFO)
+                                        continue; /* problems are in the table above; ok and skipped say nothing here */
                                 json_object *x = json_object_new_object();
                                 put_str(x, "id", f->id);
                                 put_str(x, "severity", severity_name(f->sev));
@@ -595,8 +596,8 @@ static char *render_one(const struct issue_input *in, json_object *ctx, const ch
         char *terr = NULL;
         char *out = template_render(text, ctx, missing, &terr);
         if (!out) {
-                *err = from_dir ? xasprintf("%s/%s.md:%s", in->templates_dir, tn, terr + 4) /* "line N: why" -> "path:N: why" */
-                                : xasprintf("built-in %s.md:%s", tn, terr + 4);
+                *err = from_dir ? xasprintf("%s/%s.md:%s", in->templates_dir, tn, terr + 5) /* "line N: why" -> "path:N: why" */
+                                : xasprintf("built-in %s.md:%s", tn, terr + 5);
                 free(terr);
         }
         free(tmpl);

@@ -45,7 +45,7 @@ healthy_root() {
 root=$(healthy_root healthy)
 t_run check --root "$root" --only lavinmq --json
 t_is "$RC" 0 "healthy fixture: exit 0"
-t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=skipped lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=skipped lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=skipped lavinmq.messages=skipped" \
+t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=skipped lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=skipped lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=skipped lavinmq.messages=skipped lavinmq.version=skipped" \
         "healthy fixture: every check, in order, ok or skipped (live-only ones under --root)"
 t_is "$(t_ids_with warn)$(t_ids_with crit)$(t_ids_with unknown)" "" "healthy fixture: no warn, crit or unknown"
 t_is "$(field lavinmq.process summary)" "lavinmq runs: pid 4242, RSS 180.0 MiB, unit lavinmq.service" "process: pid, RSS and unit from cgroup"
@@ -323,7 +323,7 @@ write_conf
 start_broker 65536
 live 100G check --only lavinmq --json
 t_is "$RC" 0 "live healthy: exit 0"
-t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=ok lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=ok lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=ok lavinmq.messages=ok" \
+t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=ok lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=ok lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=ok lavinmq.messages=ok lavinmq.version=info" \
         "live healthy: every check ok"
 t_like "$(field lavinmq.api summary)" "^LavinMQ 2\.4\.0 answers over the control socket $L/ctl\.sock in [0-9]+ ms: 3 connections, 2 consumers, 5 queues$" \
         "live healthy: the API over the control socket"
