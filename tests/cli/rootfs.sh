@@ -175,7 +175,9 @@ open(sys.argv[1], "w").write("ready")
 time.sleep(120)
 PY
         hog=$!
-        echo "$hog" >"$dir/hog.pid"
+        # a pid inside a private pid namespace means nothing outside it: t_at_exit
+        # kills only a host pid (the namespace's processes die with its init)
+        echo "$hog" >"$dir/hog.${2:-pid}"
         for _ in $(seq 200); do [ -s "$dir/hog.ready" ] && break; sleep 0.05; done
         wc -c </proc/$hog/maps >"$dir/maps.size"
         "$EVODIAG" bundle --only shm,maps,evo -o "$dir/live.tar.zst" -q >/dev/null 2>"$dir/bundle.err"
@@ -191,11 +193,13 @@ export -f live_case
 tag=$$
 export EVODIAG lv tag
 t_at_exit 'kill $(cat "$lv/hog.pid" 2>/dev/null) 2>/dev/null; rm -f /dev/shm/evo_rootfs'$$
-unshare -m bash -c 'mount --make-rprivate / && mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 99; live_case "$lv"' 2>/dev/null
+# Private pid and IPC namespaces too: the bundle sees only this test's processes, so a
+# busy host's churn between a collector's look and the stored copy cannot change it.
+unshare -m -i -p -f --mount-proc bash -c 'mount --make-rprivate / && mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 99; live_case "$lv" nspid' 2>/dev/null
 [ $? = 0 ] || live_case "$lv" # no private mount namespace here: the shared /dev/shm
 if [ "$(cat "$lv/maps.size" 2>/dev/null || echo 0)" -gt $((2 << 20)) ]; then
         m=$(tar --zstd -xOf "$lv/live.tar.zst" --wildcards '*/manifest.json')
-        hog=$(cat "$lv/hog.pid")
+        hog=$(cat "$lv/hog.nspid" 2>/dev/null || cat "$lv/hog.pid")
         t_is "$(printf '%s' "$m" | jq -r --arg p "host/proc/$hog/maps" '.artifacts[] | select(.path==$p) | .status' | sort -u | head -1)" truncated \
                 "the manifest says the long maps file is stored cut"
         t_like "$(printf '%s' "$m" | jq -r --arg p "host/proc/$hog/maps" '.artifacts[] | select(.path==$p) | .lines' | grep -v null)" "^[0-9]{5}$" \
