@@ -217,6 +217,7 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                                                    "and read the output where its stdout goes",
                                                    why, target ? target : "unknown (needs root)", pid);
                 sink_missing(s, name, "journal", "kill -USR1", "skipped", w);
+                sink_intrusive(s, action, pid, "refused", w);
                 return;
         }
         _cleanup_free_ char *again = NULL;

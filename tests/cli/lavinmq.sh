@@ -67,7 +67,7 @@ t_is "$(field lavinmq.listening summary)" "all 4 configured listeners listen: am
 t_is "$(field lavinmq.api summary)" "not asked: --root is not the live system" "api: not asked under --root"
 t_run check --root "$root" --only lavinmq
 t_like "$OUT" "OK +lavinmq.map_headroom +map areas in /proc/4242/maps: 300 of vm.max_map_count 1000000" "text output: the map headroom line"
-t_like "$OUT" "OK: 0 crit, 0 warn, 0 unknown, 7 ok, 0 info, 4 skipped" "text output: the summary line"
+t_like "$OUT" "OK: 0 crit, 0 warn, 0 unknown, 7 ok, 0 info, 5 skipped" "text output: the summary line"
 
 # Installed, not running.
 root=$(fx_root stopped lavinmq-base)
@@ -544,6 +544,17 @@ t_like "$(cat "$x/$top/collectors/lavinmq/data_dir.txt")" "# total: 1 segments, 
 t_is "$(art collectors/lavinmq/usr1-dump.txt)" "journal skipped" "bundle: no USR1 without --allow-intrusive"
 t_is "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .error' "$m")" \
         "needs --allow-intrusive: evodiag signals the broker only when asked" "bundle: says why"
+# ISSUE.md of a bundle with the broker's evidence: only true sentences; what is attached
+# is listed from the manifest; the broker's own limits, version and data dir df.
+. "$TOP_SRCDIR/tests/lib/issue.sh"
+issue_truth "$x/$top" "$out/plain.tar.zst" "bundle ISSUE.md"
+t_like "$(cat "$x/$top/ISSUE.md")" "- \`collectors/lavinmq/api-overview\.json\` \(http\)" "ISSUE.md: the API reply listed as attached (it is in the archive)"
+t_like "$(cat "$x/$top/ISSUE.md")" "- \`collectors/lavinmq/usr1-dump\.txt\`: skipped \(needs --allow-intrusive" "ISSUE.md: the USR1 dump not collected, and why"
+t_like "$(cat "$x/$top/ISSUE.md")" "- LavinMQ: LavinMQ 2\.4\.0 \(/api/overview\)" "ISSUE.md: the broker's version (lavinmq.version, from the API)"
+t_like "$(cat "$x/$top/ISSUE.md")" "<summary>Limits of lavinmq \(pid $BROKER, <code>/proc/$BROKER/limits</code>\)</summary>" \
+        "ISSUE.md: the broker's own limits, not evodiag's"
+t_like "$(sed -n '/Limits of lavinmq/,/<\/details>/p' "$x/$top/ISSUE.md")" "Max open files +$(nofile 65536) " "ISSUE.md: the broker's open-files limit as its /proc/PID/limits says"
+t_like "$(cat "$x/$top/ISSUE.md")" "- Disk \(\`lavinmq\.disk\`\): .* free .*for $L/data" "ISSUE.md: df of the broker's data directory"
 t_run check --from "$out/plain.tar.zst" --only lavinmq
 t_like "$ERR" "1 collectors agree with the bundle's recorded findings, 0 differ" "check --from: the bundle reproduces the findings"
 
@@ -562,6 +573,9 @@ t_is "$(cat "$x/$top/collectors/lavinmq/usr1-dump.txt")" "$(printf 'GC\n  heap s
 t_like "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .origin' "$x/$top/manifest.json")" "^$L/broker\.log \(stdout of pid $BROKER\), appended after kill -USR1 at " \
         "usr1 (stdout file): origin"
 t_like "$(cat "$x/$top/evodiag.log")" "lavinmq: sent SIGUSR1 to pid $BROKER" "usr1: the log says a signal was sent"
+t_like "$(jq -r '.intrusive[]' "$x/$top/manifest.json")" "^lavinmq: kill -USR1 $BROKER: done: pre-check: the broker by name and executable, SigCgt has USR1; post-check: alive$" \
+        "usr1: manifest.json intrusive records the pre- and post-check"
+issue_truth "$x/$top" "$out/usr1.tar.zst" "usr1 ISSUE.md"
 t_is "$(kill -0 "$BROKER" 2>/dev/null && echo alive)" alive "usr1: the broker is still running (never USR2, never killed)"
 stop_broker
 
