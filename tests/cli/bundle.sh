@@ -190,6 +190,11 @@ if t_have_hooks 5; then
         t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/manifest.json' | jq -r '.collectors[] | select(.name=="memory") | .status')" "interrupted" \
                 "SIGINT: the blocked collector is marked interrupted"
         t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/summary.txt')" "INCOMPLETE" "SIGINT: summary.txt says it is incomplete"
+        t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/ISSUE.md' | head -8 | tr '\n' '~')" \
+                "This bundle is INCOMPLETE\.\*\* Missing:~> - interrupted by Interrupt.*> - collector memory: interrupted" \
+                "SIGINT: ISSUE.md says so at the top, with what is missing"
+        t_unlike "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/summary.txt')" "\(no findings\)" \
+                "SIGINT: no collector shown as having no findings"
 
         # SIGKILL: never a file under the final name.
         EVODIAG_FAULT=memory:hang "$EVODIAG" bundle --root "$fifo" --only memory --collector-timeout 60s -o "$out/killed.tar.zst" -q >/dev/null 2>&1 &
