@@ -290,6 +290,17 @@ if [ "$(id -u)" = 0 ]; then
 else
         t_skip "not root"; t_skip "not root"; t_skip "not root"; t_skip "not root"
 fi
+# No room for even a small bundle (a 256 KiB tmpfs in a private mount namespace): refused first.
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+        mkdir -p "$T_TMP/full"
+        unshare -m --propagation private sh -c 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"' sh "$T_TMP/full" \
+                "$EVODIAG" bundle --root "$root" --only memory -o "$T_TMP/full/" -q >"$T_TMP/full.out" 2>"$T_TMP/full.err"
+        t_is "$?" 3 "a directory without 1 MiB free: exit 3"
+        t_like "$(cat "$T_TMP/full.err")" "full/? has [0-9.]+ [KMG]?i?B free, less than a small bundle needs \(nothing was collected\)" \
+                "a directory without 1 MiB free: said before collecting"
+else
+        t_skip "needs root and unshare -m"; t_skip "needs root and unshare -m"
+fi
 t_run bundle --root "$root" --only memory --case-id "../../x" -o "$out" -q
 t_is "$RC" 3 "--case-id with a slash: exit 3"
 
