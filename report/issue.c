@@ -290,7 +290,7 @@ static char *why_absent(const struct report *rep, const char *path)
                 return xasprintf("no evodiag collector gathers it yet (there is no %.*s collector)", (int)len, name);
         switch (r->status) {
         case RUN_NOT_SELECTED: return xasprintf("the %s collector was not run: %s", r->c->name, r->note ? r->note : "not selected");
-        case RUN_NOT_APPLICABLE: return xasprintf("the %s collector found nothing to collect (not relevant on this host)", r->c->name);
+        case RUN_NOT_APPLICABLE: return xasprintf("the %s collector does not apply to this host", r->c->name);
         case RUN_TIMEOUT:
         case RUN_CRASHED: return xasprintf("the %s collector did not finish: %s", r->c->name, r->note ? r->note : run_status_name(r->status));
         case RUN_OK: break;
@@ -516,7 +516,8 @@ json_object *issue_context(const struct issue_input *in, const char **template_n
 
         const struct collector *cc = general ? NULL : collector_find(tn);
         _cleanup_free_ char *title = title_from ? xasprintf("%s on %s", title_from->summary, rep->host)
-                                                : xasprintf("Diagnostics of %s on %s", cc ? cc->summary : "this host", rep->host);
+                                     : cc       ? xasprintf("Diagnostics of %s on %s", tn, rep->host)
+                                                : xasprintf("Diagnostics of %s", rep->host);
         put_str(c, "title", title);
         put_str(c, "host", rep->host);
         char ts[32];
