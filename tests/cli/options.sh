@@ -33,6 +33,7 @@ value_for() {
         'warn|crit') echo crit ;;
         NAME) echo general ;;
         ID) echo CASE-1 ;;
+        PID,...) echo 1 ;;
         *) echo "$T_TMP/x" ;;
         esac
 }
