@@ -154,6 +154,15 @@ const struct config_entry *config_get(const struct config *cfg, const char *sect
         return NULL;
 }
 
+void config_set(struct config *cfg, const char *section, const char *key, const char *value)
+{
+        if (cfg->n == cfg->cap) {
+                cfg->cap = cfg->cap ? cfg->cap * 2 : 16;
+                cfg->v = xrealloc(cfg->v, cfg->cap * sizeof(*cfg->v));
+        }
+        cfg->v[cfg->n++] = (struct config_entry){.section = xstrdup(section), .key = xstrdup(key), .value = xstrdup(value)};
+}
+
 void config_free(struct config *cfg)
 {
         for (size_t i = 0; i < cfg->n; i++) {

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 
 struct journal {
@@ -541,4 +542,48 @@ int journal_process(struct journal *j)
         if (r < 0)
                 return r;
         return r != SD_JOURNAL_NOP;
+}
+
+int journal_parse_time(const char *s, uint64_t now_us, uint64_t *out_us)
+{
+        if (!s || !*s || strlen(s) > 64)
+                return -EINVAL;
+        if (streq(s, "now")) {
+                *out_us = now_us;
+                return 0;
+        }
+        if (s[0] == '@') {
+                uint64_t sec;
+                if (parse_u64(s + 1, &sec) < 0 || sec > UINT64_MAX / 1000000)
+                        return -EINVAL;
+                *out_us = sec * 1000000;
+                return 0;
+        }
+        uint64_t ms;
+        if (s[0] >= '0' && s[0] <= '9' && !strchr(s, '-') && !strchr(s, ':')) {
+                if (parse_duration_ms(s, &ms) < 0 || ms > UINT64_MAX / 1000)
+                        return -EINVAL;
+                *out_us = ms * 1000 > now_us ? 0 : now_us - ms * 1000;
+                return 0;
+        }
+        struct tm tm = {0};
+        const char *e = strptime(s, "%Y-%m-%d", &tm);
+        if (!e)
+                return -EINVAL;
+        if (*e == ' ' || *e == 'T') {
+                const char *e2 = strptime(e + 1, "%H:%M:%S", &tm);
+                if (!e2) {
+                        tm.tm_sec = 0;
+                        e2 = strptime(e + 1, "%H:%M", &tm);
+                }
+                e = e2;
+        }
+        if (!e || *e)
+                return -EINVAL;
+        tm.tm_isdst = -1;
+        time_t t = mktime(&tm);
+        if (t == (time_t)-1 || t < 0)
+                return -EINVAL;
+        *out_us = (uint64_t)t * 1000000;
+        return 0;
 }

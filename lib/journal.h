@@ -137,3 +137,8 @@ int journal_process(struct journal *j);
 /* Clears the stop state so journal_next() continues after new entries arrived,
  * keeping the bounds but resetting the counters. */
 void journal_resume(struct journal *j);
+
+/* --since/--until values: a duration back from now ("1h", "30m", "2d"), "now",
+ * "@SECONDS" since the epoch, or a local time "YYYY-MM-DD[ T]HH:MM[:SS]" or a date
+ * "YYYY-MM-DD" (its midnight). now_us: CLOCK_REALTIME µs. 0 and *out_us, or -EINVAL. */
+int journal_parse_time(const char *s, uint64_t now_us, uint64_t *out_us);
