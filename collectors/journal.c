@@ -148,13 +148,20 @@ void jsplit_list(const char *list, char **out, size_t max)
         out[n] = NULL;
 }
 
+uint64_t jconf_size(struct ctx *c, const char *key)
+{
+        uint64_t v = 0;
+        (void)parse_size(conf_str(c, key), &v); /* validated when the config was loaded */
+        return v;
+}
+
 void jconf_read(struct ctx *c, struct jconf *cf)
 {
         *cf = (struct jconf){0};
         cf->units = conf_str(c, "units");
         cf->components = conf_str(c, "components");
         cf->log_files = conf_str(c, "log_files");
-        cf->log_tail = (uint64_t)conf_num(c, "log_tail");
+        cf->log_tail = jconf_size(c, "log_tail");
         uint64_t now = now_ms_realtime() * 1000;
         const char *since = conf_str(c, "since"), *until = conf_str(c, "until");
         if (since[0] && journal_parse_time(since, now, &cf->since_us) < 0)
@@ -166,7 +173,7 @@ void jconf_read(struct ctx *c, struct jconf *cf)
         cf->max_matches = conf_uint(c, "max_matches");
         cf->samples = (unsigned)conf_uint(c, "samples");
         cf->w = (struct journal_window){.since_us = cf->since_us, .until_us = cf->until_bad ? 0 : cf->until_us,
-                                        .max_entries = conf_uint(c, "max_entries"), .max_bytes = (uint64_t)conf_num(c, "max_bytes"),
+                                        .max_entries = conf_uint(c, "max_entries"), .max_bytes = jconf_size(c, "max_bytes"),
                                         .deadline_ms = c->deadline_ms ? c->deadline_ms - (c->deadline_ms > 1500 ? 1000 : 0) : 0};
         jsplit_list(conf_str(c, "dirs"), cf->dirs, 32);
         jsplit_list(conf_str(c, "files"), cf->files, 32);
@@ -608,7 +615,8 @@ static bool replay(struct jscan *s, struct jsource *src, struct findings *fs)
                                 jcopy(src->window, sizeof(src->window), json_object_get_string(v), (size_t)json_object_get_string_len(v));
                         if (json_object_object_get_ex(o, "files", &v) && json_object_is_type(v, json_type_string)) {
                                 free(src->files);
-                                src->files = xstrndup(json_object_get_string(v), 4096);
+                                size_t l = (size_t)json_object_get_string_len(v);
+                                src->files = xstrndup(json_object_get_string(v), l < 4096 ? l : 4096);
                         }
                         s->kernel_read = json_object_object_get_ex(o, "kernel_read", &v) && json_object_get_boolean(v);
                         s->component_read = json_object_object_get_ex(o, "component_read", &v) && json_object_get_boolean(v);

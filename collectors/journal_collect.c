@@ -98,7 +98,7 @@ void journal_collect(struct ctx *c, struct bundle_sink *s)
 {
         struct jconf cf;
         jconf_read(c, &cf);
-        uint64_t max = (uint64_t)conf_num(c, "bundle_text_max");
+        uint64_t max = jconf_size(c, "bundle_text_max");
         struct strbuf *ev = journal_evidence();
         if (ev->len) {
                 const char *what = "the entries the journal verdicts came from: JSON lines with cursors, the first the window and sources";

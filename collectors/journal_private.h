@@ -25,6 +25,8 @@ struct jconf {
 /* "a, b,c" into out (allocated strings, NULL-terminated), max words at most. */
 void jsplit_list(const char *list, char **out, size_t max);
 void jconf_read(struct ctx *c, struct jconf *cf);
+/* A CONF_SIZE key in bytes. */
+uint64_t jconf_size(struct ctx *c, const char *key);
 void jconf_free(struct jconf *cf);
 /* Opens the journal the settings name (lib/journal.h). */
 int jconf_open(const struct jconf *cf, struct journal **j);
