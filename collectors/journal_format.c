@@ -83,7 +83,8 @@ int jparse_oom(const char *msg, uint64_t *pid, char *name, size_t namesz, uint64
         if (p[0] != ' ' || p[1] != '(')
                 return -EINVAL;
         p += 2;
-        const char *e = strstr(p, ") ");
+        /* The kernel prints "(%s) total-vm:": a name may hold ") " itself. */
+        const char *e = strstr(p, ") total-vm:");
         if (!e) {
                 e = strrchr(p, ')');
                 if (!e)

@@ -22,6 +22,7 @@ globs() {
         lavinmq_proc) echo "tests/fixtures/*/proc/net/tcp tests/fixtures/*/proc/net/tcp6 tests/fixtures/*/var/lib/lavinmq/.lock" ;;
         redact) echo "tests/fixtures/*/etc/lavinmq/lavinmq.ini tests/fixtures/*/proc/cmdline tests/fixtures/*/lib/systemd/system/*.service" ;;
         template) echo "templates/*.md" ;;
+        journal) echo "tests/fixtures/journal/*.export" ;;
         *) echo "" ;;
         esac
 }
