@@ -647,10 +647,17 @@ static void read_sources(struct ctx *c, struct jscan *s, struct jsource *src, st
                 fnd_add(fs, SEV_UNKNOWN, "journal.source", "bad journal options ([journal] dirs/files)");
                 return;
         }
-        size_t nf;
+        size_t nf, denied = 0;
         const struct journal_file *f = journal_files(j, &nf);
+        for (size_t i = 0; i < nf; i++)
+                denied += f[i].error == -EACCES || f[i].error == -EPERM;
+        if (denied) { /* not damage: who may read the journal (one finding, not one per file) */
+                struct finding *x = fnd_add(fs, SEV_SKIPPED, "journal.corrupt_file", "%zu journal files cannot be read: permission denied", denied);
+                fnd_remedy(x, "run as root, or as a member of the systemd-journal group");
+                fnd_subject(x, "permission denied");
+        }
         for (size_t i = 0; i < nf; i++) {
-                if (!f[i].error)
+                if (!f[i].error || f[i].error == -EACCES || f[i].error == -EPERM)
                         continue;
                 struct finding *x = fnd_add(fs, SEV_WARN, "journal.corrupt_file", "journal file %s cannot be read (%s): left out, the rest was read",
                                             f[i].path, f[i].error == -ENODATA ? "empty or truncated" : rootfs_strerror(f[i].error));
@@ -695,11 +702,15 @@ static void read_sources(struct ctx *c, struct jscan *s, struct jsource *src, st
                         fnd_remedy(x, "narrow the window (--since) or raise [journal] max_entries / max_bytes / --collector-timeout");
                 fnd_evidence(x, "%s", src->files);
         } else {
-                bool none = nf == 0;
-                struct finding *x = fnd_add(fs, none ? SEV_SKIPPED : SEV_UNKNOWN, "journal.source",
-                                            none ? "no journal here: %s hold no journal files" : "no journal file of %s could be read",
+                bool none = nf == 0, all_denied = nf && denied == nf;
+                struct finding *x = fnd_add(fs, none || all_denied ? SEV_SKIPPED : SEV_UNKNOWN, "journal.source",
+                                            none         ? "no journal here: %s hold no journal files"
+                                            : all_denied ? "the journal files of %s cannot be read by this user"
+                                                         : "no journal file of %s could be read",
                                             src->origin);
-                fnd_remedy(x, none ? "install systemd-journald (Storage=persistent) so the logs persist" : "see journal.corrupt_file");
+                fnd_remedy(x, none         ? "install systemd-journald (Storage=persistent) so the logs persist"
+                              : all_denied ? "run as root, or as a member of the systemd-journal group"
+                                           : "see journal.corrupt_file");
                 fnd_evidence(x, "%s", src->origin);
                 /* The kernel ring buffer instead, for the kernel patterns. */
                 if (!rootfs_is_live()) {

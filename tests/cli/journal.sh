@@ -82,6 +82,18 @@ t_is "$(t_subj journal.corrupt_file)" "$T_TMP/jdir/corrupt.journal,$T_TMP/jdir/f
 t_is "$(t_sev journal.source)" ok "the good file still read"
 t_is "$(t_sev journal.oom_kill)" crit "and its verdicts reached"
 
+# Journal files this user may not read: skipped (run as root), not damage, not unknown.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+        chmod 711 "$T_TMP"
+        mkdir -m 755 "$T_TMP/priv" && cp "$J" "$T_TMP/priv/a.journal" && chmod 600 "$T_TMP/priv/a.journal"
+        OUT=$(timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$EVODIAG" check --only journal --json --journal-dir "$T_TMP/priv" 2>/dev/null)
+        t_is "$(t_sev journal.source):$(t_sev journal.corrupt_file)" "skipped:skipped" "not readable by this user: skipped"
+        t_like "$(t_sum journal.corrupt_file)" "^1 journal files cannot be read: permission denied" "one finding for the denied files"
+else
+        t_skip "needs root and setpriv to run as another user"
+        t_skip "needs root and setpriv"
+fi
+
 # ---- under --root; a root without a journal ----
 R="$T_TMP/root"
 mkdir -p "$R/var/log/journal/0123456789abcdef0123456789abcdef" "$R/run/log/journal" "$R/var/log/cerebellar-norse"
