@@ -1,12 +1,14 @@
 #!/bin/bash
 # The journal collector's cost does not grow with the journal: a 1-hour window in journals
-# of 100k and 1M entries (built here with systemd-journal-remote, spread evenly over the
-# last 24 h: 70% an unrelated unit, 20% lavinmq.service with 1% of those at err, 10% the
-# kernel with an OOM kill now and then), `evodiag check --only journal --since 1h` next to
-# `journalctl --since "1 hour ago" -u lavinmq -p err | wc -l` on the same file; then the
-# peak RSS (the whole process tree) of `evodiag bundle --only journal` on a ~1 GiB journal.
+# of 100k and 1M entries, built here with systemd-journal-remote at the same rate (RATE
+# entries per hour: 10 h and 100 h of history), 70% an unrelated unit, 20% lavinmq.service
+# (1% of those at err), 10% the kernel (an OOM kill now and then). `evodiag check --only
+# journal --since 1h` next to `journalctl --since "1 hour ago" -u lavinmq -p err | wc -l` on
+# the same files. Then the peak RSS (the whole process tree) of `evodiag bundle --only
+# journal` on a ~BIG_MB journal (incompressible messages). journal-remote rotates its
+# output at ~50 MB, so each journal is a directory (--journal-dir, journalctl -D).
 # Usage: bench/journal.sh [path/to/evodiag]
-#   SIZES="100000 1000000"  entries per journal; BIG_MB=1024 (0: no big journal); RUNS=5
+#   SIZES="100000 1000000"; RATE=10000; BIG_MB=1024 (0: no big journal); RUNS=5
 #   TMPDIR: where the journals are built (needs ~BIG_MB + 1 GiB free)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,13 +21,15 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/evodiag-jbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export EVODIAG_CONFIG=/dev/null
 
-# gen N PAD: N entries over the last 24 h as journal export text; PAD bytes of filler per message.
+# gen N PAD: N entries, RATE an hour, ending now, as journal export text; PAD bytes of
+# filler per message (random characters from a pool: journald compresses each message).
 gen() {
-        awk -v n="$1" -v pad="$2" -v now="$(date +%s%6N)" 'BEGIN {
-                srand(42); f = ""; for (i = 0; i < pad; i++) f = f "x"
-                span = 86400 * 1000000; step = span / n
+        awk -v n="$1" -v pad="$2" -v rate="${RATE:-10000}" -v now="$(date +%s%6N)" 'BEGIN {
+                srand(42); c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+                for (k = 0; k < 61; k++) { p[k] = ""; for (i = 0; i < pad; i++) p[k] = p[k] substr(c, int(rand() * 64) + 1, 1) }
+                step = 3600 * 1000000 / rate
                 for (i = 0; i < n; i++) {
-                        t = now - span + i * step; r = i % 100
+                        t = now - (n - i) * step; r = i % 100; f = p[i % 61]
                         printf "__REALTIME_TIMESTAMP=%.0f\n_BOOT_ID=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01\n", t
                         if (r < 70) printf "_TRANSPORT=stdout\n_SYSTEMD_UNIT=app.service\nSYSLOG_IDENTIFIER=app\n_PID=100\nPRIORITY=6\nMESSAGE=request %d served %s\n\n", i, f
                         else if (r < 90) printf "_TRANSPORT=stdout\n_SYSTEMD_UNIT=lavinmq.service\nSYSLOG_IDENTIFIER=lavinmq\n_PID=812\nPRIORITY=%d\nMESSAGE=%s %d %s\n\n", (i % 500 == 70 ? 3 : 6), (i % 500 == 70 ? "Unhandled exception in fiber" : "Published message"), i, f
@@ -50,25 +54,28 @@ timed() {
 }
 
 for n in ${SIZES:-100000 1000000}; do
-        j="$tmp/j$n.journal"
+        d="$tmp/j$n"
+        mkdir "$d"
         t0=$(date +%s)
-        gen "$n" 20 | "$remote" -o "$j" - 2>/dev/null
-        echo "== $n entries over 24 h: $(du -h "$j" | cut -f1) on disk (built in $(($(date +%s) - t0)) s)"
-        echo "   lavinmq err in the last hour: $(journalctl --file "$j" --since "1 hour ago" -u lavinmq -p err -q | wc -l)"
-        timed "evodiag check --only journal --since 1h" "$evodiag" check --only journal --journal-file "$j" --since 1h --format json
-        timed "journalctl --since '1 hour ago' -u lavinmq -p err | wc -l" sh -c "journalctl --file '$j' --since '1 hour ago' -u lavinmq -p err -q | wc -l"
-        timed "journalctl --since '1 hour ago' -k | wc -l" sh -c "journalctl --file '$j' --since '1 hour ago' -k -q | wc -l"
-        rm -f "$j"
+        gen "$n" 20 | "$remote" -o "$d/j.journal" - 2>/dev/null
+        echo "== $n entries ($((n / ${RATE:-10000})) h at ${RATE:-10000}/h): $(du -sh "$d" | cut -f1) in $(ls "$d" | wc -l) files (built in $(($(date +%s) - t0)) s)"
+        echo "   entries: $(journalctl -D "$d" -q | wc -l); lavinmq err in the last hour: $(journalctl -D "$d" --since "1 hour ago" -u lavinmq -p err -q | wc -l)"
+        timed "evodiag check --only journal --since 1h" "$evodiag" check --only journal --journal-dir "$d" --since 1h --format json
+        timed "journalctl --since '1 hour ago' -u lavinmq -p err | wc -l" sh -c "journalctl -D '$d' --since '1 hour ago' -u lavinmq -p err -q | wc -l"
+        timed "journalctl --since '1 hour ago' -k | wc -l" sh -c "journalctl -D '$d' --since '1 hour ago' -k -q | wc -l"
+        rm -rf "$d"
 done
 
 big=${BIG_MB:-1024}
 if [ "$big" -gt 0 ]; then
-        # ~1 KiB per entry on disk with 700 bytes of filler: BIG_MB * 1000 entries
-        j="$tmp/big.journal"
+        # ~1 KiB per entry on disk with 700 random characters: BIG_MB * 1000 entries
+        d="$tmp/big"
+        mkdir "$d"
         t0=$(date +%s)
-        gen $((big * 1000)) 700 | "$remote" -o "$j" - 2>/dev/null
-        echo "== big journal: $(du -h "$j" | cut -f1) on disk, $((big * 1000)) entries (built in $(($(date +%s) - t0)) s)"
-        timed "evodiag check --only journal --since 1h" "$evodiag" check --only journal --journal-file "$j" --since 1h --format json
-        timed "evodiag bundle --only journal --since 24h" "$evodiag" bundle --only journal --journal-file "$j" --since 24h -o "$tmp/b.tar.zst"
+        gen $((big * 1000)) 700 | "$remote" -o "$d/j.journal" - 2>/dev/null
+        echo "== big journal: $(du -sh "$d" | cut -f1) in $(ls "$d" | wc -l) files, $((big * 1000)) entries (built in $(($(date +%s) - t0)) s)"
+        timed "evodiag check --only journal --since 1h" "$evodiag" check --only journal --journal-dir "$d" --since 1h --format json
+        timed "evodiag bundle --only journal --since 24h" "$evodiag" bundle --only journal --journal-dir "$d" --since 24h -o "$tmp/b.tar.zst"
+        timed "evodiag bundle --only journal --since 200h (all of it)" "$evodiag" bundle --only journal --journal-dir "$d" --since 200h -o "$tmp/b2.tar.zst"
         echo "   bundle: $(du -h "$tmp/b.tar.zst" | cut -f1), journal artifacts: $(tar -tf "$tmp/b.tar.zst" | grep -c collectors/journal/)"
 fi
