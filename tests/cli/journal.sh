@@ -148,8 +148,8 @@ timeout -k 5 30 "$EVODIAG" watch --only journal --journal-file "$W" --interval 1
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
 sleep 2
-grown=$(date +%s%3N)
 MKJOURNAL_APPEND=1 sh "$MK" "$FX/grow.export" "$W"
+grown=$(date +%s%3N) # the entries are in the file
 wait $wpid
 t_is "$?" 0 "watch ran its 5 s"
 ev() { jq -c --arg id "$1" 'select(.type == "event" and .id == $id and .gone == false) | {subject, severity}' "$out"; }
