@@ -237,26 +237,45 @@ unsigned jentry_scope(const struct jentry *e, const char *units)
         return s;
 }
 
+static bool field_is(const char *name, size_t nlen, const char *want)
+{
+        return nlen == strlen(want) && !memcmp(name, want, nlen);
+}
+
+static int take_field(void *arg, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+        struct jentry *e = arg;
+        char num[24];
+        uint64_t v;
+        if (field_is(name, nlen, "MESSAGE")) {
+                jcopy(e->msg, sizeof(e->msg), val, vlen);
+        } else if (field_is(name, nlen, "PRIORITY") || field_is(name, nlen, "_PID")) {
+                jcopy(num, sizeof(num), val, vlen);
+                if (parse_u64(num, &v) == 0) {
+                        if (name[0] == 'P' && v <= 7)
+                                e->prio = (int)v;
+                        else if (name[0] == '_')
+                                e->pid = v;
+                }
+        } else if (field_is(name, nlen, "_TRANSPORT")) {
+                e->kernel = vlen == 6 && !memcmp(val, "kernel", 6);
+        } else if (field_is(name, nlen, "_SYSTEMD_UNIT")) {
+                jcopy(e->unit, sizeof(e->unit), val, vlen);
+        } else if (field_is(name, nlen, "SYSLOG_IDENTIFIER")) {
+                jcopy(e->ident, sizeof(e->ident), val, vlen);
+        } else if (field_is(name, nlen, "_COMM") && !e->ident[0]) {
+                jcopy(e->ident, sizeof(e->ident), val, vlen); /* SYSLOG_IDENTIFIER wins, whatever the order */
+        }
+        return 0;
+}
+
 void jentry_from_journal(struct journal *j, struct jentry *e)
 {
         *e = (struct jentry){.prio = -1, .t_us = journal_realtime_us(j)};
         snprintf(e->src, sizeof(e->src), "journal");
-        char buf[32];
-        uint64_t v;
-        if (journal_field_u64(j, "PRIORITY", &v) == 0 && v <= 7)
-                e->prio = (int)v;
-        if (journal_field_u64(j, "_PID", &v) == 0)
-                e->pid = v;
-        if (journal_field(j, "_TRANSPORT", buf, sizeof(buf), NULL) >= 0)
-                e->kernel = streq(buf, "kernel");
-        (void)journal_field(j, "_SYSTEMD_UNIT", e->unit, sizeof(e->unit), NULL);
-        if (journal_field(j, "SYSLOG_IDENTIFIER", e->ident, sizeof(e->ident), NULL) < 0)
-                (void)journal_field(j, "_COMM", e->ident, sizeof(e->ident), NULL);
-        if (journal_field(j, "MESSAGE", e->msg, sizeof(e->msg), NULL) < 0)
-                e->msg[0] = 0;
-        jcopy(e->msg, sizeof(e->msg), e->msg, strlen(e->msg));
-        jcopy(e->unit, sizeof(e->unit), e->unit, strlen(e->unit));
-        jcopy(e->ident, sizeof(e->ident), e->ident, strlen(e->ident));
+        /* One pass over the entry's fields: sd_journal_get_data() walks (and decompresses)
+         * every field of the entry for each field asked for. */
+        (void)journal_fields(j, take_field, e);
 }
 
 /* ---- the kernel ring buffer ---- */
