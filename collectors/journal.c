@@ -124,7 +124,7 @@ static const struct config_key config[] = {
         CONF_SIZE("max_bytes", "512M", "bytes of entry data read at most"),
         CONF_UINT("max_matches", "20000", 1, 1e6, "matched entries kept as evidence at most"),
         CONF_UINT("samples", "3", 0, 20, "sample lines quoted per finding"),
-        CONF_SIZE("bundle_text_max", "4M", "bundle: bytes of log text per unit and for the kernel"),
+        CONF_SIZE("bundle_text_max", "2M", "bundle: bytes of log text per unit and for the kernel"),
         {0},
 };
 
@@ -172,9 +172,16 @@ void jconf_read(struct ctx *c, struct jconf *cf)
                 cf->since_us = now - 3600ull * 1000000;
         cf->max_matches = conf_uint(c, "max_matches");
         cf->samples = (unsigned)conf_uint(c, "samples");
+        /* Stop a second before the runner's deadline; in a bundle (tracing on) the check
+         * gets half the time left, so the texts collect() makes get the other half. */
+        uint64_t dl = c->deadline_ms, t = now_ms_monotonic();
+        if (dl && rootfs_tracing() && dl > t)
+                dl = t + (dl - t) / 2;
+        else if (dl > 1500)
+                dl -= 1000;
         cf->w = (struct journal_window){.since_us = cf->since_us, .until_us = cf->until_bad ? 0 : cf->until_us,
                                         .max_entries = conf_uint(c, "max_entries"), .max_bytes = jconf_size(c, "max_bytes"),
-                                        .deadline_ms = c->deadline_ms ? c->deadline_ms - (c->deadline_ms > 1500 ? 1000 : 0) : 0};
+                                        .deadline_ms = dl};
         jsplit_list(conf_str(c, "dirs"), cf->dirs, 32);
         jsplit_list(conf_str(c, "files"), cf->files, 32);
 }

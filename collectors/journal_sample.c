@@ -21,7 +21,6 @@ struct jwatch {
         struct jconf cf;
         bool opened;
         struct journal *j;
-        int fd;   /* the journal's inotify fd, or -1 */
         int kmsg; /* /dev/kmsg at its end, or -1 */
         uint64_t boot_us;
 };
@@ -80,13 +79,11 @@ static int new_entry(void *arg, const struct jentry *e)
 static void open_sources(struct ctx *c, struct jwatch *w)
 {
         w->opened = true;
-        w->fd = w->kmsg = -1;
+        w->kmsg = -1;
         jconf_read(c, &w->cf);
         if (jconf_open(&w->cf, &w->j) == 0 && journal_usable(w->j)) {
                 jconf_match(&w->cf, w->j);
                 (void)journal_seek_end(w->j); /* watch's window starts now */
-                int fd = journal_watch_fd(w->j);
-                w->fd = fd >= 0 ? fd : -1;
                 return;
         }
         if (w->j) {
@@ -107,8 +104,9 @@ static void open_sources(struct ctx *c, struct jwatch *w)
 
 static void read_journal(struct jwatch *w, struct round *r)
 {
-        if (w->fd >= 0) {
-                struct pollfd p = {.fd = w->fd, .events = POLLIN};
+        int fd = journal_watch_fd(w->j); /* asked each time: a reopen changes it */
+        if (fd >= 0) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 if (poll(&p, 1, 0) > 0) /* never waits: the sampler's interval paces us */
                         (void)journal_process(w->j);
         } else {

@@ -23,9 +23,17 @@ struct journal {
         int error;
         uint64_t entries, bytes;
         bool by_fd;    /* opened with sd_journal_open_files_fd: the fds are ours */
+        /* The matches as given ("F=v", or "" for OR, "&" for AND), to replay after a
+         * reopen; the data read since the last one; an entry already current. */
+        char **mt;
+        size_t nmt;
+        uint64_t since_recycle, recycle, entries_since_recycle;
+        bool pending;
         int *fds;
         size_t nfds;
 };
+
+static void forget_matches(struct journal *j);
 
 static bool is_journal_name(const char *n)
 {
@@ -51,17 +59,17 @@ static int probe_fd(int fd)
         if (d < 0)
                 return -errno;
         sd_journal *sd = NULL;
+        /* On success sd-journal owns the fd (sd_journal_close closes it); on failure not. */
         int r = sd_journal_open_files_fd(&sd, &d, 1, 0);
-        if (r >= 0) {
-                /* The header may be fine and the first entry not: try to reach it. */
-                r = sd_journal_seek_head(sd);
-                if (r >= 0)
-                        r = sd_journal_next(sd);
-                if (r > 0)
-                        r = 0;
-                sd_journal_close(sd);
+        if (r < 0) {
+                close(d);
+                return r;
         }
-        close(d);
+        /* The header may be fine and the first entry not: try to reach it. */
+        r = sd_journal_seek_head(sd);
+        if (r >= 0)
+                r = sd_journal_next(sd);
+        sd_journal_close(sd);
         return r < 0 ? r : 0;
 }
 
@@ -101,6 +109,29 @@ static void consider(struct journal *j, const char *path, bool via_root)
         j->fds = xrealloc(j->fds, (j->nfds + 1) * sizeof(int));
         j->fds[j->nfds++] = fd;
         j->good++;
+}
+
+/* sd_journal_open_files_fd on copies of our fds: on success sd-journal owns (and at
+ * close closes) what it was given, and we keep ours to open the files again. */
+static int open_by_fd(struct journal *j)
+{
+        int *d = xcalloc(j->nfds ? j->nfds : 1, sizeof(int));
+        size_t n = 0;
+        int r = 0;
+        for (; n < j->nfds; n++)
+                if ((d[n] = fcntl(j->fds[n], F_DUPFD_CLOEXEC, 3)) < 0) {
+                        r = -errno;
+                        break;
+                }
+        if (r == 0)
+                r = sd_journal_open_files_fd(&j->sd, d, (unsigned)n, 0);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        close(d[i]);
+                j->sd = NULL;
+        }
+        free(d);
+        return r;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -161,6 +192,7 @@ int journal_open(const struct journal_opts *o, struct journal **out)
         struct journal *j = xcalloc(1, sizeof(*j));
         size_t max = o && o->max_files ? o->max_files : JOURNAL_MAX_FILES;
         j->field_max = o && o->field_max ? o->field_max : JOURNAL_FIELD_MAX;
+        j->recycle = JOURNAL_RECYCLE;
         bool named = o && ((o->dirs && o->dirs[0]) || (o->files && o->files[0]));
         struct strbuf origin = {0};
         if (named) {
@@ -199,7 +231,7 @@ int journal_open(const struct journal_opts *o, struct journal **out)
                 r = sd_journal_open(&j->sd, SD_JOURNAL_LOCAL_ONLY);
         } else if (j->good) {
                 j->by_fd = true;
-                r = sd_journal_open_files_fd(&j->sd, j->fds, (unsigned)j->nfds, 0);
+                r = open_by_fd(j);
         }
         if (r < 0) {
                 j->sd = NULL;
@@ -223,6 +255,7 @@ void journal_close(struct journal *j)
         for (size_t i = 0; i < j->nfds; i++)
                 close(j->fds[i]);
         free(j->fds);
+        forget_matches(j);
         for (size_t i = 0; i < j->nfiles; i++)
                 free(j->files[i].path);
         free(j->files);
@@ -267,21 +300,93 @@ static bool field_name_ok(const char *f)
         return true;
 }
 
+static void remember(struct journal *j, char *m)
+{
+        j->mt = xrealloc(j->mt, (j->nmt + 1) * sizeof(*j->mt));
+        j->mt[j->nmt++] = m;
+}
+
+/* Opens the same files again (sd_journal_open, or the fds we hold). */
+static int reopen_sd(struct journal *j)
+{
+        int r = j->by_fd ? open_by_fd(j) : sd_journal_open(&j->sd, SD_JOURNAL_LOCAL_ONLY);
+        if (r < 0) {
+                j->sd = NULL;
+                return r;
+        }
+        (void)sd_journal_set_data_threshold(j->sd, j->field_max + 64);
+        for (size_t i = 0; i < j->nmt && r >= 0; i++)
+                r = !j->mt[i][0] ? sd_journal_add_disjunction(j->sd)
+                    : streq(j->mt[i], "&") ? sd_journal_add_conjunction(j->sd)
+                                           : sd_journal_add_match(j->sd, j->mt[i], 0);
+        return r < 0 ? r : 0;
+}
+
+/* sd-journal keeps every window of the files it has touched mapped (up to 64 of 8 MiB
+ * each): a long read's resident size grows with what it read. Every JOURNAL_RECYCLE
+ * bytes the journal is closed (unmapping them) and opened again at the same entry. */
+void journal_set_recycle(struct journal *j, uint64_t bytes) { j->recycle = bytes ? bytes : JOURNAL_RECYCLE; }
+
+static int recycle(struct journal *j)
+{
+        char *cur = NULL;
+        if (sd_journal_get_cursor(j->sd, &cur) < 0)
+                return 0; /* not on an entry: nothing to come back to, keep going as is */
+        sd_journal_close(j->sd);
+        int r = reopen_sd(j);
+        if (r >= 0)
+                r = sd_journal_seek_cursor(j->sd, cur);
+        if (r >= 0)
+                r = sd_journal_next(j->sd);
+        if (r > 0)
+                j->pending = sd_journal_test_cursor(j->sd, cur) <= 0; /* gone: this one is new */
+        else if (r == 0)
+                j->stop = JOURNAL_END;
+        free(cur);
+        j->since_recycle = j->entries_since_recycle = 0;
+        return r < 0 ? r : 0;
+}
+
 int journal_match(struct journal *j, const char *field, const char *value)
 {
         if (!j->sd)
                 return -ENODEV;
         if (!field_name_ok(field) || !value || strlen(value) > 4096)
                 return -EINVAL;
-        _cleanup_free_ char *m = xasprintf("%s=%s", field, value);
-        return sd_journal_add_match(j->sd, m, 0);
+        char *m = xasprintf("%s=%s", field, value);
+        int r = sd_journal_add_match(j->sd, m, 0);
+        remember(j, m);
+        return r;
 }
 
-int journal_or(struct journal *j) { return j->sd ? sd_journal_add_disjunction(j->sd) : -ENODEV; }
-int journal_and(struct journal *j) { return j->sd ? sd_journal_add_conjunction(j->sd) : -ENODEV; }
+int journal_or(struct journal *j)
+{
+        if (!j->sd)
+                return -ENODEV;
+        remember(j, xstrdup(""));
+        return sd_journal_add_disjunction(j->sd);
+}
+
+int journal_and(struct journal *j)
+{
+        if (!j->sd)
+                return -ENODEV;
+        remember(j, xstrdup("&"));
+        return sd_journal_add_conjunction(j->sd);
+}
+
+static void forget_matches(struct journal *j)
+{
+        for (size_t i = 0; i < j->nmt; i++)
+                free(j->mt[i]);
+        free(j->mt);
+        j->mt = NULL;
+        j->nmt = 0;
+}
 
 void journal_match_clear(struct journal *j)
 {
+        forget_matches(j);
         if (j->sd)
                 sd_journal_flush_matches(j->sd);
 }
@@ -289,6 +394,7 @@ void journal_match_clear(struct journal *j)
 void journal_resume(struct journal *j)
 {
         j->stop = JOURNAL_MORE;
+        j->pending = false;
         j->error = 0;
         j->entries = j->bytes = 0;
 }
@@ -359,7 +465,26 @@ int journal_next(struct journal *j)
                         j->stop = JOURNAL_DEADLINE;
                         return 0;
                 }
-                int r = sd_journal_next(j->sd);
+                /* The bytes of the fields read, and the entries stepped over: walking the
+                 * indexes maps pages too. */
+                if (j->since_recycle >= j->recycle || j->entries_since_recycle >= JOURNAL_RECYCLE_ENTRIES) {
+                        int e = recycle(j);
+                        if (e < 0 || !j->sd) {
+                                j->stop = JOURNAL_ERROR;
+                                j->error = e < 0 ? e : -EIO;
+                                return j->error;
+                        }
+                        if (j->stop != JOURNAL_MORE)
+                                return 0;
+                }
+                int r;
+                if (j->pending) {
+                        j->pending = false;
+                        r = 1;
+                } else {
+                        r = sd_journal_next(j->sd);
+                        j->entries_since_recycle++;
+                }
                 if (r < 0) {
                         j->stop = JOURNAL_ERROR;
                         j->error = r;
@@ -439,6 +564,7 @@ static long get_value(struct journal *j, const char *field, const char **val)
         if (len < fl + 1 || memcmp(d, field, fl) != 0 || ((const char *)d)[fl] != '=')
                 return -EBADMSG;
         j->bytes += len;
+        j->since_recycle += len;
         *val = (const char *)d + fl + 1;
         len -= fl + 1;
         return len > (size_t)LONG_MAX ? LONG_MAX : (long)len;
@@ -507,6 +633,7 @@ int journal_fields(struct journal *j, int (*fn)(void *arg, const char *name, siz
                 if (!eq || eq == s)
                         continue;
                 j->bytes += len;
+                j->since_recycle += len;
                 size_t nl = (size_t)(eq - s), vl = len - nl - 1;
                 if (vl > j->field_max)
                         vl = j->field_max;

@@ -131,9 +131,18 @@ char *journal_cursor(struct journal *j);
 
 /* Watch: an fd to poll(2) for changes, or -errno where the files were opened by name
  * or fd (then call journal_process() at each interval: new entries are still seen).
+ * Ask again before each poll: a long read reopens the journal (to unmap what it read),
+ * which changes the fd.
  * journal_process(): 0 nothing new, > 0 something changed, -errno. */
 int journal_watch_fd(struct journal *j);
 int journal_process(struct journal *j);
+/* sd-journal keeps what it read mapped (up to 64 windows of 8 MiB): journal_next()
+ * closes and reopens the journal at the same entry (matches kept) after every `bytes`
+ * of fields read, so a long read stays small. 0: the default, JOURNAL_RECYCLE. */
+#define JOURNAL_RECYCLE (4u << 20)
+#define JOURNAL_RECYCLE_ENTRIES 4096 /* also after this many entries stepped over */
+void journal_set_recycle(struct journal *j, uint64_t bytes);
+
 /* Clears the stop state so journal_next() continues after new entries arrived,
  * keeping the bounds but resetting the counters. */
 void journal_resume(struct journal *j);

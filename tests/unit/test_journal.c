@@ -153,6 +153,42 @@ static int count_fields(void *arg, const char *name, size_t nlen, const char *va
         return 0;
 }
 
+/* Reopening every few bytes (to unmap what was read) keeps the same entries, in order,
+ * with the matches and the window. */
+static void test_recycle(void **state)
+{
+        (void)state;
+        struct journal_window w = {.since_us = now_us - 3600ull * 1000000};
+        char *want[32] = {0}, *got[32] = {0};
+        size_t nw = 0, ng = 0;
+        for (int pass = 0; pass < 2; pass++) {
+                _cleanup_journal_ struct journal *j = open_files(good, NULL);
+                if (pass)
+                        journal_set_recycle(j, 60); /* after every entry or two */
+                assert_int_equal(journal_match(j, "_SYSTEMD_UNIT", "lavinmq.service"), 0);
+                assert_int_equal(journal_or(j), 0);
+                assert_int_equal(journal_match(j, "_TRANSPORT", "kernel"), 0);
+                assert_int_equal(journal_seek(j, &w), 0);
+                while (journal_next(j) > 0) {
+                        char m[256];
+                        assert_true(journal_field(j, "MESSAGE", m, sizeof(m), NULL) >= 0);
+                        if (pass)
+                                got[ng++] = xstrdup(m);
+                        else
+                                want[nw++] = xstrdup(m);
+                        assert_true(nw < 32 && ng < 32);
+                }
+                assert_int_equal(journal_stopped(j), JOURNAL_END);
+        }
+        assert_int_equal(nw, 14);
+        assert_int_equal(ng, nw);
+        for (size_t i = 0; i < nw; i++) {
+                assert_string_equal(got[i], want[i]);
+                free(got[i]);
+                free(want[i]);
+        }
+}
+
 static void test_fields_cursors(void **state)
 {
         (void)state;
@@ -560,6 +596,7 @@ int main(void)
                 cmocka_unit_test(test_window),
                 cmocka_unit_test(test_matches),
                 cmocka_unit_test(test_fields_cursors),
+                cmocka_unit_test(test_recycle),
                 cmocka_unit_test(test_bad_files),
                 cmocka_unit_test(test_root),
                 cmocka_unit_test(test_patterns),
