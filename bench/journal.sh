@@ -9,6 +9,7 @@
 # output at ~50 MB, so each journal is a directory (--journal-dir, journalctl -D).
 # Usage: bench/journal.sh [path/to/evodiag]
 #   SIZES="100000 1000000"; RATE=10000; BIG_MB=1024 (0: no big journal); RUNS=5
+#   BIG_DIR=DIR: use this journal directory as the big one (built before) instead
 #   TMPDIR: where the journals are built (needs ~BIG_MB + 1 GiB free)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,11 +70,13 @@ done
 big=${BIG_MB:-1024}
 if [ "$big" -gt 0 ]; then
         # ~1 KiB per entry on disk with 700 random characters: BIG_MB * 1000 entries
-        d="$tmp/big"
-        mkdir "$d"
+        d=${BIG_DIR:-$tmp/big}
         t0=$(date +%s)
-        gen $((big * 1000)) 700 | "$remote" -o "$d/j.journal" - 2>/dev/null
-        echo "== big journal: $(du -sh "$d" | cut -f1) in $(ls "$d" | wc -l) files, $((big * 1000)) entries (built in $(($(date +%s) - t0)) s)"
+        if [ -z "${BIG_DIR:-}" ]; then
+                mkdir "$d"
+                gen $((big * 1000)) 700 | "$remote" -o "$d/j.journal" - 2>/dev/null
+        fi
+        echo "== big journal: $(du -sh "$d" | cut -f1) in $(ls "$d" | wc -l) files${BIG_DIR:+ (given)}, $((big * 1000)) entries (built in $(($(date +%s) - t0)) s)"
         timed "evodiag check --only journal --since 1h" "$evodiag" check --only journal --journal-dir "$d" --since 1h --format json
         timed "evodiag bundle --only journal --since 24h" "$evodiag" bundle --only journal --journal-dir "$d" --since 24h -o "$tmp/b.tar.zst"
         timed "evodiag bundle --only journal --since 200h (all of it)" "$evodiag" bundle --only journal --journal-dir "$d" --since 200h -o "$tmp/b2.tar.zst"
