@@ -530,8 +530,10 @@ static void emit_groups(struct jscan *s, const struct jsource *src, struct findi
                 fmt_time(t1, sizeof(t1), g->first_t);
                 fmt_time(t2, sizeof(t2), g->last_t);
                 struct finding *f;
+                bool file = g->subject[0] == '/';
                 if (ue)
-                        f = fnd_add(fs, g->sev, id, "%s: %" PRIu64 " %s (err or worse) in the window", g->subject, g->count, what);
+                        f = fnd_add(fs, g->sev, id, "%s: %" PRIu64 " %s (err or worse) %s", g->subject, g->count, what,
+                                    file ? "in its tail ([journal] log_tail)" : "in the window");
                 else
                         f = fnd_add(fs, g->sev, id, "%" PRIu64 " × %s%s%s%s%s", g->count, what, g->subject[0] ? ": " : "",
                                     g->subject, g->detail[0] ? " — " : "", g->detail);
@@ -539,13 +541,18 @@ static void emit_groups(struct jscan *s, const struct jsource *src, struct findi
                         fnd_subject(f, "%s", g->subject);
                 fnd_expected(f, "no %s in %s", what, src->window);
                 struct strbuf a = {0};
-                sb_printf(&a, "%" PRIu64 " from %s to %s", g->count, t1, t2);
+                if (g->first_t)
+                        sb_printf(&a, "%" PRIu64 " from %s to %s", g->count, t1, t2);
+                else
+                        sb_printf(&a, "%" PRIu64 " lines of the file's tail", g->count);
                 for (unsigned k = 0; k < g->nsamples; k++)
                         sb_printf(&a, "; \"%s\"", g->samples[k]);
                 fnd_actual(f, "%s", a.s);
                 sb_free(&a);
-                if (ue)
-                        fnd_remedy(f, "journalctl -u %s -p err --since '%s' (or the log file); the component's guide", g->subject, t1);
+                if (ue && file)
+                        fnd_remedy(f, "grep -nE 'ERROR|CRITICAL|FATAL' %s | tail; the component's guide", g->subject);
+                else if (ue)
+                        fnd_remedy(f, "journalctl -u %s -p err --since '%s'; the component's guide", g->subject, t1);
                 else
                         fnd_remedy(f, "%s", jpatterns[g->pat].remedy);
                 fnd_evidence(f, "%s; cursors %s .. %s", src->files, g->first_cursor, g->last_cursor);
