@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "lib/journal.h"
 #include "lib/redact.h"
 #include "report/bundle.h"
 #include "report/issue.h"
@@ -11,8 +12,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL,
-       O_PERFDATA, O_TEMPLATES, O_CASE_ID, O_BATCH };
+enum { O_UNTIL = OPTS_OWN + 64, O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD,
+       O_INSECURE_HTTP, O_FULL, O_PERFDATA, O_TEMPLATES, O_CASE_ID, O_BATCH };
 
 #define CASE_ID_MAX 64
 
@@ -24,6 +25,7 @@ static const struct opt bundle_options[] = {
                                           "built into evodiag)"},
         {"batch", O_BATCH, NULL, "no prompts (evodiag bundle never prompts; accepted for sos-like scripts)"},
         {"since", O_SINCE, "DUR", "how far back logs go (default 24h)"},
+        {"until", O_UNTIL, "TIME", "journal window end: 30m (ago), 'YYYY-MM-DD HH:MM', @EPOCH"},
         {"component", O_COMPONENT, "NAME", "ISSUE.md template: evo, lavinmq, vgpu, snn, framealloc, general\n"
                                            "(default: the component with the worst findings)"},
         {"max-size", O_MAXSIZE, "SIZE", "total uncompressed budget (default 512M)"},
@@ -56,7 +58,7 @@ static const struct verb_spec bundle_verb = {
                  "-v says where evodiag runs and which config it read.\n",
         .opts = bundle_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .timeout_ms = BUNDLE_TIMEOUT_MS,
         .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
         .epilogue = "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"
@@ -82,7 +84,17 @@ int cmd_bundle(int argc, char **argv)
                                 r = usage_error("bundle", "--since: '%s' is not a duration (e.g. 2h, 30m)", p.arg);
                                 goto out;
                         }
+                        c.since = p.arg;
                         break;
+                case O_UNTIL: {
+                        uint64_t t;
+                        if (journal_parse_time(p.arg, now_ms_realtime() * 1000, &t) < 0) {
+                                r = usage_error("bundle", "--until: '%s' is not a time (e.g. 30m, '2025-01-20 10:00')", p.arg);
+                                goto out;
+                        }
+                        c.until = p.arg;
+                        break;
+                }
                 case O_COMPONENT: bo.component = p.arg; break;
                 case O_MAXSIZE:
                 case O_ARTMAX:
@@ -126,6 +138,8 @@ int cmd_bundle(int argc, char **argv)
                 r = usage_error("bundle", "--upload: '%s' is not an https://, http:// or s3:// URL", shown);
                 goto out;
         }
+        if (!c.since)
+                c.since = "24h"; /* the journal window of a bundle */
         if ((r = common_setup(&c)))
                 goto out;
         if (upload) { /* before minutes of collecting: a refused upload is known now */

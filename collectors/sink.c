@@ -123,6 +123,12 @@ void sink_text(struct bundle_sink *s, const char *name, const char *kind, const 
         send_text(s, dest, kind, origin, text, len, false, NULL, 0);
 }
 
+void sink_host_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text, size_t len)
+{
+        _cleanup_free_ char *dest = xasprintf("host%s", path);
+        send_text(s, dest, kind, origin, text, len, false, NULL, 0);
+}
+
 void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o)
 {
         _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE); /* valid UTF-8 */

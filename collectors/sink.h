@@ -35,6 +35,9 @@ void sink_file(struct bundle_sink *s, const char *path);
  * journal, http, socket, derived. origin: where it came from (a URL, a command). */
 void sink_text(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *text, size_t len);
 void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o);
+/* Text the collector derived from the host that `check --from` must find under its root:
+ * stored at host<path> (redacted, capped), e.g. the journal entries its verdicts came from. */
+void sink_host_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text, size_t len);
 /* Runs a command with a deadline; its output (or why there is none) becomes an artifact. */
 void sink_command(struct bundle_sink *s, const char *name, const char *const argv[], uint64_t timeout_ms);
 /* Large binary evidence (cores, perf.data): streamed, not redacted, capped. */

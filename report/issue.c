@@ -37,6 +37,9 @@ static const struct issue_section issue_sections[] = {
         {"Memory", "memory.", "collectors/memory/"},
         {"Open files", "fds.", "collectors/fds/"},
         {"Memory maps", "maps.", "collectors/maps/"},
+        {"Logs (journal, kernel, component log files)", "journal.", "collectors/journal/"},
+        {"NVIDIA GPUs", "gpu.", "collectors/gpu/"},
+        {"perf counters and profile", "perf.", "collectors/perf/"},
         {"Recording of evodiag watch", NULL, "watch/"},
         {"Host files the checks read", NULL, "host/"},
 };
@@ -54,7 +57,10 @@ static const struct issue_want issue_wants[] = {
         {"lavinmq", "collectors/lavinmq/metrics.txt", "the broker's Prometheus metrics"},
         {"lavinmq", "collectors/lavinmq/usr1-dump.txt", "the broker's USR1 dump (GC statistics and fibers)"},
         {"evo", "collectors/evo/", "EVO segment headers (decoded and hex)"},
-        {"snn", "collectors/snn/", "nvidia-smi output, production.toml and the /health, /info, /metrics replies"},
+        {"snn", "collectors/gpu/nvidia-smi-q.txt", "nvidia-smi -q output"},
+        {"snn", "collectors/snn/", "production.toml and the /health, /info, /metrics replies"},
+        {"snn", "collectors/journal/", "the service's journal and log files"},
+        {"lavinmq", "collectors/journal/", "the broker's journal (journalctl -u lavinmq)"},
         {"vgpu", "collectors/vgpu/", "the export, mount, per-VM request/response files, admin socket and mediator log"},
         {"framealloc", "collectors/framealloc/", "framealloc snapshots (snapshot_*.json) and diagnostics"},
 };
@@ -66,6 +72,7 @@ struct issue_version {
 };
 static const struct issue_version issue_versions[] = {
         {"LavinMQ", "lavinmq.version"},
+        {"NVIDIA GPU, driver, CUDA", "gpu.present"},
 };
 
 /* The evidence block every template places with {{{evidence}}}: rendered from the

@@ -46,6 +46,15 @@ ino=$(stat -c %i "$T/dev/shm/evo_cu_hal")
 printf '7f3a00000000-7f3a00001000 rw-s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4300/maps"
 printf '7f3a00000000-7f3a00001000 r--s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4301/maps"
 printf '1: FLOCK  ADVISORY  WRITE 4300 00:1b:%s 0 EOF\n' "$(stat -c %i "$T/dev/shm/evo_cu_hal.lock")" >"$T/proc/locks"
+# The journal collector's inputs: a real journal file (built here) and component log files.
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+        mkdir -p "$T/var/log/journal/0123456789abcdef0123456789abcdef"
+        sh "$TOP_SRCDIR/tests/helpers/mkjournal.sh" "$TOP_SRCDIR/tests/fixtures/journal/host.export" \
+                "$T/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"
+fi
+mkdir -p "$T/var/log/cerebellar-norse" "$T/tmp"
+printf '{"level":"ERROR","message":"step failed: CUDA_ERROR_LAUNCH_FAILED"}\n' >"$T/var/log/cerebellar-norse/app.log"
+printf '[12:00:01] [ERROR] request.txt: bad command\n' >"$T/tmp/mediator.log"
 chmod -R a+rX "$T"
 chmod 600 "$T/dev/shm/evo_cu_hal" "$T/dev/shm/evo_cu_hal.lock"
 P="$T_TMP/pristine"

@@ -69,7 +69,7 @@ for tn in general evo lavinmq vgpu snn framealloc; do
 done
 t_like "$(cat "$x/ISSUE.md")" "- the shm collector.s checks and evidence: not run|Not collected" "framealloc.md: a Not collected section"
 x=$(unpack "$T_TMP/t-snn.tar.gz")
-t_like "$(cat "$x/ISSUE.md")" "- nvidia-smi output, production\.toml and the /health, /info, /metrics replies: not collected \(no evodiag collector gathers it yet" \
+t_like "$(cat "$x/ISSUE.md")" "- production\.toml and the /health, /info, /metrics replies: not collected \(no evodiag collector gathers it yet" \
         "snn.md: what the guide wants and no collector gathers is listed as not collected, with the reason"
 t_unlike "$(cat "$x/ISSUE.md")" "production.toml.*attached|nvidia-smi. output" "snn.md: no claim that they are attached"
 x=$(unpack "$T_TMP/t-lavinmq.tar.gz")
