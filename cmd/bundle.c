@@ -10,7 +10,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL };
+enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL,
+       O_INCLUDE_CORES };
 
 static const struct opt bundle_options[] = {
         {"output", 'o', "PATH", "file, directory, or - for stdout (default: ./evodiag-HOST-TIME.tar.zst)"},
@@ -24,6 +25,8 @@ static const struct opt bundle_options[] = {
         {"full", O_FULL, NULL, "all of /etc/passwd, /etc/group and every process's command line\n"
                                "(default: only the entries the checks looked up and the command\n"
                                "lines of processes the findings name)"},
+        {"include-cores", O_INCLUDE_CORES, NULL, "also store the core files of the crashes in the window (streamed,\n"
+                                                 "each capped by --artifact-max; default: only metadata and backtraces)"},
         {"obfuscate", O_OBF, NULL, "also replace host names, IP and MAC addresses (mapping kept in\n"
                                    "/var/lib/evodiag/obfuscate.map, never in the bundle)"},
         {"gzip", O_GZIP, NULL, "gzip instead of zstd"},
@@ -85,6 +88,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_NOREDACT: bo.redact = false; break;
                 case O_OBF: bo.obfuscate = true; break;
                 case O_FULL: bo.full = true; break;
+                case O_INCLUDE_CORES: bo.include_cores = true; break;
                 case O_GZIP: bo.gzip = true; break;
                 case O_UPLOAD: upload = p.arg; break;
                 case O_INSECURE_HTTP: insecure_http = true; break;

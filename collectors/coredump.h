@@ -48,6 +48,7 @@ struct cd_bt {
         struct cd_module *modules;
         size_t nmodules;
         bool modules_cut, text_cut;
+        bool not_core;              /* the file is not an ELF core at all */
         char *error;                /* no backtrace at all: why */
 };
 void cd_bt_free(struct cd_bt *b);
@@ -107,12 +108,12 @@ struct cd_record {
         char *cursor;        /* of the journal entry */
 };
 void cd_record_free(struct cd_record *r);
-/* One journal field (FIELD=value, value not NUL-terminated) into r: COREDUMP_EXE,
+/* One journal field (name and value as journal_fields() hands them: not NUL-terminated) into r: COREDUMP_EXE,
  * COREDUMP_COMM, COREDUMP_PID, COREDUMP_UID, COREDUMP_SIGNAL, COREDUMP_TIMESTAMP,
  * COREDUMP_FILENAME, COREDUMP_UNIT, COREDUMP_CMDLINE, COREDUMP_HOSTNAME, COREDUMP_SIZE,
  * _UID; others are ignored. Values are cut at CD_NAME_MAX; bad numbers are left out.
  * Returns 1 when the field was used, 0 when ignored, -EINVAL when malformed. */
-int cd_record_field(struct cd_record *r, const char *field, size_t len);
+int cd_record_field(struct cd_record *r, const char *name, size_t nlen, const char *value, size_t vlen);
 /* systemd-coredump's file name "core.COMM.UID.BOOTID.PID.USEC[.zst|.lz4|.xz]" into r
  * (comm, uid, pid, time_us). COMM may itself contain dots. 0 or -EINVAL. */
 int cd_parse_core_name(const char *name, struct cd_record *r);

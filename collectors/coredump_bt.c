@@ -403,10 +403,12 @@ void cd_bt_parse_fd(int fd, bool live, struct cd_bt *bt)
         GElf_Ehdr eh;
         if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
                 bt->error = xstrdup("not an ELF file");
+                bt->not_core = true;
                 goto out;
         }
         if (eh.e_type != ET_CORE) {
                 bt->error = xasprintf("an ELF file but not a core (e_type %u)", (unsigned)eh.e_type);
+                bt->not_core = true;
                 goto out;
         }
         read_notes(elf, bt);

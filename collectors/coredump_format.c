@@ -61,6 +61,7 @@ char *cd_bt_to_json(const struct cd_bt *b)
         add_u64(o, "threads_total", b->threads_total);
         json_object_object_add(o, "modules_cut", json_object_new_boolean(b->modules_cut));
         json_object_object_add(o, "text_cut", json_object_new_boolean(b->text_cut));
+        json_object_object_add(o, "not_core", json_object_new_boolean(b->not_core));
         json_object *ts = json_object_new_array();
         for (size_t i = 0; i < b->nthreads; i++) {
                 const struct cd_thread *t = &b->threads[i];
@@ -205,6 +206,7 @@ int cd_bt_from_json(const char *text, size_t len, struct cd_bt *out, char **err)
         out->error = get_str(o, "error");
         out->modules_cut = get_bool(o, "modules_cut");
         out->text_cut = get_bool(o, "text_cut");
+        out->not_core = get_bool(o, "not_core");
         json_object *ts = get_array(o, "threads");
         size_t n = ts ? json_object_array_length(ts) : 0;
         out->threads_total = get_u64(o, "threads_total");
@@ -369,13 +371,10 @@ static int field_num(const char *v, size_t n, uint64_t max, uint64_t *out)
         return 0;
 }
 
-int cd_record_field(struct cd_record *r, const char *field, size_t len)
+int cd_record_field(struct cd_record *r, const char *field, size_t kl, const char *v, size_t vl)
 {
-        const char *eq = memchr(field, '=', len);
-        if (!eq || eq == field)
+        if (!kl)
                 return -EINVAL;
-        size_t kl = (size_t)(eq - field), vl = len - kl - 1;
-        const char *v = eq + 1;
         static const struct {
                 const char *key;
                 size_t off;
