@@ -126,7 +126,8 @@ static const char *when(uint64_t us, char buf[static 32])
 /* "lavinmq (pid 123, uid 0)" */
 static void crash_subject(const struct cd_crash *c, struct strbuf *sb)
 {
-        sb_printf(sb, "%s", c->rec.comm ? c->rec.comm : c->rec.exe ? c->rec.exe : "unknown process");
+        /* Nothing names the process (a truncated core without its notes): the file does. */
+        sb_printf(sb, "%s", c->rec.comm ? c->rec.comm : c->rec.exe ? c->rec.exe : c->core_path ? c->core_path : "unknown process");
         if (c->rec.pid)
                 sb_printf(sb, " pid %d", c->rec.pid);
 }
@@ -415,7 +416,7 @@ static void check_storage(const struct ctx *ctx, struct cd_scan *s, struct findi
                         f = fnd_add(fs, SEV_WARN, "coredump.storage", "%zu cores older than the window take %s in %s",
                                     d->old_files, fmt_bytes(d->old_bytes, b1), d->path);
                 else
-                        f = fnd_add(fs, SEV_OK, "coredump.storage", "%s: %zu cores, %s; file system %.0f%% full", d->path, d->files,
+                        f = fnd_add(fs, SEV_OK, "coredump.storage", "%s: %zu core files, %s; file system %.0f%% full", d->path, d->files,
                                     fmt_bytes(d->bytes, b2), used);
                 fnd_subject(f, "%s", d->path);
                 fnd_expected(f, "file system below %.0f%% full; old cores below %s", warn_pct, fmt_bytes(old_max, b1));

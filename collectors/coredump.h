@@ -117,6 +117,10 @@ int cd_record_field(struct cd_record *r, const char *name, size_t nlen, const ch
 /* systemd-coredump's file name "core.COMM.UID.BOOTID.PID.USEC[.zst|.lz4|.xz]" into r
  * (comm, uid, pid, time_us). COMM may itself contain dots. 0 or -EINVAL. */
 int cd_parse_core_name(const char *name, struct cd_record *r);
+/* The top n frames of systemd-coredump's own stack trace in a record's MESSAGE
+ * ("#0  0x00007f.. func (module + 0x12)" lines), as "func (module + 0x12) <- ...";
+ * NULL when it has none. For records whose core was not kept. */
+char *cd_message_top(const char *msg, size_t n);
 /* "SIGSEGV" for 11 and so on; "signal N" otherwise (buf). */
 const char *cd_signal_name(int sig, char buf[static 16]);
 

@@ -477,6 +477,44 @@ const char *cd_signal_name(int sig, char buf[static 16])
         return buf;
 }
 
+/* The first n "#k ..." frame lines of systemd-coredump's MESSAGE (its own backtrace),
+ * for records whose core was not kept. */
+char *cd_message_top(const char *msg, size_t n)
+{
+        struct strbuf sb = {0};
+        const char *p = msg;
+        size_t got = 0;
+        while (p && *p && got < n) {
+                const char *eol = strchr(p, '\n');
+                size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+                const char *q = p;
+                while (q < p + ll && (*q == ' ' || *q == '\t'))
+                        q++;
+                if (q < p + ll && *q == '#') {
+                        /* "#0  0x00007f... func (module + 0x12)": keep what follows the address */
+                        const char *sp = memchr(q, ' ', (size_t)(p + ll - q));
+                        while (sp && sp < p + ll && *sp == ' ')
+                                sp++;
+                        const char *rest = sp ? memchr(sp, ' ', (size_t)(p + ll - sp)) : NULL;
+                        if (rest && rest + 1 < p + ll) {
+                                if (got++)
+                                        sb_puts(&sb, " <- ");
+                                size_t rl = (size_t)(p + ll - rest - 1);
+                                sb_putn(&sb, rest + 1, rl > 200 ? 200 : rl);
+                        }
+                }
+                p = eol ? eol + 1 : NULL;
+        }
+        if (!got) {
+                sb_free(&sb);
+                return NULL;
+        }
+        for (char *c = sb.s; *c; c++)
+                if ((unsigned char)*c < 0x20)
+                        *c = '?';
+        return sb_steal(&sb);
+}
+
 /* ---- core_pattern, limits ---- */
 
 void cd_pattern_free(struct cd_pattern *p)

@@ -1,0 +1,185 @@
+#!/bin/bash
+# coredump collector on real cores: tests/helpers/cd_threads (known nested functions, two
+# threads, or 1000) gcore'd here, one zstd-compressed under a fixture
+# /var/lib/systemd/coredump with its systemd-coredump journal record (a real .journal
+# built by systemd-journal-remote); and a hostile core directory (truncated core, core.123
+# that is not ELF, a .zst expanding past the cap, a removed executable, 1000 threads, a
+# FIFO, a symlink out of the root, a forged journal record).
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
+
+HELPER="$TOP_BUILDDIR/tests/helpers/cd_threads"
+MKJ="$TOP_SRCDIR/tests/helpers/mkjournal.sh"
+command -v gcore >/dev/null || t_skip_all "gcore not found (Debian package gdb)"
+command -v zstd >/dev/null || t_skip_all "zstd not found"
+[ -x /lib/systemd/systemd-journal-remote ] || t_skip_all "systemd-journal-remote not found"
+[ -x "$HELPER" ] || t_skip_all "$HELPER not built"
+T_TIMEOUT=120
+
+# make_core BIN NTHREADS OUT ROOT: runs BIN, gcores it into OUT once every thread is in
+# place, kills it; copies every file it mapped into ROOT at the same path (libdwfl reads
+# the modules under --root). Sets CORE_PID.
+make_core() {
+        local bin=$1 n=$2 out=$3 root=$4 ready="$T_TMP/ready.$RANDOM" i f
+        "$bin" "$n" >"$ready" 2>/dev/null &
+        CORE_PID=$!
+        t_at_exit "kill -9 $CORE_PID 2>/dev/null"
+        for i in $(seq 1000); do grep -q ready "$ready" 2>/dev/null && break; sleep 0.01; done
+        if [ -n "$root" ]; then
+                for f in $(awk '$6 ~ /^\// {print $6}' "/proc/$CORE_PID/maps" | sort -u); do
+                        [ -f "$f" ] && mkdir -p "$root$(dirname "$f")" && cp "$f" "$root$f"
+                done
+        fi
+        timeout 120 gcore -o "$out" "$CORE_PID" >/dev/null 2>&1
+        kill -9 "$CORE_PID" 2>/dev/null
+        wait "$CORE_PID" 2>/dev/null
+        mv "$out.$CORE_PID" "$out"
+}
+# Findings of the coredump collector in $OUT (JSON).
+field() { # ID FIELD [SUBJECT-REGEX]
+        printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" --arg s "${3:-}" \
+                '[.collectors[].findings[] | select(.id == $id and ($s == "" or ((.subject // "") | test($s)))) | .[$f] // ""][0] // ""'
+}
+sevs() { # ID [SUBJECT-REGEX]
+        printf '%s' "$OUT" | jq -r --arg id "$1" --arg s "${2:-}" \
+                '[.collectors[].findings[] | select(.id == $id and ($s == "" or ((.subject // "") | test($s)))) | .severity] | join(",")'
+}
+BOOT=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01
+
+# ---- a component crash: zstd core + journal record ----
+root=$(fx_root cd-good)
+fx_file "$root" proc/sys/kernel/core_pattern "|/lib/systemd/systemd-coredump %P %u %g %s %t %c %h"
+fx_file "$root" lib/systemd/systemd-coredump ""
+fx_file "$root" run/systemd/coredump ""
+printf 'root:x:0:0:root:/root:/bin/sh\nsystemd-coredump:x:998:998::/:/usr/sbin/nologin\n' >"$root/etc/passwd"
+make_core "$HELPER" 1 "$T_TMP/core.good" "$root"
+pid=$CORE_PID
+now=$(date +%s%6N)
+usec=$((now - 120000000))
+name="core.cd_threads.0.$BOOT.$pid.$usec.zst"
+mkdir -p "$root/var/lib/systemd/coredump"
+zstd -q -f "$T_TMP/core.good" -o "$root/var/lib/systemd/coredump/$name"
+mkdir -p "$root/var/log/journal/0123456789abcdef0123456789abcdef"
+cat >"$T_TMP/cd.export" <<EOF
+__REALTIME_TIMESTAMP=NOW-119
+_BOOT_ID=$BOOT
+_TRANSPORT=journal
+_UID=0
+_PID=4242
+_COMM=systemd-coredum
+PRIORITY=2
+MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1
+MESSAGE=Process $pid (cd_threads) of user 0 dumped core.
+COREDUMP_PID=$pid
+COREDUMP_UID=0
+COREDUMP_SIGNAL=11
+COREDUMP_COMM=cd_threads
+COREDUMP_EXE=$HELPER
+COREDUMP_UNIT=cd_threads.service
+COREDUMP_TIMESTAMP=$usec
+COREDUMP_FILENAME=/var/lib/systemd/coredump/$name
+
+__REALTIME_TIMESTAMP=NOW-100
+_BOOT_ID=$BOOT
+_TRANSPORT=journal
+_UID=1000
+_PID=5555
+PRIORITY=2
+MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1
+MESSAGE=Process 1 (lavinmq) of user 0 dumped core.
+COREDUMP_PID=1
+COREDUMP_UID=0
+COREDUMP_SIGNAL=11
+COREDUMP_COMM=lavinmq
+COREDUMP_EXE=/usr/bin/lavinmq
+
+__REALTIME_TIMESTAMP=NOW-90000
+_BOOT_ID=$BOOT
+_TRANSPORT=journal
+_UID=0
+PRIORITY=2
+MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1
+MESSAGE=Process 77 (cd_threads) of user 0 dumped core.
+COREDUMP_PID=77
+COREDUMP_UID=0
+COREDUMP_SIGNAL=6
+COREDUMP_COMM=cd_threads
+
+EOF
+sh "$MKJ" "$T_TMP/cd.export" "$root/var/log/journal/0123456789abcdef0123456789abcdef/system.journal" "$now"
+printf '[coredump]\ncomponents = cd_threads\n' >"$T_TMP/cd.conf"
+
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run check --root "$root" --only coredump --json
+t_is "$RC" 2 "component crash: exit 2 (crit)"
+t_is "$(sevs coredump.component_crash)" crit "component crash: crit"
+sum=$(field coredump.component_crash summary)
+t_like "$sum" "^cd_threads \(cd_threads pid $pid\) crashed with SIGSEGV at " "component crash: component, pid and signal from the record"
+t_like "$sum" "pause \(libc.so.6\+0x[0-9a-f]+\) <- evo_cd_innermost \(cd_threads\+0x[0-9a-f]+\) <- evo_cd_middle \(cd_threads\+0x" \
+        "component crash: the crashing thread's top frames, symbolized from the zstd core"
+t_like "$(field coredump.component_crash evidence)" "journal record fc2e22bc6ee647b6b90729ab34a250b1, /var/lib/systemd/coredump/$name" \
+        "component crash: evidence names the record and the core"
+t_like "$(field coredump.crash summary 'forged')" "^1 coredump record\(s\) not written by systemd-coredump ignored \(written by uid 1000\)" \
+        "a record logged by uid 1000 is not believed"
+t_unlike "$OUT" "lavinmq pid 1 crashed" "the forged lavinmq crash is not reported"
+t_unlike "$OUT" "pid 77" "a record older than the window is left out"
+t_is "$(sevs coredump.cores_lost)" ok "systemd-coredump installed and its socket there: cores kept"
+t_like "$(sevs coredump.storage)" "^(ok|warn)$" "storage checked (statvfs of the fixture's file system)"
+
+out="$T_TMP/b.tar.zst"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "$out" -q
+t_is "$RC" 0 "bundle: written"
+x="$T_TMP/bx"
+mkdir -p "$x"
+tar --zstd -xf "$out" -C "$x"
+bt=$(cat "$x"/*/collectors/coredump/backtrace-1-pid$pid.txt 2>/dev/null)
+t_is "$(printf '%s\n' "$bt" | grep -c '^Stack trace of thread')" 2 "bundle: both threads' backtraces"
+# Every thread names the three nested functions, in order.
+ok=yes
+for t in $(printf '%s\n' "$bt" | awk '/^Stack trace of thread/ {print $5}' | tr -d ':'); do
+        blk=$(printf '%s\n' "$bt" | awk -v t="$t" '/^Stack trace of thread/ {on = ($5 == t || $5 == t":")} on')
+        printf '%s' "$blk" | tr '\n' ' ' | grep -Eq 'evo_cd_innermost .*evo_cd_middle .*evo_cd_outer ' || ok="no: thread $t"
+done
+t_is "$ok" yes "bundle: every thread's backtrace names evo_cd_innermost, evo_cd_middle, evo_cd_outer"
+t_like "$bt" "evo_cd_innermost \(cd_threads \+ 0x[0-9a-f]+\) at .*cd_threads.c:[0-9]+" "bundle: file:line from DWARF"
+t_like "$bt" "cd_threads build-id [0-9a-f]{40}" "bundle: the modules' build-ids"
+t_like "$(cat "$x"/*/collectors/coredump/crashes.json)" "\"signal\": *11," "bundle: crashes.json metadata"
+t_is "$(tar --zstd -tf "$out" | grep -c 'collectors/coredump/core-')" 0 "bundle: no core without --include-cores"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "$T_TMP/bc.tar.zst" -q --include-cores
+t_is "$(tar --zstd -tf "$T_TMP/bc.tar.zst" | grep -c "collectors/coredump/core-1-pid$pid.zst")" 1 "--include-cores: the core is stored"
+
+# ---- hostile core directory ----
+root=$(fx_root cd-hostile)
+fx_file "$root" proc/sys/kernel/core_pattern "/var/crash/core.%p"
+mkdir -p "$root/var/crash" "$root/var/lib/systemd/coredump"
+printf 'this is not an ELF core\n' >"$root/var/crash/core.123"
+head -c 200000 "$T_TMP/core.good" >"$root/var/crash/core.trunc"
+mkfifo "$root/var/crash/core.fifo"
+ln -s /etc/shadow "$root/var/crash/core.link"
+head -c 8000000 /dev/zero | zstd -q >"$root/var/lib/systemd/coredump/core.big.0.$BOOT.9.$now.zst"
+cp "$HELPER" "$T_TMP/cd_gone"
+make_core "$T_TMP/cd_gone" 1 "$root/var/crash/core.gone" ""
+rm -f "$T_TMP/cd_gone"
+make_core "$HELPER" 1000 "$root/var/crash/core.many" "$root"
+fx_proc "$root" 300 lavinmq uid=0
+printf '%-26s%-21s%-21s%-10s\n' "Max core file size" 0 unlimited bytes >>"$root/proc/300/limits"
+printf '[coredump]\nmax_core_size = 1M\nbacktraces = 10\n' >"$T_TMP/h.conf"
+EVODIAG_CONFIG="$T_TMP/h.conf" t_run check --root "$root" --only coredump --json
+t_like "$RC" "^[012]$" "hostile: the run ends normally"
+t_unlike "$OUT" "coredump.(timeout|crashed)" "hostile: the collector neither times out nor crashes"
+t_like "$(field coredump.crash summary 'core.123')" "core.123 is named like a core but is not one: not an ELF file" "core.123 not ELF: said, not a crash"
+t_is "$(sevs coredump.crash 'core.123')" info "core.123 not ELF: info"
+t_like "$(field coredump.crash summary '^core\.big|^big')" "expands past the 1.0 MiB cap" "zst expanding past the cap: refused, said"
+t_like "$(field coredump.crash summary 'core.trunc')" "^/var/crash/core.trunc crashed with an unknown signal at .*: no backtrace: cannot read the core's threads" \
+        "truncated core: said, named by its file"
+t_like "$(field coredump.crash summary '^cd_gone')" "\?\? \(cd_gone\+0x[0-9a-f]+\)" "removed executable: ?? frames with module+offset"
+t_unlike "$OUT" "core\.(fifo|link)" "FIFO and symlink out of the root: not cores"
+t_like "$(field coredump.cores_lost summary)" "lavinmq pid 300 runs with RLIMIT_CORE 0 \(ulimit -c 0\): a crash writes no core" \
+        "cores_lost: RLIMIT_CORE 0 of a component with a plain core_pattern"
+t_like "$(field coredump.cores_lost remedy)" "LimitCORE=.*ulimit -c 2097152.*ulimit -c 0" "cores_lost: LimitCORE/ulimit remedy and the reset"
+EVODIAG_CONFIG="$T_TMP/h.conf" t_run bundle --root "$root" --only coredump -o "$T_TMP/h.tar.zst" -q
+t_like "$RC" "^[01]$" "hostile bundle: written"
+many=$(tar --zstd -xOf "$T_TMP/h.tar.zst" --wildcards '*/collectors/coredump/backtrace-*' 2>/dev/null)
+t_like "$many" "\(64 of 1001 threads shown: at most 64\)" "1000 threads: 64 threads kept, the cut said"
+t_is "$(printf '%s\n' "$many" | grep -c '^Stack trace of thread')" $((64 + 1 + 1)) "1000 threads: 64 unwound (plus the gone and truncated cores' threads)"
+
+t_done
