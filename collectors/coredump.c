@@ -14,6 +14,7 @@
 #include "collectors/collector.h"
 #include "collectors/coredump_private.h"
 #include "collectors/sink.h"
+#include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/trust.h"
 
@@ -317,8 +318,9 @@ static size_t check_component_limits(struct cd_scan *s, const char *components, 
                         char path[64];
                         snprintf(path, sizeof(path), "/proc/%d/limits", p->pid);
                         _cleanup_free_ char *text = NULL;
-                        uint64_t soft;
-                        if (rootfs_read(path, 64 << 10, &text, NULL) < 0 || cd_limits_core(text, &soft) < 0 || soft != 0)
+                        uint64_t soft, hard;
+                        if (rootfs_read(path, 64 << 10, &text, NULL) < 0 ||
+                            limits_get(text, "Max core file size", &soft, &hard) < 0 || soft != 0)
                                 continue;
                         bool piped = s->pattern.kind == CD_PAT_SYSTEMD;
                         _cleanup_free_ char *subj = xasprintf("%s pid %d", w, p->pid);

@@ -125,6 +125,7 @@ char *cd_message_top(const char *msg, size_t n);
 const char *cd_signal_name(int sig, char buf[static 16]);
 
 /* ---- where cores go ---- */
+/* (RLIMIT_CORE: lib/procfs.h limits_get(text, "Max core file size", ...).) */
 
 enum cd_pattern_kind { CD_PAT_FILE, CD_PAT_SYSTEMD, CD_PAT_PIPE, CD_PAT_EMPTY };
 struct cd_pattern {
@@ -137,6 +138,3 @@ struct cd_pattern {
 /* /proc/sys/kernel/core_pattern. 0 or -EINVAL. */
 int cd_parse_core_pattern(const char *text, struct cd_pattern *p);
 void cd_pattern_free(struct cd_pattern *p);
-/* The soft "Max core file size" of a /proc/PID/limits text, bytes; UINT64_MAX for
- * unlimited. 0 or -EINVAL (-ENOENT when the line is absent). */
-int cd_limits_core(const char *text, uint64_t *soft);

@@ -561,30 +561,3 @@ int cd_parse_core_pattern(const char *text, struct cd_pattern *p)
         }
         return 0;
 }
-
-int cd_limits_core(const char *text, uint64_t *soft)
-{
-        const char *p = text;
-        while (p && *p) {
-                const char *eol = strchr(p, '\n');
-                size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-                if (ll > 20 && strncmp(p, "Max core file size", 18) == 0) {
-                        char line[256];
-                        if (ll >= sizeof(line))
-                                return -EINVAL;
-                        memcpy(line, p + 18, ll - 18);
-                        line[ll - 18] = 0;
-                        const char *q = line, *f;
-                        size_t fl = next_field(&q, &f);
-                        if (!fl)
-                                return -EINVAL;
-                        if (fl == 9 && strncmp(f, "unlimited", 9) == 0) {
-                                *soft = UINT64_MAX;
-                                return 0;
-                        }
-                        return parse_digits_u64(f, fl, 10, 20, soft) < 0 ? -EINVAL : 0;
-                }
-                p = eol ? eol + 1 : NULL;
-        }
-        return -ENOENT;
-}
