@@ -147,6 +147,25 @@ t_is "$(tar --zstd -tf "$out" | grep -c 'collectors/coredump/core-')" 0 "bundle:
 EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "$T_TMP/bc.tar.zst" -q --include-cores
 t_is "$(tar --zstd -tf "$T_TMP/bc.tar.zst" | grep -c "collectors/coredump/core-1-pid$pid.zst")" 1 "--include-cores: the core is stored"
 
+# ---- watch: a core appearing during the run is a crit event with its top frames ----
+wroot=$(fx_root cd-watch)
+cp -a "$root/." "$wroot/" # the helper's modules
+rm -rf "$wroot/var/lib/systemd/coredump" "$wroot/var/log/journal"
+fx_file "$wroot" proc/sys/kernel/core_pattern "/var/crash/core.%p"
+mkdir -p "$wroot/var/crash"
+cp "$T_TMP/core.good" "$wroot/var/crash/core.old" # there before watch starts: not an event
+timeout -k 5 60 "$EVODIAG" watch --root "$wroot" --only coredump --duration 4s --interval 500ms --json \
+        >"$T_TMP/watch.out" 2>"$T_TMP/watch.err" &
+wpid=$!
+sleep 1.5
+cp "$T_TMP/core.good" "$wroot/var/crash/.tmp" && mv "$wroot/var/crash/.tmp" "$wroot/var/crash/core.$pid"
+wait "$wpid"
+t_is "$?" 0 "watch: exits 0 after --duration"
+ev=$(jq -c 'select(.type == "event")' "$T_TMP/watch.out" 2>/dev/null)
+t_is "$(printf '%s\n' "$ev" | grep -c 'coredump\.')" 1 "watch: exactly one crash event (the core there at the start is not one)"
+t_like "$ev" '"severity":"crit"' "watch: the new core is a crit event"
+t_like "$ev" "cd_threads pid $pid crashed with .*evo_cd_innermost \(cd_threads\+0x" "watch: the event names the process and its top frames"
+
 # ---- hostile core directory ----
 root=$(fx_root cd-hostile)
 fx_file "$root" proc/sys/kernel/core_pattern "/var/crash/core.%p"
