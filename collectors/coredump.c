@@ -26,6 +26,7 @@
 #include <time.h>
 
 #define BUNDLE_CRASHES_MAX 20 /* crashes a bundle describes */
+#define CRASH_JSON_FRAMES 16  /* top frames of the crashing thread in crashes.json */
 #define LIMIT_REMEDY                                                                                              \
         "systemctl edit UNIT -> [Service] LimitCORE=infinity (or a size, e.g. 2G), then systemctl restart UNIT; "   \
         "started from a shell: ulimit -c 2097152 before starting it. Reset it after debugging (ulimit -c 0; "     \
@@ -468,6 +469,24 @@ static json_object *crash_json(const struct cd_crash *c)
         if (c->rec.have_uid)
                 json_object_object_add(o, "uid", json_object_new_int64(c->rec.uid));
         json_object_object_add(o, "time_us", json_object_new_uint64(c->rec.time_us));
+        /* What ISSUE.md's crash section shows (templates/README.md: process, pid, signal,
+         * time, frames[]): the names, and the crashing thread's top frames as text. */
+        char sb[16], tb[32];
+        json_object_object_add(o, "process", json_object_new_string(c->rec.comm ? c->rec.comm : c->rec.exe ? c->rec.exe : "?"));
+        json_object_object_add(o, "signal_name", json_object_new_string(c->rec.signal ? cd_signal_name(c->rec.signal, sb) : "unknown"));
+        json_object_object_add(o, "time", json_object_new_string(when(c->rec.time_us, tb)));
+        json_object *fr = json_object_new_array();
+        if (c->bt.nthreads)
+                for (size_t k = 0; k < c->bt.threads[0].nframes && k < CRASH_JSON_FRAMES; k++) {
+                        struct strbuf f = {0};
+                        sb_printf(&f, "#%zu ", k);
+                        cd_frame_format(&c->bt.threads[0].frames[k], &f);
+                        json_object_array_add(fr, json_object_new_string(f.s));
+                        sb_free(&f);
+                }
+        else if (c->message_top)
+                json_object_array_add(fr, json_object_new_string(c->message_top));
+        json_object_object_add(o, "frames", fr);
         json_object_object_add(o, "core_size", json_object_new_uint64(c->core_size));
         json_object *m = json_object_new_array();
         for (size_t i = 0; i < c->bt.nmodules; i++) {
