@@ -6,9 +6,10 @@
  * A core is whatever the crashed process had in memory, and the paths of its modules
  * are what that process mapped: both are hostile input. So decompression and parse
  * each run in a forked child that is sandboxed before it touches them: no core of its
- * own (RLIMIT_CORE 0), not dumpable, no new privileges, every fd closed but the ones it
- * needs, a user namespace of its own where the kernel allows one (then it keeps no
- * capability on the host: it reads only what any user could, plus root-owned files),
+ * own (RLIMIT_CORE 0), every fd closed but the ones it needs, uid and gid nobody when
+ * evodiag runs as root, not dumpable, no new privileges, a user namespace of its own
+ * where the kernel allows one (no capability left on the host: it reads only what any
+ * user could),
  * a file size limit (decompression) or an address-space limit (parse, not under
  * AddressSanitizer, which reserves terabytes), and a deadline after which the parent
  * kills it. Its answer is JSON read back with every cap enforced again
@@ -31,17 +32,31 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <grp.h>
 
 #define CD_JSON_READ_MAX (2u * CD_TEXT_MAX + (256u << 10))
 
 /* ---- the sandbox ---- */
 
+#define NOBODY 65534
+/* How the decompression child ends (its exit status). */
+enum { DX_OK = 0, DX_BIG = 10, DX_BAD, DX_IO, DX_SANDBOX };
+
 static void sandbox(int keep_a, int keep_b)
 {
         struct rlimit zero = {0, 0};
         (void)setrlimit(RLIMIT_CORE, &zero);
-        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         rootfs_close_fds_except(keep_a, keep_b);
+        /* As root: become nobody first (as systemd-coredump drops to its own user before
+         * it analyses a core), so root's own 0600 files are not readable by owner right
+         * either: a module path in a hostile core may name any file. The fds it needs are
+         * open already. */
+        if (geteuid() == 0) {
+                (void)setgroups(0, NULL);
+                if (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0)
+                        _exit(DX_SANDBOX);
+        }
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* after the uid change, which resets it */
         /* Best effort: not every kernel or container allows one (EPERM, EINVAL, ENOSPC). */
         (void)unshare(CLONE_NEWUSER);
         (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -106,8 +121,6 @@ struct decomp_arg {
         int in, out;
         uint64_t max;
 };
-
-enum { DX_OK = 0, DX_BIG = 10, DX_BAD, DX_IO };
 
 static void decomp_child(void *arg, int wfd)
 {
@@ -203,6 +216,9 @@ static int decompress_sandboxed(int in, int out, uint64_t max, uint64_t deadline
                 case DX_BAD:
                         *err = xstrdup("not zstd, lz4 or xz data (as its name says)");
                         return -EINVAL;
+                case DX_SANDBOX:
+                        *err = xstrdup("the decompression child could not drop its privileges: not run");
+                        return -EPERM;
                 default:
                         *err = xstrdup("corrupt compressed data, or the temp file could not be written");
                         return -EIO;
