@@ -31,7 +31,8 @@ command -v python3 >/dev/null || t_skip_all "python3 not installed"
 # ---- the root ----
 chmod 711 "$T_TMP" # nobody must reach T for the unreadable-as-nobody runs
 T=$(fx_root hostile rt-host-good shm-base lavinmq-base evo-base hugepages-healthy fds-healthy maps-healthy coredump-base)
-touch "$T"/var/lib/systemd/coredump/core.* # inside the window: the coredump collector parses it
+# The tiny core, renamed into the window (systemd-coredump's names carry the time): parsed.
+for c in "$T"/var/lib/systemd/coredump/core.*.1000000; do mv "$c" "${c%.1000000}.$(date +%s%6N)"; done
 fx_proc "$T" 1 systemd ppid=0 cmdline=/sbin/init
 fx_proc "$T" 4242 lavinmq threads=9 fds=57 maps=300 nofile_soft=1048576 nofile_hard=1048576 \
         cmdline="/usr/bin/lavinmq -c /etc/lavinmq/lavinmq.ini"
