@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <grp.h>
 
 #define CD_JSON_READ_MAX (2u * CD_TEXT_MAX + (256u << 10))
@@ -210,7 +211,8 @@ static int decompress_sandboxed(int in, int out, uint64_t max, uint64_t deadline
                         return 0;
                 case DX_BIG: {
                         char b[32];
-                        *err = xasprintf("expands past the %s cap (max_core_size): not decompressed", fmt_bytes(max, b));
+                        *err = xasprintf("expands past the %s cap (max_core_size, or half the temp file system's free "
+                                         "space): not decompressed", fmt_bytes(max, b));
                         return -EFBIG;
                 }
                 case DX_BAD:
@@ -495,8 +497,14 @@ int cd_backtrace(int fd, enum cd_comp comp, const struct cd_bt_opts *o, struct c
                         out->error = xasprintf("cannot make a temp file in %s: %s", o->tmp_dir, strerror(-tmp));
                         return 0;
                 }
+                /* Never more than half of what is free there: an expanded core must not
+                 * fill the host's temp file system. */
+                uint64_t cap = o->max_size;
+                struct statvfs sv;
+                if (fstatvfs(tmp, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize / 2 < cap)
+                        cap = (uint64_t)sv.f_bavail * sv.f_frsize / 2;
                 char *err = NULL;
-                if (decompress_sandboxed(fd, tmp, o->max_size, deadline, &err) < 0) {
+                if (decompress_sandboxed(fd, tmp, cap, deadline, &err) < 0) {
                         out->error = err;
                         return 0;
                 }

@@ -113,6 +113,7 @@ void coredump_sample(struct ctx *c, struct sample *s)
         } else {
                 /* New records first: they carry the unit, the executable and the signal. */
                 if (w->j) {
+                        (void)journal_process(w->j); /* see what was appended since */
                         journal_resume(w->j);
                         size_t n = 0;
                         while (n < CD_RECORDS_PER_SAMPLE && journal_next(w->j) > 0) {

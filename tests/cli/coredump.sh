@@ -184,6 +184,22 @@ t_is "$(printf '%s\n' "$ev" | grep -c 'coredump\.')" 1 "watch: exactly one crash
 t_like "$ev" '"severity":"crit"' "watch: the new core is a crit event"
 t_like "$ev" "cd_threads pid $pid crashed with .*evo_cd_innermost \(cd_threads\+0x" "watch: the event names the process and its top frames"
 
+# watch: a new systemd-coredump record (its core not kept) is a crit event with the record's frames.
+jdir="$wroot/var/log/journal/0123456789abcdef0123456789abcdef"
+mkdir -p "$jdir"
+sh "$MKJ" "$T_TMP/cd.export" "$jdir/system.journal" "$now" # records from before watch starts: no events
+timeout -k 5 60 "$EVODIAG" watch --root "$wroot" --only coredump --duration 4s --interval 500ms --json \
+        >"$T_TMP/watch2.out" 2>"$T_TMP/watch2.err" &
+wpid=$!
+sleep 1.5
+printf '__REALTIME_TIMESTAMP=%s\n_BOOT_ID=%s\n_TRANSPORT=journal\n_UID=0\nMESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1\nMESSAGE=Process 99 (lavinmq) of user 0 dumped core.\nCOREDUMP_PID=99\nCOREDUMP_UID=0\nCOREDUMP_SIGNAL=6\nCOREDUMP_COMM=lavinmq\n\n' \
+        "$(date +%s%6N)" "$BOOT" | /lib/systemd/systemd-journal-remote -o "$jdir/system.journal" - 2>/dev/null
+wait "$wpid"
+ev=$(jq -c 'select(.type == "event")' "$T_TMP/watch2.out" 2>/dev/null)
+t_is "$(printf '%s\n' "$ev" | grep -c 'coredump\.')" 1 "watch: one event for the one new record (older records and the old core are not events)"
+t_like "$ev" '"id":"coredump.component_crash".*"severity":"crit".*component lavinmq pid 99 crashed with SIGABRT' \
+        "watch: a new record of a component is a crit component_crash event"
+
 # ---- hostile core directory ----
 root=$(fx_root cd-hostile)
 fx_file "$root" proc/sys/kernel/core_pattern "/var/crash/core.%p"
@@ -209,7 +225,7 @@ t_like "$RC" "^[012]$" "hostile: the run ends normally"
 t_unlike "$OUT" "coredump.(timeout|crashed)" "hostile: the collector neither times out nor crashes"
 t_like "$(field coredump.crash summary 'core.123')" "core.123 is named like a core but is not one: not an ELF file" "core.123 not ELF: said, not a crash"
 t_is "$(sevs coredump.crash 'core.123')" info "core.123 not ELF: info"
-t_like "$(field coredump.crash summary '^core\.big|^big')" "expands past the 1.0 MiB cap" "zst expanding past the cap: refused, said"
+t_like "$(field coredump.crash summary '^core\.big|^big')" "expands past the 1.0 MiB cap \\(max_core_size" "zst expanding past the cap: refused, said"
 t_like "$(field coredump.crash summary 'core.trunc')" "^/var/crash/core.trunc crashed with an unknown signal at .*: no backtrace: cannot read the core's threads" \
         "truncated core: said, named by its file"
 t_like "$(field coredump.crash summary '^cd_gone')" "\?\? \(cd_gone\+0x[0-9a-f]+\)" "removed executable: ?? frames with module+offset"
