@@ -472,6 +472,9 @@ static void parse_child(void *arg, int wfd)
 {
         struct parse_arg *p = arg;
         sandbox(p->fd, wfd);
+        /* libdwfl asks debuginfod servers when this is set: a diagnosis makes no network
+         * requests (and the deadline is for the parse, not for a download). */
+        unsetenv("DEBUGINFOD_URLS");
 #ifndef __SANITIZE_ADDRESS__
         /* The core is mapped, not read: room for it plus libdwfl's own tables. */
         rlim_t as = (rlim_t)p->core_size + (1ull << 30);
