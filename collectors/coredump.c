@@ -533,7 +533,16 @@ static void coredump_collect(struct ctx *c, struct bundle_sink *sink)
                         _cleanup_free_ char *cn = xasprintf("core-%zu-pid%d%s", n, cr->rec.pid,
                                                             cr->comp == CD_ZST ? ".zst" : cr->comp == CD_LZ4 ? ".lz4"
                                                             : cr->comp == CD_XZ ? ".xz" : "");
-                        sink_binary(sink, cn, "core", cr->core_path);
+                        /* A cut core is of no use to gdb: one past the budget is left out, and said. */
+                        if (cr->core_size > sink->artifact_max) {
+                                char b1[32], b2[32];
+                                _cleanup_free_ char *why = xasprintf("the core (%s) is larger than --artifact-max (%s): raise "
+                                                                     "--artifact-max and --max-size to include it",
+                                                                     fmt_bytes(cr->core_size, b1), fmt_bytes(sink->artifact_max, b2));
+                                sink_missing(sink, cn, "core", cr->core_path, "skipped", why);
+                        } else {
+                                sink_binary(sink, cn, "core", cr->core_path);
+                        }
                 }
         }
         sink_json(sink, "crashes.json", "derived", "journal records and core files", all);

@@ -164,6 +164,11 @@ t_like "$(cat "$x"/*/collectors/coredump/crashes.json)" "\"signal\": *11," "bund
 t_is "$(tar --zstd -tf "$out" | grep -c 'collectors/coredump/core-')" 0 "bundle: no core without --include-cores"
 EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "$T_TMP/bc.tar.zst" -q --include-cores
 t_is "$(tar --zstd -tf "$T_TMP/bc.tar.zst" | grep -Ec "collectors/coredump/core-[0-9]+-pid$pid.zst")" 1 "--include-cores: the core is stored"
+t_is "$(tar --zstd -xOf "$T_TMP/bc.tar.zst" --wildcards "*/collectors/coredump/core-*-pid$pid.zst" | cmp - "$root/var/lib/systemd/coredump/$name" && echo same)" same \
+        "--include-cores: stored whole, byte for byte"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "$T_TMP/bs.tar.zst" -q --include-cores --artifact-max 64k
+t_is "$(tar --zstd -tf "$T_TMP/bs.tar.zst" | grep -Ec "collectors/coredump/core-")" 0 "--include-cores: a core past --artifact-max is not stored cut"
+t_like "$(tar --zstd -xOf "$T_TMP/bs.tar.zst" --wildcards '*/manifest.json')" "larger than --artifact-max" "--include-cores: the manifest says why it is missing"
 
 # ---- watch: a core appearing during the run is a crit event with its top frames ----
 wroot=$(fx_root cd-watch)
