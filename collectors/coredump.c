@@ -215,6 +215,22 @@ static void check_crashes(struct cd_scan *s, struct findings *fs)
                 sb_printf(&src, ", %s%s", s->dirs[i].path,
                           s->dirs[i].exists ? "" : s->dirs[i].error ? " (unreadable)" : " (absent)");
         char wb[32];
+        /* Nothing to look at (no journal, no core directory readable): not "no crash". */
+        bool seen = s->journal_read, dir_error = false;
+        for (size_t i = 0; i < s->ndirs; i++) {
+                seen |= s->dirs[i].exists;
+                dir_error |= s->dirs[i].error != NULL;
+        }
+        if (!seen && !comp && !other && !odd) {
+                static const char *const ids[] = {"coredump.component_crash", "coredump.crash"};
+                for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+                        struct finding *f = fnd_add(fs, dir_error ? SEV_UNKNOWN : SEV_SKIPPED, ids[i],
+                                                    "no crash record or core can be seen here: %s", src.s);
+                        fnd_evidence(f, "%s", src.s);
+                }
+                sb_free(&src);
+                return;
+        }
         if (!comp) {
                 struct finding *f = fnd_add(fs, SEV_OK, "coredump.component_crash", "no component crashed since %s",
                                             when(s->since_us, wb));
@@ -297,7 +313,7 @@ static void lost_finding(struct findings *fs, const char *subject, const char *r
         fnd_evidence(f, "%s", evidence);
 }
 
-static size_t check_component_limits(struct cd_scan *s, const char *components, struct findings *fs)
+static size_t check_component_limits(struct cd_scan *s, const char *components, struct findings *fs, size_t *nseen)
 {
         size_t warned = 0, seen = 0;
         struct proctable t;
@@ -342,6 +358,7 @@ static size_t check_component_limits(struct cd_scan *s, const char *components, 
                 trust_free(&tr);
         }
         proctable_free(&t);
+        *nseen = seen;
         return warned;
 }
 
@@ -373,16 +390,22 @@ static void check_lost(struct cd_scan *s, const char *components, struct finding
                                    "is absent (systemd-coredump.socket not running): cores are lost");
                 warned++;
         }
-        warned += check_component_limits(s, components, fs);
+        size_t procs = 0;
+        warned += check_component_limits(s, components, fs, &procs);
         if (!warned) {
+                char lim[96];
+                if (procs)
+                        snprintf(lim, sizeof(lim), "none of the %zu component processes runs with RLIMIT_CORE 0", procs);
+                else
+                        snprintf(lim, sizeof(lim), "no component process runs now (their limits are checked while they run)");
                 const char *how = p->kind == CD_PAT_SYSTEMD ? "systemd-coredump" : p->kind == CD_PAT_PIPE ? p->helper : NULL;
                 struct finding *f;
                 if (how)
-                        f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores go to %s; no component runs with RLIMIT_CORE 0", how);
+                        f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores go to %s; %s", how, lim);
                 else
-                        f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores are written to %s%s%s; no component runs with RLIMIT_CORE 0",
-                                    p->dir ? p->dir : "the crashing process's working directory", p->dir ? "/" : "",
-                                    p->dir ? p->prefix : "");
+                        f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores are written to %s%s%s; %s",
+                                    p->dir ? p->dir : "the crashing process's working directory", p->dir && !streq(p->dir, "/") ? "/" : "",
+                                    p->dir ? p->prefix : "", lim);
                 fnd_evidence(f, "%s, /proc/PID/limits of the components", ev);
         }
 }

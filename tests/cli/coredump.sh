@@ -170,6 +170,15 @@ EVODIAG_CONFIG="$T_TMP/cd.conf" t_run bundle --root "$root" --only coredump -o "
 t_is "$(tar --zstd -tf "$T_TMP/bs.tar.zst" | grep -Ec "collectors/coredump/core-")" 0 "--include-cores: a core past --artifact-max is not stored cut"
 t_like "$(tar --zstd -xOf "$T_TMP/bs.tar.zst" --wildcards '*/manifest.json')" "larger than --artifact-max" "--include-cores: the manifest says why it is missing"
 
+# ---- nothing to look at: skipped, never "no crash" ----
+eroot=$(fx_root cd-empty)
+fx_file "$eroot" proc/sys/kernel/core_pattern "core"
+t_run check --root "$eroot" --only coredump --json
+t_is "$(sevs coredump.component_crash),$(sevs coredump.crash),$(sevs coredump.storage)" skipped,skipped,skipped \
+        "no journal, no core directory: skipped, not ok"
+t_like "$(field coredump.cores_lost summary)" "^cores are written to the crashing process's working directory; no component process runs now" \
+        "core_pattern 'core': cores go to the cwd, no component running"
+
 # ---- watch: a core appearing during the run is a crit event with its top frames ----
 wroot=$(fx_root cd-watch)
 cp -a "$root/." "$wroot/" # the helper's modules
