@@ -14,6 +14,8 @@
 #include "collectors/collector.h"
 #include "collectors/coredump_private.h"
 #include "collectors/sink.h"
+#include "lib/conffile.h"
+#include "lib/journal.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/trust.h"
@@ -90,8 +92,43 @@ static const struct config_key config[] = {
         {0},
 };
 
-void cd_opts(const struct ctx *c, struct cd_scan_opts *o)
+static void split_paths(const char *list, char **out)
 {
+        size_t n = 0;
+        if (list) {
+                _cleanup_free_ char *l = xstrdup(list);
+                char *save = NULL;
+                for (char *w = strtok_r(l, ",", &save); w && n < CD_JOURNAL_PATHS_MAX; w = strtok_r(NULL, ",", &save))
+                        if (*strstrip(w))
+                                out[n++] = xstrdup(strstrip(w));
+        }
+        out[n] = NULL;
+}
+
+void cd_journal_opts(const struct cd_journal_src *src, struct journal_opts *jo)
+{
+        *jo = (struct journal_opts){0};
+        if (src && src->dirs[0])
+                jo->dirs = (const char *const *)src->dirs;
+        if (src && src->files[0])
+                jo->files = (const char *const *)src->files;
+}
+
+void cd_journal_src_free(struct cd_journal_src *src)
+{
+        for (size_t i = 0; src->dirs[i]; i++)
+                free(src->dirs[i]);
+        for (size_t i = 0; src->files[i]; i++)
+                free(src->files[i]);
+        *src = (struct cd_journal_src){0};
+}
+
+void cd_opts(const struct ctx *c, struct cd_scan_opts *o, struct cd_journal_src *src)
+{
+        const struct config_entry *d = c->cfg ? config_get(c->cfg, "journal", "dirs") : NULL;
+        const struct config_entry *f = c->cfg ? config_get(c->cfg, "journal", "files") : NULL;
+        split_paths(d ? d->value : NULL, src->dirs);
+        split_paths(f ? f->value : NULL, src->files);
         uint64_t win = 0, pt = 0, max = 0;
         (void)parse_duration_ms(conf_str(c, "window"), &win);
         (void)parse_duration_ms(conf_str(c, "parse_timeout"), &pt);
@@ -106,6 +143,7 @@ void cd_opts(const struct ctx *c, struct cd_scan_opts *o)
                 .tmp_dir = conf_str(c, "tmp_dir"),
                 .core_dirs = conf_str(c, "core_dirs"),
                 .components = conf_str(c, "components"),
+                .journal = src,
         };
 }
 
@@ -462,13 +500,15 @@ static void check_storage(const struct ctx *ctx, struct cd_scan *s, struct findi
 static void coredump_check(struct ctx *c, struct findings *fs)
 {
         struct cd_scan_opts o;
-        cd_opts(c, &o);
+        struct cd_journal_src src;
+        cd_opts(c, &o, &src);
         struct cd_scan s;
         cd_scan(&s, &o);
         check_crashes(&s, fs);
         check_lost(&s, o.components, fs);
         check_storage(c, &s, fs);
         cd_scan_free(&s);
+        cd_journal_src_free(&src);
 }
 
 /* ---- bundle ---- */
@@ -527,7 +567,8 @@ static json_object *crash_json(const struct cd_crash *c)
 static void coredump_collect(struct ctx *c, struct bundle_sink *sink)
 {
         struct cd_scan_opts o;
-        cd_opts(c, &o);
+        struct cd_journal_src src;
+        cd_opts(c, &o, &src);
         if (sink->since_ms)
                 o.since_us = sink->since_ms * 1000u;
         struct cd_scan s;
@@ -571,6 +612,7 @@ static void coredump_collect(struct ctx *c, struct bundle_sink *sink)
         sink_json(sink, "crashes.json", "derived", "journal records and core files", all);
         json_object_put(all);
         cd_scan_free(&s);
+        cd_journal_src_free(&src);
 }
 
 const struct collector coredump_collector = {

@@ -33,12 +33,21 @@ struct cd_dir {
         uint64_t bytes, old_bytes;
 };
 
+#define CD_JOURNAL_PATHS_MAX 32
+/* Which journal to read: the system's, or what --journal-dir/--journal-file named
+ * (they reach the config as [journal] dirs and files, comma lists: every reader of
+ * the journal follows them). */
+struct cd_journal_src {
+        char *dirs[CD_JOURNAL_PATHS_MAX + 1], *files[CD_JOURNAL_PATHS_MAX + 1];
+};
+
 struct cd_scan_opts {
         uint64_t since_us;        /* the window: realtime µs */
         uint64_t deadline_ms;     /* monotonic: work stops before it */
         size_t backtraces;        /* cores symbolized */
         uint64_t max_size, parse_timeout_ms;
         const char *tmp_dir, *core_dirs, *components;
+        const struct cd_journal_src *journal;
 };
 
 struct cd_scan {
@@ -77,9 +86,14 @@ void cd_crash_free(struct cd_crash *c);
 /* The backtrace of c's core (once), within timeout_ms. */
 void cd_symbolize(struct cd_crash *c, const struct cd_scan_opts *o, uint64_t timeout_ms);
 
-/* The options from the collector's config and the run. */
+/* The options from the collector's config and the run; src is filled and pointed to
+ * (free it with cd_journal_src_free). */
 struct ctx;
-void cd_opts(const struct ctx *c, struct cd_scan_opts *o);
+void cd_opts(const struct ctx *c, struct cd_scan_opts *o, struct cd_journal_src *src);
+void cd_journal_src_free(struct cd_journal_src *src);
+/* The journal_opts of src (NULL: the system journal). */
+struct journal_opts;
+void cd_journal_opts(const struct cd_journal_src *src, struct journal_opts *jo);
 
 struct sample;
 void coredump_sample(struct ctx *c, struct sample *s);

@@ -84,11 +84,12 @@ static bool reported_file(const struct cd_watch *w, const char *file)
         return false;
 }
 
-static void start(struct cd_watch *w, struct cd_scan *files)
+static void start(struct cd_watch *w, struct cd_scan *files, const struct cd_journal_src *src)
 {
         w->started = true;
         cd_writer_init(&w->writer);
-        struct journal_opts jo = {0};
+        struct journal_opts jo;
+        cd_journal_opts(src, &jo);
         if (journal_open(&jo, &w->j) == 0 && journal_usable(w->j) &&
             journal_match(w->j, "MESSAGE_ID", CD_MESSAGE_ID) == 0 && journal_seek_end(w->j) == 0) {
                 /* positioned: only records written from now on follow */
@@ -104,12 +105,13 @@ void coredump_sample(struct ctx *c, struct sample *s)
 {
         struct cd_watch *w = sample_state(c, sizeof(*w));
         struct cd_scan_opts o;
-        cd_opts(c, &o);
+        struct cd_journal_src src;
+        cd_opts(c, &o, &src);
         o.since_us = 0;
         struct cd_scan files = {0};
         cd_scan_dirs(&files, &o);
         if (!w->started) {
-                start(w, &files);
+                start(w, &files, &src);
         } else {
                 /* New records first: they carry the unit, the executable and the signal. */
                 if (w->j) {
@@ -150,6 +152,7 @@ void coredump_sample(struct ctx *c, struct sample *s)
         for (size_t i = 0; i < w->nseen; i++)
                 sample_status(s, w->seen[i].id, w->seen[i].subject, SEV_CRIT, "%s", w->seen[i].summary);
         cd_scan_free(&files);
+        cd_journal_src_free(&src);
 }
 
 void coredump_free_state(void *state)

@@ -97,7 +97,8 @@ void cd_writer_init(struct cd_writer *w)
 
 static void read_journal(struct cd_scan *s, const struct cd_scan_opts *o)
 {
-        struct journal_opts jo = {0};
+        struct journal_opts jo;
+        cd_journal_opts(o->journal, &jo);
         _cleanup_journal_ struct journal *j = NULL;
         int r = journal_open(&jo, &j);
         if (r < 0) {

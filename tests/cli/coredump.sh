@@ -180,6 +180,17 @@ t_is "$(sevs coredump.component_crash),$(sevs coredump.crash),$(sevs coredump.st
 t_like "$(field coredump.cores_lost summary)" "^cores are written to the crashing process's working directory; no component process runs now" \
         "core_pattern 'core': cores go to the cwd, no component running"
 
+# --journal-dir (the journal collector's option, [journal] dirs): the coredump records are read there too.
+if "$EVODIAG" check --help 2>/dev/null | grep -q -- '--journal-dir'; then
+        mkdir -p "$T_TMP/jd"
+        cp "$root"/var/log/journal/*/system.journal "$T_TMP/jd/"
+        EVODIAG_CONFIG="$T_TMP/cd.conf" t_run check --root "$eroot" --journal-dir "$T_TMP/jd" --only coredump --json
+        t_like "$(field coredump.component_crash summary)" "^cd_threads \(cd_threads pid $pid\) crashed with SIGSEGV" \
+                "--journal-dir: the records of that directory"
+else
+        t_skip "--journal-dir not in this build (the journal collector's option)"
+fi
+
 # ---- watch: a core appearing during the run is a crit event with its top frames ----
 wroot=$(fx_root cd-watch)
 cp -a "$root/." "$wroot/" # the helper's modules
