@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 enum { O_UNTIL = OPTS_OWN + 64, O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD,
-       O_INSECURE_HTTP, O_FULL, O_PERFDATA, O_TEMPLATES, O_CASE_ID, O_BATCH };
+       O_INSECURE_HTTP, O_FULL, O_PERFDATA, O_TEMPLATES, O_CASE_ID, O_BATCH, O_INCLUDE_CORES };
 
 #define CASE_ID_MAX 64
 
@@ -35,6 +35,8 @@ static const struct opt bundle_options[] = {
         {"full", O_FULL, NULL, "all of /etc/passwd, /etc/group and every process's command line\n"
                                "(default: only the entries the checks looked up and the command\n"
                                "lines of processes the findings name)"},
+        {"include-cores", O_INCLUDE_CORES, NULL, "also store the core files of the crashes in the window (streamed,\n"
+                                                 "each capped by --artifact-max; default: only metadata and backtraces)"},
         {"obfuscate", O_OBF, NULL, "also replace host names, IP and MAC addresses (mapping kept in\n"
                                    "/var/lib/evodiag/obfuscate.map, never in the bundle)"},
         {"gzip", O_GZIP, NULL, "gzip instead of zstd"},
@@ -108,6 +110,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_NOREDACT: bo.redact = false; break;
                 case O_OBF: bo.obfuscate = true; break;
                 case O_FULL: bo.full = true; break;
+                case O_INCLUDE_CORES: bo.include_cores = true; break;
                 case O_GZIP: bo.gzip = true; break;
                 case O_PERFDATA: bo.include_perf_data = true; break;
                 case O_UPLOAD: upload = p.arg; break;

@@ -15,6 +15,7 @@ extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
 extern const struct collector journal_collector;
+extern const struct collector coredump_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -29,6 +30,7 @@ const struct collector *const collectors[] = {
         &perf_collector,
         &gpu_collector,
         &journal_collector,
+        &coredump_collector,
         NULL,
 };
 

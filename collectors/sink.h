@@ -26,6 +26,7 @@ struct bundle_sink {
         uint64_t since_ms;       /* --since: how far back logs go (realtime ms) */
         bool full;               /* --full: all of /etc/passwd and /etc/group, not the entries looked up */
         bool include_perf_data;  /* --include-perf-data: the raw perf.data of a profile */
+        bool include_cores;      /* --include-cores: core files themselves (streamed, capped) */
         bool broken;             /* the parent went away: stop sending */
 };
 

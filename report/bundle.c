@@ -351,7 +351,8 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         arg.ctx.self = c;
         arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
                                         .since_ms = b->o->since_ms, .full = b->o->full,
-                                        .include_perf_data = b->o->include_perf_data};
+                                        .include_perf_data = b->o->include_perf_data,
+                                        .include_cores = b->o->include_cores};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         uint64_t deadline = t0 + timeout;

@@ -21,6 +21,7 @@ struct bundle_opts {
         bool redact, obfuscate, gzip, quiet, progress;
         bool full;                    /* all of /etc/passwd, /etc/group and every cmdline, not what findings use */
         bool include_perf_data;       /* the raw perf.data of a profile (--allow-intrusive) */
+        bool include_cores;           /* the coredump collector stores the cores themselves */
         const char *state_dir;        /* where the obfuscation key and mapping live */
         const char *case_id;          /* --case-id: in the file name and ISSUE.md; NULL = none */
         struct json_object *trigger;  /* watch --bundle-on: the events that triggered this bundle (a JSON

@@ -28,6 +28,7 @@ struct issue_section {
         const char *title, *findings, *artifacts;
 };
 static const struct issue_section issue_sections[] = {
+        {"Crash", "coredump.", "collectors/coredump/"},
         {"LavinMQ broker", "lavinmq.", "collectors/lavinmq/"},
         {"EVO shared memory", "evo.", "collectors/evo/"},
         {"Shared memory segments", "shm.", "collectors/shm/"},

@@ -4,8 +4,8 @@
 # 0..3, print valid JSON, report no sanitizer error, and open nothing outside T except what
 # evodiag itself needs to run (see ALLOWED below), as strace sees it.
 #
-# T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy and
-# maps-healthy fixtures merged, with a broker, an EVO writer and reader and init as processes.
+# T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy,
+# maps-healthy and coredump-base (a tiny ELF core of lavinmq) fixtures merged, with a broker, an EVO writer and reader and init as processes.
 # The files are those a baseline run opens inside T (strace -f -e trace=openat,openat2).
 # Mutations (all on every file, except the two marked sampled, to keep the test near 3 minutes):
 #   garbage     4 KiB of fixed pseudo-random bytes (NUL, escapes, invalid UTF-8)
@@ -30,7 +30,9 @@ command -v python3 >/dev/null || t_skip_all "python3 not installed"
 
 # ---- the root ----
 chmod 711 "$T_TMP" # nobody must reach T for the unreadable-as-nobody runs
-T=$(fx_root hostile rt-host-good shm-base lavinmq-base evo-base hugepages-healthy fds-healthy maps-healthy gpu-fallback)
+T=$(fx_root hostile rt-host-good shm-base lavinmq-base evo-base hugepages-healthy fds-healthy maps-healthy coredump-base gpu-fallback)
+# The tiny core, renamed into the window (systemd-coredump's names carry the time): parsed.
+for c in "$T"/var/lib/systemd/coredump/core.*.1000000; do mv "$c" "${c%.1000000}.$(date +%s%6N)"; done
 fx_proc "$T" 1 systemd ppid=0 cmdline=/sbin/init
 fx_proc "$T" 4242 lavinmq threads=9 fds=57 maps=300 nofile_soft=1048576 nofile_hard=1048576 \
         cmdline="/usr/bin/lavinmq -c /etc/lavinmq/lavinmq.ini"
