@@ -176,6 +176,102 @@ int *sample_pids(size_t *n)
         return v;
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+        int x = *(const int *)a, y = *(const int *)b;
+        return x < y ? -1 : x > y;
+}
+
+static void young_add(struct pidwatch *pw, int pid, uint64_t now)
+{
+        if (pw->nyoung == SAMPLE_YOUNG_MAX) { /* the oldest goes: the newest matter most */
+                memmove(pw->young, pw->young + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young));
+                memmove(pw->young_since, pw->young_since + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young_since));
+                pw->nyoung--;
+        }
+        pw->young[pw->nyoung] = pid;
+        pw->young_since[pw->nyoung++] = now;
+}
+
+void pidwatch_drop(struct pidwatch *pw, int pid)
+{
+        for (size_t i = 0; i < pw->nyoung; i++)
+                if (pw->young[i] == pid) {
+                        memmove(pw->young + i, pw->young + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young));
+                        memmove(pw->young_since + i, pw->young_since + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young_since));
+                        pw->nyoung--;
+                        return;
+                }
+}
+
+/* Whether a process may have started since the last listing: on the live system,
+ * /proc/loadavg's last pid moved (or cannot be read); elsewhere (fixture trees) always. */
+static bool pids_may_have_changed(struct pidwatch *pw)
+{
+        if (!rootfs_is_live() || !pw->primed)
+                return true;
+        char buf[128];
+        if (sfile_read(&pw->loadavg, "/proc/loadavg", buf, sizeof(buf)) <= 0)
+                return true;
+        const char *last = strrchr(buf, ' ');
+        if (!last)
+                return true;
+        last++;
+        size_t n = strcspn(last, "\n");
+        if (n >= sizeof(pw->last_pid))
+                return true;
+        if (strlen(pw->last_pid) == n && memcmp(pw->last_pid, last, n) == 0)
+                return false;
+        memcpy(pw->last_pid, last, n);
+        pw->last_pid[n] = 0;
+        return true;
+}
+
+size_t pidwatch_young(struct pidwatch *pw, int *out)
+{
+        uint64_t now = now_ms_monotonic();
+        if (pids_may_have_changed(pw)) {
+                size_t n;
+                int *pids = sample_pids(&n);
+                qsort(pids, n, sizeof(*pids), int_cmp);
+                /* Both sorted: what is in the new listing and not in the old one started
+                 * since; young pids no longer listed have exited. */
+                for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
+                        while (j < pw->nknown && pw->known[j] < pids[i])
+                                j++;
+                        if (j == pw->nknown || pw->known[j] != pids[i])
+                                young_add(pw, pids[i], now);
+                }
+                for (size_t i = 0; i < pw->nyoung;)
+                        if (!bsearch(&pw->young[i], pids, n, sizeof(*pids), int_cmp))
+                                pidwatch_drop(pw, pw->young[i]);
+                        else
+                                i++;
+                free(pw->known);
+                pw->known = pids;
+                pw->nknown = n;
+                pw->primed = true;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < pw->nyoung;)
+                if (now - pw->young_since[i] > SAMPLE_YOUNG_MS) {
+                        pidwatch_drop(pw, pw->young[i]);
+                } else {
+                        out[k++] = pw->young[i];
+                        i++;
+                }
+        return k;
+}
+
+void pidwatch_free(struct pidwatch *pw)
+{
+        sfile_close(&pw->loadavg);
+        free(pw->known);
+        pw->known = NULL;
+        pw->nknown = pw->nyoung = 0;
+        pw->primed = false;
+}
+
 bool sample_proc(int pid, struct proc *out)
 {
         char path[64], buf[4096];

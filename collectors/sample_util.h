@@ -56,6 +56,32 @@ struct proctable;
  * it needs one cheap measure per process (fd count, map count) and the identity
  * only of the few it keeps. */
 int *sample_pids(size_t *n);
+/* Processes that start while watch runs (a broker restarted by systemd, a new RT
+ * task, a leaking client). Each interval the pids under /proc are listed (on the
+ * live system only when /proc/loadavg's last pid moved: no process started, no
+ * listing) and compared with the last listing; a process that appeared is "young"
+ * for SAMPLE_YOUNG_MS and the collector inspects it every interval meanwhile, so it
+ * crosses a threshold as an event within two intervals instead of at the next
+ * rescan. Bounded: at most SAMPLE_YOUNG_MAX young pids (the newest kept; a fork
+ * storm's rest waits for the rescan). The first call only learns what runs. */
+#define SAMPLE_YOUNG_MS 30000
+#define SAMPLE_YOUNG_MAX 32
+struct pidwatch {
+        struct sfile loadavg;
+        char last_pid[24];  /* /proc/loadavg's last field at the last listing */
+        int *known;         /* the last listing, sorted */
+        size_t nknown;
+        int young[SAMPLE_YOUNG_MAX];
+        uint64_t young_since[SAMPLE_YOUNG_MAX];
+        size_t nyoung;
+        bool primed;
+};
+/* The young pids now (still listed in /proc), into out (SAMPLE_YOUNG_MAX entries). */
+size_t pidwatch_young(struct pidwatch *pw, int *out);
+/* Stops following pid (the collector watches it now, or it is no candidate). */
+void pidwatch_drop(struct pidwatch *pw, int pid);
+void pidwatch_free(struct pidwatch *pw);
+
 /* A process table read from /proc/PID/stat alone (one small read per process, not
  * libproc2's three): pid, ppid, comm, state, policy, rtprio, nice, threads and
  * kernel-thread flag; cmdline empty, no euid or memory. Leaves out evodiag's own

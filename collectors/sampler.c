@@ -391,7 +391,8 @@ struct evlist {
         size_t n, cap;
 };
 
-static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s, enum severity prev, bool baseline, bool gone)
+static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s, enum severity prev, bool baseline, bool gone,
+                      bool fresh)
 {
         if (l->n == l->cap) {
                 l->cap = l->cap ? l->cap * 2 : 8;
@@ -400,7 +401,7 @@ static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s
         l->v[l->n++] = (struct watch_event){
                 .time_ms = t, .id = xstrdup(s->id), .subject = s->subject ? xstrdup(s->subject) : NULL,
                 .summary = xstrdup(gone ? "no longer reported (the condition passed or its subject went away)" : s->summary),
-                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone,
+                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone, .fresh = fresh && !baseline,
         };
 }
 
@@ -428,7 +429,7 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
                         enum severity prev = s->sev;
                         s->sev = sev;
                         s->since_ms = t;
-                        add_event(ev, t, s, prev, false, false);
+                        add_event(ev, t, s, prev, false, false, false);
                 }
                 return;
         }
@@ -442,8 +443,8 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
                                          .summary = xstrdup(summary), .sev = sev, .owner = owner, .since_ms = t};
         w->seen[i] = w->round;
         json_object_object_add(w->index, key, json_object_new_int64((int64_t)i));
-        if (noteworthy(sev))
-                add_event(ev, t, &w->st[i], SEV_OK, baseline, false);
+        if (noteworthy(sev)) /* never seen before: "new", not "was ok" */
+                add_event(ev, t, &w->st[i], SEV_OK, baseline, false, true);
 }
 
 static void remove_status(struct watch *w, size_t i)
@@ -475,7 +476,12 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
         for (size_t k = 0; k < w->n; k++) {
                 struct sampler *sp = &w->s[k];
                 if (sp->answered) {
-                        bool baseline = !sp->baselined;
+                        /* What a collector first reports in its first two answers is the state
+                         * at start: a verdict that needs two readings (a heartbeat's progress,
+                         * a rate) can only come with the second. */
+                        bool baseline = sp->merged < 2;
+                        if (sp->merged < 2)
+                                sp->merged++;
                         /* The answer becomes the current values; its statuses update the table. */
                         sample_answer_free(&sp->cur);
                         sp->cur = sp->answer;
@@ -489,7 +495,7 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         for (size_t i = w->nst; i-- > 0;)
                                 if (w->st[i].owner == k && w->seen[i] != w->round) {
                                         if (noteworthy(w->st[i].sev))
-                                                add_event(&ev, t, &w->st[i], w->st[i].sev, false, true);
+                                                add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
                                         remove_status(w, i);
                                 }
                         memcpy(*fresh + *nfresh, sp->cur.v, sp->cur.nv * sizeof(**fresh));
@@ -616,7 +622,7 @@ json_object *watch_event_json(const struct watch_event *e)
         json_object_object_add(o, "id", json_object_new_string(e->id));
         json_object_object_add(o, "subject", e->subject ? json_object_new_string(e->subject) : NULL);
         json_object_object_add(o, "severity", json_object_new_string(severity_name(e->sev)));
-        json_object_object_add(o, "previous", json_object_new_string(severity_name(e->prev)));
+        json_object_object_add(o, "previous", json_object_new_string(e->fresh ? "new" : severity_name(e->prev)));
         json_object_object_add(o, "summary", json_object_new_string(e->summary));
         json_object_object_add(o, "baseline", json_object_new_boolean(e->baseline));
         json_object_object_add(o, "gone", json_object_new_boolean(e->gone));

@@ -42,6 +42,7 @@ struct sampler {
         struct sample_answer answer; /* latest answer not yet merged (values, statuses) */
         bool answered;          /* `answer` is new since the last round */
         bool baselined;         /* its first answer has been merged */
+        unsigned merged;        /* answers merged (counted up to 2) */
         unsigned failures;      /* in a row; sets the restart back-off */
         char *problem;          /* why it is down: "timeout", "crashed" + text */
         bool problem_timeout;
@@ -60,7 +61,9 @@ struct watch_event {
         uint64_t time_ms;
         char *id, *subject, *summary;
         enum severity sev, prev;
-        bool baseline; /* in the collector's first sample */
+        bool baseline; /* in the collector's first sample, or first reported in its second
+                          (what needs two readings: rates, heartbeats) */
+        bool fresh;    /* a subject watch had not seen: prev is no earlier verdict ("new") */
         bool gone;     /* no longer reported: it went away or the condition passed */
 };
 

@@ -308,7 +308,7 @@ static bool decode(struct reader *r, unsigned type, const unsigned char *p, size
                 json_object_object_add(o, "id", json_object_new_string(id));
                 json_object_object_add(o, "subject", subj ? json_object_new_string(subj) : NULL);
                 json_object_object_add(o, "severity", json_object_new_string(severity_name((enum severity)sev)));
-                json_object_object_add(o, "previous", json_object_new_string(severity_name((enum severity)prev)));
+                json_object_object_add(o, "previous", json_object_new_string(flags & 4 ? "new" : severity_name((enum severity)prev)));
                 json_object_object_add(o, "summary", json_object_new_string(sum ? sum : ""));
                 json_object_object_add(o, "baseline", json_object_new_boolean(flags & 1));
                 json_object_object_add(o, "gone", json_object_new_boolean(flags & 2));
@@ -506,6 +506,8 @@ char *recorder_item_text(json_object *o)
                 sb_printf(&b, ": %s", jstr(o, "summary") ? jstr(o, "summary") : "");
                 if (baseline)
                         sb_puts(&b, " (at start)");
+                else if (streq(jstr(o, "previous") ? jstr(o, "previous") : "", "new"))
+                        sb_puts(&b, " (new)");
                 else if (g)
                         sb_printf(&b, " (was %s)", jstr(o, "previous") ? jstr(o, "previous") : "?");
                 else

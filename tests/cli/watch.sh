@@ -245,7 +245,7 @@ if [ "${EVODIAG_TEST_HOOKS:-no}" = yes ]; then
         t_like "$OUT" "UNKNOWN memory.crashed: the memory sampler failed: killed by signal 11" "crashing sampler: memory.crashed, with the signal"
         t_like "$OUT" "[0-9]Z CRIT +fds.system: 2400000 of 2466193 file handles in use on the host \(97.3%\) \(at start\)" \
                 "text mode: one line per event"
-        t_is "$(printf '%s\n' "$OUT" | grep -vcE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z (OK|INFO|WARN|CRIT|UNKNOWN) +[a-z_]+\.[a-z_]+( \[[^]]*\])?: .+ \((at start|was [a-z]+)\)$')" 0 \
+        t_is "$(printf '%s\n' "$OUT" | grep -vcE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z (OK|INFO|WARN|CRIT|UNKNOWN) +[a-z_]+\.[a-z_]+( \[[^]]*\])?: .+ \((at start|new|was [a-z]+)\)$')" 0 \
                 "text mode: every line is '<time> <SEV> <id> [subject]: summary (was ...)'"
 else
         for i in $(seq 8); do t_skip "fault hook not compiled (configure --enable-test-hooks)"; done

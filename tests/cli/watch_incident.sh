@@ -1,0 +1,154 @@
+#!/bin/bash
+# evodiag watch during an incident: what appears after watch started is seen within
+# two intervals (new processes crossing fds/maps thresholds, a new RT task, a live
+# process started mid-run), an event about a subject never seen before says "new",
+# not "was ok", and a verdict that needs two readings (evo.stalled) is part of the
+# state at start, not an event one interval later.
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
+export EVODIAG_STATE_DIR="$T_TMP/state"
+export EVODIAG_CONFIG=/dev/null
+
+# Waits (bounded: 20 s) until FILE has at least N lines matching REGEX.
+wait_lines() {
+        local i=0 n
+        while [ $i -lt 400 ]; do
+                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
+                [ "${n:-0}" -ge "$2" ] && return 0
+                sleep 0.05
+                i=$((i + 1))
+        done
+        return 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# within_two FILE T_MS EVENT_TIME_MS: "yes" when the event came no later than the
+# second round that started after T_MS (rounds, not seconds: a loaded host may
+# stretch an interval, but an event may not wait for more rounds than two).
+within_two() {
+        local second
+        second=$(jq -r --argjson t "$2" 'select(.type == "sample" and .time_ms > $t) | .time_ms' "$1" | sed -n 2p)
+        # No second round yet (watch was stopped once the event came): within.
+        [ -n "$3" ] && { [ -z "$second" ] || [ "$3" -le "$second" ]; } && echo yes ||
+                echo "no (event at ${3:-none}, second round after $2 at ${second:-none})"
+}
+
+# ---- fixture host: processes that appear after watch started ----
+root=$(fx_root host hugepages-healthy fds-healthy rt-host-good)
+fx_file "$root" proc/sys/vm/max_map_count 1000
+scratch=$(fx_root scratch)
+fx_proc "$scratch" 501 hogfd nofile_soft=100 nofile_hard=100 fds=98
+fx_proc "$scratch" 502 hogmap maps=960
+fx_proc "$scratch" 503 rtnew policy=1 rtprio=70 vmlck_kb=4096
+fx_proc "$scratch" 504 quiet fds=3 maps=10
+out="$T_TMP/new.jsonl"
+timeout -k 5 90 "$EVODIAG" watch --root "$root" --only fds,maps,rt --interval 500ms --duration 60s --json \
+        --record "$T_TMP/new.rec" >"$out" 2>"$T_TMP/new.err" &
+wpid=$!
+t_at_exit "kill $wpid 2>/dev/null"
+wait_lines "$out" 2 '"type":"sample"'
+moved=$(now_ms)
+# Each process appears at once (a directory renamed into /proc), as fork+exec would.
+for p in 501 502 503 504; do mv "$scratch/proc/$p" "$root/proc/$p"; done
+wait_lines "$out" 1 '"id":"fds.process","subject":"pid 501 hogfd"'
+wait_lines "$out" 1 '"id":"maps.process","subject":"pid 502 hogmap"'
+wait_lines "$out" 1 '"key":"rt.policy","subject":"pid 503 rtnew"'
+# The new RT task loses its policy: an event about a task watch found after start.
+fx_proc "$scratch" 503 rtnew policy=0 rtprio=0 vmlck_kb=4096
+cp "$scratch/proc/503/stat" "$root/proc/503/stat.new" && mv "$root/proc/503/stat.new" "$root/proc/503/stat"
+wait_lines "$out" 1 '"id":"rt.task_sched","subject":"pid 503 rtnew","severity":"warn"'
+kill -INT $wpid
+wait $wpid
+t_is "$?" 0 "watch exits 0 on SIGINT"
+ev() { jq -c --arg id "$1" --arg s "$2" 'select(.type == "event" and .id == $id and .subject == $s) | {severity, previous, baseline}' "$out"; }
+evt() { jq -r --arg id "$1" --arg s "$2" 'select(.type == "event" and .id == $id and .subject == $s) | .time_ms' "$out" | head -1; }
+t_is "$(ev fds.process "pid 501 hogfd")" '{"severity":"crit","previous":"new","baseline":false}' \
+        "a process started after watch at 98% of its fd limit: crit, new (not 'was ok')"
+t_is "$(within_two "$out" "$moved" "$(evt fds.process "pid 501 hogfd")")" yes "... within two rounds (no rescan: --rescan is 2 min)"
+t_is "$(ev maps.process "pid 502 hogmap")" '{"severity":"crit","previous":"new","baseline":false}' \
+        "a process started after watch with 960 of 1000 map areas: crit, new"
+t_is "$(within_two "$out" "$moved" "$(evt maps.process "pid 502 hogmap")")" yes "... within two rounds"
+t_is "$(jq -r 'select(.type == "sample") | .values[] | select(.key == "rt.policy" and .subject == "pid 503 rtnew") | .value' "$out" | head -1)" 1 \
+        "a new RT task (SCHED_FIFO) is watched"
+first_rt=$(jq -r 'select(.type == "sample" and (.values | map(select(.key == "rt.policy" and .subject == "pid 503 rtnew")) | length > 0)) | .time_ms' "$out" | head -1)
+t_is "$(within_two "$out" "$moved" "$first_rt")" yes "... from within two rounds"
+t_is "$(ev rt.task_sched "pid 503 rtnew")" '{"severity":"warn","previous":"ok","baseline":false}' \
+        "the new RT task losing SCHED_FIFO is an event (was ok: watch saw it ok)"
+t_is "$(jq -r 'select(.type == "sample") | .values[] | select(.subject == "pid 504 quiet") | .key' "$out" | sort -u)" "" \
+        "a new process far from every threshold is not added to the watched ones"
+t_run watch --replay "$T_TMP/new.rec"
+t_like "$OUT" "CRIT +fds.process: pid 501 hogfd: 98 of 100 open files \(98.0%\) \(new\)" "replay: '(new)' for a subject never seen before"
+t_unlike "$OUT" "pid 501 hogfd.*\(was ok\)" "replay: never '(was ok)' for it"
+
+# ---- live: a real process started mid-run holds 98% of its fds ----
+if command -v python3 >/dev/null; then
+        lout="$T_TMP/live.jsonl"
+        timeout -k 5 90 "$EVODIAG" watch --only fds --interval 500ms --duration 60s --json >"$lout" 2>"$T_TMP/live.err" &
+        wpid=$!
+        t_at_exit "kill $wpid 2>/dev/null"
+        wait_lines "$lout" 2 '"type":"sample"'
+        python3 -c '
+import os, resource, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+fds = []
+while len(os.listdir("/proc/self/fd")) < 295:
+        fds.append(os.open("/dev/null", os.O_RDONLY))
+print("ready", flush=True)
+time.sleep(60)
+' >"$T_TMP/hog.out" &
+        hog=$!
+        t_at_exit "kill $hog 2>/dev/null"
+        wait_lines "$T_TMP/hog.out" 1 ready
+        ready=$(now_ms)
+        subj="pid $hog $(cat /proc/$hog/comm)"
+        wait_lines "$lout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"$subj\",\"severity\":\"crit\""
+        kill -INT $wpid
+        wait $wpid
+        t_is "$?" 0 "live: watch exits 0"
+        # Seen while it opens them (warn) or once it holds them (crit): either way new.
+        t_like "$(jq -c --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s) | {severity, previous}' "$lout" | head -1)" \
+                '^\{"severity":"(warn|crit)","previous":"new"\}$' "live: a hog started mid-run: its first event says new"
+        t_is "$(within_two "$lout" "$ready" "$(jq -r --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s and .severity == "crit") | .time_ms' "$lout" | head -1)")" \
+                yes "live: crit (295 of 300 fds) within two rounds of it holding them"
+        kill $hog 2>/dev/null
+else
+        t_skip "python3 not installed: no live hog"
+        t_skip "python3 not installed: no live hog"
+        t_skip "python3 not installed: no live hog"
+fi
+
+# ---- evo.stalled needs two readings: at start, it is part of the start ----
+W="$TOP_BUILDDIR/tests/helpers/evo_writer"
+if [ -x "$W" ]; then
+        P="wi$$"
+        t_at_exit "rm -f /dev/shm/evo_${P}_* 2>/dev/null"
+        start() { # VAR ARGS...: a writer in the background, once it is ready
+                local var=$1 i
+                shift
+                "$W" "$@" >"$T_TMP/$var.out" 2>"$T_TMP/$var.err" &
+                eval "$var=$!"
+                t_at_exit "kill $! 2>/dev/null"
+                for i in $(seq 200); do grep -q '^ready' "$T_TMP/$var.out" 2>/dev/null && break; sleep 0.05; done
+        }
+        start STALL --name "${P}_stall" --mode stall
+        eout="$T_TMP/evo.jsonl"
+        timeout -k 5 90 "$EVODIAG" watch --only evo --interval 500ms --duration 60s --json >"$eout" 2>"$T_TMP/evo.err" &
+        wpid=$!
+        t_at_exit "kill $wpid 2>/dev/null"
+        wait_lines "$eout" 3 '"type":"sample"'
+        start LATE --name "${P}_late" --mode stall
+        wait_lines "$eout" 1 "\"id\":\"evo.stalled\",\"subject\":\"evo_${P}_late\""
+        kill -INT $wpid
+        wait $wpid
+        t_is "$?" 0 "evo: watch exits 0"
+        t_is "$(jq -c --arg s "evo_${P}_stall" 'select(.type == "event" and .id == "evo.stalled" and .subject == $s) | {severity, baseline}' "$eout")" \
+                '{"severity":"crit","baseline":true}' "evo: a segment stalled before watch started: at start, not an event one interval later"
+        t_is "$(jq -c --arg s "evo_${P}_late" 'select(.type == "event" and .id == "evo.stalled" and .subject == $s) | {severity, previous, baseline}' "$eout")" \
+                '{"severity":"crit","previous":"new","baseline":false}' "evo: a stalled segment that appeared later: new, not 'was ok'"
+        kill "$STALL" "$LATE" 2>/dev/null
+else
+        t_skip "tests/helpers/evo_writer not built"
+        t_skip "tests/helpers/evo_writer not built"
+        t_skip "tests/helpers/evo_writer not built"
+fi
+
+t_done
