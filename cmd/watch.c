@@ -44,10 +44,11 @@ static const struct opt watch_options[] = {
                                         "rename), for node_exporter's textfile collector"},
         {"bundle-on", O_BUNDLE_ON, "warn|crit", "on an event of that severity or worse, make a bundle in the\n"
                                                 "background (sampling goes on), as 'evodiag bundle' would (all\n"
-                                                "collectors but --skip ones, with the recording so far); one per\n"
-                                                "check ID per cooldown; its path is printed and recorded"},
+                                                "collectors but --skip ones, with the recording so far); one at a\n"
+                                                "time and at most one per cooldown for the whole watch; its ISSUE.md\n"
+                                                "lists the events that triggered it; its path is printed and recorded"},
         {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
-        {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle per check ID in this time (default 10m)"},
+        {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
         {"replay", O_REPLAY, "FILE", "print the timeline (sessions, samples, events, bundles) of a\n"
@@ -126,7 +127,7 @@ struct run {
         enum severity bundle_on; /* SEV_SKIPPED: off */
         const char *bundle_dir;
         uint64_t cooldown_ms;
-        json_object *last_bundle; /* id -> monotonic ms */
+        uint64_t last_bundle_ms;  /* monotonic, when the last bundle started; 0: none yet */
         struct bundle_job *jobs;
         size_t njobs;
         uint64_t events_total;
@@ -219,7 +220,7 @@ static void note(struct run *r, uint64_t t, const char *kind, json_object *extra
 
 /* The child: a bundle like `evodiag bundle`, in its own process group (a Ctrl-C
  * meant for watch must not cut it short), with nothing of watch's open. */
-static void bundle_child(struct run *r, const char *path, const char *id)
+static void bundle_child(struct run *r, const char *path, const char *id, const char *const *why)
 {
         (void)setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
@@ -244,6 +245,7 @@ static void bundle_child(struct run *r, const char *path, const char *id)
                 .deadline_ms = now_ms_monotonic() + BUNDLE_TIMEOUT_MS, .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
                 .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
                 .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
+                .trigger_events = why,
         };
         struct bundle_result res;
         int e = bundle_make(&r->c->ctx, &bo, &res);
@@ -251,15 +253,42 @@ static void bundle_child(struct run *r, const char *path, const char *id)
         _exit(code);
 }
 
-static void maybe_bundle(struct run *r, const struct watch_event *e)
+static void free_lines(char **v)
 {
-        if (r->bundle_on == SEV_SKIPPED || e->gone || e->sev < r->bundle_on || e->sev == SEV_UNKNOWN)
-                return;
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static bool bundle_worthy(const struct run *r, const struct watch_event *e)
+{
+        return r->bundle_on != SEV_SKIPPED && !e->gone && e->sev >= r->bundle_on && e->sev != SEV_UNKNOWN;
+}
+
+/* One bundle at a time, at most one per cooldown for the whole watch (several crits
+ * at once are one incident, not one bundle each); it is named after the worst of the
+ * round's events that call for it, and its ISSUE.md lists them all. */
+static void maybe_bundle(struct run *r, const struct watch_event *ev, size_t nev)
+{
+        const struct watch_event *e = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < nev; i++)
+                if (bundle_worthy(r, &ev[i])) {
+                        n++;
+                        if (!e || ev[i].sev > e->sev)
+                                e = &ev[i];
+                }
         uint64_t now = now_ms_monotonic();
-        json_object *last;
-        if (json_object_object_get_ex(r->last_bundle, e->id, &last) && now - (uint64_t)json_object_get_int64(last) < r->cooldown_ms)
+        if (!e || r->njobs || (r->last_bundle_ms && now - r->last_bundle_ms < r->cooldown_ms))
                 return;
-        json_object_object_add(r->last_bundle, e->id, json_object_new_int64((int64_t)now));
+        r->last_bundle_ms = now;
+        char **why = xcalloc(n + 1, sizeof(*why));
+        for (size_t i = 0, k = 0; i < nev; i++)
+                if (bundle_worthy(r, &ev[i])) {
+                        json_object *o = watch_event_json(&ev[i]);
+                        why[k++] = recorder_item_text(o);
+                        json_object_put(o);
+                }
         _cleanup_free_ char *name = bundle_name(r->host, e->time_ms, e->id);
         char *path = xasprintf("%s/%s.tar.zst", r->bundle_dir, name);
         if (r->rec)
@@ -270,17 +299,24 @@ static void maybe_bundle(struct run *r, const struct watch_event *e)
         if (pid < 0) {
                 problem(r, "--bundle-on: cannot fork: %s", strerror(errno));
                 free(path);
+                free_lines(why);
                 return;
         }
         if (pid == 0)
-                bundle_child(r, path, e->id);
+                bundle_child(r, path, e->id, (const char *const *)why);
+        free_lines(why);
         r->jobs = xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
         r->jobs[r->njobs++] = (struct bundle_job){.pid = pid, .id = xstrdup(e->id), .path = path, .sev = e->sev};
         json_object *x = json_object_new_object();
         json_object_object_add(x, "status", json_object_new_string("started"));
         json_object_object_add(x, "path", json_object_new_string(path));
         json_object_object_add(x, "trigger", json_object_new_string(e->id));
-        note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
+        json_object_object_add(x, "events", json_object_new_int64((int64_t)n));
+        if (n > 1)
+                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s and %zu more events)", path, e->id,
+                     severity_name(e->sev), n - 1);
+        else
+                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
         json_object_put(x);
 }
 
@@ -385,8 +421,7 @@ static void finish_round(struct run *r, uint64_t t)
                 emit_item(r, o, ev[i].sev == SEV_OK && ev[i].gone ? SEV_OK : ev[i].sev);
                 json_object_put(o);
         }
-        for (size_t i = 0; i < nev; i++)
-                maybe_bundle(r, &ev[i]);
+        maybe_bundle(r, ev, nev);
         _cleanup_free_ char *why = NULL;
         if (r->textfile && prom_textfile_write(&r->tf, &r->w, r->events_total, t, &why) < 0)
                 problem(r, "%s", why);
@@ -643,7 +678,6 @@ int cmd_watch(int argc, char **argv)
                 }
                 recorder_set_current(recfile);
         }
-        r.last_bundle = json_object_new_object();
         r.tf.dir = r.textfile;
         r.tty = !r.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && getenv("TERM") && !streq(getenv("TERM"), "dumb");
 
@@ -702,7 +736,6 @@ done:
         recorder_close(r.rec);
         recorder_set_current(NULL);
         watch_free(&r.w);
-        json_object_put(r.last_bundle);
         for (size_t i = 0; i < r.nev; i++)
                 free(r.evline[i]);
         for (size_t i = 0; i < r.njobs; i++) {

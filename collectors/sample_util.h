@@ -63,9 +63,10 @@ int *sample_pids(size_t *n);
  * for SAMPLE_YOUNG_MS and the collector inspects it every interval meanwhile, so it
  * crosses a threshold as an event within two intervals instead of at the next
  * rescan. Bounded: at most SAMPLE_YOUNG_MAX young pids (the newest kept; a fork
- * storm's rest waits for the rescan). The first call only learns what runs. */
+ * storm's rest waits for the rescan; a young pid costs one small read or
+ * listing per interval). The first call only learns what runs. */
 #define SAMPLE_YOUNG_MS 30000
-#define SAMPLE_YOUNG_MAX 32
+#define SAMPLE_YOUNG_MAX 128
 struct pidwatch {
         struct sfile loadavg;
         char last_pid[24];  /* /proc/loadavg's last field at the last listing */

@@ -605,7 +605,8 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         for (size_t i = 0; i < b.man.artifacts.n; i++)
                 json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
         struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
-                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts};
+                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts,
+                                 .trigger_events = o->trigger_events};
         char *missing = NULL, *issue_err = NULL;
         char *issue = issue_render(&ii, &missing, &issue_err);
         json_object_put(facts);

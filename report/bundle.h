@@ -21,6 +21,7 @@ struct bundle_opts {
         bool redact, obfuscate, gzip, quiet, progress;
         bool full;                    /* all of /etc/passwd, /etc/group and every cmdline, not what findings use */
         const char *state_dir;        /* where the obfuscation key and mapping live */
+        const char *const *trigger_events; /* watch --bundle-on: the event lines that asked for it (ISSUE.md) */
 };
 
 struct bundle_result {

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "report/issue.h"
 #include "report/template.h"
+#include "lib/escape.h"
 
 #include <errno.h>
 
@@ -214,6 +215,18 @@ char *issue_render(const struct issue_input *in, char **missing, char **err)
         }
         char *terr = NULL;
         char *out = template_render(tmpl, ctx, missing, &terr);
+        if (out && in->trigger_events && in->trigger_events[0]) {
+                /* What made `evodiag watch --bundle-on` take this bundle, whatever the template. */
+                struct strbuf b = {0};
+                sb_printf(&b, "%s\n## Events that triggered this bundle\n`evodiag watch --bundle-on` took it for:\n", out);
+                for (size_t i = 0; in->trigger_events[i]; i++) {
+                        sb_puts(&b, "- ");
+                        esc_md_code(&b, in->trigger_events[i], false);
+                        sb_putc(&b, '\n');
+                }
+                free(out);
+                out = sb_steal(&b);
+        }
         if (!out) {
                 *err = xasprintf("%s:%s", path, terr + 4); /* "line N: why" -> "path:N: why" */
                 free(terr);

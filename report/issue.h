@@ -14,6 +14,7 @@ struct issue_input {
         const char *templates_dir;
         const char *command_line;
         json_object *facts;         /* hostfacts_read()'s, or NULL when they could not be read */
+        const char *const *trigger_events; /* watch --bundle-on's event lines, NULL-terminated; NULL: none */
 };
 
 /* Names of the templates a component collector can pick. */

@@ -20,6 +20,10 @@ wait_lines() {
         done
         return 1
 }
+# Replaces a fixture file atomically, as a kernel value changes.
+fx_set() {
+        printf '%s\n' "$3" >"$1/$2.new" && mv "$1/$2.new" "$1/$2"
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # within_two FILE T_MS EVENT_TIME_MS: "yes" when the event came no later than the
 # second round that started after T_MS (rounds, not seconds: a loaded host may
@@ -150,5 +154,44 @@ else
         t_skip "tests/helpers/evo_writer not built"
         t_skip "tests/helpers/evo_writer not built"
 fi
+
+# ---- --bundle-on crit: several crits at once are one bundle, which lists them ----
+export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
+broot=$(fx_root bundle hugepages-healthy fds-healthy)
+fx_file "$broot" proc/sys/kernel/hostname "evo-incident"
+fx_file "$broot" proc/sys/fs/file-nr "$(printf '2400000\t0\t2466193')"
+fx_proc "$broot" 601 leaky nofile_soft=100 nofile_hard=100 fds=99
+fx_proc "$broot" 602 leakier nofile_soft=100 nofile_hard=100 fds=100
+bd="$T_TMP/bundles"
+mkdir -p "$bd"
+bout="$T_TMP/bundle.jsonl"
+timeout -k 5 90 "$EVODIAG" watch --root "$broot" --only fds --interval 200ms --duration 60s --json \
+        --bundle-on crit --bundle-dir "$bd" >"$bout" 2>"$T_TMP/bundle.err" &
+wpid=$!
+t_at_exit "kill $wpid 2>/dev/null"
+wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
+# Crits that come and go while it runs and after: no second bundle within the cooldown.
+fx_set "$broot" proc/sys/fs/file-nr "$(printf '1000\t0\t2466193')"
+wait_lines "$bout" 1 '"id":"fds.system","subject":null,"severity":"ok"'
+fx_set "$broot" proc/sys/fs/file-nr "$(printf '2400000\t0\t2466193')"
+wait_lines "$bout" 2 '"id":"fds.system","subject":null,"severity":"crit"'
+wait_lines "$bout" 3 '"type":"sample"'
+kill -INT $wpid
+wait $wpid
+t_is "$?" 0 "--bundle-on: watch exits 0"
+t_is "$(jq -r 'select(.type == "event" and .severity == "crit") | .id' "$bout" | sort | tr '\n' ' ')" \
+        "fds.process fds.process fds.system fds.system " "three crits at start, one more later"
+t_is "$(jq -r 'select(.type == "bundle" and .status == "started") | "\(.trigger) \(.events)"' "$bout")" "fds.system 3" \
+        "one bundle for the three crits at start (not one per check ID), none for the later one"
+b=$(jq -r 'select(.type == "bundle" and .status == "written") | .path' "$bout")
+t_like "$b" "^$bd/evodiag-evo-incident-[0-9]{8}T[0-9]{6}Z-fds.system.tar.zst$" "the bundle was written, named after the first worst event"
+x="$T_TMP/bx"
+mkdir -p "$x"
+tar --zstd -xf "$b" -C "$x" 2>/dev/null
+issue=$(cat "$x"/*/ISSUE.md 2>/dev/null)
+trig=$(printf '%s\n' "$issue" | sed -n '/^## Events that triggered this bundle/,/^## /p')
+t_is "$(printf '%s\n' "$trig" | grep -c '^- `.*Z CRIT ')" 3 "ISSUE.md lists the three events that triggered it"
+t_like "$trig" 'CRIT +fds.system: 2400000 of 2466193 file handles in use on the host \(97.3%\) \(at start\)' "... with their text"
+t_like "$trig" 'fds.process: pid 602 leakier: 100 of 100 open files' "... each of them"
 
 t_done
