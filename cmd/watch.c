@@ -23,12 +23,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define EVENTS_KEPT 200         /* event lines the screen keeps */
 #define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
 
 enum { O_INTERVAL = OPTS_OWN, O_DURATION, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR, O_COOLDOWN,
-       O_RESCAN, O_REPLAY };
+       O_RESCAN, O_REPLAY, O_SAMPLES, O_SINCE, O_UNTIL, O_ID };
 
 static const struct opt watch_options[] = {
         {"interval", O_INTERVAL, "DUR", "time between samples (default 1s; 50ms to 1h)"},
@@ -51,14 +52,20 @@ static const struct opt watch_options[] = {
         {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
-        {"replay", O_REPLAY, "FILE", "print the timeline (sessions, samples, events, bundles) of a\n"
-                                     "recording; torn or damaged records are skipped and reported"},
+        {"replay", O_REPLAY, "FILE", "print the timeline of a recording, one line per event, note\n"
+                                     "(bundles, stops) and session; torn or damaged records are\n"
+                                     "skipped and reported. With --json: every record as JSON lines"},
+        {"samples", O_SAMPLES, NULL, "--replay: the full samples (every value) and status keyframes too"},
+        {"since", O_SINCE, "TIME", "--replay: from TIME on: 2026-11-21T23:00:00Z (UTC; seconds and Z\n"
+                                   "optional) or a duration before now (10m)"},
+        {"until", O_UNTIL, "TIME", "--replay: up to TIME (as --since)"},
+        {"id", O_ID, "ID,...", "--replay: only the events of these check IDs or collectors"},
         {0},
 };
 
 static const struct verb_spec watch_verb = {
         .name = "watch",
-        .synopsis = "[OPTIONS]\n--replay FILE [--json]",
+        .synopsis = "[OPTIONS]\n--replay FILE [--json] [--samples] [--since TIME] [--until TIME] [--id ID,...]",
         .about = "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"
                  "`journalctl -f` in four terminals, and a flight recorder that explains it later.\n"
                  "Every collector that can sample (see 'evodiag list') reports cheap values and\n"
@@ -253,13 +260,6 @@ static void bundle_child(struct run *r, const char *path, const char *id, const 
         _exit(code);
 }
 
-static void free_lines(char **v)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
 static bool bundle_worthy(const struct run *r, const struct watch_event *e)
 {
         return r->bundle_on != SEV_SKIPPED && !e->gone && e->sev >= r->bundle_on && e->sev != SEV_UNKNOWN;
@@ -299,12 +299,12 @@ static void maybe_bundle(struct run *r, const struct watch_event *ev, size_t nev
         if (pid < 0) {
                 problem(r, "--bundle-on: cannot fork: %s", strerror(errno));
                 free(path);
-                free_lines(why);
+                strv_free(why);
                 return;
         }
         if (pid == 0)
                 bundle_child(r, path, e->id, (const char *const *)why);
-        free_lines(why);
+        strv_free(why);
         r->jobs = xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
         r->jobs[r->njobs++] = (struct bundle_job){.pid = pid, .id = xstrdup(e->id), .path = path, .sev = e->sev};
         json_object *x = json_object_new_object();
@@ -506,14 +506,66 @@ static int loop(struct run *r, uint64_t duration_ms)
 
 /* ---- --replay ---- */
 
-static int replay(const char *path, bool json)
+static int replay(const char *path, bool json, const struct replay_filter *f)
 {
-        int e = recorder_replay(path, json, stdout);
+        int e = recorder_replay(path, json, f, stdout);
         if (e < 0) {
                 err("--replay %s: %s", path, e == -EINVAL ? "not an evodiag recording" : strerror(-e));
                 return EXIT_USAGE;
         }
         return e;
+}
+
+/* --since/--until: an ISO 8601 time in UTC, or a duration before now. */
+static int parse_when(const char *arg, uint64_t *ms)
+{
+        uint64_t d;
+        if (parse_duration_ms(arg, &d) == 0) {
+                uint64_t now = now_ms_realtime();
+                *ms = d < now ? now - d : 1;
+                return 0;
+        }
+        static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"};
+        for (size_t i = 0; i < sizeof(fmts) / sizeof(*fmts); i++) {
+                struct tm tm = {0};
+                const char *end = strptime(arg, fmts[i], &tm);
+                if (!end || (*end && !streq(end, "Z")))
+                        continue;
+                time_t t = timegm(&tm);
+                if (t < 0)
+                        return -EINVAL;
+                *ms = (uint64_t)t * 1000;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* --id: check IDs, collector names, or a sampler's own "<collector>.timeout|crashed". */
+static int parse_ids(const char *arg, char ***out)
+{
+        size_t n = 0;
+        char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
+        _cleanup_free_ char *copy = xstrdup(arg);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                tok = strstrip(tok);
+                if (!*tok)
+                        continue;
+                const char *dot = strchr(tok, '.');
+                _cleanup_free_ char *coll = dot ? xstrndup(tok, (size_t)(dot - tok)) : NULL;
+                bool own = dot && collector_find(coll) && (streq(dot, ".timeout") || streq(dot, ".crashed"));
+                if (!own && !check_find(tok, NULL) && !(!dot && collector_find(tok))) {
+                        strv_free(v);
+                        return usage_error("watch", "--id: '%s' is no check ID or collector (see 'evodiag list')", tok);
+                }
+                v[n++] = xstrdup(tok);
+        }
+        if (!n) {
+                free(v);
+                return usage_error("watch", "--id: no check ID given");
+        }
+        *out = v;
+        return 0;
 }
 
 /* ---- the command ---- */
@@ -550,6 +602,9 @@ int cmd_watch(int argc, char **argv)
         const char *record = NULL, *replay_path = NULL;
         _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
         bool cooldown_given = false;
+        struct replay_filter rf = {0};
+        char **rf_ids = NULL;
+        bool replay_opt = false;
         int o, ret = 0;
         struct opts p;
         opts_init(&p, &watch_verb, &c, argc, argv);
@@ -596,6 +651,23 @@ int cmd_watch(int argc, char **argv)
                         break;
                 case O_BUNDLE_DIR: r.bundle_dir = p.arg; break;
                 case O_REPLAY: replay_path = p.arg; break;
+                case O_SAMPLES: rf.samples = replay_opt = true; break;
+                case O_SINCE:
+                case O_UNTIL:
+                        if (parse_when(p.arg, o == O_SINCE ? &rf.since_ms : &rf.until_ms) < 0) {
+                                ret = usage_error("watch", "--%s: '%s' is no time (2026-11-21T23:00:00Z) or duration (10m)",
+                                                  o == O_SINCE ? "since" : "until", p.arg);
+                                goto out;
+                        }
+                        replay_opt = true;
+                        break;
+                case O_ID:
+                        strv_free(rf_ids);
+                        rf_ids = NULL;
+                        if ((ret = parse_ids(p.arg, &rf_ids)))
+                                goto out;
+                        replay_opt = true;
+                        break;
                 }
         }
         if (o < 0) {
@@ -607,7 +679,12 @@ int cmd_watch(int argc, char **argv)
                         ret = usage_error("watch", "--replay only reads a recording: it takes no sampling options (only --json)");
                         goto out;
                 }
-                ret = replay(replay_path, r.json);
+                rf.ids = (const char *const *)rf_ids;
+                ret = replay(replay_path, r.json, &rf);
+                goto out;
+        }
+        if (replay_opt) {
+                ret = usage_error("watch", "--samples, --since, --until and --id are --replay's");
                 goto out;
         }
         if (rec_max && !record) {
@@ -750,6 +827,7 @@ done:
                 wake[0] = wake[1] = -1;
         }
 out:
+        strv_free(rf_ids);
         common_free(&c);
         return ret;
 }

@@ -114,8 +114,9 @@ t_run watch --replay "$rec"
 t_is "$RC" 0 "--replay exits 0"
 t_like "$OUT" "^[0-9-]{10}T[0-9:]{8}Z ---- session 1 on evo-watch-1, interval 200 ms" "replay: the session"
 t_like "$OUT" "[0-9]Z CRIT +fds.system: 2400000 of 2466193 file handles in use on the host \(97.3%\) \(was ok\)" "replay: the event line"
-t_like "$OUT" "Z sample 2: .*hugepages.available\[2M\]=990 pages" "replay: sample values"
 t_like "$ERR" "records in 1 segment" "replay: a summary on stderr"
+t_run watch --replay "$rec" --samples
+t_like "$OUT" "Z sample 2: .*hugepages.available\[2M\]=990 pages" "replay --samples: sample values"
 t_run watch --replay "$rec" --json
 t_is "$(printf '%s\n' "$OUT" | jq -r 'select(.type == "event") | .id' | sort -u | tr '\n' ' ')" \
         "fds.system hugepages.pool_exhausted isolation.irq rt.task_sched " "replay --json: the events"

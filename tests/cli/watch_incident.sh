@@ -83,6 +83,39 @@ t_run watch --replay "$T_TMP/new.rec"
 t_like "$OUT" "CRIT +fds.process: pid 501 hogfd: 98 of 100 open files \(98.0%\) \(new\)" "replay: '(new)' for a subject never seen before"
 t_unlike "$OUT" "pid 501 hogfd.*\(was ok\)" "replay: never '(was ok)' for it"
 
+# ---- --replay: events by default, samples with --samples, --since/--until/--id ----
+t_is "$(printf '%s\n' "$OUT" | grep -vcE '^[0-9-]{10}T[0-9:]{8}Z (---- session|(OK|INFO|WARN|CRIT|UNKNOWN|STOP|BUNDLE) )')" 0 \
+        "replay: one line per event, note or session by default"
+t_is "$(printf '%s\n' "$OUT" | grep -c ' sample [0-9]*:')" 0 "replay: no samples by default"
+t_run watch --replay "$T_TMP/new.rec" --samples
+t_like "$OUT" "Z sample [0-9]+: .*fds.open\[pid 501 hogfd\]=98 fds" "replay --samples: the full samples"
+t_run watch --replay "$T_TMP/new.rec" --id maps.process
+t_is "$(printf '%s\n' "$OUT" | grep -E ' (OK|INFO|WARN|CRIT|UNKNOWN) ' | grep -vc ' maps.process')" 0 "replay --id maps.process: only its events"
+t_like "$OUT" "CRIT +maps.process: pid 502 hogmap" "... and it is there"
+t_run watch --replay "$T_TMP/new.rec" --id rt
+t_is "$(printf '%s\n' "$OUT" | grep -E ' (OK|INFO|WARN|CRIT|UNKNOWN) ' | grep -vc ' rt\.')" 0 "replay --id rt: the rt collector's events only"
+t_like "$OUT" "WARN +rt.task_sched: pid 503 rtnew" "... its event is there"
+evms=$(watch_ev_ms() { "$EVODIAG" watch --replay "$T_TMP/new.rec" --json 2>/dev/null |
+        jq -r 'select(.type == "event" and .id == "fds.process" and .subject == "pid 501 hogfd") | .time_ms' | head -1; }; watch_ev_ms)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+t_run watch --replay "$T_TMP/new.rec" --since "$(iso $((evms / 1000)))"
+t_like "$OUT" "pid 501 hogfd" "replay --since (the event's second): the event"
+t_run watch --replay "$T_TMP/new.rec" --since "$(iso $((evms / 1000 + 1)))"
+t_unlike "$OUT" "CRIT +fds.process: pid 501 hogfd" "replay --since (a second later): not the event"
+t_run watch --replay "$T_TMP/new.rec" --until "$(iso $((evms / 1000 + 1)))"
+t_like "$OUT" "CRIT +fds.process: pid 501 hogfd" "replay --until (a second later): the event"
+t_run watch --replay "$T_TMP/new.rec" --until "$(iso $((evms / 1000 - 1)))"
+t_unlike "$OUT" "pid 501 hogfd" "replay --until (a second before): not the event"
+t_run watch --replay "$T_TMP/new.rec" --since 1h
+t_like "$OUT" "---- session 1" "replay --since 1h: from the session start"
+t_like "$OUT" "CRIT +fds.process: pid 501 hogfd" "... with the event"
+t_run watch --replay "$T_TMP/new.rec" --since yesterday
+t_is "$RC" 3 "replay --since: not a time is a usage error"
+t_run watch --replay "$T_TMP/new.rec" --id nope.nope
+t_is "$RC" 3 "replay --id: an unknown ID is a usage error"
+t_run watch --only fds --duration 1s --samples
+t_is "$RC" 3 "--samples without --replay is a usage error"
+
 # ---- live: a real process started mid-run holds 98% of its fds ----
 if command -v python3 >/dev/null; then
         lout="$T_TMP/live.jsonl"
@@ -108,9 +141,12 @@ time.sleep(60)
         kill -INT $wpid
         wait $wpid
         t_is "$?" 0 "live: watch exits 0"
-        # Seen while it opens them (warn) or once it holds them (crit): either way new.
-        t_like "$(jq -c --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s) | {severity, previous}' "$lout" | head -1)" \
-                '^\{"severity":"(warn|crit)","previous":"new"\}$' "live: a hog started mid-run: its first event says new"
+        # Seen first while it opens them (ok or warn: then watched) or once it holds them:
+        # its first event is new, or was ok when watch saw it ok, never anything it did not see.
+        first=$(jq -c --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s) | {severity, previous}' "$lout" | head -1)
+        okseen=$(jq -r --arg s "$subj" 'select(.type == "sample") | .statuses[] | select(.id == "fds.process" and .subject == $s and .severity == "ok") | .id' "$lout" | head -1)
+        t_like "$first$okseen" '^(\{"severity":"(warn|crit)","previous":"new"\}|\{"severity":"(warn|crit)","previous":"ok"\}fds.process)$' \
+                "live: a hog started mid-run: its first event says new (or was ok, and a sample showed it ok)"
         t_is "$(within_two "$lout" "$ready" "$(jq -r --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s and .severity == "crit") | .time_ms' "$lout" | head -1)")" \
                 yes "live: crit (295 of 300 fds) within two rounds of it holding them"
         kill $hog 2>/dev/null
