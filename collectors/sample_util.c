@@ -187,9 +187,11 @@ static void young_add(struct pidwatch *pw, int pid, uint64_t now)
         if (pw->nyoung == SAMPLE_YOUNG_MAX) { /* the oldest goes: the newest matter most */
                 memmove(pw->young, pw->young + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young));
                 memmove(pw->young_since, pw->young_since + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young_since));
+                memmove(pw->young_next, pw->young_next + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young_next));
                 pw->nyoung--;
         }
         pw->young[pw->nyoung] = pid;
+        pw->young_next[pw->nyoung] = now;
         pw->young_since[pw->nyoung++] = now;
 }
 
@@ -199,6 +201,7 @@ void pidwatch_drop(struct pidwatch *pw, int pid)
                 if (pw->young[i] == pid) {
                         memmove(pw->young + i, pw->young + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young));
                         memmove(pw->young_since + i, pw->young_since + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young_since));
+                        memmove(pw->young_next + i, pw->young_next + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young_next));
                         pw->nyoung--;
                         return;
                 }
@@ -253,13 +256,18 @@ size_t pidwatch_young(struct pidwatch *pw, int *out)
                 pw->primed = true;
         }
         size_t k = 0;
-        for (size_t i = 0; i < pw->nyoung;)
-                if (now - pw->young_since[i] > SAMPLE_YOUNG_MS) {
+        for (size_t i = 0; i < pw->nyoung;) {
+                uint64_t age = now - pw->young_since[i];
+                if (age > SAMPLE_YOUNG_MS) {
                         pidwatch_drop(pw, pw->young[i]);
-                } else {
-                        out[k++] = pw->young[i];
-                        i++;
+                        continue;
                 }
+                if (now >= pw->young_next[i]) { /* the older, the less often: after half its age */
+                        out[k++] = pw->young[i];
+                        pw->young_next[i] = now + age / 2;
+                }
+                i++;
+        }
         return k;
 }
 

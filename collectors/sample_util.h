@@ -60,11 +60,12 @@ int *sample_pids(size_t *n);
  * task, a leaking client). Each interval the pids under /proc are listed (on the
  * live system only when /proc/loadavg's last pid moved: no process started, no
  * listing) and compared with the last listing; a process that appeared is "young"
- * for SAMPLE_YOUNG_MS and the collector inspects it every interval meanwhile, so it
- * crosses a threshold as an event within two intervals instead of at the next
- * rescan. Bounded: at most SAMPLE_YOUNG_MAX young pids (the newest kept; a fork
- * storm's rest waits for the rescan; a young pid costs one small read or
- * listing per interval). The first call only learns what runs. */
+ * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: every interval while
+ * it is a second or two old, then after half its age again (at 1 Hz: about 9 looks in
+ * 30 s), so one that crosses a threshold as it starts is an event within two
+ * intervals instead of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
+ * pids (the newest kept; a fork storm's rest waits for the rescan). The first call
+ * only learns what runs. */
 #define SAMPLE_YOUNG_MS 30000
 #define SAMPLE_YOUNG_MAX 128
 struct pidwatch {
@@ -73,11 +74,11 @@ struct pidwatch {
         int *known;         /* the last listing, sorted */
         size_t nknown;
         int young[SAMPLE_YOUNG_MAX];
-        uint64_t young_since[SAMPLE_YOUNG_MAX];
+        uint64_t young_since[SAMPLE_YOUNG_MAX], young_next[SAMPLE_YOUNG_MAX];
         size_t nyoung;
         bool primed;
 };
-/* The young pids now (still listed in /proc), into out (SAMPLE_YOUNG_MAX entries). */
+/* The young pids (still listed in /proc) due for a look now, into out (SAMPLE_YOUNG_MAX entries). */
 size_t pidwatch_young(struct pidwatch *pw, int *out);
 /* Stops following pid (the collector watches it now, or it is no candidate). */
 void pidwatch_drop(struct pidwatch *pw, int pid);
