@@ -29,7 +29,7 @@
 #define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
 
 enum { O_INTERVAL = OPTS_OWN, O_DURATION, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR, O_COOLDOWN,
-       O_RESCAN, O_REPLAY, O_SAMPLES, O_SINCE, O_UNTIL, O_ID };
+       O_RESCAN, O_REPLAY, O_SAMPLES, O_SINCE, O_UNTIL, O_ID, O_CHECK_EVERY };
 
 static const struct opt watch_options[] = {
         {"interval", O_INTERVAL, "DUR", "time between samples (default 1s; 50ms to 1h)"},
@@ -50,6 +50,9 @@ static const struct opt watch_options[] = {
                                                 "lists the events that triggered it; its path is printed and recorded"},
         {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
         {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
+        {"check-every", O_CHECK_EVERY, "DUR|off", "re-run the checks watch does not sample (see 'evodiag list') by a\n"
+                                                  "full check in the background this often (default 1m); their\n"
+                                                  "findings are statuses and events like the samplers'"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
         {"replay", O_REPLAY, "FILE", "print the timeline of a recording, one line per event, note\n"
@@ -422,6 +425,8 @@ static void finish_round(struct run *r, uint64_t t)
                 json_object_put(o);
         }
         maybe_bundle(r, ev, nev);
+        if (r->w.chk.problem)
+                problem(r, "%s", r->w.chk.problem);
         _cleanup_free_ char *why = NULL;
         if (r->textfile && prom_textfile_write(&r->tf, &r->w, r->events_total, t, &why) < 0)
                 problem(r, "%s", why);
@@ -441,7 +446,7 @@ static int loop(struct run *r, uint64_t duration_ms)
         uint64_t start = now_ms_monotonic(), next_tick = start, end = duration_ms ? start + duration_ms : 0;
         uint64_t round_t = 0;
         bool open_round = false;
-        size_t maxfds = r->w.n + 2;
+        size_t maxfds = r->w.n + 3; /* samplers, the background check, wake, stdin */
         struct pollfd *pfd = xcalloc(maxfds, sizeof(*pfd));
         size_t *which = xcalloc(maxfds, sizeof(*which));
         for (;;) {
@@ -598,7 +603,7 @@ int cmd_watch(int argc, char **argv)
 {
         struct common c = {0};
         struct run r = {.c = &c, .bundle_on = SEV_SKIPPED, .bundle_dir = ".", .cooldown_ms = 0, .argc = argc, .argv = argv};
-        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0;
+        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0, check_every = 60000;
         const char *record = NULL, *replay_path = NULL;
         _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
         bool cooldown_given = false;
@@ -629,6 +634,14 @@ int cmd_watch(int argc, char **argv)
                         else if (o == O_DURATION) duration = v;
                         else if (o == O_COOLDOWN) r.cooldown_ms = v, cooldown_given = true;
                         else rescan = v;
+                        break;
+                case O_CHECK_EVERY:
+                        if (streq(p.arg, "off")) {
+                                check_every = 0;
+                        } else if (parse_duration_ms(p.arg, &check_every) < 0 || check_every < 1000) {
+                                ret = usage_error("watch", "--check-every: '%s' is not a duration of at least 1s, or off", p.arg);
+                                goto out;
+                        }
                         break;
                 case O_JSON: r.json = true; break;
                 case O_RECORD: record = p.arg; break;
@@ -724,6 +737,11 @@ int cmd_watch(int argc, char **argv)
 
         watch_init(&r.w, &c.ctx, interval, (const char *const *)c.only, (const char *const *)c.skip,
                    c.collector_timeout_ms ? c.collector_timeout_ms : 5000);
+        if (check_every) {
+                uint64_t ct = check_every * 3 / 4;
+                watch_check_every(&r.w, check_every, ct < 10000 ? 10000 : ct > 300000 ? 300000 : ct, (const char *const *)c.only,
+                                  (const char *const *)c.skip);
+        }
         if (!r.w.n) {
                 struct strbuf b = {0};
                 for (size_t i = 0; collectors[i]; i++)

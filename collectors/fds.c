@@ -521,5 +521,6 @@ const struct collector fds_collector = {
         .config = config,
         .check = fds_check,
         .sample = fds_sample,
+        .sampled = (const char *const[]){"fds.system", "fds.process", NULL},
         .free_state = fds_free_state,
 };

@@ -629,6 +629,13 @@ int sample_answer_take(struct sample_answer *a, const struct frame *f, json_toke
                         sample_answer_free(a);
                         return -EPROTO;
                 }
+                /* What 'evodiag list' says watch samples is all it samples. */
+                if (c && !(i && streq(st->id, a->s[i - 1].id)) && !collector_samples(c, st->id)) {
+                        _cleanup_free_ char *shown = str_printable(st->id);
+                        *why = xasprintf("sent check ID '%.80s', which its collector does not list as sampled", shown);
+                        sample_answer_free(a);
+                        return -EPROTO;
+                }
         }
         a->ns = ns;
         return 0;

@@ -373,5 +373,6 @@ const struct collector maps_collector = {
         .config = config,
         .check = maps_check,
         .sample = maps_sample,
+        .sampled = (const char *const[]){"maps.process", "maps.lavinmq_limit", NULL},
         .free_state = maps_free_state,
 };

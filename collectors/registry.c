@@ -99,3 +99,8 @@ bool collector_declares(const struct collector *c, const char *id)
         size_t n = strlen(c->name);
         return strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut");
 }
+
+bool collector_samples(const struct collector *c, const char *id)
+{
+        return c->sample && c->sampled && strv_contains(c->sampled, id);
+}

@@ -136,7 +136,7 @@ static void sampler_main(void *arg, int wfd)
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms)
 {
-        *w = (struct watch){.base = *base, .interval_ms = interval_ms, .index = json_object_new_object()};
+        *w = (struct watch){.base = *base, .interval_ms = interval_ms, .index = json_object_new_object(), .chk = {.pid = -1, .rd.fd = -1}};
         size_t total = 0;
         while (collectors[total])
                 total++;
@@ -261,8 +261,139 @@ static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
         sp->state = SP_BUSY;
 }
 
+/* ---- the background check ---- */
+
+#define CHECK_RESULT_MAX (16u << 20)
+
+struct check_arg {
+        struct ctx ctx;
+        const struct watch_check *chk;
+};
+
+/* The child: every selected collector's check(), as 'evodiag check' runs them; the
+ * findings of the checks no sampler reports go back as one document. */
+static void check_main(void *arg, int wfd)
+{
+        struct check_arg *a = arg;
+        signal(SIGINT, SIG_IGN); /* watch decides when it stops */
+        close_others(wfd, -1);
+        size_t total = 0;
+        while (collectors[total])
+                total++;
+        struct run_result *res = xcalloc(total + 1, sizeof(*res));
+        size_t n = 0;
+        struct run_opts ro = {.deadline_ms = now_ms_monotonic() + a->chk->timeout_ms, .default_timeout_ms = a->chk->timeout_ms,
+                              .parallel = 1, .only = a->chk->only, .skip = a->chk->skip};
+        run_collectors(&a->ctx, &ro, res, &n);
+        json_object *doc = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < res[i].fs.n; k++) {
+                        const struct finding *f = &res[i].fs.v[k];
+                        if (collector_samples(res[i].c, f->id))
+                                continue; /* its sampler judges it every interval */
+                        json_object *x = json_object_new_array_ext(4);
+                        json_object_array_add(x, json_object_new_string(f->id));
+                        json_object_array_add(x, f->subject ? json_object_new_string(f->subject) : NULL);
+                        json_object_array_add(x, json_object_new_string(severity_name(f->sev)));
+                        json_object_array_add(x, json_object_new_string(f->summary ? f->summary : ""));
+                        json_object_array_add(doc, x);
+                }
+        int e = frame_send_result(wfd, doc);
+        json_object_put(doc);
+        run_results_free(res, n);
+        free(res);
+        _exit(e < 0 ? 3 : 0);
+}
+
+void watch_check_every(struct watch *w, uint64_t every_ms, uint64_t timeout_ms, const char *const *only, const char *const *skip)
+{
+        w->chk.every_ms = every_ms;
+        w->chk.timeout_ms = timeout_ms;
+        w->chk.only = only;
+        w->chk.skip = skip;
+}
+
+static void check_start(struct watch *w, uint64_t now)
+{
+        struct watch_check *k = &w->chk;
+        struct check_arg a = {.ctx = w->base, .chk = k};
+        a.ctx.state = NULL;
+        struct child ch;
+        k->next_ms = now + k->every_ms;
+        int r = child_start(&ch, "check", check_main, &a);
+        if (r < 0) {
+                free(k->problem);
+                k->problem = xasprintf("the background check cannot start: %s", strerror(-r));
+                k->failures++;
+                return;
+        }
+        (void)fcntl(ch.fd, F_SETFL, O_NONBLOCK);
+        k->pid = ch.pid;
+        frame_reader_init(&k->rd, ch.fd, CHECK_RESULT_MAX);
+        k->started_ms = now;
+        k->deadline_ms = now + k->timeout_ms + 2000; /* the runner's own deadline first */
+}
+
+/* The child is done (result taken, or failed: why): reap it, or leave it behind when
+ * it is stuck in the kernel. */
+static void check_done(struct watch *w, const char *why)
+{
+        struct watch_check *k = &w->chk;
+        bool abandoned = false;
+        if (k->pid > 0)
+                (void)child_reap(k->pid, why != NULL, &abandoned);
+        if (k->rd.fd >= 0)
+                close(k->rd.fd);
+        k->rd.fd = -1;
+        frame_reader_free(&k->rd);
+        k->pid = -1;
+        k->runs++;
+        if (why) {
+                k->failures++;
+                free(k->problem);
+                k->problem = xasprintf("the background check %s%s", why, abandoned ? " (stuck in the kernel: abandoned)" : "");
+        }
+}
+
+static void check_take(struct watch *w)
+{
+        struct watch_check *k = &w->chk;
+        long got = frame_reader_fill(&k->rd);
+        if (got == -EAGAIN)
+                return;
+        struct frame f;
+        int r;
+        while ((r = frame_next(&k->rd, &f)) > 0) {
+                json_object *doc = NULL;
+                if (f.type && streq(f.type, "result") && f.size < INT32_MAX) {
+                        json_tokener_reset(k->rd.tok);
+                        doc = json_tokener_parse_ex(k->rd.tok, f.payload, (int)f.size);
+                        if (json_tokener_get_error(k->rd.tok) != json_tokener_success) {
+                                json_object_put(doc);
+                                doc = NULL;
+                        }
+                }
+                if (!doc || !json_object_is_type(doc, json_type_array)) {
+                        json_object_put(doc);
+                        check_done(w, "sent an unreadable result");
+                        return;
+                }
+                json_object_put(k->pending);
+                k->pending = doc;
+                free(k->problem);
+                k->problem = NULL;
+                check_done(w, NULL);
+                return;
+        }
+        if (r == 0 && got > 0)
+                return;
+        check_done(w, "ended without a result");
+}
+
 void watch_request(struct watch *w, uint64_t now)
 {
+        if (w->chk.every_ms && w->chk.pid <= 0 && now >= w->chk.next_ms)
+                check_start(w, now);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 if (sp->state == SP_STOPPED && now >= sp->respawn_ms) {
@@ -290,6 +421,12 @@ size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_
                 which[np++] = i;
                 if (sp->state == SP_BUSY && sp->deadline_ms < *deadline)
                         *deadline = sp->deadline_ms;
+        }
+        if (w->chk.pid > 0) {
+                pfd[np] = (struct pollfd){.fd = w->chk.rd.fd, .events = POLLIN};
+                which[np++] = w->n;
+                if (w->chk.deadline_ms < *deadline)
+                        *deadline = w->chk.deadline_ms;
         }
         return np;
 }
@@ -353,6 +490,11 @@ static void take_frames(struct watch *w, struct sampler *sp, uint64_t now)
 void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *which, size_t np, uint64_t now)
 {
         for (size_t k = 0; k < np; k++) {
+                if (which[k] == w->n) {
+                        if (pfd[k].revents)
+                                check_take(w);
+                        continue;
+                }
                 struct sampler *sp = &w->s[which[k]];
                 if (!running(sp))
                         continue;
@@ -360,6 +502,11 @@ void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *whic
                         take_frames(w, sp, now);
                 else if (sp->state == SP_BUSY && now >= sp->deadline_ms)
                         down(w, sp, true, NULL, now);
+        }
+        if (w->chk.pid > 0 && now >= w->chk.deadline_ms) {
+                _cleanup_free_ char *why = xasprintf("did not finish within %llu ms: killed",
+                                                     (unsigned long long)(w->chk.deadline_ms - w->chk.started_ms));
+                check_done(w, why);
         }
         /* Children not polled this time (none) still have deadlines. */
         for (size_t i = 0; i < w->n; i++) {
@@ -419,6 +566,8 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
         if (json_object_object_get_ex(w->index, key, &pos)) {
                 size_t i = (size_t)json_object_get_int64(pos);
                 struct watch_status *s = &w->st[i];
+                if (owner == w->n && s->owner != w->n)
+                        return; /* a sampler reports it: its verdict, every interval, wins */
                 w->seen[i] = w->round;
                 s->owner = owner;
                 if (!streq(s->summary, summary)) {
@@ -506,6 +655,31 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         upsert(w, &ev, k, id, NULL, SEV_UNKNOWN, sp->problem, t, !sp->baselined);
                 }
         }
+        if (w->chk.pending) {
+                /* The background check's result: like a sampler's answer, owner n. Its
+                 * first result is part of the state at start. */
+                json_object *doc = w->chk.pending;
+                bool baseline = w->chk.runs <= 1 && !w->chk.failures;
+                for (size_t i = 0; i < json_object_array_length(doc); i++) {
+                        json_object *x = json_object_array_get_idx(doc, i);
+                        const char *id = json_object_get_string(json_object_array_get_idx(x, 0));
+                        json_object *subj = json_object_array_get_idx(x, 1);
+                        enum severity sev;
+                        if (!id || severity_from_name(json_object_get_string(json_object_array_get_idx(x, 2)), &sev) < 0)
+                                continue;
+                        upsert(w, &ev, w->n, id, subj ? json_object_get_string(subj) : NULL, sev,
+                               json_object_get_string(json_object_array_get_idx(x, 3)) ? json_object_get_string(json_object_array_get_idx(x, 3)) : "",
+                               t, baseline);
+                }
+                for (size_t i = w->nst; i-- > 0;)
+                        if (w->st[i].owner == w->n && w->seen[i] != w->round) {
+                                if (noteworthy(w->st[i].sev))
+                                        add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
+                                remove_status(w, i);
+                        }
+                json_object_put(doc);
+                w->chk.pending = NULL;
+        }
         *nev = ev.n;
         return ev.v;
 }
@@ -563,6 +737,14 @@ json_object *watch_values_json(const struct watch *w)
 
 void watch_stop(struct watch *w)
 {
+        if (w->chk.pid > 0) {
+                bool ab = false;
+                (void)child_reap(w->chk.pid, true, &ab);
+                w->chk.pid = -1;
+        }
+        if (w->chk.rd.fd >= 0)
+                close(w->chk.rd.fd);
+        w->chk.rd.fd = -1;
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 if (sp->pid > 0) {
@@ -587,6 +769,9 @@ void watch_free(struct watch *w)
                 free(w->s[i].problem);
         }
         free(w->s);
+        frame_reader_free(&w->chk.rd);
+        json_object_put(w->chk.pending);
+        free(w->chk.problem);
         for (size_t i = 0; i < w->nst; i++) {
                 free(w->st[i].id);
                 free(w->st[i].subject);

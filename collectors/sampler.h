@@ -67,6 +67,22 @@ struct watch_event {
         bool gone;     /* no longer reported: it went away or the condition passed */
 };
 
+/* The background check: the checks no sampler reports (collector.sampled) are
+ * re-run by every selected collector's check() in a child, every every_ms, with a
+ * deadline; its findings become statuses like the samplers' (a sampler's own status
+ * for the same ID and subject wins), so the screen never shows fewer problems than
+ * 'evodiag check' would. The child never blocks sampling: it is polled like a sampler. */
+struct watch_check {
+        uint64_t every_ms, timeout_ms; /* every_ms 0: off */
+        const char *const *only, *const *skip;
+        pid_t pid;                     /* -1: not running */
+        struct frame_reader rd;
+        uint64_t started_ms, deadline_ms, next_ms;
+        json_object *pending;          /* a result not merged yet: [[id, subject, sev, summary], ...] */
+        unsigned runs, failures;
+        char *problem;                 /* why the last run failed, until one succeeds */
+};
+
 struct watch {
         struct ctx base;
         uint64_t interval_ms;
@@ -77,16 +93,21 @@ struct watch {
         uint64_t *seen;     /* per status: the round it was last reported in */
         json_object *index; /* "id\037subject" -> position in st */
         uint64_t round;
+        struct watch_check chk; /* its statuses' owner is n (after the samplers) */
 };
 
 /* The samplers of the selected collectors that have sample(). The collector
  * timeout ([name] timeout, else def_timeout_ms) caps every request's deadline. */
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms);
+/* Turns the background check on: every every_ms (0: off), each run bounded by
+ * timeout_ms; only/skip select the collectors as for check (kept by pointer). */
+void watch_check_every(struct watch *w, uint64_t every_ms, uint64_t timeout_ms, const char *const *only, const char *const *skip);
 /* Starts stopped samplers whose restart time has come and sends a request to
- * every idle one. */
+ * every idle one; starts the background check when it is due. */
 void watch_request(struct watch *w, uint64_t now);
-/* The pollfds to wait on (at most w->n) and the earliest deadline (UINT64_MAX if none). */
+/* The pollfds to wait on (at most w->n + 1: the samplers, the background check; which[]
+ * is n for the check) and the earliest deadline (UINT64_MAX if none). */
 size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_t *deadline);
 /* Reads what is readable and kills children past their deadline. */
 void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *which, size_t np, uint64_t now);

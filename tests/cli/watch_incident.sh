@@ -230,4 +230,30 @@ t_is "$(printf '%s\n' "$trig" | grep -c '^- `.*Z CRIT ')" 3 "ISSUE.md lists the 
 t_like "$trig" 'CRIT +fds.system: 2400000 of 2466193 file handles in use on the host \(97.3%\) \(at start\)' "... with their text"
 t_like "$trig" 'fds.process: pid 602 leakier: 100 of 100 open files' "... each of them"
 
+# ---- watch and check agree; the checks watch does not sample come from its background check ----
+croot=$(fx_root cmp hugepages-exhausted fds-exhausted rt-host-mistuned shm-orphan maps-low)
+problems() { jq -r '.[] | select(.severity != "ok" and .severity != "skipped") | "\(.id)|\(.subject // "")|\(.severity)"' | sort; }
+t_run check --root "$croot" --json
+cprob=$(printf '%s\n' "$OUT" | jq '[.collectors[].findings[]]' | problems)
+t_like "$cprob" "fds.nr_open" "check: its problems include a check watch does not sample (fds.nr_open)"
+cout="$T_TMP/cmp.jsonl"
+timeout -k 5 90 "$EVODIAG" watch --root "$croot" --interval 300ms --check-every 1s --duration 60s --json >"$cout" 2>"$T_TMP/cmp.err" &
+wpid=$!
+t_at_exit "kill $wpid 2>/dev/null"
+# Two samples after the background check's first result came.
+wait_lines "$cout" 1 '"type":"sample".*"id":"fds.nr_open"'
+n=$(grep -c '"type":"sample"' "$cout")
+wait_lines "$cout" $((n + 2)) '"type":"sample"'
+kill -INT $wpid
+wait $wpid
+t_is "$?" 0 "agree: watch exits 0"
+wprob=$(grep '"type":"sample"' "$cout" | tail -1 | jq '.statuses' | problems)
+t_is "$wprob" "$cprob" "agree: watch's statuses show every problem check finds, with the same verdict"
+t_is "$(jq -r 'select(.type == "event" and .id == "fds.nr_open") | "\(.severity) \(.baseline)"' "$cout")" "info true" \
+        "agree: the background check's first result is part of the state at start"
+t_run list
+t_like "$OUT" "watch samples: fds.system fds.process" "list: which checks watch samples"
+t_run watch --only fds --check-every 10ms --duration 1s
+t_is "$RC" 3 "--check-every below 1s is a usage error"
+
 t_done
