@@ -280,10 +280,21 @@ static void check_main(void *arg, int wfd)
         size_t total = 0;
         while (collectors[total])
                 total++;
+        /* Only the collectors with a check no sampler reports: a full check costs (the
+         * process table, every process's maps), and what is sampled needs no second look. */
+        const char **only = xcalloc(total + 1, sizeof(*only));
+        for (size_t i = 0, k = 0; i < total; i++) {
+                const struct collector *c = collectors[i];
+                bool unsampled = false;
+                for (const struct check_info *ci = c->checks; ci && ci->id && !unsampled; ci++)
+                        unsampled = !collector_samples(c, ci->id);
+                if (unsampled && (!a->chk->only || strv_contains(a->chk->only, c->name)))
+                        only[k++] = c->name;
+        }
         struct run_result *res = xcalloc(total + 1, sizeof(*res));
         size_t n = 0;
         struct run_opts ro = {.deadline_ms = now_ms_monotonic() + a->chk->timeout_ms, .default_timeout_ms = a->chk->timeout_ms,
-                              .parallel = 1, .only = a->chk->only, .skip = a->chk->skip};
+                              .parallel = 1, .only = only, .skip = a->chk->skip};
         run_collectors(&a->ctx, &ro, res, &n);
         json_object *doc = json_object_new_array();
         for (size_t i = 0; i < n; i++)
@@ -291,17 +302,21 @@ static void check_main(void *arg, int wfd)
                         const struct finding *f = &res[i].fs.v[k];
                         if (collector_samples(res[i].c, f->id))
                                 continue; /* its sampler judges it every interval */
-                        json_object *x = json_object_new_array_ext(4);
+                        json_object *x = json_object_new_array_ext(7);
                         json_object_array_add(x, json_object_new_string(f->id));
                         json_object_array_add(x, f->subject ? json_object_new_string(f->subject) : NULL);
                         json_object_array_add(x, json_object_new_string(severity_name(f->sev)));
                         json_object_array_add(x, json_object_new_string(f->summary ? f->summary : ""));
+                        json_object_array_add(x, f->expected ? json_object_new_string(f->expected) : NULL);
+                        json_object_array_add(x, f->actual ? json_object_new_string(f->actual) : NULL);
+                        json_object_array_add(x, f->remedy ? json_object_new_string(f->remedy) : NULL);
                         json_object_array_add(doc, x);
                 }
         int e = frame_send_result(wfd, doc);
         json_object_put(doc);
         run_results_free(res, n);
         free(res);
+        free(only);
         _exit(e < 0 ? 3 : 0);
 }
 
@@ -604,6 +619,9 @@ static void remove_status(struct watch *w, size_t i)
         free(s->id);
         free(s->subject);
         free(s->summary);
+        free(s->expected);
+        free(s->actual);
+        free(s->remedy);
         size_t last = --w->nst;
         if (i != last) {
                 w->st[i] = w->st[last];
@@ -667,9 +685,23 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         enum severity sev;
                         if (!id || severity_from_name(json_object_get_string(json_object_array_get_idx(x, 2)), &sev) < 0)
                                 continue;
-                        upsert(w, &ev, w->n, id, subj ? json_object_get_string(subj) : NULL, sev,
+                        const char *sj = subj ? json_object_get_string(subj) : NULL;
+                        upsert(w, &ev, w->n, id, sj, sev,
                                json_object_get_string(json_object_array_get_idx(x, 3)) ? json_object_get_string(json_object_array_get_idx(x, 3)) : "",
                                t, baseline);
+                        char kb[512];
+                        json_object *pos;
+                        if (json_object_object_get_ex(w->index, status_key(kb, id, sj), &pos)) {
+                                struct watch_status *s = &w->st[json_object_get_int64(pos)];
+                                if (s->owner != w->n)
+                                        continue;
+                                char **d[3] = {&s->expected, &s->actual, &s->remedy};
+                                for (int j = 0; j < 3; j++) {
+                                        const char *v = json_object_get_string(json_object_array_get_idx(x, 4 + j));
+                                        free(*d[j]);
+                                        *d[j] = v ? xstrdup(v) : NULL;
+                                }
+                        }
                 }
                 for (size_t i = w->nst; i-- > 0;)
                         if (w->st[i].owner == w->n && w->seen[i] != w->round) {
@@ -720,6 +752,12 @@ json_object *watch_statuses_json(const struct watch *w)
                 json_object_object_add(o, "severity", json_object_new_string(severity_name(v[i]->sev)));
                 json_object_object_add(o, "summary", json_object_new_string(v[i]->summary));
                 json_object_object_add(o, "since_ms", json_object_new_int64((int64_t)v[i]->since_ms));
+                if (v[i]->expected)
+                        json_object_object_add(o, "expected", json_object_new_string(v[i]->expected));
+                if (v[i]->actual)
+                        json_object_object_add(o, "found", json_object_new_string(v[i]->actual));
+                if (v[i]->remedy)
+                        json_object_object_add(o, "remedy", json_object_new_string(v[i]->remedy));
                 json_object_array_add(a, o);
         }
         free(v);
@@ -776,6 +814,9 @@ void watch_free(struct watch *w)
                 free(w->st[i].id);
                 free(w->st[i].subject);
                 free(w->st[i].summary);
+                free(w->st[i].expected);
+                free(w->st[i].actual);
+                free(w->st[i].remedy);
         }
         free(w->st);
         json_object_put(w->index);

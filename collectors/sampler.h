@@ -52,6 +52,7 @@ struct sampler {
 
 struct watch_status {
         char *id, *subject, *summary;
+        char *expected, *actual, *remedy; /* the background check's, where it says them; else NULL */
         enum severity sev;
         size_t owner;      /* index of the sampler that reports it */
         uint64_t since_ms; /* when its severity last changed */

@@ -256,4 +256,46 @@ t_like "$OUT" "watch samples: fds.system fds.process" "list: which checks watch 
 t_run watch --only fds --check-every 10ms --duration 1s
 t_is "$RC" 3 "--check-every below 1s is a usage error"
 
+# ---- the screen at 80x24: problems first, ok folded, a detail pane, help ----
+if command -v tmux >/dev/null; then
+        sock="evodiag-wi-$$"
+        t_at_exit "tmux -L $sock kill-server 2>/dev/null"
+        tmux -L "$sock" new-session -d -s s -x 80 -y 24 \
+                "env TERM=xterm-256color NO_COLOR=1 $EVODIAG watch --root $croot --interval 300ms --check-every 1s; echo \$? >$T_TMP/s.rc; sleep 60"
+        screen() { tmux -L "$sock" capture-pane -p -t s; }
+        wait_screen() { # REGEX: bounded (20 s)
+                local i=0
+                while ! screen | grep -qE -- "$1" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+        }
+        wait_screen '^INFO +fds.nr_open'
+        s=$(screen)
+        t_is "$(printf '%s\n' "$s" | wc -l)" 24 "tty 80x24: 24 rows"
+        t_is "$(printf '%s\n' "$s" | awk 'length > 80' | wc -l)" 0 "tty 80x24: no row wider than 80 columns"
+        t_like "$(printf '%s\n' "$s" | sed -n 3p)" "^CRIT +hugepages.pool_exhausted" "tty: problems first, worst first"
+        t_is "$(printf '%s\n' "$s" | grep -cE '^OK ')" 1 "tty: the ok checks are one line"
+        t_like "$s" "OK +[0-9]+ checks ok \((fds|hugepages|memory|shm|rt|isolation|evo|maps) [0-9]+" "... a count per collector"
+        t_like "$s" "-- recent events" "tty: the events at the bottom"
+        # Down to fds.nr_open (4th problem: crit, warn, unknown, then the info ones by ID), Enter.
+        tmux -L "$sock" send-keys -t s Down Down Down Enter
+        wait_screen '^-- about fds.nr_open'
+        s=$(screen)
+        t_like "$(printf '%s\n' "$s" | sed -n 3p)" "^INFO +fds.nr_open" "tty: Enter opens the selected problem's detail pane"
+        t_like "$s" "(expected|found|remedy): " "tty: the detail pane says expected/found/remedy"
+        t_like "$s" "-- about fds.nr_open \(evodiag explain fds.nr_open\)" "tty: ... and what the check is about"
+        t_is "$(printf '%s\n' "$s" | awk 'length > 80' | wc -l)" 0 "tty: the pane fits 80 columns"
+        tmux -L "$sock" send-keys -t s Escape
+        wait_screen '^CRIT +hugepages.pool_exhausted'
+        tmux -L "$sock" send-keys -t s '?'
+        wait_screen '^-- keys'
+        t_like "$(screen)" "Enter +details: expected, found, remedy" "tty: ? shows the keys"
+        tmux -L "$sock" send-keys -t s x
+        wait_screen '^CRIT +hugepages.pool_exhausted'
+        tmux -L "$sock" send-keys -t s q
+        for _ in $(seq 100); do [ -s "$T_TMP/s.rc" ] && break; sleep 0.05; done
+        t_is "$(cat "$T_TMP/s.rc" 2>/dev/null)" 0 "tty: q quits with exit 0"
+        tmux -L "$sock" kill-server 2>/dev/null
+else
+        for i in $(seq 12); do t_skip "tmux not installed"; done
+fi
+
 t_done
