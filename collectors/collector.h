@@ -66,6 +66,10 @@ struct ctx {
                                  the collector's free_state releases it */
         uint64_t interval_ms; /* watch: the sampling interval */
         uint64_t sample_no;   /* watch: 0 for the first sample, then 1, 2, ... */
+        const int *new_pids;  /* watch: processes started since the last sample, as watch listed
+                                 /proc once for every sampler (sample_util.h's pidwatch) */
+        size_t n_new_pids;
+        bool new_pids_known;  /* false: none given, pidwatch lists /proc itself */
 };
 
 struct collector {
@@ -98,7 +102,7 @@ const struct check_info *check_find(const char *id, const struct collector **own
 /* May c's child report this ID? One of c->checks, or "<c>.findings_cut" (the child
  * cuts its own findings); timeout and crashed are the parent's to say. */
 bool collector_declares(const struct collector *c, const char *id);
-/* Does c's sample() report this check ID (c->sampled)? */
+/* Does c's sample() report this check ID (c->sampled, or "<c>.findings_cut")? */
 bool collector_samples(const struct collector *c, const char *id);
 
 /* The collector's tunable `key`: the config file's value, else the declared default.

@@ -404,26 +404,35 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
 static void fds_watch_young(struct ctx *c, struct fds_watch *w)
 {
         int young[SAMPLE_YOUNG_MAX];
-        size_t ny = pidwatch_young(&w->young, young);
+        size_t ny = pidwatch_young(&w->young, c, young);
         double warn = conf_num(c, "warn_pct");
         for (size_t i = 0; i < ny; i++) {
                 bool watched = false;
                 for (size_t j = 0; j < w->n && !watched; j++)
                         watched = w->v[j].p.pid == young[i] && !w->v[j].p.gone;
-                struct proc p;
-                if (watched || !sample_proc(young[i], &p) || p.kthread || sample_is_self(&p)) {
+                if (watched) {
                         pidwatch_drop(&w->young, young[i]);
                         continue;
                 }
+                /* The count first: most new processes hold a few fds, and then no sane
+                 * limit is near (one listing per look, no more). */
                 char path[64];
                 struct sfile dir = {0};
                 snprintf(path, sizeof(path), "/proc/%d/fd", young[i]);
                 long fds = sfile_count_dir(&dir, path);
                 sfile_close(&dir);
+                if (fds == -ENOENT || fds == -ESRCH)
+                        pidwatch_drop(&w->young, young[i]); /* gone */
+                if (fds < WATCH_FEW_FDS)
+                        continue;
+                struct proc p;
+                if (!sample_proc(young[i], &p) || p.kthread || sample_is_self(&p)) {
+                        pidwatch_drop(&w->young, young[i]);
+                        continue;
+                }
                 uint64_t soft, hard;
-                if (fds <= 0 || proc_limit(young[i], "Max open files", &soft, &hard) < 0 ||
-                    usage_pct((uint64_t)fds, soft) < warn / 2)
-                        continue; /* not near: looked at again next interval while young */
+                if (proc_limit(young[i], "Max open files", &soft, &hard) < 0 || usage_pct((uint64_t)fds, soft) < warn / 2)
+                        continue; /* not near: looked at again while young */
                 for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
                         if (w->v[j].p.gone) {
                                 wproc_close(&w->v[j]);

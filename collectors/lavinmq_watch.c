@@ -228,7 +228,7 @@ void lavinmq_sample(struct ctx *c, struct sample *s)
         /* The broker: look again when it went away, at most every 5 s (a process scan is not
          * free), and at once when a process named like it started (restarted by systemd). */
         int young[SAMPLE_YOUNG_MAX];
-        size_t ny = pidwatch_young(&st->young, young);
+        size_t ny = pidwatch_young(&st->young, c, young);
         bool started = false;
         for (size_t i = 0; i < ny && !started && !(st->pid && proc_exists(st->pid)); i++) {
                 struct proc p; /* looked at while young: a forked child gets the name at exec */

@@ -276,21 +276,26 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
 static void maps_watch_young(struct ctx *c, struct maps_watch *w, uint64_t max)
 {
         int young[SAMPLE_YOUNG_MAX];
-        size_t ny = pidwatch_young(&w->young, young);
+        size_t ny = pidwatch_young(&w->young, c, young);
         double warn = conf_num(c, "warn_pct");
         for (size_t i = 0; i < ny; i++) {
                 bool watched = false;
                 for (size_t j = 0; j < w->n && !watched; j++)
                         watched = w->v[j].p.pid == young[i] && !w->v[j].p.gone;
                 struct proc p;
-                if (watched || !sample_proc(young[i], &p) || p.kthread || sample_is_self(&p)) {
+                uint64_t vsize;
+                if (watched || !sample_proc_vsize(young[i], &p, &vsize) || p.kthread || sample_is_self(&p)) {
                         pidwatch_drop(&w->young, young[i]);
                         continue;
                 }
                 bool lav = component_name_match(p.comm, NULL, "lavinmq");
+                /* Every area is at least a page: a small process cannot be near, and its
+                 * maps (read at a cost per area) need no reading. */
+                if (!lav && usage_pct(vsize / 4096, max) < warn / 2)
+                        continue;
                 long m = proc_map_count(young[i]);
                 if (m <= 0 || (!lav && usage_pct((uint64_t)m, max) < warn / 2))
-                        continue; /* not near: looked at again next interval while young */
+                        continue; /* not near: looked at again while young */
                 for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
                         if (w->v[j].p.gone) {
                                 sproc_close(&w->v[j].p);

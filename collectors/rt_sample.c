@@ -109,7 +109,7 @@ static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
 static void rt_watch_young(struct ctx *c, struct rt_watch *w)
 {
         int young[SAMPLE_YOUNG_MAX];
-        size_t ny = pidwatch_young(&w->young, young);
+        size_t ny = pidwatch_young(&w->young, c, young);
         if (!ny)
                 return;
         struct proctable pt = {.v = xcalloc(ny, sizeof(struct proc))};

@@ -230,31 +230,48 @@ static bool pids_may_have_changed(struct pidwatch *pw)
         return true;
 }
 
-size_t pidwatch_young(struct pidwatch *pw, int *out)
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+{
+        size_t k = 0;
+        if (!pids_may_have_changed(pw))
+                return 0;
+        size_t n;
+        int *pids = sample_pids(&n);
+        qsort(pids, n, sizeof(*pids), int_cmp);
+        /* Both sorted: what is in the new listing and not in the old one started since. */
+        for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
+                while (j < pw->nknown && pw->known[j] < pids[i])
+                        j++;
+                if (j == pw->nknown || pw->known[j] != pids[i]) {
+                        if (k == max && max) { /* the newest matter most */
+                                memmove(out, out + 1, (max - 1) * sizeof(*out));
+                                k--;
+                        }
+                        if (k < max)
+                                out[k++] = pids[i];
+                }
+        }
+        free(pw->known);
+        pw->known = pids;
+        pw->nknown = n;
+        pw->primed = true;
+        return k;
+}
+
+size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out)
 {
         uint64_t now = now_ms_monotonic();
-        if (pids_may_have_changed(pw)) {
-                size_t n;
-                int *pids = sample_pids(&n);
-                qsort(pids, n, sizeof(*pids), int_cmp);
-                /* Both sorted: what is in the new listing and not in the old one started
-                 * since; young pids no longer listed have exited. */
-                for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
-                        while (j < pw->nknown && pw->known[j] < pids[i])
-                                j++;
-                        if (j == pw->nknown || pw->known[j] != pids[i])
-                                young_add(pw, pids[i], now);
-                }
-                for (size_t i = 0; i < pw->nyoung;)
-                        if (!bsearch(&pw->young[i], pids, n, sizeof(*pids), int_cmp))
-                                pidwatch_drop(pw, pw->young[i]);
-                        else
-                                i++;
-                free(pw->known);
-                pw->known = pids;
-                pw->nknown = n;
-                pw->primed = true;
+        int fresh[SAMPLE_YOUNG_MAX];
+        size_t nf;
+        if (c->new_pids_known) {
+                nf = c->n_new_pids < SAMPLE_YOUNG_MAX ? c->n_new_pids : SAMPLE_YOUNG_MAX;
+                memcpy(fresh, c->new_pids + (c->n_new_pids - nf), nf * sizeof(*fresh));
+        } else {
+                nf = pidwatch_new(pw, fresh, SAMPLE_YOUNG_MAX);
         }
+        for (size_t i = 0; i < nf; i++)
+                young_add(pw, fresh[i], now);
+        /* A young pid that is gone is dropped by the collector when it cannot read it. */
         size_t k = 0;
         for (size_t i = 0; i < pw->nyoung;) {
                 uint64_t age = now - pw->young_since[i];
@@ -262,9 +279,9 @@ size_t pidwatch_young(struct pidwatch *pw, int *out)
                         pidwatch_drop(pw, pw->young[i]);
                         continue;
                 }
-                if (now >= pw->young_next[i]) { /* the older, the less often: after half its age */
+                if (now >= pw->young_next[i]) { /* the older, the less often: at twice its age */
                         out[k++] = pw->young[i];
-                        pw->young_next[i] = now + age / 2;
+                        pw->young_next[i] = now + age;
                 }
                 i++;
         }
@@ -282,6 +299,12 @@ void pidwatch_free(struct pidwatch *pw)
 
 bool sample_proc(int pid, struct proc *out)
 {
+        uint64_t vsize;
+        return sample_proc_vsize(pid, out, &vsize);
+}
+
+bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize)
+{
         char path[64], buf[4096];
         struct sfile f = {0};
         struct proc_stat ps;
@@ -294,6 +317,7 @@ bool sample_proc(int pid, struct proc *out)
                              .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
         snprintf(out->comm, sizeof(out->comm), "%s", ps.comm);
         out->kthread = proc_flags_kthread(ps.flags);
+        *vsize = ps.vsize;
         return true;
 }
 

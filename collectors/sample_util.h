@@ -60,10 +60,10 @@ int *sample_pids(size_t *n);
  * task, a leaking client). Each interval the pids under /proc are listed (on the
  * live system only when /proc/loadavg's last pid moved: no process started, no
  * listing) and compared with the last listing; a process that appeared is "young"
- * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: every interval while
- * it is a second or two old, then after half its age again (at 1 Hz: about 9 looks in
- * 30 s), so one that crosses a threshold as it starts is an event within two
- * intervals instead of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
+ * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: when it appears, and
+ * again each time its age has doubled (at 1 Hz: at about 0, 1, 2, 4, 8 and 16 s), so
+ * one that crosses a threshold as it starts is an event within two intervals instead
+ * of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
  * pids (the newest kept; a fork storm's rest waits for the rescan). The first call
  * only learns what runs. */
 #define SAMPLE_YOUNG_MS 30000
@@ -78,8 +78,12 @@ struct pidwatch {
         size_t nyoung;
         bool primed;
 };
-/* The young pids (still listed in /proc) due for a look now, into out (SAMPLE_YOUNG_MAX entries). */
-size_t pidwatch_young(struct pidwatch *pw, int *out);
+/* The young pids due for a look now, into out (SAMPLE_YOUNG_MAX entries): the new ones
+ * come from c->new_pids (watch's one listing per interval), else from a listing here. */
+size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out);
+/* The pids listed in /proc now that were not at the last call (none at the first),
+ * at most max, the newest kept: watch's parent, once per interval, for every sampler. */
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max);
 /* Stops following pid (the collector watches it now, or it is no candidate). */
 void pidwatch_drop(struct pidwatch *pw, int pid);
 void pidwatch_free(struct pidwatch *pw);
@@ -91,6 +95,9 @@ void pidwatch_free(struct pidwatch *pw);
 int sample_proctable(struct proctable *t);
 /* pid's stat as a struct proc (same fields); false when it is gone or garbled. */
 bool sample_proc(int pid, struct proc *out);
+/* The same, and its virtual memory size in bytes (an upper bound on its map areas:
+ * each is at least a page). */
+bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize);
 
 /* evodiag's own processes (this sampler, watch, the other samplers and bundle
  * children: all children of watch) are not what an operator watches. */

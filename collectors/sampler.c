@@ -91,9 +91,14 @@ __attribute__((noinline)) static int serve(struct ctx *c, struct frame_reader *r
 {
         bool applies = !c->self->detect || c->self->detect(c);
         uint64_t no;
-        int k;
-        while ((k = frame_take_request(rd, &no)) > 0) {
+        int k, pids[SAMPLE_YOUNG_MAX];
+        size_t np;
+        bool known;
+        while ((k = frame_take_request_pids(rd, &no, pids, SAMPLE_YOUNG_MAX, &np, &known)) > 0) {
                 c->sample_no = no;
+                c->new_pids = pids;
+                c->n_new_pids = np;
+                c->new_pids_known = known;
                 c->deadline_ms = now_ms_monotonic() + (no ? a->timeout_ms : a->first_timeout_ms);
                 struct sample s;
                 sample_init(&s);
@@ -186,6 +191,7 @@ static int spawn(struct watch *w, struct sampler *sp)
         frame_reader_init(&sp->rd, ch.fd, SAMPLE_PAYLOAD_MAX);
         sp->state = SP_IDLE;
         sp->next_no = 0;
+        sp->npend = 0; /* a new child starts with a full scan */
         return 0;
 }
 
@@ -251,7 +257,9 @@ static void down(struct watch *w, struct sampler *sp, bool timeout, const char *
 
 static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
 {
-        if (frame_send_request(sp->req_fd, sp->next_no) < 0) {
+        int e = frame_send_request_pids(sp->req_fd, sp->next_no, sp->pend, sp->npend);
+        sp->npend = 0;
+        if (e < 0) {
                 down(w, sp, false, NULL, now); /* it died: its exit status says how */
                 return;
         }
@@ -300,7 +308,7 @@ static void check_main(void *arg, int wfd)
         for (size_t i = 0; i < n; i++)
                 for (size_t k = 0; k < res[i].fs.n; k++) {
                         const struct finding *f = &res[i].fs.v[k];
-                        if (collector_samples(res[i].c, f->id))
+                        if (res[i].c->sample && res[i].c->sampled && strv_contains(res[i].c->sampled, f->id))
                                 continue; /* its sampler judges it every interval */
                         json_object *x = json_object_new_array_ext(7);
                         json_object_array_add(x, json_object_new_string(f->id));
@@ -405,10 +413,29 @@ static void check_take(struct watch *w)
         check_done(w, "ended without a result");
 }
 
+/* The processes started since the last round, once for every sampler: each keeps
+ * what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
+static void share_new_pids(struct watch *w)
+{
+        int fresh[SAMPLE_YOUNG_MAX];
+        size_t nf = pidwatch_new(&w->pids, fresh, SAMPLE_YOUNG_MAX);
+        for (size_t i = 0; i < w->n; i++) {
+                struct sampler *sp = &w->s[i];
+                for (size_t k = 0; k < nf; k++) {
+                        if (sp->npend == SAMPLE_YOUNG_MAX) {
+                                memmove(sp->pend, sp->pend + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*sp->pend));
+                                sp->npend--;
+                        }
+                        sp->pend[sp->npend++] = fresh[k];
+                }
+        }
+}
+
 void watch_request(struct watch *w, uint64_t now)
 {
         if (w->chk.every_ms && w->chk.pid <= 0 && now >= w->chk.next_ms)
                 check_start(w, now);
+        share_new_pids(w);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 if (sp->state == SP_STOPPED && now >= sp->respawn_ms) {
@@ -807,6 +834,7 @@ void watch_free(struct watch *w)
                 free(w->s[i].problem);
         }
         free(w->s);
+        pidwatch_free(&w->pids);
         frame_reader_free(&w->chk.rd);
         json_object_put(w->chk.pending);
         free(w->chk.problem);

@@ -48,6 +48,8 @@ struct sampler {
         bool problem_timeout;
         uint64_t answers, timeouts, crashes, abandoned;
         struct sample_answer cur; /* the merged answer: latest values (cur.v, cur.nv) */
+        int pend[SAMPLE_YOUNG_MAX]; /* processes started since its last request, not sent yet */
+        size_t npend;
 };
 
 struct watch_status {
@@ -95,6 +97,7 @@ struct watch {
         json_object *index; /* "id\037subject" -> position in st */
         uint64_t round;
         struct watch_check chk; /* its statuses' owner is n (after the samplers) */
+        struct pidwatch pids;   /* /proc listed once per round for every sampler (new processes) */
 };
 
 /* The samplers of the selected collectors that have sample(). The collector
