@@ -182,7 +182,7 @@ static int int_cmp(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-static void young_add(struct pidwatch *pw, int pid, uint64_t now)
+static void young_add(struct pidwatch *pw, int pid, uint64_t now, uint64_t first)
 {
         if (pw->nyoung == SAMPLE_YOUNG_MAX) { /* the oldest goes: the newest matter most */
                 memmove(pw->young, pw->young + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young));
@@ -191,7 +191,7 @@ static void young_add(struct pidwatch *pw, int pid, uint64_t now)
                 pw->nyoung--;
         }
         pw->young[pw->nyoung] = pid;
-        pw->young_next[pw->nyoung] = now;
+        pw->young_next[pw->nyoung] = now + first;
         pw->young_since[pw->nyoung++] = now;
 }
 
@@ -269,8 +269,11 @@ size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out)
         } else {
                 nf = pidwatch_new(pw, fresh, SAMPLE_YOUNG_MAX);
         }
+        /* The first look comes an interval after it was listed: most new processes
+         * (a shell's commands, a compiler's passes) are gone by then and cost nothing. */
+        uint64_t first = c->interval_ms ? c->interval_ms * 3 / 4 : 0;
         for (size_t i = 0; i < nf; i++)
-                young_add(pw, fresh[i], now);
+                young_add(pw, fresh[i], now, first);
         /* A young pid that is gone is dropped by the collector when it cannot read it. */
         size_t k = 0;
         for (size_t i = 0; i < pw->nyoung;) {

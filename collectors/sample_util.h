@@ -60,10 +60,11 @@ int *sample_pids(size_t *n);
  * task, a leaking client). Each interval the pids under /proc are listed (on the
  * live system only when /proc/loadavg's last pid moved: no process started, no
  * listing) and compared with the last listing; a process that appeared is "young"
- * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: when it appears, and
- * again each time its age has doubled (at 1 Hz: at about 0, 1, 2, 4, 8 and 16 s), so
- * one that crosses a threshold as it starts is an event within two intervals instead
- * of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
+ * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: an interval after it
+ * was listed (most new processes are gone by then and cost nothing), and again each
+ * time its age has doubled (at 1 Hz: at about 1, 2, 4, 8 and 16 s), so one that
+ * crosses a threshold as it starts is an event within two intervals of being listed
+ * instead of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
  * pids (the newest kept; a fork storm's rest waits for the rescan). The first call
  * only learns what runs. */
 #define SAMPLE_YOUNG_MS 30000
