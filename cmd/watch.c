@@ -50,9 +50,9 @@ static const struct opt watch_options[] = {
                                                 "lists the events that triggered it; its path is printed and recorded"},
         {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
         {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
-        {"check-every", O_CHECK_EVERY, "DUR|off", "re-run the checks watch does not sample (see 'evodiag list') by a\n"
-                                                  "full check in the background this often (default 1m); their\n"
-                                                  "findings are statuses and events like the samplers'"},
+        {"check-every", O_CHECK_EVERY, "DUR", "re-run the checks watch does not sample (see 'evodiag list') by a\n"
+                                              "full check in the background this often (default 1m; 'off': never);\n"
+                                              "their findings are statuses and events like the samplers'"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
         {"replay", O_REPLAY, "FILE", "print the timeline of a recording, one line per event, note\n"

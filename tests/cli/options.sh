@@ -32,6 +32,8 @@ value_for() {
         A,B) echo memory ;;
         'warn|crit') echo crit ;;
         NAME) echo general ;;
+        TIME) echo 10m ;;
+        'ID,...') echo memory.available ;;
         *) echo "$T_TMP/x" ;;
         esac
 }
