@@ -285,6 +285,14 @@ static void check_main(void *arg, int wfd)
         struct check_arg *a = arg;
         signal(SIGINT, SIG_IGN); /* watch decides when it stops */
         close_others(wfd, -1);
+        /* Nothing of it may reach watch's screen: what matters comes back on the pipe. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
+                close(null);
+        }
         size_t total = 0;
         while (collectors[total])
                 total++;
