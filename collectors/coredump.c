@@ -625,5 +625,6 @@ const struct collector coredump_collector = {
         .check = coredump_check,
         .collect = coredump_collect,
         .sample = coredump_sample,
+        .sampled = (const char *const[]){"coredump.component_crash", "coredump.crash", NULL},
         .free_state = coredump_free_state,
 };

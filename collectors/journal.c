@@ -844,5 +844,10 @@ const struct collector journal_collector = {
         .check = journal_check,
         .collect = journal_collect,
         .sample = journal_sample,
+        .sampled = (const char *const[]){"journal.source", "journal.unit_errors", "journal.oom_kill", "journal.gpu_xid",
+                                         "journal.gpu_off_bus", "journal.segfault", "journal.hung_task", "journal.rt_throttling",
+                                         "journal.nfs_not_responding", "journal.hw_error", "journal.hw_error_uncorrected",
+                                         "journal.cuda_error", "journal.lavinmq_exception", "journal.lavinmq_disk_full",
+                                         "journal.framealloc", NULL},
         .free_state = journal_free_state,
 };

@@ -237,5 +237,6 @@ const struct collector lavinmq_collector = {
         .check = lavinmq_check,
         .collect = lavinmq_collect,
         .sample = lavinmq_sample,
+        .sampled = (const char *const[]){"lavinmq.process", "lavinmq.api", "lavinmq.disk", "lavinmq.fd_limit", "lavinmq.fd_usage", "lavinmq.map_headroom", NULL},
         .free_state = lavinmq_free_state,
 };

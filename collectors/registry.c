@@ -107,3 +107,11 @@ bool collector_declares(const struct collector *c, const char *id)
         size_t n = strlen(c->name);
         return strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut");
 }
+
+bool collector_samples(const struct collector *c, const char *id)
+{
+        size_t n = strlen(c->name);
+        if (strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut"))
+                return c->sample != NULL; /* the engine's, when a child cuts what it reports */
+        return c->sample && c->sampled && strv_contains(c->sampled, id);
+}

@@ -2,6 +2,7 @@
 #include "report/issue.h"
 #include "report/template.h"
 #include "report/templates_builtin.h"
+#include "lib/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,7 +108,7 @@ static const char STATUS[] =
         "{{#each incomplete}}> - {{.}}\n{{/each}}\n{{/if}}"
         "{{#if trigger}}## Why this bundle was made\n"
         "`evodiag watch --bundle-on` made it after these events:\n"
-        "{{#each trigger}}- {{.}}\n{{/each}}\n{{/if}}";
+        "{{#each trigger}}- {{code .}}\n{{/each}}\n{{/if}}";
 
 /* ---- templates ---- */
 

@@ -35,6 +35,8 @@ value_for() {
         NAME) echo general ;;
         ID) echo CASE-1 ;;
         PID,...) echo 1 ;;
+        TIME) echo 10m ;;
+        'ID,...') echo memory.available ;;
         *) echo "$T_TMP/x" ;;
         esac
 }

@@ -225,9 +225,10 @@ static void test_status(void **state)
                 assert_null(strstr(md, "kill -USR1 43")); /* a refusal harmed nothing */
                 assert_non_null(strstr(md, "> **This bundle is INCOMPLETE.** Missing:\n> - 451 artifacts cut or left out"));
                 assert_non_null(strstr(md, "## Why this bundle was made\n"));
-                assert_non_null(strstr(md, "- lavinmq.fd\\_usage went crit at 10:02:03\n"));
-                assert_null(strstr(md, "<img")); /* host text in the raw blocks was escaped when they were rendered */
-                assert_null(strstr(md, " @everyone"));
+                assert_non_null(strstr(md, "- `lavinmq.fd_usage went crit at 10:02:03`\n"));
+                /* event lines are code spans: markup and mentions in them stay inert text */
+                assert_non_null(strstr(md, "- `<img src=x onerror=alert(1)> @everyone`\n"));
+                assert_null(strstr(md, "\n<img"));
                 /* at the top: before the summary */
                 const char *summary = strstr(md, "\n## ");
                 assert_true(strstr(md, "This bundle is INCOMPLETE") < strstr(summary + 1, "\n## "));
