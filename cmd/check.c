@@ -111,7 +111,7 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         size_t n = 0;
         while (collectors[n])
                 n++;
-        struct run_result *res = xcalloc(n, sizeof(*res));
+        struct run_result *res = xcalloc(n + 1, sizeof(*res)); /* + the run's own, when nothing was checked */
         struct run_opts ro = {
                 .deadline_ms = t0 + c->timeout_ms, .default_timeout_ms = c->collector_timeout_ms, .parallel = c->parallel,
                 .only = (const char *const *)c->only, .skip = (const char *const *)c->skip,
@@ -119,6 +119,8 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         if (c->verbose)
                 fprintf(stderr, "evodiag: collectors run %u at a time ([evodiag] parallel)\n", c->parallel);
         run_collectors(&c->ctx, &ro, res, &rep.n);
+        if (run_nothing_checked(res, rep.n, &res[rep.n]))
+                rep.n++;
         rep.r = res;
         rep.duration_ms = now_ms_monotonic() - t0;
         report_render(stdout, fmt, &rep, use_color, c->verbose);

@@ -100,7 +100,7 @@ static void known_names(struct strbuf *b)
                 sb_printf(b, "%s%s", i ? ", " : "", collectors[i]->name);
 }
 
-int parse_collector_list(const char *verb, const char *arg, char ***out)
+int parse_collector_list(const char *verb, const char *what, const char *arg, char ***out)
 {
         size_t n = 0;
         char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
@@ -123,7 +123,32 @@ int parse_collector_list(const char *verb, const char *arg, char ***out)
                 v[n++] = xstrdup(tok);
         }
         v[n] = NULL;
+        if (!n) { /* "--only ''", "--only ,", "only =": a selection of nothing is a mistake, never "all ok" */
+                free(v);
+                struct strbuf b = {0};
+                known_names(&b);
+                int r = usage_error(verb, "%s: '%s' names no collector: name at least one of %s", what, arg, b.s);
+                sb_free(&b);
+                return r;
+        }
         *out = v;
+        return 0;
+}
+
+/* A collector both selected and skipped: the selection contradicts itself. */
+static int selection_conflict(const struct common *c)
+{
+        for (size_t i = 0; c->only && c->only[i]; i++)
+                if (strv_contains((const char *const *)c->skip, c->only[i]))
+                        return usage_error(c->verb->name, "%s names %s and %s skips it: run it or skip it, not both",
+                                           c->only_from ? c->only_from : "--only", c->only[i],
+                                           c->skip_from ? c->skip_from : "--skip");
+        bool any = false;
+        for (size_t i = 0; collectors[i] && !any; i++)
+                any = !strv_contains((const char *const *)c->skip, collectors[i]->name);
+        if (!any)
+                return usage_error(c->verb->name, "%s skips every collector: nothing would be checked",
+                                   c->skip_from ? c->skip_from : "--skip");
         return 0;
 }
 
@@ -167,9 +192,17 @@ int common_setup(struct common *c)
                 (void)parse_duration_ms(e->value, &c->timeout_ms);
         if (!c->collector_timeout_ms && (e = config_get(&c->cfg, "evodiag", "collector_timeout")))
                 (void)parse_duration_ms(e->value, &c->collector_timeout_ms);
-        if (!c->only && (e = config_get(&c->cfg, "evodiag", "only")) && (r = parse_collector_list(verb, e->value, &c->only)))
-                return r;
-        if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip")) && (r = parse_collector_list(verb, e->value, &c->skip)))
+        if (!c->only && (e = config_get(&c->cfg, "evodiag", "only"))) {
+                c->only_from = "[evodiag] only";
+                if ((r = parse_collector_list(verb, c->only_from, e->value, &c->only)))
+                        return r;
+        }
+        if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip"))) {
+                c->skip_from = "[evodiag] skip";
+                if ((r = parse_collector_list(verb, c->skip_from, e->value, &c->skip)))
+                        return r;
+        }
+        if ((r = selection_conflict(c)))
                 return r;
         if (!c->timeout_ms)
                 c->timeout_ms = common_timeout_ms(c->verb);

@@ -74,6 +74,10 @@ struct collector {
         const struct check_info *checks;    /* terminated by {0} */
         const struct config_key *config;    /* terminated by {0}; may be NULL */
         bool (*detect)(struct ctx *);       /* relevant here? NULL = always */
+        const char *absent;                 /* with detect: what its absence looks like ("no /dev/shm/evo_*
+                                               entry"), said when it is not relevant or expected and missing */
+        const char *absent_remedy;          /* with detect: what to do when [expect] components names it and
+                                               it is not there (the component's guide) */
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
@@ -83,6 +87,9 @@ struct collector {
 };
 
 extern const struct collector *const collectors[];
+/* The run itself ("evodiag"): not in collectors[], never run; it owns the findings about
+ * the run as a whole (evodiag.nothing_checked), so they can be explained like any other. */
+extern const struct collector run_self;
 const struct collector *collector_find(const char *name);
 /* The engine's own checks, which every collector has as "<collector>.<id>": timeout,
  * crashed (also: sent results that cannot be trusted), findings_cut. */

@@ -209,6 +209,9 @@ const struct collector evo_collector = {
         .checks = checks,
         .config = config,
         .detect = evo_detect,
+        .absent = "no /dev/shm/evo_* segment, .lock or .meta file",
+        .absent_remedy = "start the producer (the writer module); check the segment names' spelling and case (they are case "
+                         "sensitive); ls -la /dev/shm/ | grep evo",
         .check = evo_check,
         .collect = evo_collect,
         .sample = evo_sample,

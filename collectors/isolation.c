@@ -510,7 +510,10 @@ static void check_workqueue(struct iso_state *st, struct findings *fs)
         int r = rootfs_read_value(WQ_MASK, &v);
         struct finding *f;
         struct cpuset m, on;
-        if (r == -ENOENT) {
+        if (r == -ENOENT && !rootfs_exists("/sys/devices/virtual")) {
+                f = fnd_add(fs, SEV_SKIPPED, "isolation.workqueue", "not checked: /sys/devices/virtual is not there, so the "
+                                                                   "workqueue cpumask cannot be read");
+        } else if (r == -ENOENT) {
                 f = fnd_add(fs, SEV_OK, "isolation.workqueue", "workqueue cpumask not present (kernel without CONFIG_WQ_SYSFS)");
         } else if (r < 0 || cpumask_parse(v, &m) < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "isolation.workqueue", "cannot %s " WQ_MASK "%s%s", r < 0 ? "read" : "parse",

@@ -330,7 +330,8 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 if (j->status == JOB_DONE && findings_rx_finish(&rx[k], name, &why) == 0) {
                         if (!rx[k].applies) {
                                 r->status = RUN_NOT_APPLICABLE;
-                                r->note = xstrdup("not relevant on this host");
+                                r->note = r->c->absent ? xasprintf("not relevant on this host: %s", r->c->absent)
+                                                       : xstrdup("not relevant on this host");
                         } else {
                                 r->status = RUN_OK;
                                 findings_move(&r->fs, &rx[k].fs);
@@ -372,6 +373,37 @@ void run_result_failed(struct run_result *r, uint64_t timeout_ms)
                 fnd_expected(f, "collector runs to completion");
         fnd_actual(f, "%s", r->note);
         fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
+}
+
+bool run_nothing_checked(const struct run_result *r, size_t n, struct run_result *out)
+{
+        struct strbuf asked = {0}, why = {0};
+        size_t nasked = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (r[i].status != RUN_NOT_APPLICABLE && r[i].status != RUN_NOT_SELECTED) {
+                        sb_free(&asked);
+                        sb_free(&why);
+                        return false;
+                }
+                if (r[i].status == RUN_NOT_APPLICABLE) {
+                        sb_printf(&asked, "%s%s", nasked++ ? ", " : "", r[i].c->name);
+                        sb_printf(&why, "%s%s: %s", why.len ? "; " : "", r[i].c->name, r[i].note ? r[i].note : "not relevant");
+                }
+        }
+        *out = (struct run_result){.c = &run_self, .status = RUN_OK};
+        struct finding *f;
+        if (nasked)
+                f = fnd_add(&out->fs, SEV_UNKNOWN, "evodiag.nothing_checked",
+                            "nothing was checked: %s asked for, none applies on this host", asked.s);
+        else
+                f = fnd_add(&out->fs, SEV_UNKNOWN, "evodiag.nothing_checked", "nothing was checked: no collector was selected");
+        fnd_expected(f, "at least one check runs");
+        fnd_actual(f, "%s", why.len ? why.s : "every collector left out (--only, --skip, or intrusive without --allow-intrusive)");
+        fnd_remedy(f, "start the component if it should run here, or run without --only to check the rest of the host; "
+                      "declare what must run in [expect] components (evodiag explain evodiag.nothing_checked)");
+        sb_free(&asked);
+        sb_free(&why);
+        return true;
 }
 
 void run_results_free(struct run_result *r, size_t n)

@@ -70,6 +70,11 @@ const char *run_status_name(enum run_status s);
 /* Runs every registered collector; out has one entry per registry entry. */
 void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out);
 void run_results_free(struct run_result *r, size_t n);
+/* When no collector ran (each one asked for was not relevant here or not selected):
+ * fills *out with the run's own result (run_self) holding evodiag.nothing_checked
+ * (unknown: never "ok" when nothing was checked), naming what was asked for and why
+ * none applied, and returns true. False (out untouched) when any collector ran. */
+bool run_nothing_checked(const struct run_result *r, size_t n, struct run_result *out);
 /* r timed out or crashed (r->status, r->note): its one finding, <name>.timeout or
  * <name>.crashed (engine_checks), unknown, added to r->fs. */
 void run_result_failed(struct run_result *r, uint64_t timeout_ms);
