@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "collectors/expect.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
@@ -119,7 +120,13 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         if (c->verbose)
                 fprintf(stderr, "evodiag: collectors run %u at a time ([evodiag] parallel)\n", c->parallel);
         run_collectors(&c->ctx, &ro, res, &rep.n);
-        if (run_nothing_checked(res, rep.n, &res[rep.n]))
+        /* The run's own findings: [expect] processes (a run not limited by --only), or
+         * that nothing was checked at all. */
+        struct run_result *self = &res[rep.n];
+        *self = (struct run_result){.c = &run_self, .status = RUN_OK};
+        if (!c->only && !src && expect_processes_declared(&c->cfg))
+                expect_processes_check(&c->ctx, c->collector_timeout_ms, ro.deadline_ms, &self->fs);
+        if (self->fs.n || run_nothing_checked(res, rep.n, self))
                 rep.n++;
         rep.r = res;
         rep.duration_ms = now_ms_monotonic() - t0;

@@ -135,14 +135,22 @@ int parse_collector_list(const char *verb, const char *what, const char *arg, ch
         return 0;
 }
 
-/* A collector both selected and skipped: the selection contradicts itself. */
+/* --only and --skip that leave nothing to run contradict each other ("--only shm --skip
+ * shm"); a partial overlap ("--only memory,fds --skip fds") still runs the rest. */
 static int selection_conflict(const struct common *c)
 {
-        for (size_t i = 0; c->only && c->only[i]; i++)
-                if (strv_contains((const char *const *)c->skip, c->only[i]))
-                        return usage_error(c->verb->name, "%s names %s and %s skips it: run it or skip it, not both",
-                                           c->only_from ? c->only_from : "--only", c->only[i],
-                                           c->skip_from ? c->skip_from : "--skip");
+        bool left = false;
+        for (size_t i = 0; c->only && c->only[i] && !left; i++)
+                left = !strv_contains((const char *const *)c->skip, c->only[i]);
+        if (c->only && !left) {
+                struct strbuf b = {0};
+                for (size_t i = 0; c->only[i]; i++)
+                        sb_printf(&b, "%s%s", i ? "," : "", c->only[i]);
+                _cleanup_free_ char *names = sb_steal(&b);
+                return usage_error(c->verb->name, "%s names %s and %s skips %s: nothing would be checked",
+                                   c->only_from ? c->only_from : "--only", names, c->skip_from ? c->skip_from : "--skip",
+                                   c->only[1] ? "them all" : "it");
+        }
         bool any = false;
         for (size_t i = 0; collectors[i] && !any; i++)
                 any = !strv_contains((const char *const *)c->skip, collectors[i]->name);

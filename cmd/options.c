@@ -111,7 +111,7 @@ int opts_next(struct opts *p)
                 case CO_TIMEOUT:
                 case CO_CTIMEOUT:
                         if (parse_duration_ms(optarg, &ms) < 0)
-                                return fail(p, "%s: '%s' is not a duration (e.g. 500ms, 5s, 2m, 1h2m)",
+                                return fail(p, "%s: '%s' is not a duration (e.g. 500ms, 5s, 2m)",
                                             o == CO_TIMEOUT ? "--timeout" : "--collector-timeout", optarg);
                         if (ms == 0)
                                 return fail(p, "%s: '%s': must be > 0 (e.g. 500ms, 5s, 2m)",

@@ -42,6 +42,9 @@ struct config_key {
         const char *help;
         enum conf_type type;
         double min, max; /* CONF_UINT: the accepted range */
+        /* More than the type: what the value must say (NULL: the type is all). Returns 0,
+         * or -EINVAL with why in *why. */
+        int (*check)(const char *value, char **why);
 };
 #define CONF_STR(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_STRING}
 #define CONF_LIST(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_LIST}
@@ -119,7 +122,7 @@ struct config_section {
         const char *name;
         const struct config_key *keys; /* terminated by {0} */
 };
-/* [evodiag], [watch], [upload]: the sections that are not collectors. */
+/* [evodiag], [watch], [upload], [expect], [ignore]: the sections that are not collectors. */
 extern const struct config_section config_run_sections[];
 struct config;
 /* Every section must be one of `extra` or a collector, every key declared once, every

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/runner.h"
+#include "lib/expect.h"
 #include "collectors/frame.h"
 #include "lib/child.h"
 #include "lib/conffile.h"
@@ -280,6 +281,32 @@ uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c,
         return (c->needs & SLOW) ? def_ms * 4 : def_ms;
 }
 
+/* Does [expect] components name c? (Validated when the config was loaded.) */
+static bool expected(const struct ctx *base, const struct collector *c)
+{
+        const struct config_entry *e = base->cfg ? config_get(base->cfg, "expect", "components") : NULL;
+        struct expect_list l;
+        _cleanup_free_ char *why = NULL;
+        if (!e || expect_parse(e->value, EXPECT_NO_VALUE, &l, &why) < 0)
+                return false;
+        bool yes = expect_find(&l, c->name) != NULL;
+        expect_free(&l);
+        return yes;
+}
+
+static void run_result_missing(struct run_result *r)
+{
+        const struct collector *c = r->c;
+        _cleanup_free_ char *id = xasprintf("%s.expected", c->name);
+        struct finding *f = fnd_add(&r->fs, SEV_CRIT, id, "%s is expected on this host ([expect] components) but is not there: %s",
+                                    c->name, c->absent ? c->absent : "its detection found nothing");
+        fnd_subject(f, "%s", c->name);
+        fnd_expected(f, "%s present and running ([expect] components = %s)", c->name, c->name);
+        fnd_actual(f, "%s", c->absent ? c->absent : "not detected");
+        fnd_remedy(f, "%s", c->absent_remedy ? c->absent_remedy : "start it, or remove it from [expect] components");
+        fnd_evidence(f, "%s's detection", c->name);
+}
+
 void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out)
 {
         size_t n = 0;
@@ -328,7 +355,11 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 r->duration_ms = j->duration_ms;
                 _cleanup_free_ char *why = NULL;
                 if (j->status == JOB_DONE && findings_rx_finish(&rx[k], name, &why) == 0) {
-                        if (!rx[k].applies) {
+                        if (!rx[k].applies && expected(base, r->c)) {
+                                /* [expect] components names it: its absence is the finding. */
+                                r->status = RUN_OK;
+                                run_result_missing(r);
+                        } else if (!rx[k].applies) {
                                 r->status = RUN_NOT_APPLICABLE;
                                 r->note = r->c->absent ? xasprintf("not relevant on this host: %s", r->c->absent)
                                                        : xstrdup("not relevant on this host");

@@ -23,7 +23,10 @@ for sel in "" "," " , "; do
 done
 t_run check --only shm --skip shm
 t_is "$RC" 3 "--only shm --skip shm: usage error"
-t_like "$ERR" "--only names shm and --skip skips it" "--only shm --skip shm: says what contradicts"
+t_like "$ERR" "--only names shm and --skip skips it: nothing would be checked" "--only shm --skip shm: says what contradicts"
+t_run check --only shm,evo --skip evo,shm,rt
+t_is "$RC" 3 "--only shm,evo --skip evo,shm,rt: usage error"
+t_like "$ERR" "--only names shm,evo and --skip skips them all" "--only A,B --skip B,A: says it"
 t_run check --skip shm,hugepages,rt,isolation,fds,maps,memory,evo,lavinmq
 t_is "$RC" 3 "--skip of every collector: usage error"
 t_like "$ERR" "skips every collector" "--skip of every collector: says nothing would run"
@@ -76,5 +79,86 @@ r=$(fx_root shmonly)
 t_run check --root "$r" --only shm --json
 t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "shm.world_writable") | .summary')" \
         "SysV segments not read" "shm.world_writable: says what it could not read"
+
+
+# ------------------------------------------------ declared expectations: [expect]
+# Bad declarations are config errors with the line and why.
+bad_expect() { # DESC KEY VALUE PATTERN
+        printf '[expect]\n%s = %s\n' "$2" "$3" >"$T_TMP/bad.conf"
+        t_run check --config "$T_TMP/bad.conf" --root "$EMPTY"
+        t_is "$RC" 3 "[expect] $1: config error (exit 3)"
+        t_like "$ERR" "bad.conf:2: \[expect\] $2: .*$4" "[expect] $1: says why"
+}
+bad_expect "unknown component" components "evo, rabbit" "'rabbit' is not a component \(one of evo, lavinmq\)"
+bad_expect "a non-detecting collector" components "shm" "'shm' is not a component"
+bad_expect "writer without module" evo_writers "hal_cu" "'hal_cu' needs a value: hal_cu:VALUE"
+bad_expect "rate not a number" evo_heartbeat_min "hal_cu:fast" "the rate is not a number of Hz above 0"
+bad_expect "rate zero" evo_heartbeat_min "hal_cu:0" "the rate is not a number of Hz above 0"
+bad_expect "a name twice" processes "a, a" "'a' is named twice"
+bad_expect "a value where none goes" evo_segments "hal_cu:hal" "a plain name is expected here"
+
+# Expected components that are not there: crit, never "not relevant on this host".
+printf '[expect]\ncomponents = evo, lavinmq\n' >"$T_TMP/comp.conf"
+t_run check --config "$T_TMP/comp.conf" --root "$EMPTY" --only evo,lavinmq --json
+t_is "$RC" 2 "[expect] components, neither there: exit 2"
+t_is "$(t_sev evo.expected)" crit "evo expected, absent: evo.expected crit"
+t_is "$(t_sev lavinmq.expected)" crit "lavinmq expected, absent: lavinmq.expected crit"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "evo.expected") | .remedy')" \
+        "start the producer.*spelling and case.*ls -la /dev/shm/ \| grep evo" "evo.expected: the guide's remedy"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "lavinmq.expected") | .remedy')" \
+        "without systemd" "lavinmq.expected: says what to do without systemd"
+t_is "$(t_sev evodiag.nothing_checked)" "" "expected components checked: not 'nothing checked'"
+t_run check --config "$T_TMP/comp.conf" --root "$EMPTY" --only evo,lavinmq
+t_unlike "$OUT" "not relevant" "text: an expected component is never 'not relevant on this host'"
+t_like "$OUT" "CRIT +lavinmq.expected +lavinmq is expected on this host \(\[expect\] components\) but is not there" "text: the crit line"
+t_run explain lavinmq.expected
+t_is "$RC" 0 "explain lavinmq.expected"
+
+# Expected segments on a fixture root: missing (and a case-only difference), wrong writer.
+r=$(fx_root expseg)
+hdr() { # SRC DST: a committed P2P header (heartbeat 5), 4 KiB
+        printf 'EVO_P2P\0\0\0\0\0\0\0\0\0\x05\0\0\0\0\0\0\0'
+        printf "$(printf '\\x%02x\\x%02x' "$1" "$2")"'\0\0\x40\0\0\0\x0a\0\0\0'
+        head -c 28 /dev/zero
+}
+hdr 1 0 >"$r/dev/shm/evo_hal_cu"
+truncate -s 4096 "$r/dev/shm/evo_hal_cu"
+hdr 0 1 >"$r/dev/shm/evo_Cu_Hal"
+truncate -s 4096 "$r/dev/shm/evo_Cu_Hal"
+: >"$r/dev/shm/evo_hal_cu.lock"
+: >"$r/proc/locks"
+printf '[expect]\nevo_segments = hal_cu, cu_hal, sensor_data\nevo_writers = hal_cu:cu\n' >"$T_TMP/seg.conf"
+t_run check --config "$T_TMP/seg.conf" --root "$r" --only evo --json
+sub_sev() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg s "$2" '[.collectors[].findings[] | select(.id == $id and .subject == $s) | .severity] | join(",")'; }
+sub_sum() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg s "$2" '[.collectors[].findings[] | select(.id == $id and .subject == $s) | .summary] | join(",")'; }
+t_is "$RC" 2 "[expect] evo_segments with missing ones: exit 2"
+t_is "$(sub_sev evo.expected_segment sensor_data)" crit "sensor_data missing: crit"
+t_like "$(sub_sum evo.expected_segment sensor_data)" "expected segment is missing \(SegmentNotFound\)" "sensor_data: says SegmentNotFound"
+t_is "$(sub_sev evo.expected_segment cu_hal)" crit "cu_hal missing (there is evo_Cu_Hal): crit"
+t_like "$(sub_sum evo.expected_segment cu_hal)" "there is evo_Cu_Hal: the case differs" "cu_hal: points at the case difference"
+t_is "$(sub_sev evo.expected_segment hal_cu)" crit "hal_cu written by hal, declared cu: crit"
+t_like "$(sub_sum evo.expected_segment hal_cu)" "written by hal, not by cu" "hal_cu: names both writers"
+printf '[expect]\nevo_segments = hal_cu\nevo_writers = hal_cu:hal\n' >"$T_TMP/seg-ok.conf"
+t_run check --config "$T_TMP/seg-ok.conf" --root "$r" --only evo --json
+t_is "$(sub_sev evo.expected_segment hal_cu)" ok "hal_cu present, written by hal: ok"
+# evo is relevant when segments are expected, even with no evo_* entry at all.
+t_run check --config "$T_TMP/seg.conf" --root "$(fx_root noseg)" --only evo --json
+t_is "$(sub_sev evo.expected_segment sensor_data)" crit "no evo_* at all, segments expected: crit, not 'not relevant'"
+
+# Expected processes: a live one (this test's own, named uniquely) and a missing one.
+PNAME="truth$$"
+cp "$(command -v sleep)" "$T_TMP/$PNAME"
+"$T_TMP/$PNAME" 300 &
+SPID=$!
+t_at_exit "kill $SPID 2>/dev/null"
+printf '[expect]\nprocesses = %s, missing%s\n' "$PNAME" "$$" >"$T_TMP/proc.conf"
+for _ in $(seq 50); do [ "$(cat /proc/$SPID/comm 2>/dev/null)" = "$PNAME" ] && break; sleep 0.05; done
+t_run check --config "$T_TMP/proc.conf" --json
+t_is "$(sub_sev evodiag.expected_process "$PNAME")" ok "a running expected process: ok"
+t_like "$(sub_sum evodiag.expected_process "$PNAME")" "$PNAME runs: pid $SPID" "the ok names its pid"
+t_is "$(sub_sev evodiag.expected_process "missing$$")" crit "a missing expected process: crit"
+t_like "$(printf '%s' "$OUT" | jq -r --arg s "missing$$" '.collectors[].findings[] | select(.subject == $s) | .remedy')" \
+        "systemctl start .* else however this host starts it" "missing process: a remedy with and without systemd"
+t_is "$(printf '%s' "$OUT" | jq -r '.exit_code')" 2 "a missing expected process: exit 2"
 
 t_done
