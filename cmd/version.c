@@ -22,7 +22,10 @@ int cmd_version(int argc, char **argv)
                 return p.rc;
         printf("evodiag %s\n", PACKAGE_VERSION);
         if (c.verbose) {
-                printf("libarchive %s\n", archive_version_string());
+                printf("commit %s\n", EVODIAG_COMMIT);
+                /* archive_version_string() is "libarchive 3.6.2": it names itself. */
+                const char *av = archive_version_string();
+                printf("%s%s\n", startswith(av, "libarchive ") ? "" : "libarchive ", av);
                 const char *err;
                 const struct curl_api *cu = curl_api(&err);
                 printf("%s\n", cu ? cu->version() : err);

@@ -421,8 +421,9 @@ static void check_irqbalance(struct ctx *c, struct iso_state *st, const struct p
                            n < 0 ? " (its environ is not readable)" : "", al);
         if (s != SEV_OK)
                 fnd_remedy(f, "systemctl stop irqbalance && systemctl disable irqbalance   # or: echo "
-                              "'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance",
-                           st->iso_list);
+                              "'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance   "
+                              "# without systemd: kill %d, then start it again with that variable (or not at all)",
+                           st->iso_list, p->pid);
         fnd_evidence(f, "/proc/%d/stat, %s", p->pid, src);
 }
 

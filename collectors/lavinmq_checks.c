@@ -70,8 +70,9 @@ static void check_process(struct lmq *m, struct findings *fs)
         else
                 fnd_actual(f, "no lavinmq process%s", imp);
         fnd_remedy(f, "systemctl status lavinmq.service; journalctl -u lavinmq --since \"5 minutes ago\"; ls -la %s/.lock; "
-                      "ls -ld %s; df -h %s   # then: systemctl start lavinmq",
-                   m->data_dir, m->data_dir, m->data_dir);
+                      "ls -ld %s; df -h %s   # then: systemctl start lavinmq (without systemd: start lavinmq -c %s as its "
+                      "user, and read what it prints)",
+                   m->data_dir, m->data_dir, m->data_dir, m->conf_path ? m->conf_path : DEFAULT_CONF);
         fnd_evidence(f, "/proc%s%s%s%s, %s/.lock", m->unit_file ? ", " : "", m->unit_file ? m->unit_file : "",
                      conf ? ", " : "", conf ? m->conf_path : "", m->data_dir);
         sb_free(&why);
@@ -170,7 +171,7 @@ static void check_config(struct lmq *m, struct findings *fs)
         fnd_actual(f, "data_dir %s (%s); listeners %s; control socket %s%s", m->data_dir, m->data_dir_from, l.s,
                    m->conf.control_unix_path, m->conf.password_hash_set ? "; default_password_hash set (not shown)" : "");
         if (s != SEV_OK)
-                fnd_remedy(f, "fix %s, then: systemctl reload lavinmq   # HUP re-reads the config", p);
+                fnd_remedy(f, "fix %s, then: systemctl reload lavinmq, or without systemd kill -HUP <lavinmq pid>   # HUP re-reads the config", p);
         fnd_evidence(f, "%s", p);
         sb_free(&l);
 }
@@ -254,7 +255,8 @@ static void check_api(struct lmq *m, struct findings *fs)
         else if (m->api == API_HTTP_ERROR && s == SEV_WARN)
                 fnd_remedy(f, "is %s the LavinMQ management port? set [lavinmq] api_url in /etc/evodiag/evodiag.conf", m->api_label);
         else if (up)
-                fnd_remedy(f, "journalctl -u lavinmq --since \"10 minutes ago\"; kill -USR1 %d; journalctl -eu lavinmq   "
+                fnd_remedy(f, "journalctl -u lavinmq --since \"10 minutes ago\" (without journald: the broker's stdout or log file); "
+                              "kill -USR1 %d; journalctl -eu lavinmq   "
                               "# GC and fiber dump: what is stuck; sudo perf top -p %d (screenshot before restarting)",
                            m->bp->pid, m->bp->pid);
         fnd_evidence(f, "%s", m->ov.origin ? m->ov.origin : m->api_label ? m->api_label : "");
@@ -621,7 +623,8 @@ static void check_messages(struct lmq *m, struct findings *fs)
         fnd_actual(f, "%" PRId64 " ready, %" PRId64 " unacknowledged (%s)%s", ready, unacked, src,
                    m->a.consumers == 0 && ready > 0 ? "; no consumer is connected" : "");
         if (s != SEV_OK)
-                fnd_remedy(f, "kill -USR1 %d; journalctl -u lavinmq | grep -A 20 \"Queue <name>\"; lavinmqctl list_queues   "
+                fnd_remedy(f, "kill -USR1 %d; journalctl -u lavinmq | grep -A 20 \"Queue <name>\" (without journald: in the broker's "
+                              "stdout or log file); lavinmqctl list_queues   "
                               "# add consumers, or fix the one that does not ack",
                            m->bp ? m->bp->pid : 0);
         fnd_evidence(f, "%s", src);

@@ -102,6 +102,7 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         close(s->rd.fd);
         if (timed_out) {
                 j->status = JOB_TIMEOUT;
+                j->run_deadline = s->global_bound;
                 j->error = xasprintf("no answer within %llu ms%s; killed%s",
                                      (unsigned long long)(s->deadline - s->started),
                                      s->global_bound ? " (the run's --timeout)" : "",
@@ -150,6 +151,7 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
                         struct job *j = &jobs[next];
                         if (o->deadline_ms && now >= o->deadline_ms) {
                                 j->status = JOB_NOT_RUN;
+                                j->run_deadline = true;
                                 j->error = xstrdup("not started: the run's --timeout had passed");
                         } else if (spawn(j, &slots[next], now, o->deadline_ms) < 0) {
                                 j->status = JOB_CRASHED;
@@ -379,7 +381,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 }
                 if (r->status == RUN_TIMEOUT || r->status == RUN_CRASHED) {
                         findings_free(&r->fs);
-                        run_result_failed(r, jobs[k].timeout_ms);
+                        run_result_failed(r, jobs[k].run_deadline ? 0 : jobs[k].timeout_ms);
                 }
                 job_clear(j);
                 findings_rx_free(&rx[k]);
@@ -398,12 +400,21 @@ void run_result_failed(struct run_result *r, uint64_t timeout_ms)
         _cleanup_free_ char *id = xasprintf("%s.%s", name, timeout ? "timeout" : "crashed");
         struct finding *f = fnd_add(&r->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", name, timeout ? "timed out" : "crashed",
                                     r->note);
-        if (timeout)
+        if (timeout && !timeout_ms)
+                fnd_expected(f, "collector finishes before the run's deadline (--timeout)");
+        else if (timeout)
                 fnd_expected(f, "collector finishes within %llu ms", (unsigned long long)timeout_ms);
         else
                 fnd_expected(f, "collector runs to completion");
         fnd_actual(f, "%s", r->note);
-        fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
+        if (timeout && !timeout_ms)
+                fnd_remedy(f, "raise the run's deadline: evodiag check --timeout 60s (or [evodiag] timeout in the config)");
+        else if (timeout)
+                fnd_remedy(f, "raise its deadline: --collector-timeout 20s or [%s] timeout = 20s in the config; if it never "
+                              "finishes, look for what blocks it: ps -eo pid,stat,wchan:32,comm | awk '$2 ~ /D/' and hung mounts",
+                           name);
+        else
+                fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
 }
 
 bool run_nothing_checked(const struct run_result *r, size_t n, struct run_result *out)

@@ -167,8 +167,9 @@ static void report_sysv(struct shm_state *st, struct findings *fs, size_t list_m
                         sb_puts(&b, ", attached by ");
                         shm_put_pids(st, &b, &g->att);
                 } else if (s->nattch) {
-                        sb_printf(&b, ", %s", st->mw.unreadable ? "attachers unknown (other users' maps not readable)"
-                                                             : "attachers not found in /proc/*/maps");
+                        sb_printf(&b, ", %s", !st->mw.unreadable ? "attachers not found in /proc/*/maps"
+                                              : geteuid() == 0 ? "attachers unknown (some processes' maps not readable, even as root)"
+                                                           : "attachers unknown (other users' maps not readable)");
                 }
                 bool ca = shm_pid_alive(s->cpid), la = shm_pid_alive(s->lpid);
                 sb_printf(&b, "; creator pid %d %s", s->cpid, ca ? "alive" : "gone");
@@ -505,7 +506,7 @@ static void check_mappers(struct ctx *c, struct shm_state *st, struct findings *
                         /* Root and still refused: an LSM, or a process of a more privileged container. */
                         f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s not readable even as root (first: pid %d %s: %s)",
                                     st->mw.unreadable, procs_word(st->mw.unreadable), st->mw.first_unreadable, comm,
-                                    strerror(-st->mw.first_unreadable_err));
+                                    rootfs_strerror(st->mw.first_unreadable_err));
                 }
                 fnd_evidence(f, "/proc/PID/maps");
         }

@@ -161,4 +161,76 @@ t_like "$(printf '%s' "$OUT" | jq -r --arg s "missing$$" '.collectors[].findings
         "systemctl start .* else however this host starts it" "missing process: a remedy with and without systemd"
 t_is "$(printf '%s' "$OUT" | jq -r '.exit_code')" 2 "a missing expected process: exit 2"
 
+# evo.leftovers never says "no stale .lock" beside evo.orphaned's crit for that .lock.
+t_run check --config "$T_TMP/seg-ok.conf" --root "$r" --only evo --json
+t_is "$(sub_sev evo.orphaned evo_hal_cu)" crit "the segment whose .lock nobody holds: evo.orphaned crit"
+t_unlike "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "evo.leftovers") | .summary')" "no stale" \
+        "evo.leftovers does not call that .lock fresh"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "evo.leftovers") | .summary')" \
+        "the .lock of each orphaned segment: see evo.orphaned" "evo.leftovers points at evo.orphaned"
+
+# ------------------------------------------------ [ignore]
+printf '[ignore]\nfindings = memory.swap, fds.nr_open, evodiag.expected_process:missing%s\n[expect]\nprocesses = missing%s\n' "$$" "$$" \
+        >"$T_TMP/ign.conf"
+t_run check --config "$T_TMP/ign.conf" --only memory,fds --json
+t_is "$(t_sev memory.swap)$(t_sev fds.nr_open)" "" "[ignore]: the ignored IDs are not in the report"
+t_is "$(printf '%s' "$OUT" | jq -r .summary.ignored)" 2 "[ignore]: the JSON summary counts them"
+t_run check --config "$T_TMP/ign.conf" --only memory,fds
+t_like "$OUT" ", 2 ignored in [0-9]+ ms" "[ignore]: the summary line says 'n ignored'"
+t_run check --config "$T_TMP/ign.conf" --json
+t_is "$(t_sev evodiag.expected_process)" "" "[ignore] ID:SUBJECT: that subject's finding is left out"
+t_unlike "$(printf '%s' "$OUT" | jq -r .worst)" "crit" "an ignored crit is not in the verdict"
+printf '[ignore]\nfindings = fds.bogus\n' >"$T_TMP/ign-bad.conf"
+t_run check --config "$T_TMP/ign-bad.conf"
+t_is "$RC" 3 "[ignore] an unknown ID: config error"
+t_like "$ERR" "'fds.bogus' is not a check ID" "[ignore] an unknown ID: says so"
+
+# ------------------------------------------------ small edges
+t_run check --timeout 0
+t_is "$RC:$ERR" "3:evodiag: --timeout: '0': must be > 0 (e.g. 500ms, 5s, 2m)
+Try 'evodiag check --help' for more information." "--timeout 0: must be > 0"
+t_run check --root "$EMPTY" --only memory --timeout 1h2m --json
+t_is "$RC" 3 "--timeout 1h2m is a duration (the empty root makes memory unknown)"
+t_run version --bogus
+t_is "$RC" 3 "version --bogus: usage error"
+t_run version extra
+t_is "$RC" 3 "version extra: usage error"
+t_run version --help
+t_like "$RC:$OUT" "^0:Usage: evodiag version" "version --help: its help"
+t_run help check
+t_like "$RC:$OUT" "^0:Usage: evodiag check" "evodiag help check: check's help"
+t_run help bogus
+t_is "$RC" 3 "evodiag help bogus: usage error"
+t_run version -v
+t_is "$(grep -o libarchive <<<"$OUT" | wc -l)" 1 "version -v: the word libarchive once"
+t_like "$OUT" "^libarchive [0-9]" "version -v: 'libarchive X.Y.Z'"
+t_like "$OUT" "^commit ([0-9a-f]{7,}|unknown)$" "version -v: the source commit"
+# A run cut by --timeout: the finding says to raise it, not to file a bug.
+t_run check --root "$EMPTY" --only memory,fds --timeout 1ms --json
+t_like "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "memory.timeout") | .remedy] | first')" \
+        "raise the run's deadline: evodiag check --timeout" "--timeout 1ms: the remedy raises the timeout"
+t_unlike "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "memory.timeout") | .expected, .remedy] | join(" ")')" \
+        "within 5000 ms|bug report" "--timeout 1ms: no 'within 5000 ms', no bug report"
+# Remedies that assume systemd say what to do without it.
+r=$(fx_root stopped lavinmq-base)
+t_run check --root "$r" --only lavinmq --json
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "lavinmq.process") | .remedy')" \
+        "systemctl start lavinmq \(without systemd: start lavinmq -c" "lavinmq.process: the remedy without systemd too"
+# Root's own unreadable pid 1 is not "other users' maps".
+if [ "$(id -u)" = 0 ]; then
+        r=$(fx_root pid1)
+        fx_proc "$r" 1 systemd
+        rm -f "$r/proc/1/maps"
+        mkfifo "$r/proc/1/maps"
+        printf 'x' >"$r/dev/shm/seg$$"
+        t_run check --root "$r" --only shm --json
+        t_unlike "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | .summary, .actual] | join(" ")')" "other users" \
+                "root, pid 1's maps unreadable: not called other users' maps"
+        t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "shm.mappers") | .summary')" \
+                "not readable even as root \(first: pid 1 systemd: not a regular file" "shm.mappers: root, pid 1, and why"
+else
+        t_skip "pid 1 wording: needs root"
+        t_skip "pid 1 wording: needs root"
+fi
+
 t_done
