@@ -177,9 +177,15 @@ t_is "$(t_sev memory.swap)$(t_sev fds.nr_open)" "" "[ignore]: the ignored IDs ar
 t_is "$(printf '%s' "$OUT" | jq -r .summary.ignored)" 2 "[ignore]: the JSON summary counts them"
 t_run check --config "$T_TMP/ign.conf" --only memory,fds
 t_like "$OUT" ", 2 ignored in [0-9]+ ms" "[ignore]: the summary line says 'n ignored'"
-t_run check --config "$T_TMP/ign.conf" --json
+# A fixture host where only the expected process is missing: crit, unless ignored.
+r=$(fx_root ignhost)
+fx_proc "$r" 1 systemd
+t_run check --config "$T_TMP/ign.conf" --root "$r" --skip shm,hugepages,rt,isolation,fds,maps,memory,lavinmq --json
 t_is "$(t_sev evodiag.expected_process)" "" "[ignore] ID:SUBJECT: that subject's finding is left out"
-t_unlike "$(printf '%s' "$OUT" | jq -r .worst)" "crit" "an ignored crit is not in the verdict"
+t_is "$(printf '%s' "$OUT" | jq -r '"\(.summary.crit) \(.exit_code) \(.summary.ignored)"')" "0 0 1" "an ignored crit is not in the verdict"
+printf '[expect]\nprocesses = missing%s\n' "$$" >"$T_TMP/noign.conf"
+t_run check --config "$T_TMP/noign.conf" --root "$r" --skip shm,hugepages,rt,isolation,fds,maps,memory,lavinmq --json
+t_is "$(printf '%s' "$OUT" | jq -r '"\(.worst) \(.exit_code)"')" "crit 2" "the same host without [ignore]: crit, exit 2"
 printf '[ignore]\nfindings = fds.bogus\n' >"$T_TMP/ign-bad.conf"
 t_run check --config "$T_TMP/ign-bad.conf"
 t_is "$RC" 3 "[ignore] an unknown ID: config error"
@@ -232,5 +238,12 @@ else
         t_skip "pid 1 wording: needs root"
         t_skip "pid 1 wording: needs root"
 fi
+
+# The installed example config: every commented key, uncommented, is a valid config.
+sed -E 's/^# ([a-z_]+ = )/\1/' "$TOP_SRCDIR/contrib/evodiag.conf.example" >"$T_TMP/example.conf"
+t_is "$(grep -cE '^[a-z_]+ = ' "$T_TMP/example.conf")" "$(grep -cE '^# [a-z_]+ = ' "$TOP_SRCDIR/contrib/evodiag.conf.example")" \
+        "example config: every commented key uncommented"
+t_run list -v --config "$T_TMP/example.conf"
+t_is "$RC:$ERR" "0:" "example config: every key, uncommented, loads and validates"
 
 t_done
