@@ -46,7 +46,7 @@ static void check_listening(struct lmq *m, struct findings *fs, struct found_lis
         struct finding *f;
         *nout = 0;
         if (!m->bp) {
-                fnd_add(fs, SEV_INFO, "lavinmq.listening", "not checked: lavinmq is not running");
+                fnd_add(fs, SEV_INFO, "lavinmq.listening", "not checked: no lavinmq process on this host");
                 return;
         }
         struct lavinmq_listener L[MAX_LISTENERS];
@@ -150,7 +150,7 @@ static void check_connect(struct lmq *m, struct findings *fs, const struct found
                 return;
         }
         if (!m->bp) {
-                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: lavinmq is not running");
+                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: no lavinmq process on this host");
                 return;
         }
         size_t tried = 0, failed = 0;
