@@ -145,6 +145,26 @@ t_is "$(sub_sev evo.expected_segment hal_cu)" ok "hal_cu present, written by hal
 t_run check --config "$T_TMP/seg.conf" --root "$(fx_root noseg)" --only evo --json
 t_is "$(sub_sev evo.expected_segment sensor_data)" crit "no evo_* at all, segments expected: crit, not 'not relevant'"
 
+# Live: a declared heartbeat rate against a writer ticking at 50 Hz (this test's own segment).
+W="$TOP_BUILDDIR/tests/helpers/evo_writer"
+if [ -x "$W" ]; then
+        SEG="w10t$$"
+        "$W" --name "$SEG" --rate 50 >"$T_TMP/writer.out" 2>&1 &
+        WPID=$!
+        t_at_exit "kill $WPID 2>/dev/null; wait $WPID 2>/dev/null; rm -f /dev/shm/evo_${SEG} /dev/shm/evo_${SEG}.lock"
+        for _ in $(seq 100); do grep -q '^ready' "$T_TMP/writer.out" && break; sleep 0.05; done
+        printf '[expect]\nevo_heartbeat_min = %s:1000\nevo_writers = %s:hal\n' "$SEG" "$SEG" >"$T_TMP/rate.conf"
+        t_run check --config "$T_TMP/rate.conf" --only evo --json
+        t_is "$(sub_sev evo.expected_rate "$SEG")" crit "50 Hz writer, 1000 Hz declared: evo.expected_rate crit"
+        t_like "$(sub_sum evo.expected_rate "$SEG")" "heartbeat [0-9.]+ Hz, below the declared minimum 1000 Hz" "the rate and the minimum"
+        t_is "$(sub_sev evo.expected_segment "$SEG")" crit "written by cu (its name is no module pair), declared hal: crit"
+        printf '[expect]\nevo_heartbeat_min = %s:5\n' "$SEG" >"$T_TMP/rate.conf"
+        t_run check --config "$T_TMP/rate.conf" --only evo --json
+        t_is "$(sub_sev evo.expected_rate "$SEG")" ok "50 Hz writer, 5 Hz declared: ok"
+else
+        t_skip "evo_writer not built"; t_skip "evo_writer not built"; t_skip "evo_writer not built"; t_skip "evo_writer not built"
+fi
+
 # Expected processes: a live one (this test's own, named uniquely) and a missing one.
 PNAME="truth$$"
 cp "$(command -v sleep)" "$T_TMP/$PNAME"
