@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "commit.h" /* EVODIAG_COMMIT, made by make */
 
 #include <archive.h>
 #include "lib/curl_api.h"
