@@ -224,6 +224,18 @@ void sink_log(struct bundle_sink *s, const char *fmt, ...)
         send_frame(s, h);
 }
 
+void sink_intrusive(struct bundle_sink *s, const char *action, int pid, const char *outcome, const char *why)
+{
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("intrusive"));
+        json_object_object_add(h, "action", json_object_new_string(action));
+        json_object_object_add(h, "pid", json_object_new_int(pid));
+        json_object_object_add(h, "outcome", json_object_new_string(outcome));
+        if (why)
+                json_object_object_add(h, "why", json_object_new_string(why));
+        send_frame(s, h);
+}
+
 /* Emits what check() read: files with the exact bytes seen, counted files re-read
  * (capped), and directory listings as empty placeholders so counts survive. */
 static void send_trace(struct bundle_sink *s)

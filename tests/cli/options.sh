@@ -32,6 +32,8 @@ value_for() {
         A,B) echo memory ;;
         'warn|crit') echo crit ;;
         NAME) echo general ;;
+        ID) echo CASE-1 ;;
+        PID,...) echo 1 ;;
         *) echo "$T_TMP/x" ;;
         esac
 }

@@ -27,7 +27,9 @@ t_like "$ERR" "--only names shm and --skip skips it: nothing would be checked" "
 t_run check --only shm,evo --skip evo,shm,rt
 t_is "$RC" 3 "--only shm,evo --skip evo,shm,rt: usage error"
 t_like "$ERR" "--only names shm,evo and --skip skips them all" "--only A,B --skip B,A: says it"
-t_run check --skip shm,hugepages,rt,isolation,fds,maps,memory,evo,lavinmq
+ALL=$("$EVODIAG" list --root "$EMPTY" | awk 'NR > 1 && /^[a-z]/ {print $1}' | paste -sd, -)
+t_like "$ALL" "^shm,.*,lavinmq" "every collector's name, from evodiag list"
+t_run check --skip "$ALL"
 t_is "$RC" 3 "--skip of every collector: usage error"
 t_like "$ERR" "skips every collector" "--skip of every collector: says nothing would run"
 printf '[evodiag]\nonly =\n' >"$T_TMP/only-empty.conf"
@@ -89,7 +91,7 @@ bad_expect() { # DESC KEY VALUE PATTERN
         t_is "$RC" 3 "[expect] $1: config error (exit 3)"
         t_like "$ERR" "bad.conf:2: \[expect\] $2: .*$4" "[expect] $1: says why"
 }
-bad_expect "unknown component" components "evo, rabbit" "'rabbit' is not a component \(one of evo, lavinmq\)"
+bad_expect "unknown component" components "evo, rabbit" "'rabbit' is not a component \(one of evo, lavinmq"
 bad_expect "a non-detecting collector" components "shm" "'shm' is not a component"
 bad_expect "writer without module" evo_writers "hal_cu" "'hal_cu' needs a value: hal_cu:VALUE"
 bad_expect "rate not a number" evo_heartbeat_min "hal_cu:fast" "the rate is not a number of Hz above 0"
@@ -200,11 +202,12 @@ t_like "$OUT" ", 2 ignored in [0-9]+ ms" "[ignore]: the summary line says 'n ign
 # A fixture host where only the expected process is missing: crit, unless ignored.
 r=$(fx_root ignhost)
 fx_proc "$r" 1 systemd
-t_run check --config "$T_TMP/ign.conf" --root "$r" --skip shm,hugepages,rt,isolation,fds,maps,memory,lavinmq --json
+ALL_BUT_EVO=$(printf '%s' "$ALL" | tr , '\n' | grep -vx evo | paste -sd, -)
+t_run check --config "$T_TMP/ign.conf" --root "$r" --skip "$ALL_BUT_EVO" --json
 t_is "$(t_sev evodiag.expected_process)" "" "[ignore] ID:SUBJECT: that subject's finding is left out"
 t_is "$(printf '%s' "$OUT" | jq -r '"\(.summary.crit) \(.exit_code) \(.summary.ignored)"')" "0 0 1" "an ignored crit is not in the verdict"
 printf '[expect]\nprocesses = missing%s\n' "$$" >"$T_TMP/noign.conf"
-t_run check --config "$T_TMP/noign.conf" --root "$r" --skip shm,hugepages,rt,isolation,fds,maps,memory,lavinmq --json
+t_run check --config "$T_TMP/noign.conf" --root "$r" --skip "$ALL_BUT_EVO" --json
 t_is "$(printf '%s' "$OUT" | jq -r '"\(.worst) \(.exit_code)"')" "crit 2" "the same host without [ignore]: crit, exit 2"
 printf '[ignore]\nfindings = fds.bogus\n' >"$T_TMP/ign-bad.conf"
 t_run check --config "$T_TMP/ign-bad.conf"
