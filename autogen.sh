@@ -11,6 +11,12 @@ if [ "${1:-}" = "--deps" ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         # shellcheck disable=SC2046
+        # rabbitmq-server is there for a test, which starts its own broker: one the package
+        # install starts and enables (on a systemd host) is stopped, unless it was there before.
+        had_rabbit=$(dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null | grep -c 'install ok installed' || true)
         apt-get install -y -qq --no-install-recommends $(grep -v '^#' .ci/packages) >/dev/null
+        if [ "$had_rabbit" = 0 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+                systemctl disable --now rabbitmq-server.service epmd.socket epmd.service >/dev/null 2>&1 || true
+        fi
 fi
 autoreconf -fi

@@ -2,9 +2,11 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "collectors/expect.h"
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
+#include "lib/expect.h"
 #include "lib/journal.h"
 #include "report/report.h"
 #include "report/from.h"
@@ -108,6 +110,26 @@ static void compare_with_recorded(const struct from_bundle *fb, const struct rep
         sb_free(&which);
 }
 
+/* [ignore] findings: left out of the report and the verdict; returns how many. */
+static bool ignored_one(const struct finding *f, void *arg)
+{
+        return ignore_match(arg, f->id, f->subject);
+}
+
+static size_t apply_ignore(const struct config *cfg, struct run_result *res, size_t n)
+{
+        const struct config_entry *e = config_get(cfg, "ignore", "findings");
+        struct ignore_list il;
+        _cleanup_free_ char *why = NULL;
+        if (!e || ignore_parse(e->value, &il, &why) < 0) /* validated when the config was loaded */
+                return 0;
+        size_t ignored = 0;
+        for (size_t i = 0; i < n; i++)
+                ignored += findings_drop(&res[i].fs, ignored_one, &il);
+        ignore_free(&il);
+        return ignored;
+}
+
 static int run_and_report(struct common *c, enum format fmt, bool use_color, struct from_bundle *src, uint64_t t0)
 {
         _cleanup_free_ char *host = src ? xstrdup(src->info.host) : inspected_hostname(c);
@@ -115,7 +137,7 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         size_t n = 0;
         while (collectors[n])
                 n++;
-        struct run_result *res = xcalloc(n, sizeof(*res));
+        struct run_result *res = xcalloc(n + 1, sizeof(*res)); /* + the run's own, when nothing was checked */
         struct run_opts ro = {
                 .deadline_ms = t0 + c->timeout_ms, .default_timeout_ms = c->collector_timeout_ms, .parallel = c->parallel,
                 .only = (const char *const *)c->only, .skip = (const char *const *)c->skip,
@@ -123,6 +145,15 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         if (c->verbose)
                 fprintf(stderr, "evodiag: collectors run %u at a time ([evodiag] parallel)\n", c->parallel);
         run_collectors(&c->ctx, &ro, res, &rep.n);
+        /* The run's own findings: [expect] processes (a run not limited by --only), or
+         * that nothing was checked at all. */
+        struct run_result *self = &res[rep.n];
+        *self = (struct run_result){.c = &run_self, .status = RUN_OK};
+        if (!c->only && !src && expect_processes_declared(&c->cfg))
+                expect_processes_check(&c->ctx, c->collector_timeout_ms, ro.deadline_ms, &self->fs);
+        if (self->fs.n || run_nothing_checked(res, rep.n, self))
+                rep.n++;
+        rep.ignored = apply_ignore(&c->cfg, res, rep.n);
         rep.r = res;
         rep.duration_ms = now_ms_monotonic() - t0;
         report_render(stdout, fmt, &rep, use_color, c->verbose);

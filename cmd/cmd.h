@@ -37,6 +37,7 @@ struct verb_spec; /* cmd/options.h: a verb's options and defaults */
 struct common {
         const struct verb_spec *verb;
         char **only, **skip;  /* NULL-terminated, or NULL */
+        const char *only_from, *skip_from; /* where they came from ("--only", "[evodiag] skip"), for messages */
         const char *root;
         const char *config_path;
         bool config_given;
@@ -55,8 +56,10 @@ struct common {
         const char *since, *until;
 };
 
-/* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector. */
-int parse_collector_list(const char *verb, const char *arg, char ***out);
+/* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector;
+ * a list that names none ("", ",") is a usage error. `what` ("--only", "[evodiag] only")
+ * is named in the messages. */
+int parse_collector_list(const char *verb, const char *what, const char *arg, char ***out);
 /* Frees a NULL-terminated vector such as parse_collector_list's (NULL is fine). */
 void strv_free(char **v);
 /* Loads and validates the config, applies [evodiag] defaults, then the verb's own

@@ -100,7 +100,7 @@ static void known_names(struct strbuf *b)
                 sb_printf(b, "%s%s", i ? ", " : "", collectors[i]->name);
 }
 
-int parse_collector_list(const char *verb, const char *arg, char ***out)
+int parse_collector_list(const char *verb, const char *what, const char *arg, char ***out)
 {
         size_t n = 0;
         char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
@@ -123,7 +123,40 @@ int parse_collector_list(const char *verb, const char *arg, char ***out)
                 v[n++] = xstrdup(tok);
         }
         v[n] = NULL;
+        if (!n) { /* "--only ''", "--only ,", "only =": a selection of nothing is a mistake, never "all ok" */
+                free(v);
+                struct strbuf b = {0};
+                known_names(&b);
+                int r = usage_error(verb, "%s: '%s' names no collector: name at least one of %s", what, arg, b.s);
+                sb_free(&b);
+                return r;
+        }
         *out = v;
+        return 0;
+}
+
+/* --only and --skip that leave nothing to run contradict each other ("--only shm --skip
+ * shm"); a partial overlap ("--only memory,fds --skip fds") still runs the rest. */
+static int selection_conflict(const struct common *c)
+{
+        bool left = false;
+        for (size_t i = 0; c->only && c->only[i] && !left; i++)
+                left = !strv_contains((const char *const *)c->skip, c->only[i]);
+        if (c->only && !left) {
+                struct strbuf b = {0};
+                for (size_t i = 0; c->only[i]; i++)
+                        sb_printf(&b, "%s%s", i ? "," : "", c->only[i]);
+                _cleanup_free_ char *names = sb_steal(&b);
+                return usage_error(c->verb->name, "%s names %s and %s skips %s: nothing would be checked",
+                                   c->only_from ? c->only_from : "--only", names, c->skip_from ? c->skip_from : "--skip",
+                                   c->only[1] ? "them all" : "it");
+        }
+        bool any = false;
+        for (size_t i = 0; collectors[i] && !any; i++)
+                any = !strv_contains((const char *const *)c->skip, collectors[i]->name);
+        if (!any)
+                return usage_error(c->verb->name, "%s skips every collector: nothing would be checked",
+                                   c->skip_from ? c->skip_from : "--skip");
         return 0;
 }
 
@@ -169,9 +202,17 @@ int common_setup(struct common *c)
                 (void)parse_duration_ms(e->value, &c->timeout_ms);
         if (!c->collector_timeout_ms && (e = config_get(&c->cfg, "evodiag", "collector_timeout")))
                 (void)parse_duration_ms(e->value, &c->collector_timeout_ms);
-        if (!c->only && (e = config_get(&c->cfg, "evodiag", "only")) && (r = parse_collector_list(verb, e->value, &c->only)))
-                return r;
-        if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip")) && (r = parse_collector_list(verb, e->value, &c->skip)))
+        if (!c->only && (e = config_get(&c->cfg, "evodiag", "only"))) {
+                c->only_from = "[evodiag] only";
+                if ((r = parse_collector_list(verb, c->only_from, e->value, &c->only)))
+                        return r;
+        }
+        if (!c->skip && (e = config_get(&c->cfg, "evodiag", "skip"))) {
+                c->skip_from = "[evodiag] skip";
+                if ((r = parse_collector_list(verb, c->skip_from, e->value, &c->skip)))
+                        return r;
+        }
+        if ((r = selection_conflict(c)))
                 return r;
         if (!c->timeout_ms)
                 c->timeout_ms = common_timeout_ms(c->verb);

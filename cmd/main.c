@@ -43,6 +43,16 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         }
         const char *v = argv[1];
+        if (streq(v, "help") && argc > 2) { /* "evodiag help check" = "evodiag check --help" */
+                for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                        if (streq(argv[2], verbs[i].name)) {
+                                char *hv[] = {argv[2], (char *)"--help", NULL};
+                                return verbs[i].fn(2, hv);
+                        }
+                err("help: unknown command '%s'", argv[2]);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
         if (streq(v, "-h") || streq(v, "--help") || streq(v, "help")) {
                 usage(stdout);
                 return 0;

@@ -104,18 +104,23 @@ int opts_next(struct opts *p)
                 case CO_ONLY:
                 case CO_SKIP: {
                         char ***list = o == CO_ONLY ? &c->only : &c->skip, **v = NULL;
-                        if ((p->rc = parse_collector_list(verb, optarg, &v)))
+                        const char *what = o == CO_ONLY ? "--only" : "--skip";
+                        if ((p->rc = parse_collector_list(verb, what, optarg, &v)))
                                 return -1;
                         strv_free(*list); /* the last one given wins, as for every option */
                         *list = v;
+                        *(o == CO_ONLY ? &c->only_from : &c->skip_from) = what;
                         break;
                 }
                 case CO_ROOT: c->root = optarg; break;
                 case CO_CONFIG: c->config_path = optarg; break;
                 case CO_TIMEOUT:
                 case CO_CTIMEOUT:
-                        if (parse_duration_ms(optarg, &ms) < 0 || ms == 0)
+                        if (parse_duration_ms(optarg, &ms) < 0)
                                 return fail(p, "%s: '%s' is not a duration (e.g. 500ms, 5s, 2m)",
+                                            o == CO_TIMEOUT ? "--timeout" : "--collector-timeout", optarg);
+                        if (ms == 0)
+                                return fail(p, "%s: '%s': must be > 0 (e.g. 500ms, 5s, 2m)",
                                             o == CO_TIMEOUT ? "--timeout" : "--collector-timeout", optarg);
                         *(o == CO_TIMEOUT ? &c->timeout_ms : &c->collector_timeout_ms) = ms;
                         break;

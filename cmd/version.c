@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "commit.h" /* EVODIAG_COMMIT, made by make */
 
 #include <archive.h>
 #include "lib/curl_api.h"
@@ -22,7 +23,10 @@ int cmd_version(int argc, char **argv)
                 return p.rc;
         printf("evodiag %s\n", PACKAGE_VERSION);
         if (c.verbose) {
-                printf("libarchive %s\n", archive_version_string());
+                printf("commit %s\n", EVODIAG_COMMIT);
+                /* archive_version_string() is "libarchive 3.6.2": it names itself. */
+                const char *av = archive_version_string();
+                printf("%s%s\n", startswith(av, "libarchive ") ? "" : "libarchive ", av);
                 const char *err;
                 const struct curl_api *cu = curl_api(&err);
                 printf("%s\n", cu ? cu->version() : err);

@@ -43,6 +43,9 @@ struct config_key {
         const char *help;
         enum conf_type type;
         double min, max; /* CONF_UINT: the accepted range */
+        /* More than the type: what the value must say (NULL: the type is all). Returns 0,
+         * or -EINVAL with why in *why. */
+        int (*check)(const char *value, char **why);
 };
 #define CONF_STR(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_STRING}
 #define CONF_LIST(k, d, h) {.key = (k), .def = (d), .help = (h), .type = CONF_LIST}
@@ -79,6 +82,10 @@ struct collector {
         const struct check_info *checks;    /* terminated by {0} */
         const struct config_key *config;    /* terminated by {0}; may be NULL */
         bool (*detect)(struct ctx *);       /* relevant here? NULL = always */
+        const char *absent;                 /* with detect: what its absence looks like ("no /dev/shm/evo_*
+                                               entry"), said when it is not relevant or expected and missing */
+        const char *absent_remedy;          /* with detect: what to do when [expect] components names it and
+                                               it is not there (the component's guide) */
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
@@ -93,6 +100,9 @@ struct collector {
 };
 
 extern const struct collector *const collectors[];
+/* The run itself ("evodiag"): not in collectors[], never run; it owns the findings about
+ * the run as a whole (evodiag.nothing_checked), so they can be explained like any other. */
+extern const struct collector run_self;
 const struct collector *collector_find(const char *name);
 /* The engine's own checks, which every collector has as "<collector>.<id>": timeout,
  * crashed (also: sent results that cannot be trusted), findings_cut. */
@@ -124,7 +134,7 @@ struct config_section {
         const char *name;
         const struct config_key *keys; /* terminated by {0} */
 };
-/* [evodiag], [watch], [upload]: the sections that are not collectors. */
+/* [evodiag], [watch], [upload], [expect], [ignore]: the sections that are not collectors. */
 extern const struct config_section config_run_sections[];
 struct config;
 /* Every section must be one of `extra` or a collector, every key declared once, every

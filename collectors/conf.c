@@ -3,6 +3,7 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "lib/conffile.h"
+#include "lib/expect.h"
 
 #include <errno.h>
 #include <math.h>
@@ -85,7 +86,7 @@ int conf_value_check(const struct config_key *k, const char *v, char **why)
         switch (k->type) {
         case CONF_STRING:
         case CONF_LIST:
-                return 0;
+                return k->check ? k->check(v, why) : 0;
         case CONF_UINT:
                 if (parse_double(v, &d) < 0 || !isfinite(d) || d != floor(d) || d < k->min || d > k->max) {
                         *why = xasprintf("'%s' is not a whole number from %.15g to %.15g", v, k->min, k->max);
@@ -160,10 +161,94 @@ static const struct config_key upload_keys[] = {
         CONF_STR("s3_secret_key", "", "S3 secret key (never printed)"),
         {0},
 };
+
+/* [expect]: what must be on this host (lib/expect.h parses the lists). */
+static int expect_check(const char *v, enum expect_value want, char **why)
+{
+        struct expect_list l;
+        int r = expect_parse(v, want, &l, why);
+        expect_free(&l);
+        return r;
+}
+
+static int components_check(const char *v, char **why)
+{
+        struct expect_list l;
+        if (expect_parse(v, EXPECT_NO_VALUE, &l, why) < 0)
+                return -EINVAL;
+        int r = 0;
+        for (size_t i = 0; i < l.n && !r; i++) {
+                const struct collector *c = collector_find(l.v[i].name);
+                if (c && c->detect)
+                        continue;
+                struct strbuf b = {0};
+                for (size_t k = 0; collectors[k]; k++)
+                        if (collectors[k]->detect)
+                                sb_printf(&b, "%s%s", b.len ? ", " : "", collectors[k]->name);
+                *why = xasprintf("'%s' is not a component (one of %s)", l.v[i].name, b.s ? b.s : "");
+                sb_free(&b);
+                r = -EINVAL;
+        }
+        expect_free(&l);
+        return r;
+}
+
+static int names_check(const char *v, char **why) { return expect_check(v, EXPECT_NO_VALUE, why); }
+static int pairs_check(const char *v, char **why) { return expect_check(v, EXPECT_VALUE_REQUIRED, why); }
+
+static int rates_check(const char *v, char **why)
+{
+        struct expect_list l;
+        if (expect_parse(v, EXPECT_VALUE_REQUIRED, &l, why) < 0)
+                return -EINVAL;
+        int r = 0;
+        double hz;
+        for (size_t i = 0; i < l.n && !r; i++)
+                if (expect_rate(l.v[i].value, &hz) < 0) {
+                        *why = xasprintf("'%s:%s': the rate is not a number of Hz above 0 (at most 1000000)", l.v[i].name,
+                                         l.v[i].value);
+                        r = -EINVAL;
+                }
+        expect_free(&l);
+        return r;
+}
+
+static int ignore_check(const char *v, char **why)
+{
+        struct ignore_list l;
+        int r = ignore_parse(v, &l, why);
+        for (size_t i = 0; r == 0 && i < l.n; i++)
+                if (!check_find(l.v[i].id, NULL)) {
+                        *why = xasprintf("'%s' is not a check ID (evodiag list -v names them)", l.v[i].id);
+                        r = -EINVAL;
+                }
+        ignore_free(&l);
+        return r;
+}
+
+#define CONF_CHECKED(k, h, fn) {.key = (k), .def = "", .help = (h), .type = CONF_LIST, .check = (fn)}
+static const struct config_key expect_keys[] = {
+        CONF_CHECKED("components", "components that must be on this host: evo, lavinmq (absent: crit, never "
+                                   "\"not relevant\")", components_check),
+        CONF_CHECKED("evo_segments", "EVO segments that must exist, by name: hal_cu, cu_hal", names_check),
+        CONF_CHECKED("evo_writers", "the module that must write each segment: hal_cu:hal, cu_hal:cu", pairs_check),
+        CONF_CHECKED("evo_heartbeat_min", "the lowest heartbeat rate (Hz) of a segment: hal_cu:100", rates_check),
+        CONF_CHECKED("processes", "processes that must run, by name (comm or argv[0]): evo_hal, lavinmq", names_check),
+        {0},
+};
+/* [ignore]: findings an operator has decided not to act on (shown as "n ignored"). */
+static const struct config_key ignore_keys[] = {
+        CONF_CHECKED("findings", "check IDs, or ID:SUBJECT, whose findings are left out of the verdict: fds.nr_open, "
+                                 "evo.unknown_name:evo_test", ignore_check),
+        {0},
+};
+
 const struct config_section config_run_sections[] = {
         {"evodiag", evodiag_keys},
         {"watch", watch_keys},
         {"upload", upload_keys},
+        {"expect", expect_keys},
+        {"ignore", ignore_keys},
         {0},
 };
 

@@ -622,6 +622,7 @@ const struct collector coredump_collector = {
         .checks = checks,
         .config = config,
         .detect = coredump_detect,
+        .absent = "no /proc/sys/kernel/core_pattern and no /var/lib/systemd/coredump (a copy of a host without /proc?)",
         .check = coredump_check,
         .collect = coredump_collect,
         .sample = coredump_sample,

@@ -103,6 +103,22 @@ static const struct check_info checks[] = {
          "check its CPU is not shared with other RT work (evodiag check --only rt,isolation), then\n"
          "restart it.",
          .live = true},
+        {"evo.expected_segment", "Declared segments exist, written by the declared module",
+         "Each segment the config's [expect] evo_segments names must exist as /dev/shm/evo_<name>\n"
+         "(a legacy evo_<name>_<pid> counts), and where [expect] evo_writers names its writer\n"
+         "module (hal_cu:hal) the header's source module (P2P) or the live writer's process name\n"
+         "(legacy) must be that one. A missing segment is crit: readers fail with\n"
+         "SegmentNotFound. Usual causes (the EVO guide): the producer is not running; the name\n"
+         "is spelt differently (names are case sensitive: the finding says when only the case\n"
+         "differs); the segment is there but not readable.\n"
+         "Fix: start the producer; check the name's spelling and case; ls -la /dev/shm/ | grep evo."},
+        {"evo.expected_rate", "Declared heartbeat rates",
+         "For each segment [expect] evo_heartbeat_min names (hal_cu:100), the heartbeat is read\n"
+         "twice, [evo] sample_ms apart, and the rate must be at least the declared Hz. Slower\n"
+         "is crit: the writer's loop does not keep its period (CPU contention, a blocked call).\n"
+         "A missing segment is crit too. Needs the live system (two samples).\n"
+         "Fix: top -H -p <writer pid>; evodiag check --only rt,isolation.",
+         .live = true},
         {"evo.write_seq", "Writes left half-done",
          "write_seq (P2P) or the legacy seqlock version odd in both samples: a write began and\n"
          "never finished. If the writer is alive it is stuck mid-commit; if it is dead it died\n"
@@ -169,7 +185,8 @@ static const struct config_key config[] = {
 
 static bool evo_detect(struct ctx *c)
 {
-        (void)c;
+        if (evo_expects_segments(c)) /* declared segments: their absence is the finding */
+                return true;
         struct rootfs_dir *d = rootfs_opendir(SHM_DIR);
         if (!d)
                 return false;
@@ -186,6 +203,7 @@ static void evo_check(struct ctx *c, struct findings *fs)
         struct scan sc = {0};
         evo_scan(c, &sc, true);
         evo_check_segments(c, &sc, fs);
+        evo_check_expected(c, &sc, fs);
         if (sc.dir_err >= 0) {
                 evo_check_not_segment(&sc, fs);
                 evo_check_corrupt(c, &sc, fs);
@@ -209,6 +227,9 @@ const struct collector evo_collector = {
         .checks = checks,
         .config = config,
         .detect = evo_detect,
+        .absent = "no /dev/shm/evo_* segment, .lock or .meta file",
+        .absent_remedy = "start the producer (the writer module); check the segment names' spelling and case (they are case "
+                         "sensitive); ls -la /dev/shm/ | grep evo",
         .check = evo_check,
         .collect = evo_collect,
         .sample = evo_sample,

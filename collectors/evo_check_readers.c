@@ -205,7 +205,7 @@ void evo_check_mappers(struct ctx *c, struct scan *sc, struct findings *fs, size
                 } else {
                         f = fnd_add(fs, SEV_INFO, "evo.mappers", "maps of %zu %s not readable even as root (first: pid %d %s: %s); "
                                     "a reader among them is not seen", sc->mw.unreadable, sc->mw.unreadable == 1 ? "process" : "processes",
-                                    sc->mw.first_unreadable, comm, strerror(-sc->mw.first_unreadable_err));
+                                    sc->mw.first_unreadable, comm, rootfs_strerror(sc->mw.first_unreadable_err));
                 }
                 fnd_evidence(f, "/proc/PID/maps");
         }

@@ -127,7 +127,16 @@ void evo_check_leftovers(struct scan *sc, struct findings *fs)
                 fnd_evidence(f, "%s", SHM_DIR);
         }
         if (!n) {
-                struct finding *f = fnd_add(fs, SEV_OK, "evo.leftovers", "no stale .lock or .meta files (%zu .lock, %zu .meta)", sc->nlocks, sc->nmetas);
+                /* A .lock of an orphaned segment is stale too, but evo.orphaned reports the pair:
+                 * say so rather than "no stale .lock" beside its crit. */
+                size_t orphaned = 0;
+                for (size_t i = 0; i < sc->n; i++)
+                        orphaned += sc->v[i].lock_exists && sc->v[i].writer == EVO_WRITER_DEAD;
+                struct finding *f = fnd_add(fs, SEV_OK, "evo.leftovers", "no .lock or .meta without its segment (%zu .lock, %zu .meta)%s",
+                                            sc->nlocks, sc->nmetas, orphaned ? "; the .lock of each orphaned segment: see evo.orphaned" : "");
+                if (orphaned)
+                        fnd_actual(f, "%zu .lock %s of segments whose writer is gone (evo.orphaned)", orphaned,
+                                   orphaned == 1 ? "belongs to one" : "files belong to");
                 fnd_evidence(f, "%s", SHM_DIR);
         }
 }
@@ -155,9 +164,10 @@ void evo_check_never(struct ctx *c, struct scan *sc, struct findings *fs)
                 fnd_expected(f, "%s > 0 (the watchdog waits for it)", legacy ? "version" : "heartbeat");
                 fnd_actual(f, "%s 0", legacy ? "version" : "heartbeat");
                 if (s->writer == EVO_WRITER_ALIVE && s->wpid > 0)
-                        fnd_remedy(f, "cat /proc/%d/stack; journalctl _PID=%d   # the writer is stuck before its first cycle", s->wpid, s->wpid);
+                        fnd_remedy(f, "cat /proc/%d/stack; journalctl _PID=%d (without journald: the writer's own log or stdout)   "
+                                      "# the writer is stuck before its first cycle", s->wpid, s->wpid);
                 else
-                        fnd_remedy(f, "journalctl -e   # the writer's log: why it never reached its first cycle");
+                        fnd_remedy(f, "journalctl -e (without journald: the writer's own log or stdout)   # why it never reached its first cycle");
                 fnd_evidence(f, "%s (header)", s->path);
         }
         struct finding *f;

@@ -150,6 +150,12 @@ char *evo_rm_command(const struct scan *sc, const struct seg *s);
 struct finding *evo_ok_or_skipped(struct ctx *c, struct scan *sc, struct findings *fs, const char *id, size_t checked,
                                   const char *fmt, ...) PRINTF(6, 7);
 
+/* ---- evo_expect.c ---- */
+/* Does [expect] declare EVO segments (evo_segments, evo_writers, evo_heartbeat_min)? */
+bool evo_expects_segments(const struct ctx *c);
+/* evo.expected_segment and evo.expected_rate for what [expect] declares. */
+void evo_check_expected(struct ctx *c, struct scan *sc, struct findings *fs);
+
 /* ---- evo_check_writers.c ---- */
 void evo_check_orphans(struct scan *sc, struct findings *fs);
 void evo_check_leftovers(struct scan *sc, struct findings *fs);

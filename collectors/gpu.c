@@ -539,6 +539,9 @@ const struct collector gpu_collector = {
         .checks = checks,
         .config = config,
         .detect = gpu_detect,
+        .absent = "no NVIDIA GPU (no /proc/driver/nvidia, no /dev/nvidia*, no NVIDIA PCI device, no nvidia-smi) and no GPU component running",
+        .absent_remedy = "is the GPU visible to the host? lspci -nn | grep -i nvidia; is the driver loaded? lsmod | grep nvidia; "
+                         "cat /proc/driver/nvidia/version",
         .check = gpu_check,
         .collect = gpu_collect,
         .sample = gpu_sample,

@@ -616,6 +616,13 @@ static void check_thp(struct findings *fs)
         _cleanup_free_ char *en = thp_value(THP_DIR "/enabled", &e_en);
         _cleanup_free_ char *df = thp_value(THP_DIR "/defrag", &e_df);
         struct finding *f;
+        if (e_en == -ENOENT && !rootfs_exists("/sys/kernel")) {
+                /* No sysfs at all (an empty --root, a copy without /sys): absence tells nothing. */
+                f = fnd_add(fs, SEV_SKIPPED, "hugepages.thp", "not checked: /sys/kernel is not there, so whether the kernel has "
+                                                              "transparent huge pages cannot be told");
+                fnd_evidence(f, THP_DIR "/enabled, /sys/kernel");
+                return;
+        }
         if (e_en == -ENOENT) {
                 f = fnd_add(fs, SEV_OK, "hugepages.thp", "transparent huge pages not present in this kernel");
                 fnd_evidence(f, THP_DIR "/enabled");

@@ -421,8 +421,9 @@ static void check_irqbalance(struct ctx *c, struct iso_state *st, const struct p
                            n < 0 ? " (its environ is not readable)" : "", al);
         if (s != SEV_OK)
                 fnd_remedy(f, "systemctl stop irqbalance && systemctl disable irqbalance   # or: echo "
-                              "'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance",
-                           st->iso_list);
+                              "'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance   "
+                              "# without systemd: kill %d, then start it again with that variable (or not at all)",
+                           st->iso_list, p->pid);
         fnd_evidence(f, "/proc/%d/stat, %s", p->pid, src);
 }
 
@@ -510,7 +511,10 @@ static void check_workqueue(struct iso_state *st, struct findings *fs)
         int r = rootfs_read_value(WQ_MASK, &v);
         struct finding *f;
         struct cpuset m, on;
-        if (r == -ENOENT) {
+        if (r == -ENOENT && !rootfs_exists("/sys/devices/virtual")) {
+                f = fnd_add(fs, SEV_SKIPPED, "isolation.workqueue", "not checked: /sys/devices/virtual is not there, so the "
+                                                                   "workqueue cpumask cannot be read");
+        } else if (r == -ENOENT) {
                 f = fnd_add(fs, SEV_OK, "isolation.workqueue", "workqueue cpumask not present (kernel without CONFIG_WQ_SYSFS)");
         } else if (r < 0 || cpumask_parse(v, &m) < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "isolation.workqueue", "cannot %s " WQ_MASK "%s%s", r < 0 ? "read" : "parse",

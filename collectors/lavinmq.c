@@ -234,6 +234,10 @@ const struct collector lavinmq_collector = {
         .checks = checks,
         .config = config,
         .detect = lavinmq_detect,
+        .absent = "no lavinmq process, lavinmq.service, /etc/lavinmq/lavinmq.ini or /var/lib/lavinmq/.lock",
+        .absent_remedy = "install and start LavinMQ: systemctl start lavinmq; journalctl -u lavinmq --since \"5 minutes ago\" "
+                         "(without systemd: start lavinmq -c /etc/lavinmq/lavinmq.ini and read what it prints); "
+                         "ls -la /var/lib/lavinmq/.lock; df -h /var/lib/lavinmq",
         .check = lavinmq_check,
         .collect = lavinmq_collect,
         .sample = lavinmq_sample,

@@ -20,6 +20,15 @@ static const char *pidstr(const struct lmq *m, char buf[static 96])
         return buf;
 }
 
+/* A count from a reply, or "?" when the reply did not have it. */
+static const char *count_or_missing(int64_t v, char buf[static 24])
+{
+        if (v < 0)
+                return "?";
+        snprintf(buf, 24, "%" PRId64, v);
+        return buf;
+}
+
 static void check_process(struct lmq *m, struct findings *fs)
 {
         struct finding *f;
@@ -58,6 +67,15 @@ static void check_process(struct lmq *m, struct findings *fs)
         } else if (sev == SEV_WARN) {
                 f = fnd_add(fs, sev, "lavinmq.process", "lavinmq is not running, but its data directory %s has a .lock",
                             m->data_dir);
+        } else if (!m->nimp) {
+                /* Not installed, no .lock: only [lavinmq] api_url brought the collector here. */
+                if (m->api == API_OK)
+                        f = fnd_add(fs, sev, "lavinmq.process", "no lavinmq process on this host: the API [lavinmq] api_url names "
+                                                                "answers (%s %s at %s), so the broker runs elsewhere",
+                                    m->a.product[0] ? m->a.product : "a broker", m->a.version, m->api_label);
+                else
+                        f = fnd_add(fs, sev, "lavinmq.process", "no lavinmq process on this host and none installed; [lavinmq] "
+                                                                "api_url names %s (see lavinmq.api)", m->api_label ? m->api_label : "an API");
         } else {
                 f = fnd_add(fs, sev, "lavinmq.process", "lavinmq is not running (%zu process%s named lavinmq %s not the broker: "
                             "see lavinmq.impostor)", m->nimp, m->nimp > 1 ? "es" : "", m->nimp > 1 ? "are" : "is");
@@ -72,8 +90,9 @@ static void check_process(struct lmq *m, struct findings *fs)
         else
                 fnd_actual(f, "no lavinmq process%s", imp);
         fnd_remedy(f, "systemctl status lavinmq.service; journalctl -u lavinmq --since \"5 minutes ago\"; ls -la %s/.lock; "
-                      "ls -ld %s; df -h %s   # then: systemctl start lavinmq",
-                   m->data_dir, m->data_dir, m->data_dir);
+                      "ls -ld %s; df -h %s   # then: systemctl start lavinmq (without systemd: start lavinmq -c %s as its "
+                      "user, and read what it prints)",
+                   m->data_dir, m->data_dir, m->data_dir, m->conf_path ? m->conf_path : DEFAULT_CONF);
         fnd_evidence(f, "/proc%s%s%s%s, %s/.lock", m->unit_file ? ", " : "", m->unit_file ? m->unit_file : "",
                      conf ? ", " : "", conf ? m->conf_path : "", m->data_dir);
         sb_free(&why);
@@ -172,7 +191,7 @@ static void check_config(struct lmq *m, struct findings *fs)
         fnd_actual(f, "data_dir %s (%s); listeners %s; control socket %s%s", m->data_dir, m->data_dir_from, l.s,
                    m->conf.control_unix_path, m->conf.password_hash_set ? "; default_password_hash set (not shown)" : "");
         if (s != SEV_OK)
-                fnd_remedy(f, "fix %s, then: systemctl reload lavinmq   # HUP re-reads the config", p);
+                fnd_remedy(f, "fix %s, then: systemctl reload lavinmq, or without systemd kill -HUP <lavinmq pid>   # HUP re-reads the config", p);
         fnd_evidence(f, "%s", p);
         sb_free(&l);
 }
@@ -183,7 +202,9 @@ static void check_api(struct lmq *m, struct findings *fs)
         char who[96], b1[32], b2[32], b3[32];
         bool up = m->bp != NULL;
         const struct lavinmq_api *a = &m->a;
-        enum severity s = lavinmq_api_verdict(m->api, m->ov.r.status, up, !a->admin_fields && !m->nodes_err);
+        /* An API evodiag's config names is claimed to answer, broker process here or not. */
+        bool claimed = up || m->api_rule.named;
+        enum severity s = lavinmq_api_verdict(m->api, m->ov.r.status, claimed, !a->admin_fields);
         switch (m->api) {
         case API_NOT_LIVE:
                 fnd_add(fs, s, "lavinmq.api", "not asked: --root is not the live system");
@@ -206,16 +227,24 @@ static void check_api(struct lmq *m, struct findings *fs)
                 fnd_evidence(f, "%s, /proc/net/tcp, /proc/net/tcp6", m->api_label);
                 return;
         case API_OK: {
-                f = fnd_add(fs, s, "lavinmq.api",
-                            "%s %s answers over %s in %" PRIu64 " ms: %" PRId64 " connections, %" PRId64 " consumers, %" PRId64 " queues",
-                            a->product[0] ? a->product : "the API", a->version, m->api_label, m->ov.r.duration_ms, a->connections,
-                            a->consumers, a->queues);
+                /* What a reply lacks reads as missing ("not reported"), never as -1 or a guessed cause. */
+                char cn[24], cs[24], qs[24];
+                f = fnd_add(fs, s, "lavinmq.api", "%s %s answers over %s in %" PRIu64 " ms: %s connections, %s consumers, %s queues",
+                            a->product[0] ? a->product : "the API", a->version, m->api_label, m->ov.r.duration_ms,
+                            count_or_missing(a->connections, cn), count_or_missing(a->consumers, cs), count_or_missing(a->queues, qs));
                 struct strbuf b = {0};
-                sb_printf(&b, "node %s, up %" PRId64 " s", a->node[0] ? a->node : "?", a->uptime_s);
+                if (a->node[0])
+                        sb_printf(&b, "node %s", a->node);
+                else
+                        sb_puts(&b, "node not reported");
+                if (a->uptime_s >= 0)
+                        sb_printf(&b, ", up %" PRId64 " s", a->uptime_s);
+                else
+                        sb_puts(&b, ", uptime not in /api/overview");
                 if (m->nodes_err)
-                        sb_printf(&b, "; /api/nodes: %s", m->nodes_err);
+                        sb_printf(&b, "; /api/nodes: %s (fd/memory/disk not read)", m->nodes_err);
                 else if (!a->admin_fields)
-                        sb_puts(&b, "; /api/nodes without fd/memory/disk fields: the user lacks the administrator tag");
+                        sb_puts(&b, "; /api/nodes without fd/memory/disk values (null or absent in the reply)");
                 else
                         sb_printf(&b, "; fds %" PRId64 "/%" PRId64 ", memory %s of %s, disk free %s, %" PRId64 " followers",
                                   a->fd_used, a->fd_total, fmt_bytes(a->mem_used > 0 ? (uint64_t)a->mem_used : 0, b1),
@@ -231,7 +260,9 @@ static void check_api(struct lmq *m, struct findings *fs)
                 fnd_expected(f, "/api/overview answers within %s ms", conf_str(m->c, "timeout_ms"));
                 fnd_actual(f, "%s", b.s);
                 if (s != SEV_OK)
-                        fnd_remedy(f, "set [lavinmq] user to a user with the administrator tag (or use the control socket)");
+                        fnd_remedy(f, "a node that has just started reports them after its first statistics interval (about 5 s); a "
+                                      "user without the administrator or monitoring tag never gets them: then set [lavinmq] user "
+                                      "to one that has it (or use the control socket)");
                 fnd_evidence(f, "%s%s%s", m->ov.origin, m->nodes.origin ? ", " : "", m->nodes.origin ? m->nodes.origin : "");
                 sb_free(&b);
                 return;
@@ -256,7 +287,8 @@ static void check_api(struct lmq *m, struct findings *fs)
         else if (m->api == API_HTTP_ERROR && s == SEV_WARN)
                 fnd_remedy(f, "is %s the LavinMQ management port? set [lavinmq] api_url in /etc/evodiag/evodiag.conf", m->api_label);
         else if (up)
-                fnd_remedy(f, "journalctl -u lavinmq --since \"10 minutes ago\"; kill -USR1 %d; journalctl -eu lavinmq   "
+                fnd_remedy(f, "journalctl -u lavinmq --since \"10 minutes ago\" (without journald: the broker's stdout or log file); "
+                              "kill -USR1 %d; journalctl -eu lavinmq   "
                               "# GC and fiber dump: what is stuck; sudo perf top -p %d (screenshot before restarting)",
                            m->bp->pid, m->bp->pid);
         fnd_evidence(f, "%s", m->ov.origin ? m->ov.origin : m->api_label ? m->api_label : "");
@@ -607,8 +639,27 @@ static void check_messages(struct lmq *m, struct findings *fs)
                 unacked = m->m_unacked < 9.2e18 ? (int64_t)m->m_unacked : INT64_MAX;
                 src = "metrics queue_messages_ready/unacked";
         }
+        if ((ready < 0 || unacked < 0) && m->api == API_OK) {
+                /* It answered, without the counts (RabbitMQ's queue_totals is {} before it has any) */
+                f = fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: /api/overview answered without queue_totals "
+                                                                 "messages_ready/messages_unacknowledged%s",
+                            m->metrics_err ? "" : ", and the metrics have no queue_messages_ready/unacked");
+                fnd_actual(f, "queue_totals: %s ready, %s unacknowledged; metrics: %s", m->a.messages_ready < 0 ? "not reported" : "reported",
+                           m->a.messages_unacked < 0 ? "not reported" : "reported", m->metrics_err ? m->metrics_err : "read, without them");
+                fnd_evidence(f, "%s%s%s", m->ov.origin, m->metrics.origin ? ", " : "", m->metrics.origin ? m->metrics.origin : "");
+                return;
+        }
         if (ready < 0 || unacked < 0) {
-                fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: the API did not answer (see lavinmq.api)");
+                /* Say what happened: an API that answered (with a refusal, an HTTP error, a reply
+                 * that is not its JSON) is never "did not answer". */
+                const char *why = m->api == API_REFUSED ? "the API refused evodiag's credentials"
+                                  : m->api == API_HTTP_ERROR ? "the API answered with an HTTP error"
+                                  : m->api == API_BAD_REPLY ? "the API's reply could not be read"
+                                  : m->api == API_WITHHELD ? "the API was not asked (credentials withheld)"
+                                  : m->api == API_NOT_CONFIGURED ? "no API to ask"
+                                  : m->api == API_OUT_OF_TIME ? "the API was not asked (no time left)"
+                                                              : "the API did not answer";
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.messages", "not measured: %s (see lavinmq.api)", why);
                 return;
         }
         uint64_t rw = conf_uint(m->c, "ready_warn"), uw = conf_uint(m->c, "unacked_warn");
@@ -623,7 +674,8 @@ static void check_messages(struct lmq *m, struct findings *fs)
         fnd_actual(f, "%" PRId64 " ready, %" PRId64 " unacknowledged (%s)%s", ready, unacked, src,
                    m->a.consumers == 0 && ready > 0 ? "; no consumer is connected" : "");
         if (s != SEV_OK)
-                fnd_remedy(f, "kill -USR1 %d; journalctl -u lavinmq | grep -A 20 \"Queue <name>\"; lavinmqctl list_queues   "
+                fnd_remedy(f, "kill -USR1 %d; journalctl -u lavinmq | grep -A 20 \"Queue <name>\" (without journald: in the broker's "
+                              "stdout or log file); lavinmqctl list_queues   "
                               "# add consumers, or fix the one that does not ack",
                            m->bp ? m->bp->pid : 0);
         fnd_evidence(f, "%s", src);

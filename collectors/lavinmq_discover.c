@@ -376,6 +376,9 @@ struct lmq *lmq_gather(struct ctx *c)
 
 bool lavinmq_detect(struct ctx *c)
 {
+        /* An API evodiag's config names: the operator says a broker answers there. */
+        if (*conf_str(c, "api_url"))
+                return true;
         const char *k = conf_str(c, "config");
         if (rootfs_exists(*k ? k : DEFAULT_CONF) || rootfs_exists(LAVINMQ_DEFAULT_DATA_DIR "/.lock"))
                 return true;

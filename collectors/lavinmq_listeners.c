@@ -46,7 +46,7 @@ static void check_listening(struct lmq *m, struct findings *fs, struct found_lis
         struct finding *f;
         *nout = 0;
         if (!m->bp) {
-                fnd_add(fs, SEV_INFO, "lavinmq.listening", "not checked: lavinmq is not running");
+                fnd_add(fs, SEV_INFO, "lavinmq.listening", "not checked: no lavinmq process on this host");
                 return;
         }
         struct lavinmq_listener L[MAX_LISTENERS];
@@ -87,7 +87,8 @@ static void check_listening(struct lmq *m, struct findings *fs, struct found_lis
                 fnd_subject(f, "%s %s:%d", L[i].name, L[i].bind, L[i].port);
                 fnd_expected(f, "a LISTEN socket on %s:%d", L[i].bind, L[i].port);
                 fnd_actual(f, "none in %s or %s", s4, s6);
-                fnd_remedy(f, "journalctl -u lavinmq | grep -iE 'listen|bind|address'; ss -ltnp 'sport = :%d'", L[i].port);
+                fnd_remedy(f, "journalctl -u lavinmq | grep -iE 'listen|bind|address' (without journald: the broker's stdout or log "
+                              "file); ss -ltnp 'sport = :%d'", L[i].port);
                 fnd_evidence(f, "%s, %s, %s", s4, s6, m->conf_path);
         }
         if (!missing) {
@@ -149,7 +150,7 @@ static void check_connect(struct lmq *m, struct findings *fs, const struct found
                 return;
         }
         if (!m->bp) {
-                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: lavinmq is not running");
+                fnd_add(fs, SEV_INFO, "lavinmq.connect", "not tried: no lavinmq process on this host");
                 return;
         }
         size_t tried = 0, failed = 0;

@@ -19,7 +19,9 @@ enum severity lavinmq_process_verdict(bool running, bool installed, bool lock_ab
                 return SEV_OK;
         if (installed)
                 return SEV_CRIT;
-        return !lock_absent || !impostors ? SEV_WARN : SEV_INFO;
+        /* A .lock left behind: warn. Nothing of LavinMQ here (impostors only, or just an API
+         * evodiag's config names: the broker runs elsewhere): info. */
+        return !lock_absent ? SEV_WARN : SEV_INFO;
 }
 
 enum severity lavinmq_api_verdict(enum lavinmq_api_state st, long http_status, bool broker_up, bool admin_missing)

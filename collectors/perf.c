@@ -473,6 +473,7 @@ const struct collector perf_collector = {
         .checks = checks,
         .config = config,
         .detect = perf_detect,
+        .absent = "no /proc/sys/kernel/perf_event_paranoid (a kernel without perf events, or a copy without /proc)",
         .check = perf_check,
         .collect = perf_collect,
         .sample = perf_sample,

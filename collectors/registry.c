@@ -58,6 +58,15 @@ const struct check_info engine_checks[] = {
          "collector's checks are unknown.\n"
          "Fix: this is a bug in evodiag; report it with the output of\n"
          "'evodiag check -v --only NAME' and, if one was written, the core dump."},
+        {"expected", "An expected component is not there",
+         "The config's [expect] components names this component, so it must be on this host,\n"
+         "but what shows it is there (its process, unit, config, segments) was not found.\n"
+         "Without the declaration the collector would only be \"not relevant on this host\";\n"
+         "with it, the absence is the finding: crit. The guides' first symptom is often just\n"
+         "this (EVO's SegmentNotFound: the producer is not running; LavinMQ will not start).\n"
+         "Fix: the remedy names the component's first steps (start the producer, check the\n"
+         "segment names' spelling and case, ls -la /dev/shm/ | grep evo; for LavinMQ its\n"
+         "service status and log), or remove it from [expect] components if it moved away."},
         {"findings_cut", "A collector reported more findings than a run keeps",
          "A run keeps at most 100,000 findings (128 MiB) per collector; the rest were left out\n"
          "and this finding says how many there were. Why it matters: the report is not\n"
@@ -87,8 +96,40 @@ static const struct check_info *engine_check(const char *id, const struct collec
         return NULL;
 }
 
+static const struct check_info run_checks[] = {
+        {"evodiag.nothing_checked", "No check ran",
+         "Every collector the run was asked for was not relevant on this host (evo without\n"
+         "/dev/shm/evo_* segments, lavinmq without a broker), so nothing was checked. A report\n"
+         "with no findings is not a healthy host: the verdict is unknown (exit 3), never ok.\n"
+         "The finding names the collectors asked for and why each did not apply.\n"
+         "Fix: is the component meant to run here? Start it; or run without --only (and\n"
+         "[evodiag] only) to check the rest of the host; declare what must run in [expect]\n"
+         "(components = evo, lavinmq) so its absence is a crit finding of its own."},
+        {"evodiag.expected_process", "Declared processes run",
+         "Each process the config's [expect] processes names (evo_hal, lavinmq) must run: a\n"
+         "process whose comm or argv[0] is that name (exactly). A missing one is crit: the\n"
+         "guides' first symptom is often that the thing is simply not there (EVO's\n"
+         "SegmentNotFound when the producer does not run). Checked when the run is not limited\n"
+         "by --only.\n"
+         "Fix: start it (systemctl start <unit> where systemd runs it, else its init script,\n"
+         "supervisor or container); ps -eo pid,comm,args to see whether it runs under another name."},
+        {0},
+};
+
+const struct collector run_self = {
+        .name = "evodiag",
+        .summary = "the run itself",
+        .checks = run_checks,
+};
+
 const struct check_info *check_find(const char *id, const struct collector **owner)
 {
+        for (const struct check_info *ci = run_checks; ci->id; ci++)
+                if (streq(ci->id, id)) {
+                        if (owner)
+                                *owner = &run_self;
+                        return ci;
+                }
         for (size_t i = 0; collectors[i]; i++)
                 for (const struct check_info *ci = collectors[i]->checks; ci && ci->id; ci++)
                         if (streq(ci->id, id)) {

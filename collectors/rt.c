@@ -512,7 +512,9 @@ static void check_sysctl01(struct findings *fs, const char *id, const char *path
         uint64_t v;
         int r = rootfs_read_u64(path, &v);
         struct finding *f;
-        if (r == -ENOENT) {
+        if (r == -ENOENT && !rootfs_exists("/proc/sys/kernel")) {
+                f = fnd_add(fs, SEV_SKIPPED, id, "not checked: /proc/sys/kernel is not there, so %s cannot be read", sysctl);
+        } else if (r == -ENOENT) {
                 f = fnd_add(fs, SEV_OK, id, "%s not present in this kernel", sysctl);
         } else if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path, rootfs_strerror(-r));
@@ -531,7 +533,10 @@ static void check_governor(struct findings *fs)
         struct governors g;
         rt_read_governors(&g);
         struct finding *f;
-        if (!g.ncpus)
+        if (!g.ncpus && !rootfs_exists("/sys/devices/system/cpu"))
+                f = fnd_add(fs, SEV_SKIPPED, "rt.governor", "not checked: /sys/devices/system/cpu is not there, so the governors "
+                                                           "cannot be read");
+        else if (!g.ncpus)
                 f = fnd_add(fs, SEV_OK, "rt.governor", "cpufreq not present (clock not scaled by the kernel)");
         else if (!g.nbad)
                 f = fnd_add(fs, SEV_OK, "rt.governor", "all %u CPUs with cpufreq use the performance governor", g.ncpus);

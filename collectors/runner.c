@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/runner.h"
+#include "lib/expect.h"
 #include "collectors/frame.h"
 #include "lib/child.h"
 #include "lib/conffile.h"
@@ -101,6 +102,7 @@ static void finish(struct job *j, struct slot *s, bool kill_it, uint64_t now)
         close(s->rd.fd);
         if (timed_out) {
                 j->status = JOB_TIMEOUT;
+                j->run_deadline = s->global_bound;
                 j->error = xasprintf("no answer within %llu ms%s; killed%s",
                                      (unsigned long long)(s->deadline - s->started),
                                      s->global_bound ? " (the run's --timeout)" : "",
@@ -149,6 +151,7 @@ void jobs_run(struct job *jobs, size_t n, const struct job_opts *o)
                         struct job *j = &jobs[next];
                         if (o->deadline_ms && now >= o->deadline_ms) {
                                 j->status = JOB_NOT_RUN;
+                                j->run_deadline = true;
                                 j->error = xstrdup("not started: the run's --timeout had passed");
                         } else if (spawn(j, &slots[next], now, o->deadline_ms) < 0) {
                                 j->status = JOB_CRASHED;
@@ -280,6 +283,32 @@ uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c,
         return (c->needs & SLOW) ? def_ms * 4 : def_ms;
 }
 
+/* Does [expect] components name c? (Validated when the config was loaded.) */
+static bool expected(const struct ctx *base, const struct collector *c)
+{
+        const struct config_entry *e = base->cfg ? config_get(base->cfg, "expect", "components") : NULL;
+        struct expect_list l;
+        _cleanup_free_ char *why = NULL;
+        if (!e || expect_parse(e->value, EXPECT_NO_VALUE, &l, &why) < 0)
+                return false;
+        bool yes = expect_find(&l, c->name) != NULL;
+        expect_free(&l);
+        return yes;
+}
+
+static void run_result_missing(struct run_result *r)
+{
+        const struct collector *c = r->c;
+        _cleanup_free_ char *id = xasprintf("%s.expected", c->name);
+        struct finding *f = fnd_add(&r->fs, SEV_CRIT, id, "%s is expected on this host ([expect] components) but is not there: %s",
+                                    c->name, c->absent ? c->absent : "its detection found nothing");
+        fnd_subject(f, "%s", c->name);
+        fnd_expected(f, "%s present and running ([expect] components = %s)", c->name, c->name);
+        fnd_actual(f, "%s", c->absent ? c->absent : "not detected");
+        fnd_remedy(f, "%s", c->absent_remedy ? c->absent_remedy : "start it, or remove it from [expect] components");
+        fnd_evidence(f, "%s's detection", c->name);
+}
+
 void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out)
 {
         size_t n = 0;
@@ -328,9 +357,14 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 r->duration_ms = j->duration_ms;
                 _cleanup_free_ char *why = NULL;
                 if (j->status == JOB_DONE && findings_rx_finish(&rx[k], name, &why) == 0) {
-                        if (!rx[k].applies) {
+                        if (!rx[k].applies && expected(base, r->c)) {
+                                /* [expect] components names it: its absence is the finding. */
+                                r->status = RUN_OK;
+                                run_result_missing(r);
+                        } else if (!rx[k].applies) {
                                 r->status = RUN_NOT_APPLICABLE;
-                                r->note = xstrdup("not relevant on this host");
+                                r->note = r->c->absent ? xasprintf("not relevant on this host: %s", r->c->absent)
+                                                       : xstrdup("not relevant on this host");
                         } else {
                                 r->status = RUN_OK;
                                 findings_move(&r->fs, &rx[k].fs);
@@ -347,7 +381,7 @@ void run_collectors(struct ctx *base, const struct run_opts *o, struct run_resul
                 }
                 if (r->status == RUN_TIMEOUT || r->status == RUN_CRASHED) {
                         findings_free(&r->fs);
-                        run_result_failed(r, jobs[k].timeout_ms);
+                        run_result_failed(r, jobs[k].run_deadline ? 0 : jobs[k].timeout_ms);
                 }
                 job_clear(j);
                 findings_rx_free(&rx[k]);
@@ -366,12 +400,52 @@ void run_result_failed(struct run_result *r, uint64_t timeout_ms)
         _cleanup_free_ char *id = xasprintf("%s.%s", name, timeout ? "timeout" : "crashed");
         struct finding *f = fnd_add(&r->fs, SEV_UNKNOWN, id, "the %s collector %s: %s", name, timeout ? "timed out" : "crashed",
                                     r->note);
-        if (timeout)
+        if (timeout && !timeout_ms)
+                fnd_expected(f, "collector finishes before the run's deadline (--timeout)");
+        else if (timeout)
                 fnd_expected(f, "collector finishes within %llu ms", (unsigned long long)timeout_ms);
         else
                 fnd_expected(f, "collector runs to completion");
         fnd_actual(f, "%s", r->note);
-        fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
+        if (timeout && !timeout_ms)
+                fnd_remedy(f, "raise the run's deadline: evodiag check --timeout 60s (or [evodiag] timeout in the config)");
+        else if (timeout)
+                fnd_remedy(f, "raise its deadline: --collector-timeout 20s or [%s] timeout = 20s in the config; if it never "
+                              "finishes, look for what blocks it: ps -eo pid,stat,wchan:32,comm | awk '$2 ~ /D/' and hung mounts",
+                           name);
+        else
+                fnd_remedy(f, "evodiag check -v --only %s   # then attach the output to a bug report", name);
+}
+
+bool run_nothing_checked(const struct run_result *r, size_t n, struct run_result *out)
+{
+        struct strbuf asked = {0}, why = {0};
+        size_t nasked = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (r[i].status != RUN_NOT_APPLICABLE && r[i].status != RUN_NOT_SELECTED) {
+                        sb_free(&asked);
+                        sb_free(&why);
+                        return false;
+                }
+                if (r[i].status == RUN_NOT_APPLICABLE) {
+                        sb_printf(&asked, "%s%s", nasked++ ? ", " : "", r[i].c->name);
+                        sb_printf(&why, "%s%s: %s", why.len ? "; " : "", r[i].c->name, r[i].note ? r[i].note : "not relevant");
+                }
+        }
+        *out = (struct run_result){.c = &run_self, .status = RUN_OK};
+        struct finding *f;
+        if (nasked)
+                f = fnd_add(&out->fs, SEV_UNKNOWN, "evodiag.nothing_checked",
+                            "nothing was checked: %s asked for, none applies on this host", asked.s);
+        else
+                f = fnd_add(&out->fs, SEV_UNKNOWN, "evodiag.nothing_checked", "nothing was checked: no collector was selected");
+        fnd_expected(f, "at least one check runs");
+        fnd_actual(f, "%s", why.len ? why.s : "every collector left out (--only, --skip, or intrusive without --allow-intrusive)");
+        fnd_remedy(f, "start the component if it should run here, or run without --only to check the rest of the host; "
+                      "declare what must run in [expect] components (evodiag explain evodiag.nothing_checked)");
+        sb_free(&asked);
+        sb_free(&why);
+        return true;
 }
 
 void run_results_free(struct run_result *r, size_t n)

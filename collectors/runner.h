@@ -30,6 +30,7 @@ struct job {
         json_object *result; /* JOB_DONE only; caller owns */
         uint64_t duration_ms;
         bool abandoned;      /* still unreaped when we moved on */
+        bool run_deadline;   /* TIMEOUT/NOT_RUN because of the run's deadline, not its own timeout_ms */
         char *error;         /* human text for TIMEOUT/CRASHED/NOT_RUN */
 };
 
@@ -70,8 +71,14 @@ const char *run_status_name(enum run_status s);
 /* Runs every registered collector; out has one entry per registry entry. */
 void run_collectors(struct ctx *base, const struct run_opts *o, struct run_result *out, size_t *n_out);
 void run_results_free(struct run_result *r, size_t n);
+/* When no collector ran (each one asked for was not relevant here or not selected):
+ * fills *out with the run's own result (run_self) holding evodiag.nothing_checked
+ * (unknown: never "ok" when nothing was checked), naming what was asked for and why
+ * none applied, and returns true. False (out untouched) when any collector ran. */
+bool run_nothing_checked(const struct run_result *r, size_t n, struct run_result *out);
 /* r timed out or crashed (r->status, r->note): its one finding, <name>.timeout or
- * <name>.crashed (engine_checks), unknown, added to r->fs. */
+ * <name>.crashed (engine_checks), unknown, added to r->fs. timeout_ms: the collector's
+ * own deadline, or 0 when the run's deadline (--timeout) cut it short. */
 void run_result_failed(struct run_result *r, uint64_t timeout_ms);
 /* Timeout for a collector: [name] timeout in the config, else the run default (SLOW: 4x). */
 uint64_t collector_timeout_ms(const struct ctx *base, const struct collector *c, uint64_t def_ms);

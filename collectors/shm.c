@@ -167,8 +167,9 @@ static void report_sysv(struct shm_state *st, struct findings *fs, size_t list_m
                         sb_puts(&b, ", attached by ");
                         shm_put_pids(st, &b, &g->att);
                 } else if (s->nattch) {
-                        sb_printf(&b, ", %s", st->mw.unreadable ? "attachers unknown (other users' maps not readable)"
-                                                             : "attachers not found in /proc/*/maps");
+                        sb_printf(&b, ", %s", !st->mw.unreadable ? "attachers not found in /proc/*/maps"
+                                              : geteuid() == 0 ? "attachers unknown (some processes' maps not readable, even as root)"
+                                                           : "attachers unknown (other users' maps not readable)");
                 }
                 bool ca = shm_pid_alive(s->cpid), la = shm_pid_alive(s->lpid);
                 sb_printf(&b, "; creator pid %d %s", s->cpid, ca ? "alive" : "gone");
@@ -462,11 +463,23 @@ static void check_world_writable(struct shm_state *st, struct findings *fs)
                         fnd_remedy(f, "chmod 664 %s && chown :evo %s   # and create it without o+w (shm_open(..., 0660))", word, word);
                 fnd_evidence(f, "%s (lstat)", st->dir);
         }
-        if (!n) {
-                struct finding *f = fnd_add(fs, SEV_OK, "shm.world_writable", "no world-writable SysV segment or %s entry",
-                                            st->dir ? st->dir : SHM_DIR);
+        const char *dir = st->dir ? st->dir : SHM_DIR;
+        if (!n && st->sysv_err < 0 && st->dir_err < 0) {
+                /* Neither source read: nothing was checked, so nothing is ok. */
+                struct finding *f = fnd_add(fs, SEV_SKIPPED, "shm.world_writable", "not checked: neither /proc/sysvipc/shm nor %s "
+                                                                                   "could be read", dir);
+                fnd_actual(f, "/proc/sysvipc/shm: %s; %s: %s", rootfs_strerror(st->sysv_err), dir, rootfs_strerror(st->dir_err));
+                fnd_evidence(f, "/proc/sysvipc/shm, %s", dir);
+        } else if (!n) {
+                struct finding *f;
+                if (st->sysv_err < 0)
+                        f = fnd_add(fs, SEV_OK, "shm.world_writable", "no world-writable %s entry (SysV segments not read)", dir);
+                else if (st->dir_err < 0)
+                        f = fnd_add(fs, SEV_OK, "shm.world_writable", "no world-writable SysV segment (%s not listed)", dir);
+                else
+                        f = fnd_add(fs, SEV_OK, "shm.world_writable", "no world-writable SysV segment or %s entry", dir);
                 fnd_expected(f, "no o+w on shared memory");
-                fnd_evidence(f, "/proc/sysvipc/shm, %s", st->dir ? st->dir : SHM_DIR);
+                fnd_evidence(f, "/proc/sysvipc/shm, %s", dir);
         }
 }
 
@@ -493,7 +506,7 @@ static void check_mappers(struct ctx *c, struct shm_state *st, struct findings *
                         /* Root and still refused: an LSM, or a process of a more privileged container. */
                         f = fnd_add(fs, SEV_INFO, "shm.mappers", "maps of %zu %s not readable even as root (first: pid %d %s: %s)",
                                     st->mw.unreadable, procs_word(st->mw.unreadable), st->mw.first_unreadable, comm,
-                                    strerror(-st->mw.first_unreadable_err));
+                                    rootfs_strerror(st->mw.first_unreadable_err));
                 }
                 fnd_evidence(f, "/proc/PID/maps");
         }

@@ -10,6 +10,7 @@
 #include "lib/users.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <inttypes.h>
 
 #define MAPPERS_SHOWN 8
@@ -58,8 +59,9 @@ void shm_put_pids(const struct shm_state *st, struct strbuf *b, const struct shm
 /* What the scan can say about an object nobody was seen mapping. */
 const char *shm_nobody_seen(const struct shm_state *st)
 {
-        if (st->mw.unreadable)
-                return "mappers unknown (other users' maps not readable)";
+        if (st->mw.unreadable) /* as root it is not about other users: an LSM, another namespace, a refused file */
+                return geteuid() == 0 ? "mappers unknown (some processes' maps not readable, even as root: see shm.mappers)"
+                                      : "mappers unknown (other users' maps not readable)";
         if (st->mw.truncated)
                 return "no mapper found (some maps read only in part)";
         return "mapped by no process";

@@ -103,6 +103,21 @@ void findings_free(struct findings *fs)
         *fs = (struct findings){0};
 }
 
+size_t findings_drop(struct findings *fs, bool (*drop)(const struct finding *f, void *arg), void *arg)
+{
+        size_t k = 0, n = 0;
+        for (size_t i = 0; i < fs->n; i++) {
+                if (drop(&fs->v[i], arg)) {
+                        finding_free(&fs->v[i]);
+                        n++;
+                } else {
+                        fs->v[k++] = fs->v[i];
+                }
+        }
+        fs->n = k;
+        return n;
+}
+
 void findings_move(struct findings *dst, struct findings *src)
 {
         for (size_t i = 0; i < src->n; i++) {

@@ -48,6 +48,9 @@ void fnd_subject(struct finding *f, const char *fmt, ...) PRINTF(2, 3);
 
 enum severity findings_worst(const struct findings *fs);
 void findings_free(struct findings *fs);
+/* Removes (and frees) the findings drop() says yes to, keeping the others in order;
+ * returns how many went. */
+size_t findings_drop(struct findings *fs, bool (*drop)(const struct finding *f, void *arg), void *arg);
 /* Moves every finding of src to the end of dst. */
 void findings_move(struct findings *dst, struct findings *src);
 

@@ -25,6 +25,7 @@ json_object *report_to_json(const struct report *rep)
         json_object *sum = json_object_new_object();
         for (int s = 0; s < _SEV_MAX; s++)
                 json_object_object_add(sum, severity_name((enum severity)s), json_object_new_int64((int64_t)c[s]));
+        json_object_object_add(sum, "ignored", json_object_new_int64((int64_t)rep->ignored));
         json_object_object_add(o, "summary", sum);
         json_object *cols = json_object_new_array();
         for (size_t i = 0; i < rep->n; i++) {

@@ -15,6 +15,7 @@ struct report {
         size_t n;
         char **errors;         /* run-level errors (also printed on stderr) */
         size_t nerr;
+        size_t ignored;        /* findings [ignore] left out (not in r[], not in the verdict) */
 };
 
 enum format { FMT_TEXT, FMT_JSON, FMT_NAGIOS, FMT_PROMETHEUS };

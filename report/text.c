@@ -133,8 +133,11 @@ void report_text(FILE *out, const struct report *rep, bool color, int verbose)
         enum severity w = report_worst(rep);
         char tag[16];
         upper(w >= SEV_UNKNOWN ? severity_name(w) : "ok", tag);
-        fprintf(out, "%s%s%s: %zu crit, %zu warn, %zu unknown, %zu ok, %zu info, %zu skipped in %llu ms — exit %d\n",
+        char ign[48] = "";
+        if (rep->ignored)
+                snprintf(ign, sizeof(ign), ", %zu ignored", rep->ignored);
+        fprintf(out, "%s%s%s: %zu crit, %zu warn, %zu unknown, %zu ok, %zu info, %zu skipped%s in %llu ms — exit %d\n",
                 col(&p, sev_color(w >= SEV_UNKNOWN ? w : SEV_OK)), tag, col(&p, C_RESET), c[SEV_CRIT], c[SEV_WARN],
-                c[SEV_UNKNOWN], c[SEV_OK], c[SEV_INFO], c[SEV_SKIPPED], (unsigned long long)rep->duration_ms,
+                c[SEV_UNKNOWN], c[SEV_OK], c[SEV_INFO], c[SEV_SKIPPED], ign, (unsigned long long)rep->duration_ms,
                 report_exit_code(rep));
 }

@@ -101,7 +101,7 @@ t_is "$(t_sev lavinmq.data_dir)" info "lock only: ... as info"
 # Nothing of LavinMQ here.
 root=$(fx_root empty)
 t_run check --root "$root" --only lavinmq --json
-t_is "$RC" 0 "no LavinMQ: exit 0"
+t_is "$RC" 3 "no LavinMQ: nothing was checked, exit 3 (never green)"
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "lavinmq") | .status')" "not_applicable" "no LavinMQ: not applicable"
 
 # Low open-files limit and nearly exhausted.
@@ -497,7 +497,7 @@ t_is "$RC" 2 "api down: exit 2"
 t_like "$(field lavinmq.process summary)" "^lavinmq runs: pid $SLEEPER," "api down: the sleep copy is the broker"
 t_is "$(field lavinmq.api summary)" "lavinmq (pid $SLEEPER) runs but its API does not answer: cannot connect to 127.0.0.1:$TCP_PORT: Connection refused" \
         "api down: crit, the port refused"
-t_like "$(field lavinmq.api remedy)" "journalctl -u lavinmq --since \"10 minutes ago\"; kill -USR1 $SLEEPER" "api down: remedy"
+t_like "$(field lavinmq.api remedy)" "journalctl -u lavinmq --since \"10 minutes ago\" \(without journald: the broker's stdout or log file\); kill -USR1 $SLEEPER" "api down: remedy"
 t_is "$(sev_of lavinmq.listening "mgmt 127.0.0.1:$TCP_PORT")" warn "api down: the management listener is not listening"
 t_is "$(field lavinmq.messages summary)" "not measured: the API did not answer (see lavinmq.api)" "api down: messages not measured (skipped)"
 t_is "$(t_sev lavinmq.messages)" skipped "api down: messages skipped"
