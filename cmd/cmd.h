@@ -50,6 +50,10 @@ struct common {
         struct ctx ctx;
 };
 
+/* --color WHEN (NULL: auto): "auto" means colour only on a terminal whose TERM is
+ * set and not "dumb", and only when NO_COLOR is unset or empty (no-color.org). */
+bool color_wanted(const char *when, int fd);
+
 /* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector. */
 int parse_collector_list(const char *verb, const char *arg, char ***out);
 /* Frees a NULL-terminated vector such as parse_collector_list's (NULL is fine). */

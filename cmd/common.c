@@ -94,6 +94,16 @@ int usage_error(const char *verb, const char *fmt, ...)
         return EXIT_USAGE;
 }
 
+bool color_wanted(const char *when, int fd)
+{
+        if (when && streq(when, "always"))
+                return true;
+        if (when && streq(when, "never"))
+                return false;
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        return isatty(fd) && !(nc && *nc) && term && *term && !streq(term, "dumb");
+}
+
 static void known_names(struct strbuf *b)
 {
         for (size_t i = 0; collectors[i]; i++)
