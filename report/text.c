@@ -147,7 +147,7 @@ static void problems(const struct pen *p, const struct report *rep)
                 fputs(col(p, C_BOLD), p->out);
                 put(p, f->id);
                 fputs(col(p, C_RESET), p->out);
-                if (f->subject && *f->subject) {
+                if (f->subject && *f->subject && !startswith(f->summary, f->subject)) { /* else it says it already */
                         fputs(" [", p->out);
                         put(p, f->subject);
                         fputc(']', p->out);
