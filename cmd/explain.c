@@ -54,7 +54,7 @@ static int explain_one(const char *id, json_object *arr)
 
 static const struct verb_spec explain_verb = {
         .name = "explain",
-        .synopsis = "[--json] ID...",
+        .synopsis = "ID...",
         .about = "Prints what a check means, why it matters and how to fix it.\n"
                  "IDs are shown in every report and by 'evodiag list'.\n",
         .opts = explain_opts,
