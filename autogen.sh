@@ -12,5 +12,12 @@ if [ "${1:-}" = "--deps" ]; then
         apt-get update -qq
         # shellcheck disable=SC2046
         apt-get install -y -qq --no-install-recommends $(grep -v '^#' .ci/packages) >/dev/null
+        # prometheus is there for promtool (the tests); its server, which the package
+        # starts and enables, has no business running on a build host.
+        if [ -e /lib/systemd/system/prometheus.service ] || [ -e /etc/init.d/prometheus ]; then
+                systemctl disable --now prometheus >/dev/null 2>&1 || true
+                service prometheus stop >/dev/null 2>&1 || true
+                update-rc.d prometheus disable >/dev/null 2>&1 || true
+        fi
 fi
 autoreconf -fi
