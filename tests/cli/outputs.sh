@@ -64,7 +64,8 @@ t_is "$RC" 3 "--id of an unknown check: usage error"
 t_run check --root "$root" --only memory,fds --json
 t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id=="memory.available") | .found] | join("")')" "3.0%" \
         "json: 'found' as the text labels it"
-t_is "$(printf '%s' "$OUT" | jq '[.collectors[].findings[] | select(has("actual"))] | length')" 0 "json: no 'actual' key"
+t_is "$(printf '%s' "$OUT" | jq '[.collectors[].findings[] | select(has("actual") and .actual != .found)] | length')" 0 \
+        "json: 'actual', schema 1's name, kept and the same"
 t_is "$(printf '%s' "$OUT" | jq -r '.host + " " + (.version | test("^[0-9]+\\.[0-9]+") | tostring)')" "outhost true" "json: host and version"
 t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id=="memory.available") | .measure.key] | join("")')" \
         "memory.available_bytes" "json: the measured value behind the verdict"
@@ -144,6 +145,12 @@ t_like "$(cat "$P")" '^evodiag_findings\{source="check",severity="unknown"\} 2$'
 t_like "$(cat "$P")" '^evodiag_memory_available_bytes\{source="check"\} 30720000$' "prometheus: the measured value as a gauge with its unit"
 t_like "$(cat "$P")" 'evodiag_info\{source="check",host="outhost",version="[0-9.]+"\} 1' "prometheus: host and version"
 t_is "$(grep -cE 'subject=|^evodiag_check_status.*severity=' "$P")" 0 "prometheus: no subject label, no severity label on a verdict"
+# A link planted where the writer keeps its buffer is never followed.
+mkdir -p "$T_TMP/tf2"
+echo precious >"$T_TMP/victim"
+ln -s "$T_TMP/victim" "$T_TMP/tf2/.evodiag.prom.a"
+t_run check --root "$root" --only memory --textfile "$T_TMP/tf2"
+t_is "$RC:$(cat "$T_TMP/victim")" "3:precious" "check --textfile: a planted link is refused, its target untouched"
 t_run check --root "$root" --only memory --textfile "$T_TMP/nonexistent"
 t_is "$RC" 3 "check --textfile: a directory that does not exist is a usage error"
 
