@@ -10,7 +10,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL };
+enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL,
+       O_PERFDATA };
 
 static const struct opt bundle_options[] = {
         {"output", 'o', "PATH", "file, directory, or - for stdout (default: ./evodiag-HOST-TIME.tar.zst)"},
@@ -27,6 +28,8 @@ static const struct opt bundle_options[] = {
         {"obfuscate", O_OBF, NULL, "also replace host names, IP and MAC addresses (mapping kept in\n"
                                    "/var/lib/evodiag/obfuscate.map, never in the bundle)"},
         {"gzip", O_GZIP, NULL, "gzip instead of zstd"},
+        {"include-perf-data", O_PERFDATA, NULL, "with --allow-intrusive: also the raw perf.data of the profile\n"
+                                                "(large; by default only the perf report text)"},
         {"upload", O_UPLOAD, "URL", "then PUT it to an https:// URL or s3://bucket/prefix (credentials\n"
                                     "from the config's [upload] section or ~/.netrc, never argv)"},
         {"insecure-http", O_INSECURE_HTTP, NULL, "allow credentials over plain http:// to another host (refused\n"
@@ -45,7 +48,7 @@ static const struct verb_spec bundle_verb = {
                  "-v says where evodiag runs and which config it read.\n",
         .opts = bundle_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID,
         .timeout_ms = BUNDLE_TIMEOUT_MS,
         .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
         .epilogue = "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"
@@ -86,6 +89,7 @@ int cmd_bundle(int argc, char **argv)
                 case O_OBF: bo.obfuscate = true; break;
                 case O_FULL: bo.full = true; break;
                 case O_GZIP: bo.gzip = true; break;
+                case O_PERFDATA: bo.include_perf_data = true; break;
                 case O_UPLOAD: upload = p.arg; break;
                 case O_INSECURE_HTTP: insecure_http = true; break;
                 case 'q': bo.quiet = true; break;

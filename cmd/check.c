@@ -37,7 +37,7 @@ static const struct verb_spec check_verb = {
                  "durations and expected/found for every check.\n",
         .opts = check_opts,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID,
         .epilogue = "Exit status: 0 all ok, 1 warning, 2 critical, 3 unknown (or usage error).\n"
                     "Durations: 500ms, 5s, 2m. 'evodiag explain ID' tells what a check means.\n"
                     "\n"

@@ -46,6 +46,7 @@ struct common {
         int verbose;
         bool allow_intrusive;
         const char *color;             /* --color: "auto", "always", "never"; NULL: auto */
+        const char *pids;              /* --pid: [perf] pids from the command line */
         struct config cfg;
         struct ctx ctx;
 };

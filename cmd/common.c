@@ -178,6 +178,8 @@ int common_setup(struct common *c)
                 free(msg);
                 return EXIT_USAGE;
         }
+        if (c->pids) /* checked by the option parser; wins over the file's */
+                config_set(&c->cfg, "perf", "pids", c->pids);
         /* [evodiag] gives defaults; the command line wins. */
         const struct config_entry *e;
         if (!c->timeout_ms && (e = config_get(&c->cfg, "evodiag", "timeout")))

@@ -4,10 +4,11 @@
 #include "cmd/options.h"
 #include "cmd/cmd.h"
 #include "lib/escape.h"
+#include "collectors/perf.h"
 
 #include <ctype.h>
 
-enum { CO_ONLY = 0x100, CO_SKIP, CO_ROOT, CO_CONFIG, CO_TIMEOUT, CO_CTIMEOUT, CO_INTRUSIVE, CO_COLOR };
+enum { CO_ONLY = 0x100, CO_SKIP, CO_ROOT, CO_CONFIG, CO_TIMEOUT, CO_CTIMEOUT, CO_INTRUSIVE, CO_COLOR, CO_PID };
 
 static const struct common_opt_def {
         unsigned flag; /* 0: every verb */
@@ -25,6 +26,8 @@ static const struct common_opt_def {
                                   "(LavinMQ's USR1 state dump, ...)"}},
         {COMMON_COLOR, {"color", CO_COLOR, "WHEN", "auto (default: on a terminal unless NO_COLOR is set),\n"
                                                    "always, never"}},
+        {COMMON_PID, {"pid", CO_PID, "PID,...", "perf: count (and profile) these processes instead of the\n"
+                                              "component processes ([perf] pids)"}},
         {COMMON_VERBOSE, {"verbose", 'v', NULL, "more detail (what it adds: see above)"}},
         {0, {"help", 'h', NULL, "this help"}},
 };
@@ -115,6 +118,14 @@ int opts_next(struct opts *p)
                         *(o == CO_TIMEOUT ? &c->timeout_ms : &c->collector_timeout_ms) = ms;
                         break;
                 case CO_INTRUSIVE: c->allow_intrusive = true; break;
+                case CO_PID: {
+                        int pids[PERF_PIDS_MAX];
+                        _cleanup_free_ char *why = NULL;
+                        if (perf_parse_pids(optarg, pids, PERF_PIDS_MAX, &why) <= 0)
+                                return fail(p, "--pid: %s", why ? why : "no process id given");
+                        c->pids = optarg;
+                        break;
+                }
                 case CO_COLOR:
                         if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
                                 return fail(p, "--color: '%s' is not auto, always or never", optarg);

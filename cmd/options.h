@@ -21,6 +21,7 @@ enum common_opt {
         COMMON_ALLOW_INTRUSIVE = 1 << 5,   /* --allow-intrusive */
         COMMON_COLOR = 1 << 6,             /* --color WHEN */
         COMMON_VERBOSE = 1 << 7,           /* -v, --verbose */
+        COMMON_PID = 1 << 8,               /* --pid PID,...: the perf collector's processes */
 };
 
 /* One option of a verb. `key` is what opts_next() returns for it: a letter is also the

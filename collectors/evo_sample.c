@@ -137,7 +137,7 @@ static void watch_one(struct ctx *c, struct sample *out, struct wseg *w, struct 
         if (w->fd < 0) {
                 int e = evo_open_entry(path, &st, &w->fd);
                 if (e < 0) {
-                        sample_status(out, "evo.segments", name, evo_unopened_sev(e, c->is_root), "cannot open: %s", strerror(-e));
+                        sample_status(out, "evo.segments", name, evo_unopened_sev(e, c->is_root), "cannot open: %s", rootfs_strerror(-e));
                         return;
                 }
                 w->ino = st.st_ino;

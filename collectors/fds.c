@@ -157,7 +157,7 @@ static uint64_t check_nr_open(struct findings *fs)
         int r = rootfs_read_u64("/proc/sys/fs/nr_open", &v);
         if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "fds.nr_open", "cannot read /proc/sys/fs/nr_open: %s",
-                            r == -EINVAL ? "not a number" : strerror(-r));
+                            r == -EINVAL ? "not a number" : rootfs_strerror(-r));
                 fnd_evidence(f, "/proc/sys/fs/nr_open");
                 return 0;
         }
@@ -260,7 +260,7 @@ static void check_processes(struct ctx *c, uint64_t nr_open, struct findings *fs
         struct finding *f;
         int r = proctable_load(&t);
         if (r < 0) {
-                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "cannot list processes: %s", strerror(-r));
+                f = fnd_add(fs, SEV_UNKNOWN, "fds.process", "cannot list processes: %s", rootfs_strerror(-r));
                 fnd_evidence(f, "/proc");
                 return;
         }

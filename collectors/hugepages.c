@@ -124,7 +124,7 @@ static bool read_num(const char *path, const char *label, uint64_t *out, char **
                         _cleanup_free_ char *pv = printable(v);
                         *err = xasprintf("%s: '%s' is not a number", label, pv);
                 } else {
-                        *err = xasprintf("%s: %s", label, strerror(-r));
+                        *err = xasprintf("%s: %s", label, rootfs_strerror(-r));
                 }
         }
         return false;
@@ -624,7 +624,7 @@ static void check_thp(struct findings *fs)
         }
         if (!en) {
                 f = fnd_add(fs, SEV_UNKNOWN, "hugepages.thp", "cannot read " THP_DIR "/enabled: %s",
-                            e_en == -EINVAL ? "no [active] value" : strerror(-e_en));
+                            e_en == -EINVAL ? "no [active] value" : rootfs_strerror(-e_en));
                 fnd_evidence(f, THP_DIR "/enabled");
                 return;
         }

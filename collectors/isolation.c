@@ -230,7 +230,7 @@ static bool check_one_effective(struct iso_state *st, struct findings *fs, const
                         fnd_remedy(f, "boot a kernel with CONFIG_NO_HZ_FULL=y (Debian: linux-image-rt-amd64 has it)");
                         fnd_actual(f, "no %s", path);
                 } else {
-                        f = fnd_add(fs, SEV_UNKNOWN, "isolation.effective", "cannot read %s: %s", path, strerror(-r));
+                        f = fnd_add(fs, SEV_UNKNOWN, "isolation.effective", "cannot read %s: %s", path, rootfs_strerror(-r));
                 }
                 fnd_subject(f, "%s", file);
                 fnd_expected(f, "%s = %s (from %s)", file, rl, param);
@@ -514,7 +514,7 @@ static void check_workqueue(struct iso_state *st, struct findings *fs)
                 f = fnd_add(fs, SEV_OK, "isolation.workqueue", "workqueue cpumask not present (kernel without CONFIG_WQ_SYSFS)");
         } else if (r < 0 || cpumask_parse(v, &m) < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "isolation.workqueue", "cannot %s " WQ_MASK "%s%s", r < 0 ? "read" : "parse",
-                            r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+                            r < 0 ? ": " : "", r < 0 ? rootfs_strerror(-r) : "");
         } else {
                 cpuset_and(&on, &m, &st->intended);
                 _cleanup_free_ char *ml = list_or_none(&m), *hkm = cpumask_format_hex(&st->hk);

@@ -437,7 +437,7 @@ static void check_map_headroom(struct lmq *m, struct findings *fs)
         int r = rootfs_read_u64(MAX_MAP_COUNT, &max);
         if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.map_headroom", "cannot read %s: %s", MAX_MAP_COUNT,
-                            r == -EINVAL ? "not a number" : strerror(-r));
+                            r == -EINVAL ? "not a number" : rootfs_strerror(-r));
                 fnd_evidence(f, MAX_MAP_COUNT);
                 return;
         }

@@ -172,10 +172,10 @@ static void maps_check(struct ctx *c, struct findings *fs)
         uint64_t max = 0;
         int r = proctable_load(&t);
         if (r < 0) {
-                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "maps.process", "cannot list processes: %s", strerror(-r));
+                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "maps.process", "cannot list processes: %s", rootfs_strerror(-r));
                 fnd_evidence(f, "/proc");
                 f = fnd_add(fs, SEV_UNKNOWN, "maps.lavinmq_limit", "cannot tell whether lavinmq runs: cannot list processes: %s",
-                            strerror(-r));
+                            rootfs_strerror(-r));
                 fnd_evidence(f, "/proc");
                 return;
         }

@@ -12,6 +12,7 @@ extern const struct collector maps_collector;
 extern const struct collector memory_collector;
 extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
+extern const struct collector perf_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -23,6 +24,7 @@ const struct collector *const collectors[] = {
         &memory_collector,
         &evo_collector,
         &lavinmq_collector,
+        &perf_collector,
         NULL,
 };
 

@@ -515,7 +515,7 @@ static void check_sysctl01(struct findings *fs, const char *id, const char *path
         if (r == -ENOENT) {
                 f = fnd_add(fs, SEV_OK, id, "%s not present in this kernel", sysctl);
         } else if (r < 0) {
-                f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path, strerror(-r));
+                f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path, rootfs_strerror(-r));
         } else {
                 f = fnd_add(fs, v ? SEV_INFO : SEV_OK, id, "%s = %" PRIu64 "%s%s", sysctl, v, v ? ": " : "", v ? on_text : "");
                 fnd_expected(f, "%s = 0 on an RT host", sysctl);

@@ -250,7 +250,7 @@ static int read_limit(const char *name, uint64_t *v, struct findings *fs, const 
         int r = rootfs_read_u64(path, v);
         if (r < 0) {
                 struct finding *f = fnd_add(fs, SEV_UNKNOWN, id, "cannot read %s: %s", path,
-                                            r == -EINVAL || r == -ERANGE ? "not a number" : strerror(-r));
+                                            r == -EINVAL || r == -ERANGE ? "not a number" : rootfs_strerror(-r));
                 fnd_evidence(f, "%s", path);
         }
         return r;

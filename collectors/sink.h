@@ -24,6 +24,7 @@ struct bundle_sink {
         size_t artifact_max;     /* per-artifact budget, bytes */
         uint64_t since_ms;       /* --since: how far back logs go (realtime ms) */
         bool full;               /* --full: all of /etc/passwd and /etc/group, not the entries looked up */
+        bool include_perf_data;  /* --include-perf-data: the raw perf.data of a profile */
         bool broken;             /* the parent went away: stop sending */
 };
 

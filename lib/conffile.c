@@ -35,13 +35,8 @@ static char *read_line(char *str, int num, void *stream)
         return str;
 }
 
-static int on_entry(void *user, const char *section, const char *key, const char *value)
+static void add_entry(struct config *cfg, const char *section, const char *key, const char *value, int line)
 {
-        struct reader *rd = user;
-        struct config *cfg = rd->cfg;
-        int line = rd->line;
-        if (!key) /* a bare [section] header (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
-                return 1;
         if (cfg->n == cfg->cap) {
                 cfg->cap = cfg->cap ? cfg->cap * 2 : 16;
                 cfg->v = xrealloc(cfg->v, cfg->cap * sizeof(*cfg->v));
@@ -49,7 +44,20 @@ static int on_entry(void *user, const char *section, const char *key, const char
         cfg->v[cfg->n++] = (struct config_entry){
                 .section = xstrdup(section), .key = xstrdup(key), .value = xstrdup(value), .line = line,
         };
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+        struct reader *rd = user;
+        if (!key) /* a bare [section] header (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
+                return 1;
+        add_entry(rd->cfg, section, key, value, rd->line);
         return 1;
+}
+
+void config_set(struct config *cfg, const char *section, const char *key, const char *value)
+{
+        add_entry(cfg, section, key, value, 0);
 }
 
 /* The line of the first byte that is not text (NUL, or not UTF-8), or 0. */

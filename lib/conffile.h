@@ -25,3 +25,6 @@ struct config {
 int config_load(struct config *cfg, const char *path, char **err);
 const struct config_entry *config_get(const struct config *cfg, const char *section, const char *key);
 void config_free(struct config *cfg);
+/* A setting from the command line (--pid sets [perf] pids): added after the file's,
+ * so config_get() returns it (the last one wins). line is 0. */
+void config_set(struct config *cfg, const char *section, const char *key, const char *value);

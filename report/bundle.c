@@ -305,7 +305,8 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         struct bundle_child_arg arg = {.ctx = *base, .trace_max = TRACE_MAX};
         arg.ctx.self = c;
         arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
-                                        .since_ms = b->o->since_ms, .full = b->o->full};
+                                        .since_ms = b->o->since_ms, .full = b->o->full,
+                                        .include_perf_data = b->o->include_perf_data};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         uint64_t deadline = t0 + timeout;

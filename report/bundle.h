@@ -20,6 +20,7 @@ struct bundle_opts {
         uint64_t artifact_max;
         bool redact, obfuscate, gzip, quiet, progress;
         bool full;                    /* all of /etc/passwd, /etc/group and every cmdline, not what findings use */
+        bool include_perf_data;       /* the raw perf.data of a profile (--allow-intrusive) */
         const char *state_dir;        /* where the obfuscation key and mapping live */
 };
 

@@ -438,7 +438,8 @@ fi
 out="$T_TMP/bundle"
 mkdir -p "$out"
 if command -v zstd >/dev/null; then
-        T_TIMEOUT=120 t_run bundle --only evo -o "$out" -q
+        # a generous deadline: a loaded host must not make the bundle incomplete
+        T_TIMEOUT=120 t_run bundle --only evo -o "$out" -q --collector-timeout 60s --timeout 100s
         t_is "$RC" 0 "bundle --only evo: exit 0"
         file=$(ls "$out"/evodiag-*.tar.zst 2>/dev/null | head -1)
         x="$T_TMP/x"

@@ -32,6 +32,7 @@ value_for() {
         A,B) echo memory ;;
         'warn|crit') echo crit ;;
         NAME) echo general ;;
+        PID,...) echo 1 ;;
         *) echo "$T_TMP/x" ;;
         esac
 }
