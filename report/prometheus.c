@@ -199,7 +199,8 @@ static void write_doc(FILE *out, struct pdoc *d)
 
         family(out, "evodiag_check_status", "gauge",
                "Worst verdict of each check ID: 0 ok or info, 1 warn, 2 crit, 3 unknown, -1 skipped (not checked).");
-        qsort(d->st, d->nst, sizeof(*d->st), by_id);
+        if (d->nst > 1) /* (qsort of a NULL array is undefined, even of none) */
+                qsort(d->st, d->nst, sizeof(*d->st), by_id);
         for (size_t i = 0; i < d->nst;) {
                 enum severity w = d->st[i].sev;
                 size_t k = i + 1;
@@ -247,7 +248,8 @@ static void write_doc(FILE *out, struct pdoc *d)
         fprintf(out, "%.3f\n", (double)d->time_ms / 1000.0);
 
         /* The measured values: one family per gauge, every family always declared. */
-        qsort(d->m, d->nm, sizeof(*d->m), by_gauge_label);
+        if (d->nm > 1)
+                qsort(d->m, d->nm, sizeof(*d->m), by_gauge_label);
         size_t i = 0;
         for (size_t g = 0; g < ARRAY_SIZE(prom_gauges); g++) {
                 const struct prom_gauge *pg = &prom_gauges[g];

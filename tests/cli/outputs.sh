@@ -154,6 +154,12 @@ t_is "$RC:$(cat "$T_TMP/victim")" "3:precious" "check --textfile: a planted link
 t_run check --root "$root" --only memory --textfile "$T_TMP/nonexistent"
 t_is "$RC" 3 "check --textfile: a directory that does not exist is a usage error"
 
+# Live, with no measured gauge in the document (rt has none; an empty list once crashed the writer).
+mkdir -p "$T_TMP/tflive"
+t_run watch --only rt --interval 100ms --duration 1s --textfile "$T_TMP/tflive"
+t_is "$RC:$(ls -A "$T_TMP/tflive")" "0:evodiag_watch.prom" "watch --textfile live: runs to the end, one file left"
+promcheck "$T_TMP/tflive/evodiag_watch.prom" "watch --textfile live: promtool check metrics passes"
+
 # The same schema from watch: same families, same HELP, source="watch".
 t_run watch --root "$root" --only memory --interval 200ms --duration 1s --textfile "$tf"
 t_is "$RC:$(ls -A "$tf" | tr '\n' ' ')" "0:evodiag.prom evodiag_watch.prom " "watch --textfile: its file beside check's, nothing else"
