@@ -106,6 +106,8 @@ int cmd_list(int argc, char **argv)
                 json_object_object_add(doc, "schema", json_object_new_int(1));
                 json_object_object_add(doc, "tool", json_object_new_string("evodiag"));
                 json_object_object_add(doc, "version", json_object_new_string(PACKAGE_VERSION));
+                _cleanup_free_ char *host = inspected_hostname(&c); /* "applies" is this host's answer */
+                json_object_object_add(doc, "host", json_string_utf8(host));
                 for (size_t i = 0; i < n; i++) {
                         json_object_array_add(arr, collector_json(collectors[i], &jobs[i]));
                         job_clear(&jobs[i]);

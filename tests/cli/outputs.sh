@@ -83,6 +83,7 @@ t_run list --json --root "$root"
 t_is "$RC" 0 "list --json exits 0"
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | [(.checks | map(.id) | index("memory.available") != null), (.config | length > 0)] | map(tostring) | join(" ")')" \
         "true true" "list --json: checks and config keys"
+t_is "$(printf '%s' "$OUT" | jq -r '.host')" outhost "list --json: the host whose 'applies' it is"
 t_run explain --json memory.available
 t_is "$RC:$(printf '%s' "$OUT" | jq -r '.checks[0].id + " " + .checks[0].collector')" "0:memory.available memory" "explain --json is an option, not an ID"
 t_run explain memory.available --json memory.swap
