@@ -5,6 +5,7 @@
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
+#include "lib/journal.h"
 #include "report/report.h"
 #include "report/from.h"
 #include "report/prometheus.h"
@@ -12,7 +13,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON, OPT_TEXTFILE, OPT_ID, OPT_PROBLEMS = 'q' };
+enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON, OPT_SINCE, OPT_UNTIL, OPT_TEXTFILE, OPT_ID, OPT_PROBLEMS = 'q' };
 
 static const struct opt check_opts[] = {
         {"from", OPT_FROM, "BUNDLE|DIR", "re-run every check offline on a bundle's evidence (unpacked\n"
@@ -23,6 +24,9 @@ static const struct opt check_opts[] = {
         {"id", OPT_ID, "ID", "judge only this check (as a monitoring plugin: one service per ID)"},
         {"textfile", OPT_TEXTFILE, "DIR", "also write DIR/evodiag.prom for node_exporter's textfile\n"
                                           "collector, replaced atomically (whatever the verdict)"},
+        {"since", OPT_SINCE, "TIME", "journal window start: 2h (ago), 'YYYY-MM-DD HH:MM', @EPOCH\n"
+                                     "(default 1h)"},
+        {"until", OPT_UNTIL, "TIME", "journal window end (default now)"},
         {0},
 };
 
@@ -37,7 +41,7 @@ static const struct verb_spec check_verb = {
                  "durations and expected/found for every check.\n",
         .opts = check_opts,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .epilogue = "Exit status: 0 all ok, 1 warning, 2 critical, 3 unknown (or usage error).\n"
                     "Durations: 500ms, 5s, 2m. 'evodiag explain ID' tells what a check means.\n"
                     "\n"
@@ -229,6 +233,17 @@ int cmd_check(int argc, char **argv)
                 case OPT_PROBLEMS: co.ro.problems_only = true; break;
                 case OPT_TEXTFILE: co.textfile = p.arg; break;
                 case OPT_ID: co.id = p.arg; break;
+                case OPT_SINCE:
+                case OPT_UNTIL: {
+                        uint64_t t;
+                        if (journal_parse_time(p.arg, now_ms_realtime() * 1000, &t) < 0) {
+                                r = usage_error("check", "%s: '%s' is not a time (e.g. 2h, 30m, '2025-01-20 10:00', @1700000000)",
+                                                o == OPT_SINCE ? "--since" : "--until", p.arg);
+                                goto out;
+                        }
+                        *(o == OPT_SINCE ? &c.since : &c.until) = p.arg;
+                        break;
+                }
                 }
         }
         if (o < 0) {

@@ -13,6 +13,8 @@ extern const struct collector memory_collector;
 extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
+extern const struct collector gpu_collector;
+extern const struct collector journal_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -25,6 +27,8 @@ const struct collector *const collectors[] = {
         &evo_collector,
         &lavinmq_collector,
         &perf_collector,
+        &gpu_collector,
+        &journal_collector,
         NULL,
 };
 

@@ -117,8 +117,13 @@ static void group(const struct pen *p, const struct run_result *r, int verbose)
                 tag(p, SEV_OK);
                 fprintf(out, "%zu check%s ok %s(-v lists them)%s\n", ok, ok == 1 ? "" : "s", col(p, C_DIM), col(p, C_RESET));
         }
-        if (!r->fs.n)
+        if (!r->fs.n && (r->status == RUN_TIMEOUT || r->status == RUN_CRASHED)) { /* not "no findings": none were made */
+                fprintf(out, "  %s(not finished: ", col(p, C_DIM));
+                put(p, r->note ? r->note : run_status_name(r->status));
+                fprintf(out, ")%s\n", col(p, C_RESET));
+        } else if (!r->fs.n) {
                 fprintf(out, "  %s(no findings)%s\n", col(p, C_DIM), col(p, C_RESET));
+        }
         free(v);
         fputc('\n', out);
 }
