@@ -18,5 +18,12 @@ if [ "${1:-}" = "--deps" ]; then
         if [ "$had_rabbit" = 0 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
                 systemctl disable --now rabbitmq-server.service epmd.socket epmd.service >/dev/null 2>&1 || true
         fi
+        # prometheus is there for promtool (the tests); its server, which the package
+        # starts and enables, has no business running on a build host.
+        if [ -e /lib/systemd/system/prometheus.service ] || [ -e /etc/init.d/prometheus ]; then
+                systemctl disable --now prometheus >/dev/null 2>&1 || true
+                service prometheus stop >/dev/null 2>&1 || true
+                update-rc.d prometheus disable >/dev/null 2>&1 || true
+        fi
 fi
 autoreconf -fi

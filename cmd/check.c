@@ -10,16 +10,22 @@
 #include "lib/journal.h"
 #include "report/report.h"
 #include "report/from.h"
+#include "report/prometheus.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
-enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON, OPT_SINCE, OPT_UNTIL };
+enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON, OPT_SINCE, OPT_UNTIL, OPT_TEXTFILE, OPT_ID, OPT_PROBLEMS = 'q' };
 
 static const struct opt check_opts[] = {
         {"from", OPT_FROM, "BUNDLE|DIR", "re-run every check offline on a bundle's evidence (unpacked\n"
                                          "safely to a private temp dir) and compare with its recorded findings"},
         {"format", OPT_FORMAT, "FMT", "text (default), json, nagios or prometheus"},
         {"json", OPT_JSON, NULL, "same as --format json"},
+        {"problems", OPT_PROBLEMS, NULL, "print only the problems (crit, warn, unknown) and the summary"},
+        {"id", OPT_ID, "ID", "judge only this check (as a monitoring plugin: one service per ID)"},
+        {"textfile", OPT_TEXTFILE, "DIR", "also write DIR/evodiag.prom for node_exporter's textfile\n"
+                                          "collector, replaced atomically (whatever the verdict)"},
         {"since", OPT_SINCE, "TIME", "journal window start: 2h (ago), 'YYYY-MM-DD HH:MM', @EPOCH\n"
                                      "(default 1h)"},
         {"until", OPT_UNTIL, "TIME", "journal window end (default now)"},
@@ -32,7 +38,9 @@ static const struct verb_spec check_verb = {
                  "what was expected, what was found and the remedy. Each collector runs in its\n"
                  "own child under a deadline, so a hung file system or a dead device cannot hang\n"
                  "the run. Nothing is signalled, locked or written unless --allow-intrusive.\n"
-                 "-v adds durations and expected/found for every check.\n",
+                 "The text report ends with the problems, worst first, above the summary line;\n"
+                 "ok checks are folded into one count per collector. -v lists them, adds\n"
+                 "durations and expected/found for every check.\n",
         .opts = check_opts,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
                   COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
@@ -42,7 +50,10 @@ static const struct verb_spec check_verb = {
                     "Examples:\n"
                     "  evodiag check                      # the whole host\n"
                     "  evodiag check --only shm,hugepages # just these\n"
-                    "  evodiag check --format nagios      # for a monitoring system\n",
+                    "  evodiag check --format nagios      # for a monitoring system\n"
+                    "  evodiag check --format nagios --id fds.system   # one service per check ID\n"
+                    "  evodiag check -q                   # the problems only: paste into a chat\n"
+                    "  evodiag check --textfile /var/lib/prometheus/node-exporter >/dev/null\n",
 };
 
 /* ---- --from: a bundle's evidence as the root, its findings.json as the reference ---- */
@@ -70,16 +81,19 @@ static int open_bundle(const char *from, uint64_t deadline_ms, struct from_bundl
         return 0;
 }
 
-/* Every collector that ran in both: same findings? One line on stderr, details with -v. */
-static void compare_with_recorded(const struct from_bundle *fb, const struct report *rep, int verbose)
+/* Every collector that ran in both: same findings? Into *out (the JSON document's
+ * "from"); the details with -v on stderr. */
+static void compare_with_recorded(const struct from_bundle *fb, const struct report *rep, int verbose, struct report_from *out)
 {
+        out->host = fb->info.host;
+        out->captured = fb->info.captured;
         if (fb->info.findings_problem) {
-                err("--from: %s", fb->info.findings_problem);
+                out->problem = fb->info.findings_problem;
                 return;
         }
         const struct bundle_collector *bc = fb->info.collectors.v;
-        size_t same = 0, differ = 0, nc = fb->info.collectors.n;
-        struct strbuf which = {0};
+        size_t same = 0, differ = 0, nc = fb->info.collectors.n, nd = 0;
+        out->differing = xcalloc(rep->n + 1, sizeof(char *));
         for (size_t i = 0; i < rep->n; i++) {
                 const struct run_result *r = &rep->r[i];
                 if (r->status != RUN_OK)
@@ -93,7 +107,8 @@ static void compare_with_recorded(const struct from_bundle *fb, const struct rep
                                 same++;
                         } else {
                                 differ++;
-                                sb_printf(&which, " %s", r->c->name);
+                                if (nd < rep->n)
+                                        out->differing[nd++] = xstrdup(r->c->name);
                                 if (verbose) {
                                         struct strbuf ea = {0}, eb = {0};
                                         esc_text(&ea, a, ESC_KEEP_NL);
@@ -105,8 +120,22 @@ static void compare_with_recorded(const struct from_bundle *fb, const struct rep
                         }
                 }
         }
+        out->agree = same;
+        out->differ = differ;
+}
+
+/* One line on stderr for people (the JSON document carries it too). */
+static void say_compared(const struct report_from *f)
+{
+        if (f->problem) {
+                err("--from: %s", f->problem);
+                return;
+        }
+        struct strbuf which = {0};
+        for (char **p = f->differing; p && *p; p++)
+                sb_printf(&which, " %s", *p);
         fprintf(stderr, "evodiag: re-checked offline: %zu collectors agree with the bundle's recorded findings, %zu differ%s%s\n",
-                same, differ, differ ? ":" : "", which.len ? which.s : "");
+                f->agree, f->differ, f->differ ? ":" : "", which.len ? which.s : "");
         sb_free(&which);
 }
 
@@ -130,7 +159,34 @@ static size_t apply_ignore(const struct config *cfg, struct run_result *res, siz
         return ignored;
 }
 
-static int run_and_report(struct common *c, enum format fmt, bool use_color, struct from_bundle *src, uint64_t t0)
+struct check_out {
+        enum format fmt;
+        struct render_opts ro;
+        const char *from, *textfile, *id;
+};
+
+/* --id: only that check's findings; none is unknown, saying why (never a silent ok). */
+static void keep_only_id(struct report *rep, const char *id)
+{
+        const struct collector *owner = NULL;
+        check_find(id, &owner);
+        for (size_t i = 0; i < rep->n; i++) {
+                struct run_result *r = &rep->r[i];
+                if (findings_keep_id(&r->fs, id) || r->c != owner)
+                        continue;
+                const char *why = r->status == RUN_NOT_APPLICABLE ? "is not relevant on this host"
+                                : r->status == RUN_NOT_SELECTED   ? "was not run"
+                                : r->status == RUN_OK             ? "gave no verdict for it"
+                                                                  : "did not finish";
+                struct finding *f = fnd_add(&r->fs, SEV_UNKNOWN, id, "no verdict for %s: collector %s %s%s%s%s", id, owner->name,
+                                            why, r->note ? " (" : "", r->note ? r->note : "", r->note ? ")" : "");
+                fnd_remedy(f, "evodiag check --only %s -v   # the collector's whole report", owner->name);
+        }
+}
+
+static void render_check_prom(FILE *f, const void *arg) { report_prometheus(f, arg); }
+
+static int run_and_report(struct common *c, const struct check_out *o, struct from_bundle *src, uint64_t t0)
 {
         _cleanup_free_ char *host = src ? xstrdup(src->info.host) : inspected_hostname(c);
         struct report rep = {.root = rootfs_get(), .started_ms = now_ms_realtime(), .host = host};
@@ -156,12 +212,29 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
         rep.ignored = apply_ignore(&c->cfg, res, rep.n);
         rep.r = res;
         rep.duration_ms = now_ms_monotonic() - t0;
-        report_render(stdout, fmt, &rep, use_color, c->verbose);
+        if (o->id)
+                keep_only_id(&rep, o->id);
+        struct report_from rf = {.bundle = o->from};
+        if (src) {
+                compare_with_recorded(src, &rep, c->verbose, &rf);
+                rep.from = &rf;
+        }
+        report_render(stdout, o->fmt, &rep, &o->ro);
         output_document_written();
         fflush(stdout);
         int r = report_exit_code(&rep);
         if (src)
-                compare_with_recorded(src, &rep, c->verbose);
+                say_compared(&rf);
+        if (o->textfile) {
+                struct prom_textfile tf = {.dir = o->textfile, .name = "evodiag.prom", .host = rep.host};
+                _cleanup_free_ char *why = NULL;
+                if (prom_textfile_write_with(&tf, render_check_prom, &rep, &why) < 0) {
+                        err("%s", why);
+                        r = EXIT_USAGE; /* the monitoring system keeps nothing: unknown */
+                }
+                prom_textfile_done(&tf);
+        }
+        strv_free(rf.differing);
         run_results_free(res, rep.n);
         free(res);
         return r;
@@ -170,6 +243,7 @@ static int run_and_report(struct common *c, enum format fmt, bool use_color, str
 int cmd_check(int argc, char **argv)
 {
         struct common c = {0};
+        struct check_out co = {.fmt = FMT_TEXT};
         enum format fmt = FMT_TEXT;
         const char *from = NULL;
         struct from_bundle src = {0};
@@ -187,6 +261,9 @@ int cmd_check(int argc, char **argv)
                         }
                         break;
                 case OPT_JSON: fmt = FMT_JSON; break;
+                case OPT_PROBLEMS: co.ro.problems_only = true; break;
+                case OPT_TEXTFILE: co.textfile = p.arg; break;
+                case OPT_ID: co.id = p.arg; break;
                 case OPT_SINCE:
                 case OPT_UNTIL: {
                         uint64_t t;
@@ -208,6 +285,25 @@ int cmd_check(int argc, char **argv)
                 r = usage_error("check", "--from and --root cannot be combined (--from sets the root)");
                 goto out;
         }
+        if (co.textfile) {
+                struct stat st;
+                int e = stat(co.textfile, &st) < 0 ? errno : 0;
+                if (e || !S_ISDIR(st.st_mode)) {
+                        r = usage_error("check", "--textfile %s: %s", co.textfile, e ? strerror(e) : "not a directory");
+                        goto out;
+                }
+        }
+        if (co.id) {
+                const struct collector *owner = NULL;
+                if (!check_find(co.id, &owner)) {
+                        r = usage_error("check", "--id: no check '%s' (evodiag list shows every ID)", co.id);
+                        goto out;
+                }
+                if (!c.only) { /* run only the collector that owns it */
+                        c.only = xcalloc(2, sizeof(char *));
+                        c.only[0] = xstrdup(owner->name);
+                }
+        }
         bool only_given = c.only != NULL;
         if ((r = common_setup(&c)))
                 goto out;
@@ -228,9 +324,12 @@ int cmd_check(int argc, char **argv)
                 }
         }
 
-        const char *color = c.color ? c.color : "auto";
-        bool use_color = streq(color, "always") || (streq(color, "auto") && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-        r = run_and_report(&c, fmt, use_color, from ? &src : NULL, t0);
+        co.fmt = fmt;
+        co.from = from;
+        co.ro.color = color_wanted(c.color, STDOUT_FILENO);
+        co.ro.ascii = locale_ascii();
+        co.ro.verbose = c.verbose;
+        r = run_and_report(&c, &co, from ? &src : NULL, t0);
 out:
         common_free(&c);
         from_close(&src);

@@ -56,6 +56,10 @@ struct common {
         const char *since, *until;
 };
 
+/* --color WHEN (NULL: auto): "auto" means colour only on a terminal whose TERM is
+ * set and not "dumb", and only when NO_COLOR is unset or empty (no-color.org). */
+bool color_wanted(const char *when, int fd);
+
 /* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector;
  * a list that names none ("", ",") is a usage error. `what` ("--only", "[evodiag] only")
  * is named in the messages. */

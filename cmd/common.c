@@ -44,7 +44,14 @@ int errors_finish(int rc)
                 return rc;
         if (error_format == FMT_JSON) {
                 json_object *o = json_object_new_object();
+                char host[HOSTNAME_MAX + 1] = "unknown";
+                if (gethostname(host, sizeof(host)) < 0)
+                        snprintf(host, sizeof(host), "unknown");
+                host[HOSTNAME_MAX] = 0;
                 json_object_object_add(o, "schema", json_object_new_int(1));
+                json_object_object_add(o, "tool", json_object_new_string("evodiag"));
+                json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+                json_object_object_add(o, "host", json_string_utf8(host));
                 json_object_object_add(o, "error", json_object_new_string(first_error));
                 json_object_object_add(o, "exit_code", json_object_new_int(rc));
                 _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -92,6 +99,16 @@ int usage_error(const char *verb, const char *fmt, ...)
         va_end(ap);
         fprintf(stderr, "Try 'evodiag %s%s--help' for more information.\n", verb ? verb : "", verb ? " " : "");
         return EXIT_USAGE;
+}
+
+bool color_wanted(const char *when, int fd)
+{
+        if (when && streq(when, "always"))
+                return true;
+        if (when && streq(when, "never"))
+                return false;
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        return isatty(fd) && !(nc && *nc) && term && *term && !streq(term, "dumb");
 }
 
 static void known_names(struct strbuf *b)

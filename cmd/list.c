@@ -3,11 +3,62 @@
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "collectors/runner.h"
+#include "lib/escape.h"
 
 static json_object *detect_in_child(void *arg)
 {
         struct ctx *c = arg;
         return json_object_new_boolean(!c->self->detect || c->self->detect(c));
+}
+
+enum { OPT_JSON = OPTS_OWN };
+
+static const struct opt list_opts[] = {
+        {"json", OPT_JSON, NULL, "one JSON document: every collector, whether it applies, its checks\n"
+                                 "and config keys (for scripts and shell completions)"},
+        {0},
+};
+
+static json_object *collector_json(const struct collector *col, const struct job *j)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(col->name));
+        json_object_object_add(o, "summary", json_object_new_string(col->summary));
+        /* true, false, or null when detection itself did not finish */
+        json_object_object_add(o, "applies", j->status != JOB_DONE ? NULL : json_object_new_boolean(json_object_get_boolean(j->result)));
+        json_object *needs = json_object_new_array();
+        if (col->needs & NEEDS_ROOT)
+                json_object_array_add(needs, json_object_new_string("root"));
+        if (col->needs & INTRUSIVE)
+                json_object_array_add(needs, json_object_new_string("intrusive"));
+        if (col->needs & SLOW)
+                json_object_array_add(needs, json_object_new_string("slow"));
+        json_object_object_add(o, "needs", needs);
+        json_object_object_add(o, "watch", json_object_new_boolean(col->sample != NULL));
+        json_object *checks = json_object_new_array();
+        for (const struct check_info *ci = col->checks; ci && ci->id; ci++) {
+                json_object *c = json_object_new_object();
+                json_object_object_add(c, "id", json_object_new_string(ci->id));
+                json_object_object_add(c, "title", json_object_new_string(ci->title));
+                json_object_object_add(c, "live", json_object_new_boolean(ci->live));
+                json_object_array_add(checks, c);
+        }
+        json_object_object_add(o, "checks", checks);
+        json_object *conf = json_object_new_array();
+        for (const struct config_key *k = col->config; k && k->key; k++) {
+                json_object *c = json_object_new_object();
+                json_object_object_add(c, "key", json_object_new_string(k->key));
+                json_object_object_add(c, "default", json_object_new_string(k->def));
+                json_object_object_add(c, "type", json_object_new_string(conf_type_name(k->type)));
+                if (k->type == CONF_UINT) {
+                        json_object_object_add(c, "min", json_object_new_double(k->min));
+                        json_object_object_add(c, "max", json_object_new_double(k->max));
+                }
+                json_object_object_add(c, "help", json_object_new_string(k->help));
+                json_object_array_add(conf, c);
+        }
+        json_object_object_add(o, "config", conf);
+        return o;
 }
 
 static const struct verb_spec list_verb = {
@@ -17,16 +68,21 @@ static const struct verb_spec list_verb = {
                  "'watch samples' names the checks 'evodiag watch' judges every interval; it\n"
                  "re-runs the others in a background check every --check-every (default 1m).\n"
                  "With -v also each collector's config keys with defaults.\n",
+        .opts = list_opts,
         .common = COMMON_ROOT | COMMON_CONFIG | COMMON_VERBOSE,
 };
 
 int cmd_list(int argc, char **argv)
 {
         struct common c = {0};
-        int r = 0;
+        int r = 0, o;
+        bool json = false;
         struct opts p;
         opts_init(&p, &list_verb, &c, argc, argv);
-        if (opts_next(&p) < 0) { /* common options only: it has none of its own */
+        while ((o = opts_next(&p)) > 0)
+                if (o == OPT_JSON)
+                        json = true;
+        if (o < 0) {
                 r = p.rc;
                 goto out;
         }
@@ -47,6 +103,26 @@ int cmd_list(int argc, char **argv)
         }
         struct job_opts jo = {.deadline_ms = now_ms_monotonic() + 10000, .parallel = c.parallel};
         jobs_run(jobs, n, &jo);
+        if (json) {
+                json_object *doc = json_object_new_object(), *arr = json_object_new_array();
+                json_object_object_add(doc, "schema", json_object_new_int(1));
+                json_object_object_add(doc, "tool", json_object_new_string("evodiag"));
+                json_object_object_add(doc, "version", json_object_new_string(PACKAGE_VERSION));
+                _cleanup_free_ char *host = inspected_hostname(&c); /* "applies" is this host's answer */
+                json_object_object_add(doc, "host", json_string_utf8(host));
+                for (size_t i = 0; i < n; i++) {
+                        json_object_array_add(arr, collector_json(collectors[i], &jobs[i]));
+                        job_clear(&jobs[i]);
+                }
+                json_object_object_add(doc, "collectors", arr);
+                _cleanup_free_ char *t = json_text(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+                puts(t);
+                output_document_written();
+                json_object_put(doc);
+                free(jobs);
+                free(ctxs);
+                goto out;
+        }
         printf("%-12s %-8s %s\n", "COLLECTOR", "APPLIES", "SUMMARY");
         for (size_t i = 0; i < n; i++) {
                 const struct collector *col = collectors[i];

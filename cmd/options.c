@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cmd/options.h"
 #include "cmd/cmd.h"
+#include "lib/escape.h"
 #include "collectors/perf.h"
 
 #include <ctype.h>
@@ -213,8 +214,10 @@ void opts_help(const struct verb_spec *v, FILE *out)
                         fprintf(out, "       evodiag %s ", v->name);
         }
         fputc('\n', out);
-        if (v->about)
-                fprintf(out, "\n%s", v->about);
+        if (v->about) {
+                fputc('\n', out);
+                fputs_locale(v->about, out); /* ASCII where the locale is not UTF-8 */
+        }
         if (v->opts && v->opts->name) {
                 fputs("\nOptions:\n", out);
                 for (const struct opt *o = v->opts; o->name; o++)
@@ -232,6 +235,8 @@ void opts_help(const struct verb_spec *v, FILE *out)
                 }
                 help_line(out, &d->o, def);
         }
-        if (v->epilogue)
-                fprintf(out, "\n%s", v->epilogue);
+        if (v->epilogue) {
+                fputc('\n', out);
+                fputs_locale(v->epilogue, out);
+        }
 }

@@ -778,6 +778,7 @@ int cmd_watch(int argc, char **argv)
                 recorder_set_current(recfile);
         }
         r.tf.dir = r.textfile;
+        r.tf.host = host;
         r.tty = !r.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && getenv("TERM") && !streq(getenv("TERM"), "dumb");
 
         if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -791,8 +792,7 @@ int cmd_watch(int argc, char **argv)
         sigaction(SIGTERM, &sa, &old_term);
         if (r.tty) {
                 char *e = NULL;
-                const char *color = c.color ? c.color : "auto";
-                bool col = streq(color, "always") || (streq(color, "auto") && !getenv("NO_COLOR"));
+                bool col = color_wanted(c.color, STDOUT_FILENO);
                 r.view = wv_open(col, &e);
                 if (!r.view) {
                         err("%s; printing event lines instead", e);

@@ -221,6 +221,7 @@ void evo_check_stalled(struct ctx *c, struct scan *sc, struct findings *fs)
                                     evo_rate_hz(&s->h, &s->h2, s->t2_ns - s->t1_ns));
                 }
                 fnd_subject(f, "%s", name);
+                fnd_measure(f, "evo.heartbeat_hertz", evo_rate_hz(&s->h, &s->h2, s->t2_ns - s->t1_ns));
                 fnd_expected(f, "%s advancing between two samples", legacy ? "version" : "heartbeat");
                 fnd_actual(f, "%" PRIu64 " -> %" PRIu64 " in %" PRIu64 " ms", a, b, ms);
                 fnd_evidence(f, "%s (header, twice)", s->path);

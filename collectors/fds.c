@@ -136,6 +136,7 @@ static void check_system(struct ctx *c, struct findings *fs)
         uint64_t used = v.used, max = v.max;
         double pct = v.pct;
         f = fnd_add(fs, s, "fds.system", "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)", used, max, pct);
+        fnd_measure(f, "fds.system_used_ratio", pct / 100.0);
         fnd_expected(f, "< %.0f%% of fs.file-max in use", w);
         fnd_actual(f, "%" PRIu64 " allocated, %" PRIu64 " unused, fs.file-max %" PRIu64 " (%.1f%%)", nr.allocated,
                    nr.unused, max, pct);

@@ -440,6 +440,7 @@ static void check_exhausted(struct ctx *c, struct hp_state *st, struct findings 
                         f = fnd_add(fs, s, "hugepages.pool_exhausted", "%s pool: %" PRIu64 " of %" PRIu64 " pages available%s%s", sz,
                                     avail, nr, on, ns);
                 fnd_subject(f, "%s", sz);
+                fnd_measure(f, "hugepages.available_pages", (double)avail);
                 fnd_expected(f, ">= %.0f%% of nr_hugepages free and unreserved", warn_pct);
                 struct strbuf a = {0};
                 sb_printf(&a, "nr %" PRIu64 ", free %" PRIu64 ", reserved %" PRIu64, nr, p->v[HP_FREE], p->v[HP_RESV]);

@@ -537,6 +537,7 @@ static void check_disk(struct lmq *m, struct findings *fs)
         else
                 f = fnd_add(fs, ws, "lavinmq.disk", "%s free for %s (%s)%s%s", fmt_bytes(x->free_, fb), m->data_dir, x->src,
                             *wwhy ? ": " : "", wwhy);
+        fnd_measure(f, "lavinmq.disk_free_bytes", (double)x->free_);
         fnd_expected(f, ">= %s%% and >= %s free", conf_str(m->c, "disk_warn_pct"), fmt_bytes(conf_uint(m->c, "disk_warn_bytes"), wb));
         struct strbuf b = {0};
         for (size_t i = 0; i < n; i++) {

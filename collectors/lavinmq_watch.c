@@ -127,7 +127,7 @@ static void slow_disk(struct lstate *st, const struct lmq *m, struct sample *s)
                 sb_printf(&t, ": %s", why);
         set_msg(&st->disk_msg, sb_steal(&t));
         if (!m->vfs_err)
-                sample_value(s, "lavinmq.disk_free_bytes", st->data_dir, (double)m->vfs_free, "B");
+                sample_value(s, "lavinmq.disk_free_bytes", st->data_dir, (double)m->vfs_free, "bytes");
 }
 
 /* API, metrics and disk: every slow_every_ms, each request bounded by the interval. */
@@ -211,7 +211,7 @@ static void sample_rss(const struct lstate *st, const char *who, struct sample *
         uint64_t rss;
         kv_parse(status, ':', &kv);
         if (kv_get_u64(&kv, "VmRSS", &rss) == 0)
-                sample_value(s, "lavinmq.rss_bytes", who, (double)rss, "B");
+                sample_value(s, "lavinmq.rss_bytes", who, (double)rss, "bytes");
         kv_free(&kv);
 }
 

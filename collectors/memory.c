@@ -68,6 +68,7 @@ static void check_available(struct ctx *c, const struct kvlist *mi, struct findi
         enum severity s = memory_available_verdict(avail, total, w, cr, &pct);
         struct finding *f = fnd_add(fs, s, "memory.available", "%s available of %s (%.1f%%)", fmt_bytes(avail, a),
                                     fmt_bytes(total, t), pct);
+        fnd_measure(f, "memory.available_bytes", (double)avail);
         fnd_expected(f, "MemAvailable >= %.0f%% of MemTotal", w);
         fnd_actual(f, "%.1f%%", pct);
         fnd_evidence(f, "/proc/meminfo");

@@ -593,6 +593,7 @@ static void check_tmpfs_usage(struct ctx *c, struct shm_state *st, struct findin
         char u[32], t[32];
         f = fnd_add(fs, s, "shm.tmpfs_usage", "%s: %s of %s used (%.1f%%), inodes %.1f%%", dir, fmt_bytes(use.used, u),
                     fmt_bytes(use.total, t), use.pct, use.ipct);
+        fnd_measure(f, "shm.tmpfs_used_ratio", use.pct / 100.0);
         fnd_expected(f, "space and inodes < %.0f%% used", w);
         fnd_actual(f, "%.1f%% space, %.1f%% inodes (%" PRIu64 " of %" PRIu64 ")", use.pct, use.ipct, use.inodes_used, use.inodes);
         fnd_evidence(f, "statvfs(%s)", dir);

@@ -3,6 +3,8 @@
 #include "lib/escape.h"
 
 #include <ctype.h>
+#include <langinfo.h>
+#include <strings.h>
 
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
@@ -77,6 +79,43 @@ static void put_hex_byte(struct strbuf *b, unsigned char c)
         sb_putn(b, e, 4);
 }
 
+/* ESC_ASCII: what our own texts use, in ASCII; anything else as \uNNNN. */
+static void put_ascii(struct strbuf *b, uint32_t cp)
+{
+        static const struct {
+                uint32_t cp;
+                const char *ascii;
+        } fold[] = {
+                {0x2014, "--"}, {0x2013, "-"}, {0x2026, "..."}, {0x00a6, "|"}, {0x00a7, "S"}, {0x2018, "'"},
+                {0x2019, "'"},  {0x201c, "\""}, {0x201d, "\""}, {0x2192, "->"}, {0x00d7, "x"}, {0x2265, ">="},
+                {0x2264, "<="}, {0x00b5, "u"}, {0x00a0, " "}, {0x2212, "-"}, {0x00b0, " deg"},
+        };
+        for (size_t k = 0; k < ARRAY_SIZE(fold); k++)
+                if (fold[k].cp == cp) {
+                        sb_puts(b, fold[k].ascii);
+                        return;
+                }
+        sb_printf(b, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+}
+
+bool locale_ascii(void)
+{
+        const char *cs = nl_langinfo(CODESET);
+        return !cs || (strcasecmp(cs, "UTF-8") && strcasecmp(cs, "utf8"));
+}
+
+void fputs_locale(const char *s, FILE *out)
+{
+        if (!locale_ascii()) {
+                fputs(s, out);
+                return;
+        }
+        struct strbuf b = {0};
+        esc_text(&b, s, ESC_ASCII | ESC_KEEP_NL | ESC_KEEP_TAB);
+        fputs(b.s, out);
+        sb_free(&b);
+}
+
 void esc_text_n(struct strbuf *b, const char *s, size_t n, unsigned flags)
 {
         sb_puts(b, ""); /* an empty value still gives a string */
@@ -110,7 +149,10 @@ void esc_text_n(struct strbuf *b, const char *s, size_t n, unsigned flags)
                         continue;
                 }
                 if (!codepoint_is_control(cp)) {
-                        sb_putn(b, s + i, l);
+                        if (flags & ESC_ASCII)
+                                put_ascii(b, cp);
+                        else
+                                sb_putn(b, s + i, l);
                 } else if (cp == '\n' && (flags & ESC_KEEP_NL)) {
                         sb_putc(b, '\n');
                 } else if ((cp == '\n' || cp == '\r') && (flags & ESC_NL_SPACE)) {

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "lib/util.h"
 
@@ -38,6 +39,9 @@
 #define ESC_NL_SPACE 0x4 /* '\n' and '\r' become a space (inline Markdown) */
 #define ESC_BACKSLASH 0x8 /* '\' doubled: distinct inputs give distinct outputs */
 #define ESC_KEEP_8BIT 0x10 /* bytes >= 0x80 pass as they are (only C0 and DEL escaped) */
+#define ESC_ASCII 0x20    /* ASCII only (a terminal that is not UTF-8): the punctuation our texts
+                             use spelled in ASCII (an em dash as "--", "..." for an ellipsis),
+                             any other code point as \uNNNN */
 
 /* Length (1-4) of the valid UTF-8 sequence at s[0..n) and its code point in *cp,
  * or 0 if s[0] starts no valid sequence (overlong, surrogate, > U+10FFFF, cut). */
@@ -48,6 +52,11 @@ bool utf8_valid(const char *s, size_t n);
 bool codepoint_is_control(uint32_t cp);
 
 void esc_text_n(struct strbuf *b, const char *s, size_t n, unsigned flags);
+/* True when the locale's character set is not UTF-8 (LC_ALL=C, POSIX): text for
+ * the terminal then uses ESC_ASCII. Needs setlocale(LC_CTYPE, "") first (main does). */
+bool locale_ascii(void);
+/* fputs of our own text (headings, help) with ESC_ASCII applied when locale_ascii(). */
+void fputs_locale(const char *s, FILE *out);
 void esc_text(struct strbuf *b, const char *s, unsigned flags);
 /* A malloc'd copy of s escaped for a terminal (one line; flags 0). */
 char *esc_text_dup(const char *s);

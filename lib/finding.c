@@ -3,6 +3,7 @@
 #include "lib/redact.h"
 
 #include <errno.h>
+#include <math.h>
 
 static const char *const sev_names[_SEV_MAX] = {
         [SEV_SKIPPED] = "skipped", [SEV_OK] = "ok",     [SEV_INFO] = "info",
@@ -75,6 +76,31 @@ SETTER(fnd_evidence, evidence)
 SETTER(fnd_subject, subject)
 #undef SETTER
 
+bool measure_key_valid(const char *key)
+{
+        size_t n = key ? strlen(key) : 0, dots = 0;
+        if (!n || n > 64 || !(key[0] >= 'a' && key[0] <= 'z') || key[n - 1] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char ch = key[i];
+                if (ch == '.')
+                        dots++;
+                else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+                        return false;
+        }
+        return dots == 1;
+}
+
+void fnd_measure(struct finding *f, const char *key, double value)
+{
+        free(f->measure);
+        f->measure = NULL;
+        if (isfinite(value) && measure_key_valid(key)) {
+                f->measure = xstrdup(key);
+                f->value = value;
+        }
+}
+
 enum severity findings_worst(const struct findings *fs)
 {
         enum severity w = SEV_SKIPPED;
@@ -82,6 +108,21 @@ enum severity findings_worst(const struct findings *fs)
                 if (fs->v[i].sev > w)
                         w = fs->v[i].sev;
         return w;
+}
+
+static void finding_free(struct finding *f);
+
+size_t findings_keep_id(struct findings *fs, const char *id)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < fs->n; i++) {
+                if (streq(fs->v[i].id, id))
+                        fs->v[k++] = fs->v[i];
+                else
+                        finding_free(&fs->v[i]);
+        }
+        fs->n = k;
+        return k;
 }
 
 static void finding_free(struct finding *f)
@@ -93,6 +134,7 @@ static void finding_free(struct finding *f)
         free(f->remedy);
         free(f->evidence);
         free(f->subject);
+        free(f->measure);
 }
 
 void findings_free(struct findings *fs)
@@ -145,9 +187,16 @@ json_object *finding_to_json(const struct finding *f)
         json_object_object_add(o, "summary", json_object_new_string(f->summary));
         put_opt(o, "subject", f->subject);
         put_opt(o, "expected", f->expected);
-        put_opt(o, "actual", f->actual);
+        put_opt(o, "found", f->actual); /* as the text report labels it */
+        put_opt(o, "actual", f->actual); /* its name in schema 1 before "found": kept for scripts */
         put_opt(o, "remedy", f->remedy);
         put_opt(o, "evidence", f->evidence);
+        if (f->measure) {
+                json_object *m = json_object_new_object();
+                json_object_object_add(m, "key", json_object_new_string(f->measure));
+                json_object_object_add(m, "value", json_object_new_double(f->value));
+                json_object_object_add(o, "measure", m);
+        }
         return o;
 }
 
@@ -182,9 +231,16 @@ int findings_from_json(struct findings *fs, json_object *arr)
                 struct finding *f = fnd_add(fs, s, id, "%s", summary);
                 f->subject = get_opt(o, "subject");
                 f->expected = get_opt(o, "expected");
-                f->actual = get_opt(o, "actual");
+                f->actual = get_opt(o, "found");
+                if (!f->actual) /* bundles made before 0.x called it "actual" */
+                        f->actual = get_opt(o, "actual");
                 f->remedy = get_opt(o, "remedy");
                 f->evidence = get_opt(o, "evidence");
+                json_object *m, *mk, *mv;
+                if (json_object_object_get_ex(o, "measure", &m) && json_object_object_get_ex(m, "key", &mk) &&
+                    json_object_object_get_ex(m, "value", &mv) && json_object_is_type(mk, json_type_string) &&
+                    (json_object_is_type(mv, json_type_double) || json_object_is_type(mv, json_type_int)))
+                        fnd_measure(f, json_object_get_string(mk), json_object_get_double(mv));
         }
         return 0;
 }

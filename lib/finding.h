@@ -25,6 +25,9 @@ struct finding {
         char *remedy;    /* a command where one exists */
         char *evidence;  /* file or source it came from */
         char *subject;   /* what it is about (segment, pid, IRQ): lets one ID fire for several things */
+        char *measure;   /* the value the check's threshold compared, for monitoring systems: a
+                            gauge key of report/prometheus.c ("fds.system_used_ratio"), or NULL */
+        double value;    /* its value (in the unit the key names) */
 };
 
 struct findings {
@@ -45,8 +48,15 @@ void fnd_actual(struct finding *f, const char *fmt, ...) PRINTF(2, 3);
 void fnd_remedy(struct finding *f, const char *fmt, ...) PRINTF(2, 3);
 void fnd_evidence(struct finding *f, const char *fmt, ...) PRINTF(2, 3);
 void fnd_subject(struct finding *f, const char *fmt, ...) PRINTF(2, 3);
+/* The measured value behind the verdict (key: "<collector>.<what>_<unit>", lower case,
+ * digits and '_'); a value that is not finite is not recorded. */
+void fnd_measure(struct finding *f, const char *key, double value);
+/* A measure key as fnd_measure takes it: [a-z][a-z0-9_]*.[a-z0-9_]+, at most 64 bytes. */
+bool measure_key_valid(const char *key);
 
 enum severity findings_worst(const struct findings *fs);
+/* Keeps only the findings with this ID (frees the others); returns how many remain. */
+size_t findings_keep_id(struct findings *fs, const char *id);
 void findings_free(struct findings *fs);
 /* Removes (and frees) the findings drop() says yes to, keeping the others in order;
  * returns how many went. */

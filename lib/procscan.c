@@ -189,6 +189,9 @@ void scan_report_summary(struct scan *s, const char *id, size_t problems, double
         else
                 f = fnd_add(fs, sev, id, "%zu process%s inspected, none at >= %.0f%% of %s; highest: %s%s", s->n, plural(s->n),
                             warn_pct, limit_name, first, left);
+        /* The highest share, for monitoring: "fds.process" -> "fds.process_max_used_ratio". */
+        _cleanup_free_ char *key = xasprintf("%s_max_used_ratio", id);
+        fnd_measure(f, key, usage_pct(s->v[0].used, s->v[0].limit) / 100.0);
         fnd_expected(f, "every process < %.0f%% of %s", warn_pct, limit_name);
         fnd_actual(f, "top by share of limit: %s", list);
         fnd_evidence(f, "%s", evidence);

@@ -44,9 +44,20 @@ bool svalue_from_json(json_object *o, struct svalue *v)
         return v->key != NULL;
 }
 
+const char *unit_canonical(const char *unit)
+{
+        static const char *const alias[][2] = {
+                {"B", "bytes"}, {"byte", "bytes"}, {"s", "seconds"}, {"sec", "seconds"}, {"hz", "Hz"}, {"percent", "%"},
+        };
+        for (size_t i = 0; unit && i < ARRAY_SIZE(alias); i++)
+                if (streq(unit, alias[i][0]))
+                        return alias[i][1];
+        return unit;
+}
+
 void sample_value(struct sample *s, const char *key, const char *subject, double value, const char *unit)
 {
-        struct svalue v = {.key = key, .subject = subject, .unit = unit, .value = value};
+        struct svalue v = {.key = key, .subject = subject, .unit = unit_canonical(unit), .value = value};
         json_object_array_add(s->values, svalue_to_json(&v));
 }
 

@@ -14,6 +14,9 @@ void sample_init(struct sample *s);
 void sample_free(struct sample *s);
 /* key: dotted like a check ID ("memory.available_bytes"); subject may be NULL. */
 void sample_value(struct sample *s, const char *key, const char *subject, double value, const char *unit);
+/* Units are spelled one way in every output: "bytes" (not "B"), "seconds", "Hz", "%";
+ * sample_value() applies it. */
+const char *unit_canonical(const char *unit);
 void sample_status(struct sample *s, const char *id, const char *subject, enum severity sev, const char *fmt, ...)
         PRINTF(5, 6);
 /* The sample as one JSON object {"values":[...],"statuses":[...]}; the caller owns it. */

@@ -181,6 +181,7 @@ static int load(const struct from_arg *a, struct bundle_info *bi, char **err)
         bi->artifacts = man.artifacts;
         man.artifacts = (struct mf_array){0};
         bi->host = man.host ? xstrdup(man.host) : host_from_tree(topfd);
+        bi->captured = man.start ? xstrdup(man.start) : NULL;
         manifest_free(&man);
 
         r = read_beneath(topfd, "findings.json", MANIFEST_MAX_BYTES, &buf, &len);

@@ -45,6 +45,26 @@ json_object *report_to_json(const struct report *rep)
         for (size_t i = 0; i < rep->nerr; i++)
                 json_object_array_add(errs, json_object_new_string(rep->errors[i]));
         json_object_object_add(o, "errors", errs);
+        if (rep->from) { /* check --from: what was re-checked, and the result */
+                const struct report_from *f = rep->from;
+                json_object *fo = json_object_new_object();
+                json_object_object_add(fo, "bundle", json_object_new_string(f->bundle));
+                json_object_object_add(fo, "host", json_object_new_string(f->host ? f->host : "unknown"));
+                json_object_object_add(fo, "captured", f->captured ? json_object_new_string(f->captured) : NULL);
+                if (f->problem) {
+                        json_object_object_add(fo, "result", json_object_new_string("not compared"));
+                        json_object_object_add(fo, "problem", json_object_new_string(f->problem));
+                } else {
+                        json_object_object_add(fo, "result", json_object_new_string(f->differ ? "differ" : "agree"));
+                        json_object_object_add(fo, "agree", json_object_new_int64((int64_t)f->agree));
+                        json_object_object_add(fo, "differ", json_object_new_int64((int64_t)f->differ));
+                        json_object *d = json_object_new_array();
+                        for (char **p = f->differing; p && *p; p++)
+                                json_object_array_add(d, json_object_new_string(*p));
+                        json_object_object_add(fo, "differing", d);
+                }
+                json_object_object_add(o, "from", fo);
+        }
         return o;
 }
 

@@ -52,7 +52,8 @@ static const struct mf_field finding_fields[] = {
         F_STR_REQ(struct recorded_finding, "summary", summary, 0),
         F_STR(struct recorded_finding, "subject", subject, 0),
         F_STR(struct recorded_finding, "expected", expected, 0),
-        F_STR(struct recorded_finding, "actual", actual, 0),
+        F_STR(struct recorded_finding, "found", found, 0),
+        F_STR(struct recorded_finding, "actual", actual, 0), /* bundles before "found" */
         F_STR(struct recorded_finding, "remedy", remedy, 0),
         F_STR(struct recorded_finding, "evidence", evidence, 0),
 };
@@ -108,6 +109,7 @@ static const struct mf_field info_fields[] = {
         F_BOOL(struct bundle_info, "unpacked", unpacked),
         F_BOOL(struct bundle_info, "has_host", has_host),
         F_STR(struct bundle_info, "host", host, 4096),
+        F_STR(struct bundle_info, "captured", captured, 64),
         F_STR(struct bundle_info, "findings_problem", findings_problem, 0),
         F_ARR(struct bundle_info, "artifacts", artifacts, artifact_schema),
         F_ARR(struct bundle_info, "collectors", collectors, bcollector_schema),

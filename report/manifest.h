@@ -50,6 +50,7 @@ struct manifest {
 struct recorded_finding {
         char *id, *severity, *summary; /* required; severity one of severity_name()'s */
         char *subject, *expected, *actual, *remedy, *evidence;
+        char *found; /* "actual" since the text's "found:" label named it so */
 };
 struct recorded_collector {
         char *name, *status; /* required */
@@ -80,6 +81,7 @@ struct bundle_info {
         struct mf_bool unpacked; /* top is in the temp dir (an archive), not in --from DIR */
         struct mf_bool has_host; /* top/host is a directory */
         char *host;       /* the manifest's host, else the tree's hostname, else "unknown" */
+        char *captured;   /* the manifest's start (ISO 8601 UTC), or NULL */
         char *findings_problem;  /* why there is nothing to compare with, or NULL */
         struct mf_array artifacts;  /* struct manifest_artifact */
         struct mf_array collectors; /* struct bundle_collector */

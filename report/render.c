@@ -5,13 +5,10 @@
 
 #include <errno.h>
 
-static void render_text(FILE *out, const struct report *rep, bool color, int verbose)
-{
-        report_text(out, rep, color, verbose);
-}
-static void render_json(FILE *out, const struct report *rep, bool color, int verbose) { report_json(out, rep); }
-static void render_nagios(FILE *out, const struct report *rep, bool color, int verbose) { report_nagios(out, rep); }
-static void render_prometheus(FILE *out, const struct report *rep, bool color, int verbose)
+static void render_text(FILE *out, const struct report *rep, const struct render_opts *o) { report_text_ex(out, rep, o); }
+static void render_json(FILE *out, const struct report *rep, const struct render_opts *o) { report_json(out, rep); }
+static void render_nagios(FILE *out, const struct report *rep, const struct render_opts *o) { report_nagios(out, rep); }
+static void render_prometheus(FILE *out, const struct report *rep, const struct render_opts *o)
 {
         report_prometheus(out, rep);
 }
@@ -19,7 +16,7 @@ static void render_prometheus(FILE *out, const struct report *rep, bool color, i
 static const struct renderer {
         const char *name;
         enum format fmt;
-        void (*render)(FILE *out, const struct report *rep, bool color, int verbose);
+        void (*render)(FILE *out, const struct report *rep, const struct render_opts *o);
 } renderers[] = {
         {"text", FMT_TEXT, render_text},
         {"json", FMT_JSON, render_json},
@@ -37,11 +34,11 @@ int format_from_name(const char *name, enum format *out)
         return -EINVAL;
 }
 
-void report_render(FILE *out, enum format fmt, const struct report *rep, bool color, int verbose)
+void report_render(FILE *out, enum format fmt, const struct report *rep, const struct render_opts *o)
 {
         for (size_t i = 0; i < ARRAY_SIZE(renderers); i++)
                 if (renderers[i].fmt == fmt) {
-                        renderers[i].render(out, rep, color, verbose);
+                        renderers[i].render(out, rep, o);
                         return;
                 }
 }

@@ -6,6 +6,16 @@
 
 #define REPORT_SCHEMA 1
 
+/* check --from: the bundle the run re-checked, and how its findings compare. */
+struct report_from {
+        const char *bundle;     /* as given */
+        const char *host;       /* the bundle's host */
+        const char *captured;   /* when the bundle was made (its manifest's start) */
+        const char *problem;    /* its findings could not be compared: why; NULL otherwise */
+        size_t agree, differ;   /* collectors whose findings are the same / differ */
+        char **differing;       /* the names of those that differ, NULL-terminated */
+};
+
 struct report {
         const char *host;
         const char *root;      /* "/" or --root / --from directory */
@@ -16,6 +26,14 @@ struct report {
         char **errors;         /* run-level errors (also printed on stderr) */
         size_t nerr;
         size_t ignored;        /* findings [ignore] left out (not in r[], not in the verdict) */
+        const struct report_from *from; /* check --from, else NULL */
+};
+
+/* How a report is shown: colour (cmd/ decides: --color, NO_COLOR, TERM, a TTY),
+ * ASCII only (a locale that is not UTF-8), -v, -q (the problems and the summary). */
+struct render_opts {
+        bool color, ascii, problems_only;
+        int verbose;
 };
 
 enum format { FMT_TEXT, FMT_JSON, FMT_NAGIOS, FMT_PROMETHEUS };
@@ -26,11 +44,12 @@ int report_exit_code(const struct report *rep);
 void report_count(const struct report *rep, size_t counts[_SEV_MAX]);
 
 void report_text(FILE *out, const struct report *rep, bool color, int verbose);
+void report_text_ex(FILE *out, const struct report *rep, const struct render_opts *o);
 json_object *report_to_json(const struct report *rep);
 void report_json(FILE *out, const struct report *rep);
 void report_nagios(FILE *out, const struct report *rep);
 void report_prometheus(FILE *out, const struct report *rep);
-void report_render(FILE *out, enum format fmt, const struct report *rep, bool color, int verbose);
+void report_render(FILE *out, enum format fmt, const struct report *rep, const struct render_opts *o);
 
 /* ISO 8601 UTC of a realtime ms timestamp. */
 void format_utc(uint64_t ms, char buf[static 32]);

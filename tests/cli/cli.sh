@@ -93,17 +93,18 @@ t_is "$(printf '%s' "$OUT" | jq -r '.schema')" 1 "json: schema version"
 t_is "$(printf '%s' "$OUT" | jq -r '.worst + " " + (.exit_code|tostring)')" "crit 2" "json: worst and exit_code"
 t_is "$(t_sev memory.available)" crit "json: memory.available is crit"
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="shm") | .status')" not_selected "json: collectors outside --only are not_selected"
-t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .findings[0] | [.expected, .actual, .evidence] | join("|")')" \
-        "MemAvailable >= 10% of MemTotal|3.0%|/proc/meminfo" "json: expected, actual, evidence"
+t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name=="memory") | .findings[0] | [.expected, .found, .evidence] | join("|")')" \
+        "MemAvailable >= 10% of MemTotal|3.0%|/proc/meminfo" "json: expected, found, evidence"
 
 t_run check --root "$root" --only memory --format nagios
 t_is "$RC" 2 "nagios: exit 2"
-t_like "$OUT" '^EVODIAG CRITICAL - memory.available: .* \| crit=1;;;0 warn=0;;;0 unknown=0;;;0 ok=3;;;0 duration=[0-9.]+s$' "nagios: one status line with perfdata"
-t_is "$(printf '%s\n' "$OUT" | wc -l)" 1 "nagios: exactly one line"
+t_like "$OUT" '^EVODIAG CRITICAL - memory.available: .* \| crit=1;;;0 warn=0;;;0 unknown=0;;;0 ok=3;;;0 info=0;;;0 skipped=0;;;0 duration=[0-9.]+s$' "nagios: one status line with perfdata"
+t_like "$(printf '%s\n' "$OUT" | tail -n +2)" '^CRITICAL memory.available: 29.3 MiB' "nagios: then the long output"
+t_is "$(printf '%s\n' "$OUT" | wc -l)" 2 "nagios: the status line and one long-output line per problem"
 
 t_run check --root "$root" --only memory --format prometheus
-t_like "$OUT" 'evodiag_check_status\{collector="memory",id="memory.available",subject="",severity="crit"\} 2' "prometheus: status sample"
-t_like "$OUT" 'evodiag_exit_code 2' "prometheus: exit code gauge"
+t_like "$OUT" 'evodiag_check_status\{source="check",id="memory.available"\} 2' "prometheus: status sample"
+t_like "$OUT" 'evodiag_exit_code\{source="check"\} 2' "prometheus: exit code gauge"
 bad=$(printf '%s\n' "$OUT" | grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+)$')
 t_is "$bad" "" "prometheus: every line is valid exposition format"
 
@@ -125,9 +126,11 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
         t_like "$(comp evodiag check --on)" "^--only $" "bash completion: check's options"
         t_like "$(comp evodiag check --only me)" "^memory $" "bash completion: collector names for --only"
         t_like "$(comp evodiag explain memory.av)" "^memory.available $" "bash completion: check IDs for explain"
+        t_like "$(comp evodiag check --id memory.av)" "^memory.available $" "bash completion: check IDs for check --id"
         t_is "$(comp evodiag watch --rec)" "--record --record-max " "bash completion: watch's options, from its --help"
-        t_is "$(comp evodiag list --)" "--config --help --root --verbose " "bash completion: list's options are its common ones"
+        t_is "$(comp evodiag list --)" "--config --help --json --root --verbose " "bash completion: list's options, from its --help"
 else
+        t_skip "bash-completion is not installed"
         t_skip "bash-completion is not installed"
         t_skip "bash-completion is not installed"
         t_skip "bash-completion is not installed"

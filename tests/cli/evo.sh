@@ -99,7 +99,7 @@ t_like "$(id_field evo.stalled summary)" "needs the live system \(two samples\),
 t_like "$(id_field evo.orphaned summary)" "^1 of 1 EVO segment have a live writer" "orphaned ok counts the segment"
 t_like "$(id_field evo.reader_access summary)" "every EVO reader can open" "reader access ok"
 
-t_run check --root "$root" --only evo
+t_run check --root "$root" --only evo -v # -v: ok lines listed, not folded into a count
 t_is "$RC" 0 "healthy text: exit 0"
 t_like "$OUT" "  OK +evo.segments +evo_hal_cu: P2P hal->cu, 4.0 KiB" "text: the inventory line"
 t_like "$OUT" "  SKIPPED +evo.stalled +heartbeat progress not judged" "text: the skipped live check"

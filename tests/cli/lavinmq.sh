@@ -65,7 +65,7 @@ t_like "$(field lavinmq.data_dir actual)" "largest: /var/lib/lavinmq/42099b4af02
 t_is "$(field lavinmq.listening summary)" "all 4 configured listeners listen: amqp :::5672, mgmt :::15672, mqtt :::1883, metrics 127.0.0.1:15692" \
         "listening: all from /proc/net/tcp and tcp6"
 t_is "$(field lavinmq.api summary)" "not asked: --root is not the live system" "api: not asked under --root"
-t_run check --root "$root" --only lavinmq
+t_run check --root "$root" --only lavinmq -v # -v: ok lines listed, not folded into a count
 t_like "$OUT" "OK +lavinmq.map_headroom +map areas in /proc/4242/maps: 300 of vm.max_map_count 1000000" "text output: the map headroom line"
 t_like "$OUT" "OK: 0 crit, 0 warn, 0 unknown, 7 ok, 0 info, 5 skipped" "text output: the summary line"
 
@@ -345,7 +345,7 @@ if [ -n "$TMPFS" ]; then
 else
         t_skip "disk on tmpfs needs root and unshare"
 fi
-live 100G check --only lavinmq
+live 100G check --only lavinmq -v
 t_like "$OUT" "OK +lavinmq\.api +LavinMQ 2\.4\.0 answers over the control socket" "live healthy: text output"
 
 # Over the management port with credentials from evodiag's config.

@@ -68,7 +68,7 @@ t_like "$(sub_field shm.posix_objects /dev/shm/vgpu summary)" "symlink to /var/v
 t_like "$(id_field shm.mappers summary)" "maps of 1 process scanned: 1 map shared memory" "the maps scan counts the mapper"
 t_like "$(id_field shm.shmall summary)" "SysV segments hold 16 pages \(64.0 KiB\) of kernel.shmall = unlimited" "shmall in pages, the default shown as unlimited"
 
-t_run check --root "$root" --only shm
+t_run check --root "$root" --only shm -v # -v: ok lines listed, not folded into a count
 t_is "$RC" 0 "healthy text: exit 0"
 t_like "$OUT" "  OK +shm.tmpfs +/dev/shm is tmpfs \(writable tmpfs\)" "text: the tmpfs line"
 t_like "$OUT" "  SKIPPED +shm.tmpfs_usage " "text: usage skipped under --root"

@@ -105,10 +105,10 @@ t_is "$(ls -A "$tf" | grep -v '^evodiag_watch.prom$')" "" "no temporary file lef
 P=$(cat "$prom")
 bad=$(printf '%s\n' "$P" | grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+)$')
 t_is "$bad" "" "textfile: every line is valid exposition format"
-t_like "$P" 'evodiag_watch_status\{id="fds.system",subject="",severity="crit"\} 2' "textfile: status gauge"
-t_like "$P" 'evodiag_watch_value\{key="hugepages.available",subject="2M"\} 0' "textfile: value gauge"
-t_like "$P" 'evodiag_watch_sampler_up\{collector="fds"\} 1' "textfile: sampler up"
-t_is "$(printf '%s\n' "$P" | grep -c '^# TYPE evodiag_watch_value gauge$')" 1 "textfile: one TYPE line per metric"
+t_like "$P" 'evodiag_check_status\{source="watch",id="fds.system"\} 2' "textfile: status gauge"
+t_like "$P" 'evodiag_hugepages_available_pages\{source="watch",pool="2M"\} 0' "textfile: value gauge"
+t_like "$P" 'evodiag_collector_up\{source="watch",collector="fds"\} 1' "textfile: sampler up"
+t_is "$(printf '%s\n' "$P" | grep -c '^# TYPE evodiag_hugepages_available_pages gauge$')" 1 "textfile: one TYPE line per metric"
 
 # ---- replay ----
 t_run watch --replay "$rec"

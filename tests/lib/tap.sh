@@ -4,6 +4,9 @@
 #   t_sev ID             severities of finding ID in $OUT (JSON), comma-joined
 #   t_done               prints the plan; exits 1 if anything failed
 set -u
+# Text output follows the locale (ASCII only where it is not UTF-8): tests that read
+# it expect UTF-8 whatever the caller's environment; a test wanting ASCII sets LC_ALL=C.
+export LC_ALL=C.UTF-8
 : "${EVODIAG:?run through make check (EVODIAG is the binary under test)}"
 : "${TOP_SRCDIR:?}"
 FIXTURES="$TOP_SRCDIR/tests/fixtures"

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "lib/finding.h"
+#include "lib/escape.h"
+#include "lib/sample.h"
 
 static void test_exit_codes(void **state)
 {
@@ -70,6 +72,72 @@ static void test_round_trip(void **state)
         findings_free(&out);
 }
 
+/* JSON says "found", as the text report's label; bundles that said "actual" still read. */
+static void test_found_and_measure(void **state)
+{
+        (void)state;
+        struct findings fs = {0};
+        struct finding *f = fnd_add(&fs, SEV_WARN, "fds.system", "x");
+        fnd_actual(f, "97%%");
+        fnd_measure(f, "fds.system_used_ratio", 0.97);
+        f = fnd_add(&fs, SEV_OK, "fds.system", "y");
+        fnd_measure(f, "Bad Key", 1);           /* not a key: not recorded */
+        fnd_measure(f, "fds.nan_ratio", 0.0 / 0.0); /* not finite: not recorded */
+        json_object *j = findings_to_json(&fs);
+        json_object *o = json_object_array_get_idx(j, 0), *v;
+        assert_true(json_object_object_get_ex(o, "found", &v));
+        assert_string_equal(json_object_get_string(v), "97%");
+        assert_true(json_object_object_get_ex(o, "actual", &v)); /* schema 1's name, kept */
+        assert_string_equal(json_object_get_string(v), "97%");
+        assert_true(json_object_object_get_ex(o, "measure", &v));
+        assert_false(json_object_object_get_ex(json_object_array_get_idx(j, 1), "measure", &v));
+        struct findings back = {0};
+        assert_int_equal(findings_from_json(&back, j), 0);
+        assert_string_equal(back.v[0].actual, "97%");
+        assert_string_equal(back.v[0].measure, "fds.system_used_ratio");
+        assert_true(back.v[0].value > 0.969 && back.v[0].value < 0.971);
+        assert_null(back.v[1].measure);
+        json_object *old = json_tokener_parse("[{\"id\":\"a.b\",\"severity\":\"ok\",\"summary\":\"s\",\"actual\":\"old\"}]");
+        struct findings o2 = {0};
+        assert_int_equal(findings_from_json(&o2, old), 0);
+        assert_string_equal(o2.v[0].actual, "old");
+        assert_int_equal(findings_keep_id(&back, "nosuch"), 0);
+        json_object_put(old);
+        json_object_put(j);
+        findings_free(&fs);
+        findings_free(&back);
+        findings_free(&o2);
+}
+
+/* Units are spelled one way: "bytes", never "B". */
+static void test_units(void **state)
+{
+        (void)state;
+        assert_string_equal(unit_canonical("B"), "bytes");
+        assert_string_equal(unit_canonical("bytes"), "bytes");
+        assert_string_equal(unit_canonical("Hz"), "Hz");
+        assert_null(unit_canonical(NULL));
+        struct sample s;
+        sample_init(&s);
+        sample_value(&s, "lavinmq.rss_bytes", NULL, 5, "B");
+        json_object *o = sample_to_json(&s), *vals, *u;
+        assert_true(json_object_object_get_ex(o, "values", &vals));
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(vals, 0), "unit", &u));
+        assert_string_equal(json_object_get_string(u), "bytes");
+        json_object_put(o);
+        sample_free(&s);
+}
+
+/* LC_ALL=C: our punctuation in ASCII, other code points escaped, ASCII passes. */
+static void test_ascii(void **state)
+{
+        (void)state;
+        struct strbuf b = {0};
+        esc_text(&b, "shm \u2014 ok\u2026 caf\u00e9 \xff", ESC_ASCII);
+        assert_string_equal(b.s, "shm -- ok... caf\\u00e9 \\xff");
+        sb_free(&b);
+}
+
 static void test_from_bad_json(void **state)
 {
         struct findings out = {0};
@@ -106,7 +174,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_codes), cmocka_unit_test(test_worst),
                 cmocka_unit_test(test_round_trip), cmocka_unit_test(test_from_bad_json),
-                cmocka_unit_test(test_move),
+                cmocka_unit_test(test_move), cmocka_unit_test(test_found_and_measure),
+                cmocka_unit_test(test_units), cmocka_unit_test(test_ascii),
         };
         return cmocka_run_group_tests_name("finding", tests, NULL, NULL);
 }
