@@ -13,6 +13,7 @@ extern const struct collector memory_collector;
 extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
+extern const struct collector mediator_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -25,6 +26,7 @@ const struct collector *const collectors[] = {
         &evo_collector,
         &lavinmq_collector,
         &perf_collector,
+        &mediator_collector,
         NULL,
 };
 
