@@ -193,6 +193,7 @@ struct mx {
         /* the daemon */
         const struct proc *daemon;
         enum trust_by by;
+        bool phase3, daemon_p3; /* a trusted mediator_phase3 runs; m->daemon is one */
         size_t ndaemon, nimp;
         int imp_pid;
         unsigned imp_uid;
@@ -296,8 +297,11 @@ static void find_daemon(struct mx *m)
                         continue;
                 }
                 m->ndaemon++;
-                if (!m->daemon || p->pid == m->lock_pid)
-                        m->daemon = p, m->by = tp.by;
+                bool p3 = component_named(p, "mediator_phase3");
+                m->phase3 |= p3;
+                /* the one the lock names, else phase 3's, else the first */
+                if (!m->daemon || p->pid == m->lock_pid || (p3 && !m->daemon_p3 && m->daemon->pid != m->lock_pid))
+                        m->daemon = p, m->by = tp.by, m->daemon_p3 = p3;
         }
         if (m->daemon) {
                 char path[64];
@@ -340,7 +344,7 @@ static void check_lock(struct mx *m, struct findings *fs)
         const char *path = conf_str(m->c, "lock_file");
         struct finding *f;
         if (m->lock_err == -ENOENT) {
-                bool p3 = m->daemon && streq(m->daemon->comm, "mediator_phase3");
+                bool p3 = m->phase3;
                 f = fnd_add(fs, p3 ? SEV_WARN : SEV_SKIPPED, "mediator.lock", "%s absent%s", path,
                             p3 ? " while mediator_phase3 runs" : "");
                 return;
@@ -665,6 +669,12 @@ static void read_vmfile(struct mx *m, struct vmfile *vf, size_t cap)
                 vf->err = (int)vf->len;
 }
 
+static int by_vm_id(const void *a, const void *b)
+{
+        const struct vm *x = a, *y = b;
+        return x->id < y->id ? -1 : x->id > y->id ? 1 : strcmp(x->name, y->name);
+}
+
 static void read_vms(struct mx *m)
 {
         size_t cap = (size_t)mx_conf_bytes(m->c, "request_max", 4096);
@@ -699,6 +709,8 @@ static void read_vms(struct mx *m)
                 snprintf(v->resp.path, PATHSZ, "%s/%s/response.txt", m->shared, de->d_name);
         }
         rootfs_closedir(d);
+        if (m->nvm > 1)
+                qsort(m->vms, m->nvm, sizeof(*m->vms), by_vm_id); /* listing order is the filesystem's */
         m->layout = m->nvm ? MX_LAYOUT_PERVM : MX_LAYOUT_NONE;
         char p[PATHSZ];
         snprintf(p, sizeof(p), "%s/command.txt", m->shared);
@@ -1039,7 +1051,7 @@ static void check_admin(struct mx *m, struct findings *fs, struct bundle_sink *s
         const char *sock = conf_str(m->c, "admin_socket");
         struct stat st;
         if (rootfs_stat(sock, &st, false) < 0) {
-                bool p3 = m->daemon && streq(m->daemon->comm, "mediator_phase3");
+                bool p3 = m->phase3;
                 struct finding *f = fnd_add(fs, p3 ? SEV_WARN : SEV_SKIPPED, "mediator.admin", "no admin socket %s%s",
                                             sock, p3 ? " while mediator_phase3 runs" : "");
                 if (p3)
