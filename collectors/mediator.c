@@ -650,6 +650,26 @@ static void dir_mode_one(struct mx *m, struct findings *fs, const char *path, co
 
 /* ---- per-VM files ---- */
 
+static int stat_deadline(const char *path, uint64_t timeout_ms, struct stat *st);
+static bool is_nfs(const char *type);
+
+/* The shared directory may itself be an NFS mount (a VM's /mnt/vgpu): its mount is
+ * stat()ed in a child under the deadline first, and a mount that does not answer is
+ * never touched in this process. 0, or -ETIMEDOUT. */
+static int nfs_guard(const struct ctx *c, const struct mounts *mnt, const char *path)
+{
+        const struct mount_entry *best = NULL;
+        for (size_t i = 0; mnt && i < mnt->n; i++)
+                if (mx_path_under(path, mnt->v[i].dir) && (!best || strlen(mnt->v[i].dir) >= strlen(best->dir)))
+                        best = &mnt->v[i];
+        if (!best || !is_nfs(best->type))
+                return 0;
+        struct stat st;
+        uint64_t t = mx_budget_ms(c, mx_conf_ms(c, "nfs_stat_timeout", 2000), 1500);
+        int r = t ? stat_deadline(best->dir, t, &st) : -ETIMEDOUT;
+        return r == -ETIMEDOUT ? r : 0;
+}
+
 static void read_vmfile(struct mx *m, struct vmfile *vf, size_t cap)
 {
         int r = rootfs_stat(vf->path, &vf->st, false);
@@ -678,6 +698,10 @@ static int by_vm_id(const void *a, const void *b)
 static void read_vms(struct mx *m)
 {
         size_t cap = (size_t)mx_conf_bytes(m->c, "request_max", 4096);
+        if (nfs_guard(m->c, &m->mnt, m->shared) < 0) {
+                m->dir_err = -ETIMEDOUT;
+                return;
+        }
         if (rootfs_stat(m->shared, &m->dir_st, true) < 0) {
                 m->dir_err = -errno;
                 if (!m->dir_err)
@@ -739,6 +763,14 @@ static int64_t mtime_ms(const struct stat *st)
 
 static void check_vms(struct mx *m, struct findings *fs)
 {
+        if (m->dir_err == -ETIMEDOUT) {
+                const char *ids[] = {"mediator.vm_stale", "mediator.vm_error", "mediator.vm_request",
+                                     "mediator.vm_shared", "mediator.vm_files"};
+                for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+                        fnd_add(fs, SEV_UNKNOWN, ids[i], "%s is on an NFS mount that does not answer: not read",
+                                m->shared);
+                return;
+        }
         if (m->dir_err < 0) {
                 enum severity s = m->dir_err == -ENOENT ? SEV_SKIPPED : SEV_UNKNOWN;
                 const char *ids[] = {"mediator.vm_stale", "mediator.vm_error", "mediator.vm_request",
@@ -877,12 +909,17 @@ static void check_vms(struct mx *m, struct findings *fs)
 
 /* ---- shared directory and its modes ---- */
 
+static const char *dir_why(const struct mx *m)
+{
+        return m->dir_err == -ETIMEDOUT ? "on an NFS mount that does not answer" : rootfs_strerror(m->dir_err);
+}
+
 static void check_shared_dir(struct mx *m, struct findings *fs)
 {
         struct finding *f;
         if (m->dir_err < 0) {
                 f = fnd_add(fs, m->dir_err == -ENOENT ? SEV_WARN : SEV_UNKNOWN, "mediator.shared_dir", "%s: %s",
-                            m->shared, rootfs_strerror(m->dir_err));
+                            m->shared, dir_why(m));
                 fnd_remedy(f, "mkdir -p %s; chmod 777 %s; ln -s %s %s", m->shared, m->shared, m->shared, SHM_LINK);
                 return;
         }
@@ -916,7 +953,7 @@ static void check_dir_mode(struct mx *m, struct findings *fs)
 {
         if (m->dir_err < 0) {
                 fnd_add(fs, m->dir_err == -ENOENT ? SEV_SKIPPED : SEV_UNKNOWN, "mediator.dir_mode", "%s: %s", m->shared,
-                        rootfs_strerror(m->dir_err));
+                        dir_why(m));
                 return;
         }
         bool squash = root_squashed(m);
@@ -1295,9 +1332,16 @@ static void mx_load(struct mx *m, struct ctx *c)
 static bool mediator_detect(struct ctx *c)
 {
         struct stat st;
-        if (rootfs_stat(conf_str(c, "shared_dir"), &st, false) == 0 || rootfs_stat(SHM_LINK, &st, false) == 0 ||
-            rootfs_stat(conf_str(c, "lock_file"), &st, false) == 0)
+        if (rootfs_stat(SHM_LINK, &st, false) == 0 || rootfs_stat(conf_str(c, "lock_file"), &st, false) == 0)
                 return true;
+        _cleanup_free_ char *mt = NULL;
+        struct mounts mnt = {0};
+        if (rootfs_read("/proc/mounts", 8u << 20, &mt, NULL) >= 0)
+                mounts_parse(mt, &mnt);
+        int g = nfs_guard(c, &mnt, conf_str(c, "shared_dir"));
+        mounts_free(&mnt);
+        if (g < 0 || rootfs_stat(conf_str(c, "shared_dir"), &st, false) == 0)
+                return true; /* a dead NFS mount at the shared directory is the mediator's business */
         struct mx m = {.c = c, .shared = conf_str(c, "shared_dir")};
         bool found = false;
         _cleanup_free_ char *t = NULL;

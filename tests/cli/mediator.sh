@@ -195,13 +195,21 @@ printf '10.0.0.1:/var/vgpu /mnt/vgpu nfs rw,relatime,vers=3,hard,actimeo=30,addr
 md "$root"
 t_is "$(t_sev mediator.nfs_mount)" info "nfs mount: actimeo=30 info"
 t_like "$(t_sum mediator.nfs_mount)" "/mnt/vgpu \(hard from 10.0.0.1:/var/vgpu\) caches attributes up to 30 s" "nfs mount: options"
-if t_have_hooks 3; then
+if t_have_hooks 6; then
         t0=${EPOCHREALTIME/./}
         EVODIAG_FAULT=mediator_nfs_stat:hang md "$root" --collector-timeout 6s
         ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
         t_is "$(t_sev mediator.nfs_mount)" crit "dead NFS server: crit"
         t_like "$(t_sum mediator.nfs_mount)" "does not answer within 2000 ms: NFS server dead" "dead NFS server: says so"
         if [ "$ms" -lt 6000 ]; then t_pass "dead NFS server: finished in $ms ms (< 6 s deadline)"; else t_fail "dead NFS server: $ms ms"; fi
+        # The shared directory on the dead mount (the VM side): never read in the collector itself.
+        printf '[mediator]\nshared_dir = /mnt/vgpu\n' >"$T_TMP/vmside.conf"
+        t0=${EPOCHREALTIME/./}
+        EVODIAG_CONFIG="$T_TMP/vmside.conf" EVODIAG_FAULT=mediator_nfs_stat:hang md "$root" --collector-timeout 8s
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        t_like "$(t_sum mediator.vm_stale)" "^/mnt/vgpu is on an NFS mount that does not answer: not read" "dead shared dir: not read"
+        t_is "$(t_sev mediator.vm_files)" unknown "dead shared dir: per-VM checks unknown"
+        if [ "$ms" -lt 8000 ]; then t_pass "dead shared dir: finished in $ms ms (< 8 s deadline)"; else t_fail "dead shared dir: $ms ms"; fi
 fi
 
 # ---- watch: staleness per VM ----
