@@ -1274,7 +1274,8 @@ static void check_cuda_sanity(struct mx *m, struct findings *fs)
          * others, nor any directory on the way). */
         _cleanup_free_ char *why = NULL;
         _cleanup_close_ int bfd = -1;
-        int r = bin[0] == '/' ? trust_walk(&m->tr, AT_FDCWD, bin, TRUST_FILE, &bfd, &why) : -EINVAL;
+        _cleanup_close_ int rootfd = rootfs_open("/", O_PATH | O_DIRECTORY);
+        int r = bin[0] != '/' ? -EINVAL : rootfd < 0 ? rootfd : trust_walk(&m->tr, rootfd, bin, TRUST_FILE, &bfd, &why);
         if (r == -ENOENT) {
                 fnd_add(fs, SEV_SKIPPED, "mediator.cuda_sanity", "%s not present", bin);
                 return;

@@ -183,6 +183,19 @@ printf '[mediator]\nlog_tail = 60\n' >"$T_TMP/tail.conf"
 EVODIAG_CONFIG="$T_TMP/tail.conf" md "$root"
 t_like "$(t_sum mediator.log)" "in the last 1 lines" "log_tail bounds the window (the cut first line skipped)"
 
+# ---- QEMU data sockets: listed with whether they exist, never connected to ----
+root=$(good_root qemu)
+mkdir -p "$root/srv/vm1/tmp" "$root/srv/vm2/tmp"
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$root/srv/vm1/tmp/vgpu-mediator.sock"
+fx_proc "$root" 501 qemu-system-x86 cmdline="qemu-system-x86_64 -m 4096 -chroot /srv/vm1 -name vm1"
+fx_proc "$root" 502 qemu-system-x86 cmdline="qemu-system-x86_64 -run-with chroot=/srv/vm2,user=qemu"
+md "$root"
+t_is "$(t_sev mediator.data_sockets)" info "qemu: one data socket missing: info"
+t_like "$(t_sum mediator.data_sockets)" "QEMU pid 502 has no mediator data socket /srv/vm2/tmp/vgpu-mediator.sock" "qemu: the missing one named"
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$root/srv/vm2/tmp/vgpu-mediator.sock"
+md "$root"
+t_like "$(t_sev mediator.data_sockets):$(t_sum mediator.data_sockets)" "^ok:2 QEMU chroot" "qemu: both present: ok"
+
 # ---- not relevant without any trace of it ----
 root=$(fx_root none)
 md "$root"
@@ -314,6 +327,39 @@ live
 t_like "$(t_sum mediator.admin)" "not asked: the socket is served by uid 65534" "admin served by nobody: not asked"
 t_is "$(cat "$L/admin.log" 2>/dev/null)" "" "admin served by nobody: no request sent"
 stop_admin
+
+# cuda_sanity, only with --allow-intrusive: fake test binaries (root-owned, in a 755 directory).
+mkdir -p "$L/bin"
+chmod 755 "$L/bin"
+printf '#!/bin/sh\necho "CUDA devices: 1"\necho "CUDA sanity OK"\n' >"$L/bin/ok"
+printf '#!/bin/sh\necho "cudaGetDeviceCount failed: no CUDA-capable device is detected"\nexit 1\n' >"$L/bin/fail"
+printf '#!/bin/sh\nexec sleep 300\n' >"$L/bin/hang"
+cp "$L/bin/ok" "$L/bin/writable"
+chmod 755 "$L"/bin/*
+chmod 777 "$L/bin/writable"
+sanity() { # BINARY [TIMEOUT]
+        printf '[mediator]\nlock_file = %s\nshared_dir = %s\nlog = %s\ncuda_sanity = %s\ncuda_sanity_timeout = %s\n' \
+                "$L/none.lock" "$L/vgpu" "$L/mediator.log" "$1" "${2:-10s}" >"$T_TMP/sanity.conf"
+        EVODIAG_CONFIG="$T_TMP/sanity.conf" t_run check --only mediator --json --allow-intrusive
+}
+EVODIAG_CONFIG="$T_TMP/live.conf" t_run check --only mediator --json
+t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^skipped:needs --allow-intrusive" "cuda_sanity: not without --allow-intrusive"
+sanity "$L/bin/ok"
+t_is "$(t_sev mediator.cuda_sanity)" ok "cuda_sanity OK: ok"
+sanity "$L/bin/fail"
+t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*cudaGetDeviceCount failed: no CUDA-capable device" \
+        "cuda_sanity failing: crit with its line"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "mediator.cuda_sanity") | .remedy')" "Plan B" \
+        "cuda_sanity failing: the guide's Plan B"
+t0=${EPOCHREALTIME/./}
+sanity "$L/bin/hang" 1s
+ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*did not finish within 1000 ms \(killed\)" "cuda_sanity hanging: killed, crit"
+if [ "$ms" -lt 8000 ]; then t_pass "cuda_sanity hanging: done in $ms ms"; else t_fail "cuda_sanity hanging: $ms ms"; fi
+sanity "$L/bin/writable"
+t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^warn:.*writable/?.* not run: " "cuda_sanity world-writable: not run"
+sanity "$L/bin/absent"
+t_is "$(t_sev mediator.cuda_sanity)" skipped "cuda_sanity absent: skipped"
 
 # Bundle: the admin replies (health and metrics), the listings and the log tail.
 admin good
