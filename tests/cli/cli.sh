@@ -123,7 +123,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
         }
         t_like "$(comp evodiag "")" "bundle check explain help list version watch" "bash completion: the verbs"
         t_like "$(comp evodiag check --on)" "^--only $" "bash completion: check's options"
-        t_like "$(comp evodiag check --only me)" "^memory $" "bash completion: collector names for --only"
+        t_like "$(comp evodiag check --only mem)" "^memory $" "bash completion: collector names for --only"
         t_like "$(comp evodiag explain memory.av)" "^memory.available $" "bash completion: check IDs for explain"
         t_is "$(comp evodiag watch --rec)" "--record --record-max " "bash completion: watch's options, from its --help"
         t_is "$(comp evodiag list --)" "--config --help --root --verbose " "bash completion: list's options are its common ones"
