@@ -94,13 +94,15 @@ static const struct check_info checks[] = {
          "collector's deadline ([mediator] nfs_stat_timeout): crit when it does not answer (dead\n"
          "server; a hard mount blocks every reader). Its options are reported; actimeo (or\n"
          "acregmax) above 1 s is info: the other side's updates show late (guide error 7).\n"
-         "Fix: restart the server, or umount -f -l the mount; mount -o actimeo=1 for freshness."},
+         "Fix: restart the server, or umount -f -l the mount; mount -o actimeo=1 for freshness.",
+         true},
         {"mediator.vm_stale", "VM requests answered",
          "Per VM (vmN/request.txt vs response.txt, or phase 1 command.txt vs response.txt): a\n"
          "non-empty request newer than its response by more than [mediator] stale_after means the\n"
          "mediator is not answering (not running, stuck, or not seeing updates over NFS: guide\n"
          "error 7). Warn. Fix: check the mediator (mediator.process, its log), then the mount's\n"
-         "attribute caching (actimeo=1)."},
+         "attribute caching (actimeo=1).",
+         true},
         {"mediator.vm_error", "VM responses without errors",
          "response.txt holds \"status:message\"; status 2 is an error (\"2:Unknown command: N\").\n"
          "Warn with the message. Fix: what the message says; unknown commands come from a client\n"
@@ -170,6 +172,8 @@ static const struct config_key config[] = {
 
 struct vmfile {
         char path[PATHSZ];
+        char rpath[PATHSZ]; /* what is read: path, or a link's target resolved by hand */
+        bool outside;       /* a link out of the shared directory: never read */
         int err;          /* 0, -ENOENT, or why it could not be read */
         struct stat st;   /* lstat */
         bool have_target; /* stat (links followed) worked */
@@ -670,6 +674,32 @@ static int nfs_guard(const struct ctx *c, const struct mounts *mnt, const char *
         return r == -ETIMEDOUT ? r : 0;
 }
 
+/* "/a/./b/../c" -> "/a/c", in place (".." stops at "/"). */
+static void norm_path(char *p)
+{
+        char *out = p, *in = p;
+        while (*in) {
+                while (*in == '/')
+                        in++;
+                size_t n = strcspn(in, "/");
+                if (!n)
+                        break;
+                if (n == 1 && in[0] == '.') {
+                } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+                        while (out > p && *--out != '/')
+                                ;
+                } else {
+                        *out++ = '/';
+                        memmove(out, in, n);
+                        out += n;
+                }
+                in += n;
+        }
+        if (out == p)
+                *out++ = '/';
+        *out = 0;
+}
+
 static void read_vmfile(struct mx *m, struct vmfile *vf, size_t cap)
 {
         int r = rootfs_stat(vf->path, &vf->st, false);
@@ -677,14 +707,37 @@ static void read_vmfile(struct mx *m, struct vmfile *vf, size_t cap)
                 vf->err = r;
                 return;
         }
-        vf->have_target = rootfs_stat(vf->path, &vf->tst, true) == 0;
-        if (S_ISLNK(vf->st.st_mode) && !vf->have_target) {
-                vf->err = -ENOENT;
-                return;
+        snprintf(vf->rpath, PATHSZ, "%s", vf->path);
+        /* What a link names, resolved by hand from its text (one level): a bundle records
+         * the link's text and the target's lstat, never a stat through the link. */
+        vf->tst = vf->st;
+        vf->have_target = true;
+        if (S_ISLNK(vf->st.st_mode)) {
+                _cleanup_free_ char *t = NULL, *abs = NULL;
+                vf->have_target = false;
+                if (rootfs_readlink(vf->path, &t) >= 0) {
+                        const char *slash = strrchr(vf->path, '/');
+                        abs = t[0] == '/' ? xstrdup(t)
+                                          : xasprintf("%.*s/%s", (int)(slash ? slash - vf->path : 0), vf->path, t);
+                        norm_path(abs);
+                        snprintf(vf->rpath, PATHSZ, "%s", abs);
+                        /* A VM (root over no_root_squash) or a local user can point it anywhere:
+                         * evodiag reads nothing outside the shared directory for them. */
+                        if (!mx_path_under(abs, m->shared)) {
+                                vf->outside = true;
+                                vf->err = -EPERM;
+                                return;
+                        }
+                        vf->have_target = rootfs_stat(abs, &vf->tst, false) == 0 && !S_ISLNK(vf->tst.st_mode);
+                }
+                if (!vf->have_target && rootfs_stat(vf->path, &vf->tst, true) < 0) {
+                        vf->err = -ENOENT;
+                        return;
+                }
+                vf->have_target = true;
         }
-        (void)m;
         /* rootfs_read: O_NONBLOCK open, regular files only, plain read() up to cap. */
-        vf->len = rootfs_read(vf->path, cap, &vf->text, &vf->truncated);
+        vf->len = rootfs_read(vf->rpath, cap, &vf->text, &vf->truncated);
         if (vf->len < 0)
                 vf->err = (int)vf->len;
 }
@@ -751,8 +804,27 @@ static void read_vms(struct mx *m)
                         m->layout = MX_LAYOUT_PHASE1;
         }
         for (size_t i = 0; i < m->nvm; i++) {
-                read_vmfile(m, &m->vms[i].req, cap);
-                read_vmfile(m, &m->vms[i].resp, 4096);
+                struct vm *v = &m->vms[i];
+                char dp[PATHSZ];
+                struct stat ds;
+                _cleanup_free_ char *t = NULL;
+                snprintf(dp, sizeof(dp), "%s/%s", m->shared, v->name);
+                /* vmN itself a link out of the shared directory: nothing in it is read. */
+                if (v->has_id && rootfs_stat(dp, &ds, false) == 0 && S_ISLNK(ds.st_mode) && rootfs_readlink(dp, &t) >= 0) {
+                        _cleanup_free_ char *abs = t[0] == '/' ? xstrdup(t) : xasprintf("%s/%s", m->shared, t);
+                        norm_path(abs);
+                        if (!mx_path_under(abs, m->shared)) {
+                                struct vmfile *fv[2] = {&v->req, &v->resp};
+                                for (int k = 0; k < 2; k++) {
+                                        fv[k]->outside = true;
+                                        fv[k]->err = -EPERM;
+                                        snprintf(fv[k]->rpath, PATHSZ, "%s", abs);
+                                }
+                                continue;
+                        }
+                }
+                read_vmfile(m, &v->req, cap);
+                read_vmfile(m, &v->resp, 4096);
         }
 }
 
@@ -788,7 +860,15 @@ static void check_vms(struct mx *m, struct findings *fs)
                 struct vmfile *fsv[2] = {&v->req, &v->resp};
                 for (int k = 0; k < 2; k++) {
                         struct vmfile *vf = fsv[k];
-                        if (vf->err < 0 && vf->err != -ENOENT) {
+                        if (vf->outside) {
+                                n_files++;
+                                struct finding *f = fnd_add(fs, SEV_WARN, "mediator.vm_files",
+                                                            "%s leads (by a symlink) to %s, outside %s: not read", vf->path,
+                                                            vf->rpath, m->shared);
+                                fnd_subject(f, "%s", v->name);
+                                fnd_remedy(f, "rm %s (and find out who made it: a VM's root can, over no_root_squash)",
+                                           vf->path);
+                        } else if (vf->err < 0 && vf->err != -ENOENT) {
                                 n_files++;
                                 struct finding *f = fnd_add(fs, SEV_WARN, "mediator.vm_files", "%s: %s", vf->path,
                                                             rootfs_strerror(vf->err));
@@ -938,8 +1018,12 @@ static void check_shared_dir(struct mx *m, struct findings *fs)
         }
         _cleanup_free_ char *target = NULL;
         struct stat ts;
-        bool same = rootfs_readlink(SHM_LINK, &target) >= 0 && rootfs_stat(SHM_LINK, &ts, true) == 0 &&
-                    ts.st_ino == m->dir_st.st_ino && ts.st_dev == m->dir_st.st_dev;
+        bool text_same = rootfs_readlink(SHM_LINK, &target) >= 0 && target[0] == '/' &&
+                         mx_path_under(target, m->shared) && mx_path_under(m->shared, target);
+        /* On the live system a relative or indirect link counts when it reaches the same
+         * directory; a bundle's copy has other inodes, so there the target's text decides. */
+        bool same = text_same || (rootfs_is_live() && rootfs_stat(SHM_LINK, &ts, true) == 0 &&
+                                  ts.st_ino == m->dir_st.st_ino && ts.st_dev == m->dir_st.st_dev);
         if (!same) {
                 f = fnd_add(fs, SEV_WARN, "mediator.shared_dir", "%s points to %s, not to %s", SHM_LINK,
                             target ? target : "(unreadable)", m->shared);
@@ -1216,6 +1300,19 @@ static long log_tail(const char *path, size_t tail, char **out, bool *cut, int *
                 got += (size_t)r;
         }
         buf[got] = 0;
+        if (*cut) {
+                /* Start at a whole line: the window is the same when a bundle's copy is read again. */
+                char *nl = memchr(buf, '\n', got);
+                size_t drop = nl ? (size_t)(nl - buf) + 1 : got;
+                memmove(buf, buf + drop, got - drop + 1);
+                got -= drop;
+        }
+        if (rootfs_tracing()) {
+                /* A bundle: these bytes are what is stored (and what check --from reads). */
+                rootfs_snapshot_put(path, buf, got);
+                free(buf);
+                return rootfs_read(path, tail, out, NULL);
+        }
         *out = buf;
         return (long)got;
 }
@@ -1238,7 +1335,7 @@ static void check_log(struct mx *m, struct findings *fs, struct bundle_sink *sin
         if (sink)
                 sink_text(sink, "log-tail.txt", "file", path, text, (size_t)n);
         struct mx_logscan ls;
-        mx_log_scan(text, (size_t)n, cut, &ls);
+        mx_log_scan(text, (size_t)n, false, &ls);
         struct finding *f;
         if (ls.cuda) {
                 f = fnd_add(fs, SEV_CRIT, "mediator.log", "%zu CUDA error line(s) in the last %zu lines of %s; last: %s",

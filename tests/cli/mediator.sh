@@ -142,6 +142,10 @@ t_like "$(t_sum mediator.vm_request)" "vm5/request.txt is 6000 bytes, more than 
 t_like "$(t_sum mediator.vm_shared)" "vm6/response.txt and .*vm7/response.txt are one file \(hard link\)" "vms: hard link crit"
 t_like "$(t_sum mediator.vm_shared)" "vm3/request.txt and .*vm7/request.txt are one file \(symlink\)" "vms: symlink crit"
 t_is "$(t_sev mediator.vm_shared)" crit,crit "vms: two shared files, both crit"
+# A bundle of it reaches the same verdicts offline (vm_stale, which depends on the clock, is live).
+t_run bundle --root "$root" --only mediator -o "$T_TMP/vms.tar.gz"
+t_run check --from "$T_TMP/vms.tar.gz" --only mediator
+t_like "$ERR" "re-checked offline: 1 collectors agree with the bundle's recorded findings, 0 differ" "vms: check --from agrees"
 # stale_after from the config: 10 minutes makes vm1 fresh
 printf '[mediator]\nstale_after = 10m\nrequest_max = 8k\n' >"$T_TMP/md.conf"
 EVODIAG_CONFIG="$T_TMP/md.conf" md "$root"
@@ -157,6 +161,25 @@ ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 t_is "$RC" 1 "fifo: exit 1 (not a hang: the run returned)"
 t_like "$(t_sum mediator.vm_files)" "vm2/response.txt: not a regular file" "fifo: refused as not a regular file"
 if [ "$ms" -lt 10000 ]; then t_pass "fifo: finished in $ms ms"; else t_fail "fifo: took $ms ms"; fi
+T_TIMEOUT=20 t_run bundle --root "$root" --only mediator -o "$T_TMP/fifo.tar.gz"
+t_is "$RC" 0 "fifo: bundle exit 0 (not a hang)"
+t_run check --from "$T_TMP/fifo.tar.gz" --only mediator
+t_like "$ERR" "1 collectors agree with the bundle's recorded findings, 0 differ" "fifo: check --from agrees"
+
+# A symlink out of the shared directory (a VM's root can make one over no_root_squash): never read.
+root=$(good_root outside)
+fx_file "$root" etc/secret '2:the secret'
+rm "$root/var/vgpu/vm2/response.txt" && ln -s ../../../etc/secret "$root/var/vgpu/vm2/response.txt"
+ln -sf /etc/secret "$root/var/vgpu/vm1/response.txt"
+mkdir -p "$root/etc/vmx" && printf '2:the secret\n' >"$root/etc/vmx/response.txt"
+ln -s /etc/vmx "$root/var/vgpu/vm9"
+md "$root"
+t_like "$(t_sum mediator.vm_files)" "vm9/response.txt leads \(by a symlink\) to /etc/vmx, outside /var/vgpu: not read" "outside link (the vm directory): not read"
+t_like "$(t_sum mediator.vm_files)" "vm1/response.txt leads \(by a symlink\) to /etc/secret, outside /var/vgpu: not read" "outside link (absolute): not read"
+t_like "$(t_sum mediator.vm_files)" "vm2/response.txt leads \(by a symlink\) to /etc/secret, outside /var/vgpu: not read" "outside link (relative): not read"
+t_unlike "$OUT" "the secret" "outside link: its content appears nowhere"
+t_run bundle --root "$root" --only mediator -o "$T_TMP/outside.tar.gz"
+t_unlike "$(tar -xzOf "$T_TMP/outside.tar.gz" 2>/dev/null | tr -d '\0')" "the secret" "outside link: not in the bundle"
 
 # Phase 1 layout: command.txt + response.txt at the top.
 root=$(good_root phase1)
