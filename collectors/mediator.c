@@ -326,8 +326,7 @@ static void check_process(struct mx *m, struct findings *fs)
                             m->daemon->pid, trust_by_name(m->by));
                 fnd_subject(f, "pid %d", m->daemon->pid);
                 if (m->exe)
-                        fnd_actual(f, "binary %s%s", m->exe,
-                                   m->ndaemon > 1 ? xasprintf("; %zu mediator processes", m->ndaemon) : "");
+                        fnd_actual(f, "binary %s; %zu mediator process(es)", m->exe, m->ndaemon);
         } else {
                 f = fnd_add(fs, SEV_WARN, "mediator.process", "no vGPU mediator running: VM requests go unanswered");
                 fnd_expected(f, "one of %s, owned by %s", conf_str(m->c, "names"), trust_who(&m->tr));
@@ -1187,7 +1186,7 @@ static void check_admin(struct mx *m, struct findings *fs, struct bundle_sink *s
                   : -ETIMEDOUT;
         struct finding *f;
         if (r < 0) {
-                f = fnd_add(fs, r == -EPERM ? SEV_WARN : SEV_WARN, "mediator.admin", "SHOW_HEALTH: %s",
+                f = fnd_add(fs, SEV_WARN, "mediator.admin", "SHOW_HEALTH: %s",
                             err ? err : "no time left in the collector's deadline");
                 fnd_remedy(f, "vgpu-admin show-health; restart the mediator if it does not answer");
         } else {
@@ -1273,15 +1272,23 @@ static void check_data_sockets(struct mx *m, struct findings *fs, struct strbuf 
 
 /* ---- log ---- */
 
-/* The last `tail` bytes of the log (plain pread, O_NONBLOCK, regular files only). */
-static long log_tail(const char *path, size_t tail, char **out, bool *cut, int *err)
+/* The last `tail` bytes of the log (plain pread of a regular file). The log sits in
+ * /tmp, where anyone may leave a file or link of that name: it is opened under trust's
+ * path rule (root or the service user owns it and every directory on the way; links
+ * only when root made them), never by following what a user planted. */
+static long log_tail(struct mx *m, const char *path, size_t tail, char **out, bool *cut, int *err, char **why)
 {
         *out = NULL;
-        _cleanup_close_ int fd = rootfs_open_file(path, 0);
-        if (fd < 0) {
-                *err = fd;
-                return fd;
+        _cleanup_close_ int rootfd = rootfs_open("/", O_PATH | O_DIRECTORY);
+        int fd = -1, inj = rootfs_injected_error(path); /* check --from: failed the same way */
+        int r = inj ? -inj : rootfd < 0 ? rootfd : path[0] != '/' ? -EINVAL : trust_walk(&m->tr, rootfd, path, TRUST_FILE, &fd, why);
+        if (r < 0) {
+                if (rootfs_tracing())
+                        rootfs_trace_failed(path, -r);
+                *err = r;
+                return r;
         }
+        _cleanup_close_ int fdc = fd;
         struct stat st;
         if (fstat(fd, &st) < 0) {
                 *err = -errno;
@@ -1292,12 +1299,12 @@ static long log_tail(const char *path, size_t tail, char **out, bool *cut, int *
         char *buf = xmalloc(tail + 1);
         size_t got = 0;
         while (got < tail) {
-                ssize_t r = pread(fd, buf + got, tail - got, off + (off_t)got);
-                if (r < 0 && errno == EINTR)
+                ssize_t k = pread(fd, buf + got, tail - got, off + (off_t)got);
+                if (k < 0 && errno == EINTR)
                         continue;
-                if (r <= 0)
+                if (k <= 0)
                         break;
-                got += (size_t)r;
+                got += (size_t)k;
         }
         buf[got] = 0;
         if (*cut) {
@@ -1321,15 +1328,23 @@ static void check_log(struct mx *m, struct findings *fs, struct bundle_sink *sin
 {
         const char *path = conf_str(m->c, "log");
         size_t tail = (size_t)mx_conf_bytes(m->c, "log_tail", 256u << 10);
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *why = NULL;
         bool cut = false;
         int err = 0;
-        long n = log_tail(path, tail, &text, &cut, &err);
+        long n = log_tail(m, path, tail, &text, &cut, &err, &why);
         if (n < 0) {
-                fnd_add(fs, err == -ENOENT ? SEV_SKIPPED : SEV_UNKNOWN, "mediator.log", "%s: %s", path,
-                        rootfs_strerror(err));
+                const char *msg = why ? why : rootfs_strerror(err);
+                struct finding *f = fnd_add(fs, err == -ENOENT ? SEV_SKIPPED : err == -EPERM ? SEV_WARN : SEV_UNKNOWN,
+                                            "mediator.log", "%s%s%s", path,
+                                            err == -EPERM ? " not read: trust's path rule refuses it" : ": ",
+                                            err == -EPERM ? "" : rootfs_strerror(err));
+                if (why)
+                        fnd_actual(f, "%s", why);
+                if (err == -EPERM)
+                        fnd_remedy(f, "ls -l %s: the mediator (root) writes it; remove what someone else left there",
+                                   path);
                 if (sink)
-                        sink_missing(sink, "log-tail.txt", "file", path, "error", rootfs_strerror(err));
+                        sink_missing(sink, "log-tail.txt", "file", path, "error", msg);
                 return;
         }
         if (sink)

@@ -202,6 +202,15 @@ t_like "$(t_sum mediator.log)" "^3 \[ERROR\] line\(s\) in the last 4 lines .*las
 printf 'CUDA error: an illegal memory access was encountered\n' >>"$root/tmp/mediator.log"
 md "$root"
 t_is "$(t_sev mediator.log)" crit "log: CUDA error crit"
+# A log someone else owns (anyone can create /tmp/mediator.log first): not read.
+cp -a "$root" "$T_TMP/root-logowner"
+chown 65534 "$T_TMP/root-logowner/tmp/mediator.log"
+md "$T_TMP/root-logowner"
+t_like "$(t_sev mediator.log):$(t_sum mediator.log)" "^warn:/tmp/mediator.log not read: trust's path rule refuses it" "log owned by nobody: not read, warn"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "mediator.log") | .actual')" "owned by uid 65534" "log owned by nobody: says who owns it"
+t_run bundle --root "$T_TMP/root-logowner" --only mediator -o "$T_TMP/logowner.tar.gz"
+t_run check --from "$T_TMP/logowner.tar.gz" --only mediator
+t_like "$ERR" "1 collectors agree with the bundle's recorded findings, 0 differ" "log owned by nobody: check --from agrees"
 printf '[mediator]\nlog_tail = 60\n' >"$T_TMP/tail.conf"
 EVODIAG_CONFIG="$T_TMP/tail.conf" md "$root"
 t_like "$(t_sum mediator.log)" "in the last 1 lines" "log_tail bounds the window (the cut first line skipped)"
