@@ -330,6 +330,13 @@ live
 t_is "$(t_sev mediator.admin)" ok "admin good: ok"
 t_like "$(t_sum mediator.admin)" "SHOW_HEALTH: status 0: healthy: 2 VMs connected" "admin good: the health text"
 t_is "$(cat "$L/admin.log")" 0x11 "admin: only SHOW_HEALTH was sent"
+# watch asks at admin_interval (30 s): once in a 1.2 s run of 300 ms samples, its verdict repeated
+: >"$L/admin.log"
+EVODIAG_CONFIG="$T_TMP/live.conf" t_run watch --only mediator --duration 1200ms --interval 300ms --json
+t_is "$(sort -u "$L/admin.log" | tr '\n' ' ')" "0x11 " "watch: only SHOW_HEALTH sent"
+t_is "$(wc -l <"$L/admin.log")" 1 "watch: admin asked once (slower cadence)"
+t_is "$(printf '%s\n' "$OUT" | jq -r 'select(.type == "sample") | .statuses[] | select(.id == "mediator.admin") | .severity' | sort -u)" ok \
+        "watch: admin health in every sample, ok"
 stop_admin
 admin unhealthy
 live
