@@ -75,7 +75,7 @@ static const struct verb_spec watch_verb = {
                  "-v says which collectors sample and where watch runs; --color is the screen's.\n",
         .opts = watch_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_COLLECTOR_TIMEOUT | COMMON_ALLOW_INTRUSIVE |
-                  COMMON_COLOR | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_COLOR | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .epilogue = "The recording survives kill -9: every record is length-prefixed and checksummed,\n"
                     "a torn last record is skipped on reading and cut off when recording resumes.\n"
                     "Records are written as they happen; fdatasync follows every event and bundle note\n"

@@ -11,7 +11,8 @@
 
 enum collector_needs {
         NEEDS_ROOT = 1 << 0, /* most of its checks need root; as non-root they are skipped */
-        INTRUSIVE = 1 << 1,  /* signals, requests or locks: only with --allow-intrusive */
+        INTRUSIVE = 1 << 1,  /* signals, requests or locks: only with --allow-intrusive, each action
+                                through lib/intrusive.h's pre- and post-check, reported with sink_intrusive() */
         SLOW = 1 << 2,       /* may take seconds (gets a longer default deadline) */
 };
 

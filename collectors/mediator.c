@@ -12,9 +12,10 @@
  * admin socket (mediator_admin.c), the QEMU data sockets (listed, not connected),
  * /tmp/mediator.log (a bounded tail) and, with --allow-intrusive, cuda_sanity.
  *
- * Where the gpu collector's "usable NVIDIA GPU" probe lands in lib/ (lib/gpuprobe),
- * cuda_sanity's verdict would be the place to call it: a failing sanity test with no
- * usable GPU says "no GPU", not "CUDA broken". */
+ * Not yet wired: lib/gpuprobe (the gpu collector's "usable NVIDIA GPU" probe, merged
+ * after this collector was written) belongs in check_cuda_sanity()'s failing branch: a
+ * failing sanity test with GPU_ABSENT/GPU_NO_DEVICES says "no GPU", with GPU_TIMEOUT
+ * "driver wedged" (guide error 8), rather than only "CUDA broken". */
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/mediator.h"

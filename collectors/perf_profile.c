@@ -148,7 +148,13 @@ static void record_and_report(struct ctx *c, struct bundle_sink *sink, struct pr
         snprintf(nbuf, sizeof(nbuf), "%" PRIu64, secs);
         const char *rec[] = {"perf", "record", "-g", "-q", "-o", data, "-p", p->pids, "--", "sleep", nbuf, NULL};
         _cleanup_free_ char *origin = xasprintf("perf record -g -p %s -- sleep %s", p->pids, nbuf);
-        uint64_t rec_deadline = secs * 1000 + 10000;
+        /* perf's start-up (kallsyms, the target's maps) runs at evodiag's low priority:
+         * on a loaded host it takes many seconds, so give it slack, within what the
+         * collector has left before perf report needs its share. */
+        uint64_t rec_deadline = secs * 1000 + 30000, now = now_ms_monotonic();
+        if (c->deadline_ms && c->deadline_ms > now + 2 * REPORT_MARGIN_MS + secs * 1000 &&
+            c->deadline_ms - now - 2 * REPORT_MARGIN_MS < rec_deadline)
+                rec_deadline = c->deadline_ms - now - 2 * REPORT_MARGIN_MS;
         struct cmd_result r = {0};
         uint64_t t0 = now_ms_monotonic();
         int rc = cmd_run(rec, rec_deadline, 64 << 10, &r);
@@ -168,7 +174,7 @@ static void record_and_report(struct ctx *c, struct bundle_sink *sink, struct pr
                 return;
         }
         _cleanup_free_ char *changed = post_check_targets(&p->s);
-        uint64_t now = now_ms_monotonic();
+        now = now_ms_monotonic();
         uint64_t rep_ms = c->deadline_ms > now + REPORT_MARGIN_MS ? c->deadline_ms - now - REPORT_MARGIN_MS : 1000;
         if (rep_ms > 30000)
                 rep_ms = 30000;
@@ -606,6 +612,8 @@ void perf_profile(struct ctx *c, struct bundle_sink *sink)
         int r = pre_check(c, &p, &why);
         if (r < 0) {
                 sink_missing(sink, NAME, "command", "perf record -g", r == -ESRCH ? "absent" : "skipped", why);
+                /* every intrusive action is reported (lib/intrusive.h): refused, and why */
+                sink_intrusive(sink, "perf profile", p.s.n ? p.s.v[0].pid : 0, "refused", why);
                 perf_set_free(&p.s);
                 return;
         }
@@ -616,6 +624,17 @@ void perf_profile(struct ctx *c, struct bundle_sink *sink)
                 profile_with_perf(c, sink, &p);
         else
                 profile_native(c, sink, &p);
+        /* Sampling sends no signal and writes nothing into the target: the post-check
+         * is that each target is still the same process (it may exit on its own). */
+        _cleanup_free_ char *changed = post_check_targets(&p.s);
+        for (size_t i = 0; i < p.s.n; i++) {
+                _cleanup_free_ char *action = xasprintf("%s of %s", use_perf ? "perf record -g" : "perf_event_open sampling",
+                                                        p.s.v[i].subject);
+                sink_intrusive(sink, action, p.s.v[i].pid, "done",
+                               changed ? changed
+                                       : "pre-check: perf_event_paranoid allows it and the target is the component; "
+                                         "post-check: still the same process, the profile ended within its deadline");
+        }
         perf_set_free(&p.s);
         free(p.pids);
 }

@@ -13,6 +13,9 @@ extern const struct collector memory_collector;
 extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
+extern const struct collector gpu_collector;
+extern const struct collector journal_collector;
+extern const struct collector coredump_collector;
 extern const struct collector mediator_collector;
 
 const struct collector *const collectors[] = {
@@ -26,6 +29,9 @@ const struct collector *const collectors[] = {
         &evo_collector,
         &lavinmq_collector,
         &perf_collector,
+        &gpu_collector,
+        &journal_collector,
+        &coredump_collector,
         &mediator_collector,
         NULL,
 };

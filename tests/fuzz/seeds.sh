@@ -22,6 +22,9 @@ globs() {
         lavinmq_proc) echo "tests/fixtures/*/proc/net/tcp tests/fixtures/*/proc/net/tcp6 tests/fixtures/*/var/lib/lavinmq/.lock" ;;
         redact) echo "tests/fixtures/*/etc/lavinmq/lavinmq.ini tests/fixtures/*/proc/cmdline tests/fixtures/*/lib/systemd/system/*.service" ;;
         template) echo "templates/*.md" ;;
+        gpu_csv) echo "tests/fixtures/gpu/*.csv tests/fixtures/gpu/error-*.txt tests/fixtures/gpu/proc-*.txt" ;;
+        gpu_q) echo "tests/fixtures/gpu/*.q.txt" ;;
+        journal) echo "tests/fixtures/journal/*.export" ;;
         *) echo "" ;;
         esac
 }
