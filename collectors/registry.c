@@ -16,6 +16,7 @@ extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
 extern const struct collector journal_collector;
 extern const struct collector coredump_collector;
+extern const struct collector mediator_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -31,6 +32,7 @@ const struct collector *const collectors[] = {
         &gpu_collector,
         &journal_collector,
         &coredump_collector,
+        &mediator_collector,
         NULL,
 };
 

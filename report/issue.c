@@ -40,6 +40,7 @@ static const struct issue_section issue_sections[] = {
         {"Open files", "fds.", "collectors/fds/"},
         {"Memory maps", "maps.", "collectors/maps/"},
         {"Logs (journal, kernel, component log files)", "journal.", "collectors/journal/"},
+        {"vGPU mediator", "mediator.", "collectors/mediator/"},
         {"NVIDIA GPUs", "gpu.", "collectors/gpu/"},
         {"perf counters and profile", "perf.", "collectors/perf/"},
         {"Recording of evodiag watch", NULL, "watch/"},
@@ -63,7 +64,7 @@ static const struct issue_want issue_wants[] = {
         {"snn", "collectors/snn/", "production.toml and the /health, /info, /metrics replies"},
         {"snn", "collectors/journal/", "the service's journal and log files"},
         {"lavinmq", "collectors/journal/", "the broker's journal (journalctl -u lavinmq)"},
-        {"vgpu", "collectors/vgpu/", "the export, mount, per-VM request/response files, admin socket and mediator log"},
+        {"vgpu", "collectors/mediator/", "the export, mount, per-VM request/response files, admin socket and mediator log"},
         {"framealloc", "collectors/framealloc/", "framealloc snapshots (snapshot_*.json) and diagnostics"},
 };
 
@@ -218,6 +219,12 @@ static int by_severity(const void *a, const void *b)
         return (int)y->sev - (int)x->sev;
 }
 
+/* The template of a collector: its own name, except where the guide's name differs. */
+static const char *template_of(const char *collector)
+{
+        return streq(collector, "mediator") ? "vgpu" : collector;
+}
+
 static const char *pick_template(const struct issue_input *in)
 {
         if (in->component)
@@ -227,7 +234,8 @@ static const char *pick_template(const struct issue_input *in)
         size_t best_count = 0;
         for (size_t i = 0; i < in->rep->n; i++) {
                 const struct run_result *r = &in->rep->r[i];
-                if (r->status != RUN_OK || streq(r->c->name, "general") || !issue_has_template(in->templates_dir, r->c->name))
+                const char *tn = template_of(r->c->name);
+                if (r->status != RUN_OK || streq(tn, "general") || !issue_has_template(in->templates_dir, tn))
                         continue;
                 enum severity s = findings_worst(&r->fs);
                 size_t count = 0;
@@ -235,7 +243,7 @@ static const char *pick_template(const struct issue_input *in)
                         count += r->fs.v[k].sev >= SEV_WARN;
                 if (s > worst || (s == worst && s >= SEV_WARN && count > best_count)) {
                         worst = s;
-                        best = r->c->name;
+                        best = tn;
                         best_count = count;
                 }
         }
@@ -455,7 +463,8 @@ json_object *issue_context(const struct issue_input *in, const char **template_n
         json_object *c = json_object_new_object();
         const char *tn = pick_template(in);
         *template_name = tn;
-        size_t tnl = strlen(tn);
+        const char *prefix = streq(tn, "vgpu") ? "mediator" : tn; /* the collector whose findings title it */
+        size_t tnl = strlen(prefix);
         bool general = streq(tn, "general");
 
         /* Problems, worst first, up to a page; "and N more" says what the table leaves out. */
@@ -477,7 +486,7 @@ json_object *issue_context(const struct issue_input *in, const char **template_n
                         continue;
                 problems_total++;
                 /* The title is the component's own worst problem (the general template: any). */
-                if (!title_from && (general || (!strncmp(f->id, tn, tnl) && f->id[tnl] == '.')))
+                if (!title_from && (general || (!strncmp(f->id, prefix, tnl) && f->id[tnl] == '.')))
                         title_from = f;
                 if (json_object_array_length(problems) >= PROBLEMS_MAX)
                         continue;

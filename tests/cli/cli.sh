@@ -124,7 +124,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
         }
         t_like "$(comp evodiag "")" "bundle check explain help list version watch" "bash completion: the verbs"
         t_like "$(comp evodiag check --on)" "^--only $" "bash completion: check's options"
-        t_like "$(comp evodiag check --only me)" "^memory $" "bash completion: collector names for --only"
+        t_like "$(comp evodiag check --only mem)" "^memory $" "bash completion: collector names for --only"
         t_like "$(comp evodiag explain memory.av)" "^memory.available $" "bash completion: check IDs for explain"
         t_like "$(comp evodiag check --id memory.av)" "^memory.available $" "bash completion: check IDs for check --id"
         t_is "$(comp evodiag watch --rec)" "--record --record-max " "bash completion: watch's options, from its --help"

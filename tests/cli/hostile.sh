@@ -6,6 +6,7 @@
 #
 # T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy,
 # maps-healthy and coredump-base (a tiny ELF core of lavinmq) fixtures merged, with a broker, an EVO writer and reader and init as processes.
+# Also the vGPU mediator's exports, etab, lock, per-VM files and log.
 # The files are those a baseline run opens inside T (strace -f -e trace=openat,openat2).
 # Mutations (all on every file, except the two marked sampled, to keep the test near 3 minutes):
 #   garbage     4 KiB of fixed pseudo-random bytes (NUL, escapes, invalid UTF-8)
@@ -39,6 +40,15 @@ fx_proc "$T" 4242 lavinmq threads=9 fds=57 maps=300 nofile_soft=1048576 nofile_h
 fx_proc "$T" 4300 evo_hal
 fx_file "$T" proc/sys/kernel/perf_event_paranoid 2 # the perf collector's sysctls
 fx_file "$T" proc/sys/kernel/kptr_restrict 1
+# the mediator collector's files: exports, etab, its lock, both per-VM layouts, its log
+fx_file "$T" etc/exports '/var/vgpu *(rw,sync,no_root_squash,no_subtree_check,fsid=1,insecure)'
+fx_file "$T" var/lib/nfs/etab "$(printf '/var/vgpu\t*(rw,sync,no_root_squash,no_subtree_check,fsid=1)')"
+fx_file "$T" var/vgpu/vm1/request.txt 'A:2:1:VECTOR_ADD'
+fx_file "$T" var/vgpu/vm1/response.txt '1:Vector add completed on Pool A (vm=1, prio=2)'
+fx_file "$T" var/vgpu/command.txt 1
+fx_file "$T" var/vgpu/response.txt '2:Unknown command: 9'
+fx_file "$T" var/run/mediator_phase3.lock 4300
+fx_file "$T" tmp/mediator.log '[10:00:00] [ERROR] queue full'
 fx_proc "$T" 4301 evo_cu
 cp "$TOP_SRCDIR/tests/fuzz/corpus/evo_header/p2p" "$T/dev/shm/evo_cu_hal" # a real writer's header
 truncate -s 4096 "$T/dev/shm/evo_cu_hal"
