@@ -14,6 +14,7 @@ extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
+extern const struct collector snn_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -27,6 +28,7 @@ const struct collector *const collectors[] = {
         &lavinmq_collector,
         &perf_collector,
         &gpu_collector,
+        &snn_collector,
         NULL,
 };
 

@@ -1,0 +1,667 @@
+/* snn: the Cerebellar-Norse spiking-neural-network service (COMPONENTS.md §3, the
+ * cerebellar-norse guide). Is it there (unit, process, config, listener), what does
+ * its HTTP exporter say (/health in the code's and the docs' shapes, /info, /metrics
+ * and /neural/metrics), is its inference latency within the guide's 10 µs budget,
+ * how many errors, how full is its CUDA memory. No credential is ever sent: the
+ * exporter's routes need none, and the config's api_key is never read out. */
+#include "config.h"
+#include "collectors/collector.h"
+#include "collectors/sink.h"
+#include "collectors/snn.h"
+#include "lib/http.h"
+#include "lib/prometheus_text.h"
+#include "lib/proctable.h"
+#include "lib/rootfs.h"
+#include "lib/trust.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SNN_UNIT "cerebellar-norse.service"
+#define SNN_CONFIG_DEFAULT "/etc/cerebellar-norse/production.toml"
+#define SNN_URL_DEFAULT "http://127.0.0.1:8080"
+
+static const struct check_info checks[] = {
+        {"snn.process", "Cerebellar-Norse process",
+         "Is a process named cerebellar-norse (the docs' binary) or metrics-exporter (the\n"
+         "exporter the code's Dockerfile builds) running? It counts as the service only when\n"
+         "root or the service user ([snn] service_user, default cerebellar, the docs' User=)\n"
+         "owns it, or it is the unit's main pid; anyone can name a process cerebellar-norse,\n"
+         "so another owner is reported (warn) and nothing it says is used.\n"
+         "None running is info: the code is a library, the service may run in a container;\n"
+         "the HTTP checks say whether it answers.\n"
+         "Fix: systemctl status cerebellar-norse; journalctl -u cerebellar-norse -n 100"},
+        {"snn.health", "The service's /health",
+         "GET <[snn] url>/health with a connect and a total timeout. Two shapes exist: the\n"
+         "code's exporter answers {\"status\":\"healthy\",\"timestamp\",\"version\"} (always healthy:\n"
+         "it only proves the process answers), the docs' API answers {status: healthy|degraded|\n"
+         "unhealthy, checks[{name,status pass|warn|fail,message,duration_ms}], uptime_seconds}.\n"
+         "healthy: ok; degraded: warn, naming the failing checks; unhealthy, no answer, or no\n"
+         "answer in time: crit; a reply that is not the health JSON (or larger than [snn]\n"
+         "body_max): warn.\n"
+         "Fix (cerebellar-norse guide, \"Service Won't Start\" / \"Health Check\"):\n"
+         "  systemctl status cerebellar-norse; journalctl -u cerebellar-norse -n 100\n"
+         "  curl -s http://localhost:8080/health | jq .\n"
+         "  ss -tlnp | grep 8080   # is something else on the port?",
+         .live = true},
+        {"snn.info", "The service's /info (version, build, commit)",
+         "GET <[snn] url>/info: service, version, build_timestamp, commit_hash, rust_version\n"
+         "(the exporter's build facts; quote them in a bug report). Info when read; skipped\n"
+         "when the service does not serve it.",
+         .live = true},
+        {"snn.metrics", "Prometheus metrics: /metrics and /neural/metrics",
+         "GET <[snn] url>/metrics and /neural/metrics, read by evodiag's strict Prometheus text\n"
+         "parser (line length, series and label limits). Lines that are not valid samples, or a\n"
+         "reply larger than [snn] body_max, are a warning: Prometheus would reject the scrape\n"
+         "too, and the latency and error checks then have nothing to go on.\n"
+         "Fix: curl -s http://localhost:8080/metrics | promtool check metrics",
+         .live = true},
+        {"snn.latency", "Inference latency against the 10 µs budget",
+         "p50, p95 and p99 of the histograms neural_inference_latency_seconds (the code) and\n"
+         "processing_duration_seconds (the docs' alert rules), computed from their buckets the\n"
+         "way PromQL's histogram_quantile does (linear interpolation inside the bucket). p95 at\n"
+         "or above [snn] latency_warn_us (default 10, the guide's budget) is a warning, at or\n"
+         "above latency_crit_us crit. /neural/metrics' gauge neural_inference_latency_ns is\n"
+         "shown too.\n"
+         "Fix (cerebellar-norse guide, \"High Latency\"): check CPU frequency scaling and\n"
+         "thermal throttling, pin the service to isolated cores, use device = \"cuda\" with a GPU,\n"
+         "lower batch_size; perf top -p $(pidof cerebellar-norse)",
+         .live = true},
+        {"snn.errors", "Neural processing errors",
+         "neural_errors_total (/metrics) and neural_error_rate_percent (/neural/metrics). A\n"
+         "rate at or above [snn] error_rate_warn_pct is a warning; errors counted without a\n"
+         "rate are info.\n"
+         "Fix: journalctl -u cerebellar-norse | grep -iE 'error|CUDA_ERROR'; see the\n"
+         "cerebellar-norse guide, \"Neural Processing Errors\".",
+         .live = true},
+        {"snn.cuda_memory", "CUDA memory of the service",
+         "cuda_memory_used_bytes / cuda_memory_total_bytes (the docs' CUDAMemoryHigh alert) above\n"
+         "[snn] cuda_memory_warn_pct (default 90) is a warning: the next allocation fails with\n"
+         "CUDA_ERROR_OUT_OF_MEMORY (2). neural_gpu_utilization_percent is shown with it.\n"
+         "Fix (guide, \"CUDA Out of Memory\"): reduce [performance] batch_size and cuda_streams\n"
+         "in production.toml; nvidia-smi --query-compute-apps=pid,used_memory --format=csv",
+         .live = true},
+        {0},
+};
+
+static const struct config_key config[] = {
+        CONF_STR("url", SNN_URL_DEFAULT, "base URL of the service's HTTP exporter (no credentials are sent)"),
+        CONF_STR("service_user", "cerebellar", "the service's user: its processes (and root's) are the service"),
+        CONF_UINT("connect_timeout_ms", "1000", 1, 600000, "connect timeout of each request"),
+        CONF_UINT("timeout_ms", "3000", 1, 600000, "total timeout of each request"),
+        CONF_SIZE("body_max", "4M", "largest reply read; a larger one is cut there and reported"),
+        CONF_UINT("latency_warn_us", "10", 0, 1e12, "warn when p95 inference latency reaches this (µs; the guide's budget)"),
+        CONF_UINT("latency_crit_us", "100", 0, 1e12, "crit when p95 inference latency reaches this (µs)"),
+        CONF_PCT("error_rate_warn_pct", "1", "warn when neural_error_rate_percent reaches this"),
+        CONF_PCT("cuda_memory_warn_pct", "90", "warn when CUDA memory use is above this % (the docs' CUDAMemoryHigh)"),
+        {0},
+};
+
+static const char *const process_names[] = {"cerebellar-norse", "metrics-exporter", NULL};
+
+struct reply {
+        const char *path;
+        bool tried;
+        char *skipped; /* why not asked */
+        int rc;
+        struct http_resp r;
+};
+
+struct snn {
+        char *url;     /* without a trailing / */
+        char *url_pub; /* for messages */
+        bool live;
+        struct reply health, info, metrics, neural;
+};
+
+static void reply_free(struct reply *r)
+{
+        free(r->skipped);
+        http_resp_free(&r->r);
+}
+
+static void snn_free(struct snn *s)
+{
+        if (!s)
+                return;
+        free(s->url);
+        free(s->url_pub);
+        reply_free(&s->health);
+        reply_free(&s->info);
+        reply_free(&s->metrics);
+        reply_free(&s->neural);
+        free(s);
+}
+
+/* What is left of the collector's time for one request, keeping reserve_ms. */
+static uint64_t budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
+{
+        if (!c->deadline_ms)
+                return want;
+        uint64_t now = now_ms_monotonic();
+        if (now + reserve_ms + 100 >= c->deadline_ms)
+                return 0;
+        uint64_t left = c->deadline_ms - now - reserve_ms;
+        return want < left ? want : left;
+}
+
+static void fetch(const struct ctx *c, const struct snn *s, struct reply *rp, const char *path)
+{
+        rp->path = path;
+        uint64_t t = budget_ms(c, conf_uint(c, "timeout_ms"), 500);
+        if (!t) {
+                rp->skipped = xstrdup("not asked: the collector's time was up");
+                return;
+        }
+        uint64_t ct = conf_uint(c, "connect_timeout_ms"), max = 4u << 20;
+        (void)parse_size(conf_str(c, "body_max"), &max);
+        _cleanup_free_ char *url = xasprintf("%s%s", s->url, path);
+        struct http_req rq = {
+                .url = url, .connect_timeout_ms = ct < t ? ct : t, .timeout_ms = t, .max_body = max ? max : 1,
+        };
+        rp->tried = true;
+        rp->rc = http_get(&rq, &rp->r);
+}
+
+/* ---- detection ---- */
+
+/* host and port of an http:// URL with a numeric IPv4/IPv6 host or localhost. */
+static int url_addr(const char *url, int *family, unsigned char addr[16], unsigned *port)
+{
+        const char *p = url;
+        unsigned def = 80;
+        if (startswith(p, "http://"))
+                p += 7;
+        else if (startswith(p, "https://"))
+                p += 8, def = 443;
+        else
+                return -EINVAL;
+        const char *at = strchr(p, '@'), *slash = strchr(p, '/');
+        if (at && (!slash || at < slash))
+                p = at + 1;
+        char host[64];
+        const char *end;
+        if (*p == '[') {
+                end = strchr(p, ']');
+                if (!end || (size_t)(end - p - 1) >= sizeof(host))
+                        return -EINVAL;
+                memcpy(host, p + 1, (size_t)(end - p - 1));
+                host[end - p - 1] = 0;
+                end++;
+        } else {
+                size_t l = strcspn(p, ":/");
+                if (l >= sizeof(host))
+                        return -EINVAL;
+                memcpy(host, p, l);
+                host[l] = 0;
+                end = p + l;
+        }
+        *port = def;
+        if (*end == ':') {
+                uint64_t v;
+                _cleanup_free_ char *ps = xstrndup(end + 1, strcspn(end + 1, "/"));
+                if (parse_u64(ps, &v) < 0 || v == 0 || v > 65535)
+                        return -EINVAL;
+                *port = (unsigned)v;
+        }
+        if (streq(host, "localhost"))
+                snprintf(host, sizeof(host), "127.0.0.1");
+        if (inet_pton(AF_INET, host, addr) == 1)
+                *family = AF_INET;
+        else if (inet_pton(AF_INET6, host, addr) == 1)
+                *family = AF_INET6;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* Does something listen where [snn] url points (/proc/net/tcp, tcp6)? */
+static bool url_listening(const char *url)
+{
+        int family;
+        unsigned char addr[16];
+        unsigned port, uids[4];
+        if (url_addr(url, &family, addr, &port) < 0)
+                return false;
+        static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+        for (int i = 0; i < 2; i++) {
+                _cleanup_free_ char *text = NULL;
+                if (rootfs_read(files[i], 8u << 20, &text, NULL) < 0)
+                        continue;
+                if (trust_tcp_listen_uids(text, i == 1, family, addr, port, uids, 4) > 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool unit_installed(void)
+{
+        static const char *const dirs[] = {"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system",
+                                           "/lib/systemd/system", NULL};
+        for (size_t i = 0; dirs[i]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/" SNN_UNIT, dirs[i]);
+                if (rootfs_exists(p))
+                        return true;
+        }
+        return false;
+}
+
+/* The name p goes by ("cerebellar-norse", "metrics-exporter"), or NULL. */
+static const char *named_snn(const struct proc *p)
+{
+        for (size_t i = 0; process_names[i]; i++)
+                if (component_named(p, process_names[i]))
+                        return process_names[i];
+        return NULL;
+}
+
+static bool snn_detect(struct ctx *c)
+{
+        if (unit_installed() || rootfs_exists(SNN_CONFIG_DEFAULT))
+                return true;
+        const char *env = rootfs_is_live() ? getenv("CEREBELLAR_CONFIG_PATH") : NULL;
+        if (env && *env)
+                return true;
+        struct proctable pt;
+        if (proctable_load(&pt) == 0) {
+                bool found = false;
+                for (size_t i = 0; i < pt.n && !found; i++)
+                        found = named_snn(&pt.v[i]) != NULL;
+                proctable_free(&pt);
+                if (found)
+                        return true;
+        }
+        /* A listener on the port of a URL the operator configured (the default port 8080
+         * is too common to mean this service by itself). */
+        const char *url = conf_str(c, "url");
+        return !streq(url, SNN_URL_DEFAULT) && url_listening(url);
+}
+
+/* ---- checks ---- */
+
+static void check_process(struct ctx *c, struct findings *fs)
+{
+        struct proctable pt;
+        if (proctable_load(&pt) < 0) {
+                fnd_add(fs, SEV_UNKNOWN, "snn.process", "the process table cannot be read");
+                return;
+        }
+        struct trust t;
+        trust_init(&t, "cerebellar-norse", conf_str(c, "service_user"));
+        size_t ok = 0;
+        for (size_t i = 0; i < pt.n; i++) {
+                const struct proc *p = &pt.v[i];
+                const char *name = named_snn(p);
+                if (!name)
+                        continue;
+                struct trust_proc tp;
+                struct finding *f;
+                if (trust_process(&t, p->pid, &tp)) {
+                        char rss[32];
+                        f = fnd_add(fs, SEV_OK, "snn.process", "%s runs: pid %d, RSS %s", name, p->pid,
+                                    fmt_bytes(p->rss, rss));
+                        fnd_actual(f, "vouched for by %s", trust_by_name(tp.by));
+                        ok++;
+                } else {
+                        f = fnd_add(fs, SEV_WARN, "snn.process", "pid %d is named %s but is not the service: uid %u is not %s",
+                                    p->pid, name, tp.bad_uid, trust_who(&t));
+                        fnd_remedy(f, "ps -o user,pid,args -p %d  # who started it? If the service runs as another user, "
+                                      "set [snn] service_user",
+                                   p->pid);
+                }
+                fnd_subject(f, "pid %d", p->pid);
+                fnd_evidence(f, "/proc/%d/status", p->pid);
+        }
+        if (!ok)
+                fnd_add(fs, SEV_INFO, "snn.process",
+                        "no cerebellar-norse or metrics-exporter process of %s runs here%s", trust_who(&t),
+                        unit_installed() ? " (the unit " SNN_UNIT " is installed)" : " (it may run in a container)");
+        trust_free(&t);
+        proctable_free(&pt);
+}
+
+static const char *origin(const struct snn *s, const struct reply *r, char *buf, size_t n)
+{
+        snprintf(buf, n, "GET %s%s", s->url_pub, r->path);
+        return buf;
+}
+
+static void check_health(const struct snn *s, struct findings *fs)
+{
+        const struct reply *r = &s->health;
+        char o[512];
+        origin(s, r, o, sizeof(o));
+        struct finding *f;
+        if (!r->tried) {
+                f = fnd_add(fs, SEV_UNKNOWN, "snn.health", "/health %s", r->skipped);
+                fnd_evidence(f, "%s", o);
+                return;
+        }
+        if (r->rc < 0 && r->r.err != HTTP_E_TOO_LARGE) {
+                f = fnd_add(fs, SEV_CRIT, "snn.health", "the service does not answer at %s: %s", s->url_pub, r->r.error);
+                fnd_expected(f, "an answer to GET /health within the timeout");
+                fnd_remedy(f, "systemctl status cerebellar-norse; journalctl -u cerebellar-norse -n 100; ss -tlnp | grep %s",
+                           strrchr(s->url_pub, ':') ? strrchr(s->url_pub, ':') + 1 : "8080");
+                fnd_evidence(f, "%s", o);
+                return;
+        }
+        if (r->rc < 0) {
+                f = fnd_add(fs, SEV_WARN, "snn.health", "/health answers with more than %zu bytes: not the health JSON",
+                            r->r.len);
+                fnd_actual(f, "%s", r->r.error);
+                fnd_evidence(f, "%s", o);
+                return;
+        }
+        struct snn_health h;
+        _cleanup_free_ char *err = NULL;
+        int prc = snn_health_parse(r->r.body, r->r.len, &h, &err);
+        if (prc < 0) {
+                enum severity sev = r->r.status >= 500 ? SEV_CRIT : SEV_WARN;
+                f = fnd_add(fs, sev, "snn.health", "/health answers HTTP %ld, but not with the health JSON: %s", r->r.status,
+                            err);
+                fnd_expected(f, "{\"status\":\"healthy\",...}");
+                fnd_remedy(f, "curl -s %s/health; is [snn] url the service's exporter?", s->url_pub);
+                fnd_evidence(f, "%s", o);
+                return;
+        }
+        enum severity sev = snn_health_verdict(&h);
+        if (r->r.status < 200 || r->r.status > 299) {
+                if (sev < SEV_WARN)
+                        sev = SEV_WARN;
+                if (r->r.status >= 500 && sev < SEV_CRIT)
+                        sev = SEV_CRIT;
+        }
+        _cleanup_free_ char *failing = snn_failing_checks(&h);
+        const char *shape = h.shape == SNN_SHAPE_CODE ? "the exporter's shape" : "the documented API's shape";
+        if (sev == SEV_OK)
+                f = fnd_add(fs, sev, "snn.health", "%s: %s in %" PRIu64 " ms (%s)", s->url_pub, h.status_text,
+                            r->r.duration_ms, shape);
+        else
+                f = fnd_add(fs, sev, "snn.health", "%s: %s%s%s (HTTP %ld)", s->url_pub, h.status_text,
+                            failing ? ", failing checks: " : "", failing ? failing : "", r->r.status);
+        struct strbuf a = {0};
+        if (*h.version)
+                sb_printf(&a, "version %s; ", h.version);
+        if (h.uptime_s >= 0)
+                sb_printf(&a, "up %.0f s; ", h.uptime_s);
+        if (h.checks_total)
+                sb_printf(&a, "%zu checks, %zu not passing; ", h.checks_total, h.failing);
+        if (h.shape == SNN_SHAPE_CODE)
+                sb_printf(&a, "the exporter's /health is always healthy: it proves only that the process answers; ");
+        if (a.len > 2) {
+                a.s[a.len - 2] = 0;
+                fnd_actual(f, "%s", a.s);
+        }
+        sb_free(&a);
+        fnd_expected(f, "healthy");
+        if (sev >= SEV_WARN)
+                fnd_remedy(f, "curl -s %s/health | jq .; journalctl -u cerebellar-norse -n 200 | grep -iE 'error|CUDA_ERROR'",
+                           s->url_pub);
+        fnd_evidence(f, "%s", o);
+}
+
+static void check_info(const struct snn *s, struct findings *fs)
+{
+        const struct reply *r = &s->info;
+        char o[512];
+        origin(s, r, o, sizeof(o));
+        struct finding *f;
+        if (!r->tried) {
+                f = fnd_add(fs, SEV_SKIPPED, "snn.info", "/info %s", r->skipped);
+                return;
+        }
+        struct snn_info in;
+        _cleanup_free_ char *err = NULL;
+        if (r->rc < 0)
+                f = fnd_add(fs, SEV_SKIPPED, "snn.info", "/info not read: %s", r->r.error);
+        else if (r->r.status != 200)
+                f = fnd_add(fs, SEV_SKIPPED, "snn.info", "/info not served (HTTP %ld)", r->r.status);
+        else if (snn_info_parse(r->r.body, r->r.len, &in, &err) < 0)
+                f = fnd_add(fs, SEV_WARN, "snn.info", "%s", err);
+        else {
+                f = fnd_add(fs, SEV_INFO, "snn.info", "%s %s", *in.service ? in.service : "service",
+                            *in.version ? in.version : "(no version)");
+                fnd_actual(f, "version %s, build %s, commit %s, rust %s", *in.version ? in.version : "-",
+                           *in.build ? in.build : "-", *in.commit ? in.commit : "-", *in.rust ? in.rust : "-");
+        }
+        fnd_evidence(f, "%s", o);
+}
+
+/* One metrics reply parsed, or why not (then *t is empty). */
+static enum severity parse_metrics(const struct snn *s, const struct reply *r, struct prom_text *t, struct strbuf *what)
+{
+        memset(t, 0, sizeof(*t));
+        if (!r->tried) {
+                sb_printf(what, "%s %s; ", r->path, r->skipped);
+                return SEV_UNKNOWN;
+        }
+        if (r->rc < 0 && r->r.err == HTTP_E_TOO_LARGE) {
+                sb_printf(what, "%s: %s (not parsed); ", r->path, r->r.error);
+                return SEV_WARN;
+        }
+        if (r->rc < 0) {
+                sb_printf(what, "%s: %s; ", r->path, r->r.error);
+                return SEV_UNKNOWN;
+        }
+        if (r->r.status == 404) {
+                sb_printf(what, "%s: not served (HTTP 404); ", r->path);
+                return SEV_OK;
+        }
+        if (r->r.status != 200) {
+                sb_printf(what, "%s: HTTP %ld; ", r->path, r->r.status);
+                return SEV_WARN;
+        }
+        (void)s;
+        (void)prom_text_parse(r->r.body, r->r.len, NULL, t);
+        sb_printf(what, "%s: %zu series", r->path, t->n);
+        if (t->bad_total) {
+                sb_printf(what, ", %zu bad lines (line %zu: %s)", t->bad_total, t->bad[0].line, t->bad[0].why);
+                sb_puts(what, "; ");
+                return SEV_WARN;
+        }
+        if (t->cut)
+                sb_printf(what, ", %zu more not read", t->cut);
+        sb_puts(what, "; ");
+        return t->cut ? SEV_WARN : SEV_OK;
+}
+
+static void strip_sep(struct strbuf *b)
+{
+        if (b->len >= 2 && b->s[b->len - 2] == ';') {
+                b->len -= 2;
+                b->s[b->len] = 0;
+        }
+}
+
+/* The value of the first series `name` in either text; NAN when absent or bad. */
+static double metric(const struct prom_text *a, const struct prom_text *b, const char *name)
+{
+        double v;
+        if (prom_text_value(a, name, &v, NULL) == 0 || prom_text_value(b, name, &v, NULL) == 0)
+                return v;
+        return NAN;
+}
+
+static void check_metrics(struct ctx *c, const struct snn *s, struct findings *fs)
+{
+        struct prom_text m, n;
+        struct strbuf what = {0};
+        enum severity sm = parse_metrics(s, &s->metrics, &m, &what);
+        enum severity sn = parse_metrics(s, &s->neural, &n, &what);
+        strip_sep(&what);
+        enum severity sev = sm > sn ? sm : sn;
+        bool any = m.n || n.n;
+        if (!any && sev < SEV_UNKNOWN)
+                sev = SEV_UNKNOWN;
+        struct finding *f = fnd_add(fs, sev, "snn.metrics", "%s", what.s ? what.s : "no metrics");
+        fnd_evidence(f, "GET %s/metrics, %s/neural/metrics", s->url_pub, s->url_pub);
+        if (sev == SEV_WARN)
+                fnd_remedy(f, "curl -s %s/metrics | promtool check metrics", s->url_pub);
+        sb_free(&what);
+
+        /* latency */
+        static const char *const hists[] = {"neural_inference_latency_seconds", "processing_duration_seconds", NULL};
+        double warn_s = (double)conf_uint(c, "latency_warn_us") * 1e-6, crit_s = (double)conf_uint(c, "latency_crit_us") * 1e-6;
+        size_t reported = 0;
+        for (size_t i = 0; hists[i]; i++) {
+                struct snn_latency l;
+                snn_latency_of(&m, hists[i], &l);
+                if (l.rc == -ENOENT)
+                        snn_latency_of(&n, hists[i], &l);
+                if (l.rc == -ENOENT)
+                        continue;
+                reported++;
+                char a[32], b[32], d[32], w[32];
+                if (l.rc < 0) {
+                        f = fnd_add(fs, SEV_UNKNOWN, "snn.latency", "%s: no quantile: %s", l.metric, l.why);
+                } else {
+                        enum severity lv = snn_latency_verdict(&l, warn_s, crit_s);
+                        if (lv == SEV_SKIPPED)
+                                f = fnd_add(fs, SEV_SKIPPED, "snn.latency", "%s: no observations yet", l.metric);
+                        else
+                                f = fnd_add(fs, lv, "snn.latency", "%s p95 %s (p50 %s, p99 %s) over %.0f observations%s",
+                                            l.metric, snn_fmt_seconds(l.p95, a), snn_fmt_seconds(l.p50, b),
+                                            snn_fmt_seconds(l.p99, d), l.count, lv >= SEV_WARN ? ": over the budget" : "");
+                        fnd_expected(f, "p95 below %s", snn_fmt_seconds(warn_s, w));
+                        if (lv >= SEV_WARN)
+                                fnd_remedy(f, "cpupower frequency-info; grep MHz /proc/cpuinfo; pin the service to isolated "
+                                              "cores; use device = \"cuda\" on a GPU host; lower [performance] batch_size");
+                }
+                fnd_subject(f, "%s", l.metric);
+                fnd_evidence(f, "GET %s/metrics", s->url_pub);
+        }
+        double ns = metric(&m, &n, "neural_inference_latency_ns");
+        if (!reported) {
+                if (isfinite(ns)) {
+                        char a[32], w[32];
+                        enum severity lv = ns * 1e-9 >= crit_s ? SEV_CRIT : ns * 1e-9 >= warn_s ? SEV_WARN : SEV_OK;
+                        f = fnd_add(fs, lv, "snn.latency", "neural_inference_latency_ns %s (no histogram served)",
+                                    snn_fmt_seconds(ns * 1e-9, a));
+                        fnd_expected(f, "below %s", snn_fmt_seconds(warn_s, w));
+                } else
+                        f = fnd_add(fs, any ? SEV_SKIPPED : SEV_UNKNOWN, "snn.latency", "no latency metric %s",
+                                    any ? "served" : "read");
+        }
+
+        /* errors */
+        double rate = metric(&m, &n, "neural_error_rate_percent"), total = metric(&m, &n, "neural_errors_total");
+        double rwarn = conf_num(c, "error_rate_warn_pct");
+        if (isfinite(rate)) {
+                f = fnd_add(fs, rate >= rwarn ? SEV_WARN : SEV_OK, "snn.errors", "error rate %.2f%% (neural_error_rate_percent)",
+                            rate);
+                if (isfinite(total))
+                        fnd_actual(f, "neural_errors_total %.0f", total);
+                fnd_expected(f, "below %.2f%%", rwarn);
+                if (rate >= rwarn)
+                        fnd_remedy(f, "journalctl -u cerebellar-norse | grep -iE 'error|CUDA_ERROR' | tail -50");
+        } else if (isfinite(total))
+                f = fnd_add(fs, total > 0 ? SEV_INFO : SEV_OK, "snn.errors", "neural_errors_total %.0f (no rate served)", total);
+        else
+                f = fnd_add(fs, any ? SEV_SKIPPED : SEV_UNKNOWN, "snn.errors", "no error metric %s", any ? "served" : "read");
+
+        /* CUDA memory */
+        double used = metric(&m, &n, "cuda_memory_used_bytes"), tot = metric(&m, &n, "cuda_memory_total_bytes");
+        double util = metric(&m, &n, "neural_gpu_utilization_percent"), pct;
+        double cwarn = conf_num(c, "cuda_memory_warn_pct");
+        enum severity cv = snn_cuda_memory_verdict(used, tot, cwarn, &pct);
+        if (cv == SEV_SKIPPED)
+                f = fnd_add(fs, SEV_SKIPPED, "snn.cuda_memory", "no CUDA memory metrics (cuda_memory_used_bytes, cuda_memory_total_bytes) %s",
+                            any ? "served" : "read");
+        else {
+                char u[32], t[32];
+                f = fnd_add(fs, cv, "snn.cuda_memory", "CUDA memory %s of %s used (%.1f%%)", fmt_bytes((uint64_t)used, u),
+                            fmt_bytes((uint64_t)tot, t), pct);
+                fnd_expected(f, "at most %.0f%%", cwarn);
+                if (cv >= SEV_WARN)
+                        fnd_remedy(f, "reduce [performance] batch_size and cuda_streams in production.toml, then restart "
+                                      "the service (guide: \"CUDA Out of Memory\")");
+        }
+        if (isfinite(util))
+                fnd_actual(f, "GPU utilization %.0f%%", util);
+        prom_text_free(&m);
+        prom_text_free(&n);
+}
+
+static struct snn *last;
+
+static void snn_check(struct ctx *c, struct findings *fs)
+{
+        struct snn *s = xcalloc(1, sizeof(*s));
+        const char *url = conf_str(c, "url");
+        size_t l = strlen(url);
+        while (l && url[l - 1] == '/')
+                l--;
+        s->url = xstrndup(url, l);
+        s->url_pub = http_url_public(s->url);
+        s->live = rootfs_is_live();
+        check_process(c, fs);
+        if (!s->live) {
+                static const char *const ids[] = {"snn.health", "snn.info", "snn.metrics", "snn.latency", "snn.errors",
+                                                  "snn.cuda_memory", NULL};
+                for (size_t i = 0; ids[i]; i++)
+                        fnd_add(fs, SEV_SKIPPED, ids[i], "not the live host: the service's HTTP routes are not asked");
+        } else {
+                fetch(c, s, &s->health, "/health");
+                /* No connection or no answer in time: the other routes would only wait as long. */
+                bool down = s->health.tried && s->health.rc < 0 &&
+                            (s->health.r.err == HTTP_E_CONNECT || s->health.r.err == HTTP_E_TIMEOUT);
+                struct reply *rest[] = {&s->info, &s->metrics, &s->neural};
+                static const char *const paths[] = {"/info", "/metrics", "/neural/metrics"};
+                for (size_t i = 0; i < 3; i++) {
+                        if (down) {
+                                rest[i]->path = paths[i];
+                                rest[i]->skipped = xstrdup("not asked: /health got no answer");
+                        } else
+                                fetch(c, s, rest[i], paths[i]);
+                }
+                check_health(s, fs);
+                check_info(s, fs);
+                check_metrics(c, s, fs);
+        }
+        snn_free(last);
+        last = s;
+}
+
+static void store_reply(struct bundle_sink *bs, const struct snn *s, const struct reply *r, const char *name)
+{
+        char o[512];
+        origin(s, r, o, sizeof(o));
+        if (!r->tried)
+                sink_missing(bs, name, "http", o, "skipped", r->skipped);
+        else if (r->rc < 0 && r->r.err != HTTP_E_TOO_LARGE)
+                sink_missing(bs, name, "http", o, http_error_name(r->r.err), r->r.error);
+        else
+                sink_text(bs, name, "http", o, r->r.body, r->r.len);
+}
+
+static void snn_collect(struct ctx *c, struct bundle_sink *bs)
+{
+        (void)c;
+        if (!last) {
+                sink_log(bs, "no check results to store");
+                return;
+        }
+        if (last->live) {
+                store_reply(bs, last, &last->health, "health.json");
+                store_reply(bs, last, &last->info, "info.json");
+                store_reply(bs, last, &last->metrics, "metrics.txt");
+                store_reply(bs, last, &last->neural, "neural-metrics.txt");
+        }
+        snn_free(last);
+        last = NULL;
+}
+
+const struct collector snn_collector = {
+        .name = "snn",
+        .summary = "Cerebellar-Norse service: process, /health (both shapes), /info, metrics, p95 latency, errors, CUDA memory",
+        .needs = 0,
+        .checks = checks,
+        .config = config,
+        .detect = snn_detect,
+        .check = snn_check,
+        .collect = snn_collect,
+};

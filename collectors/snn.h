@@ -1,0 +1,71 @@
+/* snn collector (the Cerebellar-Norse service): the parsers and decisions it is made
+ * of, exported for the unit tests and the fuzz targets. Facts from COMPONENTS.md §3:
+ * the code's exporter and the docs disagree, so both shapes of /health are read. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/finding.h"
+
+struct prom_text;
+
+/* ---- /health ---- */
+
+#define SNN_HCHECKS_MAX 32
+enum snn_shape {
+        SNN_SHAPE_CODE, /* metrics_exporter.rs: {"status":"healthy","timestamp":<ms>,"version":"..."} (always healthy) */
+        SNN_SHAPE_DOCS, /* openapi HealthResponse: {status, timestamp, checks[{name,status,message,duration_ms}],
+                           uptime_seconds}; getting-started.md: {status, timestamp, uptime_seconds, neural_metrics} */
+};
+enum snn_status { SNN_HEALTHY, SNN_DEGRADED, SNN_UNHEALTHY, SNN_STATUS_OTHER };
+struct snn_hcheck {
+        char name[64];
+        char status[16];   /* pass | warn | fail (anything else kept as written, cut) */
+        char message[200];
+        double duration_ms; /* -1: not given */
+};
+struct snn_health {
+        enum snn_shape shape;
+        enum snn_status status;
+        char status_text[32];  /* as written (cut) */
+        char version[64];      /* "" when absent */
+        double uptime_s;       /* -1: not given */
+        struct snn_hcheck checks[SNN_HCHECKS_MAX];
+        size_t nchecks;        /* kept */
+        size_t checks_total;   /* in the reply */
+        size_t failing;        /* checks whose status is not "pass" (all of them) */
+};
+/* 0, or -EINVAL with *err (newly allocated): not JSON, not an object, no "status" string. */
+int snn_health_parse(const char *body, size_t len, struct snn_health *h, char **err);
+/* healthy: ok (warn when a check of it fails: the service contradicts itself);
+ * degraded: warn; unhealthy: crit; another status: warn. */
+enum severity snn_health_verdict(const struct snn_health *h);
+/* "gpu: fail (CUDA out of memory), db: warn (slow)"; NULL when no check fails. */
+char *snn_failing_checks(const struct snn_health *h);
+
+/* ---- /info ---- */
+
+struct snn_info {
+        char service[96], version[64], build[64], commit[64], rust[64]; /* "" when absent */
+};
+int snn_info_parse(const char *body, size_t len, struct snn_info *in, char **err);
+
+/* ---- metrics ---- */
+
+/* p50/p95/p99 of a latency histogram (seconds), from lib/prometheus_text's
+ * PromQL-compatible histogram_quantile. */
+struct snn_latency {
+        const char *metric;  /* "neural_inference_latency_seconds", "processing_duration_seconds" */
+        int rc;              /* 0, -ENOENT (not served), -EINVAL (why) */
+        const char *why;
+        double p50, p95, p99, count;
+};
+void snn_latency_of(const struct prom_text *t, const char *metric, struct snn_latency *l);
+/* snn.latency for one histogram: p95 against the budget (seconds): ok below warn,
+ * warn at or above warn_s, crit at or above crit_s; SEV_SKIPPED without observations. */
+enum severity snn_latency_verdict(const struct snn_latency *l, double warn_s, double crit_s);
+/* "12.3 µs", "1.20 ms", "2.50 s" */
+const char *snn_fmt_seconds(double s, char buf[static 32]);
+/* snn.cuda_memory: used/total in %, warn above warn_pct; SEV_SKIPPED when unknown
+ * (NaN, total 0 or negative). */
+enum severity snn_cuda_memory_verdict(double used, double total, double warn_pct, double *pct);

@@ -1,0 +1,186 @@
+/* snn collector: the pure parsers and decisions (/health in both shapes, /info,
+ * latency quantiles), shared by check, watch, the unit tests and the fuzz targets. */
+#include "config.h"
+#include "collectors/snn.h"
+#include "lib/jsonparse.h"
+#include "lib/prometheus_text.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+static void copy_str(json_object *o, const char *key, char *dst, size_t n)
+{
+        json_object *v;
+        dst[0] = 0;
+        if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+                snprintf(dst, n, "%s", json_object_get_string(v));
+}
+
+static double get_num(json_object *o, const char *key)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v))
+                return -1;
+        if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+                return -1;
+        double d = json_object_get_double(v);
+        return isfinite(d) && d >= 0 ? d : -1;
+}
+
+static json_object *parse_object(const char *body, size_t len, const char *what, char **err)
+{
+        char *e = NULL;
+        json_object *o = json_parse_whole(body, len, &e);
+        if (!o) {
+                *err = xasprintf("%s: %s", what, e);
+                free(e);
+                return NULL;
+        }
+        if (!json_object_is_type(o, json_type_object)) {
+                *err = xasprintf("%s: not a JSON object", what);
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int snn_health_parse(const char *body, size_t len, struct snn_health *h, char **err)
+{
+        memset(h, 0, sizeof(*h));
+        h->uptime_s = -1;
+        json_object *o = parse_object(body, len, "/health", err);
+        if (!o)
+                return -EINVAL;
+        json_object *st, *checks;
+        if (!json_object_object_get_ex(o, "status", &st) || !json_object_is_type(st, json_type_string)) {
+                *err = xstrdup("/health: no \"status\" text in the reply");
+                json_object_put(o);
+                return -EINVAL;
+        }
+        const char *s = json_object_get_string(st);
+        snprintf(h->status_text, sizeof(h->status_text), "%s", s);
+        h->status = streq(s, "healthy") ? SNN_HEALTHY : streq(s, "degraded") ? SNN_DEGRADED
+                  : streq(s, "unhealthy")                 ? SNN_UNHEALTHY
+                                                          : SNN_STATUS_OTHER;
+        copy_str(o, "version", h->version, sizeof(h->version));
+        h->uptime_s = get_num(o, "uptime_seconds");
+        bool has_checks = json_object_object_get_ex(o, "checks", &checks);
+        h->shape = has_checks || h->uptime_s >= 0 || json_object_object_get_ex(o, "neural_metrics", NULL)
+                           ? SNN_SHAPE_DOCS
+                           : SNN_SHAPE_CODE;
+        if (has_checks && json_object_is_type(checks, json_type_array)) {
+                size_t n = json_object_array_length(checks);
+                h->checks_total = n;
+                for (size_t i = 0; i < n; i++) {
+                        json_object *c = json_object_array_get_idx(checks, i);
+                        if (!json_object_is_type(c, json_type_object))
+                                continue;
+                        char name[64], cst[16];
+                        copy_str(c, "name", name, sizeof(name));
+                        copy_str(c, "status", cst, sizeof(cst));
+                        if (!streq(cst, "pass"))
+                                h->failing++;
+                        if (h->nchecks == SNN_HCHECKS_MAX)
+                                continue;
+                        struct snn_hcheck *k = &h->checks[h->nchecks++];
+                        memcpy(k->name, name, sizeof(name));
+                        memcpy(k->status, cst, sizeof(cst));
+                        copy_str(c, "message", k->message, sizeof(k->message));
+                        k->duration_ms = get_num(c, "duration_ms");
+                }
+        }
+        json_object_put(o);
+        return 0;
+}
+
+enum severity snn_health_verdict(const struct snn_health *h)
+{
+        switch (h->status) {
+        case SNN_HEALTHY:
+                return h->failing ? SEV_WARN : SEV_OK;
+        case SNN_UNHEALTHY:
+                return SEV_CRIT;
+        default:
+                return SEV_WARN;
+        }
+}
+
+char *snn_failing_checks(const struct snn_health *h)
+{
+        struct strbuf b = {0};
+        size_t shown = 0;
+        for (size_t i = 0; i < h->nchecks; i++) {
+                const struct snn_hcheck *k = &h->checks[i];
+                if (streq(k->status, "pass"))
+                        continue;
+                sb_printf(&b, "%s%s: %s", shown++ ? ", " : "", *k->name ? k->name : "(unnamed)",
+                          *k->status ? k->status : "(no status)");
+                if (*k->message)
+                        sb_printf(&b, " (%s)", k->message);
+        }
+        if (h->failing > shown)
+                sb_printf(&b, "%s%zu more", shown ? ", and " : "", h->failing - shown);
+        return b.len ? sb_steal(&b) : (sb_free(&b), NULL);
+}
+
+int snn_info_parse(const char *body, size_t len, struct snn_info *in, char **err)
+{
+        memset(in, 0, sizeof(*in));
+        json_object *o = parse_object(body, len, "/info", err);
+        if (!o)
+                return -EINVAL;
+        copy_str(o, "service", in->service, sizeof(in->service));
+        copy_str(o, "version", in->version, sizeof(in->version));
+        copy_str(o, "build_timestamp", in->build, sizeof(in->build));
+        copy_str(o, "commit_hash", in->commit, sizeof(in->commit));
+        copy_str(o, "rust_version", in->rust, sizeof(in->rust));
+        json_object_put(o);
+        return 0;
+}
+
+void snn_latency_of(const struct prom_text *t, const char *metric, struct snn_latency *l)
+{
+        *l = (struct snn_latency){.metric = metric, .p50 = NAN, .p95 = NAN, .p99 = NAN, .count = 0};
+        l->rc = prom_histogram_quantile(t, metric, 0.5, &l->p50, &l->count, &l->why);
+        if (l->rc < 0)
+                return;
+        (void)prom_histogram_quantile(t, metric, 0.95, &l->p95, NULL, NULL);
+        (void)prom_histogram_quantile(t, metric, 0.99, &l->p99, NULL, NULL);
+}
+
+enum severity snn_latency_verdict(const struct snn_latency *l, double warn_s, double crit_s)
+{
+        if (l->rc < 0 || !(l->count > 0) || isnan(l->p95))
+                return SEV_SKIPPED;
+        if (l->p95 >= crit_s)
+                return SEV_CRIT;
+        if (l->p95 >= warn_s)
+                return SEV_WARN;
+        return SEV_OK;
+}
+
+const char *snn_fmt_seconds(double s, char buf[static 32])
+{
+        if (isnan(s))
+                snprintf(buf, 32, "n/a");
+        else if (isinf(s))
+                snprintf(buf, 32, "%s", s > 0 ? "+Inf" : "-Inf");
+        else if (fabs(s) < 1e-3)
+                snprintf(buf, 32, "%.1f µs", s * 1e6);
+        else if (fabs(s) < 1)
+                snprintf(buf, 32, "%.2f ms", s * 1e3);
+        else
+                snprintf(buf, 32, "%.2f s", s);
+        return buf;
+}
+
+enum severity snn_cuda_memory_verdict(double used, double total, double warn_pct, double *pct)
+{
+        *pct = NAN;
+        if (!isfinite(used) || !isfinite(total) || total <= 0 || used < 0)
+                return SEV_SKIPPED;
+        *pct = used * 100.0 / total;
+        return *pct > warn_pct ? SEV_WARN : SEV_OK;
+}

@@ -1,0 +1,184 @@
+#!/bin/bash
+# snn collector (Cerebellar-Norse): real HTTP servers on 127.0.0.1 started here
+# (tests/helpers/fake_snn.py): healthy in the code's shape and the docs' shape, degraded
+# with failing checks, unhealthy (503), unreachable, slow past the timeout, malformed JSON,
+# metrics with a latency histogram over the 10 µs budget, a 100 MB reply cut at the cap;
+# detection; a process named cerebellar-norse; the bundle's copies of the replies.
+# Run in a pid namespace of its own (as root): the processes named cerebellar-norse
+# started here are the only ones evodiag sees.
+if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --mount-proc --propagation private true 2>/dev/null; then
+        EVODIAG_TEST_PIDNS=1 exec unshare -p -f -m --mount-proc --propagation private bash "$0" "$@"
+fi
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+export EVODIAG_STATE_DIR="$T_TMP/state"
+export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
+FAKE="$TOP_SRCDIR/tests/helpers/fake_snn.py"
+
+field() {
+        printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" \
+                '[.collectors[].findings[] | select(.id == $id) | .[$f] // ""] | first // ""'
+}
+ids_of() {
+        printf '%s' "$OUT" | jq -r '[.collectors[] | select(.name == "snn") | .findings[] | "\(.id)=\(.severity)"] | join(" ")'
+}
+conf() { # key=value ... -> $T_TMP/evodiag.conf, [snn]
+        { echo "[snn]"; for kv in "$@"; do echo "$kv"; done; } >"$T_TMP/evodiag.conf"
+}
+export EVODIAG_CONFIG="$T_TMP/evodiag.conf"
+
+# ---- detection: an empty root has no service; the unit file or the config makes it relevant ----
+mkdir -p "$T_TMP/root/etc" "$T_TMP/root/proc"
+conf
+t_run check --root "$T_TMP/root" --only snn --json
+t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "empty root: snn not relevant"
+mkdir -p "$T_TMP/root/etc/systemd/system"
+printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
+        >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
+t_run check --root "$T_TMP/root" --only snn --json
+t_is "$(ids_of)" "snn.process=info snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+        "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
+t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
+
+command -v python3 >/dev/null || { t_skip_rest "python3 is missing"; t_done; exit; }
+ps -eo comm= | grep -qx cerebellar-norse && { t_skip_rest "a cerebellar-norse process already runs here"; t_done; exit; }
+
+FAKE_PID=
+start_fake() { # scenario [key=value of [snn]...]
+        local i sc=$1
+        shift
+        rm -f "$T_TMP/fake.out"
+        python3 "$FAKE" --scenario "$sc" >"$T_TMP/fake.out" 2>"$T_TMP/fake.err" &
+        FAKE_PID=$!
+        t_at_exit "kill $FAKE_PID 2>/dev/null"
+        for i in $(seq 100); do grep -q '^listening' "$T_TMP/fake.out" 2>/dev/null && break; sleep 0.1; done
+        PORT=$(awk '$1 == "listening" {print $2}' "$T_TMP/fake.out")
+        conf "url = http://127.0.0.1:$PORT" "$@"
+}
+stop_fake() {
+        kill "$FAKE_PID" 2>/dev/null
+        wait "$FAKE_PID" 2>/dev/null
+        FAKE_PID=
+}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# ---- healthy, the code's shapes: detected by the listener on the configured port ----
+start_fake healthy
+t_run check --only snn --json
+t_is "$RC" 0 "healthy: exit 0"
+t_is "$(ids_of)" "snn.process=info snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+        "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped"
+t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
+t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
+t_is "$(field snn.info summary)" "cerebellar-norse-metrics-exporter 0.3.1" "info: service and version"
+t_is "$(field snn.info actual)" "version 0.3.1, build 2026-11-02T10:00:00Z, commit 856a8f66, rust 1.82.0" "info: build facts"
+t_is "$(field snn.metrics summary)" "/metrics: 8 series; /neural/metrics: 4 series" "metrics: both endpoints parsed"
+t_is "$(field snn.latency summary)" "neural_inference_latency_seconds p95 4.8 µs (p50 1.8 µs, p99 7.5 µs) over 1000 observations" \
+        "latency: PromQL quantiles from the buckets"
+t_is "$(field snn.errors summary)" "error rate 0.10% (neural_error_rate_percent)" "errors: the rate from /neural/metrics"
+
+# ---- the docs' HealthResponse ----
+stop_fake; start_fake docs
+t_run check --only snn --json
+t_is "$(field snn.health severity)" ok "docs shape, all checks pass: ok"
+t_like "$(field snn.health summary)" "healthy in [0-9]+ ms \(the documented API's shape\)" "docs shape recognised"
+t_is "$(field snn.health actual)" "up 3600 s; 2 checks, 0 not passing" "docs shape: uptime and checks"
+t_is "$(field snn.info severity)" skipped "docs: /info 404 is skipped, not a failure"
+
+# ---- degraded: warn naming the failing checks ----
+stop_fake; start_fake degraded
+t_run check --only snn --json
+t_is "$RC:$(field snn.health severity)" "1:warn" "degraded: warn, exit 1"
+t_is "$(field snn.health summary)" "http://127.0.0.1:$PORT: degraded, failing checks: gpu: fail (CUDA_ERROR_OUT_OF_MEMORY), disk: warn (85% full) (HTTP 200)" \
+        "degraded: the failing checks named"
+
+# ---- unhealthy (503): crit ----
+stop_fake; start_fake unhealthy
+t_run check --only snn --json
+t_is "$RC:$(field snn.health severity)" "2:crit" "unhealthy: crit, exit 2"
+t_like "$(field snn.health summary)" "unhealthy, failing checks: neural: fail \(model not loaded\) \(HTTP 503\)" "unhealthy: the check named"
+
+# ---- malformed JSON ----
+stop_fake; start_fake malformed
+t_run check --only snn --json
+t_is "$(field snn.health severity)" warn "malformed /health: warn, not ok"
+t_like "$(field snn.health summary)" "^/health answers HTTP 200, but not with the health JSON: /health: not JSON" "malformed: says why"
+t_like "$(field snn.info summary)" "^/info: not JSON" "malformed /info: says why"
+
+# ---- slow past the timeout: crit, and evodiag returns in time ----
+stop_fake; start_fake slow "timeout_ms = 700"
+start=$(date +%s%N)
+t_run check --only snn --json
+took=$((($(date +%s%N) - start) / 1000000))
+t_is "$RC:$(field snn.health severity)" "2:crit" "slow: crit"
+t_like "$(field snn.health summary)" "does not answer at http://127\.0\.0\.1:$PORT: no complete answer from 127\.0\.0\.1:$PORT within 700 ms$" "slow: the timeout named"
+t_like "$took" '^([0-9]{1,3}|[1-2][0-9]{3})$' "slow: evodiag finished within 3 s, not after the server's 10 s (took ${took} ms)"
+t_like "$(field snn.metrics summary)" "^/metrics not asked: /health got no answer" "slow: the other routes are not asked (they would only wait as long)"
+
+# ---- unreachable ----
+stop_fake
+PORT=$(free_port)
+conf "url = http://127.0.0.1:$PORT"
+mkdir -p "$T_TMP/etc"
+t_run check --only snn --json
+t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "unreachable and nothing else of the service here: not relevant"
+# The service is installed (its process runs) but does not answer: crit.
+mkdir -p "$T_TMP/bin"
+# A binary called cerebellar-norse (comm is cut to 15 characters: argv[0] names it).
+cp "$(command -v sleep)" "$T_TMP/bin/cerebellar-norse"
+"$T_TMP/bin/cerebellar-norse" 600 &
+SVC=$!
+t_at_exit "kill $SVC 2>/dev/null"
+for _ in $(seq 50); do [ "$(cat /proc/$SVC/comm 2>/dev/null)" = cerebellar-nors ] && break; sleep 0.1; done
+t_run check --only snn --json
+t_is "$RC:$(field snn.health severity)" "2:crit" "process runs, nothing answers: crit"
+t_like "$(field snn.health summary)" "does not answer at http://127\.0\.0\.1:$PORT" "unreachable: said"
+if [ "$(id -u)" = 0 ]; then
+        t_like "$(field snn.process summary)" "^cerebellar-norse runs: pid $SVC, RSS " "process: root's cerebellar-norse is the service"
+else
+        t_like "$(field snn.process summary)" "^cerebellar-norse runs: pid $SVC|is named cerebellar-norse but is not the service" "process: found"
+fi
+t_is "$(field snn.metrics severity)" unknown "unreachable: metrics unknown, not ok"
+t_is "$(field snn.latency severity)" unknown "unreachable: latency unknown, not ok"
+
+# ---- over budget: p95 50 µs, error rate 5 %, CUDA memory 95 %, bad metric lines ----
+start_fake overbudget
+t_run check --only snn --json
+t_is "$(field snn.latency severity)" warn "over budget: latency warn"
+t_is "$(field snn.latency summary)" "processing_duration_seconds p95 50.0 µs (p50 25.0 µs, p99 58.0 µs) over 1000 observations: over the budget" \
+        "over budget: the docs' histogram, PromQL quantiles"
+t_is "$(field snn.latency expected)" "p95 below 10.0 µs" "over budget: the guide's 10 µs budget"
+t_is "$(field snn.errors summary):$(field snn.errors severity)" "error rate 5.00% (neural_error_rate_percent):warn" "over budget: error rate warn"
+t_is "$(field snn.errors actual)" "neural_errors_total 50" "over budget: the error count"
+t_is "$(field snn.cuda_memory severity)" warn "over budget: CUDA memory warn"
+t_like "$(field snn.cuda_memory summary)" "\(95\.0%\)" "over budget: CUDA memory percentage"
+t_like "$(field snn.cuda_memory remedy)" "batch_size" "over budget: the guide's reduce-batch-size remedy"
+t_is "$(field snn.cuda_memory actual)" "GPU utilization 35%" "over budget: GPU utilization shown"
+t_is "$(field snn.metrics severity)" warn "bad metric lines: warn"
+t_like "$(field snn.metrics summary)" "^/metrics: 9 series, 2 bad lines \(line 12: " "bad metric lines: counted, the first named"
+conf "url = http://127.0.0.1:$PORT" "latency_warn_us = 20" "latency_crit_us = 40"
+t_run check --only snn --json
+t_is "$(field snn.latency severity)" crit "over budget, crit threshold 40 µs: crit"
+
+# ---- a 100 MB reply, cut at the cap ----
+stop_fake; start_fake huge "body_max = 1M"
+start=$(date +%s%N)
+t_run check --only snn --json
+took=$((($(date +%s%N) - start) / 1000000))
+t_is "$(field snn.metrics severity)" warn "huge: warn"
+t_like "$(field snn.metrics summary)" "^/metrics: .*1048576.* \(not parsed\)" "huge: cut at the 1 MiB cap, said"
+t_like "$(ps -o rss= -p $$)" . "huge: (evodiag's memory is bounded by the cap)"
+t_like "$took" '^[0-9]{1,4}$' "huge: finished in ${took} ms (not after reading 100 MB)"
+
+# ---- bundle: the replies as artifacts ----
+stop_fake; start_fake healthy
+t_run bundle --only snn -o "$T_TMP/b.tar.zst" -q
+t_is "$RC" 0 "bundle: exit 0"
+mkdir -p "$T_TMP/b"
+tar --zstd -xf "$T_TMP/b.tar.zst" -C "$T_TMP/b"
+art() { find "$T_TMP/b" -path "*collectors/snn/$1" | head -1; }
+t_like "$(cat "$(art health.json)")" '"status": ?"healthy"' "bundle: /health reply"
+t_like "$(cat "$(art info.json)")" '"commit_hash": ?"856a8f66"' "bundle: /info reply"
+t_like "$(cat "$(art metrics.txt)")" "neural_inference_latency_seconds_bucket" "bundle: /metrics reply"
+t_like "$(cat "$(art neural-metrics.txt)")" "neural_gpu_utilization_percent" "bundle: /neural/metrics reply"
+stop_fake
+t_done
