@@ -8,10 +8,13 @@
 #include "collectors/collector.h"
 #include "collectors/sink.h"
 #include "collectors/snn.h"
+#include "lib/gpuprobe.h"
 #include "lib/http.h"
+#include "lib/procfs.h"
 #include "lib/prometheus_text.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
+#include "lib/toml.h"
 #include "lib/trust.h"
 
 #include <arpa/inet.h>
@@ -20,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SNN_UNIT "cerebellar-norse.service"
 #define SNN_CONFIG_DEFAULT "/etc/cerebellar-norse/production.toml"
@@ -85,6 +89,35 @@ static const struct check_info checks[] = {
          "Fix (guide, \"CUDA Out of Memory\"): reduce [performance] batch_size and cuda_streams\n"
          "in production.toml; nvidia-smi --query-compute-apps=pid,used_memory --format=csv",
          .live = true},
+        {"snn.config", "The service's production.toml",
+         "The config file: [snn] config, else CEREBELLAR_CONFIG_PATH in the environment of the\n"
+         "running service (a path taken from a process is read only when root or the service\n"
+         "user owns it and every directory on the way), else /etc/cerebellar-norse/production.toml\n"
+         "(deployment.md). It is read as TOML with toml++ (both documented layouts: [neural]\n"
+         "[performance] [security] [logging] [monitoring], and [server] [training]). A file that\n"
+         "is not TOML is a warning with toml++'s line and column: the service would refuse it;\n"
+         "a value of the wrong type (device = 1) is a warning too. Secrets (api_key, the key\n"
+         "files' contents) are never read out; the bundle's copy is redacted.\n"
+         "Fix: cerebellar-norse --config /etc/cerebellar-norse/production.toml --validate-only"},
+        {"snn.device", "device = \"cuda\" without a usable GPU",
+         "[performance] device = \"cuda\" on a host where no NVIDIA GPU answers (NVML or\n"
+         "nvidia-smi within a deadline, lib/gpuprobe: the same probe as the gpu collector) is\n"
+         "crit: the guide's \"Device Mismatch\"; the service fails or falls back to the CPU, far\n"
+         "over its latency budget.\n"
+         "Fix: nvidia-smi || echo \"No GPU available, using CPU\"; set device = \"cpu\", or fix\n"
+         "the driver (see the gpu collector's findings).",
+         .live = true},
+        {"snn.memory_fit", "Network size and memory_limit against the host's memory",
+         "The guide's formula: granule_size * 4 bytes (f32) * connections_per_neuron must stay\n"
+         "below the available memory (connections_per_neuron from [neural], else [snn]\n"
+         "connections_per_neuron: 800, the guide's \"10000000 requires > 32GB\"). Compared with\n"
+         "MemTotal (/proc/meminfo): at or above it is a warning. [performance] memory_limit\n"
+         "above MemTotal is a warning too (the guide leaves 4 GB for the system).\n"
+         "Fix: lower [neural] granule_size (the guide: 4000000 -> 2000000), or memory_limit."},
+        {"snn.learning_rate", "Learning rate above 0.01",
+         "[neural] learning_rate above 0.01: the guide's \"Learning Rate Too High\" (training\n"
+         "loss not decreasing, erratic spikes). Info, not a fault.\n"
+         "Fix: [neural] learning_rate = 0.0001"},
         {0},
 };
 
@@ -98,6 +131,11 @@ static const struct config_key config[] = {
         CONF_UINT("latency_crit_us", "100", 0, 1e12, "crit when p95 inference latency reaches this (µs)"),
         CONF_PCT("error_rate_warn_pct", "1", "warn when neural_error_rate_percent reaches this"),
         CONF_PCT("cuda_memory_warn_pct", "90", "warn when CUDA memory use is above this % (the docs' CUDAMemoryHigh)"),
+        CONF_STR("config", "", "the service's production.toml (empty: CEREBELLAR_CONFIG_PATH of the service, else " SNN_CONFIG_DEFAULT ")"),
+        CONF_UINT("connections_per_neuron", "800", 1, 1e9, "for the guide's memory formula when [neural] does not say"),
+        CONF_DURATION("gpu_deadline", "5s", "how long the GPU probe (NVML, nvidia-smi) may take for snn.device"),
+        CONF_STR("nvml_path", "", "NVML library for the GPU probe (empty: libnvidia-ml.so.1; none: do not use)"),
+        CONF_STR("nvidia_smi", "nvidia-smi", "nvidia-smi for the GPU probe (a path, or none)"),
         {0},
 };
 
@@ -116,6 +154,11 @@ struct snn {
         char *url_pub; /* for messages */
         bool live;
         struct reply health, info, metrics, neural;
+        int pids[8];   /* the service's processes (vouched for) */
+        size_t npids;
+        bool have_conf;
+        struct snn_conf conf;
+        char *conf_path;
 };
 
 static void reply_free(struct reply *r)
@@ -134,6 +177,8 @@ static void snn_free(struct snn *s)
         reply_free(&s->info);
         reply_free(&s->metrics);
         reply_free(&s->neural);
+        snn_conf_free(&s->conf);
+        free(s->conf_path);
         free(s);
 }
 
@@ -261,7 +306,8 @@ static const char *named_snn(const struct proc *p)
 
 static bool snn_detect(struct ctx *c)
 {
-        if (unit_installed() || rootfs_exists(SNN_CONFIG_DEFAULT))
+        const char *cf = conf_str(c, "config");
+        if (unit_installed() || rootfs_exists(SNN_CONFIG_DEFAULT) || (*cf && rootfs_exists(cf)))
                 return true;
         const char *env = rootfs_is_live() ? getenv("CEREBELLAR_CONFIG_PATH") : NULL;
         if (env && *env)
@@ -283,7 +329,7 @@ static bool snn_detect(struct ctx *c)
 
 /* ---- checks ---- */
 
-static void check_process(struct ctx *c, struct findings *fs)
+static void check_process(struct ctx *c, struct snn *s, struct findings *fs)
 {
         struct proctable pt;
         if (proctable_load(&pt) < 0) {
@@ -306,6 +352,8 @@ static void check_process(struct ctx *c, struct findings *fs)
                                     fmt_bytes(p->rss, rss));
                         fnd_actual(f, "vouched for by %s", trust_by_name(tp.by));
                         ok++;
+                        if (s->npids < sizeof(s->pids) / sizeof(s->pids[0]))
+                                s->pids[s->npids++] = p->pid;
                 } else {
                         f = fnd_add(fs, SEV_WARN, "snn.process", "pid %d is named %s but is not the service: uid %u is not %s",
                                     p->pid, name, tp.bad_uid, trust_who(&t));
@@ -344,8 +392,8 @@ static void check_health(const struct snn *s, struct findings *fs)
         if (r->rc < 0 && r->r.err != HTTP_E_TOO_LARGE) {
                 f = fnd_add(fs, SEV_CRIT, "snn.health", "the service does not answer at %s: %s", s->url_pub, r->r.error);
                 fnd_expected(f, "an answer to GET /health within the timeout");
-                fnd_remedy(f, "systemctl status cerebellar-norse; journalctl -u cerebellar-norse -n 100; ss -tlnp | grep %s",
-                           strrchr(s->url_pub, ':') ? strrchr(s->url_pub, ':') + 1 : "8080");
+                fnd_remedy(f, "systemctl status cerebellar-norse; journalctl -u cerebellar-norse -n 100; "
+                              "ss -tlnp   # is it listening where [snn] url points?");
                 fnd_evidence(f, "%s", o);
                 return;
         }
@@ -568,6 +616,11 @@ static void check_metrics(struct ctx *c, const struct snn *s, struct findings *f
         double util = metric(&m, &n, "neural_gpu_utilization_percent"), pct;
         double cwarn = conf_num(c, "cuda_memory_warn_pct");
         enum severity cv = snn_cuda_memory_verdict(used, tot, cwarn, &pct);
+        char bs[24] = "not set", cs[24] = "not set";
+        if (s->have_conf && s->conf.batch_size >= 0)
+                snprintf(bs, sizeof(bs), "%" PRId64, s->conf.batch_size);
+        if (s->have_conf && s->conf.cuda_streams >= 0)
+                snprintf(cs, sizeof(cs), "%" PRId64, s->conf.cuda_streams);
         if (cv == SEV_SKIPPED)
                 f = fnd_add(fs, SEV_SKIPPED, "snn.cuda_memory", "no CUDA memory metrics (cuda_memory_used_bytes, cuda_memory_total_bytes) %s",
                             any ? "served" : "read");
@@ -577,13 +630,233 @@ static void check_metrics(struct ctx *c, const struct snn *s, struct findings *f
                             fmt_bytes((uint64_t)tot, t), pct);
                 fnd_expected(f, "at most %.0f%%", cwarn);
                 if (cv >= SEV_WARN)
-                        fnd_remedy(f, "reduce [performance] batch_size and cuda_streams in production.toml, then restart "
-                                      "the service (guide: \"CUDA Out of Memory\")");
+                        fnd_remedy(f, "reduce [performance] batch_size (now %s) and cuda_streams (now %s) in %s, then "
+                                      "restart the service (guide: \"CUDA Out of Memory\")",
+                                   bs, cs, s->conf_path ? s->conf_path : "production.toml");
         }
         if (isfinite(util))
                 fnd_actual(f, "GPU utilization %.0f%%", util);
         prom_text_free(&m);
         prom_text_free(&n);
+}
+
+/* ---- production.toml ---- */
+
+#define SNN_CONF_MAX (1u << 20)
+
+/* CEREBELLAR_CONFIG_PATH in a NUL-separated environ text; NULL when absent. */
+static char *environ_get(const char *env, size_t len, const char *name)
+{
+        size_t nl = strlen(name);
+        for (size_t i = 0; i < len;) {
+                size_t l = strnlen(env + i, len - i);
+                if (l > nl && !memcmp(env + i, name, nl) && env[i + nl] == '=')
+                        return xstrndup(env + i + nl + 1, l - nl - 1);
+                i += l + 1;
+        }
+        return NULL;
+}
+
+/* Finds and reads the config. Returns the text (NULL with a finding made when it
+ * could not be read, or is absent). */
+static char *read_config(struct ctx *c, struct snn *s, struct findings *fs, size_t *len)
+{
+        const char *how = "[snn] config";
+        _cleanup_free_ char *path = NULL;
+        bool from_process = false;
+        int from_pid = 0;
+        if (*conf_str(c, "config"))
+                path = xstrdup(conf_str(c, "config"));
+        for (size_t i = 0; !path && i < s->npids; i++) {
+                _cleanup_free_ char *p = xasprintf("/proc/%d/environ", s->pids[i]), *env = NULL;
+                long n = rootfs_read(p, 256u << 10, &env, NULL);
+                if (n > 0 && (path = environ_get(env, (size_t)n, "CEREBELLAR_CONFIG_PATH"))) {
+                        if (!*path) {
+                                free(path);
+                                path = NULL;
+                                continue;
+                        }
+                        from_process = true;
+                        from_pid = s->pids[i];
+                }
+        }
+        _cleanup_free_ char *howbuf = NULL;
+        if (from_process) {
+                howbuf = xasprintf("CEREBELLAR_CONFIG_PATH of pid %d", from_pid);
+                how = howbuf;
+                if (path[0] != '/') {
+                        _cleanup_free_ char *why = NULL;
+                        char *abs = trust_resolve_relative(from_pid, path, &why);
+                        if (!abs) {
+                                struct finding *f = fnd_add(fs, SEV_UNKNOWN, "snn.config", "%s (%s): %s", path, how, why);
+                                fnd_evidence(f, "/proc/%d/environ", from_pid);
+                                return NULL;
+                        }
+                        free(path);
+                        path = abs;
+                }
+        }
+        if (!path && rootfs_is_live() && getenv("CEREBELLAR_CONFIG_PATH") && *getenv("CEREBELLAR_CONFIG_PATH")) {
+                path = xstrdup(getenv("CEREBELLAR_CONFIG_PATH"));
+                how = "CEREBELLAR_CONFIG_PATH of evodiag";
+        }
+        if (!path) {
+                path = xstrdup(SNN_CONFIG_DEFAULT);
+                how = "the documented default";
+        }
+        char *text = NULL;
+        bool cut = false;
+        long n;
+        _cleanup_free_ char *why = NULL;
+        if (from_process) {
+                struct trust t;
+                trust_init(&t, "cerebellar-norse", conf_str(c, "service_user"));
+                n = trust_read(&t, path, SNN_CONF_MAX, &text, &cut, &why);
+                trust_free(&t);
+        } else
+                n = rootfs_read(path, SNN_CONF_MAX, &text, &cut);
+        struct finding *f;
+        if (n < 0) {
+                if (n == -ENOENT && !from_process && !*conf_str(c, "config"))
+                        f = fnd_add(fs, SEV_SKIPPED, "snn.config", "no %s (%s): the service's built-in settings apply", path, how);
+                else if (n == -EPERM && why)
+                        f = fnd_add(fs, SEV_WARN, "snn.config", "%s (%s) not read: %s", path, how, why);
+                else
+                        f = fnd_add(fs, n == -ENOENT ? SEV_WARN : SEV_UNKNOWN, "snn.config", "%s (%s) cannot be read: %s", path,
+                                    how, rootfs_strerror((int)n));
+                fnd_evidence(f, "%s", path);
+                return NULL;
+        }
+        if (cut) {
+                f = fnd_add(fs, SEV_WARN, "snn.config", "%s (%s) is larger than %u bytes: not read", path, how, SNN_CONF_MAX);
+                fnd_evidence(f, "%s", path);
+                free(text);
+                return NULL;
+        }
+        s->conf_path = xstrdup(path);
+        *len = (size_t)n;
+        return text;
+}
+
+static void check_config(struct ctx *c, struct snn *s, struct findings *fs)
+{
+        size_t len = 0;
+        _cleanup_free_ char *text = read_config(c, s, fs, &len);
+        if (!text)
+                return;
+        struct toml_error err;
+        struct finding *f;
+        if (snn_conf_parse(text, len, &s->conf, &err) < 0) {
+                f = fnd_add(fs, SEV_WARN, "snn.config", "%s is not valid TOML: line %u, column %u: %s", s->conf_path, err.line,
+                            err.column, err.what);
+                fnd_remedy(f, "fix line %u of %s; cerebellar-norse --config %s --validate-only", err.line, s->conf_path,
+                           s->conf_path);
+                fnd_evidence(f, "%s", s->conf_path);
+                return;
+        }
+        s->have_conf = true;
+        const struct snn_conf *k = &s->conf;
+        if (k->bad) {
+                f = fnd_add(fs, SEV_WARN, "snn.config", "%s: %s", s->conf_path, k->bad);
+                fnd_remedy(f, "cerebellar-norse --config %s --validate-only", s->conf_path);
+        } else
+                f = fnd_add(fs, SEV_OK, "snn.config", "%s read: %zu values in [%s]", s->conf_path, k->nvalues,
+                            *k->tables ? k->tables : "no tables");
+        struct strbuf a = {0};
+        if (k->device)
+                sb_printf(&a, "device %s, ", k->device);
+        if (k->granule_size >= 0)
+                sb_printf(&a, "granule_size %" PRId64 ", ", k->granule_size);
+        if (k->batch_size >= 0)
+                sb_printf(&a, "batch_size %" PRId64 ", ", k->batch_size);
+        if (k->cuda_streams >= 0)
+                sb_printf(&a, "cuda_streams %" PRId64 ", ", k->cuda_streams);
+        if (k->port >= 0)
+                sb_printf(&a, "[server] port %" PRId64 ", ", k->port);
+        if (a.len > 2) {
+                a.s[a.len - 2] = 0;
+                fnd_actual(f, "%s", a.s);
+        }
+        sb_free(&a);
+        fnd_evidence(f, "%s", s->conf_path);
+
+        /* device = "cuda" without a GPU */
+        if (!k->device)
+                f = fnd_add(fs, SEV_SKIPPED, "snn.device", "[performance] device not set");
+        else if (strcasecmp(k->device, "cuda") != 0)
+                f = fnd_add(fs, SEV_OK, "snn.device", "device = \"%s\": no GPU needed", k->device);
+        else if (!rootfs_is_live())
+                f = fnd_add(fs, SEV_SKIPPED, "snn.device", "device = \"cuda\": whether a GPU answers is asked on the live host only");
+        else {
+                uint64_t ms = 5000;
+                (void)parse_duration_ms(conf_str(c, "gpu_deadline"), &ms);
+                uint64_t t = budget_ms(c, ms, 1500);
+                struct gpu_query_opts o = {.nvml_path = conf_str(c, "nvml_path"), .smi = conf_str(c, "nvidia_smi"), .timeout_ms = t ? t : 1};
+                if (c->deadline_ms > 1500)
+                        o.stop_ms = c->deadline_ms - 1000;
+                _cleanup_free_ char *why = NULL;
+                if (gpu_usable(&o, &why)) {
+                        f = fnd_add(fs, SEV_OK, "snn.device", "device = \"cuda\" and a GPU answers");
+                        fnd_actual(f, "%s", why ? why : "");
+                } else {
+                        f = fnd_add(fs, SEV_CRIT, "snn.device", "device = \"cuda\" but no usable NVIDIA GPU here: %s",
+                                    why ? why : "none found");
+                        fnd_expected(f, "a GPU that answers NVML or nvidia-smi, or device = \"cpu\"");
+                        fnd_remedy(f, "nvidia-smi || echo \"No GPU available, using CPU\"; set [performance] device = \"cpu\" "
+                                      "in %s, or fix the driver (evodiag check --only gpu)",
+                                   s->conf_path);
+                }
+        }
+        fnd_evidence(f, "%s", s->conf_path);
+
+        /* memory: the guide's formula, memory_limit */
+        uint64_t memtotal = 0;
+        _cleanup_free_ char *mi = NULL;
+        struct kvlist kv = {0};
+        if (rootfs_read("/proc/meminfo", 64u << 10, &mi, NULL) >= 0 && kv_parse(mi, ':', &kv) == 0)
+                (void)kv_get_u64(&kv, "MemTotal", &memtotal);
+        kv_free(&kv);
+        char b1[32], b2[32];
+        if (k->granule_size > 0) {
+                int64_t conns = k->connections_per_neuron > 0 ? k->connections_per_neuron : (int64_t)conf_uint(c, "connections_per_neuron");
+                uint64_t need = snn_granule_bytes(k->granule_size, conns);
+                if (!memtotal)
+                        f = fnd_add(fs, SEV_UNKNOWN, "snn.memory_fit", "granule_size needs %s; MemTotal unknown", fmt_bytes(need, b1));
+                else {
+                        enum severity sev = need >= memtotal ? SEV_WARN : SEV_OK;
+                        f = fnd_add(fs, sev, "snn.memory_fit", "granule_size %" PRId64 " x 4 bytes x %" PRId64
+                                    " connections = %s%s MemTotal %s", k->granule_size, conns, fmt_bytes(need, b1),
+                                    sev == SEV_WARN ? ", at or above" : ", below", fmt_bytes(memtotal, b2));
+                        fnd_expected(f, "granule_size * 4 bytes * connections_per_neuron < available memory");
+                        if (sev == SEV_WARN)
+                                fnd_remedy(f, "lower [neural] granule_size in %s (the guide: 4000000 -> 2000000)", s->conf_path);
+                        fnd_actual(f, "connections per neuron from %s",
+                                   k->connections_per_neuron > 0 ? "[neural] connections_per_neuron" : "[snn] connections_per_neuron");
+                }
+                fnd_subject(f, "granule_size");
+                fnd_evidence(f, "%s, /proc/meminfo", s->conf_path);
+        }
+        if (k->memory_limit && memtotal) {
+                enum severity sev = k->memory_limit > memtotal ? SEV_WARN : SEV_OK;
+                f = fnd_add(fs, sev, "snn.memory_fit", "memory_limit %s %s MemTotal %s", fmt_bytes(k->memory_limit, b1),
+                            sev == SEV_WARN ? "is above" : "within", fmt_bytes(memtotal, b2));
+                if (sev == SEV_WARN)
+                        fnd_remedy(f, "set [performance] memory_limit below MemTotal, leaving 4 GB for the system (the guide)");
+                fnd_subject(f, "memory_limit");
+                fnd_evidence(f, "%s, /proc/meminfo", s->conf_path);
+        }
+        if (k->granule_size <= 0 && !k->memory_limit)
+                fnd_add(fs, SEV_SKIPPED, "snn.memory_fit", "neither granule_size nor memory_limit set");
+
+        if (isnan(k->learning_rate))
+                fnd_add(fs, SEV_SKIPPED, "snn.learning_rate", "[neural] learning_rate not set");
+        else {
+                f = fnd_add(fs, k->learning_rate > 0.01 ? SEV_INFO : SEV_OK, "snn.learning_rate", "learning_rate %g%s",
+                            k->learning_rate, k->learning_rate > 0.01 ? ": above 0.01, training may not converge" : "");
+                if (k->learning_rate > 0.01)
+                        fnd_remedy(f, "[neural] learning_rate = 0.0001 (the guide: \"Learning Rate Too High\")");
+                fnd_evidence(f, "%s", s->conf_path);
+        }
 }
 
 static struct snn *last;
@@ -598,7 +871,8 @@ static void snn_check(struct ctx *c, struct findings *fs)
         s->url = xstrndup(url, l);
         s->url_pub = http_url_public(s->url);
         s->live = rootfs_is_live();
-        check_process(c, fs);
+        check_process(c, s, fs);
+        check_config(c, s, fs);
         if (!s->live) {
                 static const char *const ids[] = {"snn.health", "snn.info", "snn.metrics", "snn.latency", "snn.errors",
                                                   "snn.cuda_memory", NULL};

@@ -69,3 +69,26 @@ const char *snn_fmt_seconds(double s, char buf[static 32]);
 /* snn.cuda_memory: used/total in %, warn above warn_pct; SEV_SKIPPED when unknown
  * (NaN, total 0 or negative). */
 enum severity snn_cuda_memory_verdict(double used, double total, double warn_pct, double *pct);
+
+/* ---- production.toml (deployment.md's layout: [neural] [performance] [security]
+ * [logging] [monitoring]; getting-started.md's and troubleshooting.md's: [server]
+ * host/port/workers/max_connections, [training]) ---- */
+
+struct toml_error;
+struct snn_conf {
+        char *tables;          /* "logging, monitoring, neural, performance, security" */
+        size_t nvalues;
+        char *device;          /* [performance] device; NULL when absent */
+        int64_t granule_size;  /* [neural]; -1 when absent */
+        int64_t connections_per_neuron; /* [neural] (only in the guide's formula); -1 */
+        double learning_rate;  /* [neural]; NaN when absent */
+        int64_t batch_size, cuda_streams; /* [performance]; -1 */
+        uint64_t memory_limit; /* [performance] memory_limit ("28GB" or bytes); 0 when absent */
+        int64_t port, max_connections; /* [server]; -1 */
+        char *bad;             /* the first value of the wrong type, "[performance] device is not a text"; NULL */
+};
+/* 0, or -EINVAL with *err (line and column from toml++) when the text is not TOML. */
+int snn_conf_parse(const char *text, size_t len, struct snn_conf *c, struct toml_error *err);
+void snn_conf_free(struct snn_conf *c);
+/* The guide's "granule_size * 4 bytes (f32) * connections_per_neuron": bytes, saturated. */
+uint64_t snn_granule_bytes(int64_t granule_size, int64_t connections);

@@ -4,6 +4,7 @@
 #include "collectors/snn.h"
 #include "lib/jsonparse.h"
 #include "lib/prometheus_text.h"
+#include "lib/toml.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -183,4 +184,78 @@ enum severity snn_cuda_memory_verdict(double used, double total, double warn_pct
                 return SEV_SKIPPED;
         *pct = used * 100.0 / total;
         return *pct > warn_pct ? SEV_WARN : SEV_OK;
+}
+
+int snn_conf_parse(const char *text, size_t len, struct snn_conf *c, struct toml_error *err)
+{
+        *c = (struct snn_conf){.granule_size = -1, .connections_per_neuron = -1, .learning_rate = NAN, .batch_size = -1,
+                               .cuda_streams = -1, .port = -1, .max_connections = -1};
+        struct toml_doc *d = toml_doc_parse(text, len, err);
+        if (!d)
+                return -EINVAL;
+        c->tables = toml_tables(d, &c->nvalues);
+        struct strbuf bad = {0};
+#define WRONG(path, kind)                                                                                                 \
+        do {                                                                                                          \
+                if (!bad.len) {                                                                                       \
+                        const char *dot_ = strchr(path, '.');                                                        \
+                        sb_printf(&bad, "[%.*s] %s is not %s", (int)(dot_ - (path)), path, dot_ + 1, kind);          \
+                }                                                                                                     \
+        } while (0)
+        if (toml_get_string(d, "performance.device", &c->device) == -EINVAL)
+                WRONG("performance.device", "a text");
+        struct {
+                const char *path;
+                int64_t *dst;
+        } ints[] = {
+                {"neural.granule_size", &c->granule_size}, {"neural.connections_per_neuron", &c->connections_per_neuron},
+                {"performance.batch_size", &c->batch_size}, {"performance.cuda_streams", &c->cuda_streams},
+                {"server.port", &c->port},                   {"server.max_connections", &c->max_connections},
+        };
+        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+                int64_t v;
+                int rc = toml_get_int(d, ints[i].path, &v);
+                if (rc == 0 && v >= 0)
+                        *ints[i].dst = v;
+                else if (rc == -EINVAL || (rc == 0 && v < 0))
+                        WRONG(ints[i].path, "a whole number >= 0");
+        }
+        double lr;
+        int rc = toml_get_number(d, "neural.learning_rate", &lr);
+        if (rc == 0 && isfinite(lr))
+                c->learning_rate = lr;
+        else if (rc == 0 || rc == -EINVAL)
+                WRONG("neural.learning_rate", "a number");
+        char *ml = NULL;
+        int64_t mli;
+        if (toml_get_string(d, "performance.memory_limit", &ml) == 0) {
+                if (parse_size(ml, &c->memory_limit) < 0 || !c->memory_limit)
+                        WRONG("performance.memory_limit", "a size (\"28GB\")");
+                free(ml);
+        } else if (toml_get_int(d, "performance.memory_limit", &mli) == 0 && mli > 0)
+                c->memory_limit = (uint64_t)mli;
+        else if (toml_kind_at(d, "performance.memory_limit") != TOML_NONE)
+                WRONG("performance.memory_limit", "a size (\"28GB\")");
+#undef WRONG
+        c->bad = bad.len ? sb_steal(&bad) : (sb_free(&bad), NULL);
+        toml_doc_free(d);
+        return 0;
+}
+
+void snn_conf_free(struct snn_conf *c)
+{
+        free(c->tables);
+        free(c->device);
+        free(c->bad);
+        memset(c, 0, sizeof(*c));
+}
+
+uint64_t snn_granule_bytes(int64_t granule_size, int64_t connections)
+{
+        if (granule_size <= 0 || connections <= 0)
+                return 0;
+        uint64_t g = (uint64_t)granule_size, k = (uint64_t)connections;
+        if (g > UINT64_MAX / 4 / k)
+                return UINT64_MAX;
+        return g * 4 * k;
 }

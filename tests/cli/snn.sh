@@ -35,9 +35,51 @@ mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
 t_run check --root "$T_TMP/root" --only snn --json
-t_is "$(ids_of)" "snn.process=info snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
         "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
 t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
+
+# ---- production.toml under --root: both documented layouts, invalid TOML, wrong types ----
+SNNFX="$TOP_SRCDIR/tests/fixtures/snn"
+cfroot() { # fixture -> a root with it as /etc/cerebellar-norse/production.toml and 16 GiB of memory
+        local r="$T_TMP/cf-$1"
+        mkdir -p "$r/etc/cerebellar-norse" "$r/proc"
+        cp "$SNNFX/$1.toml" "$r/etc/cerebellar-norse/production.toml"
+        printf 'MemTotal:       16777216 kB\nMemFree:         8388608 kB\n' >"$r/proc/meminfo"
+        printf '%s\n' "$r"
+}
+conf
+t_run check --root "$(cfroot deployment)" --only snn --json
+t_is "$(field snn.config severity)" ok "deployment.md layout: read"
+t_is "$(field snn.config summary)" "/etc/cerebellar-norse/production.toml read: 26 values in [logging, monitoring, neural, performance, security]" \
+        "deployment.md layout: every value and table (toml++)"
+t_is "$(field snn.config actual)" "device cuda, granule_size 4000000, batch_size 64, cuda_streams 4" "deployment.md layout: the values checks use"
+t_unlike "$OUT" "SNN-API-KEY-SECRET" "deployment.md layout: the api_key appears nowhere in the report"
+t_is "$(field snn.device severity)" skipped "device = cuda under --root: the GPU is asked on the live host only"
+t_is "$(field snn.memory_fit summary):$(field snn.memory_fit severity)" \
+        "granule_size 4000000 x 4 bytes x 800 connections = 11.9 GiB, below MemTotal 16.0 GiB:ok" "deployment.md layout: the guide's memory formula fits"
+t_is "$(field snn.learning_rate severity)" ok "learning_rate 0.001: ok"
+t_run check --root "$(cfroot getting-started)" --only snn --json
+t_is "$(field snn.config summary)" "/etc/cerebellar-norse/production.toml read: 18 values in [neural, performance, server, training]" \
+        "getting-started layout ([server], arrays, inline table, multi-line string): read"
+t_is "$(field snn.config actual)" "device cpu, granule_size 10000000, [server] port 8080" "getting-started layout: [server] port"
+t_is "$(field snn.device summary)" 'device = "cpu": no GPU needed' "device = cpu: ok"
+t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.memory_fit") | "\(.subject)=\(.severity)"] | join(" ")')" \
+        "granule_size=warn memory_limit=warn" "getting-started layout: granule_size and memory_limit over MemTotal"
+t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.memory_fit" and .subject == "granule_size") | .summary] | first')" \
+        "granule_size 10000000 x 4 bytes x 800 connections = 29.8 GiB, at or above MemTotal 16.0 GiB" "the guide's formula: 10000000 needs > 16 GiB"
+t_like "$(field snn.learning_rate summary):$(field snn.learning_rate severity)" "^learning_rate 0\.05: above 0\.01.*:info$" "learning_rate 0.05: info"
+t_run check --root "$(cfroot invalid)" --only snn --json
+t_is "$(field snn.config severity)" warn "invalid TOML: warn"
+t_like "$(field snn.config summary)" "^/etc/cerebellar-norse/production\.toml is not valid TOML: line 5, column [0-9]+: " "invalid TOML: toml++'s line and column"
+t_like "$(field snn.config remedy)" "fix line 5 of" "invalid TOML: the line to fix"
+t_run check --root "$(cfroot wrong-types)" --only snn --json
+t_is "$(field snn.config summary)" "/etc/cerebellar-norse/production.toml: [performance] device is not a text" "device = 1: the wrong type named"
+r=$(cfroot deployment)
+rm "$r/etc/cerebellar-norse/production.toml"
+mkfifo "$r/etc/cerebellar-norse/production.toml"
+T_TIMEOUT=20 t_run check --root "$r" --only snn --json
+t_is "$(field snn.config severity)" unknown "a FIFO as production.toml: unknown, and no hang"
 
 command -v python3 >/dev/null || { t_skip_rest "python3 is missing"; t_done; exit; }
 ps -eo comm= | grep -qx cerebellar-norse && { t_skip_rest "a cerebellar-norse process already runs here"; t_done; exit; }
@@ -65,7 +107,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_fake healthy
 t_run check --only snn --json
 t_is "$RC" 0 "healthy: exit 0"
-t_is "$(ids_of)" "snn.process=info snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
         "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped"
 t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
 t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
@@ -169,8 +211,22 @@ t_like "$(field snn.metrics summary)" "^/metrics: .*1048576.* \(not parsed\)" "h
 t_like "$(ps -o rss= -p $$)" . "huge: (evodiag's memory is bounded by the cap)"
 t_like "$took" '^[0-9]{1,4}$' "huge: finished in ${took} ms (not after reading 100 MB)"
 
-# ---- bundle: the replies as artifacts ----
-stop_fake; start_fake healthy
+# ---- device = "cuda": crit without a GPU (the probe pointed at nothing), ok with one ----
+stop_fake; start_fake healthy "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = none"
+t_run check --only snn --json
+t_is "$(field snn.device severity)" crit "device = cuda, no GPU: crit (Device Mismatch)"
+t_like "$(field snn.device summary)" '^device = "cuda" but no usable NVIDIA GPU here: ' "device = cuda, no GPU: says why"
+t_like "$(field snn.device remedy)" 'device = "cpu"' "device = cuda, no GPU: the guide's remedy"
+mkdir -p "$T_TMP/smi"
+cp "$TOP_SRCDIR/tests/helpers/fake_nvidia_smi.sh" "$T_TMP/smi/nvidia-smi"
+chmod +x "$T_TMP/smi/nvidia-smi"
+conf "url = http://127.0.0.1:$PORT" "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = $T_TMP/smi/nvidia-smi"
+FAKE_SMI_DIR="$FIXTURES/gpu" t_run check --only snn --json
+t_is "$(field snn.device severity)" ok "device = cuda, a GPU answers (recorded nvidia-smi): ok"
+
+# ---- bundle: the replies as artifacts, the config redacted ----
+cp "$SNNFX/deployment.toml" "$T_TMP/production.toml"
+stop_fake; start_fake healthy "config = $T_TMP/production.toml" "nvml_path = none" "nvidia_smi = none"
 t_run bundle --only snn -o "$T_TMP/b.tar.zst" -q
 t_is "$RC" 0 "bundle: exit 0"
 mkdir -p "$T_TMP/b"
@@ -180,5 +236,7 @@ t_like "$(cat "$(art health.json)")" '"status": ?"healthy"' "bundle: /health rep
 t_like "$(cat "$(art info.json)")" '"commit_hash": ?"856a8f66"' "bundle: /info reply"
 t_like "$(cat "$(art metrics.txt)")" "neural_inference_latency_seconds_bucket" "bundle: /metrics reply"
 t_like "$(cat "$(art neural-metrics.txt)")" "neural_gpu_utilization_percent" "bundle: /neural/metrics reply"
+t_is "$(grep -rlaF SNN-API-KEY-SECRET "$T_TMP/b" | head -1)" "" "bundle: the api_key is nowhere in the archive"
+t_like "$(cat "$(find "$T_TMP/b" -path "*/host$T_TMP/production.toml" | head -1)" 2>/dev/null)" "granule_size = 4000000" "bundle: the config is stored (redacted)"
 stop_fake
 t_done
