@@ -15,6 +15,7 @@ extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
 extern const struct collector snn_collector;
+extern const struct collector framealloc_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -29,6 +30,7 @@ const struct collector *const collectors[] = {
         &perf_collector,
         &gpu_collector,
         &snn_collector,
+        &framealloc_collector,
         NULL,
 };
 

@@ -644,19 +644,6 @@ static void check_metrics(struct ctx *c, const struct snn *s, struct findings *f
 
 #define SNN_CONF_MAX (1u << 20)
 
-/* CEREBELLAR_CONFIG_PATH in a NUL-separated environ text; NULL when absent. */
-static char *environ_get(const char *env, size_t len, const char *name)
-{
-        size_t nl = strlen(name);
-        for (size_t i = 0; i < len;) {
-                size_t l = strnlen(env + i, len - i);
-                if (l > nl && !memcmp(env + i, name, nl) && env[i + nl] == '=')
-                        return xstrndup(env + i + nl + 1, l - nl - 1);
-                i += l + 1;
-        }
-        return NULL;
-}
-
 /* Finds and reads the config. Returns the text (NULL with a finding made when it
  * could not be read, or is absent). */
 static char *read_config(struct ctx *c, struct snn *s, struct findings *fs, size_t *len)
