@@ -11,6 +11,7 @@
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
+#include "lib/tail.h"
 #include "lib/trust.h"
 
 #include <dirent.h>
@@ -321,42 +322,6 @@ static void check_dir_snapshots(struct ctx *c, struct fa_state *st, size_t di, s
         fnd_evidence(f, "%s/%s", d->path, last);
 }
 
-/* The last `max` bytes of a log file (a bounded tail, from the last full line). */
-static long read_tail(const char *path, size_t max, char **out)
-{
-        *out = NULL;
-        int fd = rootfs_open_file(path, O_NOFOLLOW);
-        if (fd < 0)
-                return fd;
-        struct stat st;
-        if (fstat(fd, &st) < 0) {
-                int e = -errno;
-                close(fd);
-                return e;
-        }
-        off_t start = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
-        char *buf = xmalloc(max + 1);
-        size_t got = 0;
-        while (got < max) {
-                ssize_t r = pread(fd, buf + got, max - got, start + (off_t)got);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        break;
-                got += (size_t)r;
-        }
-        close(fd);
-        buf[got] = 0;
-        if (start > 0) { /* drop the partial first line */
-                char *nl = memchr(buf, '\n', got);
-                size_t skip = nl ? (size_t)(nl - buf) + 1 : got;
-                memmove(buf, buf + skip, got - skip + 1);
-                got -= skip;
-        }
-        *out = buf;
-        return (long)got;
-}
-
 static void check_logs(struct ctx *c, struct findings *fs)
 {
         const char *list = conf_str(c, "logs");
@@ -374,7 +339,7 @@ static void check_logs(struct ctx *c, struct findings *fs)
                         continue;
                 files++;
                 _cleanup_free_ char *text = NULL;
-                long n = read_tail(path, tail ? tail : 1, &text);
+                long n = file_tail(path, tail, &text, NULL);
                 struct finding *f;
                 if (n < 0) {
                         f = fnd_add(fs, n == -ENOENT ? SEV_SKIPPED : SEV_UNKNOWN, "framealloc.diagnostics", "%s cannot be read: %s",

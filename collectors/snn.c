@@ -14,6 +14,7 @@
 #include "lib/prometheus_text.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
+#include "lib/tail.h"
 #include "lib/toml.h"
 #include "lib/trust.h"
 
@@ -118,6 +119,16 @@ static const struct check_info checks[] = {
          "[neural] learning_rate above 0.01: the guide's \"Learning Rate Too High\" (training\n"
          "loss not decreasing, erratic spikes). Info, not a fault.\n"
          "Fix: [neural] learning_rate = 0.0001"},
+        {"snn.logs", "The service's log files",
+         "The last [snn] log_tail bytes of each of [snn] logs (the docs name both\n"
+         "/var/log/cerebellar-norse/application.log and app.log), plain or JSON lines (\"level\",\n"
+         "\"fields.processing_time_ns\"). Counted: CUDA_ERROR_* (OUT_OF_MEMORY 2, INVALID_DEVICE\n"
+         "101, LAUNCH_FAILED 719), OutOfMemory, \"allocation failed\", \"latency ... exceeded\",\n"
+         "error and warning lines, processing times at or above the latency budget. Any of the\n"
+         "first four is a warning; errors alone are info. The unit's journal is not read here.\n"
+         "Fix (guide, \"CUDA Errors\"): nvidia-smi --query-gpu=memory.free --format=csv; lower\n"
+         "granule_size or batch_size for OUT_OF_MEMORY; nvidia-smi -L for INVALID_DEVICE;\n"
+         "dmesg | grep NVRM and rebuild the kernels for LAUNCH_FAILED."},
         {0},
 };
 
@@ -136,6 +147,9 @@ static const struct config_key config[] = {
         CONF_DURATION("gpu_deadline", "5s", "how long the GPU probe (NVML, nvidia-smi) may take for snn.device"),
         CONF_STR("nvml_path", "", "NVML library for the GPU probe (empty: libnvidia-ml.so.1; none: do not use)"),
         CONF_STR("nvidia_smi", "nvidia-smi", "nvidia-smi for the GPU probe (a path, or none)"),
+        CONF_LIST("logs", "/var/log/cerebellar-norse/application.log,/var/log/cerebellar-norse/app.log",
+                  "the service's log files (both names the docs use)"),
+        CONF_SIZE("log_tail", "1M", "bytes read from the end of each log file"),
         {0},
 };
 
@@ -159,6 +173,8 @@ struct snn {
         bool have_conf;
         struct snn_conf conf;
         char *conf_path;
+        char *log_path[4], *log_tail[4];
+        size_t log_len[4], nlogs;
 };
 
 static void reply_free(struct reply *r)
@@ -179,6 +195,10 @@ static void snn_free(struct snn *s)
         reply_free(&s->neural);
         snn_conf_free(&s->conf);
         free(s->conf_path);
+        for (size_t i = 0; i < s->nlogs; i++) {
+                free(s->log_path[i]);
+                free(s->log_tail[i]);
+        }
         free(s);
 }
 
@@ -846,6 +866,81 @@ static void check_config(struct ctx *c, struct snn *s, struct findings *fs)
         }
 }
 
+static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
+{
+        uint64_t tail = 1u << 20;
+        (void)parse_size(conf_str(c, "log_tail"), &tail);
+        if (tail > (256u << 20))
+                tail = 256u << 20;
+        double budget_ns = (double)conf_uint(c, "latency_warn_us") * 1e3;
+        size_t absent = 0, files = 0;
+        struct finding *f;
+        for (const char *p = conf_str(c, "logs"); *p;) {
+                size_t l = strcspn(p, ",");
+                _cleanup_free_ char *one = xstrndup(p, l);
+                char *path = strstrip(one);
+                p += l + (p[l] == ',');
+                if (!*path)
+                        continue;
+                files++;
+                char *text = NULL;
+                bool cut = false;
+                long n = file_tail(path, tail, &text, &cut);
+                if (n < 0) {
+                        if (n == -ENOENT)
+                                absent++;
+                        else {
+                                f = fnd_add(fs, SEV_UNKNOWN, "snn.logs", "%s cannot be read: %s", path, rootfs_strerror((int)n));
+                                fnd_subject(f, "%s", path);
+                        }
+                        continue;
+                }
+                if (s->nlogs < 4) {
+                        s->log_path[s->nlogs] = xstrdup(path);
+                        s->log_tail[s->nlogs] = text;
+                        s->log_len[s->nlogs++] = (size_t)n;
+                }
+                struct snn_log_scan sc;
+                snn_log_scan(text, (size_t)n, budget_ns, &sc);
+                if (s->nlogs == 0 || s->log_tail[s->nlogs - 1] != text)
+                        free(text);
+                enum severity sev = sc.n ? SEV_WARN : sc.errors ? SEV_INFO : SEV_OK;
+                struct strbuf b = {0};
+                for (size_t i = 0; i < sc.n; i++) {
+                        int code = 0;
+                        const char *m = snn_cuda_error_meaning(sc.v[i].what, &code);
+                        sb_printf(&b, "%s%s x%zu", i ? ", " : "", sc.v[i].what, sc.v[i].count);
+                        if (m)
+                                sb_printf(&b, " (%d: %s)", code, m);
+                }
+                if (sc.n)
+                        f = fnd_add(fs, sev, "snn.logs", "%s: %s", path, b.s);
+                else
+                        f = fnd_add(fs, sev, "snn.logs", "%s: %zu lines, %zu errors, %zu warnings; no CUDA, memory or latency errors",
+                                    path, sc.lines, sc.errors, sc.warnings);
+                sb_free(&b);
+                struct strbuf a = {0};
+                sb_printf(&a, "%s%zu lines (%zu JSON), %zu errors, %zu warnings", cut ? "last " : "", sc.lines, sc.json_lines,
+                          sc.errors, sc.warnings);
+                if (!isnan(sc.max_processing_ns))
+                        sb_printf(&a, "; processing_time_ns max %.0f, %zu at or above the %.0f ns budget", sc.max_processing_ns,
+                                  sc.over_budget, budget_ns);
+                if (sc.n)
+                        sb_printf(&a, "; first: %s", sc.v[0].example);
+                fnd_actual(f, "%s", a.s);
+                sb_free(&a);
+                if (sc.n)
+                        fnd_remedy(f, "grep -nE 'CUDA_ERROR|OutOfMemory|allocation failed|exceeded' %s | tail -20; nvidia-smi "
+                                      "--query-gpu=memory.free --format=csv (the guide's \"CUDA Errors\")",
+                                   path);
+                fnd_subject(f, "%s", path);
+                fnd_evidence(f, "%s (last %ld bytes)", path, n);
+        }
+        if (!files || absent == files)
+                fnd_add(fs, SEV_SKIPPED, "snn.logs", "no log file of the service%s (the unit's journal is not read here)",
+                        files ? " exists" : " configured");
+}
+
 static struct snn *last;
 
 static void snn_check(struct ctx *c, struct findings *fs)
@@ -860,6 +955,7 @@ static void snn_check(struct ctx *c, struct findings *fs)
         s->live = rootfs_is_live();
         check_process(c, s, fs);
         check_config(c, s, fs);
+        check_logs(c, s, fs);
         if (!s->live) {
                 static const char *const ids[] = {"snn.health", "snn.info", "snn.metrics", "snn.latency", "snn.errors",
                                                   "snn.cuda_memory", NULL};
@@ -911,6 +1007,11 @@ static void snn_collect(struct ctx *c, struct bundle_sink *bs)
                 store_reply(bs, last, &last->info, "info.json");
                 store_reply(bs, last, &last->metrics, "metrics.txt");
                 store_reply(bs, last, &last->neural, "neural-metrics.txt");
+        }
+        for (size_t i = 0; i < last->nlogs; i++) {
+                const char *base = strrchr(last->log_path[i], '/');
+                _cleanup_free_ char *name = xasprintf("log-tail-%s", base ? base + 1 : last->log_path[i]);
+                sink_text(bs, name, "derived", last->log_path[i], last->log_tail[i], last->log_len[i]);
         }
         snn_free(last);
         last = NULL;

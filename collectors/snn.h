@@ -92,3 +92,23 @@ int snn_conf_parse(const char *text, size_t len, struct snn_conf *c, struct toml
 void snn_conf_free(struct snn_conf *c);
 /* The guide's "granule_size * 4 bytes (f32) * connections_per_neuron": bytes, saturated. */
 uint64_t snn_granule_bytes(int64_t granule_size, int64_t connections);
+
+/* ---- logs: application.log / app.log (plain or JSON lines) ---- */
+
+#define SNN_LOG_KINDS 8
+struct snn_log_scan {
+        struct {
+                char what[40];   /* "CUDA_ERROR_OUT_OF_MEMORY", "OutOfMemory", "allocation failed", "latency exceeded" */
+                size_t count;
+                char example[160];
+        } v[SNN_LOG_KINDS];
+        size_t n;
+        size_t lines, json_lines, errors, warnings; /* level error / warn(ing) (JSON "level", or the word) */
+        double max_processing_ns; /* the highest fields.processing_time_ns; NaN when none */
+        size_t over_budget;       /* JSON lines whose processing_time_ns >= the budget given */
+};
+/* Scans a log tail. budget_ns: fields.processing_time_ns at or above it counts as over. */
+void snn_log_scan(const char *text, size_t len, double budget_ns, struct snn_log_scan *s);
+/* "out of memory" for CUDA_ERROR_OUT_OF_MEMORY (2), "invalid device" (101), "launch
+ * failed" (719); NULL for other texts. *code gets the number. */
+const char *snn_cuda_error_meaning(const char *name, int *code);

@@ -7,9 +7,11 @@
 #include "lib/toml.h"
 #include "lib/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 static void copy_str(json_object *o, const char *key, char *dst, size_t n)
 {
@@ -258,4 +260,131 @@ uint64_t snn_granule_bytes(int64_t granule_size, int64_t connections)
         if (g > UINT64_MAX / 4 / k)
                 return UINT64_MAX;
         return g * 4 * k;
+}
+
+const char *snn_cuda_error_meaning(const char *name, int *code)
+{
+        static const struct {
+                const char *name, *text;
+                int code;
+        } m[] = {
+                {"CUDA_ERROR_OUT_OF_MEMORY", "out of GPU memory", 2},
+                {"CUDA_ERROR_INVALID_DEVICE", "invalid device (no such GPU, or the driver does not see it)", 101},
+                {"CUDA_ERROR_LAUNCH_FAILED", "kernel launch failed", 719},
+        };
+        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+                if (streq(m[i].name, name)) {
+                        *code = m[i].code;
+                        return m[i].text;
+                }
+        return NULL;
+}
+
+static void log_count(struct snn_log_scan *s, const char *what, const char *line, size_t ll)
+{
+        for (size_t i = 0; i < s->n; i++)
+                if (streq(s->v[i].what, what)) {
+                        s->v[i].count++;
+                        return;
+                }
+        if (s->n == SNN_LOG_KINDS)
+                return;
+        size_t i = s->n++;
+        snprintf(s->v[i].what, sizeof(s->v[i].what), "%s", what);
+        s->v[i].count = 1;
+        size_t k = ll < sizeof(s->v[i].example) - 1 ? ll : sizeof(s->v[i].example) - 1;
+        for (size_t j = 0; j < k; j++)
+                s->v[i].example[j] = isprint((unsigned char)line[j]) ? line[j] : '?';
+        s->v[i].example[k] = 0;
+}
+
+static const char *find_ci(const char *h, size_t hl, const char *n)
+{
+        size_t nl = strlen(n);
+        for (size_t i = 0; i + nl <= hl; i++)
+                if (!strncasecmp(h + i, n, nl))
+                        return h + i;
+        return NULL;
+}
+
+static bool word_char(char c)
+{
+        return isalnum((unsigned char)c) || c == '_';
+}
+
+/* A whole word (any case), e.g. ERROR but not the one inside CUDA_ERROR_X. */
+static bool has_word_ci(const char *h, size_t hl, const char *w)
+{
+        size_t wl = strlen(w);
+        for (size_t i = 0; i + wl <= hl; i++)
+                if (!strncasecmp(h + i, w, wl) && (i == 0 || !word_char(h[i - 1])) && (i + wl == hl || !word_char(h[i + wl])))
+                        return true;
+        return false;
+}
+
+#define SNN_JSON_LINES_MAX 20000 /* JSON lines parsed per scan: bounded CPU */
+
+void snn_log_scan(const char *text, size_t len, double budget_ns, struct snn_log_scan *s)
+{
+        memset(s, 0, sizeof(*s));
+        s->max_processing_ns = NAN;
+        for (size_t i = 0; i < len;) {
+                const char *line = text + i;
+                const char *nl = memchr(line, '\n', len - i);
+                size_t ll = nl ? (size_t)(nl - line) : len - i;
+                i += ll + 1;
+                if (!ll)
+                        continue;
+                s->lines++;
+                const char *lvl = NULL;
+                if (line[0] == '{' && s->json_lines < SNN_JSON_LINES_MAX && ll < 65536) {
+                        char *jerr = NULL;
+                        json_object *o = json_parse_whole(line, ll, &jerr);
+                        free(jerr);
+                        if (o && json_object_is_type(o, json_type_object)) {
+                                s->json_lines++;
+                                json_object *v, *fl, *pt;
+                                if (json_object_object_get_ex(o, "level", &v) && json_object_is_type(v, json_type_string))
+                                        lvl = strcasecmp(json_object_get_string(v), "error") == 0 ? "e"
+                                              : !strncasecmp(json_object_get_string(v), "warn", 4) ? "w"
+                                                                                                    : ""; /* its level decides */
+                                if (json_object_object_get_ex(o, "fields", &fl) &&
+                                    json_object_object_get_ex(fl, "processing_time_ns", &pt) &&
+                                    (json_object_is_type(pt, json_type_int) || json_object_is_type(pt, json_type_double))) {
+                                        double ns = json_object_get_double(pt);
+                                        if (isfinite(ns) && ns >= 0) {
+                                                if (isnan(s->max_processing_ns) || ns > s->max_processing_ns)
+                                                        s->max_processing_ns = ns;
+                                                if (budget_ns > 0 && ns >= budget_ns)
+                                                        s->over_budget++;
+                                        }
+                                }
+                        }
+                        json_object_put(o);
+                }
+                if (!lvl)
+                        lvl = has_word_ci(line, ll, "ERROR") ? "e"
+                              : has_word_ci(line, ll, "WARN") || has_word_ci(line, ll, "WARNING") ? "w"
+                                                                                                   : NULL;
+                if (lvl && *lvl == 'e')
+                        s->errors++;
+                else if (lvl && *lvl == 'w')
+                        s->warnings++;
+                const char *c = memmem(line, ll, "CUDA_ERROR_", 11);
+                if (c) {
+                        char name[40];
+                        size_t k = 0;
+                        while (k < sizeof(name) - 1 && c + k < line + ll && (isupper((unsigned char)c[k]) || c[k] == '_'))
+                                name[k] = c[k], k++;
+                        name[k] = 0;
+                        log_count(s, name, line, ll);
+                }
+                if (memmem(line, ll, "OutOfMemory", 11))
+                        log_count(s, "OutOfMemory", line, ll);
+                if (find_ci(line, ll, "allocation failed"))
+                        log_count(s, "allocation failed", line, ll);
+                const char *lat = find_ci(line, ll, "latency");
+                if (lat && find_ci(lat, ll - (size_t)(lat - line), "exceeded"))
+                        log_count(s, "latency exceeded", line, ll);
+        }
 }

@@ -35,7 +35,7 @@ mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
 t_run check --root "$T_TMP/root" --only snn --json
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
         "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
 t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
 
@@ -107,7 +107,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_fake healthy
 t_run check --only snn --json
 t_is "$RC" 0 "healthy: exit 0"
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
         "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped"
 t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
 t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
@@ -211,6 +211,30 @@ t_like "$(field snn.metrics summary)" "^/metrics: .*1048576.* \(not parsed\)" "h
 t_like "$(ps -o rss= -p $$)" . "huge: (evodiag's memory is bounded by the cap)"
 t_like "$took" '^[0-9]{1,4}$' "huge: finished in ${took} ms (not after reading 100 MB)"
 
+# ---- logs: plain and JSON lines, CUDA errors, bounded tail ----
+LOG="$T_TMP/application.log"
+{
+        for i in $(seq 20000); do echo "2026-11-30T09:00:00Z INFO processed batch $i"; done
+        echo '2026-11-30T09:01:00Z ERROR cuda: CUDA_ERROR_OUT_OF_MEMORY while allocating 2147483648 bytes'
+        echo '2026-11-30T09:01:01Z ERROR cuda: CUDA_ERROR_OUT_OF_MEMORY again'
+        echo '2026-11-30T09:01:02Z ERROR cuda: CUDA_ERROR_LAUNCH_FAILED in kernel spike_prop'
+        echo '2026-11-30T09:01:03Z WARN pool: allocation failed, retrying'
+        echo '{"timestamp":"2026-11-30T09:01:04Z","level":"WARN","fields":{"message":"inference latency budget exceeded","processing_time_ns":48000}}'
+        echo '{"timestamp":"2026-11-30T09:01:05Z","level":"INFO","fields":{"message":"ok ERROR-free","processing_time_ns":3000}}'
+        printf '{"level":"ERROR","fields":{"message":"OutOfMemory: \u001b[31m"}}\n'
+} >"$LOG"
+conf "url = http://127.0.0.1:$PORT" "logs = $LOG, $T_TMP/app.log" "log_tail = 64k"
+t_run check --only snn --json
+t_is "$(field snn.logs severity)" warn "logs: CUDA errors: warn"
+t_is "$(field snn.logs summary)" "$LOG: CUDA_ERROR_OUT_OF_MEMORY x2 (2: out of GPU memory), CUDA_ERROR_LAUNCH_FAILED x1 (719: kernel launch failed), allocation failed x1, latency exceeded x1, OutOfMemory x1" \
+        "logs: each kind counted, the CUDA codes' meanings"
+t_like "$(field snn.logs actual)" "^last [0-9]+ lines \(3 JSON\), 4 errors, 2 warnings; processing_time_ns max 48000, 1 at or above the 10000 ns budget; first: " \
+        "logs: bounded tail, JSON levels and processing times understood"
+t_unlike "$(field snn.logs actual)" $'\e' "logs: no escape sequence from the log reaches the report"
+printf 'INFO fine\n' >"$LOG"
+t_run check --only snn --json
+t_is "$(field snn.logs severity)" ok "logs: a quiet log: ok"
+
 # ---- device = "cuda": crit without a GPU (the probe pointed at nothing), ok with one ----
 stop_fake; start_fake healthy "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = none"
 t_run check --only snn --json
@@ -226,7 +250,7 @@ t_is "$(field snn.device severity)" ok "device = cuda, a GPU answers (recorded n
 
 # ---- bundle: the replies as artifacts, the config redacted ----
 cp "$SNNFX/deployment.toml" "$T_TMP/production.toml"
-stop_fake; start_fake healthy "config = $T_TMP/production.toml" "nvml_path = none" "nvidia_smi = none"
+stop_fake; start_fake healthy "config = $T_TMP/production.toml" "nvml_path = none" "nvidia_smi = none" "logs = $LOG"
 t_run bundle --only snn -o "$T_TMP/b.tar.zst" -q
 t_is "$RC" 0 "bundle: exit 0"
 mkdir -p "$T_TMP/b"
@@ -236,6 +260,7 @@ t_like "$(cat "$(art health.json)")" '"status": ?"healthy"' "bundle: /health rep
 t_like "$(cat "$(art info.json)")" '"commit_hash": ?"856a8f66"' "bundle: /info reply"
 t_like "$(cat "$(art metrics.txt)")" "neural_inference_latency_seconds_bucket" "bundle: /metrics reply"
 t_like "$(cat "$(art neural-metrics.txt)")" "neural_gpu_utilization_percent" "bundle: /neural/metrics reply"
+t_like "$(cat "$(art log-tail-application.log)")" "INFO fine" "bundle: the log tail"
 t_is "$(grep -rlaF SNN-API-KEY-SECRET "$T_TMP/b" | head -1)" "" "bundle: the api_key is nowhere in the archive"
 t_like "$(cat "$(find "$T_TMP/b" -path "*/host$T_TMP/production.toml" | head -1)" 2>/dev/null)" "granule_size = 4000000" "bundle: the config is stored (redacted)"
 stop_fake

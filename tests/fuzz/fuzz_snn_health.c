@@ -1,5 +1,5 @@
-/* The SNN service's /health and /info replies and its metrics' latency histograms:
- * whatever answers on the configured port (any process can listen there). */
+/* The SNN service's /health and /info replies, its metrics' latency histograms (whatever
+ * answers on the configured port: any process can listen there), and its log lines. */
 #include "tests/fuzz/fuzz.h"
 #include "collectors/snn.h"
 #include "lib/prometheus_text.h"
@@ -30,5 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
         }
         prom_text_free(&t);
+        struct snn_log_scan sc;
+        snn_log_scan(s, size, 10000, &sc);
         return 0;
 }

@@ -170,13 +170,50 @@ static void test_cuda_memory(void **state)
         assert_int_equal(snn_cuda_memory_verdict(-5, 10, 90, &pct), SEV_SKIPPED);
 }
 
+static void test_log_scan(void **state)
+{
+        (void)state;
+        static const char log[] = "INFO start\n"
+                                  "ERROR CUDA_ERROR_INVALID_DEVICE: no GPU 3\n"
+                                  "{\"level\":\"error\",\"fields\":{\"processing_time_ns\":25000}}\n"
+                                  "{\"level\":\"info\",\"fields\":{\"message\":\"ERROR in text, level info\",\"processing_time_ns\":5000.5}}\n"
+                                  "{\"level\":\"info\",\"fields\":{\"processing_time_ns\":-3}}\n"
+                                  "{broken json ERROR\n"
+                                  "warning: Latency budget EXCEEDED by 5us\n"
+                                  "CUDA_ERROR_\n"
+                                  "last line CUDA_ERROR_INVALID_DEVICE";
+        struct snn_log_scan sc;
+        snn_log_scan(log, strlen(log), 10000, &sc);
+        assert_int_equal(sc.lines, 9);
+        assert_int_equal(sc.json_lines, 3);
+        assert_int_equal(sc.errors, 3); /* the plain ERROR, the JSON error, the broken JSON line's word */
+        assert_int_equal(sc.warnings, 1);
+        assert_true(sc.max_processing_ns == 25000);
+        assert_int_equal(sc.over_budget, 1);
+        assert_int_equal(sc.n, 3);
+        assert_string_equal(sc.v[0].what, "CUDA_ERROR_INVALID_DEVICE");
+        assert_int_equal(sc.v[0].count, 2);
+        assert_string_equal(sc.v[1].what, "latency exceeded");
+        assert_string_equal(sc.v[2].what, "CUDA_ERROR_");
+        int code = 0;
+        assert_string_equal(snn_cuda_error_meaning("CUDA_ERROR_LAUNCH_FAILED", &code), "kernel launch failed");
+        assert_int_equal(code, 719);
+        assert_non_null(snn_cuda_error_meaning("CUDA_ERROR_OUT_OF_MEMORY", &code));
+        assert_int_equal(code, 2);
+        assert_null(snn_cuda_error_meaning("CUDA_ERROR_", &code));
+        /* Nothing: no NaN reaches a message as a number. */
+        snn_log_scan("", 0, 10000, &sc);
+        assert_int_equal(sc.lines, 0);
+        assert_true(isnan(sc.max_processing_ns));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_health_code_shape), cmocka_unit_test(test_health_docs_shape),
                 cmocka_unit_test(test_health_bounds),     cmocka_unit_test(test_health_bad),
                 cmocka_unit_test(test_info),              cmocka_unit_test(test_latency),
-                cmocka_unit_test(test_cuda_memory),
+                cmocka_unit_test(test_cuda_memory),       cmocka_unit_test(test_log_scan),
         };
         return cmocka_run_group_tests_name("snn", tests, NULL, NULL);
 }
