@@ -10,6 +10,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --
         EVODIAG_TEST_PIDNS=1 exec unshare -p -f -m --mount-proc --propagation private bash "$0" "$@"
 fi
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 FAKE="$TOP_SRCDIR/tests/helpers/fake_snn.py"
@@ -35,7 +36,7 @@ mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
 t_run check --root "$T_TMP/root" --only snn --json
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.resources=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
         "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
 t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
 
@@ -69,6 +70,28 @@ t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "s
 t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.memory_fit" and .subject == "granule_size") | .summary] | first')" \
         "granule_size 10000000 x 4 bytes x 800 connections = 29.8 GiB, at or above MemTotal 16.0 GiB" "the guide's formula: 10000000 needs > 16 GiB"
 t_like "$(field snn.learning_rate summary):$(field snn.learning_rate severity)" "^learning_rate 0\.05: above 0\.01.*:info$" "learning_rate 0.05: info"
+# Resources: somaxconn and the service's open-files limit against [server] max_connections
+# (10000), and a CPU capped below its maximum frequency.
+r=$(cfroot getting-started)
+fx_proc "$r" 812 cerebellar-norse nofile_soft=4096 nofile_hard=4096 cmdline=/opt/cerebellar-norse/target/release/cerebellar-norse
+fx_file "$r" proc/sys/net/core/somaxconn 4096
+fx_file "$r" sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq 2000000
+fx_file "$r" sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq 3500000
+fx_file "$r" sys/devices/system/cpu/cpu1/cpufreq/scaling_max_freq 3500000
+fx_file "$r" sys/devices/system/cpu/cpu1/cpufreq/cpuinfo_max_freq 3500000
+t_run check --root "$r" --only snn --json
+t_is "$(field snn.process summary)" "cerebellar-norse runs: pid 812, RSS 1.0 MiB" "resources: the service's process (root's)"
+t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.resources") | "\(.subject)=\(.severity)"] | join(" ")')" \
+        "somaxconn=warn pid 812 nofile=warn cpufreq=warn" "resources: somaxconn, nofile and cpufreq all warn"
+t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.resources") | .summary] | join(" | ")')" \
+        "net.core.somaxconn 4096 is below [server] max_connections 10000 | pid 812 may open 4096 files < max_connections 10000 | 1 of 2 CPUs capped below their maximum frequency: cpu0 scaling_max_freq 2000000 kHz < cpuinfo_max_freq 3500000 kHz" \
+        "resources: what each says"
+fx_file "$r" proc/sys/net/core/somaxconn 65535
+fx_file "$r" sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq 3500000
+fx_proc "$r" 812 cerebellar-norse nofile_soft=1048576 nofile_hard=1048576 cmdline=/opt/cerebellar-norse/target/release/cerebellar-norse
+t_run check --root "$r" --only snn --json
+t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[].findings[] | select(.id == "snn.resources") | "\(.subject)=\(.severity)"] | join(" ")')" \
+        "somaxconn=ok pid 812 nofile=ok cpufreq=ok" "resources: enough: ok"
 t_run check --root "$(cfroot invalid)" --only snn --json
 t_is "$(field snn.config severity)" warn "invalid TOML: warn"
 t_like "$(field snn.config summary)" "^/etc/cerebellar-norse/production\.toml is not valid TOML: line 5, column [0-9]+: " "invalid TOML: toml++'s line and column"
@@ -107,8 +130,8 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_fake healthy
 t_run check --only snn --json
 t_is "$RC" 0 "healthy: exit 0"
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
-        "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped"
+t_is "$(ids_of | sed -E 's/ snn\.resources=[a-z]+//')" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+        "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped (snn.resources: this host's cpufreq)"
 t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
 t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
 t_is "$(field snn.info summary)" "cerebellar-norse-metrics-exporter 0.3.1" "info: service and version"
