@@ -271,6 +271,22 @@ conf "url = http://127.0.0.1:$PORT" "config = $SNNFX/deployment.toml" "nvml_path
 FAKE_SMI_DIR="$FIXTURES/gpu" t_run check --only snn --json
 t_is "$(field snn.device severity)" ok "device = cuda, a GPU answers (recorded nvidia-smi): ok"
 
+# ---- watch: health and p95 at [snn] watch_interval; the service going away is an event ----
+stop_fake; start_fake healthy "watch_interval = 400ms" "timeout_ms = 500"
+timeout -k 5 60 "$EVODIAG" watch --only snn --interval 200ms --duration 4s --json >"$T_TMP/w.jsonl" 2>"$T_TMP/w.err" &
+WATCH=$!
+sleep 2
+stop_fake
+wait "$WATCH"
+t_is "$?" 0 "watch: exit 0"
+W=$(cat "$T_TMP/w.jsonl")
+t_like "$(printf '%s\n' "$W" | jq -r 'select(.type == "sample") | .values[]? | select(.key == "snn.p95_latency_us") | .value' | head -1)" \
+        "^4\.7[0-9]*$" "watch: p95 latency in µs as a value"
+t_like "$(printf '%s\n' "$W" | jq -r 'select(.type == "event" and .id == "snn.health") | .severity + " " + .summary' | tail -1)" \
+        "^crit no answer: " "watch: the service going away is a crit event"
+n_http=$(printf '%s\n' "$W" | jq -s '[.[] | select(.type == "sample") | .statuses[]? | select(.id == "snn.health")] | length')
+if [ "$n_http" -ge 5 ]; then t_pass "watch: snn.health in every round ($n_http)"; else t_fail "watch: snn.health in $n_http rounds" "$(tail -c 1500 "$T_TMP/w.err")"; fi
+
 # ---- bundle: the replies as artifacts, the config redacted ----
 cp "$SNNFX/deployment.toml" "$T_TMP/production.toml"
 stop_fake; start_fake healthy "config = $T_TMP/production.toml" "nvml_path = none" "nvidia_smi = none" "logs = $LOG"
