@@ -7,10 +7,12 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/framealloc.h"
+#include "collectors/sample_util.h"
 #include "collectors/sink.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
+#include "lib/sample.h"
 #include "lib/tail.h"
 #include "lib/trust.h"
 
@@ -564,6 +566,78 @@ static void fa_collect(struct ctx *c, struct bundle_sink *s)
         last = NULL;
 }
 
+/* ---- watch: snapshot totals when a new snapshot appears ---- */
+
+struct fa_watch_dir {
+        char path[256];
+        int64_t frame;   /* newest seen; -1 none */
+        int64_t total, peak;
+        enum severity sev;
+};
+struct fa_watch {
+        struct fa_watch_dir d[FA_DIRS_MAX];
+        size_t n;
+};
+
+static void fa_sample(struct ctx *c, struct sample *smp)
+{
+        struct fa_watch *w = sample_state(c, sizeof(*w));
+        if (sample_rescan_due(c)) {
+                struct fa_state *st = discover(c, NULL);
+                for (size_t i = 0; i < st->n; i++) {
+                        size_t k;
+                        for (k = 0; k < w->n && strcmp(w->d[k].path, st->d[i].path); k++)
+                                ;
+                        if (k == w->n && w->n < FA_DIRS_MAX && strlen(st->d[i].path) < sizeof(w->d[0].path)) {
+                                snprintf(w->d[w->n].path, sizeof(w->d[0].path), "%s", st->d[i].path);
+                                w->d[w->n].frame = w->d[w->n].total = w->d[w->n].peak = -1;
+                                w->d[w->n++].sev = SEV_SKIPPED;
+                        }
+                }
+                state_free(st);
+        }
+        uint64_t budget = 0;
+        (void)parse_size(conf_str(c, "budget"), &budget);
+        for (size_t i = 0; i < w->n; i++) {
+                struct fa_watch_dir *d = &w->d[i];
+                struct snap v[FA_KEEP];
+                size_t total;
+                long n = list_snaps(d->path, v, FA_KEEP, &total);
+                if (n > 0 && v[n - 1].frame > d->frame) {
+                        _cleanup_free_ char *p = xasprintf("%s/%s", d->path, v[n - 1].name), *text = NULL, *err = NULL;
+                        bool cut = false;
+                        long r = rootfs_read(p, FA_SNAP_MAX, &text, &cut);
+                        struct fa_snapshot sn;
+                        d->frame = v[n - 1].frame;
+                        if (r >= 0 && !cut && fa_snapshot_parse(text, (size_t)r, &sn, &err) == 0) {
+                                d->total = sn.total_bytes;
+                                d->peak = sn.peak_bytes;
+                                enum severity pv = fa_peak_verdict(sn.peak_bytes, budget, conf_num(c, "peak_warn_pct"));
+                                d->sev = pv == SEV_WARN ? SEV_WARN : SEV_INFO;
+                        } else
+                                d->sev = SEV_WARN;
+                }
+                if (d->frame < 0)
+                        continue;
+                if (d->total >= 0) {
+                        sample_value(smp, "framealloc.total_bytes", d->path, (double)d->total, "bytes");
+                        sample_value(smp, "framealloc.peak_bytes", d->path, (double)d->peak, "bytes");
+                }
+                char b1[32], b2[32];
+                if (d->total >= 0)
+                        sample_status(smp, "framealloc.snapshot", d->path, d->sev, "frame %" PRId64 ": total %s, peak %s", d->frame,
+                                      fmt_bytes((uint64_t)d->total, b1), fmt_bytes((uint64_t)(d->peak < 0 ? 0 : d->peak), b2));
+                else
+                        sample_status(smp, "framealloc.snapshot", d->path, d->sev, "frame %" PRId64 ": not a valid snapshot",
+                                      d->frame);
+        }
+}
+
+static void fa_free_state(void *state)
+{
+        free(state);
+}
+
 const struct collector framealloc_collector = {
         .name = "framealloc",
         .summary = "framealloc apps: snapshots (memory, growth, budget), [FAxxx] diagnostics, FRAMEALLOC_STRICT, snapshot on request",
@@ -573,4 +647,6 @@ const struct collector framealloc_collector = {
         .detect = fa_detect,
         .check = fa_check,
         .collect = fa_collect,
+        .sample = fa_sample,
+        .free_state = fa_free_state,
 };

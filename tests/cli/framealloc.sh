@@ -70,6 +70,21 @@ T_TIMEOUT=20 t_run check --only framealloc --json
 t_like "$(field framealloc.snapshot summary)" "snapshot_00003000\.json: cannot be read: " "FIFO as the newest snapshot: reported, no hang"
 rm "$D/snapshot_00003000.json"
 
+# ---- watch: a new snapshot's totals appear ----
+# frame 1100 peaks at 86 % of the budget, frame 1200 at 90 %
+conf "dirs = $D" "budget = 110000"
+timeout -k 5 60 "$EVODIAG" watch --only framealloc --interval 200ms --duration 3s --json >"$T_TMP/w.jsonl" 2>"$T_TMP/w.err" &
+WATCH=$!
+sleep 1.2
+snapshot "$D" 1200 36000 99000
+wait "$WATCH"
+t_is "$?" 0 "watch: exit 0"
+W=$(cat "$T_TMP/w.jsonl")
+t_is "$(printf '%s\n' "$W" | jq -r 'select(.type == "sample") | .values[]? | select(.key == "framealloc.total_bytes") | .value' | sort -un | tr '\n' ' ')" \
+        "35000 36000 " "watch: total_bytes of the newest snapshot, then of the new one"
+t_like "$(printf '%s\n' "$W" | jq -r 'select(.type == "event" and .id == "framealloc.snapshot") | .severity + " " + .summary' | tail -1)" \
+        "^warn frame 1200: total 35\.2 KiB, peak 96\.7 KiB$" "watch: the new snapshot's peak near the budget is an event"
+
 # ---- diagnostics in log files ----
 L="$T_TMP/app.log"
 {
