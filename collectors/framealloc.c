@@ -633,11 +633,6 @@ static void fa_sample(struct ctx *c, struct sample *smp)
         }
 }
 
-static void fa_free_state(void *state)
-{
-        free(state);
-}
-
 const struct collector framealloc_collector = {
         .name = "framealloc",
         .summary = "framealloc apps: snapshots (memory, growth, budget), [FAxxx] diagnostics, FRAMEALLOC_STRICT, snapshot on request",
@@ -648,5 +643,5 @@ const struct collector framealloc_collector = {
         .check = fa_check,
         .collect = fa_collect,
         .sample = fa_sample,
-        .free_state = fa_free_state,
+        .free_state = free, /* the state is one flat allocation */
 };

@@ -1205,11 +1205,6 @@ static void snn_sample(struct ctx *c, struct sample *smp)
                 sample_value(smp, "snn.p95_latency_us", NULL, w->p95_us, "us");
 }
 
-static void snn_free_state(void *state)
-{
-        free(state);
-}
-
 const struct collector snn_collector = {
         .name = "snn",
         .summary = "Cerebellar-Norse service: process, /health (both shapes), /info, metrics, p95 latency, errors, CUDA memory",
@@ -1220,5 +1215,5 @@ const struct collector snn_collector = {
         .check = snn_check,
         .collect = snn_collect,
         .sample = snn_sample,
-        .free_state = snn_free_state,
+        .free_state = free, /* the state is one flat allocation */
 };
