@@ -643,5 +643,6 @@ const struct collector framealloc_collector = {
         .check = fa_check,
         .collect = fa_collect,
         .sample = fa_sample,
+        .sampled = (const char *const[]){"framealloc.snapshot", NULL},
         .free_state = free, /* the state is one flat allocation */
 };

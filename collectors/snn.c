@@ -11,6 +11,7 @@
 #include "collectors/snn.h"
 #include "lib/gpuprobe.h"
 #include "lib/http.h"
+#include "lib/journal.h"
 #include "lib/procfs.h"
 #include "lib/prometheus_text.h"
 #include "lib/proctable.h"
@@ -161,6 +162,9 @@ static const struct config_key config[] = {
         CONF_LIST("logs", "/var/log/cerebellar-norse/application.log,/var/log/cerebellar-norse/app.log",
                   "the service's log files (both names the docs use)"),
         CONF_SIZE("log_tail", "1M", "bytes read from the end of each log file"),
+        CONF_STR("unit", SNN_UNIT, "the systemd unit whose journal snn.logs reads (none: do not read the journal)"),
+        CONF_STR("journal_dir", "", "read the journal from this directory instead of the host's"),
+        CONF_DURATION("journal_since", "1h", "how far back snn.logs reads the unit's journal"),
         CONF_DURATION("watch_interval", "10s", "watch: how often /health and /metrics are asked (slower than the sampling)"),
         {0},
 };
@@ -878,6 +882,53 @@ static void check_config(struct ctx *c, struct snn *s, struct findings *fs)
         }
 }
 
+/* The unit's journal messages of the last journal_since, newline-separated, at most max
+ * bytes (the newest window kept when cut). NULL with *why when it cannot be read. */
+static char *unit_journal(struct ctx *c, size_t max, size_t *len, size_t *entries, char **why)
+{
+        const char *unit = conf_str(c, "unit");
+        *len = *entries = 0;
+        const char *dir = conf_str(c, "journal_dir");
+        const char *dirs[] = {dir, NULL};
+        struct journal_opts o = {.dirs = *dir ? dirs : NULL};
+        _cleanup_journal_ struct journal *j = NULL;
+        int r = journal_open(&o, &j);
+        if (r < 0 || !journal_usable(j)) {
+                *why = xasprintf("no readable journal (%s)", r < 0 ? strerror(-r) : j ? journal_origin(j) : "?");
+                return NULL;
+        }
+        uint64_t back = 3600000;
+        (void)parse_duration_ms(conf_str(c, "journal_since"), &back);
+        uint64_t now_us = now_ms_realtime() * 1000;
+        struct journal_window w = {.since_us = back * 1000 < now_us ? now_us - back * 1000 : 0, .max_entries = 50000,
+                                   .max_bytes = (uint64_t)max * 2,
+                                   .deadline_ms = c->deadline_ms > 1500 ? c->deadline_ms - 1000 : 0};
+        if (journal_match(j, "_SYSTEMD_UNIT", unit) < 0 || journal_seek(j, &w) < 0) {
+                *why = xasprintf("%s: the journal cannot be searched", unit);
+                return NULL;
+        }
+        struct strbuf b = {0};
+        char msg[4096];
+        while (journal_next(j) > 0) {
+                bool cut;
+                long n = journal_field(j, "MESSAGE", msg, sizeof(msg), &cut);
+                if (n < 0)
+                        continue;
+                (*entries)++;
+                sb_putn(&b, msg, (size_t)n);
+                sb_putc(&b, '\n');
+                if (b.len > max) { /* keep the newest half */
+                        size_t drop = b.len - max / 2;
+                        char *nl = memchr(b.s + drop, '\n', b.len - drop);
+                        drop = nl ? (size_t)(nl - b.s) + 1 : b.len;
+                        memmove(b.s, b.s + drop, b.len - drop + 1);
+                        b.len -= drop;
+                }
+        }
+        *len = b.len;
+        return b.s ? sb_steal(&b) : xstrdup("");
+}
+
 static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
 {
         uint64_t tail = 1u << 20;
@@ -949,8 +1000,47 @@ static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
                 fnd_evidence(f, "%s (last %ld bytes)", path, n);
         }
         if (!files || absent == files)
-                fnd_add(fs, SEV_SKIPPED, "snn.logs", "no log file of the service%s (the unit's journal is not read here)",
-                        files ? " exists" : " configured");
+                fnd_add(fs, SEV_SKIPPED, "snn.logs", "no log file of the service%s", files ? " exists" : " configured");
+        if (streq(conf_str(c, "unit"), "none"))
+                return;
+        size_t jlen, entries;
+        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *jt = unit_journal(c, tail, &jlen, &entries, &why);
+        if (!jt) {
+                f = fnd_add(fs, SEV_SKIPPED, "snn.logs", "the unit's journal not read: %s", why);
+                fnd_subject(f, "journal");
+                return;
+        }
+        if (!entries) {
+                f = fnd_add(fs, SEV_SKIPPED, "snn.logs", "no journal entries of %s in the last %s", conf_str(c, "unit"),
+                            conf_str(c, "journal_since"));
+                fnd_subject(f, "journal");
+                return;
+        }
+        struct snn_log_scan sc;
+        snn_log_scan(jt, jlen, budget_ns, &sc);
+        struct strbuf b = {0};
+        for (size_t i = 0; i < sc.n; i++) {
+                int code = 0;
+                const char *m = snn_cuda_error_meaning(sc.v[i].what, &code);
+                sb_printf(&b, "%s%s x%zu", i ? ", " : "", sc.v[i].what, sc.v[i].count);
+                if (m)
+                        sb_printf(&b, " (%d: %s)", code, m);
+        }
+        if (sc.n)
+                f = fnd_add(fs, SEV_WARN, "snn.logs", "journal of %s: %s", conf_str(c, "unit"), b.s);
+        else
+                f = fnd_add(fs, sc.errors ? SEV_INFO : SEV_OK, "snn.logs",
+                            "journal of %s: %zu entries, %zu errors; no CUDA, memory or latency errors", conf_str(c, "unit"),
+                            entries, sc.errors);
+        sb_free(&b);
+        if (sc.n) {
+                fnd_actual(f, "%zu entries in the last %s; first: %s", entries, conf_str(c, "journal_since"), sc.v[0].example);
+                fnd_remedy(f, "journalctl -u %s --since -%s | grep -E 'CUDA_ERROR|OutOfMemory|allocation failed|exceeded'",
+                           conf_str(c, "unit"), conf_str(c, "journal_since"));
+        }
+        fnd_subject(f, "journal");
+        fnd_evidence(f, "the journal of %s", conf_str(c, "unit"));
 }
 
 /* CPUs whose frequency is capped or that throttled: "cpu0 2.0/3.5 GHz", counts. */
@@ -1215,5 +1305,6 @@ const struct collector snn_collector = {
         .check = snn_check,
         .collect = snn_collect,
         .sample = snn_sample,
+        .sampled = (const char *const[]){"snn.health", "snn.latency", NULL},
         .free_state = free, /* the state is one flat allocation */
 };

@@ -15,15 +15,17 @@ export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 FAKE="$TOP_SRCDIR/tests/helpers/fake_snn.py"
 
-field() {
-        printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" \
-                '[.collectors[].findings[] | select(.id == $id) | .[$f] // ""] | first // ""'
+field() { # id field [subject]
+        printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" --arg s "${3:-}" \
+                '[.collectors[].findings[] | select(.id == $id and ($s == "" or .subject == $s)) | .[$f] // ""] | first // ""'
 }
 ids_of() {
         printf '%s' "$OUT" | jq -r '[.collectors[] | select(.name == "snn") | .findings[] | "\(.id)=\(.severity)"] | join(" ")'
 }
-conf() { # key=value ... -> $T_TMP/evodiag.conf, [snn]
-        { echo "[snn]"; for kv in "$@"; do echo "$kv"; done; } >"$T_TMP/evodiag.conf"
+conf() { # key=value ... -> $T_TMP/evodiag.conf, [snn]; the host's journal is not this test's:
+        # an absent journal directory unless one is given
+        { echo "[snn]"; for kv in "$@"; do echo "$kv"; done
+          case "$*" in *journal_dir*) ;; *) echo "journal_dir = $T_TMP/no-journal" ;; esac; } >"$T_TMP/evodiag.conf"
 }
 export EVODIAG_CONFIG="$T_TMP/evodiag.conf"
 
@@ -36,7 +38,7 @@ mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
 t_run check --root "$T_TMP/root" --only snn --json
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.resources=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.resources=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
         "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
 t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
 
@@ -130,7 +132,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_fake healthy
 t_run check --only snn --json
 t_is "$RC" 0 "healthy: exit 0"
-t_is "$(ids_of | sed -E 's/ snn\.resources=[a-z]+//')" "snn.process=info snn.config=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+t_is "$(ids_of | sed -E 's/ snn\.resources=[a-z]+//')" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
         "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped (snn.resources: this host's cpufreq)"
 t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
 t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
@@ -254,6 +256,22 @@ t_is "$(field snn.logs summary)" "$LOG: CUDA_ERROR_OUT_OF_MEMORY x2 (2: out of G
 t_like "$(field snn.logs actual)" "^last [0-9]+ lines \(3 JSON\), 4 errors, 2 warnings; processing_time_ns max 48000, 1 at or above the 10000 ns budget; first: " \
         "logs: bounded tail, JSON levels and processing times understood"
 t_unlike "$(field snn.logs actual)" $'\e' "logs: no escape sequence from the log reaches the report"
+# The unit's journal (a real journal file built here): its CUDA error counted too.
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+        mkdir -p "$T_TMP/journal"
+        sh "$TOP_SRCDIR/tests/helpers/mkjournal.sh" "$TOP_SRCDIR/tests/fixtures/journal/host.export" "$T_TMP/journal/system.journal"
+        conf "url = http://127.0.0.1:$PORT" "logs = $LOG" "journal_dir = $T_TMP/journal"
+        t_run check --only snn --json
+        t_is "$(field snn.logs summary journal):$(field snn.logs severity journal)" \
+                "journal of cerebellar-norse.service: CUDA_ERROR_OUT_OF_MEMORY x1 (2: out of GPU memory):warn" "journal: the unit's CUDA error counted"
+        t_like "$(field snn.logs actual journal)" "^[0-9]+ entries in the last 1h; first: GPU step failed: CUDA_ERROR_OUT_OF_MEMORY" "journal: the entry quoted"
+        conf "url = http://127.0.0.1:$PORT" "logs = $LOG" "journal_dir = $T_TMP/journal" "journal_since = 10m"
+        t_run check --only snn --json
+        t_like "$(field snn.logs summary journal)" "^no journal entries of cerebellar-norse.service in the last 10m$" "journal: the window bounds it"
+else
+        t_skip "systemd-journal-remote missing"; t_skip "systemd-journal-remote missing"; t_skip "systemd-journal-remote missing"
+fi
+conf "url = http://127.0.0.1:$PORT" "logs = $LOG" "log_tail = 64k"
 printf 'INFO fine\n' >"$LOG"
 t_run check --only snn --json
 t_is "$(field snn.logs severity)" ok "logs: a quiet log: ok"
