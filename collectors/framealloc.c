@@ -557,11 +557,21 @@ static void fa_collect(struct ctx *c, struct bundle_sink *s)
                 sink_log(s, "no check results to store");
                 return;
         }
-        /* The newest snapshot of each directory is already in the bundle (read while
-         * checking); name the set. */
-        for (size_t i = 0; i < last->n; i++)
-                if (last->snap_paths[i])
-                        sink_log(s, "newest snapshot of %s: %s", last->d[i].path, last->snap_paths[i]);
+        /* Every snapshot read while checking is in the bundle under host/ (traced); the
+         * newest of each directory also as collectors/framealloc/dirN-snapshot_*.json. */
+        for (size_t i = 0; i < last->n; i++) {
+                const char *p = last->snap_paths[i];
+                if (!p)
+                        continue;
+                _cleanup_free_ char *text = NULL;
+                bool cut = false;
+                long n = rootfs_read(p, FA_SNAP_MAX, &text, &cut);
+                _cleanup_free_ char *name = xasprintf("dir%zu-%s", i + 1, strrchr(p, '/') + 1);
+                if (n < 0)
+                        sink_missing(s, name, "file", p, "error", rootfs_strerror((int)n));
+                else
+                        sink_text(s, name, "file", p, text, (size_t)n);
+        }
         state_free(last);
         last = NULL;
 }

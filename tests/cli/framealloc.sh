@@ -168,6 +168,15 @@ t_run check --only framealloc --allow-intrusive --json
 t_is "$(field framealloc.request summary)" "$D: no app runs there (pre-check): no request made" "pre-check: no app, no request"
 t_is "$(req "$D")" absent "pre-check: no request file created"
 
+# ---- bundle: the newest snapshot of each directory as an artifact ----
+conf "dirs = $D"
+t_run bundle --only framealloc -o "$T_TMP/b.tar.zst" -q
+t_is "$RC" 0 "bundle: exit 0"
+mkdir -p "$T_TMP/b"
+tar --zstd -xf "$T_TMP/b.tar.zst" -C "$T_TMP/b"
+t_like "$(cat "$(find "$T_TMP/b" -path '*collectors/framealloc/dir1-snapshot_00001200.json' | head -1)" 2>/dev/null)" '"frame": 1200' \
+        "bundle: the newest snapshot stored"
+
 # ---- the trust rule: a directory another user can write is not used ----
 if [ "$(id -u)" = 0 ]; then
         A3="$T_TMP/app3"
