@@ -5,6 +5,7 @@
  * tests/unit/test_lavinmq.c feeds them. */
 #include "config.h"
 #include "collectors/lavinmq.h"
+#include "lib/jsonparse.h"
 #include "lib/satmath.h"
 #include "lib/util.h"
 
@@ -231,36 +232,6 @@ void lavinmq_api_init(struct lavinmq_api *a)
         a->followers = -1;
 }
 
-/* Parses a whole reply as JSON; trailing garbage is an error too. */
-static json_object *parse_json(const char *body, size_t len, char **err)
-{
-        if (len > INT32_MAX) {
-                *err = xstrdup("reply too large");
-                return NULL;
-        }
-        struct json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, body, (int)len);
-        enum json_tokener_error e = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (e == json_tokener_continue || (!o && e == json_tokener_success)) {
-                *err = xasprintf("not JSON: the reply ends early (%zu bytes)", len);
-                return NULL;
-        }
-        if (!o || e != json_tokener_success) {
-                *err = xasprintf("not JSON: %s at byte %zu", json_tokener_error_desc(e), end);
-                json_object_put(o);
-                return NULL;
-        }
-        for (size_t i = end; i < len; i++)
-                if (!isspace((unsigned char)body[i])) {
-                        *err = xasprintf("not JSON: garbage after the value at byte %zu", i);
-                        json_object_put(o);
-                        return NULL;
-                }
-        return o;
-}
-
 void lavinmq_invalid(struct lavinmq_api *a, const char *src, const char *value)
 {
         if (a->ninvalid < LAVINMQ_INVALID_MAX) {
@@ -345,7 +316,7 @@ static bool jbool(json_object *o, const char *key)
 int lavinmq_parse_overview(const char *body, size_t len, struct lavinmq_api *a, char **err)
 {
         *err = NULL;
-        json_object *o = parse_json(body, len, err);
+        json_object *o = json_parse_whole(body, len, err);
         if (!o)
                 return -EINVAL;
         if (!json_object_is_type(o, json_type_object)) {
@@ -388,7 +359,7 @@ int lavinmq_parse_overview(const char *body, size_t len, struct lavinmq_api *a, 
 int lavinmq_parse_nodes(const char *body, size_t len, struct lavinmq_api *a, char **err)
 {
         *err = NULL;
-        json_object *o = parse_json(body, len, err);
+        json_object *o = json_parse_whole(body, len, err);
         if (!o)
                 return -EINVAL;
         if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) == 0) {

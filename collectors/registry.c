@@ -17,6 +17,8 @@ extern const struct collector gpu_collector;
 extern const struct collector journal_collector;
 extern const struct collector coredump_collector;
 extern const struct collector mediator_collector;
+extern const struct collector snn_collector;
+extern const struct collector framealloc_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -33,6 +35,8 @@ const struct collector *const collectors[] = {
         &journal_collector,
         &coredump_collector,
         &mediator_collector,
+        &snn_collector,
+        &framealloc_collector,
         NULL,
 };
 

@@ -376,3 +376,15 @@ const char *rt_flavour_name(enum kflavour f)
         default: return "no PREEMPT flag";
         }
 }
+
+char *environ_get(const char *env, size_t len, const char *name)
+{
+        size_t nl = strlen(name);
+        for (size_t i = 0; i < len;) {
+                size_t l = strnlen(env + i, len - i);
+                if (l > nl && !memcmp(env + i, name, nl) && env[i + nl] == '=')
+                        return xstrndup(env + i + nl + 1, l - nl - 1);
+                i += l + 1;
+        }
+        return NULL;
+}

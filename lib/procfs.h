@@ -24,6 +24,10 @@ const char *kv_get(const struct kvlist *l, const char *key);
 int kv_get_u64(const struct kvlist *l, const char *key, uint64_t *out);
 void kv_free(struct kvlist *l);
 
+/* The value of variable name in a NUL-separated /proc/PID/environ text (newly
+ * allocated), or NULL when it is not set. */
+char *environ_get(const char *env, size_t len, const char *name);
+
 /* /proc/PID/limits: soft and hard of one limit ("Max open files"). */
 int limits_get(const char *text, const char *name, uint64_t *soft, uint64_t *hard);
 

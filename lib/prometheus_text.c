@@ -430,3 +430,106 @@ int prom_text_value(const struct prom_text *t, const char *name, double *out, co
         *out = s->value;
         return 0;
 }
+
+struct bucket {
+        double le, count;
+};
+
+static int bucket_cmp(const void *a, const void *b)
+{
+        double x = ((const struct bucket *)a)->le, y = ((const struct bucket *)b)->le;
+        return x < y ? -1 : x > y;
+}
+
+int prom_histogram_quantile(const struct prom_text *t, const char *name, double q, double *out, double *count,
+                            const char **why)
+{
+        const char *dummy;
+        if (!why)
+                why = &dummy;
+        *why = NULL;
+        _cleanup_free_ char *bname = xasprintf("%s_bucket", name);
+        _cleanup_free_ struct bucket *b = NULL;
+        size_t n = 0, pos = 0;
+        const struct prom_series *s;
+        while ((s = prom_text_next(t, bname, &pos))) {
+                const char *les = prom_label_value(s, "le");
+                char *end;
+                if (!les || !*les) {
+                        *why = "a bucket without an le label";
+                        return -EINVAL;
+                }
+                errno = 0;
+                double le = strtod(les, &end);
+                if (*end || isnan(le) || isnan(s->value)) {
+                        *why = "a bucket whose le or count is not a number";
+                        return -EINVAL;
+                }
+                size_t i;
+                for (i = 0; i < n && b[i].le != le; i++)
+                        ;
+                if (i == n) {
+                        if (n == PROM_BUCKETS_MAX) {
+                                *why = "more buckets than evodiag reads";
+                                return -EINVAL;
+                        }
+                        if (!b)
+                                b = xcalloc(PROM_BUCKETS_MAX, sizeof(*b));
+                        b[n++] = (struct bucket){.le = le};
+                }
+                b[i].count += s->value;
+        }
+        if (!n)
+                return -ENOENT;
+        qsort(b, n, sizeof(*b), bucket_cmp);
+        if (!isinf(b[n - 1].le) || b[n - 1].le < 0) {
+                *why = "no +Inf bucket";
+                return -EINVAL;
+        }
+        if (n < 2) {
+                *why = "fewer than two buckets";
+                return -EINVAL;
+        }
+        for (size_t i = 1; i < n; i++) /* ensureMonotonic */
+                if (b[i].count < b[i - 1].count)
+                        b[i].count = b[i - 1].count;
+        double obs = b[n - 1].count;
+        if (count)
+                *count = obs;
+        if (isnan(q)) {
+                *why = "the quantile is not a number";
+                return -EINVAL;
+        }
+        if (q < 0) {
+                *out = -INFINITY;
+                return 0;
+        }
+        if (q > 1) {
+                *out = INFINITY;
+                return 0;
+        }
+        if (obs == 0) {
+                *out = NAN;
+                return 0;
+        }
+        double rank = q * obs;
+        size_t k = 0;
+        while (k < n - 1 && b[k].count < rank)
+                k++;
+        if (k == n - 1) {
+                *out = b[n - 2].le;
+                return 0;
+        }
+        if (k == 0 && b[0].le <= 0) {
+                *out = b[0].le;
+                return 0;
+        }
+        double start = 0, end = b[k].le, c = b[k].count;
+        if (k > 0) {
+                start = b[k - 1].le;
+                c -= b[k - 1].count;
+                rank -= b[k - 1].count;
+        }
+        *out = start + (end - start) * (rank / c);
+        return 0;
+}

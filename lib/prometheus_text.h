@@ -78,3 +78,16 @@ const char *prom_label_value(const struct prom_series *s, const char *label);
  * broken label); -ENOENT when no line names it. why may be NULL. */
 int prom_text_value(const struct prom_text *t, const char *name, double *out, const char **why);
 const char *prom_type_name(enum prom_type type);
+
+/* histogram_quantile(q, sum by (le) (name_bucket)) as PromQL computes it: the
+ * name_bucket series are summed per upper bound `le` over every other label, sorted,
+ * made monotonic, and the q-quantile (0 <= q <= 1) is interpolated linearly within
+ * its bucket (from 0 in the first bucket; the +Inf bucket gives the highest finite
+ * bound). At most PROM_BUCKETS_MAX distinct bounds. Returns 0 with *out (NaN when
+ * there are no observations, like PromQL); -ENOENT when there is no name_bucket
+ * series; -EINVAL (with *why, static text) when the buckets cannot give a quantile:
+ * an le that is not a number, no +Inf bucket, fewer than two bounds, too many.
+ * *count (may be NULL) gets the observations (the +Inf bucket). why may be NULL. */
+#define PROM_BUCKETS_MAX 4096
+int prom_histogram_quantile(const struct prom_text *t, const char *name, double q, double *out, double *count,
+                            const char **why);

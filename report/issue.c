@@ -40,6 +40,8 @@ static const struct issue_section issue_sections[] = {
         {"Open files", "fds.", "collectors/fds/"},
         {"Memory maps", "maps.", "collectors/maps/"},
         {"Logs (journal, kernel, component log files)", "journal.", "collectors/journal/"},
+        {"Cerebellar-Norse SNN service", "snn.", "collectors/snn/"},
+        {"framealloc", "framealloc.", "collectors/framealloc/"},
         {"vGPU mediator", "mediator.", "collectors/mediator/"},
         {"NVIDIA GPUs", "gpu.", "collectors/gpu/"},
         {"perf counters and profile", "perf.", "collectors/perf/"},
@@ -76,6 +78,7 @@ struct issue_version {
 static const struct issue_version issue_versions[] = {
         {"LavinMQ", "lavinmq.version"},
         {"NVIDIA GPU, driver, CUDA", "gpu.present"},
+        {"Cerebellar-Norse", "snn.info"},
 };
 
 /* The evidence block every template places with {{{evidence}}}: rendered from the
@@ -303,8 +306,12 @@ static char *why_absent(const struct report *rep, const char *path)
         const char *name = path + 11;
         size_t len = strcspn(name, "/");
         const struct run_result *r = result_of(rep, name, len);
-        if (!r)
-                return xasprintf("no evodiag collector gathers it yet (there is no %.*s collector)", (int)len, name);
+        if (!r) {
+                _cleanup_free_ char *cn = strndup(name, len);
+                return cn && collector_find(cn) ? xasprintf("the %s collector was not run", cn)
+                                                : xasprintf("no evodiag collector gathers it yet (there is no %.*s collector)",
+                                                            (int)len, name);
+        }
         switch (r->status) {
         case RUN_NOT_SELECTED: return xasprintf("the %s collector was not run: %s", r->c->name, r->note ? r->note : "not selected");
         case RUN_NOT_APPLICABLE: return xasprintf("the %s collector does not apply to this host", r->c->name);

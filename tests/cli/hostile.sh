@@ -5,7 +5,8 @@
 # evodiag itself needs to run (see ALLOWED below), as strace sees it.
 #
 # T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy,
-# maps-healthy and coredump-base (a tiny ELF core of lavinmq) fixtures merged, with a broker, an EVO writer and reader and init as processes.
+# maps-healthy and coredump-base (a tiny ELF core of lavinmq) fixtures merged, with a broker, an EVO writer and reader and init as processes,
+# and an SNN service (its production.toml) with a framealloc snapshot under its cwd.
 # Also the vGPU mediator's exports, etab, lock, per-VM files and log.
 # The files are those a baseline run opens inside T (strace -f -e trace=openat,openat2).
 # Mutations (all on every file, except the two marked sampled, to keep the test near 3 minutes):
@@ -58,6 +59,14 @@ ino=$(stat -c %i "$T/dev/shm/evo_cu_hal")
 printf '7f3a00000000-7f3a00001000 rw-s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4300/maps"
 printf '7f3a00000000-7f3a00001000 r--s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4301/maps"
 printf '1: FLOCK  ADVISORY  WRITE 4300 00:1b:%s 0 EOF\n' "$(stat -c %i "$T/dev/shm/evo_cu_hal.lock")" >"$T/proc/locks"
+# The SNN service's config (read as TOML) and an app's framealloc snapshot (found under
+# the app's working directory, /proc/PID/cwd).
+mkdir -p "$T/etc/cerebellar-norse"
+cp "$TOP_SRCDIR/tests/fixtures/snn/deployment.toml" "$T/etc/cerebellar-norse/production.toml"
+fx_proc "$T" 4400 cerebellar-norse cmdline=/opt/cerebellar-norse/target/release/cerebellar-norse
+mkdir -p "$T/srv/app/target/framealloc"
+ln -sfn /srv/app "$T/proc/4400/cwd"
+cp "$TOP_SRCDIR/tests/fuzz/corpus/framealloc/snapshot.json" "$T/srv/app/target/framealloc/snapshot_00000001.json"
 # The journal collector's inputs: a real journal file (built here) and component log files.
 if [ -x /lib/systemd/systemd-journal-remote ]; then
         mkdir -p "$T/var/log/journal/0123456789abcdef0123456789abcdef"

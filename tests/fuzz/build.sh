@@ -28,15 +28,24 @@ stale() { [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_h" -nt "$2" ]; }
 objs=()
 rm -f "$out/obj/FAILED"
 n=0
+# The C++ sources (lib/toml.cc: toml++ behind a C interface) with clang++, C++17, the
+# same defines and include paths, none of the C-only flags.
+cxx=$(printf '%s' "$cc" | sed 's/clang/clang++/')
+cxxflags=()
+for f in "${cflags[@]}"; do
+        case $f in -std=*|-W*) ;; *) cxxflags+=("$f") ;; esac
+done
+# (the C link of the harnesses has no C++ UBSan runtime: no vptr checks)
+cxxflags+=(-std=c++17 -fno-sanitize=vptr)
 for s in "${sources[@]}"; do
-        [[ $s == *.c ]] || continue
-        o="$out/obj/$(printf '%s' "${s%.c}" | tr / _).o"
+        case $s in *.c) comp=("$cc" "${cflags[@]}") ;; *.cc) comp=("$cxx" "${cxxflags[@]}") ;; *) continue ;; esac
+        o="$out/obj/$(printf '%s' "${s%.*}" | tr / _).o"
         objs+=("$o")
         stale "$src/$s" "$o" || continue
         [ $n -eq 0 ] && echo "  CLANG    library objects (-fsanitize=fuzzer-no-link,address,undefined)"
         n=$((n + 1))
         while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-2}" ]; do wait -n || true; done
-        { "$cc" "${cflags[@]}" -fsanitize=fuzzer-no-link -c "$src/$s" -o "$o" || { rm -f "$o"; touch "$out/obj/FAILED"; }; } &
+        { "${comp[@]}" -fsanitize=fuzzer-no-link -c "$src/$s" -o "$o" || { rm -f "$o"; touch "$out/obj/FAILED"; }; } &
 done
 wait
 [ ! -f "$out/obj/FAILED" ] || { echo "build.sh: compiling the library with $cc failed" >&2; exit 1; }

@@ -444,6 +444,90 @@ static void test_random_text(void **state)
         }
 }
 
+static double quantile(const char *text, const char *name, double q, int *rc, double *count, const char **why)
+{
+        struct prom_text t;
+        assert_int_equal(prom_text_parse(text, strlen(text), NULL, &t), 0);
+        double v = -12345;
+        *rc = prom_histogram_quantile(&t, name, q, &v, count, why);
+        prom_text_free(&t);
+        return v;
+}
+
+/* The values PromQL's histogram_quantile gives for the same buckets (hand-computed
+ * with promql/quantile.go's bucketQuantile). */
+static void test_histogram_quantile(void **state)
+{
+        (void)state;
+        int rc;
+        double cnt = 0;
+        const char *why = NULL;
+        /* Prometheus's own example: p50 inside (0.1, 0.2]; p95 lands in +Inf -> 1. */
+        double v = quantile(doc_example, "http_request_duration_seconds", 0.5, &rc, &cnt, &why);
+        assert_int_equal(rc, 0);
+        assert_true(fabs(v - (0.1 + 0.1 * (72160.0 - 33444.0) / (100392.0 - 33444.0))) < 1e-12);
+        assert_true(cnt == 144320);
+        v = quantile(doc_example, "http_request_duration_seconds", 0.95, &rc, NULL, NULL);
+        assert_int_equal(rc, 0);
+        assert_true(v == 1);
+        /* The first bucket interpolates from 0; series with other labels are summed per
+         * le (sum by (le)), in any order; a count that goes down is made monotonic. */
+        static const char summed[] = "# TYPE lat histogram\n"
+                                     "lat_bucket{c=\"a\",le=\"+Inf\"} 10\n"
+                                     "lat_bucket{c=\"a\",le=\"1e-05\"} 5\n"
+                                     "lat_bucket{c=\"a\",le=\"2e-05\"} 4\n"
+                                     "lat_bucket{c=\"b\",le=\"1e-05\"} 5\n"
+                                     "lat_bucket{c=\"b\",le=\"2e-05\"} 10\n"
+                                     "lat_bucket{c=\"b\",le=\"+Inf\"} 10\n"
+                                     "lat_sum 1\nlat_count 20\n";
+        /* le 1e-05: 10, 2e-05: 14 (monotonic: c=a's 4 is below its 5, kept as summed), +Inf 20 */
+        v = quantile(summed, "lat", 0.25, &rc, &cnt, NULL);
+        assert_int_equal(rc, 0);
+        assert_true(cnt == 20);
+        assert_true(fabs(v - 0.5e-05) < 1e-15);
+        v = quantile(summed, "lat", 0.6, &rc, NULL, NULL); /* rank 12: 1e-05 + 1e-05 * 2/4 */
+        assert_true(fabs(v - 1.5e-05) < 1e-15);
+        v = quantile(summed, "lat", 0.99, &rc, NULL, NULL);
+        assert_true(v == 2e-05);
+        v = quantile(summed, "lat", 1.5, &rc, NULL, NULL);
+        assert_true(isinf(v) && v > 0);
+        v = quantile(summed, "lat", -1, &rc, NULL, NULL);
+        assert_true(isinf(v) && v < 0);
+        static const char mono[] = "m_bucket{le=\"1\"} 8\nm_bucket{le=\"2\"} 4\nm_bucket{le=\"+Inf\"} 10\n";
+        v = quantile(mono, "m", 0.9, &rc, NULL, NULL); /* 2 -> 8: rank 9 is in +Inf */
+        assert_true(v == 2);
+        /* No observations: NaN, as PromQL. */
+        v = quantile("z_bucket{le=\"1\"} 0\nz_bucket{le=\"+Inf\"} 0\n", "z", 0.5, &rc, &cnt, NULL);
+        assert_int_equal(rc, 0);
+        assert_true(isnan(v) && cnt == 0);
+        /* What cannot give a quantile. */
+        quantile(doc_example, "no_such", 0.5, &rc, NULL, NULL);
+        assert_int_equal(rc, -ENOENT);
+        quantile("x_bucket{le=\"1\"} 3\nx_bucket{le=\"2\"} 4\n", "x", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        assert_string_equal(why, "no +Inf bucket");
+        quantile("x_bucket{le=\"+Inf\"} 4\n", "x", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        assert_string_equal(why, "fewer than two buckets");
+        quantile("x_bucket{le=\"one\"} 3\nx_bucket{le=\"+Inf\"} 4\n", "x", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        quantile("x_bucket 3\nx_bucket{le=\"+Inf\"} 4\n", "x", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        quantile("x_bucket{le=\"1\"} NaN\nx_bucket{le=\"+Inf\"} 4\n", "x", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        quantile(summed, "lat", NAN, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        /* More distinct bounds than kept. */
+        struct strbuf b = {0};
+        for (int i = 0; i <= PROM_BUCKETS_MAX; i++)
+                sb_printf(&b, "big_bucket{le=\"%d\"} %d\n", i, i);
+        sb_printf(&b, "big_bucket{le=\"+Inf\"} 1e6\n");
+        _cleanup_free_ char *big = sb_steal(&b);
+        quantile(big, "big", 0.5, &rc, NULL, &why);
+        assert_int_equal(rc, -EINVAL);
+        assert_string_equal(why, "more buckets than evodiag reads");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -454,6 +538,7 @@ int main(void)
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_value_order),
                 cmocka_unit_test(test_random_text),
+                cmocka_unit_test(test_histogram_quantile),
         };
         return cmocka_run_group_tests_name("prometheus_text", tests, NULL, NULL);
 }
