@@ -14,6 +14,8 @@ extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
+extern const struct collector units_collector;
+extern const struct collector clock_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -27,6 +29,8 @@ const struct collector *const collectors[] = {
         &lavinmq_collector,
         &perf_collector,
         &gpu_collector,
+        &units_collector,
+        &clock_collector,
         NULL,
 };
 
