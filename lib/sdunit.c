@@ -221,9 +221,9 @@ static const struct prop props[] = {
         P("ExecMainStartTimestamp", 't', exec_main_start_us),
         P("MainPID", 'u', main_pid),
         PH("LimitNOFILE", 't', limit_nofile, have_limits),
-        P("LimitCORE", 't', limit_core),
-        P("LimitMEMLOCK", 't', limit_memlock),
-        P("LimitRTPRIO", 't', limit_rtprio),
+        PH("LimitCORE", 't', limit_core, have_limits),
+        PH("LimitMEMLOCK", 't', limit_memlock, have_limits),
+        PH("LimitRTPRIO", 't', limit_rtprio, have_limits),
         P("MemoryMax", 't', memory_max),
         P("CPUSchedulingPolicy", 'i', sched_policy),
         P("CPUSchedulingPriority", 'i', sched_priority),
@@ -291,7 +291,7 @@ static int read_prop(sd_bus_message *m, struct sdunit *u)
         return sd_bus_message_exit_container(m);
 }
 
-static void unit_init(struct sdunit *u)
+void sdunit_init(struct sdunit *u)
 {
         *u = (struct sdunit){
                 .limit_nofile = SDUNIT_INFINITY - 1,
@@ -306,7 +306,7 @@ static void unit_init(struct sdunit *u)
 
 int sdunit_get(struct sdunit_bus *b, const char *name, struct sdunit *u, char **why)
 {
-        unit_init(u);
+        sdunit_init(u);
         *why = NULL;
         if (!sdunit_name_valid(name)) {
                 *why = xstrdup("not a unit name systemd accepts");
@@ -331,22 +331,31 @@ int sdunit_get(struct sdunit_bus *b, const char *name, struct sdunit *u, char **
                 *why = bus_why(&e, r, "properties of %s", name);
                 return r;
         }
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                r = read_prop(reply, u);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(reply);
+        r = sdunit_parse_props(reply, u);
         if (r < 0) {
                 *why = xasprintf("properties of %s: malformed reply: %s", name, strerror(-r));
+                return r;
+        }
+        if (!u->id)
+                u->id = xstrdup(name);
+        return 0;
+}
+
+int sdunit_parse_props(sd_bus_message *m, struct sdunit *u)
+{
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = read_prop(m, u);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
                 sdunit_free(u);
                 return r;
         }
         u->is_service = u->have_nrestarts || u->result || u->main_pid;
-        if (!u->id)
-                u->id = xstrdup(name);
         return 0;
 }
 
@@ -371,7 +380,7 @@ void sdunit_free(struct sdunit *u)
         free(u->result);
         free(u->user);
         free(u->cpu_affinity);
-        unit_init(u);
+        sdunit_init(u);
 }
 
 /* ---- ListUnits ---- */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 typedef struct sd_bus sd_bus;
+typedef struct sd_bus_message sd_bus_message;
 
 #define SDUNIT_INFINITY UINT64_MAX /* systemd's "infinity" for limits and MemoryMax */
 #define SDUNIT_NAME_MAX 256        /* unit names systemd accepts are shorter */
@@ -70,6 +71,13 @@ struct sdunit {
  * or -errno with *why. */
 int sdunit_get(struct sdunit_bus *b, const char *name, struct sdunit *u, char **why);
 void sdunit_free(struct sdunit *u);
+/* The a{sv} of a GetAll reply (from the bus: untrusted) into u, which sdunit_get
+ * initialised: a known property of the type systemd gives it is stored (strings cut at
+ * 4 KiB, lists at 256 entries, CPUAffinity at 8192 CPUs), every other entry skipped.
+ * 0, or -errno for a malformed message (u is then freed). */
+int sdunit_parse_props(sd_bus_message *m, struct sdunit *u);
+/* The unknown values sdunit_parse_props starts from (limits SDUNIT_INFINITY - 1). */
+void sdunit_init(struct sdunit *u);
 
 /* One row of ListUnits. */
 struct sdunit_brief {

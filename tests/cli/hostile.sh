@@ -37,6 +37,8 @@ fx_proc "$T" 4242 lavinmq threads=9 fds=57 maps=300 nofile_soft=1048576 nofile_h
 fx_proc "$T" 4300 evo_hal
 fx_file "$T" proc/sys/kernel/perf_event_paranoid 2 # the perf collector's sysctls
 fx_file "$T" proc/sys/kernel/kptr_restrict 1
+fx_file "$T" sys/class/ptp/ptp0/clock_name "e1000e PTP" # the clock collector's PTP clock
+fx_proc "$T" 4400 chronyd cmdline="/usr/sbin/chronyd -F 1" # and its time daemon
 fx_proc "$T" 4301 evo_cu
 cp "$TOP_SRCDIR/tests/fuzz/corpus/evo_header/p2p" "$T/dev/shm/evo_cu_hal" # a real writer's header
 truncate -s 4096 "$T/dev/shm/evo_cu_hal"

@@ -10,6 +10,8 @@
 #include "lib/sdunit.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <systemd/sd-bus.h>
 
 static struct sdunit unit(const char *load, const char *active, const char *sub, const char *file_state)
 {
@@ -212,12 +214,63 @@ static void sdunit_no_bus(void **state)
         free(why);
 }
 
+/* A GetAll reply as a hostile bus could make it: wrong types are skipped, lists capped. */
+static void parse_props(void **state)
+{
+        (void)state;
+        sd_bus *b = NULL;
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(sd_bus_new(&b), 0);
+        assert_int_equal(sd_bus_set_fd(b, sv[0], sv[0]), 0);
+        assert_int_equal(sd_bus_start(b), 0);
+        sd_bus_message *m = NULL;
+        assert_int_equal(sd_bus_message_new_method_call(b, &m, "org.freedesktop.systemd1", "/x", "org.freedesktop.DBus.Properties",
+                                                        "GetAll"),
+                         0);
+        assert_true(sd_bus_message_open_container(m, 'a', "{sv}") >= 0);
+        assert_true(sd_bus_message_append(m, "{sv}", "MainPID", "u", 4242) >= 0);
+        assert_true(sd_bus_message_append(m, "{sv}", "NRestarts", "s", "5") >= 0);  /* wrong type: skipped */
+        assert_true(sd_bus_message_append(m, "{sv}", "LimitCORE", "t", (uint64_t)0) >= 0);
+        assert_true(sd_bus_message_append(m, "{sv}", "ActiveState", "s", "failed") >= 0);
+        assert_true(sd_bus_message_append(m, "{sv}", "Foo", "a{sv}", 1, "x", "u", 1) >= 0); /* unknown: skipped */
+        assert_true(sd_bus_message_append(m, "{sv}", "CPUAffinity", "ay", 2, 0x0f, 0x01) >= 0);
+        assert_true(sd_bus_message_open_container(m, 'e', "sv") >= 0);
+        assert_true(sd_bus_message_append_basic(m, 's', "DropInPaths") >= 0);
+        assert_true(sd_bus_message_open_container(m, 'v', "as") >= 0);
+        assert_true(sd_bus_message_open_container(m, 'a', "s") >= 0);
+        for (int i = 0; i < 300; i++)
+                assert_true(sd_bus_message_append_basic(m, 's', "/etc/x.conf") >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
+        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+        struct sdunit u;
+        sdunit_init(&u);
+        assert_int_equal(sdunit_parse_props(m, &u), 0);
+        assert_int_equal(u.main_pid, 4242);
+        assert_false(u.have_nrestarts);
+        assert_true(u.have_limits);
+        assert_int_equal(u.limit_core, 0);
+        assert_int_equal(u.limit_nofile, SDUNIT_INFINITY - 1); /* not reported: unknown */
+        assert_string_equal(u.active_state, "failed");
+        assert_string_equal(u.cpu_affinity, "0-3,8");
+        assert_int_equal(u.ndrop_ins, 256);
+        assert_true(u.is_service);
+        sdunit_free(&u);
+        sd_bus_message_unref(m);
+        sd_bus_close_unref(b);
+        close(sv[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(state_verdicts),  cmocka_unit_test(restart_verdicts), cmocka_unit_test(limit_problems),
                 cmocka_unit_test(status_text),     cmocka_unit_test(ages),             cmocka_unit_test(sdunit_helpers),
-                cmocka_unit_test(sdunit_no_bus),
+                cmocka_unit_test(sdunit_no_bus),   cmocka_unit_test(parse_props),
         };
         return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
