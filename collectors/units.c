@@ -375,8 +375,11 @@ static bool open_or_say(struct ctx *c, struct findings *fs, struct sdunit_bus *b
                 f = fnd_add(fs, SEV_UNKNOWN, "units.systemd", "systemd did not answer over D-Bus within %s: unit state unknown",
                             conf_str(c, "dbus_timeout"));
                 fnd_remedy(f, "systemctl status dbus; journalctl -u dbus -n 50 --no-pager");
-        } else {
+        } else if (r == -ENOMEDIUM || r == -ENOENT || r == -ECONNREFUSED) {
                 f = fnd_add(fs, SEV_INFO, "units.systemd", "no systemd: unit state unknown");
+        } else { /* a bus that refuses us, or a systemd that answers with an error */
+                f = fnd_add(fs, SEV_UNKNOWN, "units.systemd", "systemd could not be asked over D-Bus: unit state unknown");
+                fnd_remedy(f, "systemctl status dbus; busctl status org.freedesktop.systemd1");
         }
         fnd_actual(f, "%s", why);
         fnd_evidence(f, "%s", *addr ? addr : "the system bus (/run/dbus/system_bus_socket), /run/systemd/system");
@@ -424,6 +427,17 @@ static void units_check(struct ctx *c, struct findings *fs)
 
 /* ---- the bundle ---- */
 
+/* A path systemd gave for a unit file (unit: its name ends like it) or a drop-in
+ * (".conf"): absolute, no "..", nothing else; the bus is root's, this is a seat belt. */
+static bool unit_file_path(const char *p, const char *unit)
+{
+        if (!p || p[0] != '/' || strstr(p, "/../") || strlen(p) >= 4096)
+                return false;
+        const char *want = unit ? strrchr(unit, '.') : ".conf";
+        size_t n = strlen(p), w = want ? strlen(want) : 0;
+        return want && n > w && streq(p + n - w, want);
+}
+
 static void units_collect(struct ctx *c, struct bundle_sink *s)
 {
         struct sdunit_bus b;
@@ -449,10 +463,10 @@ static void units_collect(struct ctx *c, struct bundle_sink *s)
                 _cleanup_free_ char *txt = units_status_text(&u, now);
                 sb_printf(&all, "%s\n", txt);
                 /* The unit file and its drop-ins, as systemd names them (redacted by the sink). */
-                if (u.fragment_path && u.fragment_path[0] == '/')
+                if (unit_file_path(u.fragment_path, u.id))
                         sink_file(s, u.fragment_path);
-                for (size_t k = 0; k < u.ndrop_ins; k++)
-                        if (u.drop_ins[k][0] == '/')
+                for (size_t k = 0; k < u.ndrop_ins && k < 32; k++)
+                        if (unit_file_path(u.drop_ins[k], NULL))
                                 sink_file(s, u.drop_ins[k]);
                 sdunit_free(&u);
         }

@@ -153,6 +153,13 @@ int sdunit_version(struct sdunit_bus *b, char **version, char **why)
                 r = sd_bus_message_read(reply, "v", "s", &v);
         if (r < 0) {
                 *why = bus_why(&e, r, "Version of the systemd manager at %s", where(b));
+                /* Nobody owns systemd's name there, or what does is not systemd. */
+                if (sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                           SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                           SD_BUS_ERROR_UNKNOWN_PROPERTY))
+                        r = -ENOENT;
+                else if (sd_bus_error_is_set(&e) && r != -ETIMEDOUT)
+                        r = -EIO;
                 return r;
         }
         *version = dup_max(v, 64);

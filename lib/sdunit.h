@@ -33,7 +33,9 @@ struct sdunit_bus {
  * On failure *why says what happened. */
 int sdunit_open(struct sdunit_bus *b, const char *address, uint64_t timeout_ms, char **why);
 void sdunit_close(struct sdunit_bus *b);
-/* The systemd version the manager reports (its Version property), or -errno. */
+/* The systemd version the manager reports (its Version property). -ENOENT: no
+ * systemd on that bus (nobody owns the name, or not systemd's objects); -ETIMEDOUT:
+ * no answer in time; -EIO: another error reply; with *why. */
 int sdunit_version(struct sdunit_bus *b, char **version, char **why);
 
 /* What one unit's properties say (GetAll on its object). Absent properties keep

@@ -245,6 +245,11 @@ t_is "$(t_sev units.timeout)" "" "hang: the collector kept its own deadline (not
 t_is "$([ "$ms" -lt 4500 ] && echo fast)" fast "hang: the run took ${ms} ms (< 4.5 s with a 1 s deadline)"
 t_is "$(nfind)" 1 "hang: one line, nothing else"
 stop_sd
+# A bus where nobody owns systemd's name: no systemd there.
+conf
+t_run check --only units --json
+t_is "$(t_sev units.systemd)" info "a bus without systemd: info"
+t_like "$(field units.systemd actual)" "org.freedesktop.DBus.Error.(ServiceUnknown|NameHasNoOwner)" "a bus without systemd: the bus says nobody owns the name"
 # A socket that accepts the connection and never speaks D-Bus (a hung dbus-daemon): the
 # handshake is under the same deadline (sd-bus's own would wait 90 s, and flushing the
 # connection on close would wait forever).
