@@ -2,20 +2,30 @@
 #include "config.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "lib/journal.h"
 #include "lib/redact.h"
 #include "report/bundle.h"
+#include "report/issue.h"
 #include "report/upload.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
 
-enum { O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD, O_INSECURE_HTTP, O_FULL,
-       O_PERFDATA };
+enum { O_UNTIL = OPTS_OWN + 64, O_SINCE = OPTS_OWN, O_COMPONENT, O_MAXSIZE, O_ARTMAX, O_NOREDACT, O_OBF, O_GZIP, O_UPLOAD,
+       O_INSECURE_HTTP, O_FULL, O_PERFDATA, O_TEMPLATES, O_CASE_ID, O_BATCH, O_INCLUDE_CORES };
+
+#define CASE_ID_MAX 64
 
 static const struct opt bundle_options[] = {
-        {"output", 'o', "PATH", "file, directory, or - for stdout (default: ./evodiag-HOST-TIME.tar.zst)"},
+        {"output", 'o', "PATH", "file, directory, or - for stdout (default: evodiag-HOST-TIME.tar.zst in\n"
+                                "/var/tmp as root, else in the current directory); checked before collecting"},
+        {"case-id", O_CASE_ID, "ID", "a support case number: in the file name and ISSUE.md (letters, digits, . _ -)"},
+        {"templates", O_TEMPLATES, "DIR", "ISSUE.md templates from DIR (default: the installed ones, else the ones\n"
+                                          "built into evodiag)"},
+        {"batch", O_BATCH, NULL, "no prompts (evodiag bundle never prompts; accepted for sos-like scripts)"},
         {"since", O_SINCE, "DUR", "how far back logs go (default 24h)"},
+        {"until", O_UNTIL, "TIME", "journal window end: 30m (ago), 'YYYY-MM-DD HH:MM', @EPOCH"},
         {"component", O_COMPONENT, "NAME", "ISSUE.md template: evo, lavinmq, vgpu, snn, framealloc, general\n"
                                            "(default: the component with the worst findings)"},
         {"max-size", O_MAXSIZE, "SIZE", "total uncompressed budget (default 512M)"},
@@ -25,6 +35,8 @@ static const struct opt bundle_options[] = {
         {"full", O_FULL, NULL, "all of /etc/passwd, /etc/group and every process's command line\n"
                                "(default: only the entries the checks looked up and the command\n"
                                "lines of processes the findings name)"},
+        {"include-cores", O_INCLUDE_CORES, NULL, "also store the core files of the crashes in the window (streamed,\n"
+                                                 "each capped by --artifact-max; default: only metadata and backtraces)"},
         {"obfuscate", O_OBF, NULL, "also replace host names, IP and MAC addresses (mapping kept in\n"
                                    "/var/lib/evodiag/obfuscate.map, never in the bundle)"},
         {"gzip", O_GZIP, NULL, "gzip instead of zstd"},
@@ -48,7 +60,7 @@ static const struct verb_spec bundle_verb = {
                  "-v says where evodiag runs and which config it read.\n",
         .opts = bundle_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .timeout_ms = BUNDLE_TIMEOUT_MS,
         .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
         .epilogue = "Exit status: 0 bundle written (complete), 1 written but incomplete (interrupted, or\n"
@@ -60,7 +72,7 @@ int cmd_bundle(int argc, char **argv)
         struct common c = {0};
         struct bundle_opts bo = {.redact = true, .max_size = 512ull << 20, .artifact_max = 16u << 20};
         uint64_t since = 24ull * 3600 * 1000;
-        const char *upload = NULL;
+        const char *upload = NULL, *templates = NULL;
         bool insecure_http = false;
         int o, r = 0;
         struct opts p;
@@ -74,7 +86,17 @@ int cmd_bundle(int argc, char **argv)
                                 r = usage_error("bundle", "--since: '%s' is not a duration (e.g. 2h, 30m)", p.arg);
                                 goto out;
                         }
+                        c.since = p.arg;
                         break;
+                case O_UNTIL: {
+                        uint64_t t;
+                        if (journal_parse_time(p.arg, now_ms_realtime() * 1000, &t) < 0) {
+                                r = usage_error("bundle", "--until: '%s' is not a time (e.g. 30m, '2025-01-20 10:00')", p.arg);
+                                goto out;
+                        }
+                        c.until = p.arg;
+                        break;
+                }
                 case O_COMPONENT: bo.component = p.arg; break;
                 case O_MAXSIZE:
                 case O_ARTMAX:
@@ -88,11 +110,22 @@ int cmd_bundle(int argc, char **argv)
                 case O_NOREDACT: bo.redact = false; break;
                 case O_OBF: bo.obfuscate = true; break;
                 case O_FULL: bo.full = true; break;
+                case O_INCLUDE_CORES: bo.include_cores = true; break;
                 case O_GZIP: bo.gzip = true; break;
                 case O_PERFDATA: bo.include_perf_data = true; break;
                 case O_UPLOAD: upload = p.arg; break;
                 case O_INSECURE_HTTP: insecure_http = true; break;
                 case 'q': bo.quiet = true; break;
+                case O_TEMPLATES: templates = p.arg; break;
+                case O_BATCH: break; /* never a prompt */
+                case O_CASE_ID:
+                        if (!*p.arg || strlen(p.arg) > CASE_ID_MAX ||
+                            strspn(p.arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(p.arg)) {
+                                r = usage_error("bundle", "--case-id: at most %d letters, digits, '.', '_' or '-'", CASE_ID_MAX);
+                                goto out;
+                        }
+                        bo.case_id = p.arg;
+                        break;
                 }
         }
         if (o < 0) {
@@ -108,6 +141,8 @@ int cmd_bundle(int argc, char **argv)
                 r = usage_error("bundle", "--upload: '%s' is not an https://, http:// or s3:// URL", shown);
                 goto out;
         }
+        if (!c.since)
+                c.since = "24h"; /* the journal window of a bundle */
         if ((r = common_setup(&c)))
                 goto out;
         if (upload) { /* before minutes of collecting: a refused upload is known now */
@@ -118,18 +153,23 @@ int cmd_bundle(int argc, char **argv)
                 }
         }
         {
-                _cleanup_free_ char *host = inspected_hostname(&c), *tdir = evodiag_templates_dir();
+                _cleanup_free_ char *host = inspected_hostname(&c), *tdir = templates ? xstrdup(templates) : evodiag_templates_dir();
+                struct stat tst;
+                if (stat(tdir, &tst) < 0 || !S_ISDIR(tst.st_mode)) {
+                        if (templates) {
+                                r = usage_error("bundle", "--templates: %s is not a directory", templates);
+                                goto out;
+                        }
+                        free(tdir); /* not installed: the templates built into evodiag */
+                        tdir = NULL;
+                }
+                if (bo.component && !issue_has_template(tdir, bo.component)) {
+                        r = usage_error("bundle", "--component: no template %s (evo, lavinmq, vgpu, snn, framealloc, general)", bo.component);
+                        goto out;
+                }
                 struct strbuf cl = {0};
                 for (int i = 0; i < argc; i++)
                         sb_printf(&cl, "%s%s", i ? " " : "evodiag ", argv[i]);
-                if (bo.component && !streq(bo.component, "general")) {
-                        _cleanup_free_ char *probe = xasprintf("%s/%s.md", tdir, bo.component);
-                        if (access(probe, R_OK) < 0) {
-                                r = usage_error("bundle", "--component: no template %s", probe);
-                                sb_free(&cl);
-                                goto out;
-                        }
-                }
                 bo.host = host;
                 bo.command_line = cl.s;
                 bo.templates_dir = tdir;
@@ -152,9 +192,12 @@ int cmd_bundle(int argc, char **argv)
                         char sz[32];
                         printf("%s\n", res.path);
                         if (!bo.quiet)
-                                fprintf(stderr, "evodiag: bundle %s%s: %s, sha256 %s\n", res.complete ? "written" : "written INCOMPLETE",
-                                        res.interrupted ? " (interrupted)" : "", fmt_bytes(res.bytes, sz), res.sha256);
+                                fprintf(stderr, "evodiag: bundle %s%s: %s, sha256 %s (also in %s.sha256)\n",
+                                        res.complete ? "written" : "written INCOMPLETE", res.interrupted ? " (interrupted)" : "",
+                                        fmt_bytes(res.bytes, sz), res.sha256, res.path);
                 }
+                if (!res.complete) /* even with -q: exit 1 alone is easy to miss */
+                        fprintf(stderr, "evodiag: the bundle is INCOMPLETE: the top of its ISSUE.md and manifest.json \"incomplete\" say what is missing\n");
                 r = res.complete ? 0 : 1;
                 if (upload && upload_bundle(&c.cfg, upload, res.path, res.sha256, bo.quiet, insecure_http) < 0)
                         r = 4;

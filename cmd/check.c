@@ -5,18 +5,22 @@
 #include "collectors/runner.h"
 #include "collectors/sink.h"
 #include "lib/escape.h"
+#include "lib/journal.h"
 #include "report/report.h"
 #include "report/from.h"
 
 #include <errno.h>
 
-enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON };
+enum { OPT_FROM = OPTS_OWN, OPT_FORMAT, OPT_JSON, OPT_SINCE, OPT_UNTIL };
 
 static const struct opt check_opts[] = {
         {"from", OPT_FROM, "BUNDLE|DIR", "re-run every check offline on a bundle's evidence (unpacked\n"
                                          "safely to a private temp dir) and compare with its recorded findings"},
         {"format", OPT_FORMAT, "FMT", "text (default), json, nagios or prometheus"},
         {"json", OPT_JSON, NULL, "same as --format json"},
+        {"since", OPT_SINCE, "TIME", "journal window start: 2h (ago), 'YYYY-MM-DD HH:MM', @EPOCH\n"
+                                     "(default 1h)"},
+        {"until", OPT_UNTIL, "TIME", "journal window end (default now)"},
         {0},
 };
 
@@ -29,7 +33,7 @@ static const struct verb_spec check_verb = {
                  "-v adds durations and expected/found for every check.\n",
         .opts = check_opts,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT |
-                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_ALLOW_INTRUSIVE | COMMON_COLOR | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .epilogue = "Exit status: 0 all ok, 1 warning, 2 critical, 3 unknown (or usage error).\n"
                     "Durations: 500ms, 5s, 2m. 'evodiag explain ID' tells what a check means.\n"
                     "\n"
@@ -152,6 +156,17 @@ int cmd_check(int argc, char **argv)
                         }
                         break;
                 case OPT_JSON: fmt = FMT_JSON; break;
+                case OPT_SINCE:
+                case OPT_UNTIL: {
+                        uint64_t t;
+                        if (journal_parse_time(p.arg, now_ms_realtime() * 1000, &t) < 0) {
+                                r = usage_error("check", "%s: '%s' is not a time (e.g. 2h, 30m, '2025-01-20 10:00', @1700000000)",
+                                                o == OPT_SINCE ? "--since" : "--until", p.arg);
+                                goto out;
+                        }
+                        *(o == OPT_SINCE ? &c.since : &c.until) = p.arg;
+                        break;
+                }
                 }
         }
         if (o < 0) {

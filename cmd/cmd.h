@@ -49,6 +49,10 @@ struct common {
         const char *pids;              /* --pid: [perf] pids from the command line */
         struct config cfg;
         struct ctx ctx;
+        /* The journal collector's sources and window from the command line: set as
+         * [journal] dirs, files, since, until (they win over the config file). */
+        struct strbuf journal_dirs, journal_files;
+        const char *since, *until;
 };
 
 /* Splits "a,b,c" into a NULL-terminated vector, checking every name is a collector. */

@@ -200,6 +200,14 @@ int common_setup(struct common *c)
         else if (c->verbose)
                 fprintf(stderr, "evodiag: no config file at %s: built-in defaults\n", c->config_path);
 
+        if (c->journal_dirs.len)
+                config_set(&c->cfg, "journal", "dirs", c->journal_dirs.s);
+        if (c->journal_files.len)
+                config_set(&c->cfg, "journal", "files", c->journal_files.s);
+        if (c->since)
+                config_set(&c->cfg, "journal", "since", c->since);
+        if (c->until)
+                config_set(&c->cfg, "journal", "until", c->until);
         c->ctx = (struct ctx){
                 .cfg = &c->cfg, .is_root = geteuid() == 0, .allow_intrusive = c->allow_intrusive, .verbose = c->verbose,
         };
@@ -211,6 +219,8 @@ void common_free(struct common *c)
         strv_free(c->only);
         strv_free(c->skip);
         config_free(&c->cfg);
+        sb_free(&c->journal_dirs);
+        sb_free(&c->journal_files);
 }
 
 /* rootfs refuses what is not a regular file (a FIFO there would block, a device never end). */

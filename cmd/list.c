@@ -14,6 +14,8 @@ static const struct verb_spec list_verb = {
         .name = "list",
         .about = "Lists every collector with its summary, whether it applies on this host\n"
                  "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
+                 "'watch samples' names the checks 'evodiag watch' judges every interval; it\n"
+                 "re-runs the others in a background check every --check-every (default 1m).\n"
                  "With -v also each collector's config keys with defaults.\n",
         .common = COMMON_ROOT | COMMON_CONFIG | COMMON_VERBOSE,
 };
@@ -56,6 +58,10 @@ int cmd_list(int argc, char **argv)
                 for (const struct check_info *ci = col->checks; ci && ci->id; ci++)
                         printf(" %s", ci->id);
                 putchar('\n');
+                printf("%-21s watch samples:", "");
+                for (size_t k = 0; col->sample && col->sampled && col->sampled[k]; k++)
+                        printf(" %s", col->sampled[k]);
+                printf("%s\n", col->sample && col->sampled && col->sampled[0] ? "" : " none (its checks run in watch's background check)");
                 if (v)
                         for (const struct config_key *k = col->config; k && k->key; k++) {
                                 char range[64] = "";

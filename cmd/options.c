@@ -7,7 +7,7 @@
 
 #include <ctype.h>
 
-enum { CO_ONLY = 0x100, CO_SKIP, CO_ROOT, CO_CONFIG, CO_TIMEOUT, CO_CTIMEOUT, CO_INTRUSIVE, CO_COLOR, CO_PID };
+enum { CO_ONLY = 0x100, CO_SKIP, CO_ROOT, CO_CONFIG, CO_TIMEOUT, CO_CTIMEOUT, CO_INTRUSIVE, CO_COLOR, CO_PID, CO_JDIR, CO_JFILE };
 
 static const struct common_opt_def {
         unsigned flag; /* 0: every verb */
@@ -28,6 +28,9 @@ static const struct common_opt_def {
         {COMMON_PID, {"pid", CO_PID, "PID,...", "perf: count (and profile) these processes instead of the\n"
                                               "component processes ([perf] pids)"}},
         {COMMON_VERBOSE, {"verbose", 'v', NULL, "more detail (what it adds: see above)"}},
+        {COMMON_JOURNAL, {"journal-dir", CO_JDIR, "DIR", "read the journal files in DIR instead of the system\n"
+                                                        "journal (repeatable)"}},
+        {COMMON_JOURNAL, {"journal-file", CO_JFILE, "FILE", "read this journal file (repeatable)"}},
         {0, {"help", 'h', NULL, "this help"}},
 };
 
@@ -131,6 +134,16 @@ int opts_next(struct opts *p)
                         c->color = optarg;
                         break;
                 case 'v': c->verbose++; break;
+                case CO_JDIR:
+                case CO_JFILE: {
+                        /* Handed to the journal collector as [journal] dirs/files (comma lists). */
+                        struct strbuf *b = o == CO_JDIR ? &c->journal_dirs : &c->journal_files;
+                        if (!optarg[0] || strchr(optarg, ','))
+                                return fail(p, "%s: '%s': a path must be non-empty and without commas",
+                                            o == CO_JDIR ? "--journal-dir" : "--journal-file", optarg);
+                        sb_printf(b, "%s%s", b->len ? "," : "", optarg);
+                        break;
+                }
                 case 'h':
                         opts_help(p->verb, stdout);
                         p->rc = 0;

@@ -22,6 +22,7 @@ enum common_opt {
         COMMON_COLOR = 1 << 6,             /* --color WHEN */
         COMMON_VERBOSE = 1 << 7,           /* -v, --verbose */
         COMMON_PID = 1 << 8,               /* --pid PID,...: the perf collector's processes */
+        COMMON_JOURNAL = 1 << 9,           /* --journal-dir DIR, --journal-file FILE (repeatable) */
 };
 
 /* One option of a verb. `key` is what opts_next() returns for it: a letter is also the

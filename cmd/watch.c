@@ -18,17 +18,19 @@
 #include "report/watchview.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define EVENTS_KEPT 200         /* event lines the screen keeps */
 #define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
 
 enum { O_INTERVAL = OPTS_OWN, O_DURATION, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR, O_COOLDOWN,
-       O_RESCAN, O_REPLAY };
+       O_RESCAN, O_REPLAY, O_SAMPLES, O_SINCE, O_UNTIL, O_ID, O_CHECK_EVERY };
 
 static const struct opt watch_options[] = {
         {"interval", O_INTERVAL, "DUR", "time between samples (default 1s; 50ms to 1h)"},
@@ -44,20 +46,30 @@ static const struct opt watch_options[] = {
                                         "rename), for node_exporter's textfile collector"},
         {"bundle-on", O_BUNDLE_ON, "warn|crit", "on an event of that severity or worse, make a bundle in the\n"
                                                 "background (sampling goes on), as 'evodiag bundle' would (all\n"
-                                                "collectors but --skip ones, with the recording so far); one per\n"
-                                                "check ID per cooldown; its path is printed and recorded"},
+                                                "collectors but --skip ones, with the recording so far); one at a\n"
+                                                "time and at most one per cooldown for the whole watch; its ISSUE.md\n"
+                                                "lists the events that triggered it; its path is printed and recorded"},
         {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
-        {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle per check ID in this time (default 10m)"},
+        {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
+        {"check-every", O_CHECK_EVERY, "DUR", "re-run the checks watch does not sample (see 'evodiag list') by a\n"
+                                              "full check in the background this often (default 1m; 'off': never);\n"
+                                              "their findings are statuses and events like the samplers'"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
-        {"replay", O_REPLAY, "FILE", "print the timeline (sessions, samples, events, bundles) of a\n"
-                                     "recording; torn or damaged records are skipped and reported"},
+        {"replay", O_REPLAY, "FILE", "print the timeline of a recording, one line per event, note\n"
+                                     "(bundles, stops) and session; torn or damaged records are\n"
+                                     "skipped and reported. With --json: every record as JSON lines"},
+        {"samples", O_SAMPLES, NULL, "--replay: the full samples (every value) and status keyframes too"},
+        {"since", O_SINCE, "TIME", "--replay: from TIME on: 2026-11-21T23:00:00Z (UTC; seconds and Z\n"
+                                   "optional) or a duration before now (10m)"},
+        {"until", O_UNTIL, "TIME", "--replay: up to TIME (as --since)"},
+        {"id", O_ID, "ID,...", "--replay: only the events of these check IDs or collectors"},
         {0},
 };
 
 static const struct verb_spec watch_verb = {
         .name = "watch",
-        .synopsis = "[OPTIONS]\n--replay FILE [--json]",
+        .synopsis = "[OPTIONS]\n--replay FILE [--json] [--samples] [--since TIME] [--until TIME] [--id ID,...]",
         .about = "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"
                  "`journalctl -f` in four terminals, and a flight recorder that explains it later.\n"
                  "Every collector that can sample (see 'evodiag list') reports cheap values and\n"
@@ -75,7 +87,7 @@ static const struct verb_spec watch_verb = {
                  "-v says which collectors sample and where watch runs; --color is the screen's.\n",
         .opts = watch_options,
         .common = COMMON_ONLY_SKIP | COMMON_ROOT | COMMON_CONFIG | COMMON_COLLECTOR_TIMEOUT | COMMON_ALLOW_INTRUSIVE |
-                  COMMON_COLOR | COMMON_VERBOSE | COMMON_PID,
+                  COMMON_COLOR | COMMON_VERBOSE | COMMON_PID | COMMON_JOURNAL,
         .epilogue = "The recording survives kill -9: every record is length-prefixed and checksummed,\n"
                     "a torn last record is skipped on reading and cut off when recording resumes.\n"
                     "Records are written as they happen; fdatasync follows every event and bundle note\n"
@@ -126,7 +138,7 @@ struct run {
         enum severity bundle_on; /* SEV_SKIPPED: off */
         const char *bundle_dir;
         uint64_t cooldown_ms;
-        json_object *last_bundle; /* id -> monotonic ms */
+        uint64_t last_bundle_ms;  /* monotonic, when the last bundle started; 0: none yet */
         struct bundle_job *jobs;
         size_t njobs;
         uint64_t events_total;
@@ -219,7 +231,7 @@ static void note(struct run *r, uint64_t t, const char *kind, json_object *extra
 
 /* The child: a bundle like `evodiag bundle`, in its own process group (a Ctrl-C
  * meant for watch must not cut it short), with nothing of watch's open. */
-static void bundle_child(struct run *r, const char *path, const char *id)
+static void bundle_child(struct run *r, const char *path, const char *id, const char *const *why)
 {
         (void)setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
@@ -245,21 +257,45 @@ static void bundle_child(struct run *r, const char *path, const char *id)
                 .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
                 .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
         };
+        json_object *trigger = json_object_new_array();
+        for (size_t i = 0; why && why[i]; i++)
+                json_object_array_add(trigger, json_object_new_string(why[i]));
+        bo.trigger = trigger;
         struct bundle_result res;
         int e = bundle_make(&r->c->ctx, &bo, &res);
         int code = e < 0 || !res.path ? 3 : res.complete ? 0 : 1;
         _exit(code);
 }
 
-static void maybe_bundle(struct run *r, const struct watch_event *e)
+static bool bundle_worthy(const struct run *r, const struct watch_event *e)
 {
-        if (r->bundle_on == SEV_SKIPPED || e->gone || e->sev < r->bundle_on || e->sev == SEV_UNKNOWN)
-                return;
+        return r->bundle_on != SEV_SKIPPED && !e->gone && e->sev >= r->bundle_on && e->sev != SEV_UNKNOWN;
+}
+
+/* One bundle at a time, at most one per cooldown for the whole watch (several crits
+ * at once are one incident, not one bundle each); it is named after the worst of the
+ * round's events that call for it, and its ISSUE.md lists them all. */
+static void maybe_bundle(struct run *r, const struct watch_event *ev, size_t nev)
+{
+        const struct watch_event *e = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < nev; i++)
+                if (bundle_worthy(r, &ev[i])) {
+                        n++;
+                        if (!e || ev[i].sev > e->sev)
+                                e = &ev[i];
+                }
         uint64_t now = now_ms_monotonic();
-        json_object *last;
-        if (json_object_object_get_ex(r->last_bundle, e->id, &last) && now - (uint64_t)json_object_get_int64(last) < r->cooldown_ms)
+        if (!e || r->njobs || (r->last_bundle_ms && now - r->last_bundle_ms < r->cooldown_ms))
                 return;
-        json_object_object_add(r->last_bundle, e->id, json_object_new_int64((int64_t)now));
+        r->last_bundle_ms = now;
+        char **why = xcalloc(n + 1, sizeof(*why));
+        for (size_t i = 0, k = 0; i < nev; i++)
+                if (bundle_worthy(r, &ev[i])) {
+                        json_object *o = watch_event_json(&ev[i]);
+                        why[k++] = recorder_item_text(o);
+                        json_object_put(o);
+                }
         _cleanup_free_ char *name = bundle_name(r->host, e->time_ms, e->id);
         char *path = xasprintf("%s/%s.tar.zst", r->bundle_dir, name);
         if (r->rec)
@@ -270,17 +306,24 @@ static void maybe_bundle(struct run *r, const struct watch_event *e)
         if (pid < 0) {
                 problem(r, "--bundle-on: cannot fork: %s", strerror(errno));
                 free(path);
+                strv_free(why);
                 return;
         }
         if (pid == 0)
-                bundle_child(r, path, e->id);
+                bundle_child(r, path, e->id, (const char *const *)why);
+        strv_free(why);
         r->jobs = xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
         r->jobs[r->njobs++] = (struct bundle_job){.pid = pid, .id = xstrdup(e->id), .path = path, .sev = e->sev};
         json_object *x = json_object_new_object();
         json_object_object_add(x, "status", json_object_new_string("started"));
         json_object_object_add(x, "path", json_object_new_string(path));
         json_object_object_add(x, "trigger", json_object_new_string(e->id));
-        note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
+        json_object_object_add(x, "events", json_object_new_int64((int64_t)n));
+        if (n > 1)
+                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s and %zu more events)", path, e->id,
+                     severity_name(e->sev), n - 1);
+        else
+                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
         json_object_put(x);
 }
 
@@ -385,8 +428,9 @@ static void finish_round(struct run *r, uint64_t t)
                 emit_item(r, o, ev[i].sev == SEV_OK && ev[i].gone ? SEV_OK : ev[i].sev);
                 json_object_put(o);
         }
-        for (size_t i = 0; i < nev; i++)
-                maybe_bundle(r, &ev[i]);
+        maybe_bundle(r, ev, nev);
+        if (r->w.chk.problem)
+                problem(r, "%s", r->w.chk.problem);
         _cleanup_free_ char *why = NULL;
         if (r->textfile && prom_textfile_write(&r->tf, &r->w, r->events_total, t, &why) < 0)
                 problem(r, "%s", why);
@@ -406,7 +450,7 @@ static int loop(struct run *r, uint64_t duration_ms)
         uint64_t start = now_ms_monotonic(), next_tick = start, end = duration_ms ? start + duration_ms : 0;
         uint64_t round_t = 0;
         bool open_round = false;
-        size_t maxfds = r->w.n + 2;
+        size_t maxfds = r->w.n + 3; /* samplers, the background check, wake, stdin */
         struct pollfd *pfd = xcalloc(maxfds, sizeof(*pfd));
         size_t *which = xcalloc(maxfds, sizeof(*which));
         for (;;) {
@@ -471,14 +515,66 @@ static int loop(struct run *r, uint64_t duration_ms)
 
 /* ---- --replay ---- */
 
-static int replay(const char *path, bool json)
+static int replay(const char *path, bool json, const struct replay_filter *f)
 {
-        int e = recorder_replay(path, json, stdout);
+        int e = recorder_replay(path, json, f, stdout);
         if (e < 0) {
                 err("--replay %s: %s", path, e == -EINVAL ? "not an evodiag recording" : strerror(-e));
                 return EXIT_USAGE;
         }
         return e;
+}
+
+/* --since/--until: an ISO 8601 time in UTC, or a duration before now. */
+static int parse_when(const char *arg, uint64_t *ms)
+{
+        uint64_t d;
+        if (parse_duration_ms(arg, &d) == 0) {
+                uint64_t now = now_ms_realtime();
+                *ms = d < now ? now - d : 1;
+                return 0;
+        }
+        static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"};
+        for (size_t i = 0; i < sizeof(fmts) / sizeof(*fmts); i++) {
+                struct tm tm = {0};
+                const char *end = strptime(arg, fmts[i], &tm);
+                if (!end || (*end && !streq(end, "Z")))
+                        continue;
+                time_t t = timegm(&tm);
+                if (t < 0)
+                        return -EINVAL;
+                *ms = (uint64_t)t * 1000;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* --id: check IDs, collector names, or a sampler's own "<collector>.timeout|crashed". */
+static int parse_ids(const char *arg, char ***out)
+{
+        size_t n = 0;
+        char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
+        _cleanup_free_ char *copy = xstrdup(arg);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                tok = strstrip(tok);
+                if (!*tok)
+                        continue;
+                const char *dot = strchr(tok, '.');
+                _cleanup_free_ char *coll = dot ? xstrndup(tok, (size_t)(dot - tok)) : NULL;
+                bool own = dot && collector_find(coll) && (streq(dot, ".timeout") || streq(dot, ".crashed"));
+                if (!own && !check_find(tok, NULL) && !(!dot && collector_find(tok))) {
+                        strv_free(v);
+                        return usage_error("watch", "--id: '%s' is no check ID or collector (see 'evodiag list')", tok);
+                }
+                v[n++] = xstrdup(tok);
+        }
+        if (!n) {
+                free(v);
+                return usage_error("watch", "--id: no check ID given");
+        }
+        *out = v;
+        return 0;
 }
 
 /* ---- the command ---- */
@@ -511,10 +607,13 @@ int cmd_watch(int argc, char **argv)
 {
         struct common c = {0};
         struct run r = {.c = &c, .bundle_on = SEV_SKIPPED, .bundle_dir = ".", .cooldown_ms = 0, .argc = argc, .argv = argv};
-        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0;
+        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0, check_every = 60000;
         const char *record = NULL, *replay_path = NULL;
         _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
         bool cooldown_given = false;
+        struct replay_filter rf = {0};
+        char **rf_ids = NULL;
+        bool replay_opt = false;
         int o, ret = 0;
         struct opts p;
         opts_init(&p, &watch_verb, &c, argc, argv);
@@ -540,6 +639,14 @@ int cmd_watch(int argc, char **argv)
                         else if (o == O_COOLDOWN) r.cooldown_ms = v, cooldown_given = true;
                         else rescan = v;
                         break;
+                case O_CHECK_EVERY:
+                        if (streq(p.arg, "off")) {
+                                check_every = 0;
+                        } else if (parse_duration_ms(p.arg, &check_every) < 0 || check_every < 1000) {
+                                ret = usage_error("watch", "--check-every: '%s' is not a duration of at least 1s, or off", p.arg);
+                                goto out;
+                        }
+                        break;
                 case O_JSON: r.json = true; break;
                 case O_RECORD: record = p.arg; break;
                 case O_RECMAX:
@@ -561,6 +668,23 @@ int cmd_watch(int argc, char **argv)
                         break;
                 case O_BUNDLE_DIR: r.bundle_dir = p.arg; break;
                 case O_REPLAY: replay_path = p.arg; break;
+                case O_SAMPLES: rf.samples = replay_opt = true; break;
+                case O_SINCE:
+                case O_UNTIL:
+                        if (parse_when(p.arg, o == O_SINCE ? &rf.since_ms : &rf.until_ms) < 0) {
+                                ret = usage_error("watch", "--%s: '%s' is no time (2026-11-21T23:00:00Z) or duration (10m)",
+                                                  o == O_SINCE ? "since" : "until", p.arg);
+                                goto out;
+                        }
+                        replay_opt = true;
+                        break;
+                case O_ID:
+                        strv_free(rf_ids);
+                        rf_ids = NULL;
+                        if ((ret = parse_ids(p.arg, &rf_ids)))
+                                goto out;
+                        replay_opt = true;
+                        break;
                 }
         }
         if (o < 0) {
@@ -572,7 +696,12 @@ int cmd_watch(int argc, char **argv)
                         ret = usage_error("watch", "--replay only reads a recording: it takes no sampling options (only --json)");
                         goto out;
                 }
-                ret = replay(replay_path, r.json);
+                rf.ids = (const char *const *)rf_ids;
+                ret = replay(replay_path, r.json, &rf);
+                goto out;
+        }
+        if (replay_opt) {
+                ret = usage_error("watch", "--samples, --since, --until and --id are --replay's");
                 goto out;
         }
         if (rec_max && !record) {
@@ -612,6 +741,11 @@ int cmd_watch(int argc, char **argv)
 
         watch_init(&r.w, &c.ctx, interval, (const char *const *)c.only, (const char *const *)c.skip,
                    c.collector_timeout_ms ? c.collector_timeout_ms : 5000);
+        if (check_every) {
+                uint64_t ct = check_every * 3 / 4;
+                watch_check_every(&r.w, check_every, ct < 10000 ? 10000 : ct > 300000 ? 300000 : ct, (const char *const *)c.only,
+                                  (const char *const *)c.skip);
+        }
         if (!r.w.n) {
                 struct strbuf b = {0};
                 for (size_t i = 0; collectors[i]; i++)
@@ -643,7 +777,6 @@ int cmd_watch(int argc, char **argv)
                 }
                 recorder_set_current(recfile);
         }
-        r.last_bundle = json_object_new_object();
         r.tf.dir = r.textfile;
         r.tty = !r.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && getenv("TERM") && !streq(getenv("TERM"), "dumb");
 
@@ -702,7 +835,6 @@ done:
         recorder_close(r.rec);
         recorder_set_current(NULL);
         watch_free(&r.w);
-        json_object_put(r.last_bundle);
         for (size_t i = 0; i < r.nev; i++)
                 free(r.evline[i]);
         for (size_t i = 0; i < r.njobs; i++) {
@@ -717,6 +849,7 @@ done:
                 wake[0] = wake[1] = -1;
         }
 out:
+        strv_free(rf_ids);
         common_free(&c);
         return ret;
 }

@@ -11,7 +11,8 @@
 
 enum collector_needs {
         NEEDS_ROOT = 1 << 0, /* most of its checks need root; as non-root they are skipped */
-        INTRUSIVE = 1 << 1,  /* signals, requests or locks: only with --allow-intrusive */
+        INTRUSIVE = 1 << 1,  /* signals, requests or locks: only with --allow-intrusive, each action
+                                through lib/intrusive.h's pre- and post-check, reported with sink_intrusive() */
         SLOW = 1 << 2,       /* may take seconds (gets a longer default deadline) */
 };
 
@@ -66,6 +67,10 @@ struct ctx {
                                  the collector's free_state releases it */
         uint64_t interval_ms; /* watch: the sampling interval */
         uint64_t sample_no;   /* watch: 0 for the first sample, then 1, 2, ... */
+        const int *new_pids;  /* watch: processes started since the last sample, as watch listed
+                                 /proc once for every sampler (sample_util.h's pidwatch) */
+        size_t n_new_pids;
+        bool new_pids_known;  /* false: none given, pidwatch lists /proc itself */
 };
 
 struct collector {
@@ -77,6 +82,11 @@ struct collector {
         void (*check)(struct ctx *, struct findings *);
         void (*collect)(struct ctx *, struct bundle_sink *);
         void (*sample)(struct ctx *, struct sample *);
+        /* The check IDs sample() reports, NULL-terminated: watch judges these every
+         * interval (with check()'s verdict functions), and re-runs check() in the
+         * background for the rest; 'evodiag list' says which. A sampler that reports
+         * another ID is refused. */
+        const char *const *sampled;
         /* Frees ctx->state (what sample() kept: open files, tables); the sampler child
          * calls it when watch stops it. NULL when sample() keeps nothing. */
         void (*free_state)(void *state);
@@ -93,6 +103,8 @@ const struct check_info *check_find(const char *id, const struct collector **own
 /* May c's child report this ID? One of c->checks, or "<c>.findings_cut" (the child
  * cuts its own findings); timeout and crashed are the parent's to say. */
 bool collector_declares(const struct collector *c, const char *id);
+/* Does c's sample() report this check ID (c->sampled, or "<c>.findings_cut")? */
+bool collector_samples(const struct collector *c, const char *id);
 
 /* The collector's tunable `key`: the config file's value, else the declared default.
  * Asking for an undeclared key is a programming error (aborts in tests). */

@@ -212,5 +212,6 @@ const struct collector evo_collector = {
         .check = evo_check,
         .collect = evo_collect,
         .sample = evo_sample,
+        .sampled = (const char *const[]){"evo.corrupt", "evo.never_committed", "evo.orphaned", "evo.segments", "evo.stalled", "evo.write_seq", NULL},
         .free_state = evo_watch_state_free,
 };

@@ -325,6 +325,7 @@ struct fds_watch {
         struct sfile file_nr, file_max;
         struct fds_wproc *v;
         size_t n;
+        struct pidwatch young; /* processes started since watch began */
 };
 
 static void wproc_close(struct fds_wproc *p)
@@ -335,7 +336,8 @@ static void wproc_close(struct fds_wproc *p)
 }
 
 /* The processes worth watching: the top consumers by share of their open-files
- * limit, and every one already at warn_pct (at most WATCH_MAX). The scan grows with
+ * limit, and every one near warn_pct (at half of it or more: those are counted every
+ * interval), at most WATCH_MAX. The scan grows with
  * the process table, so it runs only at a rescan and stops well before the
  * sample's deadline. */
 static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
@@ -367,7 +369,7 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
         struct fds_wproc *v = xcalloc(WATCH_MAX, sizeof(*v));
         size_t k = 0;
         for (size_t i = 0; i < n && k < WATCH_MAX; i++) {
-                if (k >= WATCH_TOP && usage_pct(u[i].used, u[i].limit) < warn)
+                if (k >= WATCH_TOP && usage_pct(u[i].used, u[i].limit) < warn / 2)
                         break;
                 struct proc p;
                 if (!sample_proc(u[i].pid, &p) || p.kthread || sample_is_self(&p))
@@ -396,6 +398,60 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
         free(u);
 }
 
+/* Processes started since watch began: each is counted every interval while it is
+ * young, and watched from the moment it is near warn_pct (half of it or more), so a
+ * new process that crosses a threshold is an event within two intervals. */
+static void fds_watch_young(struct ctx *c, struct fds_watch *w)
+{
+        int young[SAMPLE_YOUNG_MAX];
+        size_t ny = pidwatch_young(&w->young, c, young);
+        double warn = conf_num(c, "warn_pct");
+        for (size_t i = 0; i < ny; i++) {
+                bool watched = false;
+                for (size_t j = 0; j < w->n && !watched; j++)
+                        watched = w->v[j].p.pid == young[i] && !w->v[j].p.gone;
+                if (watched) {
+                        pidwatch_drop(&w->young, young[i]);
+                        continue;
+                }
+                /* The count first: most new processes hold a few fds, and then no sane
+                 * limit is near (one listing per look, no more). */
+                char path[64];
+                struct sfile dir = {0};
+                snprintf(path, sizeof(path), "/proc/%d/fd", young[i]);
+                long fds = sfile_count_dir(&dir, path);
+                sfile_close(&dir);
+                if (fds == -ENOENT || fds == -ESRCH)
+                        pidwatch_drop(&w->young, young[i]); /* gone */
+                if (fds < WATCH_FEW_FDS)
+                        continue;
+                struct proc p;
+                if (!sample_proc(young[i], &p) || p.kthread || sample_is_self(&p)) {
+                        pidwatch_drop(&w->young, young[i]);
+                        continue;
+                }
+                uint64_t soft, hard;
+                if (proc_limit(young[i], "Max open files", &soft, &hard) < 0 || usage_pct((uint64_t)fds, soft) < warn / 2)
+                        continue; /* not near: looked at again while young */
+                for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
+                        if (w->v[j].p.gone) {
+                                wproc_close(&w->v[j]);
+                                w->v[j] = w->v[--w->n];
+                        } else {
+                                j++;
+                        }
+                if (w->n >= WATCH_MAX * 2)
+                        break; /* the next rescan ranks them all */
+                pidwatch_drop(&w->young, young[i]);
+                w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+                struct fds_wproc *n = &w->v[w->n++];
+                *n = (struct fds_wproc){.used = fds, .soft = soft, .hard = hard, .counted_ms = now_ms_monotonic()};
+                sproc_init(&n->p, young[i], 0, p.comm, NULL);
+                sfile_init(&n->limits);
+                sfile_init(&n->fd);
+        }
+}
+
 /* Host file handles (fs.file-nr against fs.file-max, the fds.system verdict)
  * and the watched processes' open fds against their soft limit (fds.process),
  * with their CPU, RSS and context switches. */
@@ -422,6 +478,7 @@ static void fds_sample(struct ctx *c, struct sample *s)
         }
         if (sample_rescan_due(c))
                 fds_watch_rescan(c, w);
+        fds_watch_young(c, w);
         double warn = conf_num(c, "warn_pct"), crit = conf_num(c, "crit_pct");
         for (size_t i = 0; i < w->n; i++) {
                 struct fds_wproc *p = &w->v[i];
@@ -462,6 +519,7 @@ static void fds_free_state(void *state)
         for (size_t i = 0; i < w->n; i++)
                 wproc_close(&w->v[i]);
         free(w->v);
+        pidwatch_free(&w->young);
         free(w);
 }
 
@@ -472,5 +530,6 @@ const struct collector fds_collector = {
         .config = config,
         .check = fds_check,
         .sample = fds_sample,
+        .sampled = (const char *const[]){"fds.system", "fds.process", NULL},
         .free_state = fds_free_state,
 };

@@ -503,18 +503,52 @@ int frame_send_request(int fd, uint64_t n)
         return write_all(fd, line, (size_t)k);
 }
 
-int frame_take_request(struct frame_reader *r, uint64_t *n)
+int frame_send_request_pids(int fd, uint64_t n, const int *pids, size_t np)
+{
+        struct strbuf b = {0};
+        sb_printf(&b, "{\"t\":\"request\",\"n\":%llu,\"new\":[", (unsigned long long)(n > INT64_MAX ? INT64_MAX : n));
+        for (size_t i = 0; i < np; i++)
+                sb_printf(&b, "%s%d", i ? "," : "", pids[i]);
+        sb_puts(&b, "]}\n");
+        int e = write_all(fd, b.s, b.len);
+        sb_free(&b);
+        return e;
+}
+
+int frame_take_request_pids(struct frame_reader *r, uint64_t *n, int *pids, size_t max, size_t *np, bool *known)
 {
         struct frame f;
+        *np = 0;
+        *known = false;
         int k = frame_read(r, &f);
         if (k <= 0)
                 return k;
-        json_object *v;
+        json_object *v, *a;
         if (!f.type || !streq(f.type, "request") || f.size || !json_object_object_get_ex(f.hdr, "n", &v) ||
             !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
                 return fail(r, -EPROTO, "a request of the wrong shape");
         *n = (uint64_t)json_object_get_int64(v);
+        if (json_object_object_get_ex(f.hdr, "new", &a)) {
+                if (!json_object_is_type(a, json_type_array))
+                        return fail(r, -EPROTO, "a request of the wrong shape");
+                *known = true;
+                for (size_t i = 0; i < json_object_array_length(a); i++) {
+                        json_object *x = json_object_array_get_idx(a, i);
+                        int64_t p = json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : -1;
+                        if (p <= 0 || p > INT32_MAX)
+                                return fail(r, -EPROTO, "a request of the wrong shape");
+                        if (*np < max)
+                                pids[(*np)++] = (int)p;
+                }
+        }
         return 1;
+}
+
+int frame_take_request(struct frame_reader *r, uint64_t *n)
+{
+        size_t np;
+        bool known;
+        return frame_take_request_pids(r, n, NULL, 0, &np, &known);
 }
 
 /* lib/sample.h's objects as arrays of their four fields (see the top of frame.h). */
@@ -626,6 +660,13 @@ int sample_answer_take(struct sample_answer *a, const struct frame *f, json_toke
                 /* (a collector reports one check for many subjects: check each ID once) */
                 if (c && !(i && streq(st->id, a->s[i - 1].id)) && !collector_declares(c, st->id)) {
                         *why = undeclared_why(st->id);
+                        sample_answer_free(a);
+                        return -EPROTO;
+                }
+                /* What 'evodiag list' says watch samples is all it samples. */
+                if (c && !(i && streq(st->id, a->s[i - 1].id)) && !collector_samples(c, st->id)) {
+                        _cleanup_free_ char *shown = str_printable(st->id);
+                        *why = xasprintf("sent check ID '%.80s', which its collector does not list as sampled", shown);
                         sample_answer_free(a);
                         return -EPROTO;
                 }

@@ -141,8 +141,14 @@ long frame_read_payload(struct frame_reader *r, const char **chunk);
 
 /* Parent: asks for sample number n. */
 int frame_send_request(int fd, uint64_t n);
+/* The same, with the processes that started since the last request ("new": the parent
+ * lists /proc once per interval for every sampler; see sample_util.h's pidwatch). */
+int frame_send_request_pids(int fd, uint64_t n, const int *pids, size_t np);
 /* Child: the number asked for (1), 0 when the parent closed the pipe, <0 on garbage. */
 int frame_take_request(struct frame_reader *r, uint64_t *n);
+/* The same, and the new pids (at most max into pids, *np of them; *known false when
+ * the request has none: the child then lists /proc itself). */
+int frame_take_request_pids(struct frame_reader *r, uint64_t *n, int *pids, size_t max, size_t *np, bool *known);
 /* Child: one answer; s is ignored unless applies. */
 int frame_send_sample(int fd, uint64_t n, bool applies, const struct sample *s);
 

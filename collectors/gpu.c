@@ -542,5 +542,7 @@ const struct collector gpu_collector = {
         .check = gpu_check,
         .collect = gpu_collect,
         .sample = gpu_sample,
+        .sampled = (const char *const[]){"gpu.responsive", "gpu.driver", "gpu.memory", "gpu.temperature", "gpu.throttle",
+                                         "gpu.ecc", NULL},
         .free_state = gpu_free_state,
 };

@@ -679,5 +679,6 @@ const struct collector hugepages_collector = {
         .config = config,
         .check = hugepages_check,
         .sample = hugepages_sample,
+        .sampled = (const char *const[]){"hugepages.pool_exhausted", NULL},
         .free_state = hugepages_free_state,
 };

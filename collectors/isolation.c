@@ -589,5 +589,6 @@ const struct collector isolation_collector = {
         .config = config,
         .check = iso_check,
         .sample = iso_sample,
+        .sampled = (const char *const[]){"isolation.irq", NULL},
         .free_state = iso_free_state,
 };

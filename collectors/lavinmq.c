@@ -148,6 +148,23 @@ static const struct check_info checks[] = {
          "  lavinmqctl list_queues     # which queues; are consumers attached, what prefetch\n"
          "then add consumers or fix the stuck one (unacked: a consumer that never acks).",
          .live = true},
+        {"lavinmq.version", "The broker's version",
+         "For bug reports (ISSUE.md's environment): the version /api/overview reports, else the\n"
+         "first line of `lavinmq --version` run from the running broker's own binary\n"
+         "(/proc/PID/exe, only when it is a lavinmq binary that passes the path rule: owned by\n"
+         "root or the service user, not writable by others), under a deadline. Info; skipped\n"
+         "when neither source is there.",
+         .live = true},
+        {"lavinmq.intrusive", "The broker survived what bundle --allow-intrusive did to it",
+         "Only `evodiag bundle --allow-intrusive` acts on the broker: it sends SIGUSR1 (the GC\n"
+         "statistics and fibers dump) after a pre-check, and only when the process is the broker\n"
+         "by name and executable (or command line) and /proc/PID/status SigCgt shows USR1 caught;\n"
+         "otherwise it sends nothing and the manifest says why. A moment after the signal it\n"
+         "checks that the broker is still alive. Crit: the broker died after the signal (a\n"
+         "handler that exits, or a process that stopped handling USR1 in between).\n"
+         "Fix: start the broker again (systemctl start lavinmq) and read its last lines\n"
+         "(journalctl -u lavinmq -n 100); report it with the bundle.",
+         .live = true},
         {0},
 };
 
@@ -220,5 +237,6 @@ const struct collector lavinmq_collector = {
         .check = lavinmq_check,
         .collect = lavinmq_collect,
         .sample = lavinmq_sample,
+        .sampled = (const char *const[]){"lavinmq.process", "lavinmq.api", "lavinmq.disk", "lavinmq.fd_limit", "lavinmq.fd_usage", "lavinmq.map_headroom", NULL},
         .free_state = lavinmq_free_state,
 };

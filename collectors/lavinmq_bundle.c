@@ -5,6 +5,7 @@
 #include "config.h"
 #include "collectors/lavinmq_private.h"
 #include "collectors/sink.h"
+#include "lib/intrusive.h"
 #include "lib/rootfs.h"
 
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -153,48 +153,21 @@ static void file_capture(struct ctx *c, struct bundle_sink *s, int fd, off_t fro
         free(buf);
 }
 
-/* Still the broker? The pid could have been reused since the check: named lavinmq and
- * vouched for (root or the service user owns it, or the lock file names it). */
-static bool still_lavinmq(const struct lmq *m, int pid)
+/* Still the broker evodiag vouched for (root or the service user owns it, or the lock
+ * file names it: the pid could have been reused since the check), and the broker by
+ * name and executable, handling USR1 (lib/intrusive.h). 0, or -errno with *why. */
+static int usr1_precheck(const struct lmq *m, int pid, char **why)
 {
-        char p[64];
-        _cleanup_free_ char *comm = NULL, *raw = NULL;
-        snprintf(p, sizeof(p), "/proc/%d/comm", pid);
-        if (rootfs_read_value(p, &comm) < 0)
-                return false;
-        snprintf(p, sizeof(p), "/proc/%d/cmdline", pid);
-        (void)rootfs_read(p, 4096, &raw, NULL);
         struct trust_proc tp;
-        return component_name_match(comm, raw, "lavinmq") && trust_process(&m->tr, pid, &tp);
-}
-
-/* A pidfd pins the process the checks saw: the signal cannot reach a later one that got
- * its pid. -errno when the kernel has none (< 5.3): then kill() after one more look. */
-static int pidfd_of(int pid)
-{
-#ifdef SYS_pidfd_open
-        long fd = syscall(SYS_pidfd_open, pid, 0);
-        return fd < 0 ? -errno : (int)fd;
-#else
-        (void)pid;
-        return -ENOSYS;
-#endif
-}
-
-static bool pidfd_exited(int pfd)
-{
-        struct pollfd p = {.fd = pfd, .events = POLLIN};
-        return poll(&p, 1, 0) > 0; /* a pidfd is readable once its process has exited */
-}
-
-static int signal_broker(int pfd, int pid, int sig)
-{
-#ifdef SYS_pidfd_send_signal
-        if (pfd >= 0)
-                return syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 ? -errno : 0;
-#endif
-        (void)pfd;
-        return kill(pid, sig) < 0 ? -errno : 0;
+        struct intrusive_target t = {.pid = pid, .name = "lavinmq", .sig = SIGUSR1};
+        int r = intrusive_precheck(&t, why);
+        if (r < 0)
+                return r;
+        if (!trust_process(&m->tr, pid, &tp)) {
+                *why = xasprintf("pid %d is no longer vouched for as the broker (owned by neither %s)", pid, trust_who(&m->tr));
+                return -EPERM;
+        }
+        return 0;
 }
 
 static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq *m)
@@ -211,12 +184,17 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                 return;
         }
         int pid = m->bp->pid;
-        /* Pin it, then make sure it is still the broker evodiag vouched for, before its
-         * stdout is opened or it is signalled. */
-        _cleanup_close_ int pfd = pidfd_of(pid);
-        if ((pfd < 0 && pfd != -ENOSYS) || !still_lavinmq(m, pid) || (pfd >= 0 && pidfd_exited(pfd))) {
-                sink_missing(s, name, "journal", "kill -USR1", "skipped",
-                             "the broker process went away before the signal (or its pid is no longer the broker)");
+        _cleanup_free_ char *action = xasprintf("kill -USR1 %d", pid), *pre = NULL;
+        /* Pin it, then make sure it is still the broker evodiag vouched for and that it
+         * handles USR1 (its default action terminates), before its stdout is opened or it
+         * is signalled. */
+        _cleanup_close_ int pfd = intrusive_pin(pid);
+        int pr = pfd < 0 && pfd != -ENOSYS ? -ESRCH : usr1_precheck(m, pid, &pre);
+        if (pr < 0) {
+                _cleanup_free_ char *w = pr == -ESRCH || !pre ? xstrdup("the broker process went away before the signal")
+                                                              : xasprintf("USR1 not sent: %s", pre);
+                sink_missing(s, name, "journal", "kill -USR1", "skipped", w);
+                sink_intrusive(s, action, pid, "refused", w);
                 return;
         }
         char fdp[64];
@@ -239,20 +217,24 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                                                    "and read the output where its stdout goes",
                                                    why, target ? target : "unknown (needs root)", pid);
                 sink_missing(s, name, "journal", "kill -USR1", "skipped", w);
+                sink_intrusive(s, action, pid, "refused", w);
                 return;
         }
-        if ((pfd >= 0 && pidfd_exited(pfd)) || (pfd < 0 && !still_lavinmq(m, pid))) {
+        _cleanup_free_ char *again = NULL;
+        if (pfd >= 0 ? intrusive_postcheck(pfd, pid, 0, &again) < 0 : usr1_precheck(m, pid, &again) < 0) {
                 sink_missing(s, name, "journal", "kill -USR1", "skipped", "the broker process went away before the signal");
+                sink_intrusive(s, action, pid, "refused", "the broker process went away before the signal");
                 if (j)
                         sd_journal_close(j);
                 return;
         }
         uint64_t t0_us = now_ms_realtime() * 1000;
         off_t from = ofd >= 0 ? lseek(ofd, 0, SEEK_END) : 0;
-        int kr = signal_broker(pfd, pid, SIGUSR1); /* never USR2: that forces a GC in production */
+        int kr = intrusive_signal(pfd, pid, SIGUSR1); /* never USR2: that forces a GC in production */
         if (kr < 0) {
                 _cleanup_free_ char *w = xasprintf("kill -USR1 %d: %s", pid, strerror(-kr));
                 sink_missing(s, name, "journal", "kill -USR1", "error", w);
+                sink_intrusive(s, action, pid, "failed", w);
                 if (j)
                         sd_journal_close(j);
                 return;
@@ -269,6 +251,14 @@ static void collect_usr1(struct ctx *c, struct bundle_sink *s, const struct lmq 
                                                    jdir, unit, pid, t, pid);
                 journal_capture(c, s, j, unit, pid, t0_us, o);
                 sd_journal_close(j);
+        }
+        /* The capture waited for the dump; one more moment for a handler that exits. */
+        _cleanup_free_ char *post = NULL;
+        if (intrusive_postcheck(pfd, pid, 300, &post) < 0) {
+                _cleanup_free_ char *w = xasprintf("%s: the broker died after evodiag sent it SIGUSR1", post);
+                sink_intrusive(s, action, pid, "died", w);
+        } else {
+                sink_intrusive(s, action, pid, "done", "pre-check: the broker by name and executable, SigCgt has USR1; post-check: alive");
         }
 }
 

@@ -4,8 +4,10 @@
 #include "collectors/lavinmq_private.h"
 #include "lib/procfs.h"
 #include "lib/rootfs.h"
+#include "lib/subprocess.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 
@@ -627,8 +629,59 @@ static void check_messages(struct lmq *m, struct findings *fs)
         fnd_evidence(f, "%s", src);
 }
 
+#define VERSION_OUT_MAX 4096
+
+/* The broker's version, as its guide's bug report asks: the API's, else what the
+ * binary of the running pid says to --version (bounded; only a file that passes the
+ * path rule of lib/trust.h and is a lavinmq binary, never an interpreter it runs under). */
+static void check_version(struct lmq *m, struct findings *fs)
+{
+        struct finding *f;
+        if (m->api == API_OK && m->a.version[0]) {
+                f = fnd_add(fs, SEV_INFO, "lavinmq.version", "%s %s (the API's /api/overview)", m->a.product[0] ? m->a.product : "LavinMQ",
+                            m->a.version);
+                fnd_actual(f, "%s %s (/api/overview)", m->a.product[0] ? m->a.product : "LavinMQ", m->a.version);
+                fnd_evidence(f, "%s", m->ov.origin ? m->ov.origin : "/api/overview");
+                return;
+        }
+        if (!m->live || !m->bp) {
+                fnd_add(fs, SEV_SKIPPED, "lavinmq.version", "not known: %s", !m->live ? "--root is not the live system" : "lavinmq is not running");
+                return;
+        }
+        int pid = m->bp->pid;
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+        _cleanup_free_ char *exe = NULL, *why = NULL;
+        int r = rootfs_readlink(p, &exe);
+        const char *base = exe ? strrchr(exe, '/') : NULL;
+        if (r < 0 || !base || exe[0] != '/' || strstr(exe, " (deleted)") || !streq(base + 1, "lavinmq")) {
+                f = fnd_add(fs, SEV_SKIPPED, "lavinmq.version", "not known: the API did not say it, and the broker's executable %s%s",
+                            r < 0 ? "cannot be read: " : exe ? exe : "", r < 0 ? rootfs_strerror(r) : " is not a lavinmq binary to ask");
+                return;
+        }
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+        if (root < 0 || trust_walk(&m->tr, root, exe, TRUST_FILE, &fd, &why) < 0) {
+                f = fnd_add(fs, SEV_SKIPPED, "lavinmq.version", "not known: %s --version not run: %s", exe, why ? why : strerror(errno));
+                return;
+        }
+        uint64_t t = lmq_budget_ms(m->c, 2000, 200);
+        struct cmd_result cr = {0};
+        const char *argv[] = {exe, "--version", NULL};
+        if (!t || cmd_run(argv, t, VERSION_OUT_MAX, &cr) < 0 || !cr.out || !*cr.out) {
+                f = fnd_add(fs, SEV_SKIPPED, "lavinmq.version", "not known: %s --version: %s", exe,
+                            !t ? "no time left" : cr.error ? cr.error : "no output");
+                cmd_result_free(&cr);
+                return;
+        }
+        _cleanup_free_ char *line = xstrndup(cr.out, strcspn(cr.out, "\n"));
+        f = fnd_add(fs, SEV_INFO, "lavinmq.version", "%s (%s --version, pid %d's binary)", strstrip(line), exe, pid);
+        fnd_actual(f, "%s", strstrip(line));
+        fnd_evidence(f, "%s --version", exe);
+        cmd_result_free(&cr);
+}
+
 lmq_check_fn *const lmq_checks[] = {
         check_process,  check_impostors,    check_config, check_api,      check_invalid,       check_fd_limit,
         check_fd_usage, check_map_headroom, check_disk,   check_data_dir, lmq_check_listeners, check_messages,
-        NULL,
+        check_version,  NULL,
 };

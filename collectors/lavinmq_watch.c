@@ -5,6 +5,7 @@
  * numbers: the slow part's are kept for the samples in between. */
 #include "config.h"
 #include "collectors/lavinmq_private.h"
+#include "collectors/sample_util.h"
 #include "lib/procfs.h"
 #include "lib/rootfs.h"
 #include "lib/sample.h"
@@ -28,6 +29,7 @@ struct lstate {
         /* the slow part's numbers, for the verdicts of every sample (-1, NaN: not reported) */
         int64_t connections, consumers, queues, fd_used, fd_total;
         double mfile, m_fds, m_maxfds;
+        struct pidwatch young; /* processes started since watch began: a restarted broker */
 };
 
 void lavinmq_free_state(void *state)
@@ -41,7 +43,8 @@ void lavinmq_free_state(void *state)
         free(st->unit);
         free(st->disk_msg);
         free(st->api_msg);
-        free(st); /* no fd is kept between samples */
+        pidwatch_free(&st->young);
+        free(st); /* no fd is kept between samples but /proc/loadavg's */
 }
 
 /* Finds the broker and its config again (first sample, or the broker went away). */
@@ -222,8 +225,18 @@ void lavinmq_sample(struct ctx *c, struct sample *s)
                 st->connections = st->consumers = st->queues = st->fd_used = st->fd_total = -1;
                 st->mfile = st->m_fds = st->m_maxfds = NAN;
         }
-        /* The broker: look again when it went away, at most every 5 s (a process scan is not free). */
-        if ((!st->pid || !proc_exists(st->pid)) && (!st->last_find_ms || now - st->last_find_ms >= 5000)) {
+        /* The broker: look again when it went away, at most every 5 s (a process scan is not
+         * free), and at once when a process named like it started (restarted by systemd). */
+        int young[SAMPLE_YOUNG_MAX];
+        size_t ny = pidwatch_young(&st->young, c, young);
+        bool started = false;
+        for (size_t i = 0; i < ny && !started && !(st->pid && proc_exists(st->pid)); i++) {
+                struct proc p; /* looked at while young: a forked child gets the name at exec */
+                started = sample_proc(young[i], &p) && component_name_match(p.comm, NULL, "lavinmq");
+                if (started) /* one look for it: if it is not the broker, the 5 s rule holds */
+                        pidwatch_drop(&st->young, young[i]);
+        }
+        if ((!st->pid || !proc_exists(st->pid)) && (started || !st->last_find_ms || now - st->last_find_ms >= 5000)) {
                 sample_find(c, st);
                 st->last_find_ms = now;
         } else if (st->pid && !proc_exists(st->pid)) {

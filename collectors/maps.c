@@ -202,6 +202,7 @@ struct maps_watch {
         struct maps_wproc *v;
         size_t n;
         unsigned rescans;
+        struct pidwatch young; /* processes started since watch began */
 };
 
 /* Reading every process's maps costs about 90 ms of CPU per 1,000 processes (the
@@ -222,7 +223,7 @@ static bool watched_before(struct maps_watch *w, int pid, struct maps_wproc *out
 }
 
 /* The processes worth watching: LavinMQ, the top map consumers and every one
- * already at warn_pct. Counting maps grows with the whole host, so this runs only
+ * near warn_pct (half of it or more: counted every interval). Counting maps grows with the whole host, so this runs only
  * at a rescan and stops well before the sample's deadline. */
 static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
 {
@@ -252,7 +253,7 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
         struct maps_wproc *v = xcalloc(WATCH_MAX + 1, sizeof(*v));
         size_t k = 0;
         for (size_t i = 0; i < n && k < WATCH_MAX; i++) {
-                if (i >= WATCH_TOP && !lav[i] && usage_pct(u[i].used, max) < warn)
+                if (i >= WATCH_TOP && !lav[i] && usage_pct(u[i].used, max) < warn / 2)
                         continue;
                 if (!watched_before(w, u[i].pid, &v[k]))
                         sproc_init(&v[k].p, u[i].pid, 0, u[i].comm, NULL);
@@ -266,6 +267,50 @@ static void maps_watch_rescan(struct ctx *c, struct maps_watch *w, uint64_t max)
         w->n = k;
         free(u);
         free(lav);
+}
+
+/* Processes started since watch began (a LavinMQ restarted by systemd, a client
+ * that maps and maps): counted every interval while young, watched from the moment
+ * they are LavinMQ or near warn_pct, so one that crosses a threshold is an event
+ * within two intervals. */
+static void maps_watch_young(struct ctx *c, struct maps_watch *w, uint64_t max)
+{
+        int young[SAMPLE_YOUNG_MAX];
+        size_t ny = pidwatch_young(&w->young, c, young);
+        double warn = conf_num(c, "warn_pct");
+        for (size_t i = 0; i < ny; i++) {
+                bool watched = false;
+                for (size_t j = 0; j < w->n && !watched; j++)
+                        watched = w->v[j].p.pid == young[i] && !w->v[j].p.gone;
+                struct proc p;
+                uint64_t vsize;
+                if (watched || !sample_proc_vsize(young[i], &p, &vsize) || p.kthread || sample_is_self(&p)) {
+                        pidwatch_drop(&w->young, young[i]);
+                        continue;
+                }
+                bool lav = component_name_match(p.comm, NULL, "lavinmq");
+                /* Every area is at least a page: a small process cannot be near, and its
+                 * maps (read at a cost per area) need no reading. */
+                if (!lav && usage_pct(vsize / 4096, max) < warn / 2)
+                        continue;
+                long m = proc_map_count(young[i]);
+                if (m <= 0 || (!lav && usage_pct((uint64_t)m, max) < warn / 2))
+                        continue; /* not near: looked at again while young */
+                for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
+                        if (w->v[j].p.gone) {
+                                sproc_close(&w->v[j].p);
+                                w->v[j] = w->v[--w->n];
+                        } else {
+                                j++;
+                        }
+                if (w->n >= WATCH_MAX * 2)
+                        break; /* the next rescan ranks them all */
+                pidwatch_drop(&w->young, young[i]);
+                w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+                struct maps_wproc *n = &w->v[w->n++];
+                *n = (struct maps_wproc){.lavinmq = lav, .count = m, .counted_ms = now_ms_monotonic()};
+                sproc_init(&n->p, young[i], 0, p.comm, NULL);
+        }
 }
 
 /* vm.max_map_count, and the watched processes' map areas against it
@@ -285,6 +330,7 @@ static void maps_sample(struct ctx *c, struct sample *s)
         sample_value(s, "maps.max_map_count", NULL, (double)max, "areas");
         if (sample_rescan_due(c) && w->rescans++ % WATCH_RESCAN_EVERY == 0)
                 maps_watch_rescan(c, w, max);
+        maps_watch_young(c, w, max);
         double warn = conf_num(c, "warn_pct"), crit = conf_num(c, "crit_pct");
         const struct maps_wproc *lav = NULL;
         for (size_t i = 0; i < w->n; i++) {
@@ -321,6 +367,7 @@ static void maps_free_state(void *state)
         for (size_t i = 0; i < w->n; i++)
                 sproc_close(&w->v[i].p);
         free(w->v);
+        pidwatch_free(&w->young);
         free(w);
 }
 
@@ -331,5 +378,6 @@ const struct collector maps_collector = {
         .config = config,
         .check = maps_check,
         .sample = maps_sample,
+        .sampled = (const char *const[]){"maps.process", "maps.lavinmq_limit", NULL},
         .free_state = maps_free_state,
 };

@@ -226,5 +226,6 @@ const struct collector memory_collector = {
         .config = config,
         .check = memory_check,
         .sample = memory_sample,
+        .sampled = (const char *const[]){"memory.available", NULL},
         .free_state = memory_free_state,
 };

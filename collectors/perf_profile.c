@@ -612,6 +612,8 @@ void perf_profile(struct ctx *c, struct bundle_sink *sink)
         int r = pre_check(c, &p, &why);
         if (r < 0) {
                 sink_missing(sink, NAME, "command", "perf record -g", r == -ESRCH ? "absent" : "skipped", why);
+                /* every intrusive action is reported (lib/intrusive.h): refused, and why */
+                sink_intrusive(sink, "perf profile", p.s.n ? p.s.v[0].pid : 0, "refused", why);
                 perf_set_free(&p.s);
                 return;
         }
@@ -622,6 +624,17 @@ void perf_profile(struct ctx *c, struct bundle_sink *sink)
                 profile_with_perf(c, sink, &p);
         else
                 profile_native(c, sink, &p);
+        /* Sampling sends no signal and writes nothing into the target: the post-check
+         * is that each target is still the same process (it may exit on its own). */
+        _cleanup_free_ char *changed = post_check_targets(&p.s);
+        for (size_t i = 0; i < p.s.n; i++) {
+                _cleanup_free_ char *action = xasprintf("%s of %s", use_perf ? "perf record -g" : "perf_event_open sampling",
+                                                        p.s.v[i].subject);
+                sink_intrusive(sink, action, p.s.v[i].pid, "done",
+                               changed ? changed
+                                       : "pre-check: perf_event_paranoid allows it and the target is the component; "
+                                         "post-check: still the same process, the profile ended within its deadline");
+        }
         perf_set_free(&p.s);
         free(p.pids);
 }

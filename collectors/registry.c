@@ -14,6 +14,8 @@ extern const struct collector evo_collector;
 extern const struct collector lavinmq_collector;
 extern const struct collector perf_collector;
 extern const struct collector gpu_collector;
+extern const struct collector journal_collector;
+extern const struct collector coredump_collector;
 extern const struct collector units_collector;
 extern const struct collector clock_collector;
 
@@ -29,6 +31,8 @@ const struct collector *const collectors[] = {
         &lavinmq_collector,
         &perf_collector,
         &gpu_collector,
+        &journal_collector,
+        &coredump_collector,
         &units_collector,
         &clock_collector,
         NULL,
@@ -106,4 +110,12 @@ bool collector_declares(const struct collector *c, const char *id)
                         return true;
         size_t n = strlen(c->name);
         return strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut");
+}
+
+bool collector_samples(const struct collector *c, const char *id)
+{
+        size_t n = strlen(c->name);
+        if (strncmp(id, c->name, n) == 0 && streq(id + n, ".findings_cut"))
+                return c->sample != NULL; /* the engine's, when a child cuts what it reports */
+        return c->sample && c->sampled && strv_contains(c->sampled, id);
 }

@@ -615,5 +615,6 @@ const struct collector rt_collector = {
         .config = config,
         .check = rt_check,
         .sample = rt_sample,
+        .sampled = (const char *const[]){"rt.task_sched", "rt.throttled", NULL},
         .free_state = rt_free_state,
 };

@@ -21,6 +21,7 @@ struct rt_watch {
         struct rt_wtask *v;
         size_t n;
         struct sfile runtime, period;
+        struct pidwatch young; /* processes started since watch began */
 };
 
 /* cgroup v2 "0::/system.slice/x.service" -> /sys/fs/cgroup/system.slice/x.service/cpu.stat */
@@ -55,6 +56,21 @@ static void wtask_close(struct rt_wtask *t)
         t->cpustat_path = NULL;
 }
 
+/* A task first seen now: what it runs as now is what it must keep. */
+static void wtask_start(struct rt_wtask *v, const struct rt_task *t, const struct proctable *pt)
+{
+        sproc_init(&v->p, t->pid, t->tid, t->comm, t->tcomm);
+        /* The RT main thread of a process with more threads: its own CPU use. */
+        for (size_t j = 0; j < pt->n; j++)
+                if (pt->v[j].pid == t->pid) {
+                        v->p.task_path = t->tid == t->pid && pt->v[j].nlwp > 1;
+                        break;
+                }
+        v->policy0 = t->policy;
+        v->prio0 = t->rtprio;
+        v->cpustat_path = cpustat_of(t->pid);
+}
+
 static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
 {
         struct proctable pt;
@@ -74,19 +90,8 @@ static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
                                 w->v[j].p.pid = -1;
                                 kept = true;
                         }
-                if (kept)
-                        continue;
-                sproc_init(&v[k].p, t->pid, t->tid, t->comm, t->tcomm);
-                /* The RT main thread of a process with more threads: its own CPU use. */
-                for (size_t j = 0; j < pt.n; j++)
-                        if (pt.v[j].pid == t->pid) {
-                                v[k].p.task_path = t->tid == t->pid && pt.v[j].nlwp > 1;
-                                break;
-                        }
-                v[k].policy0 = t->policy;
-                v[k].prio0 = t->rtprio;
-                v[k].cpustat_path = cpustat_of(t->pid);
-                k++;
+                if (!kept)
+                        wtask_start(&v[k++], t, &pt);
         }
         for (size_t j = 0; j < w->n; j++)
                 if (w->v[j].p.pid != -1)
@@ -94,6 +99,52 @@ static void rt_watch_rescan(struct ctx *c, struct rt_watch *w)
         free(w->v);
         w->v = v;
         w->n = k;
+        rt_tasks_free(tasks, n);
+        proctable_free(&pt);
+}
+
+/* Processes started since watch began: their RT tasks (the process's or its
+ * threads') are looked for every interval while they are young, so a new RT task
+ * is watched within two intervals instead of at the next rescan. */
+static void rt_watch_young(struct ctx *c, struct rt_watch *w)
+{
+        int young[SAMPLE_YOUNG_MAX];
+        size_t ny = pidwatch_young(&w->young, c, young);
+        if (!ny)
+                return;
+        struct proctable pt = {.v = xcalloc(ny, sizeof(struct proc))};
+        for (size_t i = 0; i < ny; i++) {
+                struct proc p;
+                if (!sample_proc(young[i], &p) || p.kthread || sample_is_self(&p)) {
+                        pidwatch_drop(&w->young, young[i]);
+                        continue;
+                }
+                p.cmdline = xstrdup("");
+                pt.v[pt.n++] = p;
+        }
+        struct rt_task *tasks = NULL;
+        size_t n = 0;
+        (void)rt_collect_tasks(c, &pt, &tasks, &n);
+        size_t max = (size_t)conf_uint(c, "max_tasks");
+        for (size_t i = 0; i < n; i++) {
+                bool watched = false;
+                for (size_t j = 0; j < w->n && !watched; j++)
+                        watched = w->v[j].p.pid == tasks[i].pid && w->v[j].p.tid == tasks[i].tid && !w->v[j].p.gone;
+                if (watched)
+                        continue; /* still young: threads it starts later are looked for too */
+                for (size_t j = 0; w->n >= max && j < w->n;) /* bounded: the exited go first */
+                        if (w->v[j].p.gone) {
+                                wtask_close(&w->v[j]);
+                                w->v[j] = w->v[--w->n];
+                        } else {
+                                j++;
+                        }
+                if (w->n >= max)
+                        break; /* the next rescan takes them in order */
+                w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+                w->v[w->n] = (struct rt_wtask){0};
+                wtask_start(&w->v[w->n++], &tasks[i], &pt);
+        }
         rt_tasks_free(tasks, n);
         proctable_free(&pt);
 }
@@ -107,6 +158,7 @@ void rt_sample(struct ctx *c, struct sample *s)
         struct rt_watch *w = sample_state(c, sizeof(*w));
         if (sample_rescan_due(c))
                 rt_watch_rescan(c, w);
+        rt_watch_young(c, w);
         char buf[4096];
         int64_t runtime = -1, period = 0;
         if (sfile_read(&w->runtime, "/proc/sys/kernel/sched_rt_runtime_us", buf, sizeof(buf)) >= 0 && parse_i64(buf, &runtime) == 0 &&
@@ -160,5 +212,6 @@ void rt_free_state(void *state)
         free(w->v);
         sfile_close(&w->runtime);
         sfile_close(&w->period);
+        pidwatch_free(&w->young);
         free(w);
 }

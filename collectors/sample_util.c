@@ -176,7 +176,137 @@ int *sample_pids(size_t *n)
         return v;
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+        int x = *(const int *)a, y = *(const int *)b;
+        return x < y ? -1 : x > y;
+}
+
+static void young_add(struct pidwatch *pw, int pid, uint64_t now, uint64_t first)
+{
+        if (pw->nyoung == SAMPLE_YOUNG_MAX) { /* the oldest goes: the newest matter most */
+                memmove(pw->young, pw->young + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young));
+                memmove(pw->young_since, pw->young_since + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young_since));
+                memmove(pw->young_next, pw->young_next + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*pw->young_next));
+                pw->nyoung--;
+        }
+        pw->young[pw->nyoung] = pid;
+        pw->young_next[pw->nyoung] = now + first;
+        pw->young_since[pw->nyoung++] = now;
+}
+
+void pidwatch_drop(struct pidwatch *pw, int pid)
+{
+        for (size_t i = 0; i < pw->nyoung; i++)
+                if (pw->young[i] == pid) {
+                        memmove(pw->young + i, pw->young + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young));
+                        memmove(pw->young_since + i, pw->young_since + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young_since));
+                        memmove(pw->young_next + i, pw->young_next + i + 1, (pw->nyoung - i - 1) * sizeof(*pw->young_next));
+                        pw->nyoung--;
+                        return;
+                }
+}
+
+/* Whether a process may have started since the last listing: on the live system,
+ * /proc/loadavg's last pid moved (or cannot be read); elsewhere (fixture trees) always. */
+static bool pids_may_have_changed(struct pidwatch *pw)
+{
+        if (!rootfs_is_live() || !pw->primed)
+                return true;
+        char buf[128];
+        if (sfile_read(&pw->loadavg, "/proc/loadavg", buf, sizeof(buf)) <= 0)
+                return true;
+        const char *last = strrchr(buf, ' ');
+        if (!last)
+                return true;
+        last++;
+        size_t n = strcspn(last, "\n");
+        if (n >= sizeof(pw->last_pid))
+                return true;
+        if (strlen(pw->last_pid) == n && memcmp(pw->last_pid, last, n) == 0)
+                return false;
+        memcpy(pw->last_pid, last, n);
+        pw->last_pid[n] = 0;
+        return true;
+}
+
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+{
+        size_t k = 0;
+        if (!pids_may_have_changed(pw))
+                return 0;
+        size_t n;
+        int *pids = sample_pids(&n);
+        qsort(pids, n, sizeof(*pids), int_cmp);
+        /* Both sorted: what is in the new listing and not in the old one started since. */
+        for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
+                while (j < pw->nknown && pw->known[j] < pids[i])
+                        j++;
+                if (j == pw->nknown || pw->known[j] != pids[i]) {
+                        if (k == max && max) { /* the newest matter most */
+                                memmove(out, out + 1, (max - 1) * sizeof(*out));
+                                k--;
+                        }
+                        if (k < max)
+                                out[k++] = pids[i];
+                }
+        }
+        free(pw->known);
+        pw->known = pids;
+        pw->nknown = n;
+        pw->primed = true;
+        return k;
+}
+
+size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out)
+{
+        uint64_t now = now_ms_monotonic();
+        int fresh[SAMPLE_YOUNG_MAX];
+        size_t nf;
+        if (c->new_pids_known) {
+                nf = c->n_new_pids < SAMPLE_YOUNG_MAX ? c->n_new_pids : SAMPLE_YOUNG_MAX;
+                memcpy(fresh, c->new_pids + (c->n_new_pids - nf), nf * sizeof(*fresh));
+        } else {
+                nf = pidwatch_new(pw, fresh, SAMPLE_YOUNG_MAX);
+        }
+        /* The first look comes an interval after it was listed: most new processes
+         * (a shell's commands, a compiler's passes) are gone by then and cost nothing. */
+        uint64_t first = c->interval_ms ? c->interval_ms * 3 / 4 : 0;
+        for (size_t i = 0; i < nf; i++)
+                young_add(pw, fresh[i], now, first);
+        /* A young pid that is gone is dropped by the collector when it cannot read it. */
+        size_t k = 0;
+        for (size_t i = 0; i < pw->nyoung;) {
+                uint64_t age = now - pw->young_since[i];
+                if (age > SAMPLE_YOUNG_MS) {
+                        pidwatch_drop(pw, pw->young[i]);
+                        continue;
+                }
+                if (now >= pw->young_next[i]) { /* the older, the less often: at twice its age */
+                        out[k++] = pw->young[i];
+                        pw->young_next[i] = now + age;
+                }
+                i++;
+        }
+        return k;
+}
+
+void pidwatch_free(struct pidwatch *pw)
+{
+        sfile_close(&pw->loadavg);
+        free(pw->known);
+        pw->known = NULL;
+        pw->nknown = pw->nyoung = 0;
+        pw->primed = false;
+}
+
 bool sample_proc(int pid, struct proc *out)
+{
+        uint64_t vsize;
+        return sample_proc_vsize(pid, out, &vsize);
+}
+
+bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize)
 {
         char path[64], buf[4096];
         struct sfile f = {0};
@@ -190,6 +320,7 @@ bool sample_proc(int pid, struct proc *out)
                              .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
         snprintf(out->comm, sizeof(out->comm), "%s", ps.comm);
         out->kthread = proc_flags_kthread(ps.flags);
+        *vsize = ps.vsize;
         return true;
 }
 

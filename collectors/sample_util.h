@@ -56,6 +56,39 @@ struct proctable;
  * it needs one cheap measure per process (fd count, map count) and the identity
  * only of the few it keeps. */
 int *sample_pids(size_t *n);
+/* Processes that start while watch runs (a broker restarted by systemd, a new RT
+ * task, a leaking client). Each interval the pids under /proc are listed (on the
+ * live system only when /proc/loadavg's last pid moved: no process started, no
+ * listing) and compared with the last listing; a process that appeared is "young"
+ * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: an interval after it
+ * was listed (most new processes are gone by then and cost nothing), and again each
+ * time its age has doubled (at 1 Hz: at about 1, 2, 4, 8 and 16 s), so one that
+ * crosses a threshold as it starts is an event within two intervals of being listed
+ * instead of at the next rescan. Bounded: at most SAMPLE_YOUNG_MAX young
+ * pids (the newest kept; a fork storm's rest waits for the rescan). The first call
+ * only learns what runs. */
+#define SAMPLE_YOUNG_MS 30000
+#define SAMPLE_YOUNG_MAX 128
+struct pidwatch {
+        struct sfile loadavg;
+        char last_pid[24];  /* /proc/loadavg's last field at the last listing */
+        int *known;         /* the last listing, sorted */
+        size_t nknown;
+        int young[SAMPLE_YOUNG_MAX];
+        uint64_t young_since[SAMPLE_YOUNG_MAX], young_next[SAMPLE_YOUNG_MAX];
+        size_t nyoung;
+        bool primed;
+};
+/* The young pids due for a look now, into out (SAMPLE_YOUNG_MAX entries): the new ones
+ * come from c->new_pids (watch's one listing per interval), else from a listing here. */
+size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out);
+/* The pids listed in /proc now that were not at the last call (none at the first),
+ * at most max, the newest kept: watch's parent, once per interval, for every sampler. */
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max);
+/* Stops following pid (the collector watches it now, or it is no candidate). */
+void pidwatch_drop(struct pidwatch *pw, int pid);
+void pidwatch_free(struct pidwatch *pw);
+
 /* A process table read from /proc/PID/stat alone (one small read per process, not
  * libproc2's three): pid, ppid, comm, state, policy, rtprio, nice, threads and
  * kernel-thread flag; cmdline empty, no euid or memory. Leaves out evodiag's own
@@ -63,6 +96,9 @@ int *sample_pids(size_t *n);
 int sample_proctable(struct proctable *t);
 /* pid's stat as a struct proc (same fields); false when it is gone or garbled. */
 bool sample_proc(int pid, struct proc *out);
+/* The same, and its virtual memory size in bytes (an upper bound on its map areas:
+ * each is at least a page). */
+bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize);
 
 /* evodiag's own processes (this sampler, watch, the other samplers and bundle
  * children: all children of watch) are not what an operator watches. */

@@ -91,9 +91,14 @@ __attribute__((noinline)) static int serve(struct ctx *c, struct frame_reader *r
 {
         bool applies = !c->self->detect || c->self->detect(c);
         uint64_t no;
-        int k;
-        while ((k = frame_take_request(rd, &no)) > 0) {
+        int k, pids[SAMPLE_YOUNG_MAX];
+        size_t np;
+        bool known;
+        while ((k = frame_take_request_pids(rd, &no, pids, SAMPLE_YOUNG_MAX, &np, &known)) > 0) {
                 c->sample_no = no;
+                c->new_pids = pids;
+                c->n_new_pids = np;
+                c->new_pids_known = known;
                 c->deadline_ms = now_ms_monotonic() + (no ? a->timeout_ms : a->first_timeout_ms);
                 struct sample s;
                 sample_init(&s);
@@ -136,7 +141,7 @@ static void sampler_main(void *arg, int wfd)
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms)
 {
-        *w = (struct watch){.base = *base, .interval_ms = interval_ms, .index = json_object_new_object()};
+        *w = (struct watch){.base = *base, .interval_ms = interval_ms, .index = json_object_new_object(), .chk = {.pid = -1, .rd.fd = -1}};
         size_t total = 0;
         while (collectors[total])
                 total++;
@@ -186,6 +191,7 @@ static int spawn(struct watch *w, struct sampler *sp)
         frame_reader_init(&sp->rd, ch.fd, SAMPLE_PAYLOAD_MAX);
         sp->state = SP_IDLE;
         sp->next_no = 0;
+        sp->npend = 0; /* a new child starts with a full scan */
         return 0;
 }
 
@@ -251,7 +257,9 @@ static void down(struct watch *w, struct sampler *sp, bool timeout, const char *
 
 static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
 {
-        if (frame_send_request(sp->req_fd, sp->next_no) < 0) {
+        int e = frame_send_request_pids(sp->req_fd, sp->next_no, sp->pend, sp->npend);
+        sp->npend = 0;
+        if (e < 0) {
                 down(w, sp, false, NULL, now); /* it died: its exit status says how */
                 return;
         }
@@ -261,8 +269,181 @@ static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
         sp->state = SP_BUSY;
 }
 
+/* ---- the background check ---- */
+
+#define CHECK_RESULT_MAX (16u << 20)
+
+struct check_arg {
+        struct ctx ctx;
+        const struct watch_check *chk;
+};
+
+/* The child: every selected collector's check(), as 'evodiag check' runs them; the
+ * findings of the checks no sampler reports go back as one document. */
+static void check_main(void *arg, int wfd)
+{
+        struct check_arg *a = arg;
+        signal(SIGINT, SIG_IGN); /* watch decides when it stops */
+        close_others(wfd, -1);
+        /* Nothing of it may reach watch's screen: what matters comes back on the pipe. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
+                close(null);
+        }
+        size_t total = 0;
+        while (collectors[total])
+                total++;
+        /* Only the collectors with a check no sampler reports: a full check costs (the
+         * process table, every process's maps), and what is sampled needs no second look. */
+        const char **only = xcalloc(total + 1, sizeof(*only));
+        for (size_t i = 0, k = 0; i < total; i++) {
+                const struct collector *c = collectors[i];
+                bool unsampled = false;
+                for (const struct check_info *ci = c->checks; ci && ci->id && !unsampled; ci++)
+                        unsampled = !collector_samples(c, ci->id);
+                if (unsampled && (!a->chk->only || strv_contains(a->chk->only, c->name)))
+                        only[k++] = c->name;
+        }
+        struct run_result *res = xcalloc(total + 1, sizeof(*res));
+        size_t n = 0;
+        struct run_opts ro = {.deadline_ms = now_ms_monotonic() + a->chk->timeout_ms, .default_timeout_ms = a->chk->timeout_ms,
+                              .parallel = 1, .only = only, .skip = a->chk->skip};
+        run_collectors(&a->ctx, &ro, res, &n);
+        json_object *doc = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < res[i].fs.n; k++) {
+                        const struct finding *f = &res[i].fs.v[k];
+                        if (res[i].c->sample && res[i].c->sampled && strv_contains(res[i].c->sampled, f->id))
+                                continue; /* its sampler judges it every interval */
+                        json_object *x = json_object_new_array_ext(7);
+                        json_object_array_add(x, json_object_new_string(f->id));
+                        json_object_array_add(x, f->subject ? json_object_new_string(f->subject) : NULL);
+                        json_object_array_add(x, json_object_new_string(severity_name(f->sev)));
+                        json_object_array_add(x, json_object_new_string(f->summary ? f->summary : ""));
+                        json_object_array_add(x, f->expected ? json_object_new_string(f->expected) : NULL);
+                        json_object_array_add(x, f->actual ? json_object_new_string(f->actual) : NULL);
+                        json_object_array_add(x, f->remedy ? json_object_new_string(f->remedy) : NULL);
+                        json_object_array_add(doc, x);
+                }
+        int e = frame_send_result(wfd, doc);
+        json_object_put(doc);
+        run_results_free(res, n);
+        free(res);
+        free(only);
+        _exit(e < 0 ? 3 : 0);
+}
+
+void watch_check_every(struct watch *w, uint64_t every_ms, uint64_t timeout_ms, const char *const *only, const char *const *skip)
+{
+        w->chk.every_ms = every_ms;
+        w->chk.timeout_ms = timeout_ms;
+        w->chk.only = only;
+        w->chk.skip = skip;
+}
+
+static void check_start(struct watch *w, uint64_t now)
+{
+        struct watch_check *k = &w->chk;
+        struct check_arg a = {.ctx = w->base, .chk = k};
+        a.ctx.state = NULL;
+        struct child ch;
+        k->next_ms = now + k->every_ms;
+        int r = child_start(&ch, "check", check_main, &a);
+        if (r < 0) {
+                free(k->problem);
+                k->problem = xasprintf("the background check cannot start: %s", strerror(-r));
+                k->failures++;
+                return;
+        }
+        (void)fcntl(ch.fd, F_SETFL, O_NONBLOCK);
+        k->pid = ch.pid;
+        frame_reader_init(&k->rd, ch.fd, CHECK_RESULT_MAX);
+        k->started_ms = now;
+        k->deadline_ms = now + k->timeout_ms + 2000; /* the runner's own deadline first */
+}
+
+/* The child is done (result taken, or failed: why): reap it, or leave it behind when
+ * it is stuck in the kernel. */
+static void check_done(struct watch *w, const char *why)
+{
+        struct watch_check *k = &w->chk;
+        bool abandoned = false;
+        if (k->pid > 0)
+                (void)child_reap(k->pid, why != NULL, &abandoned);
+        if (k->rd.fd >= 0)
+                close(k->rd.fd);
+        k->rd.fd = -1;
+        frame_reader_free(&k->rd);
+        k->pid = -1;
+        k->runs++;
+        if (why) {
+                k->failures++;
+                free(k->problem);
+                k->problem = xasprintf("the background check %s%s", why, abandoned ? " (stuck in the kernel: abandoned)" : "");
+        }
+}
+
+static void check_take(struct watch *w)
+{
+        struct watch_check *k = &w->chk;
+        long got = frame_reader_fill(&k->rd);
+        if (got == -EAGAIN)
+                return;
+        struct frame f;
+        int r;
+        while ((r = frame_next(&k->rd, &f)) > 0) {
+                json_object *doc = NULL;
+                if (f.type && streq(f.type, "result") && f.size < INT32_MAX) {
+                        json_tokener_reset(k->rd.tok);
+                        doc = json_tokener_parse_ex(k->rd.tok, f.payload, (int)f.size);
+                        if (json_tokener_get_error(k->rd.tok) != json_tokener_success) {
+                                json_object_put(doc);
+                                doc = NULL;
+                        }
+                }
+                if (!doc || !json_object_is_type(doc, json_type_array)) {
+                        json_object_put(doc);
+                        check_done(w, "sent an unreadable result");
+                        return;
+                }
+                json_object_put(k->pending);
+                k->pending = doc;
+                free(k->problem);
+                k->problem = NULL;
+                check_done(w, NULL);
+                return;
+        }
+        if (r == 0 && got > 0)
+                return;
+        check_done(w, "ended without a result");
+}
+
+/* The processes started since the last round, once for every sampler: each keeps
+ * what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
+static void share_new_pids(struct watch *w)
+{
+        int fresh[SAMPLE_YOUNG_MAX];
+        size_t nf = pidwatch_new(&w->pids, fresh, SAMPLE_YOUNG_MAX);
+        for (size_t i = 0; i < w->n; i++) {
+                struct sampler *sp = &w->s[i];
+                for (size_t k = 0; k < nf; k++) {
+                        if (sp->npend == SAMPLE_YOUNG_MAX) {
+                                memmove(sp->pend, sp->pend + 1, (SAMPLE_YOUNG_MAX - 1) * sizeof(*sp->pend));
+                                sp->npend--;
+                        }
+                        sp->pend[sp->npend++] = fresh[k];
+                }
+        }
+}
+
 void watch_request(struct watch *w, uint64_t now)
 {
+        if (w->chk.every_ms && w->chk.pid <= 0 && now >= w->chk.next_ms)
+                check_start(w, now);
+        share_new_pids(w);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 if (sp->state == SP_STOPPED && now >= sp->respawn_ms) {
@@ -290,6 +471,12 @@ size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_
                 which[np++] = i;
                 if (sp->state == SP_BUSY && sp->deadline_ms < *deadline)
                         *deadline = sp->deadline_ms;
+        }
+        if (w->chk.pid > 0) {
+                pfd[np] = (struct pollfd){.fd = w->chk.rd.fd, .events = POLLIN};
+                which[np++] = w->n;
+                if (w->chk.deadline_ms < *deadline)
+                        *deadline = w->chk.deadline_ms;
         }
         return np;
 }
@@ -353,6 +540,11 @@ static void take_frames(struct watch *w, struct sampler *sp, uint64_t now)
 void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *which, size_t np, uint64_t now)
 {
         for (size_t k = 0; k < np; k++) {
+                if (which[k] == w->n) {
+                        if (pfd[k].revents)
+                                check_take(w);
+                        continue;
+                }
                 struct sampler *sp = &w->s[which[k]];
                 if (!running(sp))
                         continue;
@@ -360,6 +552,11 @@ void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *whic
                         take_frames(w, sp, now);
                 else if (sp->state == SP_BUSY && now >= sp->deadline_ms)
                         down(w, sp, true, NULL, now);
+        }
+        if (w->chk.pid > 0 && now >= w->chk.deadline_ms) {
+                _cleanup_free_ char *why = xasprintf("did not finish within %llu ms: killed",
+                                                     (unsigned long long)(w->chk.deadline_ms - w->chk.started_ms));
+                check_done(w, why);
         }
         /* Children not polled this time (none) still have deadlines. */
         for (size_t i = 0; i < w->n; i++) {
@@ -391,7 +588,8 @@ struct evlist {
         size_t n, cap;
 };
 
-static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s, enum severity prev, bool baseline, bool gone)
+static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s, enum severity prev, bool baseline, bool gone,
+                      bool fresh)
 {
         if (l->n == l->cap) {
                 l->cap = l->cap ? l->cap * 2 : 8;
@@ -400,7 +598,7 @@ static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s
         l->v[l->n++] = (struct watch_event){
                 .time_ms = t, .id = xstrdup(s->id), .subject = s->subject ? xstrdup(s->subject) : NULL,
                 .summary = xstrdup(gone ? "no longer reported (the condition passed or its subject went away)" : s->summary),
-                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone,
+                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone, .fresh = fresh && !baseline,
         };
 }
 
@@ -418,6 +616,8 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
         if (json_object_object_get_ex(w->index, key, &pos)) {
                 size_t i = (size_t)json_object_get_int64(pos);
                 struct watch_status *s = &w->st[i];
+                if (owner == w->n && s->owner != w->n)
+                        return; /* a sampler reports it: its verdict, every interval, wins */
                 w->seen[i] = w->round;
                 s->owner = owner;
                 if (!streq(s->summary, summary)) {
@@ -428,7 +628,7 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
                         enum severity prev = s->sev;
                         s->sev = sev;
                         s->since_ms = t;
-                        add_event(ev, t, s, prev, false, false);
+                        add_event(ev, t, s, prev, false, false, false);
                 }
                 return;
         }
@@ -442,8 +642,8 @@ static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char 
                                          .summary = xstrdup(summary), .sev = sev, .owner = owner, .since_ms = t};
         w->seen[i] = w->round;
         json_object_object_add(w->index, key, json_object_new_int64((int64_t)i));
-        if (noteworthy(sev))
-                add_event(ev, t, &w->st[i], SEV_OK, baseline, false);
+        if (noteworthy(sev)) /* never seen before: "new", not "was ok" */
+                add_event(ev, t, &w->st[i], SEV_OK, baseline, false, true);
 }
 
 static void remove_status(struct watch *w, size_t i)
@@ -454,6 +654,9 @@ static void remove_status(struct watch *w, size_t i)
         free(s->id);
         free(s->subject);
         free(s->summary);
+        free(s->expected);
+        free(s->actual);
+        free(s->remedy);
         size_t last = --w->nst;
         if (i != last) {
                 w->st[i] = w->st[last];
@@ -475,7 +678,12 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
         for (size_t k = 0; k < w->n; k++) {
                 struct sampler *sp = &w->s[k];
                 if (sp->answered) {
-                        bool baseline = !sp->baselined;
+                        /* What a collector first reports in its first two answers is the state
+                         * at start: a verdict that needs two readings (a heartbeat's progress,
+                         * a rate) can only come with the second. */
+                        bool baseline = sp->merged < 2;
+                        if (sp->merged < 2)
+                                sp->merged++;
                         /* The answer becomes the current values; its statuses update the table. */
                         sample_answer_free(&sp->cur);
                         sp->cur = sp->answer;
@@ -489,7 +697,7 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         for (size_t i = w->nst; i-- > 0;)
                                 if (w->st[i].owner == k && w->seen[i] != w->round) {
                                         if (noteworthy(w->st[i].sev))
-                                                add_event(&ev, t, &w->st[i], w->st[i].sev, false, true);
+                                                add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
                                         remove_status(w, i);
                                 }
                         memcpy(*fresh + *nfresh, sp->cur.v, sp->cur.nv * sizeof(**fresh));
@@ -499,6 +707,45 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         _cleanup_free_ char *id = xasprintf("%s.%s", sp->c->name, sp->problem_timeout ? "timeout" : "crashed");
                         upsert(w, &ev, k, id, NULL, SEV_UNKNOWN, sp->problem, t, !sp->baselined);
                 }
+        }
+        if (w->chk.pending) {
+                /* The background check's result: like a sampler's answer, owner n. Its
+                 * first result is part of the state at start. */
+                json_object *doc = w->chk.pending;
+                bool baseline = w->chk.runs <= 1 && !w->chk.failures;
+                for (size_t i = 0; i < json_object_array_length(doc); i++) {
+                        json_object *x = json_object_array_get_idx(doc, i);
+                        const char *id = json_object_get_string(json_object_array_get_idx(x, 0));
+                        json_object *subj = json_object_array_get_idx(x, 1);
+                        enum severity sev;
+                        if (!id || severity_from_name(json_object_get_string(json_object_array_get_idx(x, 2)), &sev) < 0)
+                                continue;
+                        const char *sj = subj ? json_object_get_string(subj) : NULL;
+                        upsert(w, &ev, w->n, id, sj, sev,
+                               json_object_get_string(json_object_array_get_idx(x, 3)) ? json_object_get_string(json_object_array_get_idx(x, 3)) : "",
+                               t, baseline);
+                        char kb[512];
+                        json_object *pos;
+                        if (json_object_object_get_ex(w->index, status_key(kb, id, sj), &pos)) {
+                                struct watch_status *s = &w->st[json_object_get_int64(pos)];
+                                if (s->owner != w->n)
+                                        continue;
+                                char **d[3] = {&s->expected, &s->actual, &s->remedy};
+                                for (int j = 0; j < 3; j++) {
+                                        const char *v = json_object_get_string(json_object_array_get_idx(x, 4 + j));
+                                        free(*d[j]);
+                                        *d[j] = v ? xstrdup(v) : NULL;
+                                }
+                        }
+                }
+                for (size_t i = w->nst; i-- > 0;)
+                        if (w->st[i].owner == w->n && w->seen[i] != w->round) {
+                                if (noteworthy(w->st[i].sev))
+                                        add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
+                                remove_status(w, i);
+                        }
+                json_object_put(doc);
+                w->chk.pending = NULL;
         }
         *nev = ev.n;
         return ev.v;
@@ -540,6 +787,12 @@ json_object *watch_statuses_json(const struct watch *w)
                 json_object_object_add(o, "severity", json_object_new_string(severity_name(v[i]->sev)));
                 json_object_object_add(o, "summary", json_object_new_string(v[i]->summary));
                 json_object_object_add(o, "since_ms", json_object_new_int64((int64_t)v[i]->since_ms));
+                if (v[i]->expected)
+                        json_object_object_add(o, "expected", json_object_new_string(v[i]->expected));
+                if (v[i]->actual)
+                        json_object_object_add(o, "found", json_object_new_string(v[i]->actual));
+                if (v[i]->remedy)
+                        json_object_object_add(o, "remedy", json_object_new_string(v[i]->remedy));
                 json_object_array_add(a, o);
         }
         free(v);
@@ -557,6 +810,14 @@ json_object *watch_values_json(const struct watch *w)
 
 void watch_stop(struct watch *w)
 {
+        if (w->chk.pid > 0) {
+                bool ab = false;
+                (void)child_reap(w->chk.pid, true, &ab);
+                w->chk.pid = -1;
+        }
+        if (w->chk.rd.fd >= 0)
+                close(w->chk.rd.fd);
+        w->chk.rd.fd = -1;
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 if (sp->pid > 0) {
@@ -581,10 +842,17 @@ void watch_free(struct watch *w)
                 free(w->s[i].problem);
         }
         free(w->s);
+        pidwatch_free(&w->pids);
+        frame_reader_free(&w->chk.rd);
+        json_object_put(w->chk.pending);
+        free(w->chk.problem);
         for (size_t i = 0; i < w->nst; i++) {
                 free(w->st[i].id);
                 free(w->st[i].subject);
                 free(w->st[i].summary);
+                free(w->st[i].expected);
+                free(w->st[i].actual);
+                free(w->st[i].remedy);
         }
         free(w->st);
         json_object_put(w->index);
@@ -616,7 +884,7 @@ json_object *watch_event_json(const struct watch_event *e)
         json_object_object_add(o, "id", json_object_new_string(e->id));
         json_object_object_add(o, "subject", e->subject ? json_object_new_string(e->subject) : NULL);
         json_object_object_add(o, "severity", json_object_new_string(severity_name(e->sev)));
-        json_object_object_add(o, "previous", json_object_new_string(severity_name(e->prev)));
+        json_object_object_add(o, "previous", json_object_new_string(e->fresh ? "new" : severity_name(e->prev)));
         json_object_object_add(o, "summary", json_object_new_string(e->summary));
         json_object_object_add(o, "baseline", json_object_new_boolean(e->baseline));
         json_object_object_add(o, "gone", json_object_new_boolean(e->gone));

@@ -42,15 +42,19 @@ struct sampler {
         struct sample_answer answer; /* latest answer not yet merged (values, statuses) */
         bool answered;          /* `answer` is new since the last round */
         bool baselined;         /* its first answer has been merged */
+        unsigned merged;        /* answers merged (counted up to 2) */
         unsigned failures;      /* in a row; sets the restart back-off */
         char *problem;          /* why it is down: "timeout", "crashed" + text */
         bool problem_timeout;
         uint64_t answers, timeouts, crashes, abandoned;
         struct sample_answer cur; /* the merged answer: latest values (cur.v, cur.nv) */
+        int pend[SAMPLE_YOUNG_MAX]; /* processes started since its last request, not sent yet */
+        size_t npend;
 };
 
 struct watch_status {
         char *id, *subject, *summary;
+        char *expected, *actual, *remedy; /* the background check's, where it says them; else NULL */
         enum severity sev;
         size_t owner;      /* index of the sampler that reports it */
         uint64_t since_ms; /* when its severity last changed */
@@ -60,8 +64,26 @@ struct watch_event {
         uint64_t time_ms;
         char *id, *subject, *summary;
         enum severity sev, prev;
-        bool baseline; /* in the collector's first sample */
+        bool baseline; /* in the collector's first sample, or first reported in its second
+                          (what needs two readings: rates, heartbeats) */
+        bool fresh;    /* a subject watch had not seen: prev is no earlier verdict ("new") */
         bool gone;     /* no longer reported: it went away or the condition passed */
+};
+
+/* The background check: the checks no sampler reports (collector.sampled) are
+ * re-run by every selected collector's check() in a child, every every_ms, with a
+ * deadline; its findings become statuses like the samplers' (a sampler's own status
+ * for the same ID and subject wins), so the screen never shows fewer problems than
+ * 'evodiag check' would. The child never blocks sampling: it is polled like a sampler. */
+struct watch_check {
+        uint64_t every_ms, timeout_ms; /* every_ms 0: off */
+        const char *const *only, *const *skip;
+        pid_t pid;                     /* -1: not running */
+        struct frame_reader rd;
+        uint64_t started_ms, deadline_ms, next_ms;
+        json_object *pending;          /* a result not merged yet: [[id, subject, sev, summary], ...] */
+        unsigned runs, failures;
+        char *problem;                 /* why the last run failed, until one succeeds */
 };
 
 struct watch {
@@ -74,16 +96,22 @@ struct watch {
         uint64_t *seen;     /* per status: the round it was last reported in */
         json_object *index; /* "id\037subject" -> position in st */
         uint64_t round;
+        struct watch_check chk; /* its statuses' owner is n (after the samplers) */
+        struct pidwatch pids;   /* /proc listed once per round for every sampler (new processes) */
 };
 
 /* The samplers of the selected collectors that have sample(). The collector
  * timeout ([name] timeout, else def_timeout_ms) caps every request's deadline. */
 void watch_init(struct watch *w, const struct ctx *base, uint64_t interval_ms, const char *const *only,
                 const char *const *skip, uint64_t def_timeout_ms);
+/* Turns the background check on: every every_ms (0: off), each run bounded by
+ * timeout_ms; only/skip select the collectors as for check (kept by pointer). */
+void watch_check_every(struct watch *w, uint64_t every_ms, uint64_t timeout_ms, const char *const *only, const char *const *skip);
 /* Starts stopped samplers whose restart time has come and sends a request to
- * every idle one. */
+ * every idle one; starts the background check when it is due. */
 void watch_request(struct watch *w, uint64_t now);
-/* The pollfds to wait on (at most w->n) and the earliest deadline (UINT64_MAX if none). */
+/* The pollfds to wait on (at most w->n + 1: the samplers, the background check; which[]
+ * is n for the check) and the earliest deadline (UINT64_MAX if none). */
 size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_t *deadline);
 /* Reads what is readable and kills children past their deadline. */
 void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *which, size_t np, uint64_t now);

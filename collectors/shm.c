@@ -624,5 +624,6 @@ const struct collector shm_collector = {
         .config = config,
         .check = shm_check,
         .sample = shm_sample,
+        .sampled = (const char *const[]){"shm.orphaned", "shm.shmmni", "shm.sysv_segments", "shm.tmpfs_usage", NULL},
         .free_state = shm_free_state,
 };

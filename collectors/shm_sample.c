@@ -16,6 +16,7 @@ struct shm_watch {
         size_t cap;
         char *dir; /* /dev/shm after symlinks, from the last rescan */
         int dir_err;
+        bool procs_known; /* a process table to look creators up in (as check's: live, or /proc lists one) */
 };
 
 /* SysV segments (count, bytes, unattached; shm.orphaned per segment on the live
@@ -28,6 +29,12 @@ void shm_sample(struct ctx *c, struct sample *s)
         if (sample_rescan_due(c)) {
                 free(w->dir);
                 w->dir = shm_resolve_dir(SHM_DIR, &w->dir_err);
+                w->procs_known = true;
+                if (!rootfs_is_live()) {
+                        size_t np = 0;
+                        free(sample_pids(&np));
+                        w->procs_known = np > 0;
+                }
         }
         long r = sfile_read_grow(&w->sysv, "/proc/sysvipc/shm", &w->buf, &w->cap, READ_MAX_DEFAULT);
         struct sysv_shm *v = NULL;
@@ -43,13 +50,17 @@ void shm_sample(struct ctx *c, struct sample *s)
                         if (v[i].nattch)
                                 continue;
                         unattached++;
-                        /* Whether the creator lives is only known on the live system. */
-                        enum severity sev = rootfs_is_live()
-                                ? shm_orphan_verdict(&v[i], shm_pid_alive(v[i].cpid), shm_pid_alive(v[i].lpid), crit)
-                                : SEV_OK;
+                        char subj[32], sz[32];
+                        snprintf(subj, sizeof(subj), "shmid %d", v[i].shmid);
+                        /* As check says it: without a process table whether the creator lives is unknown. */
+                        if (!w->procs_known) {
+                                sample_status(s, "shm.orphaned", subj, SEV_INFO,
+                                              "shmid %d (%s) has nattch 0; whether pid %d lives is not in the evidence", v[i].shmid,
+                                              fmt_bytes(v[i].size, sz), v[i].cpid);
+                                continue;
+                        }
+                        enum severity sev = shm_orphan_verdict(&v[i], shm_pid_alive(v[i].cpid), shm_pid_alive(v[i].lpid), crit);
                         if (sev != SEV_OK) {
-                                char subj[32], sz[32];
-                                snprintf(subj, sizeof(subj), "shmid %d", v[i].shmid);
                                 sample_status(s, "shm.orphaned", subj, sev,
                                               "shmid %d (%s) is orphaned: nattch 0, creator pid %d gone", v[i].shmid,
                                               fmt_bytes(v[i].size, sz), v[i].cpid);

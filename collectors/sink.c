@@ -123,6 +123,12 @@ void sink_text(struct bundle_sink *s, const char *name, const char *kind, const 
         send_text(s, dest, kind, origin, text, len, false, NULL, 0);
 }
 
+void sink_host_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text, size_t len)
+{
+        _cleanup_free_ char *dest = xasprintf("host%s", path);
+        send_text(s, dest, kind, origin, text, len, false, NULL, 0);
+}
+
 void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o)
 {
         _cleanup_free_ char *t = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE); /* valid UTF-8 */
@@ -221,6 +227,18 @@ void sink_log(struct bundle_sink *s, const char *fmt, ...)
         json_object *h = json_object_new_object();
         json_object_object_add(h, "t", json_object_new_string("log"));
         json_object_object_add(h, "msg", json_object_new_string(msg));
+        send_frame(s, h);
+}
+
+void sink_intrusive(struct bundle_sink *s, const char *action, int pid, const char *outcome, const char *why)
+{
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "t", json_object_new_string("intrusive"));
+        json_object_object_add(h, "action", json_object_new_string(action));
+        json_object_object_add(h, "pid", json_object_new_int(pid));
+        json_object_object_add(h, "outcome", json_object_new_string(outcome));
+        if (why)
+                json_object_object_add(h, "why", json_object_new_string(why));
         send_frame(s, h);
 }
 

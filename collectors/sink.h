@@ -8,7 +8,8 @@
  *      e.g. "path":"host/proc/meminfo","kind":"file","origin":"/proc/meminfo","status":"ok",
  *      "redactions":0,"duration_ms":0[,"error":"..."]: the fields of its manifest entry
  *   {"t":"artifact",...,"dir":true,"size":N}   the names, NUL-separated, as payload
- *   {"t":"log","msg":"..."}  {"t":"mapping","from":"...","to":"..."} */
+ *   {"t":"log","msg":"..."}  {"t":"mapping","from":"...","to":"..."}
+ *   {"t":"intrusive",...}  (sink_intrusive) */
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@ struct bundle_sink {
         uint64_t since_ms;       /* --since: how far back logs go (realtime ms) */
         bool full;               /* --full: all of /etc/passwd and /etc/group, not the entries looked up */
         bool include_perf_data;  /* --include-perf-data: the raw perf.data of a profile */
+        bool include_cores;      /* --include-cores: core files themselves (streamed, capped) */
         bool broken;             /* the parent went away: stop sending */
 };
 
@@ -34,6 +36,9 @@ void sink_file(struct bundle_sink *s, const char *path);
  * journal, http, socket, derived. origin: where it came from (a URL, a command). */
 void sink_text(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *text, size_t len);
 void sink_json(struct bundle_sink *s, const char *name, const char *kind, const char *origin, json_object *o);
+/* Text the collector derived from the host that `check --from` must find under its root:
+ * stored at host<path> (redacted, capped), e.g. the journal entries its verdicts came from. */
+void sink_host_text(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text, size_t len);
 /* Runs a command with a deadline; its output (or why there is none) becomes an artifact. */
 void sink_command(struct bundle_sink *s, const char *name, const char *const argv[], uint64_t timeout_ms);
 /* Large binary evidence (cores, perf.data): streamed, not redacted, capped. */
@@ -42,6 +47,14 @@ void sink_binary(struct bundle_sink *s, const char *name, const char *kind, cons
 void sink_missing(struct bundle_sink *s, const char *name, const char *kind, const char *origin, const char *status,
                   const char *why);
 void sink_log(struct bundle_sink *s, const char *fmt, ...) PRINTF(2, 3);
+/* An intrusive action on a component process (lib/intrusive.h has the rule): what was
+ * done or refused. outcome: "refused" (the pre-check said no: nothing was done),
+ * "done" (the post-check found it alive), "died" (it is gone after the action: the
+ * parent makes that a crit finding <collector>.intrusive), "failed" (the action
+ * itself failed). why: the pre- or post-check's words. Frame:
+ *   {"t":"intrusive","action":"kill -USR1 1234","pid":1234,"outcome":"done"[,"why":"..."]} */
+void sink_intrusive(struct bundle_sink *s, const char *action, int pid, const char *outcome, const char *why);
+
 
 /* The child body of `evodiag bundle` for one collector: check with tracing, send the
  * findings and the files they read, then the collector's own collect(). */

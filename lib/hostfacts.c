@@ -6,6 +6,7 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 
 /* One value: '...' literally; "..." with \" \\ \$ \` escapes; unquoted with \x -> x.
@@ -144,11 +145,37 @@ static void put_config(json_object *cfg)
                 {"file_max", "/proc/sys/fs/file-max"},
                 {"hugepages", "/proc/sys/vm/nr_hugepages"},
                 {"thp", "/sys/kernel/mm/transparent_hugepage/enabled"},
-                {"limits", "/proc/self/limits"}, /* evodiag's own: the limits a started service gets */
+                {"limits", "/proc/self/limits"}, /* evodiag's own (the shell's defaults); a component's are in ISSUE.md's limits[] */
         };
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 _cleanup_free_ char *v = value_of(files[i].path);
                 put(cfg, files[i].key, v && !*v ? "(none)" : v);
+        }
+}
+
+/* df of the places every component shares: /dev/shm (EVO's segments, POSIX shm) and
+ * /. The components' data directories are their collectors' (lavinmq.disk, ...). */
+static void put_disks(json_object *disks)
+{
+        static const char *const paths[] = {"/dev/shm", "/"};
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+                json_object *d = json_object_new_object();
+                struct statvfs v;
+                put(d, "path", paths[i]);
+                if (!rootfs_is_live()) {
+                        put(d, "df", "not measured: statvfs needs the live system (--root)");
+                } else if (statvfs(paths[i], &v) < 0) {
+                        _cleanup_free_ char *e = xasprintf("statvfs: %s", strerror(errno));
+                        put(d, "df", e);
+                } else {
+                        char a[32], t[32];
+                        uint64_t total = (uint64_t)v.f_blocks * v.f_frsize, avail = (uint64_t)v.f_bavail * v.f_frsize,
+                                 used = total - (uint64_t)v.f_bfree * v.f_frsize;
+                        _cleanup_free_ char *df = xasprintf("%s free of %s (%.0f%% used)", fmt_bytes(avail, a), fmt_bytes(total, t),
+                                                            total ? 100.0 * (double)used / (double)total : 0.0);
+                        put(d, "df", df);
+                }
+                json_object_array_add(disks, d);
         }
 }
 
@@ -159,5 +186,8 @@ json_object *hostfacts_read(void)
         put_config(cfg);
         json_object_object_add(facts, "os", os);
         json_object_object_add(facts, "config", cfg);
+        json_object *disks = json_object_new_array();
+        put_disks(disks);
+        json_object_object_add(facts, "disks", disks);
         return facts;
 }

@@ -16,6 +16,7 @@ int osrelease_value(const char *text, const char *key, char **out);
 
 /* {"os": {pretty_name, kernel_release, kernel_version, machine, cpus, cpus_online, memory},
  *  "config": {cmdline, isolated, nohz_full, rt_runtime_us, shmmax, shmall, shmmni,
- *             max_map_count, file_max, hugepages, thp, limits}}
+ *             max_map_count, file_max, hugepages, thp, limits},
+ *  "disks": [{path, df}]}: df of /dev/shm and / ("not measured" under --root)
  * Every key is present; null where the host did not say. */
 json_object *hostfacts_read(void);

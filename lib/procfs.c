@@ -334,6 +334,7 @@ int proc_stat_parse(const char *text, struct proc_stat *o)
         o->num_threads = f[20];
         o->starttime = (uint64_t)f[22];
         o->rss_pages = (uint64_t)f[24];
+        o->vsize = f[23] < 0 ? 0 : (uint64_t)f[23];
         o->processor = (int)f[39];
         o->rt_priority = (unsigned)f[40];
         o->policy = (unsigned)f[41];

@@ -78,6 +78,7 @@ struct proc_stat {
         int64_t nice;
         int64_t num_threads;
         uint64_t utime, stime, starttime, rss_pages;
+        uint64_t vsize;  /* field 23: bytes of virtual memory (every map area is at least a page of it) */
         int processor;
         unsigned rt_priority, policy;
         uint64_t flags; /* field 9: PF_* */

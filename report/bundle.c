@@ -59,7 +59,23 @@ struct bundle {
         size_t files, duplicates;
         uint64_t snapshot_bytes;
         struct bundle_trim trim; /* what is left out unless --full */
+        struct strbuf incomplete; /* why the bundle is not complete: NUL-separated lines (manifest "incomplete") */
+        struct strbuf intrusive;  /* what --allow-intrusive did: NUL-separated lines (manifest "intrusive") */
+        size_t budget_cut;        /* artifacts cut or left out at --max-size */
 };
+
+/* One reason the bundle is not complete (manifest.json "incomplete", the top of
+ * ISSUE.md, summary.txt's "Missing data"). */
+static void incomplete(struct bundle *b, const char *fmt, ...) PRINTF(2, 3);
+static void incomplete(struct bundle *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *raw = xvasprintf(fmt, ap);
+        va_end(ap);
+        _cleanup_free_ char *line = esc_text_dup(raw);
+        sb_putn(&b->incomplete, line, strlen(line) + 1);
+}
 
 static struct manifest_artifact *arts(struct bundle *b) { return b->man.artifacts.v; }
 
@@ -208,6 +224,7 @@ static void store(struct bundle *b, struct manifest_artifact *m, uint64_t size, 
                 set_str(&m->status, "skipped");
                 set_str(&m->error, "total size budget (--max-size) used up");
                 m->bytes = num(0);
+                b->budget_cut++;
                 return;
         }
         archive_out_begin(b->ar, full, keep, 0600, now_ms_realtime() / 1000);
@@ -235,6 +252,7 @@ static void store(struct bundle *b, struct manifest_artifact *m, uint64_t size, 
         } else if (keep < size) {
                 set_str(&m->status, "truncated");
                 set_str(&m->error, "cut at the total size budget (--max-size)");
+                b->budget_cut++;
         }
 }
 
@@ -290,6 +308,33 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         artifact_free(&m);
 }
 
+/* An intrusive action a collector took or refused (collectors/sink.h, lib/intrusive.h):
+ * into the manifest and the log; a process that died is a crit finding. */
+static void intrusive_frame(struct bundle *b, const struct collector *c, json_object *hdr, struct findings *harmed)
+{
+        const char *action = jstr(hdr, "action"), *outcome = jstr(hdr, "outcome"), *why = jstr(hdr, "why");
+        json_object *v;
+        int pid = json_object_object_get_ex(hdr, "pid", &v) ? json_object_get_int(v) : 0;
+        if (!action || !outcome)
+                return;
+        _cleanup_free_ char *raw = xasprintf("%s: %s: %s%s%s", c->name, action, outcome, why ? ": " : "", why ? why : "");
+        _cleanup_free_ char *line = esc_text_dup(raw);
+        sb_putn(&b->intrusive, line, strlen(line) + 1);
+        blog(b, "%s%s", streq(outcome, "died") ? "HARMED: " : "intrusive: ", raw);
+        if (!streq(outcome, "died"))
+                return;
+        _cleanup_free_ char *id = xasprintf("%s.intrusive", c->name);
+        if (!collector_declares(c, id))
+                blog(b, "%s does not declare %s: the death of pid %d is reported in the log and the manifest only", c->name, id, pid);
+        else {
+                struct finding *f = fnd_add(harmed, SEV_CRIT, id, "pid %d died after evodiag's %s (bundle --allow-intrusive)", pid, action);
+                fnd_actual(f, "%s", why ? why : "gone");
+                fnd_subject(f, "pid %d", pid);
+                fnd_remedy(f, "evodiag explain %s", id);
+        }
+        incomplete(b, "%s: pid %d died after %s", c->name, pid, action);
+}
+
 static void progress(struct bundle *b, size_t i, size_t n, const char *name)
 {
         if (!b->o->progress)
@@ -306,7 +351,8 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         arg.ctx.self = c;
         arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
                                         .since_ms = b->o->since_ms, .full = b->o->full,
-                                        .include_perf_data = b->o->include_perf_data};
+                                        .include_perf_data = b->o->include_perf_data,
+                                        .include_cores = b->o->include_cores};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         uint64_t deadline = t0 + timeout;
@@ -335,6 +381,7 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         r.stop = &interrupted;
         size_t count = 0;
         bool garbage = false, noted = false;
+        struct findings harmed = {0}; /* processes that died after an intrusive action */
         struct findings_rx rx = {.c = c}; /* only IDs it declares */
         struct frame f;
         while (frame_read(&r, &f) > 0) {
@@ -356,6 +403,8 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
                         blog(b, "%s: %s", c->name, jstr(f.hdr, "msg") ? jstr(f.hdr, "msg") : "");
                 } else if (streq(f.type, "mapping") && jstr(f.hdr, "from") && jstr(f.hdr, "to")) {
                         redactor_add_mapping(b->red, jstr(f.hdr, "from"), jstr(f.hdr, "to"));
+                } else if (streq(f.type, "intrusive")) {
+                        intrusive_frame(b, c, f.hdr, &harmed);
                 }
         }
         /* The end of the stream (inside a frame, too: what it held is marked cut) is no error. */
@@ -367,6 +416,7 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         bool got_findings = !unreadable && findings_rx_finish(&rx, c->name, &incomplete) == 0, applies = rx.applies;
         if (got_findings)
                 findings_move(&res->fs, &rx.fs);
+        findings_move(&res->fs, &harmed); /* whatever else happened: a process it harmed is reported */
         findings_rx_free(&rx);
         bool kill_it = err == -ETIMEDOUT || err == -EINTR || unreadable || rx_lied;
         bool abandoned = false;
@@ -417,6 +467,7 @@ static void add_doc_len(struct bundle *b, const char *name, const char *text, si
         char sha[65];
         archive_out_buffer(b->ar, full, red ? red : text, len, now_ms_realtime() / 1000, sha);
         b->payload += len;
+        b->files++;
         if (kind) {
                 struct manifest_artifact m = {
                         .path = xstrdup(name), .kind = xstrdup(kind), .origin = xstrdup(origin), .status = xstrdup("ok"),
@@ -448,16 +499,12 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         sb_puts(s, "\n== Missing data\n");
         size_t n = 0;
         if (!complete) {
-                sb_puts(s, "- the bundle is INCOMPLETE: the run was interrupted, hit its --timeout, or a collector timed out or crashed\n");
+                sb_puts(s, "- the bundle is INCOMPLETE:\n");
+                for (size_t at = 0; at < b->incomplete.len; at += strlen(b->incomplete.s + at) + 1)
+                        sb_printf(s, "  - %s\n", b->incomplete.s + at); /* escaped when added */
                 n++;
         }
-        for (size_t i = 0; i < rep->n; i++)
-                if (rep->r[i].status == RUN_TIMEOUT || rep->r[i].status == RUN_CRASHED) {
-                        sb_printf(s, "- collector %s: ", rep->r[i].c->name);
-                        esc_text(s, rep->r[i].note, 0);
-                        sb_putc(s, '\n');
-                        n++;
-                }
+        (void)rep;
         for (size_t i = 0; i < b->man.artifacts.n; i++) {
                 const struct manifest_artifact *m = &arts(b)[i];
                 const char *st = m->status;
@@ -472,6 +519,51 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
         }
         if (!n)
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
+}
+
+#define LIMITS_SHOWN 4 /* component processes whose limits ISSUE.md shows */
+
+/* The limits of the component processes (ISSUE.md), not evodiag's own: each process
+ * whose /proc/PID/limits a finding names as its evidence, as the bundle stored it (the
+ * snapshot of what the checks read: rootfs.h). */
+static json_object *component_limits(const struct report *rep)
+{
+        json_object *out = json_object_new_array(), *seen = json_object_new_object();
+        for (size_t i = 0; i < rep->n; i++)
+                for (size_t k = 0; k < rep->r[i].fs.n; k++) {
+                        const char *ev = rep->r[i].fs.v[k].evidence;
+                        for (const char *p = ev; p && (p = strstr(p, "/proc/")); p += 6) {
+                                size_t d = strspn(p + 6, "0123456789");
+                                if (!d || d > 9 || !startswith(p + 6 + d, "/limits"))
+                                        continue;
+                                _cleanup_free_ char *pid = xstrndup(p + 6, d);
+                                _cleanup_free_ char *lp = xasprintf("/proc/%s/limits", pid), *cp = xasprintf("/proc/%s/comm", pid);
+                                const char *text, *comm;
+                                size_t tl, cl;
+                                if (json_object_object_get_ex(seen, pid, NULL) || json_object_array_length(out) >= LIMITS_SHOWN ||
+                                    !rootfs_snapshot_get(lp, &text, &tl))
+                                        continue;
+                                json_object_object_add(seen, pid, NULL);
+                                json_object *e = json_object_new_object();
+                                _cleanup_free_ char *name = rootfs_snapshot_get(cp, &comm, &cl) ? xstrndup(comm, strcspn(comm, "\n"))
+                                                                                                : xstrdup(rep->r[i].c->name);
+                                json_object_object_add(e, "process", json_object_new_string(name));
+                                json_object_object_add(e, "pid", json_object_new_string(pid));
+                                json_object_object_add(e, "text", json_object_new_string_len(text, (int)(tl < (1u << 16) ? tl : 1u << 16)));
+                                json_object_array_add(out, e);
+                        }
+                }
+        json_object_put(seen);
+        return out;
+}
+
+/* NUL-separated lines as a JSON array of strings. */
+static json_object *lines_json(const struct strbuf *lines)
+{
+        json_object *a = json_object_new_array();
+        for (size_t at = 0; at < lines->len; at += strlen(lines->s + at) + 1)
+                json_object_array_add(a, json_object_new_string(lines->s + at));
+        return a;
 }
 
 static json_object *host_facts_job(void *arg)
@@ -500,7 +592,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         *res = (struct bundle_result){0};
         struct bundle b = {.o = o, .t0 = now_ms_monotonic()};
         uint64_t started = now_ms_realtime();
-        b.top = bundle_name(o->host, started, NULL);
+        b.top = bundle_name(o->host, started, o->case_id);
         b.red = o->redact || o->obfuscate ? redactor_new() : NULL;
         if (o->obfuscate && bundle_obfuscation_key(o->state_dir, o->host, b.red) < 0) {
                 redactor_free(b.red);
@@ -533,7 +625,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         }
         if (gz && !want_gzip && !o->output) { /* no zstd in this libarchive: say so in the name */
                 free(final);
-                final = xasprintf("./%s.tar.gz", b.top);
+                final = xasprintf("%s/%s.tar.gz", bundle_default_dir(), b.top);
         }
         b.seen = json_object_new_object();
         trim_init(&b.trim, o->full);
@@ -575,10 +667,20 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         }
         sb_free(&rec_text);
         sb_free(&rec_items);
-        bool complete = !interrupted && !(o->deadline_ms && now_ms_monotonic() >= o->deadline_ms);
+        /* Complete means complete: every selected collector finished, nothing was cut at
+         * --max-size, the run was neither interrupted nor out of time, nothing was harmed. */
+        if (interrupted)
+                incomplete(&b, "interrupted by %s: the collectors after it were not run", strsignal(interrupted));
+        else if (o->deadline_ms && now_ms_monotonic() >= o->deadline_ms)
+                incomplete(&b, "the run's --timeout passed");
         for (size_t i = 0; i < n; i++)
                 if (rr[i].status == RUN_TIMEOUT || rr[i].status == RUN_CRASHED)
-                        complete = false; /* its evidence is missing: never claim otherwise */
+                        incomplete(&b, "collector %s: %s", rr[i].c->name, rr[i].note ? rr[i].note : run_status_name(rr[i].status));
+        if (b.budget_cut) {
+                char sz[32];
+                incomplete(&b, "%zu artifact%s cut or left out at the total size budget (--max-size %s)", b.budget_cut,
+                           b.budget_cut == 1 ? "" : "s", fmt_bytes(o->max_size, sz));
+        }
         if (interrupted)
                 blog(&b, "interrupted by %s: the remaining collectors were not run", strsignal(interrupted));
         if (b.duplicates)
@@ -588,7 +690,39 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                              .duration_ms = now_ms_monotonic() - b.t0, .r = rr, .n = n};
         res->worst_exit = report_exit_code(&rep);
 
-        /* The documents: summary, findings, ISSUE.md, log, manifest (last, it lists the rest). */
+        /* The documents: summary, findings, ISSUE.md, log, manifest (last, it lists the rest).
+         * ISSUE.md is rendered first: when it cannot be, the bundle is not complete, and
+         * every document says so. */
+        json_object *arts_json = json_object_new_array();
+        for (size_t i = 0; i < b.man.artifacts.n; i++)
+                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
+        size_t files_total = b.files + 5; /* + summary.txt, findings.json, ISSUE.md, evodiag.log, manifest.json */
+        json_object *why_incomplete = lines_json(&b.incomplete), *intrusive = lines_json(&b.intrusive), *limits = component_limits(&rep);
+        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
+                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts,
+                                 .complete = b.incomplete.len == 0, .incomplete = why_incomplete, .intrusive = intrusive,
+                                 .files = files_total, .case_id = o->case_id, .trigger = o->trigger, .limits = limits};
+        char *missing = NULL, *issue_err = NULL, *issue_note = NULL;
+        char *issue = issue_render_note(&ii, &missing, &issue_err, &issue_note);
+        if (issue_note) {
+                blog(&b, "ISSUE.md: %s", issue_note);
+                if (!o->quiet)
+                        fprintf(stderr, "evodiag: ISSUE.md: %s\n", issue_note);
+                free(issue_note);
+        }
+        json_object_put(facts);
+        json_object_put(arts_json);
+        json_object_put(why_incomplete);
+        json_object_put(intrusive);
+        json_object_put(limits);
+        if (!issue) {
+                blog(&b, "ISSUE.md could not be written: %s", issue_err);
+                fprintf(stderr, "evodiag: ISSUE.md could not be written: %s\n", issue_err);
+                incomplete(&b, "ISSUE.md could not be written: %s", issue_err);
+                files_total--;
+        }
+        bool complete = b.incomplete.len == 0;
+
         _cleanup_free_ char *text = render_text_report(&rep);
         struct strbuf summary = {0};
         sb_puts(&summary, text);
@@ -602,29 +736,19 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "findings.json", fjt, "derived");
         json_object_put(fj);
 
-        json_object *arts_json = json_object_new_array();
-        for (size_t i = 0; i < b.man.artifacts.n; i++)
-                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
-        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
-                                 .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts};
-        char *missing = NULL, *issue_err = NULL;
-        char *issue = issue_render(&ii, &missing, &issue_err);
-        json_object_put(facts);
         if (issue) {
                 add_doc(&b, "ISSUE.md", issue, "derived");
                 if (missing && *missing)
                         blog(&b, "ISSUE.md: no value for %s", missing);
-        } else {
-                blog(&b, "ISSUE.md could not be written: %s", issue_err);
-                fprintf(stderr, "evodiag: ISSUE.md: %s\n", issue_err);
         }
         free(issue);
         free(missing);
         free(issue_err);
-        json_object_put(arts_json);
 
-        blog(&b, "%zu files, %llu bytes before compression; complete: %s", b.files, (unsigned long long)b.payload,
-             complete ? "yes" : "no");
+        blog(&b, "%zu files in the archive (manifest.json included), %llu bytes before compression; complete: %s", files_total,
+             (unsigned long long)b.payload, complete ? "yes" : "no");
+        for (size_t at = 0; at < b.incomplete.len; at += strlen(b.incomplete.s + at) + 1)
+                blog(&b, "incomplete: %s", b.incomplete.s + at);
         add_doc(&b, "evodiag.log", b.log.s, "derived");
 
         char ts[32];
@@ -640,6 +764,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         b.man.complete = complete ? yes : no;
         b.man.redacted = o->redact ? yes : no;
         b.man.obfuscated = o->obfuscate ? yes : no;
+        if (b.incomplete.len)
+                b.man.incomplete = mf_names_of(b.incomplete.s, b.incomplete.len, false);
+        if (b.intrusive.len)
+                b.man.intrusive = mf_names_of(b.intrusive.s, b.intrusive.len, false);
         b.man.compression = xstrdup(gz ? "gzip" : "zstd");
         b.man.root = xstrdup(b.top);
         json_object *man = manifest_to_json(&b.man);
@@ -678,6 +806,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                         unlink(tmp);
                 free(final);
                 final = NULL;
+        } else if (tmp) {
+                int sr = bundle_write_sha256(final, res->sha256);
+                if (sr < 0)
+                        fprintf(stderr, "evodiag: cannot write %s.sha256: %s\n", final, strerror(-sr));
         }
         if (o->obfuscate && b.red) {
                 _cleanup_free_ char *mp = xasprintf("%s/obfuscate.map", o->state_dir);
@@ -692,6 +824,8 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(rr);
         redactor_free(b.red);
         sb_free(&b.log);
+        sb_free(&b.incomplete);
+        sb_free(&b.intrusive);
         free(b.top);
         res->path = final;
         res->complete = complete;

@@ -7,7 +7,7 @@
 #include "collectors/collector.h"
 
 struct bundle_opts {
-        const char *output;           /* NULL: current dir; "-": stdout; a dir; or a file path */
+        const char *output;           /* NULL: current dir (/var/tmp as root); "-": stdout; a dir; or a file path */
         const char *host;
         const char *command_line;     /* as typed; redacted before it is stored */
         const char *component;        /* ISSUE.md template; NULL = by worst findings */
@@ -21,7 +21,11 @@ struct bundle_opts {
         bool redact, obfuscate, gzip, quiet, progress;
         bool full;                    /* all of /etc/passwd, /etc/group and every cmdline, not what findings use */
         bool include_perf_data;       /* the raw perf.data of a profile (--allow-intrusive) */
+        bool include_cores;           /* the coredump collector stores the cores themselves */
         const char *state_dir;        /* where the obfuscation key and mapping live */
+        const char *case_id;          /* --case-id: in the file name and ISSUE.md; NULL = none */
+        struct json_object *trigger;  /* watch --bundle-on: the events that triggered this bundle (a JSON
+                                         array of strings, shown in ISSUE.md); NULL = made by hand */
 };
 
 struct bundle_result {

@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -82,6 +83,57 @@ static size_t clean_stale_temps(const char *dir)
         return removed;
 }
 
+const char *bundle_default_dir(void)
+{
+        return geteuid() == 0 ? "/var/tmp" : ".";
+}
+
+/* The directory the archive goes to: there, a directory, writable, room for a small
+ * bundle; and the final name, when it exists, is a file it may replace. */
+static int check_dir(const char *dir, const char *final)
+{
+        struct stat st;
+        struct statvfs vfs;
+        if (stat(dir, &st) < 0) {
+                int e = errno;
+                fprintf(stderr, "evodiag: cannot write %s: %s: %s (nothing was collected)\n", final, dir, strerror(e));
+                return -e;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "evodiag: cannot write %s: %s is not a directory (nothing was collected)\n", final, dir);
+                return -ENOTDIR;
+        }
+        if (access(dir, W_OK | X_OK) < 0) {
+                int e = errno;
+                fprintf(stderr, "evodiag: cannot write into %s: %s (nothing was collected)\n", dir, strerror(e));
+                return -e;
+        }
+        if (lstat(final, &st) == 0 && !S_ISREG(st.st_mode)) {
+                fprintf(stderr, "evodiag: %s exists and is not a regular file (nothing was collected)\n", final);
+                return -EEXIST;
+        }
+        if (statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < BUNDLE_MIN_FREE) {
+                char sz[32];
+                fprintf(stderr, "evodiag: %s has %s free, less than a small bundle needs (nothing was collected)\n", dir,
+                        fmt_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, sz));
+                return -ENOSPC;
+        }
+        return 0;
+}
+
+int bundle_write_sha256(const char *final, const char *sha256)
+{
+        _cleanup_free_ char *p = xasprintf("%s.sha256", final), *b1 = xstrdup(final);
+        _cleanup_free_ char *line = xasprintf("%s  %s\n", sha256, basename(b1));
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, line, strlen(line));
+        if (close(fd) < 0 && r >= 0)
+                r = -errno;
+        return r < 0 ? r : 0;
+}
+
 /* Where the archive goes: a temporary name in the target directory, renamed when whole. */
 int bundle_open_output(const char *output, const char *defname, char **final, char **tmp, int *fd, size_t *stale)
 {
@@ -97,12 +149,25 @@ int bundle_open_output(const char *output, const char *defname, char **final, ch
                 return 0;
         }
         struct stat st;
-        if (!output || (stat(output, &st) == 0 && S_ISDIR(st.st_mode)))
-                *final = xasprintf("%s/%s", output ? output : ".", defname);
+        const char *where = output ? output : bundle_default_dir();
+        bool is_dir = stat(where, &st) == 0 && S_ISDIR(st.st_mode);
+        size_t ol = strlen(where);
+        if (!is_dir && (ol == 0 || where[ol - 1] == '/')) {
+                fprintf(stderr, "evodiag: -o %s: no such directory (nothing was collected)\n", where);
+                return -ENOTDIR;
+        }
+        if (is_dir)
+                *final = xasprintf("%s%s%s", where, where[ol - 1] == '/' ? "" : "/", defname);
         else
-                *final = xstrdup(output);
+                *final = xstrdup(where);
         _cleanup_free_ char *d1 = xstrdup(*final), *b1 = xstrdup(*final);
         const char *dir = dirname(d1);
+        int vr = check_dir(dir, *final);
+        if (vr < 0) {
+                free(*final);
+                *final = NULL;
+                return vr;
+        }
         _cleanup_free_ char *base = name_fit(basename(b1), NAME_COMPONENT_MAX - 1 - strlen(TMP_MARK) - TMP_RANDOM);
         *stale = clean_stale_temps(dir);
         *tmp = xasprintf("%s/.%s" TMP_MARK "XXXXXX", dir, base);

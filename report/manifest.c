@@ -36,6 +36,8 @@ static const struct mf_field manifest_fields[] = {
         F_BOOL(struct manifest, "complete", complete),
         F_BOOL(struct manifest, "redacted", redacted),
         F_BOOL(struct manifest, "obfuscated", obfuscated),
+        F_STRS(struct manifest, "incomplete", incomplete),
+        F_STRS(struct manifest, "intrusive", intrusive),
         F_STR(struct manifest, "compression", compression, 64),
         F_STR(struct manifest, "root", root, 4096),
         F_ARR(struct manifest, "collectors", collectors, mcollector_schema),

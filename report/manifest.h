@@ -40,6 +40,8 @@ struct manifest {
         struct mf_int schema;
         char *host, *evodiag, *root, *command_line, *start, *end, *compression;
         struct mf_bool complete, redacted, obfuscated;
+        struct mf_names incomplete; /* why complete is false: each thing missing, one line each */
+        struct mf_names intrusive;  /* what --allow-intrusive did or refused (lib/intrusive.h), one line each */
         struct mf_array artifacts;  /* struct manifest_artifact */
         struct mf_array collectors; /* struct manifest_collector */
 };

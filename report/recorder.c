@@ -355,6 +355,8 @@ int recorder_event(struct recorder *r, json_object *ev)
                 flags |= 1;
         if (json_object_object_get_ex(ev, "gone", &v) && json_object_get_boolean(v))
                 flags |= 2;
+        if (json_object_object_get_ex(ev, "previous", &v) && streq(json_object_get_string(v) ? json_object_get_string(v) : "", "new"))
+                flags |= 4; /* a subject not seen before */
         put_le(&p, json_object_object_get_ex(ev, "time_ms", &v) ? (uint64_t)json_object_get_int64(v) : now_ms_realtime(), 8);
         put_u8(&p, sev);
         put_u8(&p, prev);

@@ -91,10 +91,19 @@ int recorder_read_buffer(const char *file, const unsigned char *buf, size_t len,
 /* One item as a line of text (the replay timeline), host values escaped for a
  * terminal (lib/escape.h); "" for items not shown. */
 char *recorder_item_text(json_object *item);
-/* watch --replay: every item of the recording to out, as JSON lines or the timeline's
- * text, then what was read (records, segments, damage) on stderr. 0, 1 when damaged
- * records were skipped, or -errno (-EINVAL: not a recording) with nothing printed. */
-int recorder_replay(const char *path, bool json, FILE *out);
+/* What watch --replay prints. Text: the timeline's one-line items (sessions, events,
+ * notes, damage), and the samples and status keyframes too with `samples`; JSON lines:
+ * every item. since/until (realtime ms, 0: open) and ids (check IDs, or collector
+ * names for all of theirs; NULL: all) narrow it: ids keeps only those events. */
+struct replay_filter {
+        bool samples;
+        uint64_t since_ms, until_ms;
+        const char *const *ids;
+};
+/* watch --replay: the items of the recording the filter keeps (NULL: the text or JSON
+ * default) to out, then what was read (records, segments, damage) on stderr. 0, 1 when
+ * damaged records were skipped, or -errno (-EINVAL: not a recording) with nothing printed. */
+int recorder_replay(const char *path, bool json, const struct replay_filter *f, FILE *out);
 
 /* ---- bundles ---- */
 /* The recording the current process writes (watch sets it, so a bundle made by

@@ -308,7 +308,7 @@ static bool decode(struct reader *r, unsigned type, const unsigned char *p, size
                 json_object_object_add(o, "id", json_object_new_string(id));
                 json_object_object_add(o, "subject", subj ? json_object_new_string(subj) : NULL);
                 json_object_object_add(o, "severity", json_object_new_string(severity_name((enum severity)sev)));
-                json_object_object_add(o, "previous", json_object_new_string(severity_name((enum severity)prev)));
+                json_object_object_add(o, "previous", json_object_new_string(flags & 4 ? "new" : severity_name((enum severity)prev)));
                 json_object_object_add(o, "summary", json_object_new_string(sum ? sum : ""));
                 json_object_object_add(o, "baseline", json_object_new_boolean(flags & 1));
                 json_object_object_add(o, "gone", json_object_new_boolean(flags & 2));
@@ -506,6 +506,8 @@ char *recorder_item_text(json_object *o)
                 sb_printf(&b, ": %s", jstr(o, "summary") ? jstr(o, "summary") : "");
                 if (baseline)
                         sb_puts(&b, " (at start)");
+                else if (streq(jstr(o, "previous") ? jstr(o, "previous") : "", "new"))
+                        sb_puts(&b, " (new)");
                 else if (g)
                         sb_printf(&b, " (was %s)", jstr(o, "previous") ? jstr(o, "previous") : "?");
                 else
@@ -667,22 +669,49 @@ size_t recorder_bundle_window(const struct config *cfg, const char *state_dir, s
 
 struct replay {
         bool json;
+        struct replay_filter f;
         FILE *out;
 };
+
+static bool id_selected(const char *const *ids, const char *id)
+{
+        if (!ids)
+                return true;
+        for (size_t i = 0; id && ids[i]; i++) {
+                size_t n = strlen(ids[i]);
+                if (streq(id, ids[i]) || (!strchr(ids[i], '.') && strncmp(id, ids[i], n) == 0 && id[n] == '.'))
+                        return true;
+        }
+        return false;
+}
 
 static int replay_item(void *arg, json_object *item)
 {
         struct replay *rp = arg;
-        _cleanup_free_ char *t = rp->json ? json_text(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                                          : recorder_item_text(item);
-        if (*t)
-                fprintf(rp->out, "%s\n", t);
+        const char *type = jstr(item, "type") ? jstr(item, "type") : "";
+        uint64_t t = (uint64_t)jint(item, "time_ms");
+        bool timeline = !streq(type, "sample") && !streq(type, "statuses");
+        if (!rp->json && !timeline && !rp->f.samples)
+                return 0;
+        /* Damage has no time of its own: it is always said. */
+        if (!streq(type, "damage") && ((rp->f.since_ms && t < rp->f.since_ms) || (rp->f.until_ms && t > rp->f.until_ms)))
+                return 0;
+        if (rp->f.ids && streq(type, "event") && !id_selected(rp->f.ids, jstr(item, "id")))
+                return 0;
+        if (rp->f.ids && (streq(type, "sample") || streq(type, "statuses")) && !rp->f.samples)
+                return 0; /* --id asks for events; their samples only with --samples */
+        _cleanup_free_ char *txt = rp->json ? json_text(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                                            : recorder_item_text(item);
+        if (*txt)
+                fprintf(rp->out, "%s\n", txt);
         return 0;
 }
 
-int recorder_replay(const char *path, bool json, FILE *out)
+int recorder_replay(const char *path, bool json, const struct replay_filter *f, FILE *out)
 {
         struct replay rp = {.json = json, .out = out};
+        if (f)
+                rp.f = *f;
         struct rec_stats st;
         int e = recorder_read(path, 0, replay_item, &rp, &st);
         fflush(out);

@@ -111,8 +111,13 @@ void report_text(FILE *out, const struct report *rep, bool color, int verbose)
                         }
                 for (size_t k = 0; k < r->fs.n; k++)
                         one(&p, v[k], verbose);
-                if (!r->fs.n)
+                if (!r->fs.n && (r->status == RUN_TIMEOUT || r->status == RUN_CRASHED)) { /* not "no findings": none were made */
+                        fprintf(out, "  %s(not finished: ", col(&p, C_DIM));
+                        put(&p, r->note ? r->note : run_status_name(r->status));
+                        fprintf(out, ")%s\n", col(&p, C_RESET));
+                } else if (!r->fs.n) {
                         fprintf(out, "  %s(no findings)%s\n", col(&p, C_DIM), col(&p, C_RESET));
+                }
                 free(v);
                 fputc('\n', out);
         }

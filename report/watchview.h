@@ -1,6 +1,8 @@
 /* evodiag watch on a terminal: one screen redrawn in place with ncurses — the
- * statuses worst first, the latest values, the recent events at the bottom.
- * Resizes (KEY_RESIZE, from ncurses' SIGWINCH handling) redraw; 'q' quits. */
+ * problems worst first (the ok checks folded into one count per collector), the
+ * latest values, the recent events at the bottom. Up/Down select a problem, Enter
+ * opens its detail pane (expected, found, remedy, what the check is), '?' the key
+ * help. Resizes (KEY_RESIZE, from ncurses' SIGWINCH handling) redraw; 'q' quits. */
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -16,7 +18,8 @@ struct watchview *wv_open(bool color, char **err);
 void wv_draw(struct watchview *v, const char *title, json_object *statuses, json_object *values, char *const *events,
              const enum severity *evsev, size_t nev);
 /* Handles pending keys without waiting: 'q' when the user asked to quit, 'r'
- * when the screen needs redrawing (resize, ^L), else 0. */
+ * when the screen needs redrawing (resize, ^L, a key that moved or opened
+ * something), else 0. */
 int wv_input(struct watchview *v);
 /* Restores the terminal. */
 void wv_close(struct watchview *v);

@@ -28,7 +28,8 @@ file=$(ls "$out"/evodiag-*.tar.zst 2>/dev/null | head -1)
 t_like "$file" "/evodiag-evo-cell-7-[0-9]{8}T[0-9]{6}Z\.tar\.zst$" "named evodiag-<host>-<UTC time>.tar.zst"
 t_is "$OUT" "$file" "prints the path on stdout"
 t_is "$(stat -c %a "$file")" 600 "the archive is mode 0600"
-t_is "$(ls -A "$out" | wc -l)" 1 "no temporary file left beside it"
+t_is "$(ls -A "$out" | sed "s|^$(basename "$file")|ARCHIVE|" | tr '\n' ' ')" "ARCHIVE ARCHIVE.sha256 " "no temporary file left beside it; its .sha256 beside it"
+t_is "$(cd "$out" && sha256sum -c "$(basename "$file").sha256" 2>&1)" "$(basename "$file"): OK" "the .sha256 file verifies the archive (sha256sum -c)"
 
 x="$T_TMP/x"
 mkdir -p "$x"
@@ -108,7 +109,14 @@ t_is "$(tar -tzf "$out/g.tar.gz" | grep -c ISSUE.md)" 1 "--gzip writes a gzip ta
 
 # Budgets: a tiny --max-size truncates and says so.
 t_run bundle --root "$root" --only fds,maps --max-size 2K -o "$out/small.tar.zst" -q
-t_is "$RC" 0 "a tiny --max-size still gives a bundle"
+t_is "$RC" 1 "a tiny --max-size still gives a bundle, but an incomplete one: exit 1"
+t_is "$(tar --zstd -xOf "$out/small.tar.zst" --wildcards '*/manifest.json' | jq -r .complete)" false "a cut bundle: complete false"
+t_like "$(tar --zstd -xOf "$out/small.tar.zst" --wildcards '*/manifest.json' | jq -r '.incomplete[]')" \
+        "^[0-9]+ artifacts cut or left out at the total size budget \(--max-size 2\.0 KiB\)$" "a cut bundle: the manifest says why"
+t_like "$(tar --zstd -xOf "$out/small.tar.zst" --wildcards '*/ISSUE.md' | head -8 | grep -A1 'INCOMPLETE' | tr '\n' '~')" \
+        "^> \*\*This bundle is INCOMPLETE\.\*\* Missing:~> - [0-9]+ artifacts cut or left out at the total size budget" \
+        "a cut bundle: ISSUE.md says so at the top, with what is missing"
+t_like "$ERR" "INCOMPLETE" "a cut bundle: stderr says so even with -q"
 t_like "$(tar --zstd -xOf "$out/small.tar.zst" --wildcards '*/manifest.json' | jq -r '[.artifacts[].status] | unique | join(",")')" \
         "(skipped|truncated)" "budget cuts are recorded per artifact"
 
@@ -182,6 +190,11 @@ if t_have_hooks 5; then
         t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/manifest.json' | jq -r '.collectors[] | select(.name=="memory") | .status')" "interrupted" \
                 "SIGINT: the blocked collector is marked interrupted"
         t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/summary.txt')" "INCOMPLETE" "SIGINT: summary.txt says it is incomplete"
+        t_like "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/ISSUE.md' | head -8 | tr '\n' '~')" \
+                "This bundle is INCOMPLETE\.\*\* Missing:~> - interrupted by Interrupt.*> - collector memory: interrupted" \
+                "SIGINT: ISSUE.md says so at the top, with what is missing"
+        t_unlike "$(tar --zstd -xOf "$out/int.tar.zst" --wildcards '*/summary.txt')" "\(no findings\)" \
+                "SIGINT: no collector shown as having no findings"
 
         # SIGKILL: never a file under the final name.
         EVODIAG_FAULT=memory:hang "$EVODIAG" bundle --root "$fifo" --only memory --collector-timeout 60s -o "$out/killed.tar.zst" -q >/dev/null 2>&1 &
@@ -250,6 +263,68 @@ t_like "$(jq -r '.headers.Authorization' "$h")" "^AWS4-HMAC-SHA256 Credential=AK
 t_is "$(jq -r '.headers["x-amz-content-sha256"]' "$h")" "$(sha256sum "$out/s3.tar.zst" | cut -d' ' -f1)" "s3:// upload: payload hash header is the file's sha256"
 t_unlike "$ERR" "S3cretKeyValue" "s3:// upload: the secret key is never printed"
 t_is "$(tar --zstd -xOf "$out/s3.tar.zst" --wildcards '*/manifest.json' '*/evodiag.log' | grep -c S3cretKeyValue)" 0 "s3:// upload: nor stored in the bundle"
+
+# The output path: checked before anything is collected (nothing written anywhere else).
+before=$(ls -a / | grep -c evodiag-tmp)
+t_run bundle --root "$root" --only fds -o /nonexistent-$$/ -q
+t_is "$RC" 3 "-o /nonexistent/: exit 3"
+t_like "$ERR" "no such directory \(nothing was collected\)" "-o /nonexistent/: said before collecting"
+t_is "$(ls -a / | grep -c evodiag-tmp)" "$before" "-o /nonexistent/: no temporary file in /"
+t_run bundle --root "$root" --only fds -o "/nonexistent-$$/b.tar.zst" -q
+t_is "$RC" 3 "-o /nonexistent/FILE: exit 3"
+t_like "$ERR" "nonexistent-$$: No such file or directory \(nothing was collected\)" "-o /nonexistent/FILE: its directory is missing"
+: >"$T_TMP/afile"
+t_run bundle --root "$root" --only fds -o "$T_TMP/afile/b.tar.zst" -q
+t_like "$ERR" "is not a directory \(nothing was collected\)" "-o FILE/x: not a directory"
+if [ "$(id -u)" = 0 ]; then
+        # No -o as root: /var/tmp, like sos; --case-id in the name and ISSUE.md; --batch accepted.
+        mkdir -p "$T_TMP/cwd"
+        (cd "$T_TMP/cwd" && "$EVODIAG" bundle --root "$root" --only memory --batch --case-id "T$$-case" -q) >"$T_TMP/vt.out" 2>"$T_TMP/vt.err"
+        vt=$(cat "$T_TMP/vt.out")
+        t_at_exit "rm -f '$vt' '$vt.sha256'"
+        t_like "$vt" "^/var/tmp/evodiag-evo-cell-7-[0-9]{8}T[0-9]{6}Z-T$$-case\.tar\.zst$" "no -o as root: /var/tmp, the case ID in the name"
+        t_is "$(ls -A "$T_TMP/cwd")" "" "no -o as root: nothing in the current directory"
+        t_like "$(tar --zstd -xOf "$vt" --wildcards '*/ISSUE.md')" "Case: \`T$$-case\`" "--case-id: in ISSUE.md"
+        t_is "$(cat "$vt.sha256")" "$(cd /var/tmp && sha256sum "$(basename "$vt")")" "no -o as root: the .sha256 beside it"
+        rm -f "$vt" "$vt.sha256"
+else
+        t_skip "not root"; t_skip "not root"; t_skip "not root"; t_skip "not root"
+fi
+# No room for even a small bundle (a 256 KiB tmpfs in a private mount namespace): refused first.
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+        mkdir -p "$T_TMP/full"
+        unshare -m --propagation private sh -c 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"' sh "$T_TMP/full" \
+                "$EVODIAG" bundle --root "$root" --only memory -o "$T_TMP/full/" -q >"$T_TMP/full.out" 2>"$T_TMP/full.err"
+        t_is "$?" 3 "a directory without 1 MiB free: exit 3"
+        t_like "$(cat "$T_TMP/full.err")" "full/? has [0-9.]+ [KMG]?i?B free, less than a small bundle needs \(nothing was collected\)" \
+                "a directory without 1 MiB free: said before collecting"
+else
+        t_skip "needs root and unshare -m"; t_skip "needs root and unshare -m"
+fi
+t_run bundle --root "$root" --only memory --case-id "../../x" -o "$out" -q
+t_is "$RC" 3 "--case-id with a slash: exit 3"
+
+# One binary is enough: a copy of evodiag outside the build tree, no templates installed
+# beside it, still writes ISSUE.md (built in); --templates DIR overrides; a broken one falls back.
+mkdir -p "$T_TMP/copy" "$T_TMP/tpl"
+cp "$EVODIAG" "$T_TMP/copy/evodiag"
+if [ -d /usr/local/share/evodiag/templates ]; then
+        t_skip "templates are installed on this host"
+else
+        (unset EVODIAG_TEMPLATES; "$T_TMP/copy/evodiag" bundle --root "$root" --only memory -o "$out/copy.tar.zst" -q) 2>"$T_TMP/copy.err"
+        t_like "$(tar --zstd -xOf "$out/copy.tar.zst" --wildcards '*/ISSUE.md' | head -1)" "^# " "a copied binary writes ISSUE.md (the built-in template)"
+fi
+printf '# custom {{host}}\n{{{status}}}{{{evidence}}}\n' >"$T_TMP/tpl/general.md"
+t_run bundle --root "$root" --only memory --templates "$T_TMP/tpl" -o "$out/tpl.tar.zst" -q
+t_is "$(tar --zstd -xOf "$out/tpl.tar.zst" --wildcards '*/ISSUE.md' | head -1)" "# custom evo-cell-7" "--templates DIR overrides the built-in template"
+printf '# broken {{#each x}}\n' >"$T_TMP/tpl/general.md"
+t_run bundle --root "$root" --only memory --templates "$T_TMP/tpl" -o "$out/broken.tar.zst" -q
+t_is "$RC" 0 "a broken override: still complete (the built-in template is used)"
+t_like "$(tar --zstd -xOf "$out/broken.tar.zst" --wildcards '*/ISSUE.md' | head -1)" "^# Diagnostics|^# .* on evo-cell-7$" "a broken override: the built-in ISSUE.md"
+t_like "$(tar --zstd -xOf "$out/broken.tar.zst" --wildcards '*/evodiag.log')" "ISSUE.md: .*tpl/general.md:1: .*the built-in general.md was used" \
+        "a broken override: evodiag.log says so"
+t_run bundle --root "$root" --only memory --templates "$T_TMP/nonexistent" -o "$out" -q
+t_is "$RC" 3 "--templates without such a directory: exit 3"
 
 t_run bundle --component nosuch -o "$out" -q --root "$root"
 t_is "$RC" 3 "--component without a template: exit 3"

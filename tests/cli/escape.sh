@@ -198,7 +198,7 @@ bad_json=$(find "$B" -name '*.json' -exec sh -c 'python3 -c "import json,sys; js
 t_is "$bad_json" "" "every JSON file in the bundle is strict UTF-8 JSON"
 I="$B/ISSUE.md"
 t_is "$(inert "$I")" inert "ISSUE.md: inert"
-t_is "$(outside_code "$I" | grep -ac '&lt;img src=x&gt;')" 1 "ISSUE.md: the segment's name is in the problems table as text"
+t_is "$(outside_code "$I" | grep -a '^|' | grep -ac '&lt;img src=x&gt;')" 1 "ISSUE.md: the segment's name is in the problems table as text"
 t_is "$(outside_code "$I" | grep -ac '<img\|@[a-z]')" 0 "ISSUE.md: no <img and no @mention outside code spans"
 nprob=$(jq '[.collectors[].findings[] | select(.severity == "warn" or .severity == "crit" or .severity == "unknown")] | length' "$B/findings.json")
 [ "$nprob" -gt 12 ] && nprob=12

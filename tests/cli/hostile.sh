@@ -4,8 +4,8 @@
 # 0..3, print valid JSON, report no sanitizer error, and open nothing outside T except what
 # evodiag itself needs to run (see ALLOWED below), as strace sees it.
 #
-# T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy and
-# maps-healthy fixtures merged, with a broker, an EVO writer and reader and init as processes.
+# T: the rt-host-good, shm-base, lavinmq-base, evo-base, hugepages-healthy, fds-healthy,
+# maps-healthy and coredump-base (a tiny ELF core of lavinmq) fixtures merged, with a broker, an EVO writer and reader and init as processes.
 # The files are those a baseline run opens inside T (strace -f -e trace=openat,openat2).
 # Mutations (all on every file, except the two marked sampled, to keep the test near 3 minutes):
 #   garbage     4 KiB of fixed pseudo-random bytes (NUL, escapes, invalid UTF-8)
@@ -30,7 +30,9 @@ command -v python3 >/dev/null || t_skip_all "python3 not installed"
 
 # ---- the root ----
 chmod 711 "$T_TMP" # nobody must reach T for the unreadable-as-nobody runs
-T=$(fx_root hostile rt-host-good shm-base lavinmq-base evo-base hugepages-healthy fds-healthy maps-healthy gpu-fallback)
+T=$(fx_root hostile rt-host-good shm-base lavinmq-base evo-base hugepages-healthy fds-healthy maps-healthy coredump-base gpu-fallback)
+# The tiny core, renamed into the window (systemd-coredump's names carry the time): parsed.
+for c in "$T"/var/lib/systemd/coredump/core.*.1000000; do mv "$c" "${c%.1000000}.$(date +%s%6N)"; done
 fx_proc "$T" 1 systemd ppid=0 cmdline=/sbin/init
 fx_proc "$T" 4242 lavinmq threads=9 fds=57 maps=300 nofile_soft=1048576 nofile_hard=1048576 \
         cmdline="/usr/bin/lavinmq -c /etc/lavinmq/lavinmq.ini"
@@ -48,6 +50,15 @@ ino=$(stat -c %i "$T/dev/shm/evo_cu_hal")
 printf '7f3a00000000-7f3a00001000 rw-s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4300/maps"
 printf '7f3a00000000-7f3a00001000 r--s 00000000 00:1b %-26s/dev/shm/evo_cu_hal\n' "$ino" >>"$T/proc/4301/maps"
 printf '1: FLOCK  ADVISORY  WRITE 4300 00:1b:%s 0 EOF\n' "$(stat -c %i "$T/dev/shm/evo_cu_hal.lock")" >"$T/proc/locks"
+# The journal collector's inputs: a real journal file (built here) and component log files.
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+        mkdir -p "$T/var/log/journal/0123456789abcdef0123456789abcdef"
+        sh "$TOP_SRCDIR/tests/helpers/mkjournal.sh" "$TOP_SRCDIR/tests/fixtures/journal/host.export" \
+                "$T/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"
+fi
+mkdir -p "$T/var/log/cerebellar-norse" "$T/tmp"
+printf '{"level":"ERROR","message":"step failed: CUDA_ERROR_LAUNCH_FAILED"}\n' >"$T/var/log/cerebellar-norse/app.log"
+printf '[12:00:01] [ERROR] request.txt: bad command\n' >"$T/tmp/mediator.log"
 chmod -R a+rX "$T"
 chmod 600 "$T/dev/shm/evo_cu_hal" "$T/dev/shm/evo_cu_hal.lock"
 P="$T_TMP/pristine"

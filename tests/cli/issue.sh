@@ -5,6 +5,7 @@
 # the run read (lib/hostfacts.c), under --root the root's.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/fixture.sh"
+. "$TOP_SRCDIR/tests/lib/issue.sh"
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 
@@ -59,6 +60,23 @@ x=$(unpack "$T_TMP/dyn.tar.gz")
 t_like "$(summary "$x" rt.kernel)" "^PREEMPT_RT kernel" "rt: /sys/kernel/realtime = 1 makes it PREEMPT_RT"
 t_is "$(md_line "$x" Preemption | sed 's/; isolated CPUs: .*//')" "$(summary "$x" rt.kernel)" "ISSUE.md agrees with rt, not with the version string"
 
+# Every template on the fixture: only true sentences (file counts, attached = in the archive,
+# not collected = what the manifest marks, once each, tables whole under cmark-gfm).
+for tn in general evo lavinmq vgpu snn framealloc; do
+        t_run bundle --root "$root" --only rt,memory,isolation,lavinmq,shm -q --component "$tn" -o "$T_TMP/t-$tn.tar.gz"
+        x=$(unpack "$T_TMP/t-$tn.tar.gz")
+        issue_truth "$x" "$T_TMP/t-$tn.tar.gz" "$tn.md"
+done
+t_like "$(cat "$x/ISSUE.md")" "- the shm collector.s checks and evidence: not run|Not collected" "framealloc.md: a Not collected section"
+x=$(unpack "$T_TMP/t-snn.tar.gz")
+t_like "$(cat "$x/ISSUE.md")" "- production\.toml and the /health, /info, /metrics replies: not collected \(no evodiag collector gathers it yet" \
+        "snn.md: what the guide wants and no collector gathers is listed as not collected, with the reason"
+t_unlike "$(cat "$x/ISSUE.md")" "production.toml.*attached|nvidia-smi. output" "snn.md: no claim that they are attached"
+x=$(unpack "$T_TMP/t-lavinmq.tar.gz")
+t_like "$(cat "$x/ISSUE.md")" "- the broker.s USR1 dump \(GC statistics and fibers\): not collected \(" "lavinmq.md: the USR1 dump not collected, with the reason"
+t_like "$(sed -n 's|^- Disk (`/dev/shm`): ||p' "$x/ISSUE.md")" "^not measured: statvfs needs the live system \(--root\)$" "--root: /dev/shm's df is not measured, and said so"
+t_unlike "$(cat "$x/ISSUE.md")" "No crash" "no crash claim nobody checked"
+
 # rt not run: ISSUE.md says so instead of guessing.
 t_run bundle --root "$root" --only memory -q -o "$T_TMP/norm.tar.gz"
 x=$(unpack "$T_TMP/norm.tar.gz")
@@ -89,5 +107,7 @@ pretty=$( (. /etc/os-release 2>/dev/null || . /usr/lib/os-release; printf '%s' "
 t_is "$(md_line "$x" OS)" "$pretty ($(cat /proc/sys/kernel/arch 2>/dev/null || uname -m))" "live: OS and machine"
 t_is "$(md_line "$x" Kernel)" "$(uname -r) $(uname -v)" "live: kernel release and version"
 t_like "$(md_line "$x" CPUs)" "^$(getconf _NPROCESSORS_ONLN) online \($(cat /sys/devices/system/cpu/online)\); memory: [0-9.]+ [KMGT]iB$" "live: CPUs and memory"
+t_like "$(sed -n 's|^- Disk (`/dev/shm`): ||p' "$x/ISSUE.md")" "^[0-9.]+ [KMGT]?i?B free of [0-9.]+ [KMGT]?i?B \([0-9]+% used\)$" "live: df of /dev/shm"
+issue_truth "$x" "$T_TMP/live.tar.gz" "live"
 
 t_done

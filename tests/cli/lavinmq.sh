@@ -45,7 +45,7 @@ healthy_root() {
 root=$(healthy_root healthy)
 t_run check --root "$root" --only lavinmq --json
 t_is "$RC" 0 "healthy fixture: exit 0"
-t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=skipped lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=skipped lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=skipped lavinmq.messages=skipped" \
+t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=skipped lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=skipped lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=skipped lavinmq.messages=skipped lavinmq.version=skipped" \
         "healthy fixture: every check, in order, ok or skipped (live-only ones under --root)"
 t_is "$(t_ids_with warn)$(t_ids_with crit)$(t_ids_with unknown)" "" "healthy fixture: no warn, crit or unknown"
 t_is "$(field lavinmq.process summary)" "lavinmq runs: pid 4242, RSS 180.0 MiB, unit lavinmq.service" "process: pid, RSS and unit from cgroup"
@@ -67,7 +67,7 @@ t_is "$(field lavinmq.listening summary)" "all 4 configured listeners listen: am
 t_is "$(field lavinmq.api summary)" "not asked: --root is not the live system" "api: not asked under --root"
 t_run check --root "$root" --only lavinmq
 t_like "$OUT" "OK +lavinmq.map_headroom +map areas in /proc/4242/maps: 300 of vm.max_map_count 1000000" "text output: the map headroom line"
-t_like "$OUT" "OK: 0 crit, 0 warn, 0 unknown, 7 ok, 0 info, 4 skipped" "text output: the summary line"
+t_like "$OUT" "OK: 0 crit, 0 warn, 0 unknown, 7 ok, 0 info, 5 skipped" "text output: the summary line"
 
 # Installed, not running.
 root=$(fx_root stopped lavinmq-base)
@@ -323,7 +323,7 @@ write_conf
 start_broker 65536
 live 100G check --only lavinmq --json
 t_is "$RC" 0 "live healthy: exit 0"
-t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=ok lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=ok lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=ok lavinmq.messages=ok" \
+t_is "$(ids_of)" "lavinmq.process=ok lavinmq.config=ok lavinmq.api=ok lavinmq.fd_limit=ok lavinmq.fd_usage=ok lavinmq.map_headroom=ok lavinmq.disk=ok lavinmq.data_dir=ok lavinmq.listening=ok lavinmq.connect=ok lavinmq.messages=ok lavinmq.version=info" \
         "live healthy: every check ok"
 t_like "$(field lavinmq.api summary)" "^LavinMQ 2\.4\.0 answers over the control socket $L/ctl\.sock in [0-9]+ ms: 3 connections, 2 consumers, 5 queues$" \
         "live healthy: the API over the control socket"
@@ -544,6 +544,17 @@ t_like "$(cat "$x/$top/collectors/lavinmq/data_dir.txt")" "# total: 1 segments, 
 t_is "$(art collectors/lavinmq/usr1-dump.txt)" "journal skipped" "bundle: no USR1 without --allow-intrusive"
 t_is "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .error' "$m")" \
         "needs --allow-intrusive: evodiag signals the broker only when asked" "bundle: says why"
+# ISSUE.md of a bundle with the broker's evidence: only true sentences; what is attached
+# is listed from the manifest; the broker's own limits, version and data dir df.
+. "$TOP_SRCDIR/tests/lib/issue.sh"
+issue_truth "$x/$top" "$out/plain.tar.zst" "bundle ISSUE.md"
+t_like "$(cat "$x/$top/ISSUE.md")" "- \`collectors/lavinmq/api-overview\.json\` \(http\)" "ISSUE.md: the API reply listed as attached (it is in the archive)"
+t_like "$(cat "$x/$top/ISSUE.md")" "- \`collectors/lavinmq/usr1-dump\.txt\`: skipped \(needs --allow-intrusive" "ISSUE.md: the USR1 dump not collected, and why"
+t_like "$(cat "$x/$top/ISSUE.md")" "- LavinMQ: LavinMQ 2\.4\.0 \(/api/overview\)" "ISSUE.md: the broker's version (lavinmq.version, from the API)"
+t_like "$(cat "$x/$top/ISSUE.md")" "<summary>Limits of lavinmq \(pid $BROKER, <code>/proc/$BROKER/limits</code>\)</summary>" \
+        "ISSUE.md: the broker's own limits, not evodiag's"
+t_like "$(sed -n '/Limits of lavinmq/,/<\/details>/p' "$x/$top/ISSUE.md")" "Max open files +$(nofile 65536) " "ISSUE.md: the broker's open-files limit as its /proc/PID/limits says"
+t_like "$(cat "$x/$top/ISSUE.md")" "- Disk \(\`lavinmq\.disk\`\): .* free .*for $L/data" "ISSUE.md: df of the broker's data directory"
 t_run check --from "$out/plain.tar.zst" --only lavinmq
 t_like "$ERR" "1 collectors agree with the bundle's recorded findings, 0 differ" "check --from: the bundle reproduces the findings"
 
@@ -562,6 +573,9 @@ t_is "$(cat "$x/$top/collectors/lavinmq/usr1-dump.txt")" "$(printf 'GC\n  heap s
 t_like "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .origin' "$x/$top/manifest.json")" "^$L/broker\.log \(stdout of pid $BROKER\), appended after kill -USR1 at " \
         "usr1 (stdout file): origin"
 t_like "$(cat "$x/$top/evodiag.log")" "lavinmq: sent SIGUSR1 to pid $BROKER" "usr1: the log says a signal was sent"
+t_like "$(jq -r '.intrusive[]' "$x/$top/manifest.json")" "^lavinmq: kill -USR1 $BROKER: done: pre-check: the broker by name and executable, SigCgt has USR1; post-check: alive$" \
+        "usr1: manifest.json intrusive records the pre- and post-check"
+issue_truth "$x/$top" "$out/usr1.tar.zst" "usr1 ISSUE.md"
 t_is "$(kill -0 "$BROKER" 2>/dev/null && echo alive)" alive "usr1: the broker is still running (never USR2, never killed)"
 stop_broker
 
@@ -589,6 +603,86 @@ if [ -x /lib/systemd/systemd-journal-remote ]; then
 else
         t_skip "systemd-journal-remote is not installed"
 fi
+
+# Never harm the component (lib/intrusive.h). Each of these fails on the code before
+# the pre-/post-check: a name was enough to send USR1.
+unpack_to() { # archive dir -> the top directory
+        mkdir -p "$2" && tar --zstd -xf "$1" -C "$2" && printf '%s\n' "$2"/*
+}
+# 1. A copy of sleep named lavinmq: it does not catch USR1 (the default action kills it).
+write_conf "journal_wait_ms = 500"
+( exec "$L/sleepbin/lavinmq" 600 ) &
+SLEEPER=$!
+t_at_exit "kill $SLEEPER 2>/dev/null"
+for i in $(seq 50); do [ "$(cat "/proc/$SLEEPER/comm" 2>/dev/null)" = lavinmq ] && break; sleep 0.1; done
+live 100G bundle --only lavinmq --allow-intrusive -o "$out/nohandler.tar.zst" -q
+sleep 0.3
+t_is "$(kill -0 "$SLEEPER" 2>/dev/null && echo alive)" alive "no USR1 handler: the process survives bundle --allow-intrusive"
+x=$(unpack_to "$out/nohandler.tar.zst" "$T_TMP/x5")
+t_is "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | [.status, .error] | join(" ")' "$x/manifest.json")" \
+        "skipped USR1 not sent: pid $SLEEPER does not handle SIGUSR1 (SigCgt): its default action would terminate it" \
+        "no USR1 handler: not signalled, and the manifest says why"
+t_like "$(jq -r '.intrusive[]' "$x/manifest.json")" "^lavinmq: kill -USR1 $SLEEPER: refused: USR1 not sent: pid $SLEEPER does not handle SIGUSR1" \
+        "no USR1 handler: manifest.json intrusive records the refusal"
+t_like "$(cat "$x/ISSUE.md")" "collectors/lavinmq/usr1-dump\.txt.*: skipped \(USR1 not sent: pid $SLEEPER does not handle SIGUSR1" \
+        "no USR1 handler: ISSUE.md says why under Not collected"
+kill "$SLEEPER"
+wait "$SLEEPER" 2>/dev/null
+
+# 2. A python process that only calls itself lavinmq (comm), catching USR1: name alone is a claim.
+if python3 -c 'import ctypes; ctypes.CDLL(None).prctl' 2>/dev/null; then
+        python3 -c '
+import ctypes, signal, sys, time
+ctypes.CDLL(None).prctl(15, b"lavinmq", 0, 0, 0)
+signal.signal(signal.SIGUSR1, lambda *a: open(sys.argv[1], "w").write("signalled"))
+while True: time.sleep(0.1)' "$L/impostor.mark" &
+        IMP=$!
+        t_at_exit "kill $IMP 2>/dev/null"
+        for i in $(seq 50); do [ "$(cat "/proc/$IMP/comm" 2>/dev/null)" = lavinmq ] && break; sleep 0.1; done
+        live 100G bundle --only lavinmq --allow-intrusive -o "$out/impostor.tar.zst" -q
+        sleep 0.3
+        t_is "$(cat "$L/impostor.mark" 2>/dev/null)" "" "name only (comm lavinmq, python3 executable and command line): never signalled"
+        x=$(unpack_to "$out/impostor.tar.zst" "$T_TMP/x6")
+        t_like "$(jq -r '.artifacts[] | select(.path == "collectors/lavinmq/usr1-dump.txt") | .error' "$x/manifest.json")" \
+                "^USR1 not sent: pid $IMP is not lavinmq by both name and executable or command line \(comm lavinmq, executable [^,]*python3" \
+                "name only: the reason names the executable"
+        kill "$IMP"
+        wait "$IMP" 2>/dev/null
+else
+        t_skip "python3 has no ctypes prctl"
+        t_skip "python3 has no ctypes prctl"
+fi
+
+# 3. A broker whose USR1 handler exits (a script: comm lavinmq, argv[1] .../lavinmq): the
+# post-check sees it die; crit, incomplete, exit 1, said loudly.
+mkdir -p "$L/dies"
+cat >"$L/dies/lavinmq" <<'EOS'
+#!/usr/bin/python3
+import os, signal, time
+signal.signal(signal.SIGUSR1, lambda *a: os._exit(3))
+while True: time.sleep(0.1)
+EOS
+chmod +x "$L/dies/lavinmq"
+( exec "$L/dies/lavinmq" >"$L/dies.log" 2>&1 ) &
+DIES=$!
+t_at_exit "kill $DIES 2>/dev/null"
+for i in $(seq 50); do
+        cgt=$(sed -n 's/^SigCgt:\s*//p' "/proc/$DIES/status" 2>/dev/null)
+        [ -n "$cgt" ] && [ "$(( (0x$cgt >> 9) & 1 ))" = 1 ] && break
+        sleep 0.1
+done
+live 100G bundle --only lavinmq --allow-intrusive -o "$out/dies.tar.zst" -q
+t_is "$RC" 1 "handler exits: the bundle is written but incomplete, exit 1"
+t_like "$ERR" "INCOMPLETE" "handler exits: stderr says INCOMPLETE even with -q"
+wait "$DIES" 2>/dev/null
+t_is "$?" 3 "handler exits: (the stand-in did exit on USR1, from its handler)"
+x=$(unpack_to "$out/dies.tar.zst" "$T_TMP/x7")
+t_is "$(jq -r '.collectors[].findings[] | select(.id == "lavinmq.intrusive") | .severity' "$x/findings.json")" crit \
+        "handler exits: crit finding lavinmq.intrusive"
+t_is "$(jq -r .complete "$x/manifest.json")" false "handler exits: manifest complete false"
+t_like "$(jq -r '.incomplete[]' "$x/manifest.json")" "lavinmq: pid $DIES died after kill -USR1 $DIES" "handler exits: manifest says why"
+t_like "$(sed -n 3,6p "$x/ISSUE.md")" "evodiag harmed a process it inspected" "handler exits: ISSUE.md says so at the top"
+t_like "$(cat "$x/evodiag.log")" "HARMED: lavinmq: kill -USR1 $DIES: died" "handler exits: evodiag.log says so"
 
 # No journal and stdout not a file: no signal, and a clear reason.
 if ls /var/log/journal/*/*.journal /run/log/journal/*/*.journal >/dev/null 2>&1; then

@@ -7,12 +7,12 @@
 export EVODIAG_STATE_DIR="$T_TMP/state" # bundles read no recording of the host's
 
 verbs="check bundle watch list explain version"
-common="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --color --verbose --help"
+common="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --color --verbose --journal-dir --journal-file --help"
 # The contract: which common options each verb takes.
 declare -A takes=(
-        [check]="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --color --verbose --help"
-        [bundle]="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --verbose --help"
-        [watch]="--only --skip --root --config --collector-timeout --allow-intrusive --color --verbose --help"
+        [check]="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --color --verbose --journal-dir --journal-file --help"
+        [bundle]="--only --skip --root --config --timeout --collector-timeout --allow-intrusive --verbose --journal-dir --journal-file --help"
+        [watch]="--only --skip --root --config --collector-timeout --allow-intrusive --color --verbose --journal-dir --journal-file --help"
         [list]="--root --config --verbose --help"
         [explain]="--help"
         [version]="--verbose --help"
@@ -28,11 +28,15 @@ value_for() {
         DUR) echo 1s ;;
         SIZE) echo 1M ;;
         FMT) echo json ;;
+        TIME) echo 1h ;;
         WHEN) echo never ;;
         A,B) echo memory ;;
         'warn|crit') echo crit ;;
         NAME) echo general ;;
+        ID) echo CASE-1 ;;
         PID,...) echo 1 ;;
+        TIME) echo 10m ;;
+        'ID,...') echo memory.available ;;
         *) echo "$T_TMP/x" ;;
         esac
 }

@@ -237,6 +237,9 @@ t_run bundle --only perf --config "$T_TMP/nat.conf" --allow-intrusive -o "$T_TMP
 prof=$(tar --zstd -xOf "$T_TMP/native.tar.zst" --wildcards '*/collectors/perf/profile.txt' 2>&1)
 t_like "$prof" 'perf_inner <- perf_middle <- perf_outer <- main' "native profile: the nested functions, innermost first"
 t_like "$prof" "post-check: every process still the same, profile within its deadline" "native profile: post-check passed"
+t_like "$(tar --zstd -xOf "$T_TMP/native.tar.zst" --wildcards '*/manifest.json' | jq -r '.intrusive[]')" \
+        "^perf: perf_event_open sampling of pid $NEST [^:]*: done: pre-check: .*post-check: still the same process" \
+        "native profile: reported in the manifest as an intrusive action with its pre- and post-check"
 # Post-check: a profile that ran past its deadline is not kept (test hook: it looks so).
 if t_have_hooks 1; then
         EVODIAG_FAULT=perf:overrun t_run bundle --only perf --config "$T_TMP/nat.conf" --allow-intrusive -o "$T_TMP/over.tar.zst" -q

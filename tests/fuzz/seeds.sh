@@ -24,6 +24,7 @@ globs() {
         template) echo "templates/*.md" ;;
         gpu_csv) echo "tests/fixtures/gpu/*.csv tests/fixtures/gpu/error-*.txt tests/fixtures/gpu/proc-*.txt" ;;
         gpu_q) echo "tests/fixtures/gpu/*.q.txt" ;;
+        journal) echo "tests/fixtures/journal/*.export" ;;
         *) echo "" ;;
         esac
 }

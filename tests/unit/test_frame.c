@@ -299,6 +299,43 @@ static void test_request(void **state)
         close(p[0]);
 }
 
+/* The processes started since the last request travel with it; a request without
+ * them says so (the sampler lists /proc itself); bad pids are refused. */
+static void test_request_pids(void **state)
+{
+        int p[2];
+        make_pipe(p);
+        int pids[] = {4242, 17, 99999};
+        assert_int_equal(frame_send_request_pids(p[1], 3, pids, 3), 0);
+        assert_int_equal(frame_send_request_pids(p[1], 4, NULL, 0), 0);
+        assert_int_equal(frame_send_request(p[1], 5), 0);
+        const char *bad = "{\"t\":\"request\",\"n\":6,\"new\":[12,-3]}\n";
+        assert_int_equal(write_all(p[1], bad, strlen(bad)), 0);
+        close(p[1]);
+        struct frame_reader r;
+        frame_reader_init(&r, p[0], 0);
+        uint64_t n = 0;
+        int got[2];
+        size_t np = 9;
+        bool known = false;
+        assert_int_equal(frame_take_request_pids(&r, &n, got, 2, &np, &known), 1);
+        assert_int_equal(n, 3);
+        assert_true(known);
+        assert_int_equal(np, 2); /* at most max */
+        assert_int_equal(got[0], 4242);
+        assert_int_equal(got[1], 17);
+        assert_int_equal(frame_take_request_pids(&r, &n, got, 2, &np, &known), 1);
+        assert_int_equal(n, 4);
+        assert_true(known);
+        assert_int_equal(np, 0);
+        assert_int_equal(frame_take_request_pids(&r, &n, got, 2, &np, &known), 1);
+        assert_int_equal(n, 5);
+        assert_false(known);
+        assert_int_equal(frame_take_request_pids(&r, &n, got, 2, &np, &known), -EPROTO);
+        frame_reader_free(&r);
+        close(p[0]);
+}
+
 /* One sample frame of the payload text, read back by the parent's reader. */
 static int answer_of(const char *hdr_and_payload, const struct collector *c, struct sample_answer *a, char **why)
 {
@@ -526,7 +563,8 @@ int main(void)
                 cmocka_unit_test(test_oversize),        cmocka_unit_test(test_truncated),
                 cmocka_unit_test(test_pull_payload),    cmocka_unit_test(test_pull_deadline),
                 cmocka_unit_test(test_pull_eof_mid_payload), cmocka_unit_test(test_pull_stop),
-                cmocka_unit_test(test_request),         cmocka_unit_test(test_sample_round_trip),
+                cmocka_unit_test(test_request),
+                cmocka_unit_test(test_request_pids),         cmocka_unit_test(test_sample_round_trip),
                 cmocka_unit_test(test_sample_refused),  cmocka_unit_test(test_findings_ids),
                 cmocka_unit_test(test_engine_ids),      cmocka_unit_test(test_result),
         };

@@ -47,6 +47,8 @@ static void test_round_trip(void **state)
                 .root = xstrdup("evodiag-cell-7-20261130T000000Z"), .command_line = xstrdup("evodiag bundle --only fds"),
                 .start = xstrdup("2026-11-30T00:00:00Z"), .end = xstrdup("2026-11-30T00:00:01Z"), .compression = xstrdup("zstd"),
                 .complete = flag(false), .redacted = flag(true), .obfuscated = flag(false),
+                .incomplete = mf_names_of("collector shm: timed out\0", 25, false),
+                .intrusive = mf_names_of("lavinmq: kill -USR1 42: done\0", 29, false),
         };
         struct manifest_artifact *a = xcalloc(2, sizeof(*a));
         a[0] = every_artifact_field(100);

@@ -168,6 +168,8 @@ static void test_proc_stat(void **state)
         assert_int_equal(s.rt_priority, 80);
         assert_int_equal(s.policy, 1);
         assert_int_equal(s.flags, 4194560);
+        assert_int_equal(s.vsize, 10000000); /* field 23: watch's bound on a process's map areas */
+        assert_int_equal(s.rss_pages, 256);
         assert_false(proc_flags_kthread(s.flags));
         /* A real kworker's stat (field 9 = 69238880: PF_KTHREAD | PF_WQ_WORKER | ...). */
         const char *kw = "27 (kworker/1:0H-events_highpri) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 0 -20 1 0 52 0 0 "

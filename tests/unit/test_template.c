@@ -157,7 +157,9 @@ static void test_shipped_templates(void **state)
                 size_t n = fread(buf, 1, sizeof(buf) - 1, f);
                 fclose(f);
                 buf[n] = 0;
-                assert_null(strstr(buf, "{{{"));
+                /* raw only for the blocks report/issue.c renders (and escapes) itself */
+                for (const char *r = strstr(buf, "{{{"); r; r = strstr(r + 3, "{{{"))
+                        assert_true(startswith(r, "{{{status}}}") || startswith(r, "{{{evidence}}}"));
                 assert_null(strstr(buf, "`{{"));
                 char *err = NULL;
                 _cleanup_free_ char *o = template_render(buf, c, NULL, &err);
