@@ -10,6 +10,7 @@
 #include "collectors/collector.h"
 #include "collectors/sink.h"
 #include "collectors/units.h"
+#include "lib/journal.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 
@@ -190,7 +191,50 @@ static bool unit_is_rt(const struct sdunit *u)
         return rootfs_read(path, 4096, &st, NULL) >= 0 && proc_stat_parse(st, &ps) == 0 && sched_policy_is_rt(ps.policy);
 }
 
-static void check_state(struct sdunit_bus *b, struct findings *fs, const struct sdunit *u)
+#define TAIL_LINES 5
+#define TAIL_LINE_MAX 300
+
+/* The unit's last journal lines since its last start (else the last hour), what
+ * `journalctl -u X -n 50` shows first: its own (_SYSTEMD_UNIT) and systemd's about it
+ * (UNIT). lib/journal: the host's journal (under --root the root's), bounded by
+ * entries, bytes and a second of the collector's time. NULL when there are none. */
+static char *journal_tail(struct ctx *c, const struct sdunit *u)
+{
+        struct journal_opts jo = {0};
+        struct journal *j = NULL;
+        if (journal_open(&jo, &j) < 0)
+                return NULL;
+        _cleanup_journal_ struct journal *jj = j;
+        if (!journal_usable(j) || journal_match(j, "_SYSTEMD_UNIT", u->id) < 0 || journal_or(j) < 0 ||
+            journal_match(j, "UNIT", u->id) < 0)
+                return NULL;
+        uint64_t now = now_ms_realtime() * 1000, hour = 3600ull * 1000000;
+        uint64_t start = u->exec_main_start_us > u->inactive_exit_us ? u->exec_main_start_us : u->inactive_exit_us;
+        uint64_t since = start && start <= now && now - start < 24 * hour ? start - (start > 1000000 ? 1000000 : 0)
+                                                                           : (now > hour ? now - hour : 0);
+        uint64_t deadline = now_ms_monotonic() + 1000;
+        if (c->deadline_ms && c->deadline_ms < deadline + 500)
+                deadline = c->deadline_ms > now_ms_monotonic() + 500 ? c->deadline_ms - 500 : now_ms_monotonic();
+        struct journal_window w = {.since_us = since, .max_entries = 20000, .max_bytes = 16u << 20, .deadline_ms = deadline};
+        if (journal_seek(j, &w) < 0)
+                return NULL;
+        char ring[TAIL_LINES][TAIL_LINE_MAX];
+        size_t n = 0;
+        while (journal_next(j) > 0) {
+                bool cut;
+                if (journal_field(j, "MESSAGE", ring[n % TAIL_LINES], sizeof(ring[0]), &cut) >= 0)
+                        n++;
+        }
+        if (!n)
+                return NULL;
+        struct strbuf b = {0};
+        size_t first = n > TAIL_LINES ? n - TAIL_LINES : 0;
+        for (size_t i = first; i < n; i++)
+                sb_printf(&b, "%s\"%s\"", i > first ? "; " : "", ring[i % TAIL_LINES]);
+        return sb_steal(&b);
+}
+
+static void check_state(struct ctx *c, struct sdunit_bus *b, struct findings *fs, const struct sdunit *u)
 {
         const char *why;
         enum severity sev = units_state_verdict(u, false, &why);
@@ -207,10 +251,12 @@ static void check_state(struct sdunit_bus *b, struct findings *fs, const struct 
                             u->sub_state ? u->sub_state : "?");
         fnd_subject(f, "%s", u->id);
         fnd_expected(f, "active (running)");
-        fnd_actual(f, "ActiveState %s, SubState %s, Result %s, UnitFileState %s, MainPID %" PRIu32,
+        _cleanup_free_ char *tail = sev >= SEV_WARN ? journal_tail(c, u) : NULL;
+        fnd_actual(f, "ActiveState %s, SubState %s, Result %s, UnitFileState %s, MainPID %" PRIu32 "%s%s",
                    u->active_state ? u->active_state : "?", u->sub_state ? u->sub_state : "?", u->result ? u->result : "-",
-                   u->unit_file_state && *u->unit_file_state ? u->unit_file_state : "?", u->main_pid);
-        fnd_evidence(f, "systemd over D-Bus: properties of %s", u->id);
+                   u->unit_file_state && *u->unit_file_state ? u->unit_file_state : "?", u->main_pid,
+                   tail ? "; last journal lines: " : "", tail ? tail : "");
+        fnd_evidence(f, "systemd over D-Bus: properties of %s%s", u->id, tail ? "; the journal (_SYSTEMD_UNIT, UNIT)" : "");
         if (sev >= SEV_WARN)
                 fnd_remedy(f, "systemctl status %s; journalctl -u %s -n 50 --no-pager; then, the cause fixed: systemctl restart %s",
                            u->id, u->id, u->id);
@@ -409,7 +455,7 @@ static void units_check(struct ctx *c, struct findings *fs)
                 }
                 if (!u.load_state || !streq(u.load_state, "not-found")) {
                         installed++;
-                        check_state(&b, &tmp, &u);
+                        check_state(c, &b, &tmp, &u);
                         check_restarts(c, &tmp, &u);
                         check_limits(c, &tmp, &u);
                 }
@@ -498,5 +544,6 @@ const struct collector units_collector = {
         .check = units_check,
         .collect = units_collect,
         .sample = units_sample,
+        .sampled = (const char *const[]){"units.systemd", "units.state", "units.restarts", NULL},
         .free_state = units_free_state,
 };

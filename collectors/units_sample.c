@@ -47,8 +47,10 @@ static struct wunit *wunit_of(struct units_watch *w, const char *name)
 
 static void poll_units(struct ctx *c, struct units_watch *w, struct sample *s)
 {
-        /* A call may take at most the interval: watch never waits on a hung systemd. */
-        uint64_t cap = c->interval_ms ? c->interval_ms : 1000;
+        /* A poll may take at most the interval, and 1 s when that is shorter (a loaded
+         * host answers D-Bus calls in hundreds of ms): watch never waits long on a hung
+         * systemd, and a slow answer is not reported as none. */
+        uint64_t cap = c->interval_ms > 1000 ? c->interval_ms : 1000;
         _cleanup_free_ char *why = NULL;
         if (!w->open) {
                 if (units_open(c, &w->b, cap, &why) < 0) {

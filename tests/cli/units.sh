@@ -108,6 +108,52 @@ t_is "$(field units.state summary lavinmq.service)" "lavinmq.service failed (res
 t_like "$(field units.state remedy lavinmq.service)" "^systemctl status lavinmq.service; journalctl -u lavinmq.service -n 50 --no-pager" \
         "failed: remedy is systemctl status and journalctl -u"
 
+# The failed unit's last journal lines are quoted (its own and systemd's about it), from
+# the root's journal here (a real journal file built with systemd-journal-remote).
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+        jroot=$(fx_root journal)
+        mkdir -p "$jroot/var/log/journal/0123456789abcdef0123456789abcdef"
+        cat >"$T_TMP/unit.export" <<'EOF'
+__REALTIME_TIMESTAMP=NOW-4000
+_BOOT_ID=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01
+_SYSTEMD_UNIT=lavinmq.service
+PRIORITY=6
+MESSAGE=an old line, before the last start
+
+__REALTIME_TIMESTAMP=NOW-50
+_BOOT_ID=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01
+_SYSTEMD_UNIT=lavinmq.service
+PRIORITY=3
+MESSAGE=Unhandled exception: Disk full (/var/lib/lavinmq)
+
+__REALTIME_TIMESTAMP=NOW-49
+_BOOT_ID=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01
+_SYSTEMD_UNIT=other.service
+PRIORITY=3
+MESSAGE=another unit's line
+
+__REALTIME_TIMESTAMP=NOW-48
+_BOOT_ID=5b3f3a8e2f6d4c1c9a8a0e4b7d6c5a01
+_SYSTEMD_UNIT=init.scope
+UNIT=lavinmq.service
+PRIORITY=4
+MESSAGE=lavinmq.service: Failed with result 'exit-code'.
+EOF
+        sh "$TOP_SRCDIR/tests/helpers/mkjournal.sh" "$T_TMP/unit.export" \
+                "$jroot/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"
+        cat >"$UNITS" <<'EOF'
+lavinmq.service ActiveState=failed SubState=failed Result=exit-code ExecMainCode=1 ExecMainStatus=3 UnitFileState=enabled ExecMainStartTimestamp=-60s
+EOF
+        t_run check --root "$jroot" --only units --json
+        t_like "$(field units.state actual lavinmq.service)" \
+                "; last journal lines: \"Unhandled exception: Disk full \(/var/lib/lavinmq\)\"; \"lavinmq.service: Failed with result 'exit-code'.\"$" \
+                "failed: the unit's last journal lines since its last start are quoted, its own and systemd's"
+        t_unlike "$(field units.state actual lavinmq.service)" "old line|another unit" "failed: not lines before its start, not other units'"
+else
+        t_skip "systemd-journal-remote is needed to build a journal"
+        t_skip "systemd-journal-remote is needed to build a journal"
+fi
+
 # ---------------------------------------------------------------- flapping
 cat >"$UNITS" <<'EOF'
 lavinmq.service ActiveState=active SubState=running Result=success NRestarts=5 MainPID=4243 ExecMainStartTimestamp=-30s
