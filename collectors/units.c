@@ -41,7 +41,8 @@ static const struct check_info checks[] = {
          "extra_units. crit: failed, or inactive while enabled (a unit started on demand by an\n"
          "active socket, like rpcbind.service by rpcbind.socket, is fine); warn: waiting for an\n"
          "automatic restart; info: installed but disabled, masked, starting or stopping. Units\n"
-         "that are not installed are not mentioned.\n"
+         "that are not installed are not mentioned. A failed or restarting unit's finding quotes\n"
+         "its last journal lines since its last start (its own and systemd's about it).\n"
          "Fix: systemctl status X; journalctl -u X -n 50 --no-pager; fix the cause, then\n"
          "systemctl restart X (systemctl reset-failed X clears a failed state).",
          true},
