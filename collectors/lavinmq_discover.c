@@ -6,6 +6,7 @@
 #include "lib/procscan.h" /* unit_from_cgroup */
 #include "collectors/lavinmq_private.h"
 #include "lib/rootfs.h"
+#include "lib/sdunit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -85,6 +86,26 @@ static char *broker_path(int pid, char *arg, char **why)
                 return arg; /* kept for the message; *why says it is not used */
         free(arg);
         return abs;
+}
+
+/* The unit's MainPID vouches for the broker whoever owns it (lib/trust's identity
+ * rule): asked of systemd over D-Bus ([units] bus_address, else the system bus where
+ * PID 1 is systemd), within a second of the collector's time. Under --root only a
+ * configured bus is asked (the fixture's stand-in), never the live host's. */
+static void ask_main_pid(struct lmq *m)
+{
+        const char *addr = sdunit_config_address(m->c->cfg);
+        if (!m->live && !*addr)
+                return;
+        uint64_t ms = lmq_budget_ms(m->c, 1000, 500);
+        if (!ms)
+                return;
+        int pid = 0;
+        char *why = NULL;
+        m->main_pid_err = sdunit_main_pid(addr, "lavinmq.service", ms, &pid, &why);
+        free(why);
+        if (m->main_pid_err == 0)
+                trust_set_main_pid(&m->tr, pid);
 }
 
 /* Only a process that root or the service user owns (or the lock file or the unit
@@ -344,6 +365,7 @@ struct lmq *lmq_gather(struct ctx *c)
         /* The lock at the default place first: it names the broker's pid. */
         m->data_dir = xstrdup(LAVINMQ_DEFAULT_DATA_DIR);
         read_lock(m);
+        ask_main_pid(m);
         find_broker(m);
         free(m->data_dir);
         m->data_dir = NULL;

@@ -65,6 +65,7 @@ struct lmq {
         struct proctable pt;
         int pt_err;
         struct trust tr;
+        int main_pid_err;      /* asking systemd for lavinmq.service's MainPID: 0 or -errno */
         const struct proc *bp; /* NULL: not running */
         enum trust_by bp_by;   /* what vouches for it */
         size_t nbroker;

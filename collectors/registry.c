@@ -19,6 +19,8 @@ extern const struct collector coredump_collector;
 extern const struct collector mediator_collector;
 extern const struct collector snn_collector;
 extern const struct collector framealloc_collector;
+extern const struct collector units_collector;
+extern const struct collector clock_collector;
 
 const struct collector *const collectors[] = {
         &shm_collector,
@@ -37,6 +39,8 @@ const struct collector *const collectors[] = {
         &mediator_collector,
         &snn_collector,
         &framealloc_collector,
+        &units_collector,
+        &clock_collector,
         NULL,
 };
 

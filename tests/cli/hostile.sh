@@ -50,6 +50,8 @@ fx_file "$T" var/vgpu/command.txt 1
 fx_file "$T" var/vgpu/response.txt '2:Unknown command: 9'
 fx_file "$T" var/run/mediator_phase3.lock 4300
 fx_file "$T" tmp/mediator.log '[10:00:00] [ERROR] queue full'
+fx_file "$T" sys/class/ptp/ptp0/clock_name "e1000e PTP" # the clock collector's PTP clock
+fx_proc "$T" 4400 chronyd cmdline="/usr/sbin/chronyd -F 1" # and its time daemon
 fx_proc "$T" 4301 evo_cu
 cp "$TOP_SRCDIR/tests/fuzz/corpus/evo_header/p2p" "$T/dev/shm/evo_cu_hal" # a real writer's header
 truncate -s 4096 "$T/dev/shm/evo_cu_hal"

@@ -31,7 +31,7 @@ run "$r"
 t_is "$RC" 0 "clean host: exit 0"
 t_is "$(problems)" "" "clean host: no warn, crit or unknown"
 t_is "$(printf '%s' "$OUT" | jq -r '[.collectors[] | select(.status == "ok") | .name] | join(",")')" \
-        "shm,hugepages,rt,isolation,fds,maps,memory,journal" "clean host: every host collector ran"
+        "shm,hugepages,rt,isolation,fds,maps,memory,journal,units,clock" "clean host: every host collector ran"
 t_is "$(t_sev rt.kernel)" info "clean host: one info line says it is not an RT kernel"
 t_run check --root "$r" --skip evo,lavinmq
 t_like "$OUT" "^OK: 0 crit, 0 warn, 0 unknown, [0-9]+ ok, [0-9]+ info, [0-9]+ skipped in [0-9]+ ms — exit 0$" "clean host: text summary line"
