@@ -929,6 +929,19 @@ static char *unit_journal(struct ctx *c, size_t max, size_t *len, size_t *entrie
         return b.s ? sb_steal(&b) : xstrdup("");
 }
 
+/* "CUDA_ERROR_OUT_OF_MEMORY x3 (2: out of memory), ..." for a log scan: log files and
+ * the journal are summarised alike. */
+static void log_scan_summary(struct strbuf *b, const struct snn_log_scan *sc)
+{
+        for (size_t i = 0; i < sc->n; i++) {
+                int code = 0;
+                const char *m = snn_cuda_error_meaning(sc->v[i].what, &code);
+                sb_printf(b, "%s%s x%zu", i ? ", " : "", sc->v[i].what, sc->v[i].count);
+                if (m)
+                        sb_printf(b, " (%d: %s)", code, m);
+        }
+}
+
 static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
 {
         uint64_t tail = 1u << 20;
@@ -969,13 +982,7 @@ static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
                         free(text);
                 enum severity sev = sc.n ? SEV_WARN : sc.errors ? SEV_INFO : SEV_OK;
                 struct strbuf b = {0};
-                for (size_t i = 0; i < sc.n; i++) {
-                        int code = 0;
-                        const char *m = snn_cuda_error_meaning(sc.v[i].what, &code);
-                        sb_printf(&b, "%s%s x%zu", i ? ", " : "", sc.v[i].what, sc.v[i].count);
-                        if (m)
-                                sb_printf(&b, " (%d: %s)", code, m);
-                }
+                log_scan_summary(&b, &sc);
                 if (sc.n)
                         f = fnd_add(fs, sev, "snn.logs", "%s: %s", path, b.s);
                 else
@@ -1020,13 +1027,7 @@ static void check_logs(struct ctx *c, struct snn *s, struct findings *fs)
         struct snn_log_scan sc;
         snn_log_scan(jt, jlen, budget_ns, &sc);
         struct strbuf b = {0};
-        for (size_t i = 0; i < sc.n; i++) {
-                int code = 0;
-                const char *m = snn_cuda_error_meaning(sc.v[i].what, &code);
-                sb_printf(&b, "%s%s x%zu", i ? ", " : "", sc.v[i].what, sc.v[i].count);
-                if (m)
-                        sb_printf(&b, " (%d: %s)", code, m);
-        }
+        log_scan_summary(&b, &sc);
         if (sc.n)
                 f = fnd_add(fs, SEV_WARN, "snn.logs", "journal of %s: %s", conf_str(c, "unit"), b.s);
         else
