@@ -186,15 +186,18 @@ open(sys.argv[1], "w").close()
 time.sleep(30)' "$T_TMP/ready" &
 }
 ready() { for _ in $(seq 100); do [ -e "$T_TMP/ready" ] && return; sleep 0.1; done; }
+# No inspection budget and a generous deadline: on a busy host (hundreds of processes, a
+# loaded CPU) the default 3 s budget can end before the scan reaches the test's own hog.
+printf '[fds]\nbudget_ms = 0\n' >"$T_TMP/fds-nobudget.conf"
 fdhog; h1=$!
 t_at_exit "kill $h1 2>/dev/null"
 ready
-"$EVODIAG" check --only fds --format prometheus >"$T_TMP/run1.prom" 2>/dev/null
+"$EVODIAG" check --only fds --config "$T_TMP/fds-nobudget.conf" --timeout 60s --collector-timeout 60s --format prometheus >"$T_TMP/run1.prom" 2>/dev/null
 kill "$h1"; wait "$h1" 2>/dev/null
 fdhog; h2=$!
 t_at_exit "kill $h2 2>/dev/null"
 ready
-"$EVODIAG" check --only fds --format prometheus >"$T_TMP/run2.prom" 2>/dev/null
+"$EVODIAG" check --only fds --config "$T_TMP/fds-nobudget.conf" --timeout 60s --collector-timeout 60s --format prometheus >"$T_TMP/run2.prom" 2>/dev/null
 kill "$h2"; wait "$h2" 2>/dev/null
 t_is "$([ "$h1" != "$h2" ] && echo differ)" differ "the two runs had different pids"
 t_is "$(diff <(series "$T_TMP/run1.prom") <(series "$T_TMP/run2.prom"))" "" "prometheus: the same series in both runs"
