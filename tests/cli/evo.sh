@@ -363,7 +363,9 @@ ln -s /etc/shadow "/dev/shm/evo_${P}_x"
 mkfifo "/dev/shm/evo_${P}_y"
 truncate -s 4G "/dev/shm/evo_${P}_big"
 
-T_TIMEOUT=60 t_run check --only evo --json
+# A generous deadline: a FIFO that blocked would still hang past it; a loaded host with
+# hundreds of processes (whose maps the collector reads for readers) needs more than 5 s.
+T_TIMEOUT=120 t_run check --only evo --json --collector-timeout 60s --timeout 100s
 t_is "$(evo_status)" ok "live: the collector finished (FIFO not blocking, 4 GiB file not read, symlink not followed)"
 t_is "$RC" 2 "live: exit 2 (there are crit segments)"
 t_is "$(about "evo_${P}_ok")" "evo.segments=ok evo.stalled=ok evo.unknown_name=info" "tick: inventory, its rate, and a test name evo-core does not use"

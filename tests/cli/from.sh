@@ -292,7 +292,7 @@ PY
 timed_from() { # DIR: sets ms
         local start
         start=$(date +%s%N)
-        t_run check --from "$1" --timeout 300s --json
+        T_TIMEOUT=320 t_run check --from "$1" --timeout 300s --json
         ms=$((($(date +%s%N) - start) / 1000000))
 }
 listings "$T_TMP/listings20" 20000

@@ -182,8 +182,8 @@ PY
         echo "$hog" >"$dir/hog.${2:-pid}"
         for _ in $(seq 200); do [ -s "$dir/hog.ready" ] && break; sleep 0.05; done
         wc -c </proc/$hog/maps >"$dir/maps.size"
-        "$EVODIAG" bundle --only shm,maps,evo -o "$dir/live.tar.zst" -q >/dev/null 2>"$dir/bundle.err"
-        "$EVODIAG" check --from "$dir/live.tar.zst" --json >"$dir/from.out" 2>"$dir/from.err"
+        "$EVODIAG" bundle --only shm,maps,evo -o "$dir/live.tar.zst" -q --collector-timeout 60s --timeout 100s >/dev/null 2>"$dir/bundle.err"
+        "$EVODIAG" check --from "$dir/live.tar.zst" --json --timeout 100s >"$dir/from.out" 2>"$dir/from.err"
         echo $? >"$dir/from.rc"
         kill "$hog"
         wait "$hog" 2>/dev/null
