@@ -51,7 +51,7 @@ for u in evodiag-watch.service evodiag-check.service; do
 done
 t_like "$(grep '^CapabilityBoundingSet=' "$T_TMP/units/evodiag-watch.service")" 'CAP_SYS_PTRACE.*CAP_DAC_READ_SEARCH.*CAP_SYSLOG' \
         "watch keeps CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG"
-t_like "$(grep -h '^ExecStart=' "$T_TMP"/units/evodiag-*.service | sort)" \
+t_like "$(grep -h '^ExecStart=' "$T_TMP"/units/evodiag-*.service | sort | tr '\n' ' ')" \
         'check .*--textfile /var/lib/prometheus/node-exporter.*watch .*--record /var/lib/evodiag/watch/ --record-max [0-9]+M.*--textfile /var/lib/prometheus/node-exporter' \
         "check and watch write node_exporter's textfile directory; watch records into a bounded ring in /var/lib/evodiag"
 
