@@ -52,8 +52,29 @@ done
 t_like "$(grep '^CapabilityBoundingSet=' "$T_TMP/units/evodiag-watch.service")" 'CAP_SYS_PTRACE.*CAP_DAC_READ_SEARCH.*CAP_SYSLOG' \
         "watch keeps CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG"
 t_like "$(grep -h '^ExecStart=' "$T_TMP"/units/evodiag-*.service | sort | tr '\n' ' ')" \
-        'check .*--textfile /var/lib/prometheus/node-exporter.*watch .*--record /var/lib/evodiag/watch/ --record-max [0-9]+M.*--textfile /var/lib/prometheus/node-exporter' \
-        "check and watch write node_exporter's textfile directory; watch records into a bounded ring in /var/lib/evodiag"
+        'check .*--textfile /var/lib/prometheus/node-exporter.*watch .*--record /var/lib/evodiag/watch/ --record-max [0-9]+M .*\$EVODIAG_WATCH_OPTS' \
+        "check writes node_exporter's textfile; watch records into a bounded ring in /var/lib/evodiag, more options from /etc/default/evodiag"
+t_like "$(cd "$T_TMP/units" && grep -E '^(ConditionPathIsDirectory|EnvironmentFile)=' evodiag-*.service | sort | tr '\n' ' ')" \
+        '^evodiag-check.service:ConditionPathIsDirectory=/var/lib/prometheus/node-exporter evodiag-watch.service:EnvironmentFile=-/etc/default/evodiag $' \
+        "without node_exporter the check is skipped (not failed) and the recorder still starts"
+
+# The units' command lines work with this evodiag: run as they are, their paths moved
+# into the test's temp dir, watch with the textfile option the unit's header suggests.
+st="$T_TMP/state"; tf="$T_TMP/textfile"
+mkdir -p "$st/watch" "$st/bundles" "$tf"
+cmdline() { sed -n 's/^ExecStart=[^ ]* //p' "$T_TMP/units/$1" | sed "s|/var/lib/evodiag|$st|g; s|/var/lib/prometheus/node-exporter|$tf|g"; }
+wargs=$(cmdline evodiag-watch.service | sed "s|\$EVODIAG_WATCH_OPTS|--textfile $tf|")
+# shellcheck disable=SC2086 # the unit's words, split as systemd splits them
+T_TIMEOUT=60 t_run $wargs --only shm,memory --duration 2500ms
+t_is "$RC" 0 "the watch unit's command line runs (exit 0 after --duration)"
+t_is "$(test -s "$st/watch/watch.rec" && echo yes):$(test -s "$tf/evodiag_watch.prom" && echo yes)" "yes:yes" \
+        "it records into the state directory's watch/ and writes evodiag_watch.prom"
+t_run watch --replay "$st/watch/watch.rec"
+t_is "$RC" 0 "the recording replays"
+cargs=$(cmdline evodiag-check.service)
+# shellcheck disable=SC2086
+T_TIMEOUT=60 t_run $cargs --only shm,memory
+t_like "$RC:$(test -s "$tf/evodiag.prom" && echo yes)" '^[0-2]:yes$' "the check unit's command line runs and writes evodiag.prom"
 
 # The exposure score: systemd 252+ rates a unit file offline.
 for u in evodiag-watch.service evodiag-check.service; do
