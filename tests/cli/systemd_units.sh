@@ -40,8 +40,8 @@ for u in evodiag-watch.service evodiag-check.service; do
         f="$T_TMP/units/$u"
         t_like "$(grep -E '^(ProtectSystem|NoNewPrivileges)=' "$f" | sort | tr '\n' ' ')" \
                 '^NoNewPrivileges=yes ProtectSystem=strict $' "$u: ProtectSystem=strict, NoNewPrivileges=yes"
-        t_is "$(grep '^ReadWritePaths=' "$f")" 'ReadWritePaths=/var/lib/evodiag -/var/lib/prometheus/node-exporter' \
-                "$u: only /var/lib/evodiag and node_exporter's textfile directory writable"
+        t_is "$(grep '^ReadWritePaths=' "$f")" 'ReadWritePaths=/var/lib/evodiag /var/tmp -/var/lib/prometheus/node-exporter' \
+                "$u: only /var/lib/evodiag, /var/tmp (decompressed cores) and node_exporter's textfile directory writable"
         caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$f" | tr ' ' '\n' | grep -v -e CAP_SYS_PTRACE -e CAP_DAC_READ_SEARCH -e CAP_SYSLOG \
                 -e CAP_PERFMON -e CAP_SETUID -e CAP_SETGID -e CAP_DAC_OVERRIDE | tr '\n' ' ')
         t_is "$caps" "" "$u: no capability beyond the documented ones"
