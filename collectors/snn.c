@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,9 @@ static const struct check_info checks[] = {
          "The guide's formula: granule_size * 4 bytes (f32) * connections_per_neuron must stay\n"
          "below the available memory (connections_per_neuron from [neural], else [snn]\n"
          "connections_per_neuron: 800, the guide's \"10000000 requires > 32GB\"). Compared with\n"
-         "MemTotal (/proc/meminfo): at or above it is a warning. [performance] memory_limit\n"
+         "MemTotal (/proc/meminfo): at or above it is a warning; with device = \"cuda\" also with\n"
+         "the GPU's memory (the largest GPU the probe behind snn.device found, asked once),\n"
+         "or said not to be possible when no GPU answered. [performance] memory_limit\n"
          "above MemTotal is a warning too (the guide leaves 4 GB for the system).\n"
          "Fix: lower [neural] granule_size (the guide: 4000000 -> 2000000), or memory_limit."},
         {"snn.learning_rate", "Learning rate above 0.01",
@@ -112,7 +115,8 @@ static const struct check_info checks[] = {
          "\"fields.processing_time_ns\"). Counted: CUDA_ERROR_* (OUT_OF_MEMORY 2, INVALID_DEVICE\n"
          "101, LAUNCH_FAILED 719), OutOfMemory, \"allocation failed\", \"latency ... exceeded\",\n"
          "error and warning lines, processing times at or above the latency budget. Any of the\n"
-         "first four is a warning; errors alone are info. The unit's journal is not read here.\n"
+         "first four is a warning; errors alone are info. The unit's journal ([snn] unit) is\n"
+         "scanned the same way.\n"
          "Fix (guide, \"CUDA Errors\"): nvidia-smi --query-gpu=memory.free --format=csv; lower\n"
          "granule_size or batch_size for OUT_OF_MEMORY; nvidia-smi -L for INVALID_DEVICE;\n"
          "dmesg | grep NVRM and rebuild the kernels for LAUNCH_FAILED."},
@@ -125,6 +129,18 @@ static const struct check_info checks[] = {
          "thermal_throttle/*_throttle_count: warn, the latency budget cannot hold.\n"
          "Fix: sysctl -w net.core.somaxconn=<max_connections>; LimitNOFILE= in the unit;\n"
          "cpupower frequency-set -g performance; check cooling (sensors)."},
+        {"snn.rss", "The service's RSS growth (leak suspect)",
+         "VmRSS of each process of the service (vouched for as in snn.process) read from\n"
+         "/proc/PID/status when the check starts and again until [snn] rss_window (default 2s)\n"
+         "has passed; the least-squares slope over the readings, per minute. Growth at or above\n"
+         "[snn] rss_growth_warn (10M per minute) that rose at three quarters of the steps or\n"
+         "more is a warning, at or above rss_growth_crit crit: the guide's \"Memory Leaks\".\n"
+         "Growth as fast but not steady (one allocation) is info. evodiag watch follows the\n"
+         "slope over its whole session (snn.rss, snn.rss_bytes); a bundle stores the readings\n"
+         "taken while it ran (rss.csv). Not on --root (one reading tells nothing).\n"
+         "Fix: while true; do ps -o pid,vsz,rss,comm -p $(pgrep cerebellar-norse); sleep 60; done;\n"
+         "valgrind --tool=massif on a test instance; restart the service meanwhile.",
+         .live = true},
         {0},
 };
 
@@ -150,6 +166,9 @@ static const struct config_key config[] = {
         CONF_STR("journal_dir", "", "read the journal from this directory instead of the host's"),
         CONF_DURATION("journal_since", "1h", "how far back snn.logs reads the unit's journal"),
         CONF_DURATION("watch_interval", "10s", "watch: how often /health and /metrics are asked (slower than the sampling)"),
+        CONF_DURATION("rss_window", "2s", "check: how long the service's RSS is followed (/proc/PID/status)"),
+        CONF_SIZE("rss_growth_warn", "10M", "warn when the service's RSS grows steadily by this much per minute (leak suspect)"),
+        CONF_SIZE("rss_growth_crit", "100M", "crit when it grows steadily by this much per minute (0: never crit)"),
         {0},
 };
 
@@ -266,6 +285,24 @@ static const char *named_snn(const struct proc *p)
         return NULL;
 }
 
+int snn_service_pid(struct ctx *c)
+{
+        struct proctable pt;
+        if (proctable_load(&pt) < 0)
+                return 0;
+        struct trust t;
+        trust_init(&t, "cerebellar-norse", conf_str(c, "service_user"));
+        int pid = 0;
+        for (size_t i = 0; i < pt.n && !pid; i++) {
+                struct trust_proc tp;
+                if (named_snn(&pt.v[i]) && trust_process(&t, pt.v[i].pid, &tp))
+                        pid = pt.v[i].pid;
+        }
+        trust_free(&t);
+        proctable_free(&pt);
+        return pid;
+}
+
 static bool snn_detect(struct ctx *c)
 {
         const char *cf = conf_str(c, "config");
@@ -316,6 +353,8 @@ static void check_process(struct ctx *c, struct snn *s, struct findings *fs)
                         ok++;
                         if (s->npids < sizeof(s->pids) / sizeof(s->pids[0]))
                                 s->pids[s->npids++] = p->pid;
+                        if (s->live && s->nrss < sizeof(s->rss) / sizeof(s->rss[0]))
+                                s->rss[s->nrss++].pid = p->pid;
                 } else {
                         f = fnd_add(fs, SEV_WARN, "snn.process", "pid %d is named %s but is not the service: uid %u is not %s",
                                     p->pid, name, tp.bad_uid, trust_who(&t));
@@ -330,6 +369,7 @@ static void check_process(struct ctx *c, struct snn *s, struct findings *fs)
                 fnd_add(fs, SEV_INFO, "snn.process",
                         "no cerebellar-norse or metrics-exporter process of %s runs here%s", trust_who(&t),
                         snn_unit_installed() ? " (the unit " SNN_UNIT " is installed)" : " (it may run in a container)");
+        snn_rss_read_all(s); /* the first readings of snn.rss */
         trust_free(&t);
         proctable_free(&pt);
 }
@@ -373,6 +413,7 @@ static void snn_check(struct ctx *c, struct findings *fs)
                 snn_check_info(s, fs);
                 snn_check_metrics(c, s, fs);
         }
+        snn_check_rss(c, s, fs);
         snn_free(last);
         last = s;
 }
@@ -390,6 +431,17 @@ static void snn_collect(struct ctx *c, struct bundle_sink *bs)
                 snn_store_reply(bs, last, &last->metrics, "metrics.txt");
                 snn_store_reply(bs, last, &last->neural, "neural-metrics.txt");
         }
+        if (last->nrss) { /* the readings taken while the bundle ran, one more now */
+                snn_rss_read_all(last);
+                struct strbuf b = {0};
+                sb_puts(&b, "pid,ms,vmrss_bytes\n");
+                for (size_t i = 0; i < last->nrss; i++)
+                        for (size_t k = 0; k < last->rss[i].n; k++)
+                                sb_printf(&b, "%d,%" PRIu64 ",%" PRIu64 "\n", last->rss[i].pid,
+                                          last->rss[i].t_ms[k] - last->rss[i].t_ms[0], last->rss[i].rss[k]);
+                sink_text(bs, "rss.csv", "derived", "/proc/PID/status VmRSS", b.s, b.len);
+                sb_free(&b);
+        }
         for (size_t i = 0; i < last->nlogs; i++) {
                 const char *base = strrchr(last->log_path[i], '/');
                 _cleanup_free_ char *name = xasprintf("log-tail-%s", base ? base + 1 : last->log_path[i]);
@@ -406,12 +458,14 @@ const struct collector snn_collector = {
         .checks = checks,
         .config = config,
         .detect = snn_detect,
-        .absent = "no cerebellar-norse process or unit, no production.toml ($CEREBELLAR_CONFIG_PATH) and no [snn] url",
-        .absent_remedy = "start the service: systemctl start cerebellar-norse (or the binary); set [snn] url and config if it "
-                         "listens or keeps its config elsewhere",
+        .absent = "no cerebellar-norse process or unit, no production.toml ($CEREBELLAR_CONFIG_PATH), and no listener where "
+                  "[snn] url points (a listener on the default port 8080 alone does not count: set [snn] url to the service's "
+                  "address to have it checked)",
+        .absent_remedy = "start the service: systemctl start cerebellar-norse (or the binary); if it runs elsewhere (a container), "
+                         "set [snn] url = http://HOST:PORT (and [snn] config)",
         .check = snn_check,
         .collect = snn_collect,
         .sample = snn_sample,
-        .sampled = (const char *const[]){"snn.health", "snn.latency", NULL},
+        .sampled = (const char *const[]){"snn.health", "snn.latency", "snn.rss", NULL},
         .free_state = free, /* the state is one flat allocation */
 };

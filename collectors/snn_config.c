@@ -98,6 +98,39 @@ static char *read_config(struct ctx *c, struct snn *s, struct findings *fs, size
         return text;
 }
 
+/* The guide's formula against the GPU's memory, for device = "cuda" (the network lives
+ * there): the largest device that answered; not compared, and said, when none did. */
+static void gpu_memory_fit(struct ctx *c, const struct snn *s, const struct gpu_snapshot *gs, bool gpu_ok, const char *why,
+                           struct findings *fs)
+{
+        const struct snn_conf *k = &s->conf;
+        int64_t conns = k->connections_per_neuron > 0 ? k->connections_per_neuron : (int64_t)conf_uint(c, "connections_per_neuron");
+        uint64_t need = snn_granule_bytes(k->granule_size, conns);
+        const struct gpu_dev *best = NULL;
+        for (size_t i = 0; gpu_ok && i < gs->ndev; i++)
+                if (!gs->dev[i].lost && gs->dev[i].mem_total > 0 && (!best || gs->dev[i].mem_total > best->mem_total))
+                        best = &gs->dev[i];
+        char b1[32], b2[32];
+        struct finding *f;
+        if (!best)
+                f = fnd_add(fs, SEV_SKIPPED, "snn.memory_fit", "granule_size needs %s; not compared with the GPU's memory: %s",
+                            fmt_bytes(need, b1), !gpu_ok ? (why ? why : rootfs_is_live() ? "no GPU answered" : "not the live host: the GPU is asked on the live host only") : "the GPU did not report its memory");
+        else {
+                enum severity sev = need >= (uint64_t)best->mem_total ? SEV_WARN : SEV_OK;
+                f = fnd_add(fs, sev, "snn.memory_fit", "granule_size %" PRId64 " x 4 bytes x %" PRId64 " connections = %s%s the GPU's memory %s",
+                            k->granule_size, conns, fmt_bytes(need, b1), sev == SEV_WARN ? ", at or above" : ", below",
+                            fmt_bytes((uint64_t)best->mem_total, b2));
+                fnd_actual(f, "GPU %d: %s (the largest of %zu)", best->index, best->name, gs->ndev);
+                fnd_expected(f, "granule_size * 4 bytes * connections_per_neuron < the GPU's memory (device = \"cuda\")");
+                if (sev == SEV_WARN)
+                        fnd_remedy(f, "lower [neural] granule_size in %s (the guide: 4000000 -> 2000000), or run on a GPU with more "
+                                      "memory; nvidia-smi --query-gpu=memory.total,memory.used --format=csv",
+                                   s->conf_path);
+        }
+        fnd_subject(f, "granule_size gpu");
+        fnd_evidence(f, "%s, the GPU probe (NVML or nvidia-smi)", s->conf_path);
+}
+
 void snn_check_config(struct ctx *c, struct snn *s, struct findings *fs)
 {
         size_t len = 0;
@@ -140,7 +173,10 @@ void snn_check_config(struct ctx *c, struct snn *s, struct findings *fs)
         sb_free(&a);
         fnd_evidence(f, "%s", s->conf_path);
 
-        /* device = "cuda" without a GPU */
+        /* device = "cuda" without a GPU; what the probe read serves snn.memory_fit too (one probe a run) */
+        struct gpu_snapshot gs = {0};
+        _cleanup_free_ char *gpu_why = NULL;
+        bool cuda = k->device && strcasecmp(k->device, "cuda") == 0, gpu_ok = false;
         if (!k->device)
                 f = fnd_add(fs, SEV_SKIPPED, "snn.device", "[performance] device not set");
         else if (strcasecmp(k->device, "cuda") != 0)
@@ -154,8 +190,10 @@ void snn_check_config(struct ctx *c, struct snn *s, struct findings *fs)
                 struct gpu_query_opts o = {.nvml_path = conf_str(c, "nvml_path"), .smi = conf_str(c, "nvidia_smi"), .timeout_ms = t ? t : 1};
                 if (c->deadline_ms > 1500)
                         o.stop_ms = c->deadline_ms - 1000;
-                _cleanup_free_ char *why = NULL;
-                if (gpu_usable(&o, &why)) {
+                const char *why;
+                gpu_ok = gpu_usable_snapshot(&o, &gs, &gpu_why);
+                why = gpu_why;
+                if (gpu_ok) {
                         f = fnd_add(fs, SEV_OK, "snn.device", "device = \"cuda\" and a GPU answers");
                         fnd_actual(f, "%s", why ? why : "");
                 } else {
@@ -196,6 +234,9 @@ void snn_check_config(struct ctx *c, struct snn *s, struct findings *fs)
                 fnd_subject(f, "granule_size");
                 fnd_evidence(f, "%s, /proc/meminfo", s->conf_path);
         }
+        if (k->granule_size > 0 && cuda)
+                gpu_memory_fit(c, s, &gs, gpu_ok, gpu_why, fs);
+        gpu_snapshot_free(&gs);
         if (k->memory_limit && memtotal) {
                 enum severity sev = k->memory_limit > memtotal ? SEV_WARN : SEV_OK;
                 f = fnd_add(fs, sev, "snn.memory_fit", "memory_limit %s %s MemTotal %s", fmt_bytes(k->memory_limit, b1),

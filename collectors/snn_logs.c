@@ -15,47 +15,13 @@
  * bytes (the newest window kept when cut). NULL with *why when it cannot be read. */
 static char *unit_journal(struct ctx *c, size_t max, size_t *len, size_t *entries, char **why)
 {
-        const char *unit = conf_str(c, "unit");
-        *len = *entries = 0;
-        const char *dir = conf_str(c, "journal_dir");
-        const char *dirs[] = {dir, NULL};
-        struct journal_opts o = {.dirs = *dir ? dirs : NULL};
-        _cleanup_journal_ struct journal *j = NULL;
-        int r = journal_open(&o, &j);
-        if (r < 0 || !journal_usable(j)) {
-                *why = xasprintf("no readable journal (%s)", r < 0 ? strerror(-r) : j ? journal_origin(j) : "?");
-                return NULL;
-        }
         uint64_t back = 3600000;
         (void)parse_duration_ms(conf_str(c, "journal_since"), &back);
         uint64_t now_us = now_ms_realtime() * 1000;
-        struct journal_window w = {.since_us = back * 1000 < now_us ? now_us - back * 1000 : 0, .max_entries = 50000,
-                                   .max_bytes = (uint64_t)max * 2,
-                                   .deadline_ms = c->deadline_ms > 1500 ? c->deadline_ms - 1000 : 0};
-        if (journal_match(j, "_SYSTEMD_UNIT", unit) < 0 || journal_seek(j, &w) < 0) {
-                *why = xasprintf("%s: the journal cannot be searched", unit);
-                return NULL;
-        }
-        struct strbuf b = {0};
-        char msg[4096];
-        while (journal_next(j) > 0) {
-                bool cut;
-                long n = journal_field(j, "MESSAGE", msg, sizeof(msg), &cut);
-                if (n < 0)
-                        continue;
-                (*entries)++;
-                sb_putn(&b, msg, (size_t)n);
-                sb_putc(&b, '\n');
-                if (b.len > max) { /* keep the newest half */
-                        size_t drop = b.len - max / 2;
-                        char *nl = memchr(b.s + drop, '\n', b.len - drop);
-                        drop = nl ? (size_t)(nl - b.s) + 1 : b.len;
-                        memmove(b.s, b.s + drop, b.len - drop + 1);
-                        b.len -= drop;
-                }
-        }
-        *len = b.len;
-        return b.s ? sb_steal(&b) : xstrdup("");
+        _cleanup_free_ char *m = xasprintf("_SYSTEMD_UNIT=%s", conf_str(c, "unit"));
+        const char *matches[] = {m, NULL};
+        return journal_messages(conf_str(c, "journal_dir"), matches, back * 1000 < now_us ? now_us - back * 1000 : 0, max,
+                                c->deadline_ms > 1500 ? c->deadline_ms - 1000 : 0, len, entries, why);
 }
 
 /* "CUDA_ERROR_OUT_OF_MEMORY x3 (2: out of memory), ..." for a log scan: log files and

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- watch: /health and p95 at [snn] watch_interval; between, the last verdicts ---- */
 
@@ -18,7 +19,43 @@ struct snn_watch {
         enum severity health_sev, lat_sev;
         char health[320], lat[200];
         double p95_us;
+        /* snn.rss: the service's VmRSS every sample, its slope over the session */
+        int pid;
+        uint64_t next_find_ms;
+        struct snn_rss_series rss;
 };
+
+/* Every sample: VmRSS of the service's process (looked for again at watch_interval
+ * while there is none) and the trend since the first reading of it. */
+static void sample_rss(struct ctx *c, struct snn_watch *w, uint64_t now, struct sample *smp)
+{
+        if (!w->pid && now >= w->next_find_ms) {
+                w->next_find_ms = now + w->interval_ms;
+                w->pid = snn_service_pid(c);
+                memset(&w->rss, 0, sizeof(w->rss));
+                w->rss.pid = w->pid;
+        }
+        if (!w->pid)
+                return;
+        uint64_t b;
+        if (snn_read_rss(w->pid, &b) < 0) {
+                sample_status(smp, "snn.rss", NULL, SEV_UNKNOWN, "pid %d exited: its RSS is no longer followed", w->pid);
+                w->pid = 0;
+                return;
+        }
+        snn_rss_add(&w->rss, now, b);
+        sample_value(smp, "snn.rss_bytes", NULL, (double)b, "bytes");
+        struct snn_rss_trend t;
+        if (snn_rss_trend(&w->rss, &t) < 0)
+                return;
+        uint64_t warn = 10u << 20, crit = 100u << 20;
+        (void)parse_size(conf_str(c, "rss_growth_warn"), &warn);
+        (void)parse_size(conf_str(c, "rss_growth_crit"), &crit);
+        enum severity sev = snn_rss_verdict(&t, warn, crit);
+        char r[32];
+        sample_status(smp, "snn.rss", NULL, sev, "pid %d RSS %s over %.0f s%s", w->pid, snn_fmt_rate(t.per_min, r),
+                      (double)t.span_ms / 1000.0, sev >= SEV_WARN ? ": growing steadily, leak suspect" : "");
+}
 
 void snn_sample(struct ctx *c, struct sample *smp)
 {
@@ -88,6 +125,8 @@ void snn_sample(struct ctx *c, struct sample *smp)
                 snn_reply_free(&s.metrics);
                 w->have = true;
         }
+        if (rootfs_is_live())
+                sample_rss(c, w, now, smp);
         if (!w->have)
                 return;
         sample_status(smp, "snn.health", NULL, w->health_sev, "%s", w->health);
