@@ -35,6 +35,12 @@ conf
 t_run check --root "$T_TMP/root" --only snn --json
 t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "empty root: snn not relevant"
 t_like "$OUT" "a listener on the default port 8080 alone does not count: set \\[snn\\] url" "not relevant: says a listener on 8080 is not enough, and what to set"
+t_run list --root "$T_TMP/root"
+t_like "$(printf '%s\n' "$OUT" | grep -A1 '^snn ' | tail -1)" "^ +not here: .*a listener on the default port 8080 alone does not count: set \\[snn\\] url" \
+        "list: why snn does not apply, and that [snn] url makes it"
+t_run list --json --root "$T_TMP/root"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "snn") | "\(.applies) \(.absent)"')" "^false .*set \\[snn\\] url" \
+        "list --json: absent says why"
 mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
