@@ -10,6 +10,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --
         EVODIAG_TEST_PIDNS=1 exec unshare -p -f -m --mount-proc --propagation private bash "$0" "$@"
 fi
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 export EVODIAG_CONFIG="$T_TMP/evodiag.conf"
@@ -136,8 +137,20 @@ if [ -x /lib/systemd/systemd-journal-remote ]; then
         conf "dirs = $D" "units = game.service" "journal_dir = $T_TMP/journal" "journal_since = 5m"
         t_run check --only framealloc --json
         t_is "$(field framealloc.diagnostics summary journal)" "no journal entries of game.service in the last 5m" "journal: the window bounds it"
+        # No unit configured: the unit of the app found in a framealloc directory (its /proc/PID/cgroup), under --root.
+        R="$T_TMP/faroot"
+        fx_proc "$R" 700 game cmdline=/opt/game/bin/game
+        mkdir -p "$R/opt/game/target/framealloc"
+        snapshot "$R/opt/game/target/framealloc" 100 10000
+        ln -sfn /opt/game "$R/proc/700/cwd"
+        fx_file "$R" proc/700/cgroup "0::/system.slice/game.service"
+        conf "journal_dir = $T_TMP/journal"
+        t_run check --root "$R" --only framealloc --json
+        t_is "$(field framealloc.dirs summary)" "1 framealloc directory: /opt/game/target/framealloc (pid 700)" "journal: the app found under --root"
+        t_is "$(field framealloc.diagnostics summary "journal of game.service FA601")" \
+                "journal of game.service: FA601 1 times: frame allocation in an async function" "journal: the unit the app runs in (its cgroup), read"
 else
-        for _ in 1 2 3 4 5 6; do t_skip "systemd-journal-remote missing"; done
+        for _ in 1 2 3 4 5 6 7 8; do t_skip "systemd-journal-remote missing"; done
 fi
 
 # ---- apps: directories under their working directory, FRAMEALLOC_STRICT, requests ----
