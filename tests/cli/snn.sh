@@ -3,7 +3,9 @@
 # (tests/helpers/fake_snn.py): healthy in the code's shape and the docs' shape, degraded
 # with failing checks, unhealthy (503), unreachable, slow past the timeout, malformed JSON,
 # metrics with a latency histogram over the 10 µs budget, a 100 MB reply cut at the cap;
-# detection; a process named cerebellar-norse; the bundle's copies of the replies.
+# detection; a process named cerebellar-norse; its RSS growing steadily (tests/helpers/rss_grower) or
+# flat (snn.rss in check, watch and bundle); the granule formula against a GPU's memory (recorded
+# nvidia-smi); the bundle's copies of the replies.
 # Run in a pid namespace of its own (as root): the processes named cerebellar-norse
 # started here are the only ones evodiag sees.
 if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --mount-proc --propagation private true 2>/dev/null; then
