@@ -26,6 +26,8 @@ static json_object *collector_json(const struct collector *col, const struct job
         json_object_object_add(o, "summary", json_object_new_string(col->summary));
         /* true, false, or null when detection itself did not finish */
         json_object_object_add(o, "applies", j->status != JOB_DONE ? NULL : json_object_new_boolean(json_object_get_boolean(j->result)));
+        if (j->status == JOB_DONE && !json_object_get_boolean(j->result) && col->absent) /* why not, and what would make it apply */
+                json_object_object_add(o, "absent", json_object_new_string(col->absent));
         json_object *needs = json_object_new_array();
         if (col->needs & NEEDS_ROOT)
                 json_object_array_add(needs, json_object_new_string("root"));
@@ -64,7 +66,8 @@ static json_object *collector_json(const struct collector *col, const struct job
 static const struct verb_spec list_verb = {
         .name = "list",
         .about = "Lists every collector with its summary, whether it applies on this host\n"
-                 "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
+                 "(yes / no / ? when detection itself timed out; for no, what it looked for and\n"
+                 "what would make it apply), and the IDs of its checks.\n"
                  "'watch samples' names the checks 'evodiag watch' judges every interval; it\n"
                  "re-runs the others in a background check every --check-every (default 1m).\n"
                  "With -v also each collector's config keys with defaults.\n",
@@ -130,6 +133,8 @@ int cmd_list(int argc, char **argv)
                 printf("%-12s %-8s %s%s%s%s\n", col->name, applies, col->summary,
                        col->needs & NEEDS_ROOT ? " [root]" : "", col->needs & INTRUSIVE ? " [intrusive]" : "",
                        col->needs & SLOW ? " [slow]" : "");
+                if (jobs[i].status == JOB_DONE && !json_object_get_boolean(jobs[i].result) && col->absent)
+                        printf("%-21s not here: %s\n", "", col->absent);
                 printf("%-21s checks:", "");
                 for (const struct check_info *ci = col->checks; ci && ci->id; ci++)
                         printf(" %s", ci->id);

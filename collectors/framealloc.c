@@ -7,13 +7,13 @@
 #include "config.h"
 #include "collectors/collector.h"
 #include "collectors/framealloc.h"
+#include "collectors/framealloc_private.h"
 #include "collectors/sample_util.h"
 #include "collectors/sink.h"
 #include "lib/procfs.h"
 #include "lib/proctable.h"
 #include "lib/rootfs.h"
 #include "lib/sample.h"
-#include "lib/tail.h"
 #include "lib/trust.h"
 
 #include <dirent.h>
@@ -52,7 +52,10 @@ static const struct check_info checks[] = {
         {"framealloc.diagnostics", "framealloc diagnostics in the app's logs",
          "\"[framealloc][FAxxx] kind: message\" lines (debug builds or the diagnostics feature)\n"
          "and \"[framealloc] Leak report\" lines (debug feature) in the last [framealloc]\n"
-         "log_tail bytes of each file in [framealloc] logs. Each code is a warning with the\n"
+         "log_tail bytes of each file in [framealloc] logs, and in the MESSAGEs of the journal\n"
+         "(the last [framealloc] journal_since) of the units in [framealloc] units, the\n"
+         "SYSLOG_IDENTIFIERs in [framealloc] identifiers and the units the apps found in\n"
+         "framealloc directories run in (/proc/PID/cgroup). Each code is a warning with the\n"
          "guide's explanation: FA601 frame allocation in an async function, FA602 allocation in\n"
          "a hot loop, FA603 frame data crossing an await point.\n"
          "Fix: cargo fa explain FA601 (the code); cargo fa --async-safety"},
@@ -83,6 +86,10 @@ static const struct config_key config[] = {
         CONF_UINT("growth_steps", "3", 1, 30, "warn when total_bytes grew at every one of at least this many steps"),
         CONF_DURATION("request_wait", "5s", "--allow-intrusive: how long to wait for a requested snapshot"),
         CONF_UINT("max_procs", "4096", 1, 1000000, "look at the working directory of at most this many processes"),
+        CONF_LIST("units", "", "systemd units whose journal is scanned for diagnostics, besides the units of the apps found (none: no journal)"),
+        CONF_LIST("identifiers", "", "SYSLOG_IDENTIFIERs whose journal entries are scanned for diagnostics"),
+        CONF_STR("journal_dir", "", "read the journal from this directory instead of the host's"),
+        CONF_DURATION("journal_since", "1h", "how far back the journal is scanned"),
         {0},
 };
 
@@ -189,7 +196,8 @@ static struct fa_state *discover(struct ctx *c, struct strbuf *refused)
 
 static bool fa_detect(struct ctx *c)
 {
-        if (*conf_str(c, "dirs") || *conf_str(c, "logs"))
+        if (*conf_str(c, "dirs") || *conf_str(c, "logs") || (*conf_str(c, "units") && !streq(conf_str(c, "units"), "none")) ||
+            *conf_str(c, "identifiers"))
                 return true;
         struct fa_state *s = discover(c, NULL);
         bool any = s->n > 0 || s->refused > 0; /* a refused one is reported, so relevant */
@@ -322,59 +330,6 @@ static void check_dir_snapshots(struct ctx *c, struct fa_state *st, size_t di, s
                               "allocations promoted to the heap (framealloc guide, \"Memory Leaks\")");
         fnd_subject(f, "%s", d->path);
         fnd_evidence(f, "%s/%s", d->path, last);
-}
-
-static void check_logs(struct ctx *c, struct findings *fs)
-{
-        const char *list = conf_str(c, "logs");
-        uint64_t tail = 1u << 20;
-        (void)parse_size(conf_str(c, "log_tail"), &tail);
-        if (tail > (256u << 20))
-                tail = 256u << 20;
-        size_t files = 0;
-        for (const char *p = list; *p;) {
-                size_t l = strcspn(p, ",");
-                _cleanup_free_ char *one = xstrndup(p, l);
-                char *path = strstrip(one);
-                p += l + (p[l] == ',');
-                if (!*path)
-                        continue;
-                files++;
-                _cleanup_free_ char *text = NULL;
-                long n = file_tail(path, tail, &text, NULL);
-                struct finding *f;
-                if (n < 0) {
-                        f = fnd_add(fs, n == -ENOENT ? SEV_SKIPPED : SEV_UNKNOWN, "framealloc.diagnostics", "%s cannot be read: %s",
-                                    path, rootfs_strerror((int)n));
-                        fnd_subject(f, "%s", path);
-                        continue;
-                }
-                struct fa_diags d = {0};
-                fa_diags_scan(text, (size_t)n, &d);
-                if (!d.n) {
-                        f = fnd_add(fs, SEV_OK, "framealloc.diagnostics", "%s: no [framealloc] diagnostics in the last %ld bytes",
-                                    path, n);
-                        fnd_subject(f, "%s", path);
-                        continue;
-                }
-                for (size_t i = 0; i < d.n; i++) {
-                        const char *m = fa_code_meaning(d.v[i].code);
-                        bool leak = streq(d.v[i].code, "leak");
-                        f = fnd_add(fs, SEV_WARN, "framealloc.diagnostics", "%s: %s %zu times%s%s", path,
-                                    leak ? "[framealloc] Leak report" : d.v[i].code, d.v[i].count, m ? ": " : "", m ? m : "");
-                        fnd_actual(f, "first: %s", d.v[i].example);
-                        if (leak)
-                                fnd_remedy(f, "read the leak report's backtraces; framealloc guide, \"Memory Leaks\"");
-                        else
-                                fnd_remedy(f, "cargo fa explain %s", d.v[i].code);
-                        fnd_subject(f, "%s %s", path, d.v[i].code);
-                        fnd_evidence(f, "%s (last %ld bytes)", path, n);
-                }
-                if (d.other)
-                        fnd_add(fs, SEV_WARN, "framealloc.diagnostics", "%s: %zu more diagnostics of other codes", path, d.other);
-        }
-        if (!files)
-                fnd_add(fs, SEV_SKIPPED, "framealloc.diagnostics", "no app logs configured ([framealloc] logs)");
 }
 
 static void check_strict(struct ctx *c, const struct fa_state *st, struct findings *fs)
@@ -534,7 +489,12 @@ static void fa_check(struct ctx *c, struct findings *fs)
         sb_free(&refused);
         for (size_t i = 0; i < st->n; i++)
                 check_dir_snapshots(c, st, i, fs);
-        check_logs(c, fs);
+        int pids[FA_DIRS_MAX];
+        size_t npids = 0;
+        for (size_t i = 0; i < st->n; i++)
+                if (st->d[i].pid)
+                        pids[npids++] = st->d[i].pid;
+        fa_check_logs(c, pids, npids, fs);
         if (rootfs_is_live())
                 check_strict(c, st, fs);
         else

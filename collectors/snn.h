@@ -112,3 +112,28 @@ void snn_log_scan(const char *text, size_t len, double budget_ns, struct snn_log
 /* "out of memory" for CUDA_ERROR_OUT_OF_MEMORY (2), "invalid device" (101), "launch
  * failed" (719); NULL for other texts. *code gets the number. */
 const char *snn_cuda_error_meaning(const char *name, int *code);
+
+/* ---- the service's RSS over a window (leak suspect) ---- */
+
+#define SNN_RSS_MAX 64
+/* Readings of one process's VmRSS. When full, every other reading is dropped (the first
+ * and the newest kept), so a long watch session stays bounded and spans its whole time. */
+struct snn_rss_series {
+        int pid;
+        size_t n;
+        uint64_t t_ms[SNN_RSS_MAX]; /* CLOCK_MONOTONIC */
+        uint64_t rss[SNN_RSS_MAX];  /* bytes */
+};
+void snn_rss_add(struct snn_rss_series *s, uint64_t t_ms, uint64_t rss);
+struct snn_rss_trend {
+        double per_min;   /* least-squares slope, bytes per minute */
+        int64_t growth;   /* last - first, bytes */
+        uint64_t span_ms; /* last - first reading */
+        size_t steps, rises; /* steps between readings; of them, those where RSS rose */
+};
+/* 0, or -EINVAL with fewer than two readings or no time between them. */
+int snn_rss_trend(const struct snn_rss_series *s, struct snn_rss_trend *t);
+/* Steady growth (it rose at three quarters of the steps or more, and overall) at or
+ * above crit_per_min bytes/minute: crit; at or above warn_per_min: warn; growth that
+ * fast but not steady (one allocation): info; else ok. */
+enum severity snn_rss_verdict(const struct snn_rss_trend *t, uint64_t warn_per_min, uint64_t crit_per_min);

@@ -388,3 +388,49 @@ void snn_log_scan(const char *text, size_t len, double budget_ns, struct snn_log
                         log_count(s, "latency exceeded", line, ll);
         }
 }
+
+/* ---- RSS series ---- */
+
+void snn_rss_add(struct snn_rss_series *s, uint64_t t_ms, uint64_t rss)
+{
+        if (s->n == SNN_RSS_MAX) {
+                size_t k = 0;
+                for (size_t i = 0; i < SNN_RSS_MAX; i += 2, k++) {
+                        s->t_ms[k] = s->t_ms[i];
+                        s->rss[k] = s->rss[i];
+                }
+                s->n = k;
+        }
+        s->t_ms[s->n] = t_ms;
+        s->rss[s->n++] = rss;
+}
+
+int snn_rss_trend(const struct snn_rss_series *s, struct snn_rss_trend *t)
+{
+        memset(t, 0, sizeof(*t));
+        if (s->n < 2 || s->t_ms[s->n - 1] <= s->t_ms[0])
+                return -EINVAL;
+        double n = (double)s->n, st = 0, sr = 0, stt = 0, str = 0;
+        for (size_t i = 0; i < s->n; i++) {
+                double x = (double)(s->t_ms[i] - s->t_ms[0]), y = (double)s->rss[i];
+                st += x, sr += y, stt += x * x, str += x * y;
+                if (i) {
+                        t->steps++;
+                        t->rises += s->rss[i] > s->rss[i - 1];
+                }
+        }
+        double den = n * stt - st * st;
+        t->per_min = den > 0 ? (n * str - st * sr) / den * 60000.0 : 0;
+        t->growth = (int64_t)(s->rss[s->n - 1] - s->rss[0]);
+        t->span_ms = s->t_ms[s->n - 1] - s->t_ms[0];
+        return 0;
+}
+
+enum severity snn_rss_verdict(const struct snn_rss_trend *t, uint64_t warn_per_min, uint64_t crit_per_min)
+{
+        if (!t->steps || t->per_min < (double)warn_per_min || t->growth <= 0)
+                return SEV_OK;
+        if (t->rises * 4 < t->steps * 3)
+                return SEV_INFO;
+        return crit_per_min && t->per_min >= (double)crit_per_min ? SEV_CRIT : SEV_WARN;
+}

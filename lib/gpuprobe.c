@@ -521,25 +521,32 @@ bool gpu_present(const char *smi)
         return false;
 }
 
-bool gpu_usable(const struct gpu_query_opts *o, char **why)
+bool gpu_usable_snapshot(const struct gpu_query_opts *o, struct gpu_snapshot *s, char **why)
 {
         *why = NULL;
+        memset(s, 0, sizeof(*s));
         if (!rootfs_is_live()) {
                 *why = xstrdup("not the live host (--root): the GPU cannot be asked");
                 return false;
         }
-        struct gpu_snapshot s;
-        (void)gpu_query(o, &s);
-        bool ok = s.status == GPU_OK && s.ndev > 0;
+        (void)gpu_query(o, s);
+        bool ok = s->status == GPU_OK && s->ndev > 0;
         size_t good = 0;
-        for (size_t i = 0; i < s.ndev; i++)
-                good += !s.dev[i].lost;
+        for (size_t i = 0; i < s->ndev; i++)
+                good += !s->dev[i].lost;
         ok = ok && good > 0;
         if (ok)
-                *why = xasprintf("%zu GPU%s (%s%s), driver %s", s.ndev, s.ndev == 1 ? "" : "s", s.dev[0].name,
-                                 s.ndev > 1 ? ", ..." : "", s.driver[0] ? s.driver : "?");
+                *why = xasprintf("%zu GPU%s (%s%s), driver %s", s->ndev, s->ndev == 1 ? "" : "s", s->dev[0].name,
+                                 s->ndev > 1 ? ", ..." : "", s->driver[0] ? s->driver : "?");
         else
-                *why = xasprintf("%s: %s", gpu_status_name(s.status), s.error ? s.error : "no GPU answered");
+                *why = xasprintf("%s: %s", gpu_status_name(s->status), s->error ? s->error : "no GPU answered");
+        return ok;
+}
+
+bool gpu_usable(const struct gpu_query_opts *o, char **why)
+{
+        struct gpu_snapshot s;
+        bool ok = gpu_usable_snapshot(o, &s, why);
         gpu_snapshot_free(&s);
         return ok;
 }

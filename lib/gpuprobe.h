@@ -162,3 +162,6 @@ bool gpu_present(const char *smi);
  * the deadline and reports at least one device. *why (allocated) says why not, or
  * names the GPUs. On the live host only (under --root: false, "not the live host"). */
 bool gpu_usable(const struct gpu_query_opts *o, char **why);
+/* The same, keeping what the probe read in *s (always filled; gpu_snapshot_free it):
+ * a caller that also needs the devices' memory asks the GPU once. */
+bool gpu_usable_snapshot(const struct gpu_query_opts *o, struct gpu_snapshot *s, char **why);

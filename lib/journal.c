@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <systemd/sd-journal.h>
@@ -713,4 +714,61 @@ int journal_parse_time(const char *s, uint64_t now_us, uint64_t *out_us)
                 return -EINVAL;
         *out_us = (uint64_t)t * 1000000;
         return 0;
+}
+
+char *journal_messages(const char *dir, const char *const *matches, uint64_t since_us, size_t max, uint64_t deadline_ms,
+                       size_t *len, size_t *entries, char **why)
+{
+        *len = *entries = 0;
+        *why = NULL;
+        const char *dirs[] = {dir, NULL};
+        struct journal_opts o = {.dirs = dir && *dir ? dirs : NULL};
+        struct journal *j = NULL;
+        int r = journal_open(&o, &j);
+        if (r < 0 || !journal_usable(j)) {
+                *why = xasprintf("no readable journal (%s)", r < 0 ? strerror(-r) : journal_origin(j));
+                if (j)
+                        journal_close(j);
+                return NULL;
+        }
+        struct journal_window w = {.since_us = since_us, .max_entries = 50000, .max_bytes = (uint64_t)max * 2,
+                                   .deadline_ms = deadline_ms};
+        for (size_t i = 0; matches[i] && r >= 0; i++) {
+                const char *eq = strchr(matches[i], '=');
+                if (!eq) {
+                        r = -EINVAL;
+                        break;
+                }
+                _cleanup_free_ char *field = xstrndup(matches[i], (size_t)(eq - matches[i]));
+                if (i)
+                        r = journal_or(j);
+                if (r >= 0)
+                        r = journal_match(j, field, eq + 1);
+        }
+        if (r < 0 || journal_seek(j, &w) < 0) {
+                *why = xasprintf("%s: the journal cannot be searched for %s", journal_origin(j), matches[0] ? matches[0] : "?");
+                journal_close(j);
+                return NULL;
+        }
+        struct strbuf b = {0};
+        char msg[4096];
+        while (journal_next(j) > 0) {
+                bool cut;
+                long n = journal_field(j, "MESSAGE", msg, sizeof(msg), &cut);
+                if (n < 0)
+                        continue;
+                (*entries)++;
+                sb_putn(&b, msg, (size_t)n);
+                sb_putc(&b, '\n');
+                if (b.len > max) { /* keep the newest half */
+                        size_t drop = b.len - max / 2;
+                        char *nl = memchr(b.s + drop, '\n', b.len - drop);
+                        drop = nl ? (size_t)(nl - b.s) + 1 : b.len;
+                        memmove(b.s, b.s + drop, b.len - drop + 1);
+                        b.len -= drop;
+                }
+        }
+        journal_close(j);
+        *len = b.len;
+        return b.s ? sb_steal(&b) : xstrdup("");
 }

@@ -151,3 +151,13 @@ void journal_resume(struct journal *j);
  * "@SECONDS" since the epoch, or a local time "YYYY-MM-DD[ T]HH:MM[:SS]" or a date
  * "YYYY-MM-DD" (its midnight). now_us: CLOCK_REALTIME µs. 0 and *out_us, or -EINVAL. */
 int journal_parse_time(const char *s, uint64_t now_us, uint64_t *out_us);
+
+/* The MESSAGEs of the entries with any of the FIELD=value matches (ORed, e.g.
+ * "_SYSTEMD_UNIT=x.service", "SYSLOG_IDENTIFIER=x") since since_us (CLOCK_REALTIME µs),
+ * one a line, at most max bytes (when more came, the newest are kept, cut at a line),
+ * read within deadline_ms (CLOCK_MONOTONIC ms, 0: none) and at most 50000 entries.
+ * dir: a journal directory, or NULL/"" for the host's journal. Returns the text
+ * (allocated, "" when no entry matched) with *len and *entries, or NULL with *why
+ * (allocated) when no journal could be read or searched. */
+char *journal_messages(const char *dir, const char *const *matches, uint64_t since_us, size_t max, uint64_t deadline_ms,
+                       size_t *len, size_t *entries, char **why);

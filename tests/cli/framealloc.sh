@@ -10,6 +10,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --
         EVODIAG_TEST_PIDNS=1 exec unshare -p -f -m --mount-proc --propagation private bash "$0" "$@"
 fi
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_TEMPLATES="$TOP_SRCDIR/templates"
 export EVODIAG_CONFIG="$T_TMP/evodiag.conf"
@@ -110,6 +111,47 @@ conf "dirs = $D" "logs = $L" "log_tail = 64k"
 t_run check --only framealloc --json
 t_is "$(field framealloc.diagnostics summary "$L FA603")" "$L: FA603 1 times: frame data crossing an await point" "big log: the tail read, FA603 found"
 t_like "$(field framealloc.diagnostics evidence "$L FA603")" "last 6[0-9]{4} bytes" "big log: bounded tail"
+
+# ---- diagnostics in the journal (a real journal file built here): the app's unit, a SYSLOG_IDENTIFIER ----
+conf "dirs = $D"
+t_run check --only framealloc --json
+t_is "$(field framealloc.diagnostics summary journal):$(field framealloc.diagnostics severity journal)" \
+        "the journal not read: no app's unit known (set [framealloc] units or identifiers):skipped" "journal: no unit known, said"
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+        mkdir -p "$T_TMP/journal"
+        sh "$TOP_SRCDIR/tests/helpers/mkjournal.sh" "$TOP_SRCDIR/tests/fixtures/framealloc/journal.export" "$T_TMP/journal/system.journal"
+        conf "dirs = $D" "units = game.service" "journal_dir = $T_TMP/journal"
+        t_run check --only framealloc --json
+        t_is "$(field framealloc.diagnostics summary "journal of game.service FA601"):$(field framealloc.diagnostics severity "journal of game.service FA601")" \
+                "journal of game.service: FA601 1 times: frame allocation in an async function:warn" "journal: the unit's FA601 counted"
+        t_is "$(field framealloc.diagnostics remedy "journal of game.service FA601")" "cargo fa explain FA601" "journal: cargo fa explain"
+        t_is "$(field framealloc.diagnostics summary "journal of game.service FA603")" "" "journal: an entry before journal_since is not read"
+        conf "dirs = $D" "identifiers = fa-tool" "journal_dir = $T_TMP/journal"
+        t_run check --only framealloc --json
+        t_is "$(field framealloc.diagnostics actual "journal of fa-tool leak")" \
+                "first: [framealloc] Leak report: 2 allocations (512 B) not freed" "journal: the leak report of a SYSLOG_IDENTIFIER"
+        conf "dirs = $D" "units = quiet.service" "journal_dir = $T_TMP/journal"
+        t_run check --only framealloc --json
+        t_is "$(field framealloc.diagnostics summary journal):$(field framealloc.diagnostics severity journal)" \
+                "journal of quiet.service: 1 entries, no [framealloc] diagnostics:ok" "journal: a quiet unit is ok"
+        conf "dirs = $D" "units = game.service" "journal_dir = $T_TMP/journal" "journal_since = 5m"
+        t_run check --only framealloc --json
+        t_is "$(field framealloc.diagnostics summary journal)" "no journal entries of game.service in the last 5m" "journal: the window bounds it"
+        # No unit configured: the unit of the app found in a framealloc directory (its /proc/PID/cgroup), under --root.
+        R="$T_TMP/faroot"
+        fx_proc "$R" 700 game cmdline=/opt/game/bin/game
+        mkdir -p "$R/opt/game/target/framealloc"
+        snapshot "$R/opt/game/target/framealloc" 100 10000
+        ln -sfn /opt/game "$R/proc/700/cwd"
+        fx_file "$R" proc/700/cgroup "0::/system.slice/game.service"
+        conf "journal_dir = $T_TMP/journal"
+        t_run check --root "$R" --only framealloc --json
+        t_is "$(field framealloc.dirs summary)" "1 framealloc directory: /opt/game/target/framealloc (pid 700)" "journal: the app found under --root"
+        t_is "$(field framealloc.diagnostics summary "journal of game.service FA601")" \
+                "journal of game.service: FA601 1 times: frame allocation in an async function" "journal: the unit the app runs in (its cgroup), read"
+else
+        for _ in 1 2 3 4 5 6 7 8; do t_skip "systemd-journal-remote missing"; done
+fi
 
 # ---- apps: directories under their working directory, FRAMEALLOC_STRICT, requests ----
 command -v python3 >/dev/null || { t_skip_rest "python3 is missing"; t_done; exit; }

@@ -17,7 +17,7 @@ t_subj() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] |
 
 NVML="$T_TMP/nvml/libnvidia-ml.so.1"
 mkdir -p "$T_TMP/nvml" "$T_TMP/bin"
-"${CC:-cc}" -shared -fPIC -O1 -o "$NVML" "$TOP_SRCDIR/tests/helpers/fake_nvml.c"
+"${CC:-cc}" -shared -fPIC -O1 -I "$TOP_SRCDIR" -o "$NVML" "$TOP_SRCDIR/tests/helpers/fake_nvml.c"
 t_is "$?" 0 "the stand-in NVML builds"
 cp "$TOP_SRCDIR/tests/helpers/fake_nvidia_smi.sh" "$T_TMP/bin/nvidia-smi"
 chmod +x "$T_TMP/bin/nvidia-smi"

@@ -3,7 +3,9 @@
 # (tests/helpers/fake_snn.py): healthy in the code's shape and the docs' shape, degraded
 # with failing checks, unhealthy (503), unreachable, slow past the timeout, malformed JSON,
 # metrics with a latency histogram over the 10 µs budget, a 100 MB reply cut at the cap;
-# detection; a process named cerebellar-norse; the bundle's copies of the replies.
+# detection; a process named cerebellar-norse; its RSS growing steadily (tests/helpers/rss_grower) or
+# flat (snn.rss in check, watch and bundle); the granule formula against a GPU's memory (recorded
+# nvidia-smi); the bundle's copies of the replies.
 # Run in a pid namespace of its own (as root): the processes named cerebellar-norse
 # started here are the only ones evodiag sees.
 if [ "$(id -u)" = 0 ] && [ -z "${EVODIAG_TEST_PIDNS:-}" ] && unshare -p -f -m --mount-proc --propagation private true 2>/dev/null; then
@@ -34,11 +36,18 @@ mkdir -p "$T_TMP/root/etc" "$T_TMP/root/proc"
 conf
 t_run check --root "$T_TMP/root" --only snn --json
 t_like "$OUT" '"not_relevant"|not relevant|"applies": *false' "empty root: snn not relevant"
+t_like "$OUT" "a listener on the default port 8080 alone does not count: set \\[snn\\] url" "not relevant: says a listener on 8080 is not enough, and what to set"
+t_run list --root "$T_TMP/root"
+t_like "$(printf '%s\n' "$OUT" | grep -A1 '^snn ' | tail -1)" "^ +not here: .*a listener on the default port 8080 alone does not count: set \\[snn\\] url" \
+        "list: why snn does not apply, and that [snn] url makes it"
+t_run list --json --root "$T_TMP/root"
+t_like "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "snn") | "\(.applies) \(.absent)"')" "^false .*set \\[snn\\] url" \
+        "list --json: absent says why"
 mkdir -p "$T_TMP/root/etc/systemd/system"
 printf '[Service]\nUser=cerebellar\nExecStart=/opt/cerebellar-norse/target/release/cerebellar-norse\n' \
         >"$T_TMP/root/etc/systemd/system/cerebellar-norse.service"
 t_run check --root "$T_TMP/root" --only snn --json
-t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.resources=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped" \
+t_is "$(ids_of)" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.resources=skipped snn.health=skipped snn.info=skipped snn.metrics=skipped snn.latency=skipped snn.errors=skipped snn.cuda_memory=skipped snn.rss=skipped" \
         "unit installed, under --root: relevant, the HTTP checks skipped (not live)"
 t_like "$(field snn.process summary)" "the unit cerebellar-norse.service is installed" "unit installed: said"
 
@@ -132,7 +141,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_fake healthy
 t_run check --only snn --json
 t_is "$RC" 0 "healthy: exit 0"
-t_is "$(ids_of | sed -E 's/ snn\.resources=[a-z]+//')" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped" \
+t_is "$(ids_of | sed -E 's/ snn\.resources=[a-z]+//')" "snn.process=info snn.config=skipped snn.logs=skipped snn.logs=skipped snn.health=ok snn.info=info snn.metrics=ok snn.latency=ok snn.errors=ok snn.cuda_memory=skipped snn.rss=skipped" \
         "healthy: relevant through the listener on [snn] url's port; every check ok, info or skipped (snn.resources: this host's cpufreq)"
 t_like "$(field snn.health summary)" "^http://127\.0\.0\.1:$PORT: healthy in [0-9]+ ms \(the exporter's shape\)$" "healthy: the code's shape"
 t_like "$(field snn.health actual)" "version 0\.3\.1; the exporter's /health is always healthy" "healthy: the code's /health proves little, and says so"
@@ -206,6 +215,52 @@ else
 fi
 t_is "$(field snn.metrics severity)" unknown "unreachable: metrics unknown, not ok"
 t_is "$(field snn.latency severity)" unknown "unreachable: latency unknown, not ok"
+
+# ---- snn.rss: the service's RSS across the window; one that grows steadily (leak suspect), one flat ----
+kill "$SVC" 2>/dev/null; wait "$SVC" 2>/dev/null
+GROWER="$TOP_BUILDDIR/tests/helpers/rss_grower"
+mkdir -p "$T_TMP/rss"
+cp "$GROWER" "$T_TMP/rss/cerebellar-norse"
+start_grower() { # KiB/s -> $GPID, running under the service's name
+        rm -f "$T_TMP/rss.out"
+        "$T_TMP/rss/cerebellar-norse" "$1" 120 >"$T_TMP/rss.out" &
+        GPID=$!
+        t_at_exit "kill $GPID 2>/dev/null"
+        for _ in $(seq 50); do grep -q ready "$T_TMP/rss.out" 2>/dev/null && break; sleep 0.1; done
+}
+ME=$(id -un)
+start_grower 8192
+conf "url = http://127.0.0.1:$PORT" "service_user = $ME" "rss_window = 2s"
+t_run check --only snn --json
+t_is "$(field snn.rss severity)" crit "rss: 8 MiB/s, steadily: crit (above rss_growth_crit 100M a minute)"
+t_like "$(field snn.rss summary)" "^pid $GPID RSS [0-9.]+ [KMG]iB -> [0-9.]+ [KMG]iB in [0-9.]+ s \(\+[0-9.]+ [MG]iB/min\): growing steadily, leak suspect$" \
+        "rss: the readings and the slope per minute"
+t_like "$(field snn.rss actual)" "^[0-9]+ readings, RSS rose at ([6-9]|[1-9][0-9]) of [0-9]+ steps" "rss: readings across the window"
+conf "url = http://127.0.0.1:$PORT" "service_user = $ME" "rss_window = 2s" "rss_growth_crit = 0"
+t_run check --only snn --json
+t_is "$(field snn.rss severity)" warn "rss: rss_growth_crit 0: warn only"
+# a bundle stores the readings taken while it ran
+t_run bundle --only snn -o "$T_TMP/rb.tar.zst" -q
+mkdir -p "$T_TMP/rb"
+tar --zstd -xf "$T_TMP/rb.tar.zst" -C "$T_TMP/rb"
+RCSV=$(find "$T_TMP/rb" -path "*collectors/snn/rss.csv" | head -1)
+t_is "$(head -1 "$RCSV" 2>/dev/null)" "pid,ms,vmrss_bytes" "bundle: rss.csv"
+t_like "$(awk -F, -v p="$GPID" '$1 == p {n++} END {print n + 0}' "$RCSV" 2>/dev/null)" '^([4-9]|[1-9][0-9])$' "bundle: a series of the service's RSS over the bundle's window"
+t_like "$(awk -F, -v p="$GPID" '$1 == p {if (!f) f = $3; l = $3} END {print (l > f + 4194304) ? "grew" : "flat " f " " l}' "$RCSV" 2>/dev/null)" '^grew$' \
+        "bundle: the series shows the growth"
+# watch: the slope over the session
+timeout -k 5 60 "$EVODIAG" watch --only snn --interval 250ms --duration 3s --json >"$T_TMP/rw.jsonl" 2>"$T_TMP/rw.err"
+t_like "$(jq -r 'select(.type == "sample") | .values[]? | select(.key == "snn.rss_bytes") | .value' "$T_TMP/rw.jsonl" | wc -l)" '^ *([5-9]|[1-9][0-9])$' \
+        "watch: snn.rss_bytes in the samples"
+t_like "$(jq -r 'select(.type == "event" and .id == "snn.rss") | .severity + " " + .summary' "$T_TMP/rw.jsonl" | tail -1)" \
+        "^warn pid $GPID RSS \+[0-9.]+ [MG]iB/min over [0-9]+ s: growing steadily, leak suspect$" "watch: steady growth over the session is a warn event"
+kill "$GPID" 2>/dev/null; wait "$GPID" 2>/dev/null
+start_grower 0
+conf "url = http://127.0.0.1:$PORT" "service_user = $ME" "rss_window = 2s"
+t_run check --only snn --json
+t_is "$(field snn.rss severity)" ok "rss: a service whose RSS stays flat: ok"
+t_like "$(field snn.rss summary)" "^pid $GPID RSS .* in [0-9.]+ s \([+-][0-9.]+ ([KM]i)?B/min\)$" "rss: flat, no leak suspected"
+kill "$GPID" 2>/dev/null; wait "$GPID" 2>/dev/null
 
 # ---- over budget: p95 50 µs, error rate 5 %, CUDA memory 95 %, bad metric lines ----
 start_fake overbudget
@@ -288,6 +343,19 @@ chmod +x "$T_TMP/smi/nvidia-smi"
 conf "url = http://127.0.0.1:$PORT" "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = $T_TMP/smi/nvidia-smi"
 FAKE_SMI_DIR="$FIXTURES/gpu" t_run check --only snn --json
 t_is "$(field snn.device severity)" ok "device = cuda, a GPU answers (recorded nvidia-smi): ok"
+t_is "$(field snn.memory_fit summary "granule_size gpu"):$(field snn.memory_fit severity "granule_size gpu")" \
+        "granule_size 4000000 x 4 bytes x 800 connections = 11.9 GiB, below the GPU's memory 79.6 GiB:ok" "memory fit: the formula against the GPU's memory too"
+t_like "$(field snn.memory_fit actual "granule_size gpu")" "^GPU 0: NVIDIA H100 80GB HBM3" "memory fit: the GPU named"
+rm -f "$T_TMP/smi.pids"
+conf "url = http://127.0.0.1:$PORT" "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = $T_TMP/smi/nvidia-smi" "connections_per_neuron = 8000"
+FAKE_SMI_DIR="$FIXTURES/gpu" FAKE_SMI_PIDFILE="$T_TMP/smi.pids" t_run check --only snn --json
+t_like "$(field snn.memory_fit summary "granule_size gpu"):$(field snn.memory_fit severity "granule_size gpu")" \
+        "^granule_size 4000000 x 4 bytes x 8000 connections = 119(\.[0-9])? GiB, at or above the GPU's memory 79\.6 GiB:warn$" "memory fit: too big for the GPU: warn"
+t_is "$(wc -l <"$T_TMP/smi.pids")" 3 "the GPU is probed once a run (nvidia-smi --query-gpu, --query-compute-apps, -q), not again for the memory"
+conf "url = http://127.0.0.1:$PORT" "config = $SNNFX/deployment.toml" "nvml_path = none" "nvidia_smi = none"
+t_run check --only snn --json
+t_like "$(field snn.memory_fit summary "granule_size gpu"):$(field snn.memory_fit severity "granule_size gpu")" \
+        "^granule_size needs 11\.9 GiB; not compared with the GPU's memory: .*:skipped$" "memory fit: no GPU: the comparison was not possible, said"
 
 # ---- watch: health and p95 at [snn] watch_interval; the service going away is an event ----
 stop_fake; start_fake healthy "watch_interval = 400ms" "timeout_ms = 500"

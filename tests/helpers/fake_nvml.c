@@ -9,37 +9,21 @@
  *   FAKE_NVML_PERSISTENCE, FAKE_NVML_PIDS ("pid:MiB,pid:MiB": the compute processes)
  *   FAKE_NVML_HANG_AFTER  hang in the Nth nvmlDeviceGetCount_v2 call (watch: the
  *                      driver wedges after a few good samples)
- * Only the NVML functions evodiag uses exist, with NVML's documented signatures. */
+ * Only the NVML functions evodiag uses exist, declared by lib/nvml_api.h (compile with
+ * -I the source tree). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef int nvmlReturn_t;
-typedef struct nvmlDevice_st *nvmlDevice_t;
-typedef struct {
-        char busIdLegacy[16];
-        unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
-        char busId[32];
-} nvmlPciInfo_t;
-typedef struct {
-        unsigned int gpu, memory;
-} nvmlUtilization_t;
-typedef struct {
-        unsigned long long total, free, used;
-} nvmlMemory_t;
-typedef struct {
-        unsigned int pid;
-        unsigned long long usedGpuMemory;
-        unsigned int gpuInstanceId, computeInstanceId;
-} nvmlProcessInfo_t;
+#include "lib/nvml_api.h" /* the prototypes evodiag calls: each function below is checked against them */
 
-#define OK 0
-#define NOT_SUPPORTED 3
-#define INSUFFICIENT_SIZE 7
-#define GPU_IS_LOST 15
-#define MISMATCH 18
+#define OK NVML_SUCCESS
+#define NOT_SUPPORTED NVML_ERROR_NOT_SUPPORTED
+#define INSUFFICIENT_SIZE NVML_ERROR_INSUFFICIENT_SIZE
+#define GPU_IS_LOST NVML_ERROR_GPU_IS_LOST
+#define MISMATCH NVML_ERROR_LIB_RM_VERSION_MISMATCH
 #define MIB (1024ULL * 1024ULL)
 
 static struct nvmlDevice_st {

@@ -207,6 +207,52 @@ static void test_log_scan(void **state)
         assert_true(isnan(sc.max_processing_ns));
 }
 
+/* The RSS trend: least-squares slope per minute, steady or not, and the verdict. */
+static void test_rss_trend(void **state)
+{
+        (void)state;
+        struct snn_rss_series s = {.pid = 42};
+        struct snn_rss_trend t;
+        assert_int_equal(snn_rss_trend(&s, &t), -EINVAL);
+        snn_rss_add(&s, 1000, 100u << 20);
+        assert_int_equal(snn_rss_trend(&s, &t), -EINVAL); /* one reading tells nothing */
+        /* 1 MiB every 250 ms: 240 MiB a minute, rising at every step */
+        for (int i = 1; i <= 8; i++)
+                snn_rss_add(&s, 1000 + 250 * (uint64_t)i, (100u << 20) + ((uint64_t)i << 20));
+        assert_int_equal(snn_rss_trend(&s, &t), 0);
+        assert_true(fabs(t.per_min - 240.0 * (1 << 20)) < 1.0);
+        assert_int_equal(t.growth, 8 << 20);
+        assert_int_equal(t.span_ms, 2000);
+        assert_int_equal(t.steps, 8);
+        assert_int_equal(t.rises, 8);
+        assert_int_equal(snn_rss_verdict(&t, 10u << 20, 100u << 20), SEV_CRIT);
+        assert_int_equal(snn_rss_verdict(&t, 10u << 20, 0), SEV_WARN);       /* crit 0: never crit */
+        assert_int_equal(snn_rss_verdict(&t, 300u << 20, 400u << 20), SEV_OK); /* below warn */
+        /* one allocation of 8 MiB, flat before and after: as fast, but not steady */
+        struct snn_rss_series one = {.pid = 43};
+        for (int i = 0; i <= 8; i++)
+                snn_rss_add(&one, 1000 + 250 * (uint64_t)i, (100u << 20) + (i >= 4 ? 8u << 20 : 0));
+        assert_int_equal(snn_rss_trend(&one, &t), 0);
+        assert_int_equal(t.rises, 1);
+        assert_int_equal(snn_rss_verdict(&t, 10u << 20, 100u << 20), SEV_INFO);
+        /* shrinking: ok */
+        struct snn_rss_series down = {.pid = 44};
+        for (int i = 0; i <= 8; i++)
+                snn_rss_add(&down, 1000 + 250 * (uint64_t)i, (200u << 20) - ((uint64_t)i << 20));
+        assert_int_equal(snn_rss_trend(&down, &t), 0);
+        assert_true(t.per_min < 0);
+        assert_int_equal(snn_rss_verdict(&t, 10u << 20, 100u << 20), SEV_OK);
+        /* a long watch: bounded, spanning the whole session (the first reading kept) */
+        struct snn_rss_series w = {.pid = 45};
+        for (uint64_t i = 0; i < 1000; i++)
+                snn_rss_add(&w, i * 1000, 1000 + i);
+        assert_true(w.n <= SNN_RSS_MAX);
+        assert_int_equal(w.t_ms[0], 0);
+        assert_int_equal(w.t_ms[w.n - 1], 999000);
+        assert_int_equal(snn_rss_trend(&w, &t), 0);
+        assert_true(fabs(t.per_min - 60.0) < 0.01);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +260,7 @@ int main(void)
                 cmocka_unit_test(test_health_bounds),     cmocka_unit_test(test_health_bad),
                 cmocka_unit_test(test_info),              cmocka_unit_test(test_latency),
                 cmocka_unit_test(test_cuda_memory),       cmocka_unit_test(test_log_scan),
+                cmocka_unit_test(test_rss_trend),
         };
         return cmocka_run_group_tests_name("snn", tests, NULL, NULL);
 }
