@@ -47,7 +47,13 @@ t_like "$(t_sum gpu.memory)" "^GPU 0 0000:0c:00.0: 819.0 MiB of 8.0 GiB GPU memo
 t_is "$(t_sum gpu.temperature)" "GPU 0 0000:0c:00.0: 45 C, slowdown at 97 C" "NVML: temperature against the slowdown threshold"
 t_is "$(t_sev gpu.throttle)" ok "NVML: no throttling"
 t_is "$(t_sev gpu.ecc)" skipped "NVML: a GeForce without ECC is skipped, not ok"
+# Whether a component runs is judged over the whole host, where another test may run a
+# cerebellar-norse: this one asks about a component name only it could use.
+conf "$T_TMP/nvml-nocomp.conf" "nvml_path=$NVML" "nvidia_smi=none" "deadline=2s" "components=evo-gpu-none-$$"
+OUT_KEEP=$OUT
+EVODIAG_CONFIG="$T_TMP/nvml-nocomp.conf" t_run check --only gpu --json
 t_like "$(t_sum gpu.persistence)" "persistence mode off \(no GPU component runs here\)" "NVML: persistence off without components is ok"
+OUT=$OUT_KEEP
 t_is "$(t_subj gpu.memory)" "GPU 0 0000:0c:00.0" "NVML: subject is the GPU"
 
 # memory high, held by a GPU component (a live process named cerebellar-norse)
