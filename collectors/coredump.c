@@ -49,6 +49,9 @@ static const struct check_info checks[] = {
          "every thread's symbolized backtrace (function, module+offset, file:line where DWARF\n"
          "has it), made from the core alone with libdwfl in a sandboxed child, as systemd-coredump\n"
          "and eu-stack --core make it (at most 64 threads x 64 frames, 1 MiB of text per core).\n"
+         "No crash found is info, not ok, where a crash would not have shown: core_pattern relative\n"
+         "(cores in each process's cwd; only running components' cwds are searched), piped to another\n"
+         "helper, or empty, without [coredump] core_dirs.\n"
          "Crit. Fix: read the backtrace (evodiag bundle; coredumpctl info NAME; coredumpctl gdb NAME\n"
          "then bt), report it to the component's maintainers with the bundle."},
         {"coredump.crash", "No other process crashed",
@@ -63,7 +66,9 @@ static const struct check_info checks[] = {
          "systemd-coredump while its socket (/run/systemd/coredump) is absent; a component\n"
          "process whose soft RLIMIT_CORE is 0 (/proc/PID/limits, \"Max core file size\": the\n"
          "kernel writes no file, and systemd-coredump honours the limit and keeps only the\n"
-         "record); a component unit with LimitCORE=0. Warn.\n"
+         "record); a component unit with LimitCORE=0; a relative core_pattern and a component whose\n"
+         "working directory its user cannot write (/, systemd's default). Warn; info when the\n"
+         "pattern is relative and no component runs to show where its core would go.\n"
          "Fix: systemctl edit UNIT -> [Service] LimitCORE=infinity; from a shell ulimit -c 2097152\n"
          "before starting; then reproduce. Afterwards reset it (ulimit -c 0) so cores do not\n"
          "fill the disk (LavinMQ guide)."},
