@@ -14,6 +14,7 @@
 #include "lib/proctable.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <inttypes.h>
 #include <time.h>
 
@@ -132,15 +133,21 @@ static void check_paranoid(struct ctx *c, struct findings *fs, struct perf_caps 
         if (r == 0)
                 r = parse_i64(v, &cp->paranoid);
         cp->paranoid_err = r;
+        const char *priv = perf_privilege(c->is_root);
         struct finding *f;
         if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "perf.paranoid", "cannot read kernel.perf_event_paranoid: %s", rootfs_strerror(r));
-                cp->access = c->is_root ? PERF_ACCESS_FULL : PERF_ACCESS_NONE;
+                cp->access = priv ? PERF_ACCESS_FULL : PERF_ACCESS_NONE;
         } else {
-                cp->access = perf_access_for(cp->paranoid, c->is_root);
+                cp->access = perf_access_for(cp->paranoid, priv != NULL);
                 if (c->is_root)
                         f = fnd_add(fs, SEV_OK, "perf.paranoid", "kernel.perf_event_paranoid = %" PRId64 "; evodiag runs as root, which passes any level",
                                     cp->paranoid);
+                else if (priv)
+                        f = fnd_add(fs, SEV_OK, "perf.paranoid",
+                                    "kernel.perf_event_paranoid = %" PRId64 "; evodiag holds %s, which passes any level (counting another "
+                                    "user's process needs ptrace access to it too)",
+                                    cp->paranoid, priv);
                 else if (cp->access == PERF_ACCESS_FULL)
                         f = fnd_add(fs, SEV_OK, "perf.paranoid", "kernel.perf_event_paranoid = %" PRId64 " lets this user count its own processes",
                                     cp->paranoid);
@@ -151,10 +158,10 @@ static void check_paranoid(struct ctx *c, struct findings *fs, struct perf_caps 
                                     cp->access == PERF_ACCESS_USER_ONLY ? "user space only, kernel events count 0" : "nothing without CAP_PERFMON");
                         fnd_remedy(f, "%s", PERF_PARANOID_REMEDY);
                 }
-                fnd_expected(f, "root, or kernel.perf_event_paranoid <= %d", PERF_PARANOID_NEEDED);
-                fnd_actual(f, "%" PRId64 " as %s", cp->paranoid, c->is_root ? "root" : "a user");
+                fnd_expected(f, "root or CAP_PERFMON, or kernel.perf_event_paranoid <= %d", PERF_PARANOID_NEEDED);
+                fnd_actual(f, "%" PRId64 " as %s", cp->paranoid, c->is_root ? "root" : priv ? priv : "a user without CAP_PERFMON");
         }
-        fnd_evidence(f, "/proc/sys/kernel/perf_event_paranoid");
+        fnd_evidence(f, "/proc/sys/kernel/perf_event_paranoid, capget(2)");
 }
 
 static void check_kptr(struct ctx *c, struct findings *fs)
@@ -166,7 +173,7 @@ static void check_kptr(struct ctx *c, struct findings *fs)
                 return;
         if (r < 0)
                 f = fnd_add(fs, SEV_UNKNOWN, "perf.kptr_restrict", "cannot read kernel.kptr_restrict: %s", rootfs_strerror(r));
-        else if (v >= 2 || (v == 1 && !c->is_root)) {
+        else if (v >= 2 || (v == 1 && !c->is_root && !self_has_cap(CAP_SYSLOG))) {
                 f = fnd_add(fs, SEV_INFO, "perf.kptr_restrict", "kernel.kptr_restrict = %" PRIu64 ": kernel frames of a profile show as addresses%s",
                             v, v >= 2 ? " (hidden even from root)" : " for this user");
                 fnd_remedy(f, "only while profiling: sysctl -w kernel.kptr_restrict=0, afterwards back to %" PRIu64, v);

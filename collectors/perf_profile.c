@@ -55,7 +55,7 @@ static int pre_check(struct ctx *c, struct pre *p, char **why)
         int64_t paranoid = 4;
         if (rootfs_read_value("/proc/sys/kernel/perf_event_paranoid", &v) < 0 || parse_i64(v, &paranoid) < 0)
                 paranoid = 4; /* unknown: only root may go on */
-        if (perf_access_for(paranoid, c->is_root) != PERF_ACCESS_FULL) {
+        if (perf_access_for(paranoid, perf_privilege(c->is_root) != NULL) != PERF_ACCESS_FULL) {
                 *why = xasprintf("kernel.perf_event_paranoid = %" PRId64 " does not let this user profile; %s", paranoid,
                                  PERF_PARANOID_REMEDY);
                 return -EPERM;

@@ -83,6 +83,26 @@ else
         for _ in 1 2 3 4 5 6 7 8; do t_skip "needs root and setpriv to run as nobody"; done
 fi
 
+# A user holding CAP_PERFMON in its effective set passes any paranoid level (the kernel's
+# perfmon_capable()): evodiag run as nobody with the capability (setpriv --ambient-caps), at
+# the host's own level, is not told to run as root, and counts its own user's process.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && nobody --inh-caps +perfmon --ambient-caps +perfmon true 2>/dev/null &&
+        nobody test -x "$EVODIAG" && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 2 ]; then
+        start nobody "$HELPER" spin 5 5 60
+        NB=$CHILD
+        OUT=$(nobody "$EVODIAG" check --only perf --json --pid "$NB" 2>/dev/null)
+        t_is "$(t_sev perf.paranoid)" skipped "nobody without CAP_PERFMON at the host's level (>= 2): skipped (the control)"
+        OUT=$(nobody --inh-caps +perfmon --ambient-caps +perfmon "$EVODIAG" check --only perf --json --pid "$NB" 2>/dev/null)
+        t_is "$(t_sev perf.paranoid)" ok "nobody with CAP_PERFMON: paranoid ok, not skipped"
+        t_like "$(field perf.paranoid summary)" "perf_event_paranoid = [0-9]+; evodiag holds CAP_PERFMON, which passes any level" \
+                "CAP_PERFMON: named as what lets it count"
+        t_unlike "$OUT" "run evodiag as root" "CAP_PERFMON: not told to run as root"
+        t_like "$(field perf.counters actual "pid $NB perf_child")" 'task_clock_ns=[1-9][0-9]*' "CAP_PERFMON: its own user's process counted"
+        stop "$NB"
+else
+        for _ in 1 2 3 4 5; do t_skip "needs root, setpriv with ambient capabilities, and perf_event_paranoid >= 2"; done
+fi
+
 root=$(fx_root noperf)
 t_run check --root "$root" --only perf --json
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "perf") | .findings | length')" 0 \
