@@ -271,18 +271,20 @@ static bool crash_covered(const struct cd_scan *s, bool component, struct strbuf
                 sb_puts(blind, "kernel.core_pattern is empty: the kernel writes no core, so a crash leaves nothing to find");
                 return false;
         case CD_PAT_FILE:
-                if (p->dir)
-                        return pattern_dir;
-                if (component && cwd)
+                if (p->dir && pattern_dir)
                         return true;
-                if (p->relative)
+                if (p->dir)
+                        sb_printf(blind, "kernel.core_pattern '%s' writes into %s, which cannot be listed here", pt, p->dir);
+                else if (component && cwd)
+                        return true;
+                else if (p->relative)
                         sb_printf(blind, "kernel.core_pattern '%s' is relative: cores land in each crashing process's "
                                          "working directory, which %s",
                                   pt, !component ? "is not searched"
                                       : s->cwd_note ? "is searched only for components running now, and theirs could not be"
                                                     : "is searched only for components running now (none runs here)");
                 else
-                        sb_printf(blind, "kernel.core_pattern '%s' writes into a directory named after the crashing process, "
+                        sb_printf(blind, "kernel.core_pattern '%s' writes into a directory that depends on the crashing process, "
                                          "which is not searched", pt);
                 if (component && s->cwd_note)
                         sb_printf(blind, " (%s)", s->cwd_note);
@@ -548,6 +550,17 @@ static void check_lost(struct cd_scan *s, const char *components, struct finding
                              "kernel.core_pattern pipes to systemd-coredump, but its socket /run/systemd/coredump "
                                    "is absent (systemd-coredump.socket not running): cores are lost");
                 warned++;
+        } else if (p->kind == CD_PAT_FILE && p->dir) {
+                struct stat st;
+                int r = rootfs_stat(p->dir, &st, true);
+                if (r == -ENOENT || (r == 0 && !S_ISDIR(st.st_mode))) {
+                        _cleanup_free_ char *m = xasprintf("kernel.core_pattern writes into %s, which %s: a crash writes no core",
+                                                           p->dir, r < 0 ? "does not exist" : "is not a directory");
+                        _cleanup_free_ char *rem = xasprintf("mkdir -p %s (writable by the components' users), or "
+                                                             "apt-get install systemd-coredump", p->dir);
+                        lost_finding(fs, "core_pattern", rem, ev, m);
+                        warned++;
+                }
         }
         size_t procs = 0;
         warned += check_component_limits(s, components, fs, &procs);
@@ -575,8 +588,9 @@ static void check_lost(struct cd_scan *s, const char *components, struct finding
                         f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores go to %s; %s", how, lim);
                 else
                         f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores are written to %s%s%s; %s",
-                                    p->dir ? p->dir : "the crashing process's working directory", p->dir && !streq(p->dir, "/") ? "/" : "",
-                                    p->dir ? p->prefix : "", lim);
+                                    p->dir ? p->dir : p->relative ? "the crashing process's working directory"
+                                                                  : "a directory that depends on the crashing process",
+                                    p->dir && !streq(p->dir, "/") ? "/" : "", p->dir ? p->prefix : "", lim);
                 fnd_evidence(f, "%s, /proc/PID/limits of the components", ev);
         }
 }

@@ -200,6 +200,20 @@ mkdir -p "$rroot/srv/cores"
 printf '[coredump]\ncore_dirs = /srv/cores\n' >"$T_TMP/cdirs.conf"
 EVODIAG_CONFIG="$T_TMP/cdirs.conf" t_run check --root "$rroot" --only coredump --json
 t_is "$(sevs coredump.component_crash),$(sevs coredump.crash)" ok,ok "relative core_pattern with [coredump] core_dirs: ok"
+# An absolute pattern into a directory that is not there: no core is written, nothing to list.
+aroot=$(fx_root cd-absent-dir)
+fx_file "$aroot" proc/sys/kernel/core_pattern "/var/crash/core.%p"
+mkdir -p "$aroot/var/lib/systemd/coredump"
+t_run check --root "$aroot" --only coredump --json
+t_is "$(sevs coredump.cores_lost),$(sevs coredump.crash)" warn,info "core_pattern into an absent directory: cores lost (warn), no crash claimed (info)"
+t_like "$(field coredump.cores_lost summary)" "^kernel.core_pattern writes into /var/crash, which does not exist: a crash writes no core" \
+        "core_pattern into an absent directory: said"
+# A directory per process (%e in the path): not one directory to list.
+fx_file "$aroot" proc/sys/kernel/core_pattern "/cores/%e/core"
+t_run check --root "$aroot" --only coredump --json
+t_like "$(sevs coredump.component_crash):$(field coredump.crash summary)" "^info:.*'/cores/%e/core' writes into a directory that depends on the crashing process, which is not searched" \
+        "core_pattern with a per-process directory: info, the blind spot named"
+t_like "$(field coredump.cores_lost summary)" "^cores are written to a directory that depends on the crashing process" "per-process directory: not called the working directory"
 # A component whose working directory is / and whose user is not root: its cores are lost.
 printf 'root:x:0:0:root:/root:/bin/sh\nlavinmq:x:999:999::/var/lib/lavinmq:/usr/sbin/nologin\n' >"$rroot/etc/passwd"
 fx_proc "$rroot" 310 lavinmq uid=999
