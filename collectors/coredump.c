@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -48,6 +49,9 @@ static const struct check_info checks[] = {
          "every thread's symbolized backtrace (function, module+offset, file:line where DWARF\n"
          "has it), made from the core alone with libdwfl in a sandboxed child, as systemd-coredump\n"
          "and eu-stack --core make it (at most 64 threads x 64 frames, 1 MiB of text per core).\n"
+         "No crash found is info, not ok, where a crash would not have shown: core_pattern relative\n"
+         "(cores in each process's cwd; only running components' cwds are searched), piped to another\n"
+         "helper, or empty, without [coredump] core_dirs.\n"
          "Crit. Fix: read the backtrace (evodiag bundle; coredumpctl info NAME; coredumpctl gdb NAME\n"
          "then bt), report it to the component's maintainers with the bundle."},
         {"coredump.crash", "No other process crashed",
@@ -62,7 +66,9 @@ static const struct check_info checks[] = {
          "systemd-coredump while its socket (/run/systemd/coredump) is absent; a component\n"
          "process whose soft RLIMIT_CORE is 0 (/proc/PID/limits, \"Max core file size\": the\n"
          "kernel writes no file, and systemd-coredump honours the limit and keeps only the\n"
-         "record); a component unit with LimitCORE=0. Warn.\n"
+         "record); a component unit with LimitCORE=0; a relative core_pattern and a component whose\n"
+         "working directory its user cannot write (/, systemd's default). Warn; info when the\n"
+         "pattern is relative and no component runs to show where its core would go.\n"
          "Fix: systemctl edit UNIT -> [Service] LimitCORE=infinity; from a shell ulimit -c 2097152\n"
          "before starting; then reproduce. Afterwards reset it (ulimit -c 0) so cores do not\n"
          "fill the disk (LavinMQ guide)."},
@@ -222,6 +228,86 @@ static void crash_finding(struct findings *fs, const struct cd_crash *c)
         sb_free(&top);
 }
 
+#define BLIND_REMEDY                                                                                              \
+        "apt-get install systemd-coredump (crashes become journal records, cores go to /var/lib/systemd/coredump), "  \
+        "or an absolute pattern: mkdir -p /var/crash && sysctl -w kernel.core_pattern=/var/crash/core.%e.%p "       \
+        "(persist it in /etc/sysctl.d/), or name the directories cores go to in [coredump] core_dirs"
+
+/* Would a crash in the window have left something evodiag read? Where core_pattern sends
+ * cores decides which source records one: systemd-coredump's journal records and its
+ * directory, the pattern's absolute directory, [coredump] core_dirs; for components also
+ * the working directories of the running ones (a relative pattern). When not, *blind
+ * says where a crash would have gone unseen. */
+static bool crash_covered(const struct cd_scan *s, bool component, struct strbuf *blind)
+{
+        bool cwd = false, configured = false, pattern_dir = false, systemd_dir = false;
+        for (size_t i = 0; i < s->ndirs; i++) {
+                const struct cd_dir *d = &s->dirs[i];
+                if (!d->exists)
+                        continue;
+                cwd |= d->from == CD_DIR_CWD;
+                configured |= d->from == CD_DIR_CONFIGURED;
+                pattern_dir |= d->from == CD_DIR_PATTERN;
+                systemd_dir |= d->from == CD_DIR_SYSTEMD;
+        }
+        if (configured)
+                return true; /* the operator named where cores go */
+        const struct cd_pattern *p = &s->pattern;
+        const char *pt = s->pattern_text ? s->pattern_text : "";
+        if (s->pattern_err)
+                return s->journal_read || systemd_dir || cwd; /* where cores go is not known: what was read */
+        switch (p->kind) {
+        case CD_PAT_SYSTEMD:
+                if (s->journal_read || systemd_dir)
+                        return true;
+                sb_printf(blind, "kernel.core_pattern pipes to systemd-coredump, but neither its journal records nor %s "
+                                 "can be read: a crash would go unseen", CD_SYSTEMD_DIR);
+                return false;
+        case CD_PAT_PIPE:
+                sb_printf(blind, "kernel.core_pattern pipes cores to %s, whose records evodiag does not read: a crash there "
+                                 "would go unseen", p->helper);
+                return false;
+        case CD_PAT_EMPTY:
+                sb_puts(blind, "kernel.core_pattern is empty: the kernel writes no core, so a crash leaves nothing to find");
+                return false;
+        case CD_PAT_FILE:
+                if (p->dir && pattern_dir)
+                        return true;
+                if (p->dir)
+                        sb_printf(blind, "kernel.core_pattern '%s' writes into %s, which cannot be listed here", pt, p->dir);
+                else if (component && cwd)
+                        return true;
+                else if (p->relative)
+                        sb_printf(blind, "kernel.core_pattern '%s' is relative: cores land in each crashing process's "
+                                         "working directory, which %s",
+                                  pt, !component ? "is not searched"
+                                      : s->cwd_note ? "is searched only for components running now, and theirs could not be"
+                                                    : "is searched only for components running now (none runs here)");
+                else
+                        sb_printf(blind, "kernel.core_pattern '%s' writes into a directory that depends on the crashing process, "
+                                         "which is not searched", pt);
+                if (component && s->cwd_note)
+                        sb_printf(blind, " (%s)", s->cwd_note);
+                return false;
+        }
+        return false;
+}
+
+static void no_crash_finding(struct findings *fs, const char *id, const char *what, bool covered, const char *blind,
+                             const char *since, const char *src)
+{
+        struct finding *f;
+        if (covered) {
+                f = fnd_add(fs, SEV_OK, id, "%s since %s", what, since);
+        } else {
+                f = fnd_add(fs, SEV_INFO, id, "no crash found, but not every crash would show: %s", blind ? blind : "?");
+                fnd_expected(f, "a source that records every crash (systemd-coredump, or an absolute core_pattern) read");
+                fnd_actual(f, "read: %s", src);
+                fnd_remedy(f, "%s", BLIND_REMEDY);
+        }
+        fnd_evidence(f, "%s, /proc/sys/kernel/core_pattern", src);
+}
+
 static void check_crashes(struct cd_scan *s, struct findings *fs)
 {
         size_t comp = 0, other = 0, odd = 0;
@@ -250,7 +336,8 @@ static void check_crashes(struct cd_scan *s, struct findings *fs)
         else
                 sb_printf(&src, "no journal records (%s)", s->journal_why ? s->journal_why : "?");
         for (size_t i = 0; i < s->ndirs; i++)
-                sb_printf(&src, ", %s%s", s->dirs[i].path,
+                sb_printf(&src, ", %s%s%s%s%s", s->dirs[i].path, s->dirs[i].cwd_of ? " (working directory of " : "",
+                          s->dirs[i].cwd_of ? s->dirs[i].cwd_of : "", s->dirs[i].cwd_of ? ")" : "",
                           s->dirs[i].exists ? "" : s->dirs[i].error ? " (unreadable)" : " (absent)");
         char wb[32];
         /* Nothing to look at (no journal, no core directory readable): not "no crash". */
@@ -259,25 +346,24 @@ static void check_crashes(struct cd_scan *s, struct findings *fs)
                 seen |= s->dirs[i].exists;
                 dir_error |= s->dirs[i].error != NULL;
         }
+        struct strbuf blind[2] = {{0}, {0}};
+        bool covered[2] = {crash_covered(s, true, &blind[0]), crash_covered(s, false, &blind[1])};
         if (!seen && !comp && !other && !odd) {
                 static const char *const ids[] = {"coredump.component_crash", "coredump.crash"};
                 for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
                         struct finding *f = fnd_add(fs, dir_error ? SEV_UNKNOWN : SEV_SKIPPED, ids[i],
-                                                    "no crash record or core can be seen here: %s", src.s);
+                                                    "no crash record or core can be seen here: %s%s%s", src.s,
+                                                    blind[i].len ? "; " : "", blind[i].len ? blind[i].s : "");
+                        fnd_remedy(f, "%s", BLIND_REMEDY);
                         fnd_evidence(f, "%s", src.s);
                 }
-                sb_free(&src);
-                return;
+                goto out;
         }
-        if (!comp) {
-                struct finding *f = fnd_add(fs, SEV_OK, "coredump.component_crash", "no component crashed since %s",
-                                            when(s->since_us, wb));
-                fnd_evidence(f, "%s", src.s);
-        }
-        if (!other && !odd) {
-                struct finding *f = fnd_add(fs, SEV_OK, "coredump.crash", "no other crash since %s", when(s->since_us, wb));
-                fnd_evidence(f, "%s", src.s);
-        }
+        if (!comp)
+                no_crash_finding(fs, "coredump.component_crash", "no component crashed", covered[0], blind[0].s,
+                                 when(s->since_us, wb), src.s);
+        if (!other && !odd)
+                no_crash_finding(fs, "coredump.crash", "no other crash", covered[1], blind[1].s, when(s->since_us, wb), src.s);
         if (s->untrusted) {
                 struct strbuf u = {0};
                 for (size_t i = 0; i < s->nuntrusted_uids; i++)
@@ -289,6 +375,9 @@ static void check_crashes(struct cd_scan *s, struct findings *fs)
                 fnd_evidence(f, "journal, MESSAGE_ID=%s, _UID", CD_MESSAGE_ID);
                 sb_free(&u);
         }
+out:
+        sb_free(&blind[0]);
+        sb_free(&blind[1]);
         sb_free(&src);
 }
 
@@ -351,6 +440,38 @@ static void lost_finding(struct findings *fs, const char *subject, const char *r
         fnd_evidence(f, "%s", evidence);
 }
 
+#define RELATIVE_REMEDY                                                                                           \
+        "mkdir -p /var/crash && sysctl -w kernel.core_pattern=/var/crash/core.%e.%p (persist it in /etc/sysctl.d/), "  \
+        "or apt-get install systemd-coredump; or give the unit a WorkingDirectory= its user can write"
+
+/* A relative core_pattern: the kernel writes the core into the crashing process's
+ * working directory as the process's fsuid, so a service user whose cwd is / (systemd's
+ * default) or another directory it cannot write loses every core. Warns only where it
+ * is certain: not root, not the owner with write permission, not group- or
+ * world-writable. */
+static size_t check_cwd_writable(const struct cd_scan *s, const char *w, int pid, const struct trust_proc *tp,
+                                 struct findings *fs)
+{
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
+        _cleanup_free_ char *cwd = NULL;
+        struct stat st;
+        if (!tp->uids_known || tp->uid[3] == 0 || rootfs_readlink(link, &cwd) < 0 || cwd[0] != '/' ||
+            rootfs_stat(cwd, &st, true) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        bool can = (st.st_uid == tp->uid[3] && (st.st_mode & S_IWUSR)) || (st.st_mode & (S_IWGRP | S_IWOTH));
+        if (can)
+                return 0;
+        _cleanup_free_ char *subj = xasprintf("%s pid %d", w, pid);
+        _cleanup_free_ char *msg = xasprintf("%s pid %d runs in %s, which its uid %u cannot write (owner uid %u, mode %04o): "
+                                             "with kernel.core_pattern '%s' (relative) its crash writes no core",
+                                             w, pid, cwd, tp->uid[3], (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+                                             s->pattern_text ? s->pattern_text : "");
+        _cleanup_free_ char *ev = xasprintf("/proc/sys/kernel/core_pattern, %s -> %s, /proc/%d/status", link, cwd, pid);
+        lost_finding(fs, subj, RELATIVE_REMEDY, ev, msg);
+        return 1;
+}
+
 static size_t check_component_limits(struct cd_scan *s, const char *components, struct findings *fs, size_t *nseen)
 {
         size_t warned = 0, seen = 0;
@@ -370,6 +491,8 @@ static size_t check_component_limits(struct cd_scan *s, const char *components, 
                         if (!trust_process(&tr, p->pid, &tp))
                                 continue; /* an impostor's limits say nothing about the component */
                         seen++;
+                        if (s->pattern.kind == CD_PAT_FILE && s->pattern.relative)
+                                warned += check_cwd_writable(s, w, p->pid, &tp, fs);
                         char path[64];
                         snprintf(path, sizeof(path), "/proc/%d/limits", p->pid);
                         _cleanup_free_ char *text = NULL;
@@ -427,9 +550,32 @@ static void check_lost(struct cd_scan *s, const char *components, struct finding
                              "kernel.core_pattern pipes to systemd-coredump, but its socket /run/systemd/coredump "
                                    "is absent (systemd-coredump.socket not running): cores are lost");
                 warned++;
+        } else if (p->kind == CD_PAT_FILE && p->dir) {
+                struct stat st;
+                int r = rootfs_stat(p->dir, &st, true);
+                if (r == -ENOENT || (r == 0 && !S_ISDIR(st.st_mode))) {
+                        _cleanup_free_ char *m = xasprintf("kernel.core_pattern writes into %s, which %s: a crash writes no core",
+                                                           p->dir, r < 0 ? "does not exist" : "is not a directory");
+                        _cleanup_free_ char *rem = xasprintf("mkdir -p %s (writable by the components' users), or "
+                                                             "apt-get install systemd-coredump", p->dir);
+                        lost_finding(fs, "core_pattern", rem, ev, m);
+                        warned++;
+                }
         }
         size_t procs = 0;
         warned += check_component_limits(s, components, fs, &procs);
+        if (!warned && p->kind == CD_PAT_FILE && p->relative && !procs) {
+                _cleanup_free_ char *m = xasprintf(
+                        "kernel.core_pattern '%s' is relative: a crash writes its core into the crashing process's working "
+                        "directory, and no component runs now to show that it can write there (systemd starts services in /, "
+                        "which a service user cannot write: such a crash leaves no core)", s->pattern_text ? s->pattern_text : "");
+                struct finding *f = fnd_add(fs, SEV_INFO, "coredump.cores_lost", "%s", m);
+                fnd_subject(f, "core_pattern");
+                fnd_expected(f, "an absolute core_pattern or systemd-coredump: a core is written whatever the working directory");
+                fnd_remedy(f, "%s", RELATIVE_REMEDY);
+                fnd_evidence(f, "%s, /proc/PID/cwd of the components", ev);
+                return;
+        }
         if (!warned) {
                 char lim[96];
                 if (procs)
@@ -442,8 +588,9 @@ static void check_lost(struct cd_scan *s, const char *components, struct finding
                         f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores go to %s; %s", how, lim);
                 else
                         f = fnd_add(fs, SEV_OK, "coredump.cores_lost", "cores are written to %s%s%s; %s",
-                                    p->dir ? p->dir : "the crashing process's working directory", p->dir && !streq(p->dir, "/") ? "/" : "",
-                                    p->dir ? p->prefix : "", lim);
+                                    p->dir ? p->dir : p->relative ? "the crashing process's working directory"
+                                                                  : "a directory that depends on the crashing process",
+                                    p->dir && !streq(p->dir, "/") ? "/" : "", p->dir ? p->prefix : "", lim);
                 fnd_evidence(f, "%s, /proc/PID/limits of the components", ev);
         }
 }

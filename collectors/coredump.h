@@ -134,6 +134,7 @@ struct cd_pattern {
                          without % in it; NULL for the crashing process's cwd */
         char *prefix; /* CD_PAT_FILE: the file name up to its first %, "core" for "core.%p" */
         char *helper; /* CD_PAT_PIPE/SYSTEMD: the helper's path */
+        bool relative; /* CD_PAT_FILE: relative to the crashing process's working directory */
 };
 /* /proc/sys/kernel/core_pattern. 0 or -EINVAL. */
 int cd_parse_core_pattern(const char *text, struct cd_pattern *p);

@@ -551,6 +551,7 @@ int cd_parse_core_pattern(const char *text, struct cd_pattern *p)
                 return 0;
         }
         p->kind = CD_PAT_FILE;
+        p->relative = *s != '/';
         char *slash = strrchr(s, '/');
         const char *file = slash ? slash + 1 : s;
         p->prefix = xstrndup(file, strcspn(file, "%"));

@@ -24,8 +24,11 @@ struct cd_crash {
         bool bt_done;      /* cd_symbolize ran (bt holds frames or bt.error) */
 };
 
+enum cd_dir_from { CD_DIR_SYSTEMD, CD_DIR_PATTERN, CD_DIR_CONFIGURED, CD_DIR_CWD };
 struct cd_dir {
         char *path;
+        enum cd_dir_from from;
+        char *cwd_of;  /* CD_DIR_CWD: "lavinmq pid 300", whose working directory it is */
         bool systemd, exists, cut;
         int err;
         char *error;
@@ -63,11 +66,16 @@ struct cd_scan {
         struct cd_dir *dirs;
         size_t ndirs;
         struct cd_pattern pattern;
+        char *pattern_text; /* kernel.core_pattern as read, for messages */
         int pattern_err;
+        char *cwd_note;     /* a relative pattern: why a component's working directory was not searched */
 };
 
 void cd_scan(struct cd_scan *s, const struct cd_scan_opts *o);
-/* Only the core files (and core_pattern): what watch lists every interval. */
+/* Only the core files (and core_pattern): what watch lists every interval (cd_scan also
+ * lists, for a relative core_pattern, the working directories of the running components
+ * lib/trust vouches for, at most CD_CWD_DIRS_MAX of them). */
+#define CD_CWD_DIRS_MAX 8
 void cd_scan_dirs(struct cd_scan *s, const struct cd_scan_opts *o);
 /* Sets c->component (or c->impostor) from its names and uid. */
 void cd_classify(struct cd_crash *c, const char *components);

@@ -7,6 +7,7 @@
 #include "collectors/collector.h"
 #include "collectors/coredump_private.h"
 #include "lib/journal.h"
+#include "lib/proctable.h"
 #include "lib/trust.h"
 #include "lib/users.h"
 
@@ -34,8 +35,10 @@ void cd_scan_free(struct cd_scan *s)
         free(s->v);
         free(s->journal_why);
         free(s->untrusted_uids);
+        free(s->pattern_text);
+        free(s->cwd_note);
         for (size_t i = 0; i < s->ndirs; i++)
-                free(s->dirs[i].path), free(s->dirs[i].error);
+                free(s->dirs[i].path), free(s->dirs[i].error), free(s->dirs[i].cwd_of);
         free(s->dirs);
         cd_pattern_free(&s->pattern);
         *s = (struct cd_scan){0};
@@ -158,33 +161,45 @@ static bool dir_seen(const struct cd_scan *s, const char *path)
 }
 
 /* Which names in a directory are cores: systemd's "core.*", the pattern's prefix, or
- * for configured directories anything starting with "core". */
-static bool is_core_name(const char *name, const char *prefix)
+ * for configured directories anything starting with "core". In a component's working
+ * directory (a relative pattern), where its own files are, only what the kernel names:
+ * the prefix alone, or followed by the pid (core_uses_pid: "core.1234"). */
+static bool is_core_name(const char *name, const char *prefix, enum cd_dir_from from)
 {
+        if (from == CD_DIR_CWD) {
+                const char *p = prefix && *prefix ? prefix : "core";
+                if (!startswith(name, p))
+                        return false;
+                const char *r = name + strlen(p);
+                if (*r == '.' && p[strlen(p) - 1] != '.')
+                        r++;
+                return *r ? r[strspn(r, "0123456789")] == 0 : r == name + strlen(p);
+        }
         if (prefix && *prefix)
                 return startswith(name, prefix);
         return startswith(name, "core");
 }
 
-static void scan_dir(struct cd_scan *s, const char *dir, const char *prefix, bool systemd)
+static struct cd_dir *scan_dir(struct cd_scan *s, const char *dir, const char *prefix, enum cd_dir_from from)
 {
         if (dir_seen(s, dir) || s->ndirs >= 16)
-                return;
+                return NULL;
+        bool systemd = from == CD_DIR_SYSTEMD;
         s->dirs = xrealloc(s->dirs, (s->ndirs + 1) * sizeof(*s->dirs));
         struct cd_dir *d = &s->dirs[s->ndirs++];
-        *d = (struct cd_dir){.path = xstrdup(dir), .systemd = systemd};
+        *d = (struct cd_dir){.path = xstrdup(dir), .systemd = systemd, .from = from};
         struct rootfs_dir *rd = rootfs_opendir(dir);
         if (!rd) {
                 d->err = -errno;
                 if (d->err != -ENOENT)
                         d->error = xasprintf("cannot list %s: %s", dir, rootfs_strerror(d->err));
-                return;
+                return d;
         }
         d->exists = true;
         struct dirent *de;
         size_t nfiles = 0;
         while ((de = rootfs_readdir(rd)) && nfiles < DIR_FILES_MAX) {
-                if (!is_core_name(de->d_name, prefix))
+                if (!is_core_name(de->d_name, prefix, from))
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s%s%s", dir, streq(dir, "/") ? "" : "/", de->d_name);
                 struct stat st;
@@ -216,6 +231,7 @@ static void scan_dir(struct cd_scan *s, const char *dir, const char *prefix, boo
         if (de)
                 d->cut = true;
         rootfs_closedir(rd);
+        return d;
 }
 
 /* Records whose file is named but absent (removed, or never stored). */
@@ -307,20 +323,77 @@ void cd_symbolize(struct cd_crash *c, const struct cd_scan_opts *o, uint64_t tim
 
 void cd_scan_dirs(struct cd_scan *s, const struct cd_scan_opts *o)
 {
-        scan_dir(s, CD_SYSTEMD_DIR, "core.", true);
+        scan_dir(s, CD_SYSTEMD_DIR, "core.", CD_DIR_SYSTEMD);
         _cleanup_free_ char *pat = NULL;
         s->pattern_err = rootfs_read_value("/proc/sys/kernel/core_pattern", &pat);
         if (s->pattern_err == 0 && cd_parse_core_pattern(pat, &s->pattern) < 0)
                 s->pattern_err = -EINVAL;
+        if (s->pattern_err == 0 && !s->pattern_text)
+                s->pattern_text = xstrdup(strstrip(pat));
         if (s->pattern_err == 0 && s->pattern.kind == CD_PAT_FILE && s->pattern.dir)
-                scan_dir(s, s->pattern.dir, s->pattern.prefix, false);
+                scan_dir(s, s->pattern.dir, s->pattern.prefix, CD_DIR_PATTERN);
         if (o->core_dirs && *o->core_dirs) {
                 _cleanup_free_ char *list = xstrdup(o->core_dirs);
                 char *save = NULL;
                 for (char *w = strtok_r(list, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
                         if (*w == '/')
-                                scan_dir(s, w, NULL, false);
+                                scan_dir(s, w, NULL, CD_DIR_CONFIGURED);
         }
+}
+
+/* A relative core_pattern: cores land in the crashing process's working directory. For
+ * the components running now (vouched for by lib/trust), that directory is where their
+ * next core goes, and where a restarted one's last core is: list it, after the path
+ * rule (a directory taken from a process), at most CD_CWD_DIRS_MAX of them. */
+static void scan_component_cwds(struct cd_scan *s, const char *components)
+{
+        struct proctable t;
+        if (proctable_load(&t) < 0) {
+                s->cwd_note = xstrdup("the process table cannot be read");
+                return;
+        }
+        size_t ndirs = 0, nprocs = 0;
+        struct strbuf note = {0};
+        _cleanup_free_ char *list = xstrdup(components);
+        char *save = NULL;
+        for (char *w = strtok_r(list, ", ", &save); w && ndirs < CD_CWD_DIRS_MAX; w = strtok_r(NULL, ", ", &save)) {
+                struct trust tr;
+                trust_init(&tr, w, w);
+                for (size_t i = 0; i < t.n && ndirs < CD_CWD_DIRS_MAX && nprocs < 256; i++) {
+                        const struct proc *p = &t.v[i];
+                        struct trust_proc tp;
+                        if (p->kthread || p->state == 'Z' || !component_named(p, w) || !trust_process(&tr, p->pid, &tp))
+                                continue;
+                        nprocs++;
+                        _cleanup_free_ char *why = NULL;
+                        _cleanup_free_ char *cwd = trust_resolve_relative(p->pid, ".", &why);
+                        if (cwd) {
+                                size_t l = strlen(cwd); /* "/x/." -> "/x" */
+                                cwd[l > 2 ? l - 2 : 1] = 0;
+                        }
+                        if (cwd && trust_check_dir(&tr, cwd, &why) < 0) {
+                                free(cwd);
+                                cwd = NULL;
+                        }
+                        if (!cwd) {
+                                sb_printf(&note, "%s%s", note.len ? "; " : "", why ? why : "?");
+                                continue;
+                        }
+                        if (dir_seen(s, cwd))
+                                continue;
+                        struct cd_dir *d = scan_dir(s, cwd, s->pattern.prefix, CD_DIR_CWD);
+                        if (d) {
+                                d->cwd_of = xasprintf("%s pid %d", w, p->pid);
+                                ndirs++;
+                        }
+                }
+                trust_free(&tr);
+        }
+        proctable_free(&t);
+        if (note.len)
+                s->cwd_note = note.s;
+        else
+                sb_free(&note);
 }
 
 void cd_scan(struct cd_scan *s, const struct cd_scan_opts *o)
@@ -328,6 +401,8 @@ void cd_scan(struct cd_scan *s, const struct cd_scan_opts *o)
         *s = (struct cd_scan){.since_us = o->since_us};
         read_journal(s, o);
         cd_scan_dirs(s, o);
+        if (s->pattern_err == 0 && s->pattern.kind == CD_PAT_FILE && s->pattern.relative)
+                scan_component_cwds(s, o->components);
         note_missing_cores(s);
         if (s->n > 1)
                 qsort(s->v, s->n, sizeof(*s->v), newest_first);

@@ -10,10 +10,14 @@
 #include "collectors/collector.h"
 #include "collectors/perf.h"
 #include "collectors/sink.h"
+#include "lib/conffile.h"
 #include "lib/procscan.h"
+#include "lib/progress.h"
 #include "lib/proctable.h"
+#include "lib/trust.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <inttypes.h>
 #include <time.h>
 
@@ -70,7 +74,11 @@ static const struct check_info checks[] = {
          "A thread of a component that used at least [perf] busy_pct % (default 95) of a CPU for\n"
          "the whole counting window. A polling RT loop does that by design; a broker or a mediator\n"
          "that does it while clients see no progress is spinning (the LavinMQ guide's hang advice:\n"
-         "take a profile before restarting it).\n"
+         "take a profile before restarting it). Where the process has a progress indicator\n"
+         "([perf] progress: LavinMQ's /api/overview message counters and rates, read before and\n"
+         "after the window) it decides: CPU high and the indicator moved is ok (working hard);\n"
+         "not moved, or the API did not answer, is info (busy loop suspect). Elsewhere the CPU\n"
+         "share alone is info, and says that no progress was read.\n"
          "Fix: evodiag bundle --allow-intrusive --only perf (a perf report of the process), or\n"
          "perf top -p PID; send the report with the bundle.", true},
         {0},
@@ -87,6 +95,9 @@ static const struct config_key config[] = {
         CONF_STR("profiler", "auto", "auto (perf where installed, else native), perf, or native"),
         CONF_UINT("max_tasks", "512", 1, 100000, "threads counted at most (each holds up to 9 counters)"),
         CONF_PCT("busy_pct", "95", "perf.busy_loop: a thread at this % of a CPU for the whole window"),
+        CONF_LIST("progress", "lavinmq=http://127.0.0.1:15672/api/overview",
+                  "perf.busy_loop: NAME=URL of a process's progress indicator (a management API /api/overview: "
+                  "message counters and rates; [lavinmq] user/password)"),
         {0},
 };
 
@@ -132,15 +143,21 @@ static void check_paranoid(struct ctx *c, struct findings *fs, struct perf_caps 
         if (r == 0)
                 r = parse_i64(v, &cp->paranoid);
         cp->paranoid_err = r;
+        const char *priv = perf_privilege(c->is_root);
         struct finding *f;
         if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "perf.paranoid", "cannot read kernel.perf_event_paranoid: %s", rootfs_strerror(r));
-                cp->access = c->is_root ? PERF_ACCESS_FULL : PERF_ACCESS_NONE;
+                cp->access = priv ? PERF_ACCESS_FULL : PERF_ACCESS_NONE;
         } else {
-                cp->access = perf_access_for(cp->paranoid, c->is_root);
+                cp->access = perf_access_for(cp->paranoid, priv != NULL);
                 if (c->is_root)
                         f = fnd_add(fs, SEV_OK, "perf.paranoid", "kernel.perf_event_paranoid = %" PRId64 "; evodiag runs as root, which passes any level",
                                     cp->paranoid);
+                else if (priv)
+                        f = fnd_add(fs, SEV_OK, "perf.paranoid",
+                                    "kernel.perf_event_paranoid = %" PRId64 "; evodiag holds %s, which passes any level (counting another "
+                                    "user's process needs ptrace access to it too)",
+                                    cp->paranoid, priv);
                 else if (cp->access == PERF_ACCESS_FULL)
                         f = fnd_add(fs, SEV_OK, "perf.paranoid", "kernel.perf_event_paranoid = %" PRId64 " lets this user count its own processes",
                                     cp->paranoid);
@@ -151,10 +168,10 @@ static void check_paranoid(struct ctx *c, struct findings *fs, struct perf_caps 
                                     cp->access == PERF_ACCESS_USER_ONLY ? "user space only, kernel events count 0" : "nothing without CAP_PERFMON");
                         fnd_remedy(f, "%s", PERF_PARANOID_REMEDY);
                 }
-                fnd_expected(f, "root, or kernel.perf_event_paranoid <= %d", PERF_PARANOID_NEEDED);
-                fnd_actual(f, "%" PRId64 " as %s", cp->paranoid, c->is_root ? "root" : "a user");
+                fnd_expected(f, "root or CAP_PERFMON, or kernel.perf_event_paranoid <= %d", PERF_PARANOID_NEEDED);
+                fnd_actual(f, "%" PRId64 " as %s", cp->paranoid, c->is_root ? "root" : priv ? priv : "a user without CAP_PERFMON");
         }
-        fnd_evidence(f, "/proc/sys/kernel/perf_event_paranoid");
+        fnd_evidence(f, "/proc/sys/kernel/perf_event_paranoid, capget(2)");
 }
 
 static void check_kptr(struct ctx *c, struct findings *fs)
@@ -166,7 +183,7 @@ static void check_kptr(struct ctx *c, struct findings *fs)
                 return;
         if (r < 0)
                 f = fnd_add(fs, SEV_UNKNOWN, "perf.kptr_restrict", "cannot read kernel.kptr_restrict: %s", rootfs_strerror(r));
-        else if (v >= 2 || (v == 1 && !c->is_root)) {
+        else if (v >= 2 || (v == 1 && !c->is_root && !self_has_cap(CAP_SYSLOG))) {
                 f = fnd_add(fs, SEV_INFO, "perf.kptr_restrict", "kernel.kptr_restrict = %" PRIu64 ": kernel frames of a profile show as addresses%s",
                             v, v >= 2 ? " (hidden even from root)" : " for this user");
                 fnd_remedy(f, "only while profiling: sysctl -w kernel.kptr_restrict=0, afterwards back to %" PRIu64, v);
@@ -247,8 +264,80 @@ static void check_events(struct ctx *c, struct findings *fs, struct perf_caps *c
 
 /* ---- counting ---- */
 
+/* ---- progress indicators (perf.busy_loop) ---- */
+
+struct progress_pair {
+        bool have;      /* the process has one ([perf] progress names its comm) */
+        char *url;
+        struct progress_reading a, b;
+};
+
+/* The URL [perf] progress gives the process named comm; NULL when none. */
+static char *progress_url_for(const struct ctx *c, const char *comm)
+{
+        _cleanup_free_ char *list = xstrdup(conf_str(c, "progress"));
+        char *save = NULL;
+        for (char *w = strtok_r(list, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+                char *eq = strchr(w, '=');
+                if (eq && eq > w && (size_t)(eq - w) == strlen(comm) && !strncmp(w, comm, (size_t)(eq - w)) && eq[1])
+                        return xstrdup(eq + 1);
+        }
+        return NULL;
+}
+
+static void progress_take(const struct ctx *c, const struct perf_target *t, struct progress_pair *pp, bool second)
+{
+        if (!pp->have)
+                return;
+        const struct config_entry *u = c->cfg ? config_get(c->cfg, "lavinmq", "user") : NULL;
+        const struct config_entry *pw = c->cfg ? config_get(c->cfg, "lavinmq", "password") : NULL;
+        struct trust tr;
+        trust_init(&tr, t->comm, t->user);
+        struct progress_src src = {
+                .url = pp->url, .user = u ? u->value : "guest", .password = pw ? pw->value : "guest",
+                .named = c->cfg && config_get(c->cfg, "perf", "progress") != NULL, .t = &tr, .timeout_ms = 500,
+        };
+        progress_read(&src, second ? &pp->b : &pp->a);
+        trust_free(&tr);
+}
+
+static void busy_finding(struct findings *fs, const struct perf_target *t, const struct perf_task *k, const char *label,
+                         uint64_t window_ns, double busy_pct, const struct progress_pair *pp)
+{
+        double pct = 100.0 * (double)k->d[PEV_TASK_CLOCK] / (double)window_ns, ms = (double)window_ns / 1e6;
+        struct finding *f;
+        bool moved = pp && pp->have && progress_moved(&pp->a, &pp->b);
+        const struct progress_reading *bad = !pp || !pp->have ? NULL : !pp->a.ok ? &pp->a : !pp->b.ok ? &pp->b : NULL;
+        if (moved) {
+                f = fnd_add(fs, SEV_OK, "perf.busy_loop", "%s ran %.0f%% of a CPU for the whole %.0f ms window, and it is working: "
+                                                          "its message counters went from %" PRIu64 " to %" PRIu64 ", %.1f msg/s",
+                            label, pct, ms, pp->a.total, pp->b.total, pp->b.rate);
+        } else if (pp && pp->have && !bad) {
+                f = fnd_add(fs, SEV_INFO, "perf.busy_loop", "%s ran %.0f%% of a CPU for the whole %.0f ms window while its progress "
+                                                            "indicator did not move (message counters %" PRIu64 ", rates 0): busy loop "
+                                                            "suspect, take a profile",
+                            label, pct, ms, pp->b.total);
+        } else if (bad) {
+                f = fnd_add(fs, SEV_INFO, "perf.busy_loop", "%s ran %.0f%% of a CPU for the whole %.0f ms window and its progress "
+                                                            "indicator cannot be read (%s): busy loop suspect, take a profile",
+                            label, pct, ms, bad->err ? bad->err : "?");
+        } else {
+                f = fnd_add(fs, SEV_INFO, "perf.busy_loop", "%s ran %.0f%% of a CPU for the whole %.0f ms window: busy loop suspect, "
+                                                            "take a profile (CPU share only: no progress indicator for %s in [perf] progress)",
+                            label, pct, ms, t->comm);
+        }
+        fnd_subject(f, "%s tid %d", t->subject, k->tid);
+        fnd_expected(f, "below %.0f%% of a CPU, or its progress indicator moving, unless it is a polling RT loop", busy_pct);
+        if (pp && pp->have)
+                fnd_actual(f, "task-clock %.1f ms of %.0f ms; progress %s: %s", (double)k->d[PEV_TASK_CLOCK] / 1e6, ms, pp->url,
+                           moved ? "moved" : bad ? "unknown" : "not moved");
+        if (!moved)
+                fnd_remedy(f, "evodiag bundle --allow-intrusive --only perf   # or: perf top -p %d (before restarting it)", t->pid);
+        fnd_evidence(f, "perf_event_open task-clock of tid %d%s%s", k->tid, pp && pp->have ? ", " : "", pp && pp->have ? pp->url : "");
+}
+
 static void report_target(struct ctx *c, struct findings *fs, const struct perf_target *t, uint64_t window_ns, bool *rt_seen,
-                          size_t *jitter, size_t *busy)
+                          size_t *jitter, size_t *busy, const struct progress_pair *pp)
 {
         uint64_t tc = 0, cs = 0, migr = 0, maj = 0, min = 0, ivcs = 0, cyc = 0, ins = 0, cref = 0, cmiss = 0;
         bool have_ivcs = false, have_hw = false, have_cache = false;
@@ -304,13 +393,7 @@ static void report_target(struct ctx *c, struct findings *fs, const struct perf_
                 }
                 if (perf_busy(k->d[PEV_TASK_CLOCK], window_ns, busy_pct)) {
                         (*busy)++;
-                        struct finding *f = fnd_add(fs, SEV_INFO, "perf.busy_loop", "%s ran %.0f%% of a CPU for the whole %.0f ms window: "
-                                                                                   "busy loop suspect, take a profile",
-                                                    label, 100.0 * (double)k->d[PEV_TASK_CLOCK] / (double)window_ns, (double)window_ns / 1e6);
-                        fnd_subject(f, "%s tid %d", t->subject, k->tid);
-                        fnd_expected(f, "below %.0f%% of a CPU, unless it is a polling RT loop", busy_pct);
-                        fnd_remedy(f, "evodiag bundle --allow-intrusive --only perf   # or: perf top -p %d (before restarting it)", t->pid);
-                        fnd_evidence(f, "perf_event_open task-clock of tid %d", k->tid);
+                        busy_finding(fs, t, k, label, window_ns, busy_pct, pp);
                 }
         }
         struct finding *f;
@@ -391,15 +474,28 @@ static void check_counting(struct ctx *c, struct findings *fs, const struct perf
                 return;
         }
         perf_set_open(&s);
+        struct progress_pair *pp = xcalloc(s.n, sizeof(*pp));
+        for (size_t i = 0; i < s.n; i++) {
+                pp[i].url = progress_url_for(c, s.v[i].comm);
+                pp[i].have = pp[i].url != NULL;
+                progress_take(c, &s.v[i], &pp[i], false);
+        }
         perf_set_read(&s, true);
         uint64_t t0 = mono_ns();
         sleep_ms(win_ms);
         perf_set_read(&s, false);
         uint64_t window_ns = mono_ns() - t0;
+        for (size_t i = 0; i < s.n; i++)
+                progress_take(c, &s.v[i], &pp[i], true);
         bool rt_seen = false;
         size_t jitter = 0, busy = 0;
-        for (size_t i = 0; i < s.n; i++)
-                report_target(c, fs, &s.v[i], window_ns, &rt_seen, &jitter, &busy);
+        for (size_t i = 0; i < s.n; i++) {
+                report_target(c, fs, &s.v[i], window_ns, &rt_seen, &jitter, &busy, &pp[i]);
+                progress_reading_free(&pp[i].a);
+                progress_reading_free(&pp[i].b);
+                free(pp[i].url);
+        }
+        free(pp);
         if (!jitter) {
                 if (rt_seen)
                         f = fnd_add(fs, SEV_OK, "perf.rt_jitter", "no RT thread of the measured processes was preempted or migrated in %.0f ms",

@@ -29,6 +29,11 @@ enum perf_access {
         PERF_ACCESS_NONE,      /* 3 and above (Debian, Ubuntu): nothing without CAP_PERFMON */
 };
 enum perf_access perf_access_for(int64_t paranoid, bool privileged);
+/* What makes evodiag privileged for perf_event_open (the kernel's perfmon_capable()):
+ * "root", else "CAP_PERFMON" or "CAP_SYS_ADMIN" when in its effective set (a user
+ * started with setpriv/capsh --ambient-caps +perfmon, or a unit's AmbientCapabilities=);
+ * NULL for an unprivileged user. */
+const char *perf_privilege(bool is_root);
 /* The sysctl value that lets a non-root user count, and the remedy text. */
 #define PERF_PARANOID_NEEDED 1
 #define PERF_PARANOID_REMEDY                                                                                          \

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -352,4 +353,18 @@ char *perf_set_table(const struct perf_set *s, uint64_t window_ns)
                         sb_printf(&b, "  pid %d %s: not counted: %s\n", t->pid, t->comm, perf_open_error(t->open_err, false));
         }
         return sb_steal(&b);
+}
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+const char *perf_privilege(bool is_root)
+{
+        if (is_root)
+                return "root";
+        if (self_has_cap(CAP_PERFMON))
+                return "CAP_PERFMON";
+        if (self_has_cap(CAP_SYS_ADMIN))
+                return "CAP_SYS_ADMIN";
+        return NULL;
 }

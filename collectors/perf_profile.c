@@ -55,7 +55,7 @@ static int pre_check(struct ctx *c, struct pre *p, char **why)
         int64_t paranoid = 4;
         if (rootfs_read_value("/proc/sys/kernel/perf_event_paranoid", &v) < 0 || parse_i64(v, &paranoid) < 0)
                 paranoid = 4; /* unknown: only root may go on */
-        if (perf_access_for(paranoid, c->is_root) != PERF_ACCESS_FULL) {
+        if (perf_access_for(paranoid, perf_privilege(c->is_root) != NULL) != PERF_ACCESS_FULL) {
                 *why = xasprintf("kernel.perf_event_paranoid = %" PRId64 " does not let this user profile; %s", paranoid,
                                  PERF_PARANOID_REMEDY);
                 return -EPERM;
@@ -459,6 +459,21 @@ static char *native_report(struct native *nv, const struct perf_set *s, uint64_t
                   NATIVE_PERIOD_NS / 1000000, secs);
         sb_printf(&b, "# %" PRIu64 " samples, %zu distinct stacks, %" PRIu64 " lost, %" PRIu64 " not kept\n", nv->samples, nv->nstacks,
                   nv->lost, nv->dropped);
+        /* What this profile cannot show, for whoever reads the bundle (README, "perf"). */
+        sb_printf(&b, "# Limits of the native profile (no perf binary here, or [perf] profiler = native):\n"
+                      "#  - call chains come from frame pointers only (no DWARF unwinding): code built without\n"
+                      "#    -fno-omit-frame-pointer (most distribution libraries, e.g. libc) loses its callers, and a\n"
+                      "#    stack may end early or skip a frame;\n"
+                      "#  - user space only: kernel frames are not recorded;\n"
+                      "#  - only the threads that existed when the profile started are sampled: threads started during\n"
+                      "#    the profile are missed;\n"
+                      "#  - at most %d frames per sample; symbols come from the ELF files' own symbol tables (.symtab,\n"
+                      "#    .dynsym) that pass the path rule: no debuginfo is looked up on purpose (no debuginfod, no\n"
+                      "#    /usr/lib/debug: evodiag opens no file a process names unless the trust rules allow it), so a\n"
+                      "#    stripped binary shows module+offset (resolve it later with eu-addr2line -e FILE OFFSET).\n"
+                      "#  Where perf (Debian: linux-perf) works, evodiag runs perf record -g instead (kernel frames,\n"
+                      "#  perf's own debuginfo lookup); DWARF call chains: perf record --call-graph dwarf -p PID by hand.\n",
+                  STACK_MAX);
         struct stack **v = xcalloc(nv->nstacks + 1, sizeof(*v));
         size_t n = 0;
         for (size_t i = 0; i < STACKS_MAX; i++)

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -354,3 +357,13 @@ static uint64_t clock_ms(clockid_t id)
 
 uint64_t now_ms_monotonic(void) { return clock_ms(CLOCK_MONOTONIC); }
 uint64_t now_ms_realtime(void) { return clock_ms(CLOCK_REALTIME); }
+
+bool self_has_cap(int cap)
+{
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+        memset(d, 0, sizeof(d));
+        if (cap < 0 || cap >= 32 * _LINUX_CAPABILITY_U32S_3 || syscall(SYS_capget, &h, d) < 0)
+                return false;
+        return (d[cap / 32].effective >> (cap % 32)) & 1u;
+}

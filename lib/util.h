@@ -74,3 +74,7 @@ int parse_size(const char *s, uint64_t *out);
 
 uint64_t now_ms_monotonic(void);
 uint64_t now_ms_realtime(void);
+
+/* Whether capability cap (CAP_PERFMON = 38, CAP_SYS_ADMIN = 21 ...) is in this process's
+ * effective set (capget(2)): what the kernel checks, where a uid says nothing. */
+bool self_has_cap(int cap);

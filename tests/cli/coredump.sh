@@ -177,8 +177,78 @@ fx_file "$eroot" proc/sys/kernel/core_pattern "core"
 t_run check --root "$eroot" --only coredump --json
 t_is "$(sevs coredump.component_crash),$(sevs coredump.crash),$(sevs coredump.storage)" skipped,skipped,skipped \
         "no journal, no core directory: skipped, not ok"
-t_like "$(field coredump.cores_lost summary)" "^cores are written to the crashing process's working directory; no component process runs now" \
-        "core_pattern 'core': cores go to the cwd, no component running"
+t_is "$(sevs coredump.cores_lost)" info "core_pattern 'core', no component running: info, not ok"
+t_like "$(field coredump.cores_lost summary)" "^kernel.core_pattern 'core' is relative: a crash writes its core into the crashing process's working directory, and no component runs now" \
+        "core_pattern 'core', no component running: whether its cwd takes a core is not known, said"
+t_like "$(field coredump.cores_lost remedy)" "kernel.core_pattern=/var/crash/core.%e.%p.*systemd-coredump" "relative core_pattern: remedy names an absolute pattern or systemd-coredump"
+
+# ---- a relative core_pattern and no journal (this kind of host): the core directory that is
+# there is not where a crash would go, so "no crash" is not claimed ----
+rroot=$(fx_root cd-relative)
+fx_file "$rroot" proc/sys/kernel/core_pattern "core"
+mkdir -p "$rroot/var/lib/systemd/coredump"
+t_run check --root "$rroot" --only coredump --json
+t_is "$(sevs coredump.component_crash),$(sevs coredump.crash)" info,info "relative core_pattern, no journal: the crash checks are info, not ok"
+t_like "$(field coredump.crash summary)" "^no crash found, but not every crash would show: kernel.core_pattern 'core' is relative: cores land in each crashing process's working directory, which is not searched" \
+        "relative core_pattern: the blind spot named"
+t_like "$(field coredump.component_crash summary)" "working directory, which is searched only for components running now \(none runs here\)" \
+        "relative core_pattern: components' working directories searched, none running: said"
+t_like "$(field coredump.crash remedy)" "apt-get install systemd-coredump.*core_pattern=/var/crash/core.%e.%p.*\[coredump\] core_dirs" \
+        "relative core_pattern: remedy (systemd-coredump, an absolute pattern, core_dirs)"
+# [coredump] core_dirs names where cores go: then the absence of a core there is a verdict.
+mkdir -p "$rroot/srv/cores"
+printf '[coredump]\ncore_dirs = /srv/cores\n' >"$T_TMP/cdirs.conf"
+EVODIAG_CONFIG="$T_TMP/cdirs.conf" t_run check --root "$rroot" --only coredump --json
+t_is "$(sevs coredump.component_crash),$(sevs coredump.crash)" ok,ok "relative core_pattern with [coredump] core_dirs: ok"
+# An absolute pattern into a directory that is not there: no core is written, nothing to list.
+aroot=$(fx_root cd-absent-dir)
+fx_file "$aroot" proc/sys/kernel/core_pattern "/var/crash/core.%p"
+mkdir -p "$aroot/var/lib/systemd/coredump"
+t_run check --root "$aroot" --only coredump --json
+t_is "$(sevs coredump.cores_lost),$(sevs coredump.crash)" warn,info "core_pattern into an absent directory: cores lost (warn), no crash claimed (info)"
+t_like "$(field coredump.cores_lost summary)" "^kernel.core_pattern writes into /var/crash, which does not exist: a crash writes no core" \
+        "core_pattern into an absent directory: said"
+# A directory per process (%e in the path): not one directory to list.
+fx_file "$aroot" proc/sys/kernel/core_pattern "/cores/%e/core"
+t_run check --root "$aroot" --only coredump --json
+t_like "$(sevs coredump.component_crash):$(field coredump.crash summary)" "^info:.*'/cores/%e/core' writes into a directory that depends on the crashing process, which is not searched" \
+        "core_pattern with a per-process directory: info, the blind spot named"
+t_like "$(field coredump.cores_lost summary)" "^cores are written to a directory that depends on the crashing process" "per-process directory: not called the working directory"
+# A component whose working directory is / and whose user is not root: its cores are lost.
+printf 'root:x:0:0:root:/root:/bin/sh\nlavinmq:x:999:999::/var/lib/lavinmq:/usr/sbin/nologin\n' >"$rroot/etc/passwd"
+fx_proc "$rroot" 310 lavinmq uid=999
+ln -s / "$rroot/proc/310/cwd"
+t_run check --root "$rroot" --only coredump --json
+t_is "$(sevs coredump.cores_lost 'lavinmq pid 310')" warn "relative core_pattern, component user 999 in /: warn"
+t_like "$(field coredump.cores_lost summary 'lavinmq pid 310')" "^lavinmq pid 310 runs in /, which its uid 999 cannot write \(owner uid 0, mode 0755\): with kernel.core_pattern 'core' \(relative\) its crash writes no core" \
+        "relative core_pattern: the unwritable working directory named"
+t_like "$(field coredump.cores_lost remedy 'lavinmq pid 310')" "WorkingDirectory=" "relative core_pattern: remedy names WorkingDirectory= too"
+rm -rf "$rroot/proc/310"
+fx_proc "$rroot" 310 lavinmq uid=999
+mkdir -p "$rroot/var/lib/lavinmq"
+chown 999 "$rroot/var/lib/lavinmq"
+ln -s /var/lib/lavinmq "$rroot/proc/310/cwd"
+t_run check --root "$rroot" --only coredump --json
+t_is "$(sevs coredump.cores_lost)" ok "relative core_pattern, the component's own working directory: ok"
+t_is "$(sevs coredump.component_crash)" ok "relative core_pattern: the running component's working directory searched, no core: ok"
+t_like "$(field coredump.component_crash evidence)" "/var/lib/lavinmq \(working directory of lavinmq pid 310\)" \
+        "relative core_pattern: the component's working directory is named as searched"
+t_is "$(sevs coredump.crash)" info "relative core_pattern: other processes' crashes still unseen: info"
+# A component's core in its working directory is found (kernel's names only: not its other files).
+croot=$(fx_root cd-cwd)
+cp -a "$root/." "$croot/" # the helper's modules
+rm -rf "$croot/var/lib/systemd/coredump" "$croot/var/log/journal"
+fx_file "$croot" proc/sys/kernel/core_pattern "core"
+fx_proc "$croot" 320 cd_threads uid=0
+mkdir -p "$croot/srv/app"
+ln -s /srv/app "$croot/proc/320/cwd"
+cp "$T_TMP/core.good" "$croot/srv/app/core.$pid"
+printf 'not a core\n' >"$croot/srv/app/core_settings.json"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run check --root "$croot" --only coredump --json
+t_is "$(sevs coredump.component_crash)" crit "relative core_pattern: a component's core in its working directory is a crit crash"
+t_like "$(field coredump.component_crash summary)" "^cd_threads \(cd_threads pid $pid\) crashed with .*evo_cd_innermost" \
+        "relative core_pattern: the core in the working directory symbolized"
+t_unlike "$OUT" "core_settings" "a component's working directory: only the kernel's core names are cores"
 
 # --journal-dir (the journal collector's option, [journal] dirs): the coredump records are read there too.
 if "$EVODIAG" check --help 2>/dev/null | grep -q -- '--journal-dir'; then

@@ -83,6 +83,26 @@ else
         for _ in 1 2 3 4 5 6 7 8; do t_skip "needs root and setpriv to run as nobody"; done
 fi
 
+# A user holding CAP_PERFMON in its effective set passes any paranoid level (the kernel's
+# perfmon_capable()): evodiag run as nobody with the capability (setpriv --ambient-caps), at
+# the host's own level, is not told to run as root, and counts its own user's process.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && nobody --inh-caps +perfmon --ambient-caps +perfmon true 2>/dev/null &&
+        nobody test -x "$EVODIAG" && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 2 ]; then
+        start setpriv --reuid=65534 --regid=65534 --clear-groups "$HELPER" spin 5 5 60 # not the function: $! is then perf_child
+        NB=$CHILD
+        OUT=$(nobody "$EVODIAG" check --only perf --json --pid "$NB" 2>/dev/null)
+        t_is "$(t_sev perf.paranoid)" skipped "nobody without CAP_PERFMON at the host's level (>= 2): skipped (the control)"
+        OUT=$(nobody --inh-caps +perfmon --ambient-caps +perfmon "$EVODIAG" check --only perf --json --pid "$NB" 2>/dev/null)
+        t_is "$(t_sev perf.paranoid)" ok "nobody with CAP_PERFMON: paranoid ok, not skipped"
+        t_like "$(field perf.paranoid summary)" "perf_event_paranoid = [0-9]+; evodiag holds CAP_PERFMON, which passes any level" \
+                "CAP_PERFMON: named as what lets it count"
+        t_unlike "$OUT" "run evodiag as root" "CAP_PERFMON: not told to run as root"
+        t_like "$(field perf.counters actual "pid $NB perf_child")" 'task_clock_ns=[1-9][0-9]*' "CAP_PERFMON: its own user's process counted"
+        stop "$NB"
+else
+        for _ in 1 2 3 4 5; do t_skip "needs root, setpriv with ambient capabilities, and perf_event_paranoid >= 2"; done
+fi
+
 root=$(fx_root noperf)
 t_run check --root "$root" --only perf --json
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "perf") | .findings | length')" 0 \
@@ -169,6 +189,42 @@ t_run check --only perf --json --config "$T_TMP/spin.conf"
 t_is "$(sev_of perf.busy_loop "pid $SPIN perf_child tid $SPIN")" info "spinning child: busy loop suspect (info)"
 t_like "$(field perf.busy_loop remedy)" 'evodiag bundle --allow-intrusive --only perf' "busy loop: remedy takes a profile"
 t_is "$(sev_of perf.busy_loop "pid $SLEEPER sleep tid $SLEEPER")" "" "sleeping process: no busy loop"
+t_like "$(field perf.busy_loop summary "pid $SPIN perf_child tid $SPIN")" "CPU share only: no progress indicator for perf_child" \
+        "busy loop without a progress indicator: says the verdict is the CPU share alone"
+# The progress indicator decides: the spinning child's is a management API on 127.0.0.1 that
+# the test starts (tests/helpers/fake_lavinmq.py, /api/overview message_stats). Messages
+# moving: it is working (ok); frozen: busy loop suspect (info); no answer: suspect, unknown.
+FAKE="$TOP_SRCDIR/tests/helpers/fake_lavinmq.py"
+if command -v python3 >/dev/null; then
+        for rates in moving frozen; do
+                python3 "$FAKE" --tcp 127.0.0.1:0 --rates "$rates" >"$T_TMP/fake.$rates" 2>/dev/null &
+                FP=$!
+                PIDS="$PIDS $FP"
+                for _ in $(seq 100); do grep -q '^listening tcp' "$T_TMP/fake.$rates" 2>/dev/null && break; sleep 0.1; done
+                port=$(awk '$2 == "tcp" {print $4}' "$T_TMP/fake.$rates")
+                conf "$T_TMP/prog.conf" "pids = $SPIN" "busy_pct = 2" "progress = perf_child=http://127.0.0.1:$port/api/overview"
+                t_run check --only perf --json --config "$T_TMP/prog.conf"
+                sum=$(field perf.busy_loop summary "pid $SPIN perf_child tid $SPIN")
+                if [ "$rates" = moving ]; then
+                        t_is "$(sev_of perf.busy_loop "pid $SPIN perf_child tid $SPIN")" ok "busy child whose messages move: working, ok"
+                        t_like "$sum" "and it is working: its message counters went from [0-9]+ to [0-9]+, 500.0 msg/s$" \
+                                "busy and progressing: the counters and the rate named"
+                else
+                        t_is "$(sev_of perf.busy_loop "pid $SPIN perf_child tid $SPIN")" info "busy child whose messages are frozen: busy loop suspect (info)"
+                        t_like "$sum" "while its progress indicator did not move \(message counters 0, rates 0\): busy loop suspect, take a profile" \
+                                "busy and frozen: says the indicator did not move"
+                        t_like "$(field perf.busy_loop evidence "pid $SPIN perf_child tid $SPIN")" "http://127.0.0.1:$port/api/overview" \
+                                "busy and frozen: the indicator's URL is the evidence"
+                fi
+                stop "$FP"
+        done
+        t_run check --only perf --json --config "$T_TMP/prog.conf" # the server is gone now
+        t_is "$(sev_of perf.busy_loop "pid $SPIN perf_child tid $SPIN")" info "busy child, progress indicator not answering: info"
+        t_like "$(field perf.busy_loop summary "pid $SPIN perf_child tid $SPIN")" "progress indicator cannot be read \(GET http://127.0.0.1:$port/api/overview: " \
+                "progress indicator not answering: says why"
+else
+        for _ in 1 2 3 4 5 6 7; do t_skip "python3 not installed (the fake management API)"; done
+fi
 stop "$SPIN"
 stop "$SLEEPER"
 
@@ -237,6 +293,8 @@ t_run bundle --only perf --config "$T_TMP/nat.conf" --allow-intrusive -o "$T_TMP
 prof=$(tar --zstd -xOf "$T_TMP/native.tar.zst" --wildcards '*/collectors/perf/profile.txt' 2>&1)
 t_like "$prof" 'perf_inner <- perf_middle <- perf_outer <- main' "native profile: the nested functions, innermost first"
 t_like "$prof" "post-check: every process still the same, profile within its deadline" "native profile: post-check passed"
+t_like "$(printf '%s' "$prof" | tr '\n' ' ')" "# Limits of the native profile .*frame pointers only \(no DWARF unwinding\).*threads started during.*the profile are missed.*no debuginfo is looked up on purpose" \
+        "native profile: its header states its limits (frame pointers, new threads missed, no debuginfo)"
 t_like "$(tar --zstd -xOf "$T_TMP/native.tar.zst" --wildcards '*/manifest.json' | jq -r '.intrusive[]')" \
         "^perf: perf_event_open sampling of pid $NEST [^:]*: done: pre-check: .*post-check: still the same process" \
         "native profile: reported in the manifest as an intrusive action with its pre- and post-check"

@@ -1,8 +1,10 @@
 /* The perf collector's parsers of text a host or a bundle controls: the context-switch
- * lines of /proc/PID/task/TID/status, and the [perf] pids and processes values of a
- * config file. The input goes through each. */
+ * lines of /proc/PID/task/TID/status, the [perf] pids and processes values of a
+ * config file, and the busy-loop verdict's progress indicator (a management API's
+ * /api/overview, lib/progress: what a server answers). The input goes through each. */
 #include "tests/fuzz/fuzz.h"
 #include "collectors/perf.h"
+#include "lib/progress.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,6 +25,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char name[65], user[65];
         if (perf_process_entry(s, name, sizeof(name), user, sizeof(user)) == 0 && (!*name || strchr(name, ':') || strchr(user, ':')))
                 abort();
+
+        struct progress_reading a, b;
+        int r = progress_parse_overview((const char *)data, size, &a);
+        if ((r == 0) != a.ok || (r < 0 && !a.err) || a.rate < 0)
+                abort(); /* a reading, or a refusal that says why */
+        static const char one[] = "{\"message_stats\":{\"publish\":1}}";
+        (void)progress_parse_overview(one, strlen(one), &b);
+        if (!a.ok && (progress_moved(&a, &b) || progress_moved(&b, &a)))
+                abort(); /* no reading never counts as progress */
+        progress_reading_free(&a);
+        progress_reading_free(&b);
         free(s);
         return 0;
 }

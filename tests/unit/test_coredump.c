@@ -106,14 +106,17 @@ static void test_core_pattern(void **state)
         assert_int_equal(cd_parse_core_pattern("core\n", &p), 0);
         assert_int_equal(p.kind, CD_PAT_FILE);
         assert_null(p.dir); /* the crashing process's cwd */
+        assert_true(p.relative);
         assert_string_equal(p.prefix, "core");
         cd_pattern_free(&p);
         assert_int_equal(cd_parse_core_pattern("/var/crash/core.%e.%p", &p), 0);
         assert_string_equal(p.dir, "/var/crash");
+        assert_false(p.relative);
         assert_string_equal(p.prefix, "core.");
         cd_pattern_free(&p);
         assert_int_equal(cd_parse_core_pattern("/cores/%e/core", &p), 0);
         assert_null(p.dir); /* a directory per executable: not one directory to list */
+        assert_false(p.relative); /* absolute, but not one directory */
         cd_pattern_free(&p);
         assert_int_equal(cd_parse_core_pattern("/core.%p", &p), 0);
         assert_string_equal(p.dir, "/");

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "collectors/perf.h"
+#include "lib/progress.h"
 #include "lib/util.h"
 
 static void test_pids(void **state)
@@ -151,12 +152,58 @@ static void test_live_counter(void **state)
         close(cs);
 }
 
+/* lib/progress: LavinMQ's /api/overview message_stats, the busy-loop verdict's progress. */
+static void test_progress_overview(void **state)
+{
+        (void)state;
+        struct progress_reading a, b;
+        const char *frozen = "{\"message_stats\":{\"publish\":10,\"publish_details\":{\"rate\":0.0,\"log\":[]},"
+                             "\"ack\":5,\"ack_details\":{\"rate\":0}},\"object_totals\":{}}";
+        assert_int_equal(progress_parse_overview(frozen, strlen(frozen), &a), 0);
+        assert_true(a.ok);
+        assert_int_equal(a.total, 15);
+        assert_int_equal(a.counters, 2);
+        assert_true(a.rate == 0.0);
+        assert_int_equal(progress_parse_overview(frozen, strlen(frozen), &b), 0);
+        assert_false(progress_moved(&a, &b)); /* nothing advanced, rates 0 */
+        const char *more = "{\"message_stats\":{\"publish\":11,\"ack\":5}}";
+        progress_reading_free(&b);
+        assert_int_equal(progress_parse_overview(more, strlen(more), &b), 0);
+        assert_true(progress_moved(&a, &b)); /* a counter advanced */
+        const char *rate = "{\"message_stats\":{\"publish\":10,\"ack\":5,\"deliver_get_details\":{\"rate\":12.5}}}";
+        progress_reading_free(&b);
+        assert_int_equal(progress_parse_overview(rate, strlen(rate), &b), 0);
+        assert_true(b.rate == 12.5);
+        assert_true(progress_moved(&a, &b)); /* the broker's own rate */
+        progress_reading_free(&b);
+        /* Broken input: said, never a reading; a failed reading never "moved". */
+        static const char *const bad[] = {
+                "", "[1,2]", "{\"object_totals\":{}}", "{\"message_stats\":[]}", "{\"message_stats\":{\"publish\":-1}}",
+                "{\"message_stats\":{\"publish\":\"many\"}}", "{\"message_stats\":{\"publish\":1.5}}", "{\"message_stats\":{",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(progress_parse_overview(bad[i], strlen(bad[i]), &b), -EINVAL);
+                assert_false(b.ok);
+                assert_non_null(b.err);
+                assert_false(progress_moved(&a, &b));
+                assert_false(progress_moved(&b, &a));
+                progress_reading_free(&b);
+        }
+        /* A counter near 2^64: the sum saturates instead of wrapping. */
+        const char *huge = "{\"message_stats\":{\"publish\":9223372036854775807,\"ack\":9223372036854775807,\"get\":9}}";
+        assert_int_equal(progress_parse_overview(huge, strlen(huge), &b), 0);
+        assert_true(b.total == UINT64_MAX);
+        progress_reading_free(&b);
+        progress_reading_free(&a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pids),          cmocka_unit_test(test_status),
                 cmocka_unit_test(test_process_entry), cmocka_unit_test(test_access),
                 cmocka_unit_test(test_scale_verdicts), cmocka_unit_test(test_live_counter),
+                cmocka_unit_test(test_progress_overview),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
