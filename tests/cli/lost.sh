@@ -33,7 +33,7 @@ t_is "$(jq -r '.collectors[] | select(.name == "evo") | .status' "$T_TMP/x1/$top
 t_is "$(mine "$T_TMP/x1/$top/findings.json")" 10000 "10,000 segments: one finding each in findings.json"
 t_is "$(jq '[.artifacts[] | select(.path | startswith("collectors/evo/evo_t'"$P"'_")) | select(.path | endswith(".header.json"))] | length' "$T_TMP/x1/$top/manifest.json")" \
         10000 "10,000 segments: a decoded header each in the bundle"
-T_TIMEOUT=300 t_run check --config "$T_TMP/evo.conf" --only evo --collector-timeout 200s --json
+T_TIMEOUT=300 t_run check --config "$T_TMP/evo.conf" --only evo --collector-timeout 200s --timeout 250s --json
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "evo") | .status')" ok "10,000 segments: check: evo ok"
 t_is "$(printf '%s' "$OUT" | mine)" 10000 "10,000 segments: check reports every one"
 rm -rf "$T_TMP/x1" "$T_TMP"/*.tar.zst

@@ -156,12 +156,12 @@ if [ -x "$W" ]; then
         t_at_exit "kill $WPID 2>/dev/null; wait $WPID 2>/dev/null; rm -f /dev/shm/evo_${SEG} /dev/shm/evo_${SEG}.lock"
         for _ in $(seq 100); do grep -q '^ready' "$T_TMP/writer.out" && break; sleep 0.05; done
         printf '[expect]\nevo_heartbeat_min = %s:1000\nevo_writers = %s:hal\n' "$SEG" "$SEG" >"$T_TMP/rate.conf"
-        t_run check --config "$T_TMP/rate.conf" --only evo --json
+        T_TIMEOUT=120 t_run check --config "$T_TMP/rate.conf" --only evo --json --collector-timeout 60s --timeout 100s
         t_is "$(sub_sev evo.expected_rate "$SEG")" crit "50 Hz writer, 1000 Hz declared: evo.expected_rate crit"
         t_like "$(sub_sum evo.expected_rate "$SEG")" "heartbeat [0-9.]+ Hz, below the declared minimum 1000 Hz" "the rate and the minimum"
         t_is "$(sub_sev evo.expected_segment "$SEG")" crit "written by cu (its name is no module pair), declared hal: crit"
         printf '[expect]\nevo_heartbeat_min = %s:5\n' "$SEG" >"$T_TMP/rate.conf"
-        t_run check --config "$T_TMP/rate.conf" --only evo --json
+        T_TIMEOUT=120 t_run check --config "$T_TMP/rate.conf" --only evo --json --collector-timeout 60s --timeout 100s
         t_is "$(sub_sev evo.expected_rate "$SEG")" ok "50 Hz writer, 5 Hz declared: ok"
 else
         t_skip "evo_writer not built"; t_skip "evo_writer not built"; t_skip "evo_writer not built"; t_skip "evo_writer not built"
