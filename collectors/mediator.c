@@ -19,6 +19,7 @@
 #include "config.h"
 #include "collectors/mediator_private.h"
 #include "collectors/sink.h"
+#include "lib/proclocks.h"
 #include "lib/subprocess.h"
 
 #include <errno.h>
@@ -215,7 +216,12 @@ static void read_lock(struct mx *m)
         if (rootfs_read("/proc/locks", 4u << 20, &locks, NULL) < 0)
                 return;
         m->locks_read = true;
-        m->holder = mx_lock_holder(locks, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live());
+        _cleanup_free_ struct proclock *lk = NULL;
+        size_t nlk;
+        proclocks_held(locks, &lk, &nlk);
+        const struct proclock *l = proclocks_holder(lk, nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev),
+                                                    rootfs_is_live());
+        m->holder = !l ? 0 : l->pid > 0 ? l->pid : -1; /* -1: a pid outside this pid namespace */
 }
 
 static void find_daemon(struct mx *m)
