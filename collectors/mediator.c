@@ -10,12 +10,10 @@
  * server never hangs evodiag), the per-VM files (plain open/read/close with a size
  * cap, O_NONBLOCK and regular files only: a FIFO in their place never blocks), the
  * admin socket (mediator_admin.c), the QEMU data sockets (listed, not connected),
- * /tmp/mediator.log (a bounded tail) and, with --allow-intrusive, cuda_sanity.
- *
- * Not yet wired: lib/gpuprobe (the gpu collector's "usable NVIDIA GPU" probe, merged
- * after this collector was written) belongs in mx_check_cuda_sanity()'s failing branch: a
- * failing sanity test with GPU_ABSENT/GPU_NO_DEVICES says "no GPU", with GPU_TIMEOUT
- * "driver wedged" (guide error 8), rather than only "CUDA broken". */
+ * /tmp/mediator.log (a bounded tail) and, with --allow-intrusive, cuda_sanity; when it
+ * fails or hangs, lib/gpuprobe (the gpu collector's "usable NVIDIA GPU" probe, where
+ * [gpu] nvml_path and nvidia_smi say) tells "no GPU" from "driver wedged" from "the test
+ * fails with a usable GPU". */
 #include "config.h"
 #include "collectors/mediator_private.h"
 #include "collectors/sink.h"
@@ -133,7 +131,11 @@ static const struct check_info checks[] = {
          "after checking the binary is root-owned and not writable by others (trust's path rule).\n"
          "\"CUDA sanity OK\" is ok; \"cudaGetDeviceCount failed\", \"cudaMalloc failed\" or a non-zero\n"
          "exit is crit (guide error 5): do not force CUDA in Dom0; Plan B: a GPU worker VM with\n"
-         "passthrough, the mediator as orchestrator only. A run past its deadline is killed: crit.",
+         "passthrough, the mediator as orchestrator only. A run past its deadline is killed: crit.\n"
+         "A failing or hung run (only then) asks the GPU, as the gpu collector does ([gpu] nvml_path,\n"
+         "nvidia_smi, deadline), and says which case it is: no GPU (Plan B), the driver wedged (guide\n"
+         "error 8: dmesg Xid, reboot), a driver/library mismatch (reboot), the driver not loaded, or\n"
+         "a usable GPU, so the test itself fails (ldd cuda_sanity: the CUDA runtime; driver version).",
          true},
         {0},
 };

@@ -523,7 +523,14 @@ bool gpu_present(const char *smi)
 
 bool gpu_usable(const struct gpu_query_opts *o, char **why)
 {
+        return gpu_usable_status(o, NULL, why);
+}
+
+bool gpu_usable_status(const struct gpu_query_opts *o, struct gpu_verdict *v, char **why)
+{
         *why = NULL;
+        if (v)
+                *v = (struct gpu_verdict){.status = GPU_ERROR};
         if (!rootfs_is_live()) {
                 *why = xstrdup("not the live host (--root): the GPU cannot be asked");
                 return false;
@@ -534,6 +541,9 @@ bool gpu_usable(const struct gpu_query_opts *o, char **why)
         size_t good = 0;
         for (size_t i = 0; i < s.ndev; i++)
                 good += !s.dev[i].lost;
+        if (v)
+                *v = (struct gpu_verdict){.status = s.status, .ndev = s.ndev, .lost = s.ndev - good,
+                                          .duration_ms = s.duration_ms};
         ok = ok && good > 0;
         if (ok)
                 *why = xasprintf("%zu GPU%s (%s%s), driver %s", s.ndev, s.ndev == 1 ? "" : "s", s.dev[0].name,

@@ -162,3 +162,12 @@ bool gpu_present(const char *smi);
  * the deadline and reports at least one device. *why (allocated) says why not, or
  * names the GPUs. On the live host only (under --root: false, "not the live host"). */
 bool gpu_usable(const struct gpu_query_opts *o, char **why);
+/* The same, with what the probe found, for a caller that must tell "no GPU here"
+ * (GPU_ABSENT, GPU_NO_DEVICES) from "the driver is wedged" (GPU_TIMEOUT, or every
+ * device lost) from "a GPU answers" (the return value). */
+struct gpu_verdict {
+        enum gpu_status status;
+        size_t ndev, lost;     /* devices reported; of them "GPU is lost" */
+        uint64_t duration_ms;  /* how long the probe took */
+};
+bool gpu_usable_status(const struct gpu_query_opts *o, struct gpu_verdict *v, char **why);

@@ -377,11 +377,17 @@ printf '#!/bin/sh\nexec sleep 300\n' >"$L/bin/hang"
 cp "$L/bin/ok" "$L/bin/writable"
 chmod 755 "$L"/bin/*
 chmod 777 "$L/bin/writable"
+# The GPU probe that explains a failure asks where [gpu] says: no NVML, no nvidia-smi
+# here unless a test sets GPU (a real GPU on the test host must not answer instead).
 sanity() { # BINARY [TIMEOUT]
         printf '[mediator]\nlock_file = %s\nshared_dir = %s\nlog = %s\ncuda_sanity = %s\ncuda_sanity_timeout = %s\n' \
                 "$L/none.lock" "$L/vgpu" "$L/mediator.log" "$1" "${2:-10s}" >"$T_TMP/sanity.conf"
-        EVODIAG_CONFIG="$T_TMP/sanity.conf" t_run check --only mediator --json --allow-intrusive
+        printf '[gpu]\nnvml_path = %s\nnvidia_smi = none\ndeadline = %s\n' "${GPU_NVML:-$L/absent-nvml.so}" \
+                "${GPU_DEADLINE:-2s}" >>"$T_TMP/sanity.conf"
+        EVODIAG_CONFIG="$T_TMP/sanity.conf" t_run check --only mediator --json --allow-intrusive --collector-timeout 10s
 }
+t_rem() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .remedy // ""] | join(" | ")'; }
+t_act() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .actual // ""] | join(" | ")'; }
 EVODIAG_CONFIG="$T_TMP/live.conf" t_run check --only mediator --json
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^skipped:needs --allow-intrusive" "cuda_sanity: not without --allow-intrusive"
 sanity "$L/bin/ok"
@@ -391,11 +397,52 @@ t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*cu
         "cuda_sanity failing: crit with its line"
 t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "mediator.cuda_sanity") | .remedy')" "Plan B" \
         "cuda_sanity failing: the guide's Plan B"
+t_like "$(t_sum mediator.cuda_sanity)" "no GPU: no NVIDIA driver answers here" "cuda_sanity failing, no NVML/nvidia-smi: says no GPU"
+t_like "$(t_act mediator.cuda_sanity)" "^GPU probe \([0-9]+ ms\): absent" "cuda_sanity failing: the GPU probe's answer"
 t0=${EPOCHREALTIME/./}
 sanity "$L/bin/hang" 1s
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*did not finish within 1000 ms \(killed\)" "cuda_sanity hanging: killed, crit"
 if [ "$ms" -lt 8000 ]; then t_pass "cuda_sanity hanging: done in $ms ms"; else t_fail "cuda_sanity hanging: $ms ms"; fi
+# With the stand-in NVML (tests/helpers/fake_nvml.c, as tests/cli/gpu.sh builds it) through [gpu] nvml_path:
+# the probe tells a usable GPU, no devices, a wedged driver and a version mismatch apart.
+if command -v "${CC:-cc}" >/dev/null && "${CC:-cc}" -shared -fPIC -O1 -o "$L/libnvidia-ml.so.1" \
+        "$TOP_SRCDIR/tests/helpers/fake_nvml.c"; then
+        export FAKE_NVML_TRACE="$L/nvml.trace"
+        : >"$FAKE_NVML_TRACE"
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/ok"
+        t_is "$(t_sev mediator.cuda_sanity):$(wc -l <"$FAKE_NVML_TRACE")" "ok:0" "cuda_sanity OK: the GPU is not asked (no cost when it passes)"
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" \
+                "^crit:.*cudaGetDeviceCount failed.*the GPU answers NVML, so the test itself fails with a usable GPU" \
+                "cuda_sanity failing with a usable GPU: says the test fails, not the GPU"
+        t_like "$(t_act mediator.cuda_sanity)" "1 GPU \(NVIDIA GeForce RTX 2080 SUPER\), driver 595.71.05" "usable GPU: named"
+        t_like "$(t_rem mediator.cuda_sanity)" "^ldd $L/bin/fail .*CUDA driver version is insufficient" "usable GPU: remedy is the CUDA runtime and driver version"
+        t_is "$(wc -l <"$FAKE_NVML_TRACE")" 1 "cuda_sanity failing: the GPU asked once"
+        FAKE_NVML_MODE=nodevices GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sum mediator.cuda_sanity)" "no GPU: the driver answers and reports none" "no devices: says no GPU"
+        t_like "$(t_rem mediator.cuda_sanity)" "Plan B" "no devices: the guide's Plan B"
+        FAKE_NVML_MODE=mismatch GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sum mediator.cuda_sanity)" "kernel module and library versions differ" "version mismatch: named"
+        t_like "$(t_rem mediator.cuda_sanity)" "^reboot" "version mismatch: reboot"
+        t0=${EPOCHREALTIME/./}
+        FAKE_NVML_MODE=hang GPU_NVML="$L/libnvidia-ml.so.1" GPU_DEADLINE=1s sanity "$L/bin/fail"
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*the driver is wedged" "NVML hangs: driver wedged"
+        t_like "$(t_rem mediator.cuda_sanity)" "dmesg \| grep -i -e xid .*reboot \(guide error 8\)" "driver wedged: the guide's error 8"
+        if [ "$ms" -lt 10000 ]; then t_pass "driver wedged: done in $ms ms"; else t_fail "driver wedged: $ms ms"; fi
+        # cuda_sanity itself hangs, and so does the driver: both bounded, the cause named
+        t0=${EPOCHREALTIME/./}
+        FAKE_NVML_MODE=hang GPU_NVML="$L/libnvidia-ml.so.1" GPU_DEADLINE=1s sanity "$L/bin/hang" 1s
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        t_like "$(t_sum mediator.cuda_sanity)" "did not finish within 1000 ms \(killed\): the driver is wedged" "cuda_sanity and NVML hang: wedged"
+        if [ "$ms" -lt 12000 ]; then t_pass "cuda_sanity and NVML hang: done in $ms ms"; else t_fail "both hang: $ms ms"; fi
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/hang" 1s
+        t_like "$(t_sum mediator.cuda_sanity)" "did not finish within 1000 ms \(killed\): the GPU answers NVML" "cuda_sanity hangs with a usable GPU: the test's fault"
+        unset FAKE_NVML_TRACE
+else
+        t_skip "no C compiler to build the stand-in NVML: the GPU probe's cases"
+fi
 sanity "$L/bin/writable"
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^warn:.*writable/?.* not run: " "cuda_sanity world-writable: not run"
 sanity "$L/bin/absent"
