@@ -257,6 +257,34 @@ if t_have_hooks 6; then
         if [ "$ms" -lt 8000 ]; then t_pass "dead shared dir: finished in $ms ms (< 8 s deadline)"; else t_fail "dead shared dir: $ms ms"; fi
 fi
 
+# ---- watch on a shared directory whose NFS server died: the stat()s run in a child ----
+# (the same hook hangs watch's stat child: before, watch lstat()ed in the sampler itself)
+root=$(good_root nfswatch)
+mkdir -p "$root/mnt/vgpu/vm1"
+printf 'A:2:1:VECTOR_ADD\n' >"$root/mnt/vgpu/vm1/request.txt"
+printf '10.0.0.1:/var/vgpu /mnt/vgpu nfs rw,relatime,vers=3,hard,actimeo=1,addr=10.0.0.1 0 0\n' >>"$root/proc/mounts"
+printf '[mediator]\nshared_dir = /mnt/vgpu\nnfs_stat_timeout = 400ms\n' >"$T_TMP/wnfs.conf"
+wnfs() { EVODIAG_CONFIG="$T_TMP/wnfs.conf" t_run watch --root "$root" --only mediator --duration "$1" --interval 300ms --check-every off --json; }
+wsel() { printf '%s\n' "$OUT" | jq -c "$1"; }
+wnfs 1s
+t_is "$(wsel 'select(.type == "sample") | .statuses[] | select(.id == "mediator.vm_stale") | .subject' | sort -u)" '"vm1"' \
+        "watch nfs: answering, vm1 sampled through the child"
+if t_have_hooks 5; then
+        t0=${EPOCHREALTIME/./}
+        EVODIAG_FAULT=mediator_nfs_stat:hang wnfs 3s
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        last=$(wsel 'select(.type == "sample")' | tail -1)
+        t_like "$(printf '%s' "$last" | jq -r '.statuses[] | select(.id == "mediator.vm_stale" and .subject == null) | .severity + ":" + .summary')" \
+                "^unknown:/mnt/vgpu is on an NFS mount that does not answer: not read \(no answer within 400 ms\)" \
+                "watch nfs hung: the directory's status says so"
+        t_is "$(wsel 'select(.type == "event" and .id == "mediator.vm_stale")' | wc -l)" 1 "watch nfs hung: one event, not one per sample"
+        t_is "$(wsel 'select(.type == "sample") | .statuses[] | select(.id == "mediator.timeout")' | wc -l)" 0 \
+                "watch nfs hung: the sampler itself never missed its deadline"
+        n=$(wsel 'select(.type == "sample")' | wc -l)
+        if [ "$n" -ge 6 ]; then t_pass "watch nfs hung: $n samples in 3 s at 300 ms (cadence kept)"; else t_fail "watch nfs hung: only $n samples"; fi
+        if [ "$ms" -lt 9000 ]; then t_pass "watch nfs hung: done in $ms ms"; else t_fail "watch nfs hung: $ms ms"; fi
+fi
+
 # ---- watch: staleness per VM ----
 root=$(good_root watch)
 touch -d '5 minutes ago' "$root/var/vgpu/vm1/response.txt"
