@@ -199,6 +199,10 @@ md "$root"
 t_is "$(t_sev mediator.log)" warn "log: [ERROR] lines warn"
 t_like "$(t_sum mediator.log)" "^3 \[ERROR\] line\(s\) in the last 4 lines .*last: \[10:00:02\] \[ERROR\] vm 3 response write failed" \
         "log: counted and the last quoted"
+# One line, one finding: the journal collector leaves the mediator's log to this one.
+t_run check --root "$root" --only mediator,journal --json
+t_is "$(t_sev mediator.log)" warn "log: counted by the mediator collector"
+t_unlike "$(t_subj journal.unit_errors)" "mediator.log" "log: not counted again by the journal collector"
 printf 'CUDA error: an illegal memory access was encountered\n' >>"$root/tmp/mediator.log"
 md "$root"
 t_is "$(t_sev mediator.log)" crit "log: CUDA error crit"
