@@ -88,7 +88,9 @@ static const struct check_info checks[] = {
          "Per VM (vmN/request.txt vs response.txt, or phase 1 command.txt vs response.txt): a\n"
          "non-empty request newer than its response by more than [mediator] stale_after means the\n"
          "mediator is not answering (not running, stuck, or not seeing updates over NFS: guide\n"
-         "error 7). Warn. Fix: check the mediator (mediator.process, its log), then the mount's\n"
+         "error 7). Warn. A shared directory on an NFS mount that does not answer is unknown (not\n"
+         "read; watch stat()s in a child under nfs_stat_timeout and keeps the VMs' last verdicts).\n"
+         "Fix: check the mediator (mediator.process, its log), then the mount's\n"
          "attribute caching (actimeo=1).",
          true},
         {"mediator.vm_error", "VM responses without errors",
