@@ -226,6 +226,7 @@ static void read_lock(struct mx *m)
         const struct proclock *l = proclocks_holder(lk, nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev),
                                                     rootfs_is_live());
         m->holder = !l ? 0 : l->pid > 0 ? l->pid : -1; /* -1: a pid outside this pid namespace */
+        m->lock_ino = (uint64_t)st.st_ino;
 }
 
 static void find_daemon(struct mx *m)
@@ -320,10 +321,15 @@ static void check_lock(struct mx *m, struct findings *fs)
                 f = fnd_add(fs, SEV_WARN, "mediator.lock", "stale lock: %s names pid %d but nobody holds it%s", path,
                             m->lock_pid, proc_exists(m->lock_pid) ? "" : " (that pid is gone: the mediator died)");
                 fnd_remedy(f, "cd /root/phase3 && nohup ./mediator_phase3 >> /tmp/mediator.log 2>&1 &");
+        } else if (m->holder < 0) {
+                f = fnd_add(fs, SEV_WARN, "mediator.lock",
+                            "%s names pid %d but a process outside this pid namespace holds it", path, m->lock_pid);
+                fnd_remedy(f, "run evodiag in the host's pid namespace; there: grep \":%llu \" /proc/locks",
+                           (unsigned long long)m->lock_ino);
         } else {
                 f = fnd_add(fs, SEV_WARN, "mediator.lock", "%s names pid %d but pid %d holds it", path, m->lock_pid,
                             m->holder);
-                fnd_remedy(f, "ps -o pid,user,args -p %d", m->holder > 0 ? m->holder : m->lock_pid);
+                fnd_remedy(f, "ps -o pid,user,args -p %d", m->holder);
         }
         fnd_evidence(f, "%s, /proc/locks", path);
 }

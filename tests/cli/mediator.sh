@@ -72,6 +72,10 @@ t_is "$(t_sev mediator.lock)" ok "fixture lock: held by the pid it names"
 printf '1: FLOCK  ADVISORY  WRITE 999 00:1a:%s 0 EOF\n' "$(stat -c %i "$root/var/run/mediator_phase3.lock")" >"$root/proc/locks"
 md "$root"
 t_like "$(t_sum mediator.lock)" "names pid 401 but pid 999 holds it" "fixture lock: another holder named"
+# pid 0: the kernel's way of saying the holder is not visible from this pid namespace
+printf '1: FLOCK  ADVISORY  WRITE 0 00:1a:%s 0 EOF\n' "$(stat -c %i "$root/var/run/mediator_phase3.lock")" >"$root/proc/locks"
+md "$root"
+t_like "$(t_sum mediator.lock)" "names pid 401 but a process outside this pid namespace holds it" "fixture lock: holder in another pid namespace"
 
 # ---- NFS: tmpfs export, no_root_squash missing, etab differing, services stopped ----
 root=$(good_root nfs)
