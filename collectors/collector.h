@@ -122,6 +122,10 @@ const char *conf_str(const struct ctx *c, const char *key);
 double conf_num(const struct ctx *c, const char *key);
 /* A CONF_UINT (or CONF_PERCENT) value: already checked to lie in the key's range. */
 uint64_t conf_uint(const struct ctx *c, const char *key);
+/* Another collector's tunable as that collector sees it (the config file's value, else
+ * its declared default), for a collector that must ask the same thing the same way (the
+ * mediator probes the GPU where [gpu] says); NULL when no collector declares it. */
+const char *conf_str_of(const struct ctx *c, const char *collector, const char *key);
 
 /* Checks one value against its key's type and range; on failure returns -EINVAL and
  * says why in *why ("must be a whole number from 1 to 100"). */

@@ -33,6 +33,16 @@ const char *conf_str(const struct ctx *c, const char *key)
         return e ? e->value : k->def;
 }
 
+const char *conf_str_of(const struct ctx *c, const char *collector, const char *key)
+{
+        const struct collector *o = collector_find(collector);
+        const struct config_key *k = o ? declared_in(o->config, key) : NULL;
+        if (!k)
+                return NULL;
+        const struct config_entry *e = config_get(c->cfg, collector, key);
+        return e ? e->value : k->def;
+}
+
 double conf_num(const struct ctx *c, const char *key)
 {
         double v = 0;

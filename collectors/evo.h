@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "lib/finding.h"
 #include "lib/procmaps.h"
+#include "lib/proclocks.h" /* /proc/locks: the FLOCKs held and their holders */
 #include "lib/util.h"
 
 #define EVO_P2P_HDR 64     /* P2pSegmentHeader, repr(C, align(64)) */
@@ -81,17 +82,6 @@ enum evo_read evo_seqlock_read(evo_pread_fn fn, void *arg, size_t seq_off, unsig
                                size_t len, unsigned attempts, unsigned pause_us, unsigned *tries);
 const char *evo_read_name(enum evo_read r);
 
-/* One /proc/locks line: "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF". */
-struct evo_lock {
-        char type[16];  /* FLOCK, POSIX, OFDLCK, LEASE... */
-        bool waiter;    /* "->": blocked, waiting for the lock */
-        bool write;
-        int pid;        /* <= 0: not visible from this pid namespace */
-        unsigned maj, min;
-        uint64_t ino;
-};
-int evo_locks_line(const char *line, struct evo_lock *out);
-
 /* Whether a /proc/PID/maps entry (lib/procmaps.h) names an entry directly in dir
  * ("/dev/shm") whose name starts with "evo_"; the name (not NUL-terminated) in *name,
  * its length in *len. */
@@ -147,13 +137,6 @@ void evo_hexdump(const uint8_t *b, size_t n, struct strbuf *out);
 enum evo_writer { EVO_WRITER_UNKNOWN, EVO_WRITER_ALIVE, EVO_WRITER_DEAD };
 const char *evo_writer_name(enum evo_writer w); /* "unknown", "alive", "gone" */
 
-/* The FLOCKs held according to /proc/locks text (waiters and other lock types left
- * out, malformed lines skipped): a new array in *v, *n entries. text NULL: none. */
-void evo_locks_held(const char *text, struct evo_lock **v, size_t *n);
-/* The lock among v on inode ino, device maj:min (compared only when match_dev: on the
- * live system; under --root devices mean nothing), or NULL. */
-const struct evo_lock *evo_lock_holder(const struct evo_lock *v, size_t n, uint64_t ino, unsigned maj, unsigned min,
-                                       bool match_dev);
 /* The writer pid of a legacy or intermediate segment: the header's writer_pid (h NULL
  * when no header was decoded), else the pid in its file name (name_pid), else 0. */
 int evo_legacy_writer_pid(const struct evo_header *h, int name_pid);

@@ -91,8 +91,8 @@ void evo_check_leftovers(struct scan *sc, struct findings *fs)
                 _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, lock), *name = str_printable(lock), *w = shell_quote(path);
                 struct stat st;
                 bool have = rootfs_stat(path, &st, false) == 0;
-                const struct evo_lock *held = have && sc->locks_err >= 0
-                        ? evo_lock_holder(sc->lk, sc->nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live())
+                const struct proclock *held = have && sc->locks_err >= 0
+                        ? proclocks_holder(sc->lk, sc->nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live())
                         : NULL;
                 struct finding *f;
                 if (held) {

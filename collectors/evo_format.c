@@ -274,49 +274,7 @@ enum evo_read evo_seqlock_read(evo_pread_fn fn, void *arg, size_t seq_off, unsig
         return always_odd ? EVO_READ_ODD : EVO_READ_CONTENDED;
 }
 
-/* ---------------- /proc/locks, /proc/PID/status (unit-tested; maps lines: lib/procmaps) ---------------- */
-
-int evo_locks_line(const char *line, struct evo_lock *out)
-{
-        const char *p = line, *f;
-        size_t n;
-        uint64_t v, maj, min;
-        *out = (struct evo_lock){0};
-        /* "N:" */
-        n = next_field(&p, &f);
-        if (n < 2 || f[n - 1] != ':' || parse_digits_u64(f, n - 1, 10, 20, &v) < 0)
-                return -EINVAL;
-        n = next_field(&p, &f);
-        if (n == 2 && !memcmp(f, "->", 2)) {
-                out->waiter = true;
-                n = next_field(&p, &f);
-        }
-        if (!n || n >= sizeof(out->type))
-                return -EINVAL;
-        memcpy(out->type, f, n);
-        out->type[n] = 0;
-        if (!next_field(&p, &f)) /* ADVISORY / MANDATORY / ACTIVE / BREAKING */
-                return -EINVAL;
-        n = next_field(&p, &f);
-        if (!n)
-                return -EINVAL;
-        out->write = n == 5 && !memcmp(f, "WRITE", 5);
-        n = next_field(&p, &f);
-        bool neg = n && f[0] == '-';
-        if (parse_digits_u64(f + neg, n - neg, 10, 20, &v) < 0 || v > INT32_MAX)
-                return -EINVAL;
-        out->pid = neg ? -(int)v : (int)v;
-        /* MAJ:MIN:INODE, majors and minors in hex, the inode in decimal */
-        n = next_field(&p, &f);
-        const char *c1 = memchr(f, ':', n), *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - f)) : NULL;
-        if (!c2 || parse_digits_u64(f, (size_t)(c1 - f), 16, 8, &maj) < 0 ||
-            parse_digits_u64(c1 + 1, (size_t)(c2 - c1 - 1), 16, 8, &min) < 0 ||
-            parse_digits_u64(c2 + 1, n - (size_t)(c2 + 1 - f), 10, 20, &out->ino) < 0)
-                return -EINVAL;
-        out->maj = (unsigned)maj;
-        out->min = (unsigned)min;
-        return 0;
-}
+/* ---------------- /proc/PID/status (unit-tested; /proc/locks: lib/proclocks, maps lines: lib/procmaps) ---------------- */
 
 bool evo_map_names_evo(const struct procmaps_entry *m, const char *dir, const char **name, size_t *len)
 {

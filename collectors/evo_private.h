@@ -91,7 +91,7 @@ struct scan {
         bool procs_ok;
         struct users *users; /* ROOT/etc/passwd and group */
         int locks_err;
-        struct evo_lock *lk; /* the FLOCKs held */
+        struct proclock *lk; /* the FLOCKs held */
         size_t nlk;
         char *locks_text;
         bool maps_scanned;

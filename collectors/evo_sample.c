@@ -32,7 +32,7 @@ struct wstate {
 
 /* What one sample reads once for all segments. */
 struct wround {
-        struct evo_lock *lk; /* the FLOCKs held */
+        struct proclock *lk; /* the FLOCKs held */
         size_t nlk;
         bool locks_read;
         int pids_known; /* -1: not looked at yet */
@@ -93,8 +93,8 @@ static enum evo_writer watch_writer(struct wround *r, const char *fname, int dec
         }
         struct evo_writer_facts f = {.layout = *layout = evo_writer_layout(dec, h, lock_exists, name_pid)};
         if (f.layout == EVO_LAYOUT_P2P) {
-                const struct evo_lock *l = lock_exists && r->locks_read
-                        ? evo_lock_holder(r->lk, r->nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live())
+                const struct proclock *l = lock_exists && r->locks_read
+                        ? proclocks_holder(r->lk, r->nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live())
                         : NULL;
                 f.lock_exists = lock_exists;
                 f.locks_read = r->locks_read;
@@ -234,7 +234,7 @@ void evo_sample(struct ctx *c, struct sample *out)
         _cleanup_free_ char *locks = NULL;
         r.locks_read = rootfs_read("/proc/locks", READ_MAX_DEFAULT, &locks, NULL) >= 0;
         if (r.locks_read)
-                evo_locks_held(locks, &r.lk, &r.nlk);
+                proclocks_held(locks, &r.lk, &r.nlk);
         struct rootfs_dir *d = rootfs_opendir(SHM_DIR);
         struct dirent *de;
         size_t count = 0, max = (size_t)conf_uint(c, "scan_max");

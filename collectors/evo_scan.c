@@ -266,7 +266,7 @@ static void load_locks(struct scan *sc)
                 sc->locks_err = (int)r;
                 return;
         }
-        evo_locks_held(sc->locks_text, &sc->lk, &sc->nlk);
+        proclocks_held(sc->locks_text, &sc->lk, &sc->nlk);
 }
 
 /* The /proc/locks line of a lock, for the evidence. */
@@ -279,8 +279,8 @@ static char *locks_line_for(const struct scan *sc, const struct stat *st)
         char *line;
         struct strbuf b = {0};
         while ((line = next_line(buf, &pos))) {
-                struct evo_lock l;
-                if (evo_locks_line(line, &l) == 0 && l.ino == (uint64_t)st->st_ino && streq(l.type, "FLOCK"))
+                struct proclock l;
+                if (proclocks_line(line, &l) == 0 && l.ino == (uint64_t)st->st_ino && streq(l.type, "FLOCK"))
                         sb_printf(&b, "%s\n", line);
         }
         return b.len ? sb_steal(&b) : NULL;
@@ -302,8 +302,8 @@ static void find_writers(struct scan *sc)
                         s->lock_exists = rootfs_stat(lock, &s->lock_st, false) == 0;
                         bool locks_read = sc->locks_err >= 0;
                         /* The device only means something on the live system. */
-                        const struct evo_lock *l = s->lock_exists && locks_read
-                                ? evo_lock_holder(sc->lk, sc->nlk, (uint64_t)s->lock_st.st_ino, major(s->lock_st.st_dev),
+                        const struct proclock *l = s->lock_exists && locks_read
+                                ? proclocks_holder(sc->lk, sc->nlk, (uint64_t)s->lock_st.st_ino, major(s->lock_st.st_dev),
                                                   minor(s->lock_st.st_dev), rootfs_is_live())
                                 : NULL;
                         s->lock_held = l != NULL;

@@ -19,34 +19,6 @@ const char *evo_writer_name(enum evo_writer w)
         return w <= EVO_WRITER_DEAD ? n[w] : "?";
 }
 
-void evo_locks_held(const char *text, struct evo_lock **v, size_t *n)
-{
-        size_t cap = 0, pos = 0;
-        *v = NULL;
-        *n = 0;
-        if (!text)
-                return;
-        _cleanup_free_ char *buf = xstrdup(text);
-        char *line;
-        while ((line = next_line(buf, &pos))) {
-                struct evo_lock l;
-                if (evo_locks_line(line, &l) < 0 || l.waiter || !streq(l.type, "FLOCK"))
-                        continue;
-                if (*n == cap)
-                        *v = xrealloc(*v, (cap = cap ? cap * 2 : 32) * sizeof(**v));
-                (*v)[(*n)++] = l;
-        }
-}
-
-const struct evo_lock *evo_lock_holder(const struct evo_lock *v, size_t n, uint64_t ino, unsigned maj, unsigned min,
-                                       bool match_dev)
-{
-        for (size_t k = 0; k < n; k++)
-                if (v[k].ino == ino && (!match_dev || (v[k].maj == maj && v[k].min == min)))
-                        return &v[k];
-        return NULL;
-}
-
 int evo_legacy_writer_pid(const struct evo_header *h, int name_pid)
 {
         if (h && h->legacy.writer_pid && h->legacy.writer_pid <= INT32_MAX)

@@ -42,8 +42,10 @@ static const struct check_info checks[] = {
          "Entries of priority err or worse (PRIORITY <= 3) of each component unit ([journal]\n"
          "units: lavinmq.service, cerebellar-norse.service and the EVO units you list), and\n"
          "ERROR/CRITICAL/FATAL lines in the components' log files ([journal] log_files: the\n"
-         "SNN's /var/log/cerebellar-norse/*.log, the mediator's /tmp/mediator.log; read from\n"
-         "their end, [journal] log_tail bytes, without a time window). Each gets the count, the\n"
+         "SNN's /var/log/cerebellar-norse/*.log; read from their end, [journal] log_tail bytes,\n"
+         "without a time window). The vGPU mediator's log ([mediator] log, /tmp/mediator.log) is\n"
+         "left out even when listed or matched: the mediator collector counts its [ERROR] and CUDA\n"
+         "lines (mediator.log), and one line must not be two findings. Each gets the count, the\n"
          "first and last time and up to 3 sample lines (the bundle has them all).\n"
          "Fix: journalctl -u UNIT -p err --since '1 hour ago' and the component's guide."},
         {"journal.oom_kill", "OOM kill",
@@ -118,7 +120,7 @@ static const struct config_key config[] = {
         CONF_LIST("files", "", "journal files to read instead of the system journal (--journal-file)"),
         CONF_LIST("units", "lavinmq.service,cerebellar-norse.service", "component units whose error-priority entries count (add the EVO units)"),
         CONF_LIST("components", "lavinmq,cerebellar-norse,mediator,mediator_phase3,evo", "process names of components: an OOM kill of one is crit"),
-        CONF_LIST("log_files", "/var/log/cerebellar-norse/*.log,/tmp/mediator.log", "component log files read from their end ('*' in the name)"),
+        CONF_LIST("log_files", "/var/log/cerebellar-norse/*.log", "component log files read from their end ('*' in the name; never [mediator] log)"),
         CONF_SIZE("log_tail", "1M", "bytes read from the end of each component log file"),
         CONF_UINT("max_entries", "1000000", 1, 1e9, "entries read at most (the finding says when the bound is hit)"),
         CONF_SIZE("max_bytes", "512M", "bytes of entry data read at most"),
@@ -161,6 +163,7 @@ void jconf_read(struct ctx *c, struct jconf *cf)
         cf->units = conf_str(c, "units");
         cf->components = conf_str(c, "components");
         cf->log_files = conf_str(c, "log_files");
+        cf->owned_log = conf_str_of(c, "mediator", "log");
         cf->log_tail = jconf_size(c, "log_tail");
         uint64_t now = now_ms_realtime() * 1000;
         const char *since = conf_str(c, "since"), *until = conf_str(c, "until");
@@ -324,8 +327,12 @@ long jkmsg_read(uint64_t since_us, uint64_t until_us, uint64_t max, int (*fn)(vo
 
 /* ---- component log files ---- */
 
-static void tail_file(const char *path, uint64_t tail, jline_fn fn, void *arg, struct strbuf *files, struct strbuf *problems)
+static void tail_file(const struct jconf *cf, const char *path, jline_fn fn, void *arg, struct strbuf *files,
+                      struct strbuf *problems)
 {
+        if (cf->owned_log && streq(path, cf->owned_log))
+                return; /* the mediator collector's (mediator.log) */
+        uint64_t tail = cf->log_tail;
         _cleanup_close_ int fd = rootfs_open_file(path, O_NOFOLLOW);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0) {
@@ -379,7 +386,7 @@ void jlogs_read(const struct jconf *cf, jline_fn fn, void *arg, struct strbuf *f
                 if (p[0] != '/' || !slash || strstr(p, "/../")) {
                         sb_printf(problems, "%s%s: not an absolute path", problems->len ? "; " : "", p);
                 } else if (!strchr(slash, '*') && !strchr(slash, '?')) {
-                        tail_file(p, cf->log_tail, fn, arg, files, problems);
+                        tail_file(cf, p, fn, arg, files, problems);
                 } else {
                         _cleanup_free_ char *dir = xstrndup(p, (size_t)(slash - p) + 1);
                         struct rootfs_dir *d = rootfs_opendir(dir);
@@ -389,7 +396,7 @@ void jlogs_read(const struct jconf *cf, jline_fn fn, void *arg, struct strbuf *f
                                 if (fnmatch(slash + 1, de->d_name, FNM_PERIOD) != 0)
                                         continue;
                                 _cleanup_free_ char *f = xasprintf("%s%s", dir, de->d_name);
-                                tail_file(f, cf->log_tail, fn, arg, files, problems);
+                                tail_file(cf, f, fn, arg, files, problems);
                                 n++;
                         }
                         if (d)

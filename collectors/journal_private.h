@@ -14,6 +14,7 @@ struct jconf {
         const char *units;      /* comma list of component units */
         const char *components; /* comma list of component process names (OOM victims) */
         const char *log_files;  /* comma list of paths, '*' allowed in the last component */
+        const char *owned_log;  /* [mediator] log: the mediator collector reads and counts it, not this one */
         uint64_t log_tail;      /* bytes read from the end of each log file */
         uint64_t since_us, until_us;
         bool since_bad, until_bad;

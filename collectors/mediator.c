@@ -10,15 +10,14 @@
  * server never hangs evodiag), the per-VM files (plain open/read/close with a size
  * cap, O_NONBLOCK and regular files only: a FIFO in their place never blocks), the
  * admin socket (mediator_admin.c), the QEMU data sockets (listed, not connected),
- * /tmp/mediator.log (a bounded tail) and, with --allow-intrusive, cuda_sanity.
- *
- * Not yet wired: lib/gpuprobe (the gpu collector's "usable NVIDIA GPU" probe, merged
- * after this collector was written) belongs in mx_check_cuda_sanity()'s failing branch: a
- * failing sanity test with GPU_ABSENT/GPU_NO_DEVICES says "no GPU", with GPU_TIMEOUT
- * "driver wedged" (guide error 8), rather than only "CUDA broken". */
+ * /tmp/mediator.log (a bounded tail) and, with --allow-intrusive, cuda_sanity; when it
+ * fails or hangs, lib/gpuprobe (the gpu collector's "usable NVIDIA GPU" probe, where
+ * [gpu] nvml_path and nvidia_smi say) tells "no GPU" from "driver wedged" from "the test
+ * fails with a usable GPU". */
 #include "config.h"
 #include "collectors/mediator_private.h"
 #include "collectors/sink.h"
+#include "lib/proclocks.h"
 #include "lib/subprocess.h"
 
 #include <errno.h>
@@ -89,7 +88,9 @@ static const struct check_info checks[] = {
          "Per VM (vmN/request.txt vs response.txt, or phase 1 command.txt vs response.txt): a\n"
          "non-empty request newer than its response by more than [mediator] stale_after means the\n"
          "mediator is not answering (not running, stuck, or not seeing updates over NFS: guide\n"
-         "error 7). Warn. Fix: check the mediator (mediator.process, its log), then the mount's\n"
+         "error 7). Warn. A shared directory on an NFS mount that does not answer is unknown (not\n"
+         "read; watch stat()s in a child under nfs_stat_timeout and keeps the VMs' last verdicts).\n"
+         "Fix: check the mediator (mediator.process, its log), then the mount's\n"
          "attribute caching (actimeo=1).",
          true},
         {"mediator.vm_error", "VM responses without errors",
@@ -132,7 +133,11 @@ static const struct check_info checks[] = {
          "after checking the binary is root-owned and not writable by others (trust's path rule).\n"
          "\"CUDA sanity OK\" is ok; \"cudaGetDeviceCount failed\", \"cudaMalloc failed\" or a non-zero\n"
          "exit is crit (guide error 5): do not force CUDA in Dom0; Plan B: a GPU worker VM with\n"
-         "passthrough, the mediator as orchestrator only. A run past its deadline is killed: crit.",
+         "passthrough, the mediator as orchestrator only. A run past its deadline is killed: crit.\n"
+         "A failing or hung run (only then) asks the GPU, as the gpu collector does ([gpu] nvml_path,\n"
+         "nvidia_smi, deadline), and says which case it is: no GPU (Plan B), the driver wedged (guide\n"
+         "error 8: dmesg Xid, reboot), a driver/library mismatch (reboot), the driver not loaded, or\n"
+         "a usable GPU, so the test itself fails (ldd cuda_sanity: the CUDA runtime; driver version).",
          true},
         {0},
 };
@@ -215,7 +220,13 @@ static void read_lock(struct mx *m)
         if (rootfs_read("/proc/locks", 4u << 20, &locks, NULL) < 0)
                 return;
         m->locks_read = true;
-        m->holder = mx_lock_holder(locks, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev), rootfs_is_live());
+        _cleanup_free_ struct proclock *lk = NULL;
+        size_t nlk;
+        proclocks_held(locks, &lk, &nlk);
+        const struct proclock *l = proclocks_holder(lk, nlk, (uint64_t)st.st_ino, major(st.st_dev), minor(st.st_dev),
+                                                    rootfs_is_live());
+        m->holder = !l ? 0 : l->pid > 0 ? l->pid : -1; /* -1: a pid outside this pid namespace */
+        m->lock_ino = (uint64_t)st.st_ino;
 }
 
 static void find_daemon(struct mx *m)
@@ -310,10 +321,15 @@ static void check_lock(struct mx *m, struct findings *fs)
                 f = fnd_add(fs, SEV_WARN, "mediator.lock", "stale lock: %s names pid %d but nobody holds it%s", path,
                             m->lock_pid, proc_exists(m->lock_pid) ? "" : " (that pid is gone: the mediator died)");
                 fnd_remedy(f, "cd /root/phase3 && nohup ./mediator_phase3 >> /tmp/mediator.log 2>&1 &");
+        } else if (m->holder < 0) {
+                f = fnd_add(fs, SEV_WARN, "mediator.lock",
+                            "%s names pid %d but a process outside this pid namespace holds it", path, m->lock_pid);
+                fnd_remedy(f, "run evodiag in the host's pid namespace; there: grep \":%llu \" /proc/locks",
+                           (unsigned long long)m->lock_ino);
         } else {
                 f = fnd_add(fs, SEV_WARN, "mediator.lock", "%s names pid %d but pid %d holds it", path, m->lock_pid,
                             m->holder);
-                fnd_remedy(f, "ps -o pid,user,args -p %d", m->holder > 0 ? m->holder : m->lock_pid);
+                fnd_remedy(f, "ps -o pid,user,args -p %d", m->holder);
         }
         fnd_evidence(f, "%s, /proc/locks", path);
 }

@@ -87,12 +87,8 @@ void mx_admin_request(uint32_t command, uint8_t out[16]);
  * "degraded", "quarantined" or "error", any case). */
 bool mx_health_bad(const char *text);
 
-/* ---- /proc/locks, the log, cuda_sanity ---- */
+/* ---- the lock file (its holder: lib/proclocks.h), the log, cuda_sanity ---- */
 
-/* The pid holding a FLOCK on inode ino (dev maj:min when match_dev) in a /proc/locks
- * text; 0 when none (waiters left out), -1 when it is held but by a pid outside this
- * pid namespace. */
-int mx_lock_holder(const char *text, uint64_t ino, unsigned maj, unsigned min, bool match_dev);
 /* "1234\n" -> 1234; -EINVAL otherwise. */
 int mx_lock_pid(const char *text, int *pid);
 

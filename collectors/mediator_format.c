@@ -508,36 +508,6 @@ bool mx_health_bad(const char *text)
 
 /* ---- /proc/locks ---- */
 
-int mx_lock_holder(const char *text, uint64_t ino, unsigned maj, unsigned min, bool match_dev)
-{
-        if (!text)
-                return 0;
-        for (const char *p = text; *p;) {
-                const char *e = strchr(p, '\n');
-                size_t n = e ? (size_t)(e - p) : strlen(p);
-                /* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->". */
-                char line[256];
-                if (n < sizeof(line)) {
-                        memcpy(line, p, n);
-                        line[n] = 0;
-                        char type[16], adv[16], mode[16], dev[64];
-                        int pid;
-                        unsigned a, b;
-                        unsigned long long i;
-                        int used = 0;
-                        if (!strstr(line, "->") &&
-                            sscanf(line, "%*[0-9]: %15s %15s %15s %d %63s%n", type, adv, mode, &pid, dev, &used) == 5 &&
-                            streq(type, "FLOCK") && sscanf(dev, "%x:%x:%llu", &a, &b, &i) == 3 && i == ino &&
-                            (!match_dev || (a == maj && b == min)))
-                                return pid > 0 ? pid : -1;
-                }
-                if (!e)
-                        break;
-                p = e + 1;
-        }
-        return 0;
-}
-
 int mx_lock_pid(const char *text, int *pid)
 {
         size_t n = strcspn(text, "\n");

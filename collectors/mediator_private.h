@@ -64,6 +64,7 @@ struct mx {
         char *exe;
         /* its lock */
         int lock_err, lock_pid, holder;
+        uint64_t lock_ino;
         bool lock_bad, locks_read;
         char *lock_why;
         /* NFS */

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "collectors/mediator_private.h"
 #include "collectors/sink.h"
+#include "lib/gpuprobe.h"
 #include "lib/subprocess.h"
 
 #include <errno.h>
@@ -219,6 +220,89 @@ void mx_check_log(struct mx *m, struct findings *fs, struct bundle_sink *sink)
 
 /* ---- cuda_sanity (--allow-intrusive) ---- */
 
+#define PROBE_RESERVE_MS 1500 /* of the collector's deadline, kept for the GPU probe */
+
+/* Why cuda_sanity failed, as the GPU probe (lib/gpuprobe, the gpu collector's answer) tells. */
+enum sanity_cause { CAUSE_USABLE, CAUSE_NO_GPU, CAUSE_NO_DRIVER, CAUSE_WEDGED, CAUSE_MISMATCH, CAUSE_DRIVER, CAUSE_UNKNOWN };
+static const char *const cause_text[] = {
+        [CAUSE_USABLE] = "the GPU answers NVML, so the test itself fails with a usable GPU",
+        [CAUSE_NO_GPU] = "no GPU: the driver answers and reports none",
+        [CAUSE_NO_DRIVER] = "no GPU: no NVIDIA driver answers here (no NVML, no nvidia-smi)",
+        [CAUSE_WEDGED] = "the driver is wedged: the GPU probe did not answer in time, or the GPU fell off the bus",
+        [CAUSE_MISMATCH] = "the NVIDIA kernel module and library versions differ",
+        [CAUSE_DRIVER] = "the NVIDIA kernel driver is not loaded or not answering",
+        [CAUSE_UNKNOWN] = "the GPU probe could not tell why",
+};
+
+static enum sanity_cause sanity_cause(struct mx *m, struct gpu_verdict *v, char **why)
+{
+        *v = (struct gpu_verdict){.status = GPU_ERROR};
+        uint64_t want = 10000;
+        const char *d = conf_str_of(m->c, "gpu", "deadline");
+        if (d && parse_duration_ms(d, &want) < 0)
+                want = 10000;
+        uint64_t t = mx_budget_ms(m->c, want, 1000);
+        if (!t) {
+                *why = xstrdup("no time left in the collector's deadline to ask the GPU");
+                return CAUSE_UNKNOWN;
+        }
+        struct gpu_query_opts o = {.nvml_path = conf_str_of(m->c, "gpu", "nvml_path"),
+                                   .smi = conf_str_of(m->c, "gpu", "nvidia_smi"), .timeout_ms = t};
+        if (m->c->deadline_ms > 1500)
+                o.stop_ms = m->c->deadline_ms - 1000;
+        if (gpu_usable_status(&o, v, why))
+                return CAUSE_USABLE;
+        if (v->status == GPU_TIMEOUT && t < want) {
+                char *w = xasprintf("%s (only %" PRIu64 " ms of [gpu] deadline %" PRIu64 " ms were left in the collector's "
+                                    "deadline: raise [mediator] timeout)", *why ? *why : "timeout", t, want);
+                free(*why);
+                *why = w;
+        }
+        if (v->status == GPU_TIMEOUT || (v->status == GPU_OK && v->ndev && v->lost == v->ndev))
+                return CAUSE_WEDGED;
+        switch (v->status) {
+        case GPU_ABSENT: return CAUSE_NO_DRIVER;
+        case GPU_NO_DEVICES: return CAUSE_NO_GPU;
+        case GPU_OK: return CAUSE_NO_GPU; /* answered, no device */
+        case GPU_MISMATCH: return CAUSE_MISMATCH;
+        case GPU_DRIVER_FAILED: return CAUSE_DRIVER;
+        default: return CAUSE_UNKNOWN;
+        }
+}
+
+/* The guide's remedy for each cause (vgpu-mediator-errors.txt errors 5 and 8). */
+static void sanity_remedy(struct finding *f, enum sanity_cause cause, const char *bin)
+{
+        static const char plan_b[] = "do not force CUDA in Dom0; Plan B: a GPU worker VM with passthrough, the mediator "
+                                     "as orchestrator only (guide error 5)";
+        switch (cause) {
+        case CAUSE_USABLE:
+                fnd_remedy(f, "ldd %s (a missing CUDA runtime library); compare the CUDA version nvidia-smi reports with "
+                              "the toolkit %s was built with (\"CUDA driver version is insufficient\"); if it still "
+                              "fails: %s", bin, bin, plan_b);
+                break;
+        case CAUSE_NO_GPU:
+        case CAUSE_NO_DRIVER:
+                fnd_remedy(f, "nvidia-smi; lspci -nn | grep -i nvidia: Dom0 sees no usable GPU (not installed, passed "
+                              "through to a VM, or hidden by Xen's Dom0 restrictions); %s", plan_b);
+                break;
+        case CAUSE_WEDGED:
+                fnd_remedy(f, "dmesg | grep -i -e xid -e 'fallen off'; nvidia-smi -q | grep -i temp; the host usually "
+                              "needs a reboot (guide error 8); then run %s again", bin);
+                break;
+        case CAUSE_MISMATCH:
+                fnd_remedy(f, "reboot (or reload the nvidia module) so the kernel module matches the library (Dom0 "
+                              "kernel/driver mismatch, guide error 5); then run %s again", bin);
+                break;
+        case CAUSE_DRIVER:
+                fnd_remedy(f, "modprobe nvidia; dmesg | grep -i nvrm; if Xen's Dom0 keeps the driver from the GPU: %s",
+                           plan_b);
+                break;
+        default:
+                fnd_remedy(f, "%s", plan_b);
+        }
+}
+
 void mx_check_cuda_sanity(struct mx *m, struct findings *fs)
 {
         const char *bin = conf_str(m->c, "cuda_sanity");
@@ -246,7 +330,8 @@ void mx_check_cuda_sanity(struct mx *m, struct findings *fs)
                 fnd_remedy(f, "chown root %s; chmod go-w %s", bin, bin);
                 return;
         }
-        uint64_t t = mx_budget_ms(m->c, mx_conf_ms(m->c, "cuda_sanity_timeout", 30000), 1500);
+        /* Leave time for the GPU probe that explains a failure. */
+        uint64_t t = mx_budget_ms(m->c, mx_conf_ms(m->c, "cuda_sanity_timeout", 30000), 1500 + PROBE_RESERVE_MS);
         if (!t) {
                 fnd_add(fs, SEV_UNKNOWN, "mediator.cuda_sanity", "no time left in the collector's deadline to run %s", bin);
                 return;
@@ -257,22 +342,25 @@ void mx_check_cuda_sanity(struct mx *m, struct findings *fs)
         /* Post-check: a run past its deadline was killed with its process group. */
         struct finding *f;
         char line[160];
-        if (res.timed_out) {
-                f = fnd_add(fs, SEV_CRIT, "mediator.cuda_sanity", "%s did not finish within %" PRIu64 " ms (killed): GPU or driver hung",
-                            bin, t);
-                fnd_remedy(f, "nvidia-smi -q | grep -i xid; if CUDA cannot work in Dom0: Plan B, a GPU worker VM with "
-                              "passthrough and the mediator as orchestrator only");
+        int ex = res.status >= 0 && WIFEXITED(res.status) ? WEXITSTATUS(res.status) : 255;
+        enum mx_sanity s = res.timed_out ? MX_SANITY_FAILED : mx_sanity_parse(res.out, ex, line, sizeof(line));
+        if (res.timed_out)
+                snprintf(line, sizeof(line), "did not finish within %" PRIu64 " ms (killed)", t);
+        if (s == MX_SANITY_OK) {
+                f = fnd_add(fs, SEV_OK, "mediator.cuda_sanity", "%s: CUDA sanity OK", bin);
+        } else if (s == MX_SANITY_UNCLEAR) {
+                f = fnd_add(fs, SEV_UNKNOWN, "mediator.cuda_sanity", "%s: %s", bin, line);
+                fnd_remedy(f, "do not force CUDA in Dom0; Plan B: a GPU worker VM with passthrough, the "
+                              "mediator as orchestrator only (guide error 5)");
         } else {
-                int ex = res.status >= 0 && WIFEXITED(res.status) ? WEXITSTATUS(res.status) : 255;
-                enum mx_sanity s = mx_sanity_parse(res.out, ex, line, sizeof(line));
-                if (s == MX_SANITY_OK) {
-                        f = fnd_add(fs, SEV_OK, "mediator.cuda_sanity", "%s: CUDA sanity OK", bin);
-                } else {
-                        f = fnd_add(fs, s == MX_SANITY_FAILED ? SEV_CRIT : SEV_UNKNOWN, "mediator.cuda_sanity", "%s: %s",
-                                    bin, line);
-                        fnd_remedy(f, "do not force CUDA in Dom0; Plan B: a GPU worker VM with passthrough, the "
-                                      "mediator as orchestrator only (guide error 5)");
-                }
+                /* Failed or hung: only now is the GPU asked why (NVML or nvidia-smi, where
+                 * [gpu] says, under a deadline), so a passing test costs nothing more. */
+                _cleanup_free_ char *gwhy = NULL;
+                struct gpu_verdict v;
+                enum sanity_cause cause = sanity_cause(m, &v, &gwhy);
+                f = fnd_add(fs, SEV_CRIT, "mediator.cuda_sanity", "%s: %s: %s", bin, line, cause_text[cause]);
+                fnd_actual(f, "GPU probe (%" PRIu64 " ms): %s", v.duration_ms, gwhy ? gwhy : "not asked");
+                sanity_remedy(f, cause, bin);
         }
         fnd_evidence(f, "%s (%" PRIu64 " ms)", bin, res.duration_ms);
         cmd_result_free(&res);

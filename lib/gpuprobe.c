@@ -543,6 +543,23 @@ bool gpu_usable_snapshot(const struct gpu_query_opts *o, struct gpu_snapshot *s,
         return ok;
 }
 
+bool gpu_usable_status(const struct gpu_query_opts *o, struct gpu_verdict *v, char **why)
+{
+        struct gpu_snapshot s;
+        if (v)
+                *v = (struct gpu_verdict){.status = GPU_ERROR};
+        bool ok = gpu_usable_snapshot(o, &s, why);
+        if (v && rootfs_is_live()) {
+                size_t good = 0;
+                for (size_t i = 0; i < s.ndev; i++)
+                        good += !s.dev[i].lost;
+                *v = (struct gpu_verdict){.status = s.status, .ndev = s.ndev, .lost = s.ndev - good,
+                                          .duration_ms = s.duration_ms};
+        }
+        gpu_snapshot_free(&s);
+        return ok;
+}
+
 bool gpu_usable(const struct gpu_query_opts *o, char **why)
 {
         struct gpu_snapshot s;

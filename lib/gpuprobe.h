@@ -165,3 +165,12 @@ bool gpu_usable(const struct gpu_query_opts *o, char **why);
 /* The same, keeping what the probe read in *s (always filled; gpu_snapshot_free it):
  * a caller that also needs the devices' memory asks the GPU once. */
 bool gpu_usable_snapshot(const struct gpu_query_opts *o, struct gpu_snapshot *s, char **why);
+/* The same, with what the probe found, for a caller that must tell "no GPU here"
+ * (GPU_ABSENT, GPU_NO_DEVICES) from "the driver is wedged" (GPU_TIMEOUT, or every
+ * device lost) from "a GPU answers" (the return value). */
+struct gpu_verdict {
+        enum gpu_status status;
+        size_t ndev, lost;     /* devices reported; of them "GPU is lost" */
+        uint64_t duration_ms;  /* how long the probe took */
+};
+bool gpu_usable_status(const struct gpu_query_opts *o, struct gpu_verdict *v, char **why);

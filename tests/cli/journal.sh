@@ -105,6 +105,17 @@ t_like "$(t_field journal.hw_error_uncorrected evidence)" "^journal /var/log/jou
 t_is "$(t_sev journal.oom_kill)" crit "--root: same verdicts"
 t_like "$(t_subj journal.unit_errors)" "/var/log/cerebellar-norse/app.log" "an ERROR line of a component log file"
 t_like "$(t_sum journal.cuda_error)" "CUDA error" "CUDA error from the log file"
+# The mediator's log is the mediator collector's (mediator.log counts its [ERROR] and CUDA lines):
+# never counted here too, whether listed by name or matched by a pattern; another file is.
+mkdir -p "$R/tmp"
+printf '[10:00:00] [ERROR] queue full\n' >"$R/tmp/mediator.log"
+printf '[journal]\nlog_files = /var/log/cerebellar-norse/*.log,/tmp/mediator.log,/tmp/*.log\n' >"$T_TMP/mlog.conf"
+EVODIAG_CONFIG="$T_TMP/mlog.conf" jr --root "$R"
+t_unlike "$(t_subj journal.unit_errors)" "mediator.log" "the mediator's log (listed and matched) is left to the mediator collector"
+t_like "$(t_subj journal.unit_errors)" "/var/log/cerebellar-norse/app.log" "the other log files are still read"
+printf '[journal]\nlog_files = /tmp/mediator.log\n[mediator]\nlog = /var/log/vgpu/mediator.log\n' >"$T_TMP/mlog2.conf"
+EVODIAG_CONFIG="$T_TMP/mlog2.conf" jr --root "$R"
+t_like "$(t_subj journal.unit_errors)" "/tmp/mediator.log" "a file that is not [mediator] log is read"
 mkdir -p "$T_TMP/bare"
 jr --root "$T_TMP/bare"
 t_is "$(t_sev journal.source)" skipped "no journal: skipped"

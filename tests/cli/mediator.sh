@@ -72,6 +72,10 @@ t_is "$(t_sev mediator.lock)" ok "fixture lock: held by the pid it names"
 printf '1: FLOCK  ADVISORY  WRITE 999 00:1a:%s 0 EOF\n' "$(stat -c %i "$root/var/run/mediator_phase3.lock")" >"$root/proc/locks"
 md "$root"
 t_like "$(t_sum mediator.lock)" "names pid 401 but pid 999 holds it" "fixture lock: another holder named"
+# pid 0: the kernel's way of saying the holder is not visible from this pid namespace
+printf '1: FLOCK  ADVISORY  WRITE 0 00:1a:%s 0 EOF\n' "$(stat -c %i "$root/var/run/mediator_phase3.lock")" >"$root/proc/locks"
+md "$root"
+t_like "$(t_sum mediator.lock)" "names pid 401 but a process outside this pid namespace holds it" "fixture lock: holder in another pid namespace"
 
 # ---- NFS: tmpfs export, no_root_squash missing, etab differing, services stopped ----
 root=$(good_root nfs)
@@ -199,6 +203,10 @@ md "$root"
 t_is "$(t_sev mediator.log)" warn "log: [ERROR] lines warn"
 t_like "$(t_sum mediator.log)" "^3 \[ERROR\] line\(s\) in the last 4 lines .*last: \[10:00:02\] \[ERROR\] vm 3 response write failed" \
         "log: counted and the last quoted"
+# One line, one finding: the journal collector leaves the mediator's log to this one.
+t_run check --root "$root" --only mediator,journal --json
+t_is "$(t_sev mediator.log)" warn "log: counted by the mediator collector"
+t_unlike "$(t_subj journal.unit_errors)" "mediator.log" "log: not counted again by the journal collector"
 printf 'CUDA error: an illegal memory access was encountered\n' >>"$root/tmp/mediator.log"
 md "$root"
 t_is "$(t_sev mediator.log)" crit "log: CUDA error crit"
@@ -255,6 +263,34 @@ if t_have_hooks 6; then
         t_like "$(t_sum mediator.vm_stale)" "^/mnt/vgpu is on an NFS mount that does not answer: not read" "dead shared dir: not read"
         t_is "$(t_sev mediator.vm_files)" unknown "dead shared dir: per-VM checks unknown"
         if [ "$ms" -lt 8000 ]; then t_pass "dead shared dir: finished in $ms ms (< 8 s deadline)"; else t_fail "dead shared dir: $ms ms"; fi
+fi
+
+# ---- watch on a shared directory whose NFS server died: the stat()s run in a child ----
+# (the same hook hangs watch's stat child: before, watch lstat()ed in the sampler itself)
+root=$(good_root nfswatch)
+mkdir -p "$root/mnt/vgpu/vm1"
+printf 'A:2:1:VECTOR_ADD\n' >"$root/mnt/vgpu/vm1/request.txt"
+printf '10.0.0.1:/var/vgpu /mnt/vgpu nfs rw,relatime,vers=3,hard,actimeo=1,addr=10.0.0.1 0 0\n' >>"$root/proc/mounts"
+printf '[mediator]\nshared_dir = /mnt/vgpu\nnfs_stat_timeout = 400ms\n' >"$T_TMP/wnfs.conf"
+wnfs() { EVODIAG_CONFIG="$T_TMP/wnfs.conf" t_run watch --root "$root" --only mediator --duration "$1" --interval 300ms --check-every off --json; }
+wsel() { printf '%s\n' "$OUT" | jq -c "$1"; }
+wnfs 1s
+t_is "$(wsel 'select(.type == "sample") | .statuses[] | select(.id == "mediator.vm_stale") | .subject' | sort -u)" '"vm1"' \
+        "watch nfs: answering, vm1 sampled through the child"
+if t_have_hooks 5; then
+        t0=${EPOCHREALTIME/./}
+        EVODIAG_FAULT=mediator_nfs_stat:hang wnfs 3s
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        last=$(wsel 'select(.type == "sample")' | tail -1)
+        t_like "$(printf '%s' "$last" | jq -r '.statuses[] | select(.id == "mediator.vm_stale" and .subject == null) | .severity + ":" + .summary')" \
+                "^unknown:/mnt/vgpu is on an NFS mount that does not answer: not read \(no answer within 400 ms\)" \
+                "watch nfs hung: the directory's status says so"
+        t_is "$(wsel 'select(.type == "event" and .id == "mediator.vm_stale")' | wc -l)" 1 "watch nfs hung: one event, not one per sample"
+        t_is "$(wsel 'select(.type == "sample") | .statuses[] | select(.id == "mediator.timeout")' | wc -l)" 0 \
+                "watch nfs hung: the sampler itself never missed its deadline"
+        n=$(wsel 'select(.type == "sample")' | wc -l)
+        if [ "$n" -ge 6 ]; then t_pass "watch nfs hung: $n samples in 3 s at 300 ms (cadence kept)"; else t_fail "watch nfs hung: only $n samples"; fi
+        if [ "$ms" -lt 9000 ]; then t_pass "watch nfs hung: done in $ms ms"; else t_fail "watch nfs hung: $ms ms"; fi
 fi
 
 # ---- watch: staleness per VM ----
@@ -377,11 +413,17 @@ printf '#!/bin/sh\nexec sleep 300\n' >"$L/bin/hang"
 cp "$L/bin/ok" "$L/bin/writable"
 chmod 755 "$L"/bin/*
 chmod 777 "$L/bin/writable"
+# The GPU probe that explains a failure asks where [gpu] says: no NVML, no nvidia-smi
+# here unless a test sets GPU (a real GPU on the test host must not answer instead).
 sanity() { # BINARY [TIMEOUT]
         printf '[mediator]\nlock_file = %s\nshared_dir = %s\nlog = %s\ncuda_sanity = %s\ncuda_sanity_timeout = %s\n' \
                 "$L/none.lock" "$L/vgpu" "$L/mediator.log" "$1" "${2:-10s}" >"$T_TMP/sanity.conf"
-        EVODIAG_CONFIG="$T_TMP/sanity.conf" t_run check --only mediator --json --allow-intrusive
+        printf '[gpu]\nnvml_path = %s\nnvidia_smi = none\ndeadline = %s\n' "${GPU_NVML:-$L/absent-nvml.so}" \
+                "${GPU_DEADLINE:-2s}" >>"$T_TMP/sanity.conf"
+        EVODIAG_CONFIG="$T_TMP/sanity.conf" t_run check --only mediator --json --allow-intrusive --collector-timeout 10s
 }
+t_rem() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .remedy // ""] | join(" | ")'; }
+t_act() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .actual // ""] | join(" | ")'; }
 EVODIAG_CONFIG="$T_TMP/live.conf" t_run check --only mediator --json
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^skipped:needs --allow-intrusive" "cuda_sanity: not without --allow-intrusive"
 sanity "$L/bin/ok"
@@ -391,11 +433,52 @@ t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*cu
         "cuda_sanity failing: crit with its line"
 t_like "$(printf '%s' "$OUT" | jq -r '.collectors[].findings[] | select(.id == "mediator.cuda_sanity") | .remedy')" "Plan B" \
         "cuda_sanity failing: the guide's Plan B"
+t_like "$(t_sum mediator.cuda_sanity)" "no GPU: no NVIDIA driver answers here" "cuda_sanity failing, no NVML/nvidia-smi: says no GPU"
+t_like "$(t_act mediator.cuda_sanity)" "^GPU probe \([0-9]+ ms\): absent" "cuda_sanity failing: the GPU probe's answer"
 t0=${EPOCHREALTIME/./}
 sanity "$L/bin/hang" 1s
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*did not finish within 1000 ms \(killed\)" "cuda_sanity hanging: killed, crit"
 if [ "$ms" -lt 8000 ]; then t_pass "cuda_sanity hanging: done in $ms ms"; else t_fail "cuda_sanity hanging: $ms ms"; fi
+# With the stand-in NVML (tests/helpers/fake_nvml.c, as tests/cli/gpu.sh builds it) through [gpu] nvml_path:
+# the probe tells a usable GPU, no devices, a wedged driver and a version mismatch apart.
+if command -v "${CC:-cc}" >/dev/null && "${CC:-cc}" -shared -fPIC -O1 -o "$L/libnvidia-ml.so.1" \
+        "$TOP_SRCDIR/tests/helpers/fake_nvml.c"; then
+        export FAKE_NVML_TRACE="$L/nvml.trace"
+        : >"$FAKE_NVML_TRACE"
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/ok"
+        t_is "$(t_sev mediator.cuda_sanity):$(wc -l <"$FAKE_NVML_TRACE")" "ok:0" "cuda_sanity OK: the GPU is not asked (no cost when it passes)"
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" \
+                "^crit:.*cudaGetDeviceCount failed.*the GPU answers NVML, so the test itself fails with a usable GPU" \
+                "cuda_sanity failing with a usable GPU: says the test fails, not the GPU"
+        t_like "$(t_act mediator.cuda_sanity)" "1 GPU \(NVIDIA GeForce RTX 2080 SUPER\), driver 595.71.05" "usable GPU: named"
+        t_like "$(t_rem mediator.cuda_sanity)" "^ldd $L/bin/fail .*CUDA driver version is insufficient" "usable GPU: remedy is the CUDA runtime and driver version"
+        t_is "$(wc -l <"$FAKE_NVML_TRACE")" 1 "cuda_sanity failing: the GPU asked once"
+        FAKE_NVML_MODE=nodevices GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sum mediator.cuda_sanity)" "no GPU: the driver answers and reports none" "no devices: says no GPU"
+        t_like "$(t_rem mediator.cuda_sanity)" "Plan B" "no devices: the guide's Plan B"
+        FAKE_NVML_MODE=mismatch GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/fail"
+        t_like "$(t_sum mediator.cuda_sanity)" "kernel module and library versions differ" "version mismatch: named"
+        t_like "$(t_rem mediator.cuda_sanity)" "^reboot" "version mismatch: reboot"
+        t0=${EPOCHREALTIME/./}
+        FAKE_NVML_MODE=hang GPU_NVML="$L/libnvidia-ml.so.1" GPU_DEADLINE=1s sanity "$L/bin/fail"
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^crit:.*the driver is wedged" "NVML hangs: driver wedged"
+        t_like "$(t_rem mediator.cuda_sanity)" "dmesg \| grep -i -e xid .*reboot \(guide error 8\)" "driver wedged: the guide's error 8"
+        if [ "$ms" -lt 10000 ]; then t_pass "driver wedged: done in $ms ms"; else t_fail "driver wedged: $ms ms"; fi
+        # cuda_sanity itself hangs, and so does the driver: both bounded, the cause named
+        t0=${EPOCHREALTIME/./}
+        FAKE_NVML_MODE=hang GPU_NVML="$L/libnvidia-ml.so.1" GPU_DEADLINE=1s sanity "$L/bin/hang" 1s
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        t_like "$(t_sum mediator.cuda_sanity)" "did not finish within 1000 ms \(killed\): the driver is wedged" "cuda_sanity and NVML hang: wedged"
+        if [ "$ms" -lt 12000 ]; then t_pass "cuda_sanity and NVML hang: done in $ms ms"; else t_fail "both hang: $ms ms"; fi
+        GPU_NVML="$L/libnvidia-ml.so.1" sanity "$L/bin/hang" 1s
+        t_like "$(t_sum mediator.cuda_sanity)" "did not finish within 1000 ms \(killed\): the GPU answers NVML" "cuda_sanity hangs with a usable GPU: the test's fault"
+        unset FAKE_NVML_TRACE
+else
+        t_skip "no C compiler to build the stand-in NVML: the GPU probe's cases"
+fi
 sanity "$L/bin/writable"
 t_like "$(t_sev mediator.cuda_sanity):$(t_sum mediator.cuda_sanity)" "^warn:.*writable/?.* not run: " "cuda_sanity world-writable: not run"
 sanity "$L/bin/absent"

@@ -1,4 +1,4 @@
-/* The EVO collector's text inputs: /proc/locks and /proc/PID/maps lines, a legacy
+/* The EVO collector's text inputs: /proc/PID/maps lines (/proc/locks: fuzz_proclocks), a legacy
  * .meta JSON, /proc/PID/status credentials and /dev/shm names. */
 #include "tests/fuzz/fuzz.h"
 #include "collectors/evo.h"
@@ -15,8 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* line by line, as the collector walks the files */
         char *save = NULL;
         for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                struct evo_lock lk;
-                (void)evo_locks_line(line, &lk);
                 struct procmaps_entry mp;
                 if (procmaps_parse(line, &mp) == 0) {
                         const char *name;

@@ -9,6 +9,9 @@
  *   FAKE_NVML_PERSISTENCE, FAKE_NVML_PIDS ("pid:MiB,pid:MiB": the compute processes)
  *   FAKE_NVML_HANG_AFTER  hang in the Nth nvmlDeviceGetCount_v2 call (watch: the
  *                      driver wedges after a few good samples)
+ *   FAKE_NVML_TRACE    a file that gets one "init" line per nvmlInit_v2 call (whether
+ *                      NVML was asked at all)
+ *   FAKE_NVML_MODE=nodevices  the driver answers and reports no GPU
  * Only the NVML functions evodiag uses exist, declared by lib/nvml_api.h (compile with
  * -I the source tree). */
 #include <signal.h>
@@ -52,6 +55,12 @@ static void hang(void)
 
 nvmlReturn_t nvmlInit_v2(void)
 {
+        const char *trace = getenv("FAKE_NVML_TRACE");
+        FILE *t = trace && *trace ? fopen(trace, "a") : NULL;
+        if (t) {
+                fputs("init\n", t);
+                fclose(t);
+        }
         if (!strcmp(mode(), "hang"))
                 hang();
         return !strcmp(mode(), "mismatch") ? MISMATCH : OK;
@@ -83,7 +92,7 @@ nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *n)
         long after = env_num("FAKE_NVML_HANG_AFTER", 0, 10);
         if (after && ++calls >= after)
                 hang();
-        *n = 1;
+        *n = strcmp(mode(), "nodevices") ? 1 : 0;
         return OK;
 }
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *d)

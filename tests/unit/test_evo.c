@@ -341,43 +341,6 @@ static void test_seqlock_legacy(void **state)
         assert_int_equal(tries, 1);
 }
 
-static void test_locks(void **state)
-{
-        (void)state;
-        struct evo_lock l;
-        assert_int_equal(evo_locks_line("1: FLOCK  ADVISORY  WRITE 6183 00:1b:95 0 EOF", &l), 0);
-        assert_string_equal(l.type, "FLOCK");
-        assert_false(l.waiter);
-        assert_true(l.write);
-        assert_int_equal(l.pid, 6183);
-        assert_int_equal(l.maj, 0);
-        assert_int_equal(l.min, 0x1b);
-        assert_int_equal(l.ino, 95);
-        assert_int_equal(evo_locks_line("12: -> FLOCK  ADVISORY  WRITE 7000 00:1b:95 0 EOF", &l), 0);
-        assert_true(l.waiter);
-        assert_int_equal(l.pid, 7000);
-        assert_int_equal(evo_locks_line("3: POSIX  ADVISORY  READ 1300 fd:01:1234567 0 EOF", &l), 0);
-        assert_string_equal(l.type, "POSIX");
-        assert_false(l.write);
-        assert_int_equal(l.maj, 0xfd);
-        assert_int_equal(l.ino, 1234567);
-        assert_int_equal(evo_locks_line("4: OFDLCK ADVISORY  WRITE -1 00:05:123 0 EOF", &l), 0);
-        assert_int_equal(l.pid, -1);
-        assert_int_equal(evo_locks_line("5: LEASE  ACTIVE    READ 1234 103:02:99 0 EOF\n", &l), 0);
-        assert_int_equal(l.maj, 0x103);
-        /* Malformed */
-        const char *bad[] = {
-                "", "garbage", "1:", "1: FLOCK", "1: FLOCK ADVISORY WRITE", "x: FLOCK ADVISORY WRITE 1 00:1b:95 0 EOF",
-                "1: FLOCK ADVISORY WRITE abc 00:1b:95 0 EOF", "1: FLOCK ADVISORY WRITE 1 00:1b 0 EOF",
-                "1: FLOCK ADVISORY WRITE 1 zz:1b:95 0 EOF", "1: FLOCK ADVISORY WRITE 1 00:1b:9x 0 EOF",
-                "1: FLOCK ADVISORY WRITE 1 00:1b: 0 EOF", "1: FLOCK ADVISORY WRITE 99999999999 00:1b:95 0 EOF",
-                "1: FLOCK ADVISORY WRITE 1 00:1b:999999999999999999999999 0 EOF", "1: FLOCKFLOCKFLOCKFLOCK ADVISORY WRITE 1 0:0:1",
-                "1: FLOCK ADVISORY WRITE 1 123456789:1b:95 0 EOF",
-        };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-                assert_int_equal(evo_locks_line(bad[i], &l), -EINVAL);
-}
-
 static void test_maps(void **state)
 {
         (void)state;
@@ -830,29 +793,6 @@ static void test_verdicts(void **state)
         put32(b + 16, UINT32_MAX); /* not a pid */
         assert_int_equal(evo_decode(b, 128, &h), 0);
         assert_int_equal(evo_legacy_writer_pid(&h, 0), 0);
-
-        /* The lock holder: waiters and other lock types are not /proc/locks' holders. */
-        struct evo_lock *lk;
-        size_t nlk;
-        evo_locks_held("1: POSIX  ADVISORY  WRITE 9 00:1b:95 0 EOF\n"
-                       "2: -> FLOCK  ADVISORY  WRITE 8 00:1b:95 0 EOF\n"
-                       "3: FLOCK  ADVISORY  WRITE 4242 00:1b:95 0 EOF\n"
-                       "garbage\n"
-                       "4: FLOCK  ADVISORY  WRITE 77 08:01:95 0 EOF\n",
-                       &lk, &nlk);
-        assert_int_equal(nlk, 2);
-        const struct evo_lock *l = evo_lock_holder(lk, nlk, 95, 0, 0x1b, true);
-        assert_non_null(l);
-        assert_int_equal(l->pid, 4242);
-        l = evo_lock_holder(lk, nlk, 95, 8, 1, true); /* another device: another file */
-        assert_int_equal(l->pid, 77);
-        assert_null(evo_lock_holder(lk, nlk, 95, 9, 9, true));
-        assert_non_null(evo_lock_holder(lk, nlk, 95, 9, 9, false)); /* --root: devices mean nothing */
-        assert_null(evo_lock_holder(lk, nlk, 96, 0, 0x1b, false));
-        free(lk);
-        evo_locks_held(NULL, &lk, &nlk);
-        assert_int_equal(nlk, 0);
-        assert_null(lk);
 }
 
 static void test_header_class(void **state)
@@ -1093,7 +1033,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_p2p),         cmocka_unit_test(test_legacy),   cmocka_unit_test(test_intermediate),
                 cmocka_unit_test(test_malformed),   cmocka_unit_test(test_version_hash), cmocka_unit_test(test_seqlock),
-                cmocka_unit_test(test_seqlock_legacy), cmocka_unit_test(test_locks), cmocka_unit_test(test_maps),
+                cmocka_unit_test(test_seqlock_legacy), cmocka_unit_test(test_maps),
                 cmocka_unit_test(test_names),       cmocka_unit_test(test_creds),    cmocka_unit_test(test_modes),
                 cmocka_unit_test(test_meta),        cmocka_unit_test(test_hexdump),  cmocka_unit_test(test_sample),
                 cmocka_unit_test(test_sample_live), cmocka_unit_test(test_verdicts), cmocka_unit_test(test_header_class),

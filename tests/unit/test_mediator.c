@@ -1,7 +1,7 @@
 /* Unit tests: the mediator collector's parsers — exports(5) and etab lines (quotes,
  * escapes, continuations, defaults, garbage), option comparison, per-VM request and
  * response formats of every phase, the admin reply header (good, bad magic, short,
- * huge data_len), /proc/locks holders, log counting and cuda_sanity's output. */
+ * huge data_len), the lock file's pid (its holder: test_proclocks), log counting and cuda_sanity's output. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,16 +181,6 @@ static void test_admin(void **state)
 static void test_locks_log_sanity(void **state)
 {
         (void)state;
-        const char *locks = "1: POSIX  ADVISORY  WRITE 77 00:19:123 0 EOF\n"
-                            "2: FLOCK  ADVISORY  WRITE 4321 00:1a:5678 0 EOF\n"
-                            "2: -> FLOCK  ADVISORY  WRITE 999 00:1a:5678 0 EOF\n"
-                            "3: FLOCK  ADVISORY  WRITE -1 00:1a:9 0 EOF\n";
-        assert_int_equal(mx_lock_holder(locks, 5678, 0, 0x1a, true), 4321);
-        assert_int_equal(mx_lock_holder(locks, 5678, 0, 0x1b, true), 0);
-        assert_int_equal(mx_lock_holder(locks, 5678, 0, 0x1b, false), 4321);
-        assert_int_equal(mx_lock_holder(locks, 123, 0, 0x19, true), 0); /* POSIX, not flock */
-        assert_int_equal(mx_lock_holder(locks, 9, 0, 0x1a, true), -1);
-        assert_int_equal(mx_lock_holder(NULL, 9, 0, 0, false), 0);
         int pid;
         assert_int_equal(mx_lock_pid("1234\n", &pid), 0);
         assert_int_equal(pid, 1234);
