@@ -1,0 +1,183 @@
+#!/bin/bash
+# The Debian package (issue 19). From a copy of the source tree (git's files, or the
+# unpacked tarball under distcheck: the tree under test is never written to):
+# `dpkg-buildpackage -us -uc` builds the source and binary packages, lintian reports no
+# error or warning beyond debian/evodiag.lintian-overrides, and the .deb holds the binary,
+# the man pages, the completions, the templates, the example config and whatever
+# contrib/ units and rules the Makefile installs; libcurl (dlopen()ed) is a Recommends.
+# Then, as root with mmdebstrap and Debian's archive reachable, the README's
+# `apt install ./evodiag_*.deb` runs in a fresh minimal chroot of the host's release
+# (built with mmdebstrap in a private mount namespace: nothing is mounted on the host,
+# nothing is cached outside the test's temp dir), where `evodiag version` and
+# `evodiag check` run with their own /proc, and `apt purge` removes every file.
+# Without the tools, root or the archive, each assertion that cannot run is one skip.
+# Slow by nature (a release build, lintian, a chroot from the network): the timings are
+# printed as TAP comments.
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+# make check's MAKEFLAGS carry its jobserver and its TESTS=... into every make below.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+secs() { echo $(($(date +%s) - $1)); }
+
+if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
+        t_skip_rest "dpkg-buildpackage and debhelper are needed (Debian packages dpkg-dev, debhelper)"
+        t_done; exit
+fi
+if [ ! -f "$TOP_SRCDIR/debian/rules" ]; then
+        t_skip_rest "no debian/ in $TOP_SRCDIR"
+        t_done; exit
+fi
+
+# ---- a copy of the tree -------------------------------------------------------------
+SRC="$T_TMP/pkg/evodiag"
+# What a build in the tree would change: debian/'s files and the tracked ones (other tests
+# running meanwhile may add untracked files; this test must not be flaky because of them).
+tree_state() {
+        ls -A "$TOP_SRCDIR/debian"
+        [ "$copied" != git ] || git -C "$top" status --porcelain --untracked-files=no
+}
+mkdir -p "$SRC"
+top=$(git -C "$TOP_SRCDIR" rev-parse --show-toplevel 2>/dev/null || true)
+files=""
+[ -z "$top" ] || files=$(cd "$top" && git ls-files --cached --others --exclude-standard)
+if printf '%s\n' "$files" | grep -qx debian/rules; then
+        # A git work tree, or tests/run-all's copy of one in _build/src (configured and
+        # built in place): git's tracked and new unignored files, as run-all copies them.
+        copied=git
+        (cd "$TOP_SRCDIR" && printf '%s\n' "$files" | while IFS= read -r f; do
+                [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done | xargs -0 -r cp --parents -d -t "$SRC")
+else
+        # The unpacked tarball (make distcheck: read-only, pristine), or one configured in place.
+        copied=tar
+        tar -C "$TOP_SRCDIR" -cf - . | tar -C "$SRC" -xf -
+        chmod -R u+w "$SRC"
+        [ ! -f "$SRC/Makefile" ] || make -s -C "$SRC" distclean >/dev/null 2>&1
+fi
+before=$(tree_state)
+
+# ---- debian/ is distributed (make dist) and consistent with configure.ac ----------------
+missing=""
+for f in $(cd "$SRC" && find debian -type f | sort); do
+        grep -qE "(^|[[:space:]])$f([[:space:]\\]|$)" "$SRC/Makefile.am" || missing="$missing $f"
+done
+t_is "$missing" "" "every file of debian/ is in Makefile.am's EXTRA_DIST (make dist ships it)"
+ac_version=$(sed -n 's/^AC_INIT(\[evodiag\], \[\([^]]*\)\].*/\1/p' "$SRC/configure.ac")
+deb_version=$(cd "$SRC" && dpkg-parsechangelog -S Version)
+t_is "$deb_version" "$ac_version" "debian/changelog's version is configure.ac's ($ac_version)"
+
+# ---- build ------------------------------------------------------------------------------
+deps=$(cd "$SRC" && dpkg-checkbuilddeps 2>&1)
+t_is "$deps" "" "debian/control's Build-Depends are installed (.ci/packages has them)"
+t0=$(date +%s)
+(cd "$SRC" && DEB_BUILD_OPTIONS="parallel=$(nproc)" timeout -k 10 3600 \
+        dpkg-buildpackage -us -uc >"$T_TMP/build.log" 2>&1)
+rc=$?
+echo "# dpkg-buildpackage -us -uc: $(secs "$t0") s"
+t_is "$rc" 0 "dpkg-buildpackage -us -uc builds the source and binary packages"
+[ "$rc" = 0 ] || tail -40 "$T_TMP/build.log" | sed 's/^/#   /'
+DEB=$(ls "$T_TMP"/pkg/evodiag_*.deb 2>/dev/null | head -n 1)
+CHANGES=$(ls "$T_TMP"/pkg/evodiag_*.changes 2>/dev/null | head -n 1)
+t_like "$(grep -E 'dh_auto_test|TOTAL|PASS' "$T_TMP/build.log" | head -5)" 'dh_auto_test' \
+        "the package build ran its test subset (dh_auto_test)"
+t_is "$(tree_state)" "$before" "the source tree under test is left as it was (debian/, tracked files)"
+
+if [ -z "$DEB" ]; then
+        t_skip_rest "no .deb was built"
+        t_done; exit
+fi
+echo "# $(basename "$DEB"): $(stat -c %s "$DEB") bytes"
+
+# ---- lintian ----------------------------------------------------------------------------
+if command -v lintian >/dev/null; then
+        t0=$(date +%s)
+        lint=$(timeout -k 10 900 lintian --no-cfg "$CHANGES" 2>&1)
+        echo "# lintian: $(secs "$t0") s"
+        t_unlike "$lint" '^[EW]: ' "lintian: no error or warning beyond debian/evodiag.lintian-overrides"
+else
+        t_skip "lintian is needed (Debian package lintian)"
+fi
+
+# ---- contents and fields ----------------------------------------------------------------
+contents=$(dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's,^\.,,')
+echo "$contents" >"$T_TMP/contents"
+has() { grep -qxE "$1" "$T_TMP/contents" && echo yes || echo "no: $1"; }
+t_is "$(has /usr/bin/evodiag)" yes "the .deb has /usr/bin/evodiag"
+t_is "$(has '/usr/share/man/man1/evodiag\.1\.gz')" yes "the .deb has the man page evodiag(1)"
+missing=""
+for m in $(cd "$SRC" && find man -maxdepth 1 -type f -name '*.[1-8]' -printf '%f\n' | sort); do
+        grep -qxE "/usr/share/man/man${m##*.}/${m//./\\.}\.gz" "$T_TMP/contents" || missing="$missing $m"
+done
+t_is "$missing" "" "the .deb has every man page the build made"
+t_is "$(has /usr/share/bash-completion/completions/evodiag)" yes "the .deb has the bash completion"
+t_is "$(has /usr/share/zsh/vendor-completions/_evodiag)" yes "the .deb has the zsh completion"
+t_is "$(has /usr/share/fish/vendor_completions\.d/evodiag\.fish)" yes "the .deb has the fish completion"
+missing=""
+for f in $(cd "$SRC" && ls templates); do
+        grep -qx "/usr/share/evodiag/templates/$f" "$T_TMP/contents" || missing="$missing $f"
+done
+t_is "$missing" "" "the .deb has every issue template in /usr/share/evodiag/templates"
+t_is "$(has '/usr/share/doc/evodiag/examples/evodiag\.conf\.example')" yes \
+        "the example config is in /usr/share/doc/evodiag/examples"
+t_unlike "$contents" '^/etc/' "no conffile in /etc: evodiag runs on built-in defaults"
+# Whatever contrib/ adds (systemd units, Prometheus rules) reaches the package by make install.
+missing=""
+for f in $(cd "$SRC" && find contrib \( -name '*.service' -o -name '*.timer' -o -name '*.rules.yml' \) -printf '%f\n' | sort); do
+        grep -qE "/$f$" "$T_TMP/contents" || missing="$missing $f"
+done
+t_is "$missing" "" "the .deb has contrib/'s systemd units and Prometheus rules"
+t_like "$(dpkg-deb -f "$DEB" Recommends)" '(^|, )libcurl4($|[ ,])' \
+        "Recommends: libcurl4 (dlopen()ed for HTTP APIs and uploads, so shlibs cannot see it)"
+t_unlike "$(dpkg-deb -f "$DEB" Depends)" 'curl|nvidia' "Depends has neither libcurl nor NVML (both optional)"
+t_like "$(dpkg-deb -f "$DEB" Depends)" 'libc6 .*libproc2-0' "Depends comes from shlibs (libc6, libproc2-0, ...)"
+
+# ---- apt install ./evodiag_*.deb in a fresh chroot -------------------------------------
+if [ "$(id -u)" != 0 ]; then
+        t_skip_rest "needs root (a chroot and apt)"; t_done; exit
+fi
+if ! command -v mmdebstrap >/dev/null || ! command -v unshare >/dev/null; then
+        t_skip_rest "mmdebstrap and unshare are needed (Debian packages mmdebstrap, util-linux)"; t_done; exit
+fi
+suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+MIRROR=${EVODIAG_DEB_MIRROR:-http://deb.debian.org/debian}
+if [ -z "$suite" ] || ! timeout 30 curl -sfI -o /dev/null "$MIRROR/dists/$suite/InRelease"; then
+        t_skip_rest "Debian's archive ($MIRROR, ${suite:-no release codename}) is not reachable"; t_done; exit
+fi
+ROOT="$T_TMP/root"
+# mmdebstrap without a mirror argument adds -updates and -security for a stable suite.
+t0=$(date +%s)
+marg=()
+[ -n "${EVODIAG_DEB_MIRROR:-}" ] && marg=("$MIRROR")
+timeout -k 10 1800 unshare --mount --fork mmdebstrap --quiet --mode=root --variant=apt \
+        "$suite" "$ROOT" "${marg[@]}" >"$T_TMP/mmdebstrap.log" 2>&1
+rc=$?
+echo "# mmdebstrap --variant=apt $suite: $(secs "$t0") s"
+t_is "$rc" 0 "mmdebstrap makes a minimal $suite chroot"
+[ "$rc" = 0 ] || tail -20 "$T_TMP/mmdebstrap.log" | sed 's/^/#   /'
+# A command in the chroot, in its own mount and pid namespaces with its own /proc.
+in_root() {
+        timeout -k 10 "$1" unshare --mount --pid --fork --mount-proc="$ROOT/proc" \
+                chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+                DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root "${@:2}"
+}
+cp "$DEB" "$ROOT/tmp/" 2>/dev/null
+t0=$(date +%s)
+in_root 900 sh -c "cd /tmp && apt-get update -qq && apt install -y -q ./$(basename "$DEB")" >"$T_TMP/apt.log" 2>&1
+rc=$?
+echo "# apt install ./$(basename "$DEB") in the chroot: $(secs "$t0") s"
+t_is "$rc" 0 "apt install ./$(basename "$DEB") in a fresh $suite chroot"
+[ "$rc" = 0 ] || tail -20 "$T_TMP/apt.log" | sed 's/^/#   /'
+t_like "$(in_root 60 dpkg-query -W -f='${Status}' libcurl4 2>&1)" 'install ok installed' \
+        "apt installed the recommended libcurl4"
+t_like "$(in_root 60 evodiag version 2>&1)" "$ac_version" "evodiag version runs in the chroot"
+out=$(in_root 300 evodiag check 2>&1)
+rc=$?
+t_like "$rc" '^[0-3]$' "evodiag check in the chroot exits with a verdict (0-3), not a crash"
+t_like "$out" '(ok|warn|crit|unknown).* in [0-9.]+ m?s — exit [0-3]' "evodiag check in the chroot prints its summary line"
+json=$(in_root 120 evodiag check --json --only shm,fds 2>/dev/null)
+t_is "$(printf '%s' "$json" | jq -r '[.collectors[] | select(.status != "not_selected" and (.findings | length) > 0) | .name] | sort | join(",")' 2>&1)" "fds,shm" \
+        "evodiag check --json --only shm,fds in the chroot: both collectors ran and found something"
+t_like "$(in_root 60 ls /usr/share/evodiag/templates 2>&1)" 'general\.md' "the templates are installed in the chroot"
+in_root 300 apt-get purge -y -q evodiag >"$T_TMP/purge.log" 2>&1
+t_is "$(ls "$ROOT/usr/bin/evodiag" "$ROOT/usr/share/evodiag" "$ROOT/usr/share/doc/evodiag" 2>/dev/null)" "" \
+        "apt purge evodiag removes its files"
+t_done
