@@ -173,6 +173,7 @@ out=$(in_root 300 evodiag check 2>&1)
 rc=$?
 t_like "$rc" '^[0-3]$' "evodiag check in the chroot exits with a verdict (0-3), not a crash"
 t_like "$out" '(ok|warn|crit|unknown).* in [0-9.]+ m?s — exit [0-3]' "evodiag check in the chroot prints its summary line"
+t_is "$(printf '%s\n' "$out" | sed -n 's/.* — exit \([0-9]\)$/\1/p' | tail -n 1)" "$rc" "... and exits with the code it names"
 json=$(in_root 120 evodiag check --json --only shm,fds 2>/dev/null)
 t_is "$(printf '%s' "$json" | jq -r '[.collectors[] | select(.status != "not_selected" and (.findings | length) > 0) | .name] | sort | join(",")' 2>&1)" "fds,shm" \
         "evodiag check --json --only shm,fds in the chroot: both collectors ran and found something"
