@@ -2,7 +2,7 @@
 # The Debian package (issue 19). From a copy of the source tree (git's files, or the
 # unpacked tarball under distcheck: the tree under test is never written to):
 # `dpkg-buildpackage -us -uc` builds the source and binary packages, lintian reports no
-# error or warning beyond debian/evodiag.lintian-overrides, and the .deb holds the binary,
+# error or warning beyond debian/'s overrides, and the .deb holds the binary,
 # the man pages, the completions, the templates, the example config and whatever
 # contrib/ units and rules the Makefile installs; libcurl (dlopen()ed) is a Recommends.
 # Then, as root with mmdebstrap and Debian's archive reachable, the README's
@@ -21,10 +21,6 @@ secs() { echo $(($(date +%s) - $1)); }
 
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
         t_skip_rest "dpkg-buildpackage and debhelper are needed (Debian packages dpkg-dev, debhelper)"
-        t_done; exit
-fi
-if [ ! -f "$TOP_SRCDIR/debian/rules" ]; then
-        t_skip_rest "no debian/ in $TOP_SRCDIR"
         t_done; exit
 fi
 
@@ -77,8 +73,8 @@ t_is "$rc" 0 "dpkg-buildpackage -us -uc builds the source and binary packages"
 [ "$rc" = 0 ] || tail -40 "$T_TMP/build.log" | sed 's/^/#   /'
 DEB=$(ls "$T_TMP"/pkg/evodiag_*.deb 2>/dev/null | head -n 1)
 CHANGES=$(ls "$T_TMP"/pkg/evodiag_*.changes 2>/dev/null | head -n 1)
-t_like "$(grep -E 'dh_auto_test|TOTAL|PASS' "$T_TMP/build.log" | head -5)" 'dh_auto_test' \
-        "the package build ran its test subset (dh_auto_test)"
+t_like "$(grep -E '^# (PASS|FAIL): ' "$T_TMP/build.log" | tr -s ' ' | paste -sd ' ')" '^# PASS: [1-9][0-9]* # FAIL: 0$' \
+        "the package build ran the unit tests (dh_auto_test), and they passed"
 t_is "$(tree_state)" "$before" "the source tree under test is left as it was (debian/, tracked files)"
 
 if [ -z "$DEB" ]; then
@@ -90,9 +86,11 @@ echo "# $(basename "$DEB"): $(stat -c %s "$DEB") bytes"
 # ---- lintian ----------------------------------------------------------------------------
 if command -v lintian >/dev/null; then
         t0=$(date +%s)
-        lint=$(timeout -k 10 900 lintian --no-cfg "$CHANGES" 2>&1)
+        lint=$(timeout -k 10 900 lintian --no-cfg --fail-on error,warning "$CHANGES" 2>&1)
+        rc=$?
         echo "# lintian: $(secs "$t0") s"
-        t_unlike "$lint" '^[EW]: ' "lintian: no error or warning beyond debian/evodiag.lintian-overrides"
+        t_is "$rc $(printf '%s\n' "$lint" | grep -E '^[EW]: ')" "0 " \
+                "lintian on the .changes (source, .deb): no error or warning beyond the overrides"
 else
         t_skip "lintian is needed (Debian package lintian)"
 fi
@@ -137,6 +135,10 @@ fi
 if ! command -v mmdebstrap >/dev/null || ! command -v unshare >/dev/null; then
         t_skip_rest "mmdebstrap and unshare are needed (Debian packages mmdebstrap, util-linux)"; t_done; exit
 fi
+mkdir -p "$T_TMP/ns-proc"
+if ! timeout 30 unshare --mount --pid --fork --mount-proc="$T_TMP/ns-proc" true 2>/dev/null; then
+        t_skip_rest "no mount and pid namespaces here (a container without CAP_SYS_ADMIN?)"; t_done; exit
+fi
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 MIRROR=${EVODIAG_DEB_MIRROR:-http://deb.debian.org/debian}
 if [ -z "$suite" ] || ! timeout 30 curl -sfI -o /dev/null "$MIRROR/dists/$suite/InRelease"; then
@@ -157,7 +159,8 @@ t_is "$rc" 0 "mmdebstrap makes a minimal $suite chroot"
 in_root() {
         timeout -k 10 "$1" unshare --mount --pid --fork --mount-proc="$ROOT/proc" \
                 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-                DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root "${@:2}"
+                DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root \
+                ${http_proxy:+http_proxy="$http_proxy"} "${@:2}"
 }
 cp "$DEB" "$ROOT/tmp/" 2>/dev/null
 t0=$(date +%s)
