@@ -5,12 +5,13 @@
 # error or warning beyond debian/'s overrides, and the .deb holds the binary,
 # the man pages, the completions, the templates, the example config and whatever
 # contrib/ units and rules the Makefile installs; libcurl (dlopen()ed) is a Recommends.
-# Then, as root with mmdebstrap and Debian's archive reachable, the README's
+# Then, with mmdebstrap and Debian's archive reachable, the README's
 # `apt install ./evodiag_*.deb` runs in a fresh minimal chroot of the host's release
 # (built with mmdebstrap in a private mount namespace: nothing is mounted on the host,
 # nothing is cached outside the test's temp dir), where `evodiag version` and
 # `evodiag check` run with their own /proc, and `apt purge` removes every file.
-# Without the tools, root or the archive, each assertion that cannot run is one skip.
+# Runs as root only (as CI does); without root, the tools or the archive, each assertion
+# that cannot run is one skip.
 # Slow by nature (a release build, lintian, a chroot from the network): the timings are
 # printed as TAP comments.
 . "$TOP_SRCDIR/tests/lib/tap.sh"
@@ -21,6 +22,12 @@ secs() { echo $(($(date +%s) - $1)); }
 
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
         t_skip_rest "dpkg-buildpackage and debhelper are needed (Debian packages dpkg-dev, debhelper)"
+        t_done; exit
+fi
+# As root, as CI runs: the package build's unit tests need it (debian/rules skips them
+# otherwise), and so do the chroot and apt.
+if [ "$(id -u)" != 0 ]; then
+        t_skip_rest "needs root (the package build's unit tests, a chroot and apt)"
         t_done; exit
 fi
 
@@ -34,18 +41,19 @@ tree_state() {
 }
 mkdir -p "$SRC"
 top=$(git -C "$TOP_SRCDIR" rev-parse --show-toplevel 2>/dev/null || true)
-files=""
-[ -z "$top" ] || files=$(cd "$top" && git ls-files --cached --others --exclude-standard)
-if printf '%s\n' "$files" | grep -qx debian/rules; then
+here=$(cd "$TOP_SRCDIR" && pwd -P)
+if [ -n "$top" ] && { [ "$here" = "$(cd "$top" && pwd -P)" ] || [ "$here" = "$(cd "$top" && pwd -P)/_build/src" ]; }; then
         # A git work tree, or tests/run-all's copy of one in _build/src (configured and
         # built in place): git's tracked and new unignored files, as run-all copies them.
         copied=git
+        files=$(cd "$top" && git ls-files --cached --others --exclude-standard)
         (cd "$TOP_SRCDIR" && printf '%s\n' "$files" | while IFS= read -r f; do
                 [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done | xargs -0 -r cp --parents -d -t "$SRC")
 else
-        # The unpacked tarball (make distcheck: read-only, pristine), or one configured in place.
+        # The unpacked tarball (make distcheck: read-only, pristine, maybe inside a clone's
+        # _build), or one configured in place.
         copied=tar
-        tar -C "$TOP_SRCDIR" -cf - . | tar -C "$SRC" -xf -
+        tar -C "$TOP_SRCDIR" --exclude=./_build -cf - . | tar -C "$SRC" -xf -
         chmod -R u+w "$SRC"
         [ ! -f "$SRC/Makefile" ] || make -s -C "$SRC" distclean >/dev/null 2>&1
 fi
@@ -123,15 +131,18 @@ for f in $(cd "$SRC" && find contrib \( -name '*.service' -o -name '*.timer' -o 
         grep -qE "/$f$" "$T_TMP/contents" || missing="$missing $f"
 done
 t_is "$missing" "" "the .deb has contrib/'s systemd units and Prometheus rules"
+# hardening=+all: PIE, full RELRO (GNU_RELRO + BIND_NOW), stack protector, fortified calls.
+dpkg-deb -x "$DEB" "$T_TMP/x"
+elf=$(readelf -h -l -d --dyn-syms -W "$T_TMP/x/usr/bin/evodiag" 2>&1)
+t_is "$(for w in 'Type: +DYN' GNU_RELRO 'FLAGS.*BIND_NOW' __stack_chk_fail '__[a-z]+printf_chk'; do
+        printf '%s' "$elf" | grep -Eq -- "$w" || printf '%s ' "$w"; done)" "" \
+        "the packaged binary is hardened (PIE, RELRO, BIND_NOW, stack protector, fortify)"
 t_like "$(dpkg-deb -f "$DEB" Recommends)" '(^|, )libcurl4($|[ ,])' \
         "Recommends: libcurl4 (dlopen()ed for HTTP APIs and uploads, so shlibs cannot see it)"
 t_unlike "$(dpkg-deb -f "$DEB" Depends)" 'curl|nvidia' "Depends has neither libcurl nor NVML (both optional)"
 t_like "$(dpkg-deb -f "$DEB" Depends)" 'libc6 .*libproc2-0' "Depends comes from shlibs (libc6, libproc2-0, ...)"
 
 # ---- apt install ./evodiag_*.deb in a fresh chroot -------------------------------------
-if [ "$(id -u)" != 0 ]; then
-        t_skip_rest "needs root (a chroot and apt)"; t_done; exit
-fi
 if ! command -v mmdebstrap >/dev/null || ! command -v unshare >/dev/null; then
         t_skip_rest "mmdebstrap and unshare are needed (Debian packages mmdebstrap, util-linux)"; t_done; exit
 fi
