@@ -125,12 +125,17 @@ t_is "$missing" "" "the .deb has every issue template in /usr/share/evodiag/temp
 t_is "$(has '/usr/share/doc/evodiag/examples/evodiag\.conf\.example')" yes \
         "the example config is in /usr/share/doc/evodiag/examples"
 t_unlike "$contents" '^/etc/' "no conffile in /etc: evodiag runs on built-in defaults"
-# Whatever contrib/ adds (systemd units, Prometheus rules) reaches the package by make install.
+# Whatever make install installs (units, rules, playbooks as they come) is in the package:
+# the same build tree, installed again by hand, file by file (dh_compress adds .gz to the
+# man pages; debian/rules moves the example config).
+(cd "$SRC" && make -s install DESTDIR="$T_TMP/inst" >"$T_TMP/install.log" 2>&1)
+t_is "$(find "$T_TMP/inst" ! -type d | wc -l | awk '$1 > 10 {print "many"}')" many "make install DESTDIR= of the build tree installs files"
 missing=""
-for f in $(cd "$SRC" && find contrib \( -name '*.service' -o -name '*.timer' -o -name '*.rules.yml' \) -printf '%f\n' | sort); do
-        grep -qE "/$f$" "$T_TMP/contents" || missing="$missing $f"
+for f in $(cd "$T_TMP/inst" && find . ! -type d | sed 's,^\.,,' | sort); do
+        case $f in /etc/evodiag/evodiag.conf.example) f=/usr/share/doc/evodiag/examples/evodiag.conf.example ;; esac
+        grep -qxF -e "$f" -e "$f.gz" "$T_TMP/contents" || missing="$missing $f"
 done
-t_is "$missing" "" "the .deb has contrib/'s systemd units and Prometheus rules"
+t_is "$missing" "" "the .deb has every file make install installs"
 # hardening=+all: PIE, full RELRO (GNU_RELRO + BIND_NOW), stack protector, fortified calls.
 dpkg-deb -x "$DEB" "$T_TMP/x"
 elf=$(readelf -h -l -d --dyn-syms -W "$T_TMP/x/usr/bin/evodiag" 2>&1)
