@@ -197,7 +197,9 @@ json=$(in_root 120 evodiag check --json --only shm,fds 2>/dev/null)
 t_is "$(printf '%s' "$json" | jq -r '[.collectors[] | select(.status != "not_selected" and (.findings | length) > 0) | .name] | sort | join(",")' 2>&1)" "fds,shm" \
         "evodiag check --json --only shm,fds in the chroot: both collectors ran and found something"
 t_like "$(in_root 60 ls /usr/share/evodiag/templates 2>&1)" 'general\.md' "the templates are installed in the chroot"
+# What the units would have written (StateDirectory=evodiag) goes with a purge too.
+mkdir -p "$ROOT/var/lib/evodiag/watch" && : >"$ROOT/var/lib/evodiag/watch/rec"
 in_root 300 apt-get purge -y -q evodiag >"$T_TMP/purge.log" 2>&1
-t_is "$(ls "$ROOT/usr/bin/evodiag" "$ROOT/usr/share/evodiag" "$ROOT/usr/share/doc/evodiag" 2>/dev/null)" "" \
-        "apt purge evodiag removes its files"
+t_is "$(ls -d "$ROOT/usr/bin/evodiag" "$ROOT/usr/share/evodiag" "$ROOT/usr/share/doc/evodiag" "$ROOT/var/lib/evodiag" 2>/dev/null)" "" \
+        "apt purge evodiag removes its files and /var/lib/evodiag"
 t_done
