@@ -256,6 +256,21 @@ static void store(struct bundle *b, struct manifest_artifact *m, uint64_t size, 
         }
 }
 
+/* A command line left out of the archive is still what later collectors read (the
+ * snapshot): they name the same processes without reading every /proc/PID/cmdline
+ * again, and send it only if their findings keep it (collectors/sink.c). */
+static void snapshot_left_out(struct bundle *b, const struct manifest_artifact *m, uint64_t size, struct frame_reader *r)
+{
+        if (!m->status || !streq(m->status, "ok") || size > SNAPSHOT_FILE_MAX || b->snapshot_bytes + size > SNAPSHOT_MAX)
+                return; /* (its payload is skipped) */
+        struct strbuf copy = {0};
+        if (pump(b, r, size, &copy, false) == size) {
+                rootfs_snapshot_put(m->path + 4, copy.s ? copy.s : "", copy.len);
+                b->snapshot_bytes += copy.len;
+        }
+        sb_free(&copy);
+}
+
 /* One artifact frame: its header is the manifest entry (collectors/artifact.h),
  * checked against the table; the parent adds where it came from and what was stored. */
 static void artifact(struct bundle *b, const char *collector, const struct frame *f, struct frame_reader *r, size_t *count)
@@ -280,7 +295,8 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         bool is_absent = m.absent.set && m.absent.v;
         int db = is_absent ? -1 : trim_iddb_of(&b->trim, path);
         json_object *prev;
-        if (!is_absent && trim_drop_cmdline(&b->trim, path)) { /* (its payload is skipped) */
+        if (!is_absent && trim_drop_cmdline(&b->trim, path)) {
+                snapshot_left_out(b, &m, size, r);
                 artifact_free(&m);
                 return;
         }
@@ -344,6 +360,17 @@ static void progress(struct bundle *b, size_t i, size_t n, const char *name)
         fflush(stderr);
 }
 
+/* The child's copy of the trim (collectors/sink.h): its findings, then what is left out. */
+static void child_note_findings(void *trim, const struct findings *fs)
+{
+        trim_note_findings(trim, fs);
+}
+
+static bool child_leaves_out(void *trim, const char *path)
+{
+        return trim_drop_cmdline(trim, path);
+}
+
 /* One collector: check with tracing, findings, evidence, collect(). */
 static void run_one(struct bundle *b, struct ctx *base, const struct collector *c, struct run_result *res)
 {
@@ -352,7 +379,9 @@ static void run_one(struct bundle *b, struct ctx *base, const struct collector *
         arg.sink = (struct bundle_sink){.collector = c->name, .red = b->red, .artifact_max = b->o->artifact_max,
                                         .since_ms = b->o->since_ms, .full = b->o->full,
                                         .include_perf_data = b->o->include_perf_data,
-                                        .include_cores = b->o->include_cores};
+                                        .include_cores = b->o->include_cores,
+                                        .note_findings = child_note_findings, .leaves_out = child_leaves_out,
+                                        .trim = &b->trim};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         uint64_t deadline = t0 + timeout;
