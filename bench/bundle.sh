@@ -65,8 +65,10 @@ if [ "${SOS:-1}" = 1 ] && command -v sos >/dev/null; then
         host_state
         med=$(sort -n "$out/a" | awk '{ w[NR]=$1 } END { print w[int((NR+1)/2)] }')
         big=$(sort -n -k4 "$out/a" | tail -1 | awk '{ print $4 }')
-        awk -v s="$swall" -v m="$med" -v sb="$sbytes" -v b="$big" 'BEGIN {
-                printf "ratio (first evodiag: median wall, largest archive): %.1f× faster, 1/%.1f the size\n", s / m, (b ? sb / b : 0) }'
+        cpu=$(sort -n -k2 "$out/a" | awk '{ c[NR]=$2 } END { print c[int((NR+1)/2)] }')
+        awk -v s="$swall" -v m="$med" -v sb="$sbytes" -v b="$big" -v sc="$(echo "$suser + $ssys" | bc)" -v c="$cpu" 'BEGIN {
+                printf "ratio (first evodiag: median wall, largest archive): %.1f× faster, 1/%.1f the size\n", s / m, (b ? sb / b : 0)
+                printf "CPU ratio (median evodiag run): %.1f× less CPU time (what a loaded host does not change much)\n", sc / c }'
 else
         echo "== sos left out (SOS=0, or not installed: apt-get install sosreport)"
 fi
