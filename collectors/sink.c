@@ -267,14 +267,13 @@ static void send_trace(struct bundle_sink *s)
                     (startswith(t[i].path, parent) && (t[i].path[lp] == '/' || !t[i].path[lp])))
                         continue;
                 _cleanup_free_ char *dest = xasprintf("host%s", t[i].path);
-                const char *snap;
-                size_t snap_len;
-                /* In the bundle's snapshot: an earlier collector stored it and this check read
-                 * that copy (rootfs.h). The parent keeps the first copy of a path: sending
-                 * (and redacting) it again would only be dropped. A counted file still tells
-                 * the parent its line count (no payload). */
+                /* In the bundle's snapshot from before this child (not what it added itself):
+                 * an earlier collector stored it and this check read that copy (rootfs.h).
+                 * The parent keeps the first copy of a path: sending (and redacting) it again
+                 * would only be dropped. A counted file still tells the parent its line count
+                 * (no payload). */
                 bool in_snapshot = (t[i].kind == TRACE_FILE || t[i].kind == TRACE_COUNTED) &&
-                                   rootfs_snapshot_get(t[i].path, &snap, &snap_len);
+                                   rootfs_snapshot_held(t[i].path, s->snapshot_mark);
                 /* A process's command line is in the snapshot even when the bundle left it out
                  * (no finding named the process): sent again only if it is kept now. */
                 if (in_snapshot && t[i].kind == TRACE_FILE &&
@@ -371,6 +370,7 @@ void bundle_child(void *arg, int wfd)
         struct bundle_child_arg *a = arg;
         const struct collector *c = a->ctx.self;
         a->sink.fd = wfd;
+        a->sink.snapshot_mark = rootfs_snapshot_mark(); /* what the parent holds */
         rootfs_trace_start(a->trace_max);
         bool applies = !c->detect || c->detect(&a->ctx);
         struct findings fs = {0};

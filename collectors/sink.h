@@ -35,6 +35,7 @@ struct bundle_sink {
         void (*note_findings)(void *arg, const struct findings *fs);
         bool (*leaves_out)(void *arg, const char *path);
         void *trim;
+        uint64_t snapshot_mark;  /* the parent's snapshot when the child started (rootfs.h) */
 };
 
 /* A host file at its original path under host/ (redacted, capped). */

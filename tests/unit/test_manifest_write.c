@@ -119,6 +119,62 @@ static void test_names_kept_readable(void **state)
         free(n.buf);
 }
 
+/* Reads every frame the sink wrote to fd (then closes it): each artifact's header
+ * read back with the table, then each(got, frame, record); other frames each(got,
+ * frame, NULL). */
+static void read_artifacts(int fd, struct strbuf *got,
+                           void (*each)(struct strbuf *, const struct frame *, const struct manifest_artifact *))
+{
+        struct frame_reader r;
+        frame_reader_init(&r, fd, INT64_MAX);
+        r.deadline_ms = now_ms_monotonic() + 10000;
+        struct frame fr;
+        while (frame_read(&r, &fr) > 0) {
+                if (!streq(fr.type, "artifact")) {
+                        each(got, &fr, NULL);
+                        continue;
+                }
+                struct manifest_artifact a;
+                char *err = NULL;
+                if (artifact_from_json(fr.hdr, &a, &err) < 0)
+                        fail_msg("a sink header does not read back: %s", err);
+                each(got, &fr, &a);
+                artifact_free(&a);
+        }
+        frame_reader_free(&r);
+        close(fd);
+}
+
+static void header_round_trip(struct strbuf *got, const struct frame *fr, const struct manifest_artifact *a)
+{
+        if (!a) {
+                sb_printf(got, "%s;", fr->type);
+                return;
+        }
+        sb_printf(got, "%s %s %s %s %lld%s%s;", a->path, a->kind, a->origin, a->status, (long long)a->redactions.v,
+                  a->absent.set && a->absent.v ? " absent" : "", a->error ? " error" : "");
+        /* Every field it set makes the trip through the table: writing it gives the header back. */
+        json_object *again = artifact_to_json(a), *t, *size;
+        json_object *h = json_object_get(fr->hdr);
+        json_object_object_get_ex(h, "t", &t);
+        json_object_object_get_ex(h, "size", &size);
+        json_object_object_add(again, "t", json_object_get(t));
+        json_object_object_add(again, "size", json_object_get(size));
+        assert_true(json_object_equal(again, h));
+        json_object_put(again);
+        json_object_put(h);
+}
+
+static void path_size_lines(struct strbuf *got, const struct frame *fr, const struct manifest_artifact *a)
+{
+        if (!a)
+                return;
+        sb_printf(got, "%s %llu", a->path, (unsigned long long)fr->size);
+        if (a->lines.set)
+                sb_printf(got, " lines %lld", (long long)a->lines.v);
+        sb_puts(got, ";");
+}
+
 /* The sink's frame headers are manifest records: each reads back with the table. */
 static void test_sink_headers(void **state)
 {
@@ -145,36 +201,8 @@ static void test_sink_headers(void **state)
         close(p[1]);
         redactor_free(s.red);
 
-        struct frame_reader r;
-        frame_reader_init(&r, p[0], INT64_MAX);
-        r.deadline_ms = now_ms_monotonic() + 10000;
-        struct frame fr;
         struct strbuf got = {0};
-        while (frame_read(&r, &fr) > 0) {
-                if (!streq(fr.type, "artifact")) {
-                        sb_printf(&got, "%s;", fr.type);
-                        continue;
-                }
-                struct manifest_artifact a;
-                char *err = NULL;
-                if (artifact_from_json(fr.hdr, &a, &err) < 0)
-                        fail_msg("a sink header does not read back: %s", err);
-                sb_printf(&got, "%s %s %s %s %lld%s%s;", a.path, a.kind, a.origin, a.status, (long long)a.redactions.v,
-                          a.absent.set && a.absent.v ? " absent" : "", a.error ? " error" : "");
-                /* Every field it set makes the trip through the table: writing it gives the header back. */
-                json_object *again = artifact_to_json(&a), *t, *size;
-                json_object *h = json_object_get(fr.hdr);
-                json_object_object_get_ex(h, "t", &t);
-                json_object_object_get_ex(h, "size", &size);
-                json_object_object_add(again, "t", json_object_get(t));
-                json_object_object_add(again, "size", json_object_get(size));
-                assert_true(json_object_equal(again, h));
-                json_object_put(again);
-                json_object_put(h);
-                artifact_free(&a);
-        }
-        frame_reader_free(&r);
-        close(p[0]);
+        read_artifacts(p[0], &got, header_round_trip);
         assert_string_equal(got.s, "host/proc/meminfo file /proc/meminfo ok 1;"
                                    "host/proc/absent file /proc/absent skipped 0 absent error;"
                                    "collectors/memory/notes.txt derived evodiag ok 0;"
@@ -216,6 +244,10 @@ static void trace_check(struct ctx *c, struct findings *fs)
                 free(t);
         }
         assert_int_equal(rootfs_count_lines("/proc/1/maps"), 2);
+        /* What the check itself put in the snapshot (evo's header bytes) is its own evidence. */
+        rootfs_snapshot_put("/dev/shm/evo_a", "EVO", 3);
+        assert_int_equal(rootfs_read("/dev/shm/evo_a", 4096, &t, NULL), 3);
+        free(t);
         fnd_add(fs, SEV_WARN, "trace.x", "pid 3 holds too much");
 }
 
@@ -270,27 +302,10 @@ static void test_trace_sent_once(void **state)
         redactor_free(arg.sink.red);
         assert_int_equal(noted, 1);
 
-        struct frame_reader r;
-        frame_reader_init(&r, p[0], INT64_MAX);
-        r.deadline_ms = now_ms_monotonic() + 10000;
-        struct frame fr;
         struct strbuf got = {0};
-        while (frame_read(&r, &fr) > 0) {
-                if (!streq(fr.type, "artifact"))
-                        continue;
-                struct manifest_artifact a;
-                char *err = NULL;
-                if (artifact_from_json(fr.hdr, &a, &err) < 0)
-                        fail_msg("a sink header does not read back: %s", err);
-                sb_printf(&got, "%s %llu", a.path, (unsigned long long)fr.size);
-                if (a.lines.set)
-                        sb_printf(&got, " lines %lld", (long long)a.lines.v);
-                sb_puts(&got, ";");
-                artifact_free(&a);
-        }
-        frame_reader_free(&r);
-        close(p[0]);
-        assert_string_equal(got.s, "host/proc/cpuinfo 14;host/proc/3/cmdline 4;host/proc/4/cmdline 3;host/proc/1/maps 0 lines 2;");
+        read_artifacts(p[0], &got, path_size_lines);
+        assert_string_equal(got.s, "host/proc/cpuinfo 14;host/proc/3/cmdline 4;host/proc/4/cmdline 3;host/proc/1/maps 0 lines 2;"
+                                   "host/dev/shm/evo_a 3;");
         sb_free(&got);
         rootfs_set(NULL);
         const char *rm[] = {"/proc/meminfo", "/proc/cpuinfo", "/proc/1/maps", "/proc/2/cmdline", "/proc/3/cmdline",
