@@ -172,6 +172,16 @@ static const struct check_info checks[] = {
          "non-root other users' maps are unreadable: readers, crashed readers and reader access\n"
          "are then unknown (skipped), not absent. Each maps file is read up to [evo]\n"
          "maps_max_kb. Fix: run as root (sudo evodiag check --only evo)."},
+        {"evo.version", "The EVO modules' versions",
+         "For bug reports (ISSUE.md's versions; the guide's bug report asks for the EVO version):\n"
+         "the crate version each module logs when it starts (evo-core: \"EVO System Supervisor\n"
+         "v0.1.0 starting...\", \"EVO Control Unit v...\", \"EVO HAL Core v...\"), the last such line\n"
+         "in the journal (_COMM evo, evo_control_uni, evo_hal), believed only from root or the\n"
+         "user that owns an EVO segment. The segments carry no version (only the payload's layout\n"
+         "hash) and the binaries are not asked: an evo built before evo-core b7a9d87 parses no\n"
+         "--version and would start a second supervisor. Info; skipped when no line is found\n"
+         "(a module not run under systemd, or one older than the versioned startup line).",
+         .live = true},
         {0},
 };
 
@@ -218,6 +228,7 @@ static void evo_check(struct ctx *c, struct findings *fs)
                 evo_check_reader_access(c, &sc, fs);
                 evo_check_mappers(c, &sc, fs, (size_t)conf_uint(c, "maps_max_kb"));
         }
+        evo_check_version(c, &sc, fs);
         evo_scan_free(&sc);
 }
 

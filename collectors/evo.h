@@ -124,6 +124,14 @@ struct evo_meta {
 };
 int evo_meta_parse(const char *text, size_t len, struct evo_meta *m);
 
+/* The startup line an EVO module logs (evo-core HEAD: evo/src/main.rs:88,
+ * evo_control_unit/src/main.rs:66, evo_hal/src/main.rs:83: info!("EVO System Supervisor
+ * v{} starting...", env!("CARGO_PKG_VERSION")), "EVO Control Unit v{} ...", "EVO HAL Core
+ * v{} ..."), anywhere in a log message (tracing's time, level and target come first).
+ * Returns the module's crate ("evo", "evo_control_unit", "evo_hal") with its version in
+ * ver (1 to size-1 characters of [0-9A-Za-z.+-]), or NULL. */
+const char *evo_startup_version(const char *msg, char *ver, size_t size);
+
 /* "00000000  45 56 4f 5f 50 32 50 00  ...  |EVO_P2P.........|" lines, like hexdump -C. */
 void evo_hexdump(const uint8_t *b, size_t n, struct strbuf *out);
 

@@ -492,3 +492,26 @@ void evo_hexdump(const uint8_t *b, size_t n, struct strbuf *out)
         sb_printf(out, "%08zx\n", n);
 }
 
+const char *evo_startup_version(const char *msg, char *ver, size_t size)
+{
+        static const struct {
+                const char *line, *crate;
+        } mods[] = {
+                {"EVO System Supervisor v", "evo"},
+                {"EVO Control Unit v", "evo_control_unit"},
+                {"EVO HAL Core v", "evo_hal"},
+        };
+        for (size_t i = 0; msg && size > 1 && i < ARRAY_SIZE(mods); i++) {
+                const char *at = strstr(msg, mods[i].line);
+                if (!at)
+                        continue;
+                at += strlen(mods[i].line);
+                size_t n = strspn(at, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-");
+                if (n == 0 || n >= size || !isdigit((unsigned char)at[0]) || !startswith(at + n, " starting"))
+                        return NULL;
+                memcpy(ver, at, n);
+                ver[n] = 0;
+                return mods[i].crate;
+        }
+        return NULL;
+}

@@ -9,6 +9,7 @@
  *                       stalled, write_seq
  *   evo_check_readers.c the checks of the readers: crashed_readers, reader_access, mappers
  *   evo_collect.c       bundle evidence (evodiag bundle)
+ *   evo_version.c       evo.version: the modules' startup lines in the journal
  *   evo_sample.c        watch: sample() and its state
  *   evo_verdict.c       the verdicts check() and sample() share (evo.h)
  *   evo_format.c        the pure parsers (evo.h) */
@@ -135,6 +136,8 @@ const char *evo_module_str(uint8_t m, char buf[16]);
 
 /* ---- evo_check.c ---- */
 void evo_check_segments(struct ctx *c, struct scan *sc, struct findings *fs);
+/* evo_version.c: evo.version from the modules' startup lines in the journal. */
+void evo_check_version(struct ctx *c, struct scan *sc, struct findings *fs);
 void evo_check_not_segment(struct scan *sc, struct findings *fs);
 void evo_check_corrupt(struct ctx *c, struct scan *sc, struct findings *fs);
 void evo_check_unknown_names(struct ctx *c, struct scan *sc, struct findings *fs);

@@ -242,6 +242,15 @@ void sink_intrusive(struct bundle_sink *s, const char *action, int pid, const ch
         send_frame(s, h);
 }
 
+/* /proc/PID/cmdline */
+static bool is_cmdline(const char *path)
+{
+        if (!startswith(path, "/proc/"))
+                return false;
+        size_t d = strspn(path + 6, "0123456789");
+        return d && streq(path + 6 + d, "/cmdline");
+}
+
 /* Emits what check() read: files with the exact bytes seen, counted files re-read
  * (capped), and directory listings as empty placeholders so counts survive. */
 static void send_trace(struct bundle_sink *s)
@@ -252,17 +261,38 @@ static void send_trace(struct bundle_sink *s)
         char self[32], parent[32];
         snprintf(self, sizeof(self), "/proc/%d", (int)getpid());
         snprintf(parent, sizeof(parent), "/proc/%d", (int)getppid());
-        size_t ls = strlen(self), lp = strlen(parent);
+        size_t ls = strlen(self), lp = strlen(parent), held = 0;
         for (size_t i = 0; i < n; i++) {
                 if ((startswith(t[i].path, self) && (t[i].path[ls] == '/' || !t[i].path[ls])) ||
                     (startswith(t[i].path, parent) && (t[i].path[lp] == '/' || !t[i].path[lp])))
                         continue;
                 _cleanup_free_ char *dest = xasprintf("host%s", t[i].path);
+                /* In the bundle's snapshot from before this child (not what it added itself):
+                 * an earlier collector stored it and this check read that copy (rootfs.h).
+                 * The parent keeps the first copy of a path: sending (and redacting) it again
+                 * would only be dropped. A counted file still tells the parent its line count
+                 * (no payload). */
+                bool in_snapshot = (t[i].kind == TRACE_FILE || t[i].kind == TRACE_COUNTED) &&
+                                   rootfs_snapshot_held(t[i].path, s->snapshot_mark);
+                /* A process's command line is in the snapshot even when the bundle left it out
+                 * (no finding named the process): sent again only if it is kept now. */
+                if (in_snapshot && t[i].kind == TRACE_FILE &&
+                    (!is_cmdline(t[i].path) || (s->leaves_out && s->leaves_out(s->trim, dest)))) {
+                        held++;
+                        continue;
+                }
                 switch (t[i].kind) {
                 case TRACE_FILE:
                         send_text(s, dest, "file", t[i].path, t[i].data, t[i].len, t[i].truncated, NULL, 0);
                         break;
                 case TRACE_COUNTED: {
+                        if (in_snapshot) {
+                                struct manifest_artifact a = record(dest, "file", t[i].path, "ok", NULL, 0, 0);
+                                a.lines = (struct mf_int){.set = true, .v = t[i].count};
+                                send_artifact(s, &a, NULL, 0);
+                                held++;
+                                break;
+                        }
                         /* Re-read now, capped. A process that exited since is simply gone. */
                         char *buf;
                         bool trunc;
@@ -330,6 +360,9 @@ static void send_trace(struct bundle_sink *s)
                         a.at_least = yes;
                 send_artifact(s, &a, NULL, 0);
         }
+        if (held)
+                sink_log(s, "%zu files its checks read were already in the bundle (an earlier collector's copy): not sent again",
+                         held);
 }
 
 void bundle_child(void *arg, int wfd)
@@ -337,6 +370,7 @@ void bundle_child(void *arg, int wfd)
         struct bundle_child_arg *a = arg;
         const struct collector *c = a->ctx.self;
         a->sink.fd = wfd;
+        a->sink.snapshot_mark = rootfs_snapshot_mark(); /* what the parent holds */
         rootfs_trace_start(a->trace_max);
         bool applies = !c->detect || c->detect(&a->ctx);
         struct findings fs = {0};
@@ -344,6 +378,8 @@ void bundle_child(void *arg, int wfd)
                 c->check(&a->ctx, &fs);
         if (frame_send_findings(wfd, c->name, applies, &fs) < 0)
                 a->sink.broken = true;
+        if (a->sink.note_findings)
+                a->sink.note_findings(a->sink.trim, &fs);
         findings_free(&fs);
         if (!applies || a->sink.broken)
                 return;

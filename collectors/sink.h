@@ -28,6 +28,14 @@ struct bundle_sink {
         bool include_perf_data;  /* --include-perf-data: the raw perf.data of a profile */
         bool include_cores;      /* --include-cores: core files themselves (streamed, capped) */
         bool broken;             /* the parent went away: stop sending */
+        /* The bundle's rule for what it leaves out (report/bundle_trim.h), asked here in
+         * the child: told the collector's findings, then asked per file its checks read
+         * that an earlier collector sent already (the snapshot): one the parent would
+         * drop again is not redacted and sent again. NULL: such files are sent. */
+        void (*note_findings)(void *arg, const struct findings *fs);
+        bool (*leaves_out)(void *arg, const char *path);
+        void *trim;
+        uint64_t snapshot_mark;  /* the parent's snapshot when the child started (rootfs.h) */
 };
 
 /* A host file at its original path under host/ (redacted, capped). */

@@ -113,11 +113,13 @@ const struct tool *tool_named(const char *w, size_t n)
                 if (w[i] == '/')
                         base = w + i + 1;
         size_t bl = n - (size_t)(base - w);
-        if (bl == 0 || bl > 32)
+        /* Called for every word redaction looks at: every name starts with one of these
+         * letters, and its first byte is compared before its length is taken. */
+        if (bl < 3 || bl > 32 || !strchr("bcklmnrsv", base[0]))
                 return NULL;
         for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
                 for (const char *const *nm = tools[t].names; *nm; nm++)
-                        if (strlen(*nm) == bl && memcmp(*nm, base, bl) == 0)
+                        if ((*nm)[0] == base[0] && strnlen(*nm, bl + 1) == bl && memcmp(*nm, base, bl) == 0)
                                 return &tools[t];
         return NULL;
 }

@@ -110,13 +110,17 @@ static struct pathmap injected_err, stats, links, counts, truncs, snapshot, snap
 
 struct snap {
         size_t len;
+        uint64_t seq; /* the order it was put in (rootfs_snapshot_mark) */
         char data[];
 };
+
+static uint64_t snap_seq;
 
 static struct snap *snap_new(const char *data, size_t len)
 {
         struct snap *s = xmalloc(sizeof(*s) + len + 1);
         s->len = len;
+        s->seq = ++snap_seq;
         if (len)
                 memcpy(s->data, data, len);
         s->data[len] = 0;
@@ -137,6 +141,14 @@ bool rootfs_snapshot_get(const char *path, const char **data, size_t *len)
         *data = s->data;
         *len = s->len;
         return true;
+}
+
+uint64_t rootfs_snapshot_mark(void) { return snap_seq; }
+
+bool rootfs_snapshot_held(const char *path, uint64_t mark)
+{
+        const struct snap *s = pm_get(&snapshot, path);
+        return s && s->seq <= mark;
 }
 
 void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len)

@@ -112,6 +112,11 @@ void rootfs_inject_truncated(const char *path);
 void rootfs_snapshot_put(const char *path, const char *data, size_t len);
 /* The snapshot's copy of a file, if it has one (not NUL-checked: data[len] is 0). */
 bool rootfs_snapshot_get(const char *path, const char **data, size_t *len);
+/* Where the snapshot stands now; rootfs_snapshot_held(): path was put in it by then
+ * (a collector child asks with the mark taken when it started: what the parent put
+ * there, not what the child itself added). */
+uint64_t rootfs_snapshot_mark(void);
+bool rootfs_snapshot_held(const char *path, uint64_t mark);
 /* A directory's names, NUL-separated (len bytes). */
 void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len);
 

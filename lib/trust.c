@@ -140,7 +140,12 @@ bool component_named(const struct proc *p, const char *name)
 {
         if (component_name_match(p->comm, NULL, name))
                 return true;
-        if (p->kthread)
+        if (p->kthread || !name || !*name)
+                return false;
+        /* The process table's joined command line was read through rootfs in this run:
+         * an argv[0] whose base name is `name` is in it. Most processes are not the
+         * component, and the collectors ask for several names each: no read for them. */
+        if (p->cmdline && !strstr(p->cmdline, name))
                 return false;
         /* argv[0] from the raw, NUL-separated cmdline: the joined one in struct proc
          * cannot tell a space inside argv[0] from the space between arguments. */

@@ -52,7 +52,8 @@ struct proc;
  * the raw, NUL-separated /proc/PID/cmdline, read root-aware: a space inside argv[0]
  * is not the end of it), exactly ("lavinmq", not "lavinmqctl"). A name is only a
  * claim: trust_process() decides whether to believe it. Kernel threads never match
- * by argv[0]. */
+ * by argv[0]. p->cmdline, when set, is the process table's joined command line of
+ * the same run: a name not in it rules argv[0] out without reading the file again. */
 bool component_named(const struct proc *p, const char *name);
 /* The same on texts already read: comm and argv0 (the first NUL-terminated string
  * of a cmdline) may be NULL. */

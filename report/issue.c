@@ -77,6 +77,7 @@ struct issue_version {
 };
 static const struct issue_version issue_versions[] = {
         {"LavinMQ", "lavinmq.version"},
+        {"EVO", "evo.version"},
         {"NVIDIA GPU, driver, CUDA", "gpu.present"},
         {"Cerebellar-Norse", "snn.info"},
 };

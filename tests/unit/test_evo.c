@@ -1028,6 +1028,25 @@ static void test_check_watch_agree(void **state)
         assert_int_equal(system(d), 0);
 }
 
+/* The modules' startup lines (evo-core's main.rs files), as tracing prints them. */
+static void test_startup_version(void **state)
+{
+        (void)state;
+        char v[16];
+        assert_string_equal(evo_startup_version("2026-02-18T10:00:00.123456Z  INFO evo: EVO System Supervisor v0.1.0 starting...",
+                                                v, sizeof(v)), "evo");
+        assert_string_equal(v, "0.1.0");
+        assert_string_equal(evo_startup_version("EVO Control Unit v1.2.3-rc.1+g42 starting...", v, sizeof(v)), "evo_control_unit");
+        assert_string_equal(v, "1.2.3-rc.1+g42");
+        assert_string_equal(evo_startup_version("\x1b[32m INFO\x1b[0m evo_hal: EVO HAL Core v0.1.0 starting...", v, sizeof(v)), "evo_hal");
+        assert_null(evo_startup_version("EVO HAL Core v starting...", v, sizeof(v)));          /* no version */
+        assert_null(evo_startup_version("EVO HAL Core vX starting...", v, sizeof(v)));         /* not a number */
+        assert_null(evo_startup_version("EVO HAL Core v0.1.0 stopped", v, sizeof(v)));         /* not the startup line */
+        assert_null(evo_startup_version("EVO HAL Core v0.1.0.0.0.0.0.0.0 starting...", v, 8)); /* longer than the room */
+        assert_null(evo_startup_version("🚀 Starting EVO System Supervisor", v, sizeof(v)));  /* before the versioned line */
+        assert_null(evo_startup_version(NULL, v, sizeof(v)));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1038,6 +1057,7 @@ int main(void)
                 cmocka_unit_test(test_meta),        cmocka_unit_test(test_hexdump),  cmocka_unit_test(test_sample),
                 cmocka_unit_test(test_sample_live), cmocka_unit_test(test_verdicts), cmocka_unit_test(test_header_class),
                 cmocka_unit_test(test_progress_verdicts), cmocka_unit_test(test_check_watch_agree),
+                cmocka_unit_test(test_startup_version),
         };
         return cmocka_run_group_tests_name("evo", tests, NULL, NULL);
 }

@@ -119,6 +119,62 @@ static void test_names_kept_readable(void **state)
         free(n.buf);
 }
 
+/* Reads every frame the sink wrote to fd (then closes it): each artifact's header
+ * read back with the table, then each(got, frame, record); other frames each(got,
+ * frame, NULL). */
+static void read_artifacts(int fd, struct strbuf *got,
+                           void (*each)(struct strbuf *, const struct frame *, const struct manifest_artifact *))
+{
+        struct frame_reader r;
+        frame_reader_init(&r, fd, INT64_MAX);
+        r.deadline_ms = now_ms_monotonic() + 10000;
+        struct frame fr;
+        while (frame_read(&r, &fr) > 0) {
+                if (!streq(fr.type, "artifact")) {
+                        each(got, &fr, NULL);
+                        continue;
+                }
+                struct manifest_artifact a;
+                char *err = NULL;
+                if (artifact_from_json(fr.hdr, &a, &err) < 0)
+                        fail_msg("a sink header does not read back: %s", err);
+                each(got, &fr, &a);
+                artifact_free(&a);
+        }
+        frame_reader_free(&r);
+        close(fd);
+}
+
+static void header_round_trip(struct strbuf *got, const struct frame *fr, const struct manifest_artifact *a)
+{
+        if (!a) {
+                sb_printf(got, "%s;", fr->type);
+                return;
+        }
+        sb_printf(got, "%s %s %s %s %lld%s%s;", a->path, a->kind, a->origin, a->status, (long long)a->redactions.v,
+                  a->absent.set && a->absent.v ? " absent" : "", a->error ? " error" : "");
+        /* Every field it set makes the trip through the table: writing it gives the header back. */
+        json_object *again = artifact_to_json(a), *t, *size;
+        json_object *h = json_object_get(fr->hdr);
+        json_object_object_get_ex(h, "t", &t);
+        json_object_object_get_ex(h, "size", &size);
+        json_object_object_add(again, "t", json_object_get(t));
+        json_object_object_add(again, "size", json_object_get(size));
+        assert_true(json_object_equal(again, h));
+        json_object_put(again);
+        json_object_put(h);
+}
+
+static void path_size_lines(struct strbuf *got, const struct frame *fr, const struct manifest_artifact *a)
+{
+        if (!a)
+                return;
+        sb_printf(got, "%s %llu", a->path, (unsigned long long)fr->size);
+        if (a->lines.set)
+                sb_printf(got, " lines %lld", (long long)a->lines.v);
+        sb_puts(got, ";");
+}
+
 /* The sink's frame headers are manifest records: each reads back with the table. */
 static void test_sink_headers(void **state)
 {
@@ -145,36 +201,8 @@ static void test_sink_headers(void **state)
         close(p[1]);
         redactor_free(s.red);
 
-        struct frame_reader r;
-        frame_reader_init(&r, p[0], INT64_MAX);
-        r.deadline_ms = now_ms_monotonic() + 10000;
-        struct frame fr;
         struct strbuf got = {0};
-        while (frame_read(&r, &fr) > 0) {
-                if (!streq(fr.type, "artifact")) {
-                        sb_printf(&got, "%s;", fr.type);
-                        continue;
-                }
-                struct manifest_artifact a;
-                char *err = NULL;
-                if (artifact_from_json(fr.hdr, &a, &err) < 0)
-                        fail_msg("a sink header does not read back: %s", err);
-                sb_printf(&got, "%s %s %s %s %lld%s%s;", a.path, a.kind, a.origin, a.status, (long long)a.redactions.v,
-                          a.absent.set && a.absent.v ? " absent" : "", a.error ? " error" : "");
-                /* Every field it set makes the trip through the table: writing it gives the header back. */
-                json_object *again = artifact_to_json(&a), *t, *size;
-                json_object *h = json_object_get(fr.hdr);
-                json_object_object_get_ex(h, "t", &t);
-                json_object_object_get_ex(h, "size", &size);
-                json_object_object_add(again, "t", json_object_get(t));
-                json_object_object_add(again, "size", json_object_get(size));
-                assert_true(json_object_equal(again, h));
-                json_object_put(again);
-                json_object_put(h);
-                artifact_free(&a);
-        }
-        frame_reader_free(&r);
-        close(p[0]);
+        read_artifacts(p[0], &got, header_round_trip);
         assert_string_equal(got.s, "host/proc/meminfo file /proc/meminfo ok 1;"
                                    "host/proc/absent file /proc/absent skipped 0 absent error;"
                                    "collectors/memory/notes.txt derived evodiag ok 0;"
@@ -189,12 +217,114 @@ static void test_sink_headers(void **state)
         rmdir(root);
 }
 
+/* ---- what a collector child sends of what its checks read (collectors/sink.c) ---- */
+
+static void put_file(const char *root, const char *rel, const char *text)
+{
+        char path[512];
+        snprintf(path, sizeof(path), "%s%s", root, rel);
+        for (char *sl = strchr(path + strlen(root) + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+                *sl = 0;
+                (void)mkdir(path, 0755);
+                *sl = '/';
+        }
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void trace_check(struct ctx *c, struct findings *fs)
+{
+        (void)c;
+        char *t = NULL;
+        const char *reads[] = {"/proc/meminfo", "/proc/cpuinfo", "/proc/2/cmdline", "/proc/3/cmdline", "/proc/4/cmdline"};
+        for (size_t i = 0; i < ARRAY_SIZE(reads); i++) {
+                assert_true(rootfs_read(reads[i], 4096, &t, NULL) > 0);
+                free(t);
+        }
+        assert_int_equal(rootfs_count_lines("/proc/1/maps"), 2);
+        /* What the check itself put in the snapshot (evo's header bytes) is its own evidence. */
+        rootfs_snapshot_put("/dev/shm/evo_a", "EVO", 3);
+        assert_int_equal(rootfs_read("/dev/shm/evo_a", 4096, &t, NULL), 3);
+        free(t);
+        fnd_add(fs, SEV_WARN, "trace.x", "pid 3 holds too much");
+}
+
+static const struct check_info trace_checks[] = {{"trace.x", "a check", "why and what to do", false}, {0}};
+static const struct collector trace_collector = {.name = "trace", .checks = trace_checks, .check = trace_check};
+
+static int noted;
+static void note_findings(void *arg, const struct findings *fs)
+{
+        (void)arg;
+        noted = (int)fs->n;
+}
+
+/* The bundle's trim, as the test wants it: pid 3's command line is kept (a finding names it). */
+static bool leaves_out(void *arg, const char *path)
+{
+        (void)arg;
+        return strstr(path, "/cmdline") && !strstr(path, "/proc/3/");
+}
+
+/* A file an earlier collector already sent (the snapshot) is not redacted and sent
+ * again: the parent keeps the first copy. A counted one still gives its line count,
+ * without a payload; a command line goes again only if the bundle keeps it now;
+ * what no collector sent before goes whole. */
+static void test_trace_sent_once(void **state)
+{
+        (void)state;
+        char root[] = "/tmp/evodiag-mwrite-XXXXXX";
+        assert_non_null(mkdtemp(root));
+        put_file(root, "/proc/meminfo", "MemTotal: 1 kB\n");
+        put_file(root, "/proc/cpuinfo", "processor : 0\n");
+        static const char maps[] = "00400000-00401000 r-xp 0 0:0 0 /a\n00401000-00402000 rw-p 0 0:0 0 /a\n";
+        put_file(root, "/proc/1/maps", maps);
+        put_file(root, "/proc/2/cmdline", "sleep");
+        put_file(root, "/proc/3/cmdline", "app");
+        put_file(root, "/proc/4/cmdline", "new");
+        assert_int_equal(rootfs_set(root), 0);
+        /* What earlier collectors stored (the parent's snapshot, inherited through fork). */
+        rootfs_snapshot_put("/proc/meminfo", "MemTotal: 1 kB\n", 15);
+        rootfs_snapshot_put("/proc/1/maps", maps, strlen(maps));
+        rootfs_snapshot_put("/proc/2/cmdline", "sleep\0" "1\0", 8);
+        rootfs_snapshot_put("/proc/3/cmdline", "app\0", 4);
+
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        struct bundle_child_arg arg = {.ctx = {.self = &trace_collector}, .trace_max = 1 << 20};
+        arg.sink = (struct bundle_sink){.collector = "trace", .red = redactor_new(), .artifact_max = 1 << 20,
+                                        .note_findings = note_findings, .leaves_out = leaves_out};
+        noted = -1;
+        bundle_child(&arg, p[1]);
+        close(p[1]);
+        redactor_free(arg.sink.red);
+        assert_int_equal(noted, 1);
+
+        struct strbuf got = {0};
+        read_artifacts(p[0], &got, path_size_lines);
+        assert_string_equal(got.s, "host/proc/cpuinfo 14;host/proc/3/cmdline 4;host/proc/4/cmdline 3;host/proc/1/maps 0 lines 2;"
+                                   "host/dev/shm/evo_a 3;");
+        sb_free(&got);
+        rootfs_set(NULL);
+        const char *rm[] = {"/proc/meminfo", "/proc/cpuinfo", "/proc/1/maps", "/proc/2/cmdline", "/proc/3/cmdline",
+                            "/proc/4/cmdline", "/proc/1", "/proc/2", "/proc/3", "/proc/4", "/proc", ""};
+        for (size_t i = 0; i < ARRAY_SIZE(rm); i++) {
+                char path[512];
+                snprintf(path, sizeof(path), "%s%s", root, rm[i]);
+                if (unlink(path) < 0)
+                        rmdir(path);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_names_kept_readable),
                 cmocka_unit_test(test_sink_headers),
+                cmocka_unit_test(test_trace_sent_once),
         };
         return cmocka_run_group_tests_name("manifest_write", tests, NULL, NULL);
 }

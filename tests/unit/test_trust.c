@@ -627,6 +627,15 @@ static void test_component_named(void **state)
         assert_true(component_named(&p, "irqbalance"));
         p = (struct proc){.pid = 16, .comm = "x", .kthread = true}; /* a kernel thread has no argv[0] to claim */
         assert_false(component_named(&p, "irqbalance"));
+        /* The table's joined command line (read in the same run) rules a name out without
+         * a second read: the raw file is asked only when the name is in it. */
+        p = (struct proc){.pid = 16, .comm = "x", .cmdline = (char *)"/usr/sbin/sshd -D"};
+        assert_false(component_named(&p, "irqbalance"));
+        p = (struct proc){.pid = 16, .comm = "x", .cmdline = (char *)"/usr/sbin/irqbalance --foreground"};
+        assert_true(component_named(&p, "irqbalance"));
+        p = (struct proc){.pid = 13, .comm = "x", .cmdline = (char *)"\xff\xfe lavinmq"};
+        assert_false(component_named(&p, "lavinmq")); /* in the line, not argv[0]: the raw file decides */
+        assert_false(component_named(&p, ""));
 }
 
 int main(void)
