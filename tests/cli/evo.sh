@@ -395,7 +395,7 @@ t_is "$(sub_sev evo.not_segment "evo_${P}_short"),$(sub_sev evo.not_segment "evo
 t_like "$(sub_field evo.not_segment "evo_${P}_x" actual)" "symlink to /etc/shadow" "the symlink's target is named, not read"
 t_like "$(sub_field evo.not_segment "evo_${P}_big" actual)" "4294967296 bytes" "the 4 GiB file is seen by its size"
 
-t_run check --only evo
+T_TIMEOUT=120 t_run check --only evo --collector-timeout 60s --timeout 100s
 t_like "$OUT" "  CRIT +evo.orphaned +evo_${P}_orph is orphaned: nobody holds the flock on its .lock \(its writer is gone\)" "live text: the orphan line"
 t_like "$OUT" "  CRIT +evo.stalled +evo_${P}_stall: heartbeat stuck at 3" "live text: the stall line"
 
@@ -403,7 +403,7 @@ t_like "$OUT" "  CRIT +evo.stalled +evo_${P}_stall: heartbeat stuck at 3" "live 
 # found (the .lock and /proc/locks need no root).
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
         setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$EVODIAG"; then
-        OUT=$(timeout 60 setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$EVODIAG" check --only evo --json 2>/dev/null)
+        OUT=$(timeout 120 setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$EVODIAG" check --only evo --json --collector-timeout 60s --timeout 100s 2>/dev/null)
         RC=$?
         t_is "$(evo_status)" ok "as nobody: the collector ran"
         t_is "$(sub_sev evo.segments "evo_${P}_ok")" skipped "as nobody: root's 0600 segment is skipped (needs root)"
@@ -419,7 +419,7 @@ fi
 # The writer dies (SIGKILL: no cleanup): the segment becomes an orphan.
 kill -9 "$LEG"
 wait "$LEG" 2>/dev/null
-t_run check --only evo --json
+T_TIMEOUT=120 t_run check --only evo --json --collector-timeout 60s --timeout 100s
 t_is "$(sub_field evo.orphaned "$LEGF" summary)" "$LEGF is orphaned: its writer pid $LEG is gone" "legacy writer killed: orphaned"
 t_like "$(sub_field evo.orphaned "$LEGF" remedy)" "^rm /dev/shm/$LEGF /dev/shm/evo_${P}_leg.meta   #" "remedy: its data file and .meta"
 
@@ -427,7 +427,7 @@ t_like "$(sub_field evo.orphaned "$LEGF" remedy)" "^rm /dev/shm/$LEGF /dev/shm/e
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         start PUB --name "${P}_pub" --mode-bits 0644
         reader RN "/dev/shm/evo_${P}_pub" r nobody
-        t_run check --only evo --json
+        T_TIMEOUT=120 t_run check --only evo --json --collector-timeout 60s --timeout 100s
         t_is "$(sub_sev evo.reader_access "evo_${P}_ok")" warn "nobody's reader cannot open the 0600 segment: warn"
         t_like "$(sub_field evo.reader_access "evo_${P}_ok" summary)" "cannot be opened for reading by pid $RN \(python3\) as nobody:" "it names the reader and its user"
         t_is "$(sub_sev evo.reader_access "evo_${P}_pub")" "" "the segment it maps is not reported"
@@ -459,7 +459,7 @@ if command -v zstd >/dev/null; then
         t_is "$(stat -c %s "$top/host/dev/shm/evo_${P}_big" 2>/dev/null || echo none)" 192 "bundle: of the 4 GiB file only the first bytes"
         t_is "$([ -e "$top/host/etc/shadow" ] && echo leaked)" "" "bundle: the symlink's target is not collected"
         t_is "$(jq -r '.artifacts[] | select(.path == "host/dev/shm/evo_'"$P"'_leg.meta" and .kind == "file") | .status' "$top/manifest.json")" ok "bundle: the .meta file"
-        t_run check --from "$file" --json
+        T_TIMEOUT=120 t_run check --from "$file" --json --timeout 100s
         t_like "$ERR" "re-checked offline: 1 collectors agree with the bundle's recorded findings, 0 differ" "check --from agrees (non-live checks)"
         t_is "$(sub_sev evo.orphaned "evo_${P}_orph")" crit "check --from: the orphan from the bundled /proc/locks"
         t_is "$(t_sev evo.stalled)" skipped "check --from: stalled needs the live system"
@@ -477,7 +477,7 @@ private() { # SCRIPT -> runs it with a private /dev/shm; OUT, RC of evodiag; the
                 go() { "$W" "$@" >"$T/p.out" 2>&1 & PIDS="$PIDS $!"
                        for i in $(seq 200); do grep -q ^ready "$T/p.out" && break; sleep 0.05; done; }
                 '"$1"'
-                timeout 60 "$E" check --only evo --json >"$T/p.json"; echo $? >"$T/p.rc"
+                timeout 120 "$E" check --only evo --json --collector-timeout 60s --timeout 100s >"$T/p.json"; echo $? >"$T/p.rc"
                 for p in $PIDS; do kill -9 $p; done; wait' _ "$W" "$EVODIAG" "$T_TMP"
 }
 if unshare -m true 2>/dev/null; then
