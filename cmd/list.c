@@ -66,7 +66,7 @@ static const struct verb_spec list_verb = {
         .about = "Lists every collector with its summary, whether it applies on this host\n"
                  "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
                  "'watch samples' names the checks 'evodiag watch' judges every interval; it\n"
-                 "re-runs the others in a background check every --check-every (default 1m).\n"
+                 "re-runs the others in a background check every --check-every (default 5m).\n"
                  "With -v also each collector's config keys with defaults.\n",
         .opts = list_opts,
         .common = COMMON_ROOT | COMMON_CONFIG | COMMON_VERBOSE,

@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 
 #define UNKNOWN_PER_PROCESS_MAX 10 /* a broken bundle must not bury the report */
@@ -329,12 +330,14 @@ struct fds_watch {
         struct pidwatch young; /* processes started since watch began */
 };
 
-static void wproc_close(struct fds_wproc *p)
+static void wproc_close(void *entry)
 {
+        struct fds_wproc *p = entry;
         sproc_close(&p->p);
         sfile_close(&p->limits);
         sfile_close(&p->fd);
 }
+_Static_assert(offsetof(struct fds_wproc, p) == 0, "sample_watch_room: the sproc comes first");
 
 /* The processes worth watching: the top consumers by share of their open-files
  * limit, and every one near warn_pct (at half of it or more: those are counted every
@@ -434,14 +437,7 @@ static void fds_watch_young(struct ctx *c, struct fds_watch *w)
                 uint64_t soft, hard;
                 if (proc_limit(young[i], "Max open files", &soft, &hard) < 0 || usage_pct((uint64_t)fds, soft) < warn / 2)
                         continue; /* not near: looked at again while young */
-                for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
-                        if (w->v[j].p.gone) {
-                                wproc_close(&w->v[j]);
-                                w->v[j] = w->v[--w->n];
-                        } else {
-                                j++;
-                        }
-                if (w->n >= WATCH_MAX * 2)
+                if (!sample_watch_room(w->v, &w->n, sizeof(*w->v), WATCH_MAX * 2, wproc_close))
                         break; /* the next rescan ranks them all */
                 pidwatch_drop(&w->young, young[i]);
                 w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));

@@ -421,12 +421,12 @@ static void check_take(struct watch *w)
         check_done(w, "ended without a result");
 }
 
-/* The processes started since the last round, once for every sampler: each keeps
- * what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
+/* The processes started before the last round that are still there, once for every
+ * sampler: each keeps what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
 static void share_new_pids(struct watch *w)
 {
         int fresh[SAMPLE_YOUNG_MAX];
-        size_t nf = pidwatch_new(&w->pids, fresh, SAMPLE_YOUNG_MAX);
+        size_t nf = pidwatch_settled(&w->pids, fresh, SAMPLE_YOUNG_MAX);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 for (size_t k = 0; k < nf; k++) {
