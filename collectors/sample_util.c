@@ -272,11 +272,10 @@ static bool pids_may_have_changed(struct pidwatch *pw)
         return true;
 }
 
-size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+/* The listing itself (pidwatch_new without the /proc/loadavg shortcut). */
+static size_t list_new(struct pidwatch *pw, int *out, size_t max)
 {
         size_t k = 0;
-        if (!pids_may_have_changed(pw))
-                return 0;
         size_t n;
         int *pids = sample_pids(&n);
         bool sorted = true; /* the live /proc lists pids in order: no sort needed */
@@ -304,11 +303,16 @@ size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
         return k;
 }
 
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+{
+        return pids_may_have_changed(pw) ? list_new(pw, out, max) : 0;
+}
+
 size_t pidwatch_settled(struct pidwatch *pw, int *out, size_t max)
 {
         int fresh[SAMPLE_YOUNG_MAX];
         bool listed = pids_may_have_changed(pw);
-        size_t nf = listed ? pidwatch_new(pw, fresh, SAMPLE_YOUNG_MAX) : 0;
+        size_t nf = listed ? list_new(pw, fresh, SAMPLE_YOUNG_MAX) : 0;
         size_t k = 0;
         for (size_t i = 0; i < pw->ncand && k < max; i++)
                 /* Not listed again (no process started): no new listing says it is gone. */

@@ -1,0 +1,109 @@
+#!/bin/bash
+# evodiag watch sees what appears between rescans, says it in the locale's characters,
+# and names why a background bundle is incomplete; evodiag list names the run's own
+# checks. Live blocks use the test's own processes only (their pids, their limits).
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/fixture.sh"
+export EVODIAG_STATE_DIR="$T_TMP/state"
+export EVODIAG_CONFIG=/dev/null
+
+# Waits (bounded: 30 s) until FILE has at least N lines matching REGEX.
+wait_lines() {
+        local i=0 n
+        while [ $i -lt 600 ]; do
+                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
+                [ "${n:-0}" -ge "$2" ] && return 0
+                sleep 0.05
+                i=$((i + 1))
+        done
+        return 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- list: the run's own checks and every collector's engine checks ----
+t_run list
+t_like "$OUT" "^evodiag +- +the run itself" "list: the run itself is listed"
+t_like "$OUT" "checks: evodiag.nothing_checked evodiag.expected_process" "list: its checks (evodiag.*)"
+t_like "$OUT" "of every collector: <collector>.timeout <collector>.crashed" "list: the engine's checks every collector has"
+t_run list --json
+t_is "$(printf '%s' "$OUT" | jq -r '.run.checks[].id' | tr '\n' ' ')" "evodiag.nothing_checked evodiag.expected_process " \
+        "list --json: run.checks"
+t_is "$(printf '%s' "$OUT" | jq -r '.run.every_collector[].suffix' | grep -cxE 'timeout|crashed')" 2 \
+        "list --json: run.every_collector has timeout and crashed"
+for id in $(printf '%s' "$OUT" | jq -r '.run.checks[].id'); do
+        t_run explain "$id"
+        t_is "$RC" 0 "explain $id (listed by list)"
+done
+
+# ---- LC_ALL=C: event lines and their replay are ASCII only ----
+aroot=$(fx_root ascii hugepages-healthy fds-healthy)
+fx_proc "$aroot" 601 "lëaky" nofile_soft=100 nofile_hard=100 fds=99
+aout="$T_TMP/ascii.txt"
+LC_ALL=C timeout -k 5 60 "$EVODIAG" watch --root "$aroot" --only fds --interval 200ms --duration 1s --check-every off \
+        --record "$T_TMP/ascii.rec" >"$aout" 2>"$T_TMP/ascii.err"
+t_is "$?" 0 "LC_ALL=C watch exits 0"
+t_like "$(cat "$aout")" 'CRIT +fds.process: pid 601 l\\u00ebaky: 99 of 100 open files' "LC_ALL=C: the event line, the name spelled in ASCII"
+t_is "$(LC_ALL=C grep -c '[^ -~]' "$aout")" 0 "LC_ALL=C: event lines are ASCII only"
+LC_ALL=C "$EVODIAG" watch --replay "$T_TMP/ascii.rec" >"$T_TMP/ascii.replay" 2>/dev/null
+t_like "$(cat "$T_TMP/ascii.replay")" 'pid 601 l\\u00ebaky' "LC_ALL=C replay: the event"
+t_is "$(LC_ALL=C grep -c '[^ -~]' "$T_TMP/ascii.replay")" 0 "LC_ALL=C replay: ASCII only"
+LC_ALL=C.UTF-8 timeout -k 5 60 "$EVODIAG" watch --root "$aroot" --only fds --interval 200ms --duration 1s --check-every off \
+        >"$T_TMP/utf8.txt" 2>/dev/null
+t_like "$(cat "$T_TMP/utf8.txt")" 'pid 601 lëaky: 99 of 100' "a UTF-8 locale keeps the name as it is"
+
+# ---- a background bundle that is incomplete says why ----
+if t_have_hooks 3; then
+        broot=$(fx_root bundle hugepages-healthy fds-healthy)
+        fx_file "$broot" proc/sys/kernel/hostname "evo-appears"
+        fx_file "$broot" proc/sys/fs/file-nr "$(printf '2400000\t0\t2466193')"
+        bd="$T_TMP/bundles"
+        mkdir -p "$bd"
+        bout="$T_TMP/bundle.jsonl"
+        # The memory collector crashes in the bundle (it is not a sampler here: --only fds).
+        EVODIAG_FAULT=memory:crash timeout -k 5 120 "$EVODIAG" watch --root "$broot" --only fds --interval 200ms --duration 90s \
+                --json --check-every off --bundle-on crit --bundle-dir "$bd" >"$bout" 2>"$T_TMP/bundle.err" &
+        wpid=$!
+        t_at_exit "kill $wpid 2>/dev/null"
+        wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"' || wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
+        kill -INT $wpid 2>/dev/null
+        wait $wpid
+        t_is "$(jq -r 'select(.type == "bundle" and .status == "written") | .complete' "$bout")" false "bundle: written, incomplete"
+        t_like "$(jq -r 'select(.type == "bundle" and .status == "written") | .incomplete' "$bout")" "collector memory: " \
+                "bundle: the reason names the collector that crashed"
+        t_unlike "$(jq -r 'select(.type == "bundle" and .status == "written") | .text' "$bout")" "timed out" \
+                "bundle: the note does not say a collector timed out when one crashed"
+fi
+
+# ---- live: a process that ran before watch started and then opens files fast ----
+# It holds 20 fds (so watch's first scan sees it, far from its limit of 200: not watched);
+# on "go" it opens 160 more (about 92 %). Before, only the next rescan (--rescan 10m) found it.
+g="$T_TMP/grow"
+mkdir -p "$g"
+mkfifo "$g/fifo"
+bash -c 'ulimit -n 200; exec {w}<>"$1/fifo"; for i in $(seq 1 20); do exec {fd}</dev/null; done
+        while [ ! -e "$1/go" ]; do read -t 0.05 -u $w; done
+        for i in $(seq 1 160); do exec {fd}</dev/null; done
+        read -t 120 -u $w' grow "$g" &
+gp=$!
+t_at_exit "kill $gp 2>/dev/null"
+sleep 0.5
+gout="$T_TMP/grow.jsonl"
+timeout -k 5 90 "$EVODIAG" watch --only fds --interval 200ms --duration 40s --json --check-every off --rescan 10m \
+        >"$gout" 2>"$T_TMP/grow.err" &
+wpid=$!
+t_at_exit "kill $wpid 2>/dev/null"
+wait_lines "$gout" 15 '"type":"sample"' # past the first scan and ten intervals
+t_is "$(grep -c "\"subject\":\"pid $gp bash\"" "$gout")" 0 "live: far from its limit, the process is not watched at first"
+touch "$g/go"
+went=$(now_ms)
+wait_lines "$gout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"pid $gp bash\",\"severity\":\"(warn|crit)\""
+kill -INT $wpid
+wait $wpid
+t_is "$?" 0 "live: watch exits 0"
+evt=$(jq -r --arg s "pid $gp bash" 'select(.type == "event" and .id == "fds.process" and .subject == $s and .severity != "ok") | .time_ms' "$gout" | head -1)
+t_like "$evt" '^[0-9]+$' "live: the process at 92 % of its open-files limit is an event before the next rescan"
+rounds=$(jq -r --argjson t "$went" --argjson e "${evt:-0}" 'select(.type == "sample" and .time_ms > $t and .time_ms <= $e) | .round' "$gout" | wc -l)
+t_like "$rounds" '^([1-9]|1[0-5])$' "live: ... within fifteen rounds of the burst (one look in ten intervals at most; was: the next rescan, 10 min)"
+kill $gp 2>/dev/null
+
+t_done
