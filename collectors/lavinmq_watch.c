@@ -78,6 +78,7 @@ static void sample_find(struct ctx *c, struct lstate *st)
         st->unit = m->unit, m->unit = NULL;
         lmq_free(m);
         st->listen_due = true;
+        st->conf_known = false; /* the config file (perhaps another) is learnt anew */
 }
 
 /* Whether the broker's config file changed since the last look (a listener added,

@@ -106,4 +106,61 @@ rounds=$(jq -r --argjson t "$went" --argjson e "${evt:-0}" 'select(.type == "sam
 t_like "$rounds" '^([1-9]|1[0-5])$' "live: ... within fifteen rounds of the burst (one look in ten intervals at most; was: the next rescan, 10 min)"
 kill $gp 2>/dev/null
 
+# ---- live: a listener configured while watch runs (lavinmq.listening is sampled) ----
+if pgrep -x lavinmq >/dev/null; then
+        for _ in 1 2 3; do t_skip "another process named lavinmq runs on this host"; done
+else
+        L="$T_TMP/lmq"
+        mkdir -p "$L/data" "$L/bin"
+        free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+        printf '#!/bin/bash\nwhile :; do sleep 0.2; done\n' >"$L/bin/lavinmq"
+        chmod +x "$L/bin/lavinmq"
+        P1=$(free_port)
+        python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+time.sleep(120)' "$P1" &
+        lp=$!
+        t_at_exit "kill $lp 2>/dev/null"
+        write_ini() { # [mgmt] port
+                cat >"$L/lavinmq.ini.new" <<EOS
+[main]
+data_dir = $L/data
+metrics_http_port = -1
+[amqp]
+bind = 127.0.0.1
+port = $P1
+[mgmt]
+bind = 127.0.0.1
+port = $1
+EOS
+                mv "$L/lavinmq.ini.new" "$L/lavinmq.ini"
+        }
+        write_ini -1
+        printf '[lavinmq]\ncontrol_socket = none\n' >"$L/evodiag.conf"
+        "$L/bin/lavinmq" -c "$L/lavinmq.ini" -D "$L/data" &
+        bp=$!
+        t_at_exit "kill $bp 2>/dev/null"
+        for _ in $(seq 50); do [ "$(cat "/proc/$bp/comm" 2>/dev/null)" = lavinmq ] && break; sleep 0.1; done
+        for _ in $(seq 50); do grep -q ":$(printf '%04X' "$P1") 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+        lout="$T_TMP/listen.jsonl"
+        EVODIAG_CONFIG="$L/evodiag.conf" timeout -k 5 90 "$EVODIAG" watch --only lavinmq --interval 300ms --duration 60s --json \
+                --check-every off >"$lout" 2>"$T_TMP/listen.err" &
+        wpid=$!
+        t_at_exit "kill $wpid 2>/dev/null"
+        wait_lines "$lout" 1 '"type":"event".*"id":"lavinmq.listening","subject":null,"severity":"ok"'
+        t_like "$(grep '"type":"sample"' "$lout" | tail -1 | jq -r '.statuses[] | select(.id == "lavinmq.listening") | .summary')" \
+                "^all 1 configured listeners listen: amqp 127.0.0.1:$P1" "live listeners: watch samples lavinmq.listening (the amqp one listens)"
+        P2=$(free_port)
+        write_ini "$P2"
+        moved=$(now_ms)
+        wait_lines "$lout" 1 "\"id\":\"lavinmq.listening\",\"subject\":\"mgmt 127.0.0.1:$P2\",\"severity\":\"warn\""
+        kill -INT $wpid
+        wait $wpid
+        evt=$(jq -r --arg s "mgmt 127.0.0.1:$P2" 'select(.type == "event" and .id == "lavinmq.listening" and .subject == $s) | .time_ms' "$lout" | head -1)
+        t_like "$evt" '^[0-9]+$' "live listeners: a listener configured while watch runs, not listening, is a warn event"
+        rounds=$(jq -r --argjson t "$moved" --argjson e "${evt:-0}" 'select(.type == "sample" and .time_ms > $t and .time_ms <= $e) | .round' "$lout" | wc -l)
+        t_like "$rounds" '^[12]$' "live listeners: ... within two rounds of the config change (was: only a full check)"
+        kill $bp $lp 2>/dev/null
+fi
+
 t_done
