@@ -55,6 +55,38 @@ long sfile_read(struct sfile *f, const char *path, char *buf, size_t size)
         return n;
 }
 
+/* Calls fn(name, arg) for every entry of the open directory fd, listed with getdents64
+ * into a 64 KiB buffer: no DIR, no copy of the names, no allocation per entry (the
+ * live /proc). 0 or -errno. */
+static long dir_each(int fd, void (*fn)(const char *name, void *arg), void *arg)
+{
+        char buf[65536] __attribute__((aligned(8)));
+        for (;;) {
+                long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                if (got < 0)
+                        return -errno;
+                if (got == 0)
+                        return 0;
+                for (long off = 0; off < got;) {
+                        struct {
+                                uint64_t ino;
+                                int64_t off;
+                                unsigned short reclen;
+                                unsigned char type;
+                                char name[];
+                        } *d = (void *)(buf + off);
+                        fn(d->name, arg);
+                        off += d->reclen;
+                }
+        }
+}
+
+static void count_entry(const char *name, void *arg)
+{
+        if (!(name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))))
+                ++*(long *)arg;
+}
+
 long sfile_count_dir(struct sfile *f, const char *path)
 {
         if (!rootfs_is_live()) {
@@ -75,29 +107,10 @@ long sfile_count_dir(struct sfile *f, const char *path)
                 sfile_close(f);
                 return -e;
         }
-        char buf[16384] __attribute__((aligned(8)));
-        long n = 0;
-        for (;;) {
-                long got = syscall(SYS_getdents64, f->fd, buf, sizeof(buf));
-                if (got < 0) {
-                        int e = errno;
-                        sfile_close(f);
-                        return -e;
-                }
-                if (got == 0)
-                        break;
-                for (long off = 0; off < got;) {
-                        struct {
-                                uint64_t ino;
-                                int64_t off;
-                                unsigned short reclen;
-                                unsigned char type;
-                                char name[];
-                        } *d = (void *)(buf + off);
-                        if (!(d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2]))))
-                                n++;
-                        off += d->reclen;
-                }
+        long n = 0, e = dir_each(f->fd, count_entry, &n);
+        if (e < 0) {
+                sfile_close(f);
+                return e;
         }
         return n;
 }
@@ -154,38 +167,24 @@ bool sample_is_self(const struct proc *p)
         return p->pid == getpid() || p->pid == parent || p->ppid == parent;
 }
 
-/* The numeric names in a directory listed with getdents64 into a 64 KiB buffer: no
- * DIR, no copy of the names, no allocation per entry (the live /proc). */
-static int *pids_getdents(int fd, size_t *n, int **v, size_t *cap)
+struct pidlist {
+        int *v;
+        size_t n, cap;
+};
+
+static void pid_entry(const char *name, void *arg)
 {
-        char buf[65536] __attribute__((aligned(8)));
-        for (;;) {
-                long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-                if (got <= 0)
-                        break;
-                for (long off = 0; off < got;) {
-                        struct {
-                                uint64_t ino;
-                                int64_t off;
-                                unsigned short reclen;
-                                unsigned char type;
-                                char name[];
-                        } *d = (void *)(buf + off);
-                        off += d->reclen;
-                        const char *q = d->name;
-                        if (*q < '1' || *q > '9')
-                                continue;
-                        long pid = 0;
-                        while (*q >= '0' && *q <= '9' && pid <= INT32_MAX)
-                                pid = pid * 10 + (*q++ - '0');
-                        if (*q || pid > INT32_MAX)
-                                continue;
-                        if (*n == *cap)
-                                *v = xrealloc(*v, (*cap *= 2) * sizeof(**v));
-                        (*v)[(*n)++] = (int)pid;
-                }
-        }
-        return *v;
+        struct pidlist *l = arg;
+        if (*name < '1' || *name > '9')
+                return;
+        long pid = 0;
+        while (*name >= '0' && *name <= '9' && pid <= INT32_MAX)
+                pid = pid * 10 + (*name++ - '0');
+        if (*name || pid > INT32_MAX)
+                return;
+        if (l->n == l->cap)
+                l->v = xrealloc(l->v, (l->cap *= 2) * sizeof(*l->v));
+        l->v[l->n++] = (int)pid;
 }
 
 int *sample_pids(size_t *n)
@@ -194,12 +193,15 @@ int *sample_pids(size_t *n)
         size_t cap = 256;
         int *v = xmalloc(cap * sizeof(*v));
         if (rootfs_is_live()) {
+                /* getdents64 into one buffer: no rootfs copy of the names */
+                struct pidlist l = {.v = v, .cap = cap};
                 int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return v;
-                pids_getdents(fd, n, &v, &cap);
-                close(fd);
-                return v;
+                if (fd >= 0) {
+                        (void)dir_each(fd, pid_entry, &l);
+                        close(fd);
+                }
+                *n = l.n;
+                return l.v;
         }
         struct rootfs_dir *d = rootfs_opendir("/proc");
         if (!d)
