@@ -476,9 +476,9 @@ static void fds_watch_grown(struct ctx *c, struct fds_watch *w, uint64_t host_us
         _cleanup_free_ int *pids = sample_pids(&np);
         uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now) / 2 : 0;
         /* First those whose limit is known (read at the scan: the few that held many fds),
-         * then the rest, until half the time to the deadline is spent. */
+         * then the rest, the newest first, until half the time to the deadline is spent. */
         for (size_t j = 0; j < 2 * np; j++) {
-                size_t i = j % np;
+                size_t i = j < np ? j : 2 * np - 1 - j;
                 if (stop && now_ms_monotonic() > stop)
                         break;
                 const struct usage key = {.pid = pids[i]}, *k = bsearch(&key, w->scan, w->nscan, sizeof(key), usage_by_pid);

@@ -75,14 +75,15 @@ if t_have_hooks 3; then
 fi
 
 # ---- live: a process that ran before watch started and then opens files fast ----
-# It holds 20 fds (so watch's first scan sees it, far from its limit of 200: not watched);
-# on "go" it opens 160 more (about 92 %). Before, only the next rescan (--rescan 10m) found it.
+# It holds 4 fds (watch's first scan sees it far from its limit of 1000: not watched, unless
+# it is among the host's top five); on "go" it opens 800 more (about 80 %, warn).
+# Before, only the next rescan (--rescan 10m) found it.
 g="$T_TMP/grow"
 mkdir -p "$g"
 mkfifo "$g/fifo"
-bash -c 'ulimit -n 200; exec {w}<>"$1/fifo"; for i in $(seq 1 20); do exec {fd}</dev/null; done
+bash -c 'ulimit -n 1000; exec {w}<>"$1/fifo"
         while [ ! -e "$1/go" ]; do read -t 0.05 -u $w; done
-        for i in $(seq 1 160); do exec {fd}</dev/null; done
+        for i in $(seq 1 800); do exec {fd}</dev/null; done
         read -t 120 -u $w' grow "$g" &
 gp=$!
 t_at_exit "kill $gp 2>/dev/null"
@@ -93,7 +94,7 @@ timeout -k 5 90 "$EVODIAG" watch --only fds --interval 200ms --duration 40s --js
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
 wait_lines "$gout" 15 '"type":"sample"' # past the first scan and ten intervals
-t_is "$(grep -c "\"subject\":\"pid $gp bash\"" "$gout")" 0 "live: far from its limit, the process is not watched at first"
+early=$(grep -c "\"subject\":\"pid $gp bash\"" "$gout")
 touch "$g/go"
 went=$(now_ms)
 wait_lines "$gout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"pid $gp bash\",\"severity\":\"(warn|crit)\""
@@ -101,9 +102,13 @@ kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "live: watch exits 0"
 evt=$(jq -r --arg s "pid $gp bash" 'select(.type == "event" and .id == "fds.process" and .subject == $s and .severity != "ok") | .time_ms' "$gout" | head -1)
-t_like "$evt" '^[0-9]+$' "live: the process at 92 % of its open-files limit is an event before the next rescan"
+t_like "$evt" '^[0-9]+$' "live: the process at 80 % of its open-files limit is an event before the next rescan"
 rounds=$(jq -r --argjson t "$went" --argjson e "${evt:-0}" 'select(.type == "sample" and .time_ms > $t and .time_ms <= $e) | .round' "$gout" | wc -l)
-t_like "$rounds" '^([1-9]|1[0-5])$' "live: ... within fifteen rounds of the burst (one look in ten intervals at most; was: the next rescan, 10 min)"
+if [ "$early" = 0 ]; then
+        t_like "$rounds" '^([1-9]|1[0-5])$' "live: ... not watched before, found within fifteen rounds of the burst (one look in ten intervals at most; was: the next rescan, 10 min)"
+else
+        t_skip "live: the process was among the host's top five fd users by share, watched from the start"
+fi
 kill $gp 2>/dev/null
 
 # ---- live: a listener configured while watch runs (lavinmq.listening is sampled) ----
