@@ -90,8 +90,8 @@ static json_object *run_checks_json(void)
 
 static void run_checks_text(void)
 {
-        printf("%-12s %-8s %s\n", run_self.name, "-", "the run itself (its own checks, and those every collector has)");
-        printf("%-21s checks:", "");
+        /* Not a collector's line (those start with its name: scripts take the first word). */
+        printf("%-21s checks:", "(the run itself)");
         for (const struct check_info *ci = run_self.checks; ci && ci->id; ci++)
                 printf(" %s", ci->id);
         putchar('\n');
