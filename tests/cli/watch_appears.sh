@@ -7,19 +7,6 @@
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_CONFIG=/dev/null
 
-# Waits (bounded: 30 s) until FILE has at least N lines matching REGEX.
-wait_lines() {
-        local i=0 n
-        while [ $i -lt 600 ]; do
-                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
-                [ "${n:-0}" -ge "$2" ] && return 0
-                sleep 0.05
-                i=$((i + 1))
-        done
-        return 1
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 # ---- list: the run's own checks and every collector's engine checks ----
 t_run list
 t_like "$OUT" "^\(the run itself\) +checks: evodiag.nothing_checked evodiag.expected_process" "list: the run's own checks (evodiag.*)"
@@ -64,7 +51,7 @@ if t_have_hooks 3; then
                 --json --check-every off --bundle-on crit --bundle-dir "$bd" >"$bout" 2>"$T_TMP/bundle.err" &
         wpid=$!
         t_at_exit "kill $wpid 2>/dev/null"
-        wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"' || wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
+        t_wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"' || t_wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
         kill -INT $wpid 2>/dev/null
         wait $wpid
         t_is "$(jq -r 'select(.type == "bundle" and .status == "written") | .complete' "$bout")" false "bundle: written, incomplete"
@@ -93,11 +80,11 @@ timeout -k 5 90 "$EVODIAG" watch --only fds --interval 200ms --duration 40s --js
         >"$gout" 2>"$T_TMP/grow.err" &
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
-wait_lines "$gout" 15 '"type":"sample"' # past the first scan and ten intervals
+t_wait_lines "$gout" 15 '"type":"sample"' # past the first scan and ten intervals
 early=$(grep -c "\"subject\":\"pid $gp bash\"" "$gout")
 touch "$g/go"
-went=$(now_ms)
-wait_lines "$gout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"pid $gp bash\",\"severity\":\"(warn|crit)\""
+went=$(t_now_ms)
+t_wait_lines "$gout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"pid $gp bash\",\"severity\":\"(warn|crit)\""
 kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "live: watch exits 0"
@@ -152,13 +139,13 @@ EOS
                 --check-every off >"$lout" 2>"$T_TMP/listen.err" &
         wpid=$!
         t_at_exit "kill $wpid 2>/dev/null"
-        wait_lines "$lout" 1 '"type":"event".*"id":"lavinmq.listening","subject":null,"severity":"ok"'
+        t_wait_lines "$lout" 1 '"type":"event".*"id":"lavinmq.listening","subject":null,"severity":"ok"'
         t_like "$(grep '"type":"sample"' "$lout" | tail -1 | jq -r '.statuses[] | select(.id == "lavinmq.listening") | .summary')" \
                 "^all 1 configured listeners listen: amqp 127.0.0.1:$P1" "live listeners: watch samples lavinmq.listening (the amqp one listens)"
         P2=$(free_port)
         write_ini "$P2"
-        moved=$(now_ms)
-        wait_lines "$lout" 1 "\"id\":\"lavinmq.listening\",\"subject\":\"mgmt 127.0.0.1:$P2\",\"severity\":\"warn\""
+        moved=$(t_now_ms)
+        t_wait_lines "$lout" 1 "\"id\":\"lavinmq.listening\",\"subject\":\"mgmt 127.0.0.1:$P2\",\"severity\":\"warn\""
         kill -INT $wpid
         wait $wpid
         evt=$(jq -r --arg s "mgmt 127.0.0.1:$P2" 'select(.type == "event" and .id == "lavinmq.listening" and .subject == $s) | .time_ms' "$lout" | head -1)
