@@ -63,13 +63,55 @@ static json_object *collector_json(const struct collector *col, const struct job
         return o;
 }
 
+/* The run's own checks (evodiag.*) and those every collector has from the engine
+ * (<collector>.timeout, .crashed, ...): IDs a report and watch can show, not a
+ * collector's own, so they are listed apart. */
+static json_object *run_checks_json(void)
+{
+        json_object *o = json_object_new_object(), *own = json_object_new_array(), *per = json_object_new_array();
+        json_object_object_add(o, "name", json_object_new_string(run_self.name));
+        json_object_object_add(o, "summary", json_object_new_string(run_self.summary));
+        for (const struct check_info *ci = run_self.checks; ci && ci->id; ci++) {
+                json_object *c = json_object_new_object();
+                json_object_object_add(c, "id", json_object_new_string(ci->id));
+                json_object_object_add(c, "title", json_object_new_string(ci->title));
+                json_object_array_add(own, c);
+        }
+        for (const struct check_info *ci = engine_checks; ci->id; ci++) {
+                json_object *c = json_object_new_object();
+                _cleanup_free_ char *id = xasprintf("<collector>.%s", ci->id);
+                json_object_object_add(c, "id", json_object_new_string(id));
+                json_object_object_add(c, "suffix", json_object_new_string(ci->id));
+                json_object_object_add(c, "title", json_object_new_string(ci->title));
+                json_object_array_add(per, c);
+        }
+        json_object_object_add(o, "checks", own);
+        json_object_object_add(o, "every_collector", per);
+        return o;
+}
+
+static void run_checks_text(void)
+{
+        /* Not a collector's line (those start with its name: scripts take the first word). */
+        printf("%-21s checks:", "(the run itself)");
+        for (const struct check_info *ci = run_self.checks; ci && ci->id; ci++)
+                printf(" %s", ci->id);
+        putchar('\n');
+        printf("%-21s of every collector:", "");
+        for (const struct check_info *ci = engine_checks; ci->id; ci++)
+                printf(" <collector>.%s", ci->id);
+        printf(" (e.g. 'evodiag explain memory.timeout')\n");
+}
+
 static const struct verb_spec list_verb = {
         .name = "list",
         .about = "Lists every collector with its summary, whether it applies on this host\n"
                  "(yes / no / ? when detection itself timed out; for no, what it looked for and\n"
                  "what would make it apply), and the IDs of its checks.\n"
                  "'watch samples' names the checks 'evodiag watch' judges every interval; it\n"
-                 "re-runs the others in a background check every --check-every (default 1m).\n"
+                 "re-runs the others in a background check every --check-every (default 5m).\n"
+                 "Last, the run's own checks (evodiag.*) and those every collector has\n"
+                 "(<collector>.timeout, .crashed, ...): 'evodiag explain' knows them all.\n"
                  "With -v also each collector's config keys with defaults.\n",
         .opts = list_opts,
         .common = COMMON_ROOT | COMMON_CONFIG | COMMON_VERBOSE,
@@ -118,6 +160,7 @@ int cmd_list(int argc, char **argv)
                         job_clear(&jobs[i]);
                 }
                 json_object_object_add(doc, "collectors", arr);
+                json_object_object_add(doc, "run", run_checks_json());
                 _cleanup_free_ char *t = json_text(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
                 puts(t);
                 output_document_written();
@@ -153,6 +196,7 @@ int cmd_list(int argc, char **argv)
                         }
                 job_clear(&jobs[i]);
         }
+        run_checks_text();
         free(jobs);
         free(ctxs);
 out:

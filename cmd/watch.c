@@ -16,6 +16,7 @@
 #include "report/recorder.h"
 #include "report/report.h"
 #include "report/watchview.h"
+#include "cmd/watch_private.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -26,7 +27,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define EVENTS_KEPT 200         /* event lines the screen keeps */
 #define BUNDLE_COOLDOWN_MS (10ull * 60 * 1000)
 
 enum { O_INTERVAL = OPTS_OWN, O_DURATION, O_JSON, O_RECORD, O_RECMAX, O_TEXTFILE, O_BUNDLE_ON, O_BUNDLE_DIR, O_COOLDOWN,
@@ -52,7 +52,7 @@ static const struct opt watch_options[] = {
         {"bundle-dir", O_BUNDLE_DIR, "DIR", "where those bundles go (default: the current directory)"},
         {"bundle-cooldown", O_COOLDOWN, "DUR", "at most one bundle in this time (default 10m)"},
         {"check-every", O_CHECK_EVERY, "DUR", "re-run the checks watch does not sample (see 'evodiag list') by a\n"
-                                              "full check in the background this often (default 1m; 'off': never);\n"
+                                              "full check in the background this often (default 5m; 'off': never);\n"
                                               "their findings are statuses and events like the samplers'"},
         {"rescan", O_RESCAN, "DUR", "how often samplers redo the scans that grow with the host, such\n"
                                     "as the process table for the top fd consumers (default 2m)"},
@@ -118,38 +118,6 @@ static void on_stop(int sig)
         errno = e;
 }
 
-/* ---- state of one run ---- */
-
-struct bundle_job {
-        pid_t pid;
-        char *id, *path;
-        enum severity sev;
-};
-
-struct run {
-        struct common *c;
-        struct watch w;
-        const char *host;
-        bool json, tty;
-        struct watchview *view;
-        struct recorder *rec;
-        const char *textfile;
-        struct prom_textfile tf; /* report/prometheus.c writes it */
-        enum severity bundle_on; /* SEV_SKIPPED: off */
-        const char *bundle_dir;
-        uint64_t cooldown_ms;
-        uint64_t last_bundle_ms;  /* monotonic, when the last bundle started; 0: none yet */
-        struct bundle_job *jobs;
-        size_t njobs;
-        uint64_t events_total;
-        char *evline[EVENTS_KEPT];
-        enum severity evsev[EVENTS_KEPT];
-        size_t nev;
-        char **argv;
-        int argc;
-        char *problems; /* the last recording/textfile error, shown once */
-};
-
 static void remember_line(struct run *r, char *text, enum severity sev)
 {
         if (r->nev == EVENTS_KEPT) {
@@ -170,7 +138,7 @@ static void print_json(json_object *o)
 }
 
 /* A line for everyone who reads: the screen's event list, stdout, or JSON. */
-static void emit_item(struct run *r, json_object *item, enum severity sev)
+void emit_item(struct run *r, json_object *item, enum severity sev)
 {
         if (r->json) {
                 print_json(item);
@@ -185,8 +153,7 @@ static void emit_item(struct run *r, json_object *item, enum severity sev)
         free(text);
 }
 
-static void problem(struct run *r, const char *fmt, ...) PRINTF(2, 3);
-static void problem(struct run *r, const char *fmt, ...)
+void problem(struct run *r, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -202,10 +169,9 @@ static void problem(struct run *r, const char *fmt, ...)
                 err("%s", msg);
 }
 
-/* ---- bundles in the background ---- */
+/* ---- notes: bundles, stops ---- */
 
-static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...) PRINTF(5, 6);
-static void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...)
+void note(struct run *r, uint64_t t, const char *kind, json_object *extra, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -227,133 +193,6 @@ static void note(struct run *r, uint64_t t, const char *kind, json_object *extra
                 problem(r, "--record %s: cannot write", recorder_path(r->rec));
         emit_item(r, o, SEV_INFO);
         json_object_put(o);
-}
-
-/* The child: a bundle like `evodiag bundle`, in its own process group (a Ctrl-C
- * meant for watch must not cut it short), with nothing of watch's open. */
-static void bundle_child(struct run *r, const char *path, const char *id, const char *const *why)
-{
-        (void)setpgid(0, 0);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-                dup2(null, STDIN_FILENO);
-                dup2(null, STDOUT_FILENO);
-                if (r->view)
-                        dup2(null, STDERR_FILENO); /* the screen is not ours to write on */
-        }
-        rootfs_close_fds_except(-1, -1); /* all but --root's directory */
-        _cleanup_free_ char *tdir = evodiag_templates_dir();
-        struct strbuf cl = {0};
-        sb_puts(&cl, "evodiag");
-        for (int i = 0; i < r->argc; i++)
-                sb_printf(&cl, " %s", r->argv[i]);
-        sb_printf(&cl, "   # --bundle-on: %s", id);
-        struct bundle_opts bo = {
-                .output = path, .host = r->host, .command_line = cl.s, .templates_dir = tdir,
-                .skip = (const char *const *)r->c->skip, .since_ms = now_ms_realtime() - 24ull * 3600 * 1000,
-                .deadline_ms = now_ms_monotonic() + BUNDLE_TIMEOUT_MS, .collector_timeout_ms = BUNDLE_COLLECTOR_TIMEOUT_MS,
-                .max_size = 512ull << 20, .artifact_max = 16u << 20, .redact = true, .quiet = true,
-                .state_dir = getenv("EVODIAG_STATE_DIR") ? getenv("EVODIAG_STATE_DIR") : "/var/lib/evodiag",
-        };
-        json_object *trigger = json_object_new_array();
-        for (size_t i = 0; why && why[i]; i++)
-                json_object_array_add(trigger, json_object_new_string(why[i]));
-        bo.trigger = trigger;
-        struct bundle_result res;
-        int e = bundle_make(&r->c->ctx, &bo, &res);
-        int code = e < 0 || !res.path ? 3 : res.complete ? 0 : 1;
-        _exit(code);
-}
-
-static bool bundle_worthy(const struct run *r, const struct watch_event *e)
-{
-        return r->bundle_on != SEV_SKIPPED && !e->gone && e->sev >= r->bundle_on && e->sev != SEV_UNKNOWN;
-}
-
-/* One bundle at a time, at most one per cooldown for the whole watch (several crits
- * at once are one incident, not one bundle each); it is named after the worst of the
- * round's events that call for it, and its ISSUE.md lists them all. */
-static void maybe_bundle(struct run *r, const struct watch_event *ev, size_t nev)
-{
-        const struct watch_event *e = NULL;
-        size_t n = 0;
-        for (size_t i = 0; i < nev; i++)
-                if (bundle_worthy(r, &ev[i])) {
-                        n++;
-                        if (!e || ev[i].sev > e->sev)
-                                e = &ev[i];
-                }
-        uint64_t now = now_ms_monotonic();
-        if (!e || r->njobs || (r->last_bundle_ms && now - r->last_bundle_ms < r->cooldown_ms))
-                return;
-        r->last_bundle_ms = now;
-        char **why = xcalloc(n + 1, sizeof(*why));
-        for (size_t i = 0, k = 0; i < nev; i++)
-                if (bundle_worthy(r, &ev[i])) {
-                        json_object *o = watch_event_json(&ev[i]);
-                        why[k++] = recorder_item_text(o);
-                        json_object_put(o);
-                }
-        _cleanup_free_ char *name = bundle_name(r->host, e->time_ms, e->id);
-        char *path = xasprintf("%s/%s.tar.zst", r->bundle_dir, name);
-        if (r->rec)
-                (void)recorder_sync(r->rec, true); /* the bundle includes the recording up to now */
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0) {
-                problem(r, "--bundle-on: cannot fork: %s", strerror(errno));
-                free(path);
-                strv_free(why);
-                return;
-        }
-        if (pid == 0)
-                bundle_child(r, path, e->id, (const char *const *)why);
-        strv_free(why);
-        r->jobs = xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
-        r->jobs[r->njobs++] = (struct bundle_job){.pid = pid, .id = xstrdup(e->id), .path = path, .sev = e->sev};
-        json_object *x = json_object_new_object();
-        json_object_object_add(x, "status", json_object_new_string("started"));
-        json_object_object_add(x, "path", json_object_new_string(path));
-        json_object_object_add(x, "trigger", json_object_new_string(e->id));
-        json_object_object_add(x, "events", json_object_new_int64((int64_t)n));
-        if (n > 1)
-                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s and %zu more events)", path, e->id,
-                     severity_name(e->sev), n - 1);
-        else
-                note(r, now_ms_realtime(), "bundle", x, "started %s (for %s %s)", path, e->id, severity_name(e->sev));
-        json_object_put(x);
-}
-
-/* Reaps finished bundle children without waiting; wait_all blocks (at exit). */
-static void reap_bundles(struct run *r, bool wait_all)
-{
-        for (size_t i = 0; i < r->njobs;) {
-                struct bundle_job *j = &r->jobs[i];
-                int status;
-                pid_t p = waitpid(j->pid, &status, wait_all ? 0 : WNOHANG);
-                if (p == 0 || (p < 0 && errno == EINTR)) {
-                        i++;
-                        continue;
-                }
-                bool ok = p == j->pid && WIFEXITED(status) && WEXITSTATUS(status) <= 1 && access(j->path, F_OK) == 0;
-                json_object *x = json_object_new_object();
-                json_object_object_add(x, "status", json_object_new_string(ok ? "written" : "failed"));
-                json_object_object_add(x, "path", json_object_new_string(j->path));
-                json_object_object_add(x, "trigger", json_object_new_string(j->id));
-                if (ok)
-                        note(r, now_ms_realtime(), "bundle", x, "written %s%s (for %s)", j->path,
-                             WEXITSTATUS(status) == 1 ? " (incomplete: a collector timed out)" : "", j->id);
-                else
-                        note(r, now_ms_realtime(), "bundle", x, "FAILED %s (for %s): exit status %d", j->path, j->id,
-                             p == j->pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                json_object_put(x);
-                free(j->id);
-                free(j->path);
-                r->jobs[i] = r->jobs[--r->njobs];
-        }
 }
 
 /* ---- one round ---- */
@@ -513,70 +352,6 @@ static int loop(struct run *r, uint64_t duration_ms)
         return 0;
 }
 
-/* ---- --replay ---- */
-
-static int replay(const char *path, bool json, const struct replay_filter *f)
-{
-        int e = recorder_replay(path, json, f, stdout);
-        if (e < 0) {
-                err("--replay %s: %s", path, e == -EINVAL ? "not an evodiag recording" : strerror(-e));
-                return EXIT_USAGE;
-        }
-        return e;
-}
-
-/* --since/--until: an ISO 8601 time in UTC, or a duration before now. */
-static int parse_when(const char *arg, uint64_t *ms)
-{
-        uint64_t d;
-        if (parse_duration_ms(arg, &d) == 0) {
-                uint64_t now = now_ms_realtime();
-                *ms = d < now ? now - d : 1;
-                return 0;
-        }
-        static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"};
-        for (size_t i = 0; i < sizeof(fmts) / sizeof(*fmts); i++) {
-                struct tm tm = {0};
-                const char *end = strptime(arg, fmts[i], &tm);
-                if (!end || (*end && !streq(end, "Z")))
-                        continue;
-                time_t t = timegm(&tm);
-                if (t < 0)
-                        return -EINVAL;
-                *ms = (uint64_t)t * 1000;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-/* --id: check IDs, collector names, or a sampler's own "<collector>.timeout|crashed". */
-static int parse_ids(const char *arg, char ***out)
-{
-        size_t n = 0;
-        char **v = xcalloc(strlen(arg) / 2 + 2, sizeof(char *));
-        _cleanup_free_ char *copy = xstrdup(arg);
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                tok = strstrip(tok);
-                if (!*tok)
-                        continue;
-                const char *dot = strchr(tok, '.');
-                _cleanup_free_ char *coll = dot ? xstrndup(tok, (size_t)(dot - tok)) : NULL;
-                bool own = dot && collector_find(coll) && (streq(dot, ".timeout") || streq(dot, ".crashed"));
-                if (!own && !check_find(tok, NULL) && !(!dot && collector_find(tok))) {
-                        strv_free(v);
-                        return usage_error("watch", "--id: '%s' is no check ID or collector (see 'evodiag list')", tok);
-                }
-                v[n++] = xstrdup(tok);
-        }
-        if (!n) {
-                free(v);
-                return usage_error("watch", "--id: no check ID given");
-        }
-        *out = v;
-        return 0;
-}
-
 /* ---- the command ---- */
 
 static char *record_path(const char *arg, char **err)
@@ -607,7 +382,7 @@ int cmd_watch(int argc, char **argv)
 {
         struct common c = {0};
         struct run r = {.c = &c, .bundle_on = SEV_SKIPPED, .bundle_dir = ".", .cooldown_ms = 0, .argc = argc, .argv = argv};
-        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0, check_every = 60000;
+        uint64_t interval = 0, duration = 0, rec_max = 0, rescan = 0, check_every = 300000;
         const char *record = NULL, *replay_path = NULL;
         _cleanup_free_ char *host = NULL, *recfile = NULL; /* before any goto out */
         bool cooldown_given = false;
@@ -671,7 +446,7 @@ int cmd_watch(int argc, char **argv)
                 case O_SAMPLES: rf.samples = replay_opt = true; break;
                 case O_SINCE:
                 case O_UNTIL:
-                        if (parse_when(p.arg, o == O_SINCE ? &rf.since_ms : &rf.until_ms) < 0) {
+                        if (watch_parse_when(p.arg, o == O_SINCE ? &rf.since_ms : &rf.until_ms) < 0) {
                                 ret = usage_error("watch", "--%s: '%s' is no time (2026-11-21T23:00:00Z) or duration (10m)",
                                                   o == O_SINCE ? "since" : "until", p.arg);
                                 goto out;
@@ -681,7 +456,7 @@ int cmd_watch(int argc, char **argv)
                 case O_ID:
                         strv_free(rf_ids);
                         rf_ids = NULL;
-                        if ((ret = parse_ids(p.arg, &rf_ids)))
+                        if ((ret = watch_parse_ids(p.arg, &rf_ids)))
                                 goto out;
                         replay_opt = true;
                         break;
@@ -697,7 +472,7 @@ int cmd_watch(int argc, char **argv)
                         goto out;
                 }
                 rf.ids = (const char *const *)rf_ids;
-                ret = replay(replay_path, r.json, &rf);
+                ret = watch_replay(replay_path, r.json, &rf);
                 goto out;
         }
         if (replay_opt) {
@@ -840,6 +615,8 @@ done:
         for (size_t i = 0; i < r.njobs; i++) {
                 free(r.jobs[i].id);
                 free(r.jobs[i].path);
+                if (r.jobs[i].why_fd >= 0)
+                        close(r.jobs[i].why_fd);
         }
         free(r.jobs);
         free(r.problems);

@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 
 #define UNKNOWN_PER_PROCESS_MAX 10 /* a broken bundle must not bury the report */
@@ -327,14 +328,32 @@ struct fds_watch {
         struct fds_wproc *v;
         size_t n;
         struct pidwatch young; /* processes started since watch began */
+        /* What the last scan saw, for the look between rescans when the host's handles
+         * grow (fds_watch_grown): every process's count and limit (by pid), the least
+         * handles in use on the host since, the smallest limit read. */
+        struct usage *scan;
+        size_t nscan;
+        uint64_t scan_ms, host_min, min_limit;
+        bool scanned;
 };
 
-static void wproc_close(struct fds_wproc *p)
+#define GROWN_DEFAULT_LIMIT 1024 /* the usual soft limit, where no smaller one was read */
+#define GROWN_EVERY 10           /* intervals: at most one look between rescans in this many */
+
+static int usage_by_pid(const void *a, const void *b)
 {
+        int x = ((const struct usage *)a)->pid, y = ((const struct usage *)b)->pid;
+        return x < y ? -1 : x > y;
+}
+
+static void wproc_close(void *entry)
+{
+        struct fds_wproc *p = entry;
         sproc_close(&p->p);
         sfile_close(&p->limits);
         sfile_close(&p->fd);
 }
+_Static_assert(offsetof(struct fds_wproc, p) == 0, "sample_watch_room: the sproc comes first");
 
 /* The processes worth watching: the top consumers by share of their open-files
  * limit, and every one near warn_pct (at half of it or more: those are counted every
@@ -367,6 +386,10 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
         }
         usage_sort(u, n);
         double warn = conf_num(c, "warn_pct");
+        w->min_limit = GROWN_DEFAULT_LIMIT;
+        for (size_t i = 0; i < n; i++)
+                if (u[i].limit != LIMIT_UNLIMITED && u[i].limit && u[i].limit < w->min_limit)
+                        w->min_limit = u[i].limit;
         struct fds_wproc *v = xcalloc(WATCH_MAX, sizeof(*v));
         size_t k = 0;
         for (size_t i = 0; i < n && k < WATCH_MAX; i++) {
@@ -396,7 +419,88 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
         free(w->v);
         w->v = v;
         w->n = k;
-        free(u);
+        qsort(u, n, sizeof(*u), usage_by_pid);
+        free(w->scan);
+        w->scan = u;
+        w->nscan = n;
+        w->scan_ms = now_ms_monotonic();
+        w->host_min = UINT64_MAX;
+        w->scanned = true;
+}
+
+/* Starts watching pid (fds open, its limit) when there is room. */
+static bool watch_add(struct fds_watch *w, int pid, const char *comm, long fds, uint64_t soft, uint64_t hard)
+{
+        if (!sample_watch_room(w->v, &w->n, sizeof(*w->v), WATCH_MAX * 2, wproc_close))
+                return false; /* the next rescan ranks them all */
+        w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+        struct fds_wproc *n = &w->v[w->n++];
+        *n = (struct fds_wproc){.used = fds, .soft = soft, .hard = hard, .counted_ms = now_ms_monotonic()};
+        sproc_init(&n->p, pid, 0, comm, NULL);
+        sfile_init(&n->limits);
+        sfile_init(&n->fd);
+        return true;
+}
+
+static bool watched(const struct fds_watch *w, int pid)
+{
+        for (size_t j = 0; j < w->n; j++)
+                if (w->v[j].p.pid == pid && !w->v[j].p.gone)
+                        return true;
+        return false;
+}
+
+/* A process that ran when the last scan counted it far from its limit (below half of
+ * warn_pct, so not watched) and then opens files fast: the host's handles in use
+ * (fs.file-nr, read every interval anyway) rise with it. When they rose since the
+ * last scan by as much as would take a process with the smallest limit seen from 0 to
+ * half of warn_pct, the processes that could have got there by such a rise are counted
+ * again (not those whose last count was too far from their limit: a big process far
+ * from a large limit, the costly listing), and those now near are watched every
+ * interval: an event within an interval or two, not at the next rescan (2 min). At
+ * most one such look in GROWN_EVERY intervals. */
+static void fds_watch_grown(struct ctx *c, struct fds_watch *w, uint64_t host_used)
+{
+        if (!w->scanned || !rootfs_is_live())
+                return;
+        if (host_used < w->host_min)
+                w->host_min = host_used;
+        double half = conf_num(c, "warn_pct") / 2;
+        uint64_t rise = host_used - w->host_min, now = now_ms_monotonic();
+        uint64_t need = (uint64_t)((double)w->min_limit * half / 100);
+        if (rise < (need > 32 ? need : 32) || now - w->scan_ms < GROWN_EVERY * c->interval_ms)
+                return;
+        w->scan_ms = now;
+        w->host_min = host_used;
+        size_t np;
+        _cleanup_free_ int *pids = sample_pids(&np);
+        uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now) / 2 : 0;
+        /* First those whose limit is known (read at the scan: the few that held many fds),
+         * then the rest, the newest first, until half the time to the deadline is spent. */
+        for (size_t j = 0; j < 2 * np; j++) {
+                size_t i = j < np ? j : 2 * np - 1 - j;
+                if (stop && now_ms_monotonic() > stop)
+                        break;
+                const struct usage key = {.pid = pids[i]}, *k = bsearch(&key, w->scan, w->nscan, sizeof(key), usage_by_pid);
+                bool known = k && k->limit != LIMIT_UNLIMITED;
+                if (known != (j < np))
+                        continue;
+                uint64_t lim = known ? k->limit : w->min_limit, was = k ? k->used : 0;
+                if ((double)lim * half / 100 > (double)(was + rise) || watched(w, pids[i]))
+                        continue; /* cannot be near by this rise, or counted every interval already */
+                char path[64];
+                struct sfile dir = {0};
+                snprintf(path, sizeof(path), "/proc/%d/fd", pids[i]);
+                long fds = sfile_count_dir(&dir, path);
+                sfile_close(&dir);
+                uint64_t soft, hard;
+                struct proc p;
+                if (fds < WATCH_FEW_FDS || proc_limit(pids[i], "Max open files", &soft, &hard) < 0 ||
+                    usage_pct((uint64_t)fds, soft) < half || !sample_proc(pids[i], &p) || p.kthread || sample_is_self(&p))
+                        continue;
+                if (!watch_add(w, pids[i], p.comm, fds, soft, hard))
+                        break;
+        }
 }
 
 /* Processes started since watch began: each is counted every interval while it is
@@ -408,10 +512,7 @@ static void fds_watch_young(struct ctx *c, struct fds_watch *w)
         size_t ny = pidwatch_young(&w->young, c, young);
         double warn = conf_num(c, "warn_pct");
         for (size_t i = 0; i < ny; i++) {
-                bool watched = false;
-                for (size_t j = 0; j < w->n && !watched; j++)
-                        watched = w->v[j].p.pid == young[i] && !w->v[j].p.gone;
-                if (watched) {
+                if (watched(w, young[i])) {
                         pidwatch_drop(&w->young, young[i]);
                         continue;
                 }
@@ -434,22 +535,9 @@ static void fds_watch_young(struct ctx *c, struct fds_watch *w)
                 uint64_t soft, hard;
                 if (proc_limit(young[i], "Max open files", &soft, &hard) < 0 || usage_pct((uint64_t)fds, soft) < warn / 2)
                         continue; /* not near: looked at again while young */
-                for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
-                        if (w->v[j].p.gone) {
-                                wproc_close(&w->v[j]);
-                                w->v[j] = w->v[--w->n];
-                        } else {
-                                j++;
-                        }
-                if (w->n >= WATCH_MAX * 2)
-                        break; /* the next rescan ranks them all */
+                if (!watch_add(w, young[i], p.comm, fds, soft, hard))
+                        break;
                 pidwatch_drop(&w->young, young[i]);
-                w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
-                struct fds_wproc *n = &w->v[w->n++];
-                *n = (struct fds_wproc){.used = fds, .soft = soft, .hard = hard, .counted_ms = now_ms_monotonic()};
-                sproc_init(&n->p, young[i], 0, p.comm, NULL);
-                sfile_init(&n->limits);
-                sfile_init(&n->fd);
         }
 }
 
@@ -462,7 +550,8 @@ static void fds_sample(struct ctx *c, struct sample *s)
         char buf[4096];
         struct file_nr nr;
         long r = sfile_read(&w->file_nr, "/proc/sys/fs/file-nr", buf, sizeof(buf));
-        if (r < 0 || file_nr_parse(buf, &nr) < 0) {
+        bool have_nr = r >= 0 && file_nr_parse(buf, &nr) == 0;
+        if (!have_nr) {
                 sample_status(s, "fds.system", NULL, SEV_UNKNOWN, "/proc/sys/fs/file-nr: %s",
                               r < 0 ? strerror((int)-r) : "malformed (expected three numbers)");
         } else {
@@ -479,6 +568,8 @@ static void fds_sample(struct ctx *c, struct sample *s)
         }
         if (sample_rescan_due(c))
                 fds_watch_rescan(c, w);
+        else if (have_nr)
+                fds_watch_grown(c, w, nr.allocated - nr.unused);
         fds_watch_young(c, w);
         double warn = conf_num(c, "warn_pct"), crit = conf_num(c, "crit_pct");
         for (size_t i = 0; i < w->n; i++) {
@@ -520,6 +611,7 @@ static void fds_free_state(void *state)
         for (size_t i = 0; i < w->n; i++)
                 wproc_close(&w->v[i]);
         free(w->v);
+        free(w->scan);
         pidwatch_free(&w->young);
         free(w);
 }

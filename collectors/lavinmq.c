@@ -241,6 +241,6 @@ const struct collector lavinmq_collector = {
         .check = lavinmq_check,
         .collect = lavinmq_collect,
         .sample = lavinmq_sample,
-        .sampled = (const char *const[]){"lavinmq.process", "lavinmq.api", "lavinmq.disk", "lavinmq.fd_limit", "lavinmq.fd_usage", "lavinmq.map_headroom", NULL},
+        .sampled = (const char *const[]){"lavinmq.process", "lavinmq.api", "lavinmq.disk", "lavinmq.fd_limit", "lavinmq.fd_usage", "lavinmq.map_headroom", "lavinmq.listening", NULL},
         .free_state = lavinmq_free_state,
 };

@@ -12,18 +12,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-struct found_listener {
-        struct lavinmq_listener l;
-        bool listening;
-};
-
-static int read_tcp(const struct lmq *m, bool v6, struct tcp_listen **v, size_t *n, char **src)
+static int read_tcp(int pid, bool v6, struct tcp_listen **v, size_t *n, char **src)
 {
         char p[64];
         _cleanup_free_ char *text = NULL;
         long r = -ENOENT;
-        if (m->bp) {
-                snprintf(p, sizeof(p), "/proc/%d/net/tcp%s", m->bp->pid, v6 ? "6" : "");
+        if (pid > 0) {
+                snprintf(p, sizeof(p), "/proc/%d/net/tcp%s", pid, v6 ? "6" : "");
                 r = rootfs_read(p, 16u << 20, &text, NULL);
         }
         if (r < 0) {
@@ -41,7 +36,35 @@ static int read_tcp(const struct lmq *m, bool v6, struct tcp_listen **v, size_t 
         return 0;
 }
 
-static void check_listening(struct lmq *m, struct findings *fs, struct found_listener *out, size_t *nout)
+int lmq_listen_states(int pid, const struct lavinmq_conf *conf, struct lmq_listen *out, size_t *nout, char **src4, char **src6)
+{
+        struct lavinmq_listener L[MAX_LISTENERS];
+        size_t nl = lavinmq_listeners(conf, L, MAX_LISTENERS);
+        struct tcp_listen *v4 = NULL, *v6 = NULL;
+        size_t n4 = 0, n6 = 0;
+        *nout = 0;
+        *src4 = *src6 = NULL;
+        int r4 = read_tcp(pid, false, &v4, &n4, src4), r6 = read_tcp(pid, true, &v6, &n6, src6);
+        if (r4 < 0 && r6 < 0) {
+                free(v4);
+                free(v6);
+                return r4;
+        }
+        for (size_t i = 0; i < nl; i++) {
+                bool on = tcp_listening(v4, n4, L[i].bind, (unsigned)L[i].port) || tcp_listening(v6, n6, L[i].bind, (unsigned)L[i].port);
+                bool other = false; /* something listens on the port, on another address */
+                for (size_t k = 0; k < n4 && !other && !on; k++)
+                        other = v4[k].port == (unsigned)L[i].port;
+                for (size_t k = 0; k < n6 && !other && !on; k++)
+                        other = v6[k].port == (unsigned)L[i].port;
+                out[(*nout)++] = (struct lmq_listen){L[i], on, other};
+        }
+        free(v4);
+        free(v6);
+        return 0;
+}
+
+static void check_listening(struct lmq *m, struct findings *fs, struct lmq_listen *out, size_t *nout)
 {
         struct finding *f;
         *nout = 0;
@@ -50,54 +73,41 @@ static void check_listening(struct lmq *m, struct findings *fs, struct found_lis
                 return;
         }
         struct lavinmq_listener L[MAX_LISTENERS];
-        size_t nl = lavinmq_listeners(&m->conf, L, MAX_LISTENERS);
-        if (!nl) {
+        if (!lavinmq_listeners(&m->conf, L, MAX_LISTENERS)) {
                 fnd_add(fs, SEV_OK, "lavinmq.listening", "no TCP listener configured");
                 return;
         }
-        struct tcp_listen *v4 = NULL, *v6 = NULL;
-        size_t n4 = 0, n6 = 0;
         _cleanup_free_ char *s4 = NULL, *s6 = NULL;
-        int r4 = read_tcp(m, false, &v4, &n4, &s4), r6 = read_tcp(m, true, &v6, &n6, &s6);
-        if (r4 < 0 && r6 < 0) {
+        int r = lmq_listen_states(m->bp->pid, &m->conf, out, nout, &s4, &s6);
+        if (r < 0) {
                 f = fnd_add(fs, SEV_UNKNOWN, "lavinmq.listening", "cannot read %s: %s", s4,
-                            r4 == -EINVAL ? "not the kernel's format" : strerror(-r4));
+                            r == -EINVAL ? "not the kernel's format" : strerror(-r));
                 fnd_evidence(f, "%s, %s", s4, s6);
-                free(v4);
-                free(v6);
                 return;
         }
         size_t missing = 0;
         struct strbuf ok = {0};
-        for (size_t i = 0; i < nl; i++) {
-                bool on = tcp_listening(v4, n4, L[i].bind, (unsigned)L[i].port) || tcp_listening(v6, n6, L[i].bind, (unsigned)L[i].port);
-                out[(*nout)++] = (struct found_listener){L[i], on};
-                if (on) {
-                        sb_printf(&ok, "%s%s %s:%d", ok.len ? ", " : "", L[i].name, L[i].bind, L[i].port);
+        for (size_t i = 0; i < *nout; i++) {
+                const struct lavinmq_listener *l = &out[i].l;
+                if (out[i].listening) {
+                        sb_printf(&ok, "%s%s %s:%d", ok.len ? ", " : "", l->name, l->bind, l->port);
                         continue;
                 }
                 missing++;
-                bool other = false; /* something listens on the port, on another address */
-                for (size_t k = 0; k < n4 && !other; k++)
-                        other = v4[k].port == (unsigned)L[i].port;
-                for (size_t k = 0; k < n6 && !other; k++)
-                        other = v6[k].port == (unsigned)L[i].port;
-                f = fnd_add(fs, SEV_WARN, "lavinmq.listening", "%s listener %s:%d is not listening%s", L[i].name, L[i].bind,
-                            L[i].port, other ? " (the port listens on another address)" : "");
-                fnd_subject(f, "%s %s:%d", L[i].name, L[i].bind, L[i].port);
-                fnd_expected(f, "a LISTEN socket on %s:%d", L[i].bind, L[i].port);
+                f = fnd_add(fs, SEV_WARN, "lavinmq.listening", "%s listener %s:%d is not listening%s", l->name, l->bind,
+                            l->port, out[i].other ? " (the port listens on another address)" : "");
+                fnd_subject(f, "%s %s:%d", l->name, l->bind, l->port);
+                fnd_expected(f, "a LISTEN socket on %s:%d", l->bind, l->port);
                 fnd_actual(f, "none in %s or %s", s4, s6);
                 fnd_remedy(f, "journalctl -u lavinmq | grep -iE 'listen|bind|address' (without journald: the broker's stdout or log "
-                              "file); ss -ltnp 'sport = :%d'", L[i].port);
+                              "file); ss -ltnp 'sport = :%d'", l->port);
                 fnd_evidence(f, "%s, %s, %s", s4, s6, m->conf_path);
         }
         if (!missing) {
-                f = fnd_add(fs, SEV_OK, "lavinmq.listening", "all %zu configured listeners listen: %s", nl, ok.s);
+                f = fnd_add(fs, SEV_OK, "lavinmq.listening", "all %zu configured listeners listen: %s", *nout, ok.s);
                 fnd_evidence(f, "%s, %s", s4, s6);
         }
         sb_free(&ok);
-        free(v4);
-        free(v6);
 }
 
 /* A TCP connect with a timeout; 0 or -errno (-ETIMEDOUT). */
@@ -142,7 +152,7 @@ static int try_connect(const char *host, int port, uint64_t timeout_ms)
         return -err;
 }
 
-static void check_connect(struct lmq *m, struct findings *fs, const struct found_listener *L, size_t n)
+static void check_connect(struct lmq *m, struct findings *fs, const struct lmq_listen *L, size_t n)
 {
         struct finding *f;
         if (!m->live) {
@@ -195,7 +205,7 @@ static void check_connect(struct lmq *m, struct findings *fs, const struct found
 
 void lmq_check_listeners(struct lmq *m, struct findings *fs)
 {
-        struct found_listener L[MAX_LISTENERS];
+        struct lmq_listen L[MAX_LISTENERS];
         size_t nl;
         check_listening(m, fs, L, &nl);
         check_connect(m, fs, L, nl);

@@ -162,6 +162,15 @@ char *lmq_host_for(const char *bind);
 typedef void lmq_check_fn(struct lmq *m, struct findings *fs);
 /* Every check, in the order check() reports them; NULL-terminated. */
 extern lmq_check_fn *const lmq_checks[];
+/* The listeners conf asks for, and whether each is in LISTEN state in pid's
+ * /proc/PID/net/tcp{,6} (else /proc/net/tcp{,6}; other: the port listens on another
+ * address): at most MAX_LISTENERS into out. src4/src6 (caller frees): the tables read.
+ * 0, or -errno when neither table could be read. check() and watch's sample() both. */
+struct lmq_listen {
+        struct lavinmq_listener l;
+        bool listening, other;
+};
+int lmq_listen_states(int pid, const struct lavinmq_conf *conf, struct lmq_listen *out, size_t *n, char **src4, char **src6);
 /* lavinmq.listening, then lavinmq.connect for the listeners that listen. */
 lmq_check_fn lmq_check_listeners;
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sys/stat.h>
 
 struct lstate {
         int pid;
@@ -30,6 +31,15 @@ struct lstate {
         int64_t connections, consumers, queues, fd_used, fd_total;
         double mfile, m_fds, m_maxfds;
         struct pidwatch young; /* processes started since watch began: a restarted broker */
+        /* the listeners (lavinmq.listening): looked at with the slow part, at once when the
+         * broker or its config file changed (one stat of the file per interval) */
+        struct lmq_listen listen[MAX_LISTENERS];
+        size_t nlisten;
+        int listen_err;
+        char *listen_src;
+        bool listen_due;
+        struct stat conf_st;
+        bool conf_known, conf_there;
 };
 
 void lavinmq_free_state(void *state)
@@ -43,6 +53,7 @@ void lavinmq_free_state(void *state)
         free(st->unit);
         free(st->disk_msg);
         free(st->api_msg);
+        free(st->listen_src);
         pidwatch_free(&st->young);
         free(st); /* no fd is kept between samples but /proc/loadavg's */
 }
@@ -66,6 +77,68 @@ static void sample_find(struct ctx *c, struct lstate *st)
         st->data_dir = m->data_dir, m->data_dir = NULL;
         st->unit = m->unit, m->unit = NULL;
         lmq_free(m);
+        st->listen_due = true;
+        st->conf_known = false; /* the config file (perhaps another) is learnt anew */
+}
+
+/* Whether the broker's config file changed since the last look (a listener added,
+ * a port moved): its identity, size and time; the first look only learns it. */
+static bool conf_changed(struct lstate *st)
+{
+        struct stat sb;
+        bool there = st->conf_path && rootfs_stat(st->conf_path, &sb, true) == 0;
+        bool changed = st->conf_known && (there != st->conf_there ||
+                                          (there && (sb.st_ino != st->conf_st.st_ino || sb.st_size != st->conf_st.st_size ||
+                                                     sb.st_mtim.tv_sec != st->conf_st.st_mtim.tv_sec ||
+                                                     sb.st_mtim.tv_nsec != st->conf_st.st_mtim.tv_nsec)));
+        st->conf_known = true;
+        st->conf_there = there;
+        if (there)
+                st->conf_st = sb;
+        return changed;
+}
+
+/* lavinmq.listening as check() says it (lavinmq_listeners.c), from the last look. */
+static void sample_listening(struct lstate *st, struct sample *s)
+{
+        if (st->listen_due) {
+                free(st->listen_src);
+                char *s6 = NULL;
+                st->listen_err = st->pid ? lmq_listen_states(st->pid, &st->conf, st->listen, &st->nlisten, &st->listen_src, &s6) : 0;
+                free(s6);
+                st->listen_due = false;
+        }
+        if (!st->pid) {
+                sample_status(s, "lavinmq.listening", NULL, SEV_INFO, "not checked: no lavinmq process on this host");
+                return;
+        }
+        struct lavinmq_listener L[MAX_LISTENERS];
+        if (!lavinmq_listeners(&st->conf, L, MAX_LISTENERS)) {
+                sample_status(s, "lavinmq.listening", NULL, SEV_OK, "no TCP listener configured");
+                return;
+        }
+        if (st->listen_err < 0) {
+                sample_status(s, "lavinmq.listening", NULL, SEV_UNKNOWN, "cannot read %s: %s", st->listen_src ? st->listen_src : "/proc/net/tcp",
+                              st->listen_err == -EINVAL ? "not the kernel's format" : strerror(-st->listen_err));
+                return;
+        }
+        size_t missing = 0;
+        struct strbuf ok = {0};
+        for (size_t i = 0; i < st->nlisten; i++) {
+                const struct lavinmq_listener *l = &st->listen[i].l;
+                char subj[160];
+                if (st->listen[i].listening) {
+                        sb_printf(&ok, "%s%s %s:%d", ok.len ? ", " : "", l->name, l->bind, l->port);
+                        continue;
+                }
+                missing++;
+                snprintf(subj, sizeof(subj), "%s %s:%d", l->name, l->bind, l->port);
+                sample_status(s, "lavinmq.listening", subj, SEV_WARN, "%s listener %s:%d is not listening%s", l->name, l->bind, l->port,
+                              st->listen[i].other ? " (the port listens on another address)" : "");
+        }
+        if (!missing)
+                sample_status(s, "lavinmq.listening", NULL, SEV_OK, "all %zu configured listeners listen: %s", st->nlisten, ok.s ? ok.s : "");
+        sb_free(&ok);
 }
 
 static void set_msg(char **dst, char *msg)
@@ -236,7 +309,8 @@ void lavinmq_sample(struct ctx *c, struct sample *s)
                 if (started) /* one look for it: if it is not the broker, the 5 s rule holds */
                         pidwatch_drop(&st->young, young[i]);
         }
-        if ((!st->pid || !proc_exists(st->pid)) && (started || !st->last_find_ms || now - st->last_find_ms >= 5000)) {
+        bool reconfigured = conf_changed(st);
+        if (reconfigured || ((!st->pid || !proc_exists(st->pid)) && (started || !st->last_find_ms || now - st->last_find_ms >= 5000))) {
                 sample_find(c, st);
                 st->last_find_ms = now;
         } else if (st->pid && !proc_exists(st->pid)) {
@@ -247,7 +321,9 @@ void lavinmq_sample(struct ctx *c, struct sample *s)
                 sample_slow(c, st, s);
                 st->slow_done = true;
                 st->last_slow_ms = now;
+                st->listen_due = true;
         }
+        sample_listening(st, s);
         char who[96];
         snprintf(who, sizeof(who), "pid %d %s", st->pid, st->comm);
         enum severity ps = lavinmq_process_verdict(st->pid, st->installed, st->lock_absent, st->impostors);

@@ -13,6 +13,7 @@
 #include "lib/trust.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 
 #define MAX_MAP_COUNT "/proc/sys/vm/max_map_count"
@@ -211,6 +212,12 @@ struct maps_watch {
  * followed every interval meanwhile. */
 #define WATCH_RESCAN_EVERY 5
 
+static void wproc_close(void *entry)
+{
+        sproc_close(&((struct maps_wproc *)entry)->p);
+}
+_Static_assert(offsetof(struct maps_wproc, p) == 0, "sample_watch_room: the sproc comes first");
+
 static bool watched_before(struct maps_watch *w, int pid, struct maps_wproc *out)
 {
         for (size_t j = 0; j < w->n; j++)
@@ -296,14 +303,7 @@ static void maps_watch_young(struct ctx *c, struct maps_watch *w, uint64_t max)
                 long m = proc_map_count(young[i]);
                 if (m <= 0 || (!lav && usage_pct((uint64_t)m, max) < warn / 2))
                         continue; /* not near: looked at again while young */
-                for (size_t j = 0; w->n >= WATCH_MAX * 2 && j < w->n;) /* bounded: the exited go first */
-                        if (w->v[j].p.gone) {
-                                sproc_close(&w->v[j].p);
-                                w->v[j] = w->v[--w->n];
-                        } else {
-                                j++;
-                        }
-                if (w->n >= WATCH_MAX * 2)
+                if (!sample_watch_room(w->v, &w->n, sizeof(*w->v), WATCH_MAX * 2, wproc_close))
                         break; /* the next rescan ranks them all */
                 pidwatch_drop(&w->young, young[i]);
                 w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));

@@ -7,6 +7,7 @@
 #include "lib/proctable.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 
 struct rt_wtask {
         struct sproc p;
@@ -48,13 +49,15 @@ static char *cpustat_of(int pid)
         return NULL;
 }
 
-static void wtask_close(struct rt_wtask *t)
+static void wtask_close(void *entry)
 {
+        struct rt_wtask *t = entry;
         sproc_close(&t->p);
         sfile_close(&t->cpustat);
         free(t->cpustat_path);
         t->cpustat_path = NULL;
 }
+_Static_assert(offsetof(struct rt_wtask, p) == 0, "sample_watch_room: the sproc comes first");
 
 /* A task first seen now: what it runs as now is what it must keep. */
 static void wtask_start(struct rt_wtask *v, const struct rt_task *t, const struct proctable *pt)
@@ -132,14 +135,7 @@ static void rt_watch_young(struct ctx *c, struct rt_watch *w)
                         watched = w->v[j].p.pid == tasks[i].pid && w->v[j].p.tid == tasks[i].tid && !w->v[j].p.gone;
                 if (watched)
                         continue; /* still young: threads it starts later are looked for too */
-                for (size_t j = 0; w->n >= max && j < w->n;) /* bounded: the exited go first */
-                        if (w->v[j].p.gone) {
-                                wtask_close(&w->v[j]);
-                                w->v[j] = w->v[--w->n];
-                        } else {
-                                j++;
-                        }
-                if (w->n >= max)
+                if (!sample_watch_room(w->v, &w->n, sizeof(*w->v), max, wtask_close))
                         break; /* the next rescan takes them in order */
                 w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
                 w->v[w->n] = (struct rt_wtask){0};

@@ -55,6 +55,38 @@ long sfile_read(struct sfile *f, const char *path, char *buf, size_t size)
         return n;
 }
 
+/* Calls fn(name, arg) for every entry of the open directory fd, listed with getdents64
+ * into a 64 KiB buffer: no DIR, no copy of the names, no allocation per entry (the
+ * live /proc). 0 or -errno. */
+static long dir_each(int fd, void (*fn)(const char *name, void *arg), void *arg)
+{
+        char buf[65536] __attribute__((aligned(8)));
+        for (;;) {
+                long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                if (got < 0)
+                        return -errno;
+                if (got == 0)
+                        return 0;
+                for (long off = 0; off < got;) {
+                        struct {
+                                uint64_t ino;
+                                int64_t off;
+                                unsigned short reclen;
+                                unsigned char type;
+                                char name[];
+                        } *d = (void *)(buf + off);
+                        fn(d->name, arg);
+                        off += d->reclen;
+                }
+        }
+}
+
+static void count_entry(const char *name, void *arg)
+{
+        if (!(name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))))
+                ++*(long *)arg;
+}
+
 long sfile_count_dir(struct sfile *f, const char *path)
 {
         if (!rootfs_is_live()) {
@@ -75,29 +107,10 @@ long sfile_count_dir(struct sfile *f, const char *path)
                 sfile_close(f);
                 return -e;
         }
-        char buf[16384] __attribute__((aligned(8)));
-        long n = 0;
-        for (;;) {
-                long got = syscall(SYS_getdents64, f->fd, buf, sizeof(buf));
-                if (got < 0) {
-                        int e = errno;
-                        sfile_close(f);
-                        return -e;
-                }
-                if (got == 0)
-                        break;
-                for (long off = 0; off < got;) {
-                        struct {
-                                uint64_t ino;
-                                int64_t off;
-                                unsigned short reclen;
-                                unsigned char type;
-                                char name[];
-                        } *d = (void *)(buf + off);
-                        if (!(d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2]))))
-                                n++;
-                        off += d->reclen;
-                }
+        long n = 0, e = dir_each(f->fd, count_entry, &n);
+        if (e < 0) {
+                sfile_close(f);
+                return e;
         }
         return n;
 }
@@ -154,11 +167,42 @@ bool sample_is_self(const struct proc *p)
         return p->pid == getpid() || p->pid == parent || p->ppid == parent;
 }
 
+struct pidlist {
+        int *v;
+        size_t n, cap;
+};
+
+static void pid_entry(const char *name, void *arg)
+{
+        struct pidlist *l = arg;
+        if (*name < '1' || *name > '9')
+                return;
+        long pid = 0;
+        while (*name >= '0' && *name <= '9' && pid <= INT32_MAX)
+                pid = pid * 10 + (*name++ - '0');
+        if (*name || pid > INT32_MAX)
+                return;
+        if (l->n == l->cap)
+                l->v = xrealloc(l->v, (l->cap *= 2) * sizeof(*l->v));
+        l->v[l->n++] = (int)pid;
+}
+
 int *sample_pids(size_t *n)
 {
         *n = 0;
         size_t cap = 256;
         int *v = xmalloc(cap * sizeof(*v));
+        if (rootfs_is_live()) {
+                /* getdents64 into one buffer: no rootfs copy of the names */
+                struct pidlist l = {.v = v, .cap = cap};
+                int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void)dir_each(fd, pid_entry, &l);
+                        close(fd);
+                }
+                *n = l.n;
+                return l.v;
+        }
         struct rootfs_dir *d = rootfs_opendir("/proc");
         if (!d)
                 return v;
@@ -230,14 +274,17 @@ static bool pids_may_have_changed(struct pidwatch *pw)
         return true;
 }
 
-size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+/* The listing itself (pidwatch_new without the /proc/loadavg shortcut). */
+static size_t list_new(struct pidwatch *pw, int *out, size_t max)
 {
         size_t k = 0;
-        if (!pids_may_have_changed(pw))
-                return 0;
         size_t n;
         int *pids = sample_pids(&n);
-        qsort(pids, n, sizeof(*pids), int_cmp);
+        bool sorted = true; /* the live /proc lists pids in order: no sort needed */
+        for (size_t i = 1; i < n && sorted; i++)
+                sorted = pids[i - 1] < pids[i];
+        if (!sorted)
+                qsort(pids, n, sizeof(*pids), int_cmp);
         /* Both sorted: what is in the new listing and not in the old one started since. */
         for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
                 while (j < pw->nknown && pw->known[j] < pids[i])
@@ -258,22 +305,46 @@ size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
         return k;
 }
 
+size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
+{
+        return pids_may_have_changed(pw) ? list_new(pw, out, max) : 0;
+}
+
+size_t pidwatch_settled(struct pidwatch *pw, int *out, size_t max)
+{
+        int fresh[SAMPLE_YOUNG_MAX];
+        bool listed = pids_may_have_changed(pw);
+        size_t nf = listed ? list_new(pw, fresh, SAMPLE_YOUNG_MAX) : 0;
+        size_t k = 0;
+        for (size_t i = 0; i < pw->ncand && k < max; i++)
+                /* Not listed again (no process started): no new listing says it is gone. */
+                if (!listed || bsearch(&pw->cand[i], pw->known, pw->nknown, sizeof(*pw->known), int_cmp))
+                        out[k++] = pw->cand[i];
+        memcpy(pw->cand, fresh, nf * sizeof(*fresh));
+        pw->ncand = nf;
+        return k;
+}
+
 size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out)
 {
         uint64_t now = now_ms_monotonic();
         int fresh[SAMPLE_YOUNG_MAX];
         size_t nf;
+        /* The first look comes an interval after it was listed: most new processes
+         * (a shell's commands, a compiler's passes) are gone by then and cost nothing.
+         * watch's parent sends only those that lived that long (pidwatch_settled):
+         * looked at now, as old as an interval. */
+        uint64_t first = c->interval_ms ? c->interval_ms * 3 / 4 : 0;
         if (c->new_pids_known) {
                 nf = c->n_new_pids < SAMPLE_YOUNG_MAX ? c->n_new_pids : SAMPLE_YOUNG_MAX;
                 memcpy(fresh, c->new_pids + (c->n_new_pids - nf), nf * sizeof(*fresh));
+                for (size_t i = 0; i < nf; i++)
+                        young_add(pw, fresh[i], now > c->interval_ms ? now - c->interval_ms : 0, c->interval_ms);
         } else {
                 nf = pidwatch_new(pw, fresh, SAMPLE_YOUNG_MAX);
+                for (size_t i = 0; i < nf; i++)
+                        young_add(pw, fresh[i], now, first);
         }
-        /* The first look comes an interval after it was listed: most new processes
-         * (a shell's commands, a compiler's passes) are gone by then and cost nothing. */
-        uint64_t first = c->interval_ms ? c->interval_ms * 3 / 4 : 0;
-        for (size_t i = 0; i < nf; i++)
-                young_add(pw, fresh[i], now, first);
         /* A young pid that is gone is dropped by the collector when it cannot read it. */
         size_t k = 0;
         for (size_t i = 0; i < pw->nyoung;) {
@@ -442,3 +513,19 @@ void sproc_close(struct sproc *p)
         sfile_close(&p->status);
 }
 
+
+bool sample_watch_room(void *v, size_t *n, size_t size, size_t max, void (*close_fn)(void *entry))
+{
+        char *base = v;
+        for (size_t j = 0; *n >= max && j < *n;) {
+                char *e = base + j * size;
+                if (((const struct sproc *)(void *)e)->gone) {
+                        close_fn(e);
+                        if (j != --*n)
+                                memcpy(e, base + *n * size, size);
+                } else {
+                        j++;
+                }
+        }
+        return *n < max;
+}

@@ -77,14 +77,22 @@ struct pidwatch {
         int young[SAMPLE_YOUNG_MAX];
         uint64_t young_since[SAMPLE_YOUNG_MAX], young_next[SAMPLE_YOUNG_MAX];
         size_t nyoung;
+        int cand[SAMPLE_YOUNG_MAX]; /* pidwatch_settled: new at the last listing */
+        size_t ncand;
         bool primed;
 };
 /* The young pids due for a look now, into out (SAMPLE_YOUNG_MAX entries): the new ones
- * come from c->new_pids (watch's one listing per interval), else from a listing here. */
+ * come from c->new_pids (watch's one listing per interval: those that lived an
+ * interval, looked at at once), else from a listing here (looked at an interval on). */
 size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out);
 /* The pids listed in /proc now that were not at the last call (none at the first),
  * at most max, the newest kept: watch's parent, once per interval, for every sampler. */
 size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max);
+/* The pids that were new at the last call and are still listed now (at most max):
+ * what lived an interval. watch's parent sends only these to the samplers, once per
+ * interval: on a host where processes start every second, most (a shell's commands,
+ * a compiler's passes) are gone within the interval, and no sampler looks at them. */
+size_t pidwatch_settled(struct pidwatch *pw, int *out, size_t max);
 /* Stops following pid (the collector watches it now, or it is no candidate). */
 void pidwatch_drop(struct pidwatch *pw, int pid);
 void pidwatch_free(struct pidwatch *pw);
@@ -131,4 +139,11 @@ bool sproc_read(struct sproc *p);
  * for the process, subject p->subject. */
 void sproc_values(struct sample *s, const struct sproc *p, const char *prefix, bool sched);
 void sproc_close(struct sproc *p);
+
+/* Room for one more entry in a collector's list of watched processes (n entries of
+ * size bytes at v, each starting with its struct sproc): while *n has reached max,
+ * the exited ones (sproc.gone) go first, closed by close_fn and replaced by the last
+ * entry. False when max live entries are watched (the next rescan ranks them all);
+ * else the caller appends the new entry. */
+bool sample_watch_room(void *v, size_t *n, size_t size, size_t max, void (*close_fn)(void *entry));
 

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "collectors/sampler.h"
+#include "collectors/sampler_private.h"
 #include "collectors/frame.h"
 #include "collectors/runner.h"
 #include "lib/child.h"
@@ -269,164 +270,12 @@ static void send_request(struct watch *w, struct sampler *sp, uint64_t now)
         sp->state = SP_BUSY;
 }
 
-/* ---- the background check ---- */
-
-#define CHECK_RESULT_MAX (16u << 20)
-
-struct check_arg {
-        struct ctx ctx;
-        const struct watch_check *chk;
-};
-
-/* The child: every selected collector's check(), as 'evodiag check' runs them; the
- * findings of the checks no sampler reports go back as one document. */
-static void check_main(void *arg, int wfd)
-{
-        struct check_arg *a = arg;
-        signal(SIGINT, SIG_IGN); /* watch decides when it stops */
-        close_others(wfd, -1);
-        /* Nothing of it may reach watch's screen: what matters comes back on the pipe. */
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-                dup2(null, STDIN_FILENO);
-                dup2(null, STDOUT_FILENO);
-                dup2(null, STDERR_FILENO);
-                close(null);
-        }
-        size_t total = 0;
-        while (collectors[total])
-                total++;
-        /* Only the collectors with a check no sampler reports: a full check costs (the
-         * process table, every process's maps), and what is sampled needs no second look. */
-        const char **only = xcalloc(total + 1, sizeof(*only));
-        for (size_t i = 0, k = 0; i < total; i++) {
-                const struct collector *c = collectors[i];
-                bool unsampled = false;
-                for (const struct check_info *ci = c->checks; ci && ci->id && !unsampled; ci++)
-                        unsampled = !collector_samples(c, ci->id);
-                if (unsampled && (!a->chk->only || strv_contains(a->chk->only, c->name)))
-                        only[k++] = c->name;
-        }
-        struct run_result *res = xcalloc(total + 1, sizeof(*res));
-        size_t n = 0;
-        struct run_opts ro = {.deadline_ms = now_ms_monotonic() + a->chk->timeout_ms, .default_timeout_ms = a->chk->timeout_ms,
-                              .parallel = 1, .only = only, .skip = a->chk->skip};
-        run_collectors(&a->ctx, &ro, res, &n);
-        json_object *doc = json_object_new_array();
-        for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; k < res[i].fs.n; k++) {
-                        const struct finding *f = &res[i].fs.v[k];
-                        if (res[i].c->sample && res[i].c->sampled && strv_contains(res[i].c->sampled, f->id))
-                                continue; /* its sampler judges it every interval */
-                        json_object *x = json_object_new_array_ext(7);
-                        json_object_array_add(x, json_object_new_string(f->id));
-                        json_object_array_add(x, f->subject ? json_object_new_string(f->subject) : NULL);
-                        json_object_array_add(x, json_object_new_string(severity_name(f->sev)));
-                        json_object_array_add(x, json_object_new_string(f->summary ? f->summary : ""));
-                        json_object_array_add(x, f->expected ? json_object_new_string(f->expected) : NULL);
-                        json_object_array_add(x, f->actual ? json_object_new_string(f->actual) : NULL);
-                        json_object_array_add(x, f->remedy ? json_object_new_string(f->remedy) : NULL);
-                        json_object_array_add(doc, x);
-                }
-        int e = frame_send_result(wfd, doc);
-        json_object_put(doc);
-        run_results_free(res, n);
-        free(res);
-        free(only);
-        _exit(e < 0 ? 3 : 0);
-}
-
-void watch_check_every(struct watch *w, uint64_t every_ms, uint64_t timeout_ms, const char *const *only, const char *const *skip)
-{
-        w->chk.every_ms = every_ms;
-        w->chk.timeout_ms = timeout_ms;
-        w->chk.only = only;
-        w->chk.skip = skip;
-}
-
-static void check_start(struct watch *w, uint64_t now)
-{
-        struct watch_check *k = &w->chk;
-        struct check_arg a = {.ctx = w->base, .chk = k};
-        a.ctx.state = NULL;
-        struct child ch;
-        k->next_ms = now + k->every_ms;
-        int r = child_start(&ch, "check", check_main, &a);
-        if (r < 0) {
-                free(k->problem);
-                k->problem = xasprintf("the background check cannot start: %s", strerror(-r));
-                k->failures++;
-                return;
-        }
-        (void)fcntl(ch.fd, F_SETFL, O_NONBLOCK);
-        k->pid = ch.pid;
-        frame_reader_init(&k->rd, ch.fd, CHECK_RESULT_MAX);
-        k->started_ms = now;
-        k->deadline_ms = now + k->timeout_ms + 2000; /* the runner's own deadline first */
-}
-
-/* The child is done (result taken, or failed: why): reap it, or leave it behind when
- * it is stuck in the kernel. */
-static void check_done(struct watch *w, const char *why)
-{
-        struct watch_check *k = &w->chk;
-        bool abandoned = false;
-        if (k->pid > 0)
-                (void)child_reap(k->pid, why != NULL, &abandoned);
-        if (k->rd.fd >= 0)
-                close(k->rd.fd);
-        k->rd.fd = -1;
-        frame_reader_free(&k->rd);
-        k->pid = -1;
-        k->runs++;
-        if (why) {
-                k->failures++;
-                free(k->problem);
-                k->problem = xasprintf("the background check %s%s", why, abandoned ? " (stuck in the kernel: abandoned)" : "");
-        }
-}
-
-static void check_take(struct watch *w)
-{
-        struct watch_check *k = &w->chk;
-        long got = frame_reader_fill(&k->rd);
-        if (got == -EAGAIN)
-                return;
-        struct frame f;
-        int r;
-        while ((r = frame_next(&k->rd, &f)) > 0) {
-                json_object *doc = NULL;
-                if (f.type && streq(f.type, "result") && f.size < INT32_MAX) {
-                        json_tokener_reset(k->rd.tok);
-                        doc = json_tokener_parse_ex(k->rd.tok, f.payload, (int)f.size);
-                        if (json_tokener_get_error(k->rd.tok) != json_tokener_success) {
-                                json_object_put(doc);
-                                doc = NULL;
-                        }
-                }
-                if (!doc || !json_object_is_type(doc, json_type_array)) {
-                        json_object_put(doc);
-                        check_done(w, "sent an unreadable result");
-                        return;
-                }
-                json_object_put(k->pending);
-                k->pending = doc;
-                free(k->problem);
-                k->problem = NULL;
-                check_done(w, NULL);
-                return;
-        }
-        if (r == 0 && got > 0)
-                return;
-        check_done(w, "ended without a result");
-}
-
-/* The processes started since the last round, once for every sampler: each keeps
- * what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
+/* The processes started before the last round that are still there, once for every
+ * sampler: each keeps what it has not been sent yet (the newest SAMPLE_YOUNG_MAX). */
 static void share_new_pids(struct watch *w)
 {
         int fresh[SAMPLE_YOUNG_MAX];
-        size_t nf = pidwatch_new(&w->pids, fresh, SAMPLE_YOUNG_MAX);
+        size_t nf = pidwatch_settled(&w->pids, fresh, SAMPLE_YOUNG_MAX);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
                 for (size_t k = 0; k < nf; k++) {
@@ -442,7 +291,7 @@ static void share_new_pids(struct watch *w)
 void watch_request(struct watch *w, uint64_t now)
 {
         if (w->chk.every_ms && w->chk.pid <= 0 && now >= w->chk.next_ms)
-                check_start(w, now);
+                watch_check_start(w, now);
         share_new_pids(w);
         for (size_t i = 0; i < w->n; i++) {
                 struct sampler *sp = &w->s[i];
@@ -542,7 +391,7 @@ void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *whic
         for (size_t k = 0; k < np; k++) {
                 if (which[k] == w->n) {
                         if (pfd[k].revents)
-                                check_take(w);
+                                watch_check_take(w);
                         continue;
                 }
                 struct sampler *sp = &w->s[which[k]];
@@ -556,7 +405,7 @@ void watch_service(struct watch *w, const struct pollfd *pfd, const size_t *whic
         if (w->chk.pid > 0 && now >= w->chk.deadline_ms) {
                 _cleanup_free_ char *why = xasprintf("did not finish within %llu ms: killed",
                                                      (unsigned long long)(w->chk.deadline_ms - w->chk.started_ms));
-                check_done(w, why);
+                watch_check_done(w, why);
         }
         /* Children not polled this time (none) still have deadlines. */
         for (size_t i = 0; i < w->n; i++) {
@@ -572,240 +421,6 @@ bool watch_settled(const struct watch *w)
                 if (w->s[i].state == SP_BUSY)
                         return false;
         return true;
-}
-
-/* ---- statuses and events ---- */
-
-/* "id\037subject" into buf (cut at its size: ids and subjects are short). */
-static const char *status_key(char buf[static 512], const char *id, const char *subject)
-{
-        snprintf(buf, 512, "%s\037%s", id, subject ? subject : "");
-        return buf;
-}
-
-struct evlist {
-        struct watch_event *v;
-        size_t n, cap;
-};
-
-static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s, enum severity prev, bool baseline, bool gone,
-                      bool fresh)
-{
-        if (l->n == l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 8;
-                l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-        }
-        l->v[l->n++] = (struct watch_event){
-                .time_ms = t, .id = xstrdup(s->id), .subject = s->subject ? xstrdup(s->subject) : NULL,
-                .summary = xstrdup(gone ? "no longer reported (the condition passed or its subject went away)" : s->summary),
-                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone, .fresh = fresh && !baseline,
-        };
-}
-
-static bool noteworthy(enum severity s)
-{
-        return s != SEV_OK && s != SEV_SKIPPED;
-}
-
-static void upsert(struct watch *w, struct evlist *ev, size_t owner, const char *id, const char *subject, enum severity sev,
-                   const char *summary, uint64_t t, bool baseline)
-{
-        char kb[512];
-        const char *key = status_key(kb, id, subject);
-        json_object *pos;
-        if (json_object_object_get_ex(w->index, key, &pos)) {
-                size_t i = (size_t)json_object_get_int64(pos);
-                struct watch_status *s = &w->st[i];
-                if (owner == w->n && s->owner != w->n)
-                        return; /* a sampler reports it: its verdict, every interval, wins */
-                w->seen[i] = w->round;
-                s->owner = owner;
-                if (!streq(s->summary, summary)) {
-                        free(s->summary);
-                        s->summary = xstrdup(summary);
-                }
-                if (s->sev != sev) {
-                        enum severity prev = s->sev;
-                        s->sev = sev;
-                        s->since_ms = t;
-                        add_event(ev, t, s, prev, false, false, false);
-                }
-                return;
-        }
-        if (w->nst == w->capst) {
-                w->capst = w->capst ? w->capst * 2 : 64;
-                w->st = xrealloc(w->st, w->capst * sizeof(*w->st));
-                w->seen = xrealloc(w->seen, w->capst * sizeof(*w->seen));
-        }
-        size_t i = w->nst++;
-        w->st[i] = (struct watch_status){.id = xstrdup(id), .subject = subject ? xstrdup(subject) : NULL,
-                                         .summary = xstrdup(summary), .sev = sev, .owner = owner, .since_ms = t};
-        w->seen[i] = w->round;
-        json_object_object_add(w->index, key, json_object_new_int64((int64_t)i));
-        if (noteworthy(sev)) /* never seen before: "new", not "was ok" */
-                add_event(ev, t, &w->st[i], SEV_OK, baseline, false, true);
-}
-
-static void remove_status(struct watch *w, size_t i)
-{
-        struct watch_status *s = &w->st[i];
-        char kb[512];
-        json_object_object_del(w->index, status_key(kb, s->id, s->subject));
-        free(s->id);
-        free(s->subject);
-        free(s->summary);
-        free(s->expected);
-        free(s->actual);
-        free(s->remedy);
-        size_t last = --w->nst;
-        if (i != last) {
-                w->st[i] = w->st[last];
-                w->seen[i] = w->seen[last];
-                json_object_object_add(w->index, status_key(kb, w->st[i].id, w->st[i].subject),
-                                       json_object_new_int64((int64_t)i));
-        }
-}
-
-struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct svalue **fresh, size_t *nfresh)
-{
-        struct evlist ev = {0};
-        w->round++;
-        size_t nf = 0;
-        for (size_t k = 0; k < w->n; k++)
-                nf += w->s[k].answered ? w->s[k].answer.nv : 0;
-        *fresh = xcalloc(nf ? nf : 1, sizeof(**fresh));
-        *nfresh = 0;
-        for (size_t k = 0; k < w->n; k++) {
-                struct sampler *sp = &w->s[k];
-                if (sp->answered) {
-                        /* What a collector first reports in its first two answers is the state
-                         * at start: a verdict that needs two readings (a heartbeat's progress,
-                         * a rate) can only come with the second. */
-                        bool baseline = sp->merged < 2;
-                        if (sp->merged < 2)
-                                sp->merged++;
-                        /* The answer becomes the current values; its statuses update the table. */
-                        sample_answer_free(&sp->cur);
-                        sp->cur = sp->answer;
-                        sp->answer = (struct sample_answer){0};
-                        sp->answered = false;
-                        for (size_t i = 0; i < sp->cur.ns; i++) {
-                                const struct sstatus *st = &sp->cur.s[i];
-                                upsert(w, &ev, k, st->id, st->subject, st->sev, st->summary, t, baseline);
-                        }
-                        /* What it reported before and not now has passed (or its subject is gone). */
-                        for (size_t i = w->nst; i-- > 0;)
-                                if (w->st[i].owner == k && w->seen[i] != w->round) {
-                                        if (noteworthy(w->st[i].sev))
-                                                add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
-                                        remove_status(w, i);
-                                }
-                        memcpy(*fresh + *nfresh, sp->cur.v, sp->cur.nv * sizeof(**fresh));
-                        *nfresh += sp->cur.nv;
-                        sp->baselined = true;
-                } else if (sp->problem) {
-                        _cleanup_free_ char *id = xasprintf("%s.%s", sp->c->name, sp->problem_timeout ? "timeout" : "crashed");
-                        upsert(w, &ev, k, id, NULL, SEV_UNKNOWN, sp->problem, t, !sp->baselined);
-                }
-        }
-        if (w->chk.pending) {
-                /* The background check's result: like a sampler's answer, owner n. Its
-                 * first result is part of the state at start. */
-                json_object *doc = w->chk.pending;
-                bool baseline = w->chk.runs <= 1 && !w->chk.failures;
-                for (size_t i = 0; i < json_object_array_length(doc); i++) {
-                        json_object *x = json_object_array_get_idx(doc, i);
-                        const char *id = json_object_get_string(json_object_array_get_idx(x, 0));
-                        json_object *subj = json_object_array_get_idx(x, 1);
-                        enum severity sev;
-                        if (!id || severity_from_name(json_object_get_string(json_object_array_get_idx(x, 2)), &sev) < 0)
-                                continue;
-                        const char *sj = subj ? json_object_get_string(subj) : NULL;
-                        upsert(w, &ev, w->n, id, sj, sev,
-                               json_object_get_string(json_object_array_get_idx(x, 3)) ? json_object_get_string(json_object_array_get_idx(x, 3)) : "",
-                               t, baseline);
-                        char kb[512];
-                        json_object *pos;
-                        if (json_object_object_get_ex(w->index, status_key(kb, id, sj), &pos)) {
-                                struct watch_status *s = &w->st[json_object_get_int64(pos)];
-                                if (s->owner != w->n)
-                                        continue;
-                                char **d[3] = {&s->expected, &s->actual, &s->remedy};
-                                for (int j = 0; j < 3; j++) {
-                                        const char *v = json_object_get_string(json_object_array_get_idx(x, 4 + j));
-                                        free(*d[j]);
-                                        *d[j] = v ? xstrdup(v) : NULL;
-                                }
-                        }
-                }
-                for (size_t i = w->nst; i-- > 0;)
-                        if (w->st[i].owner == w->n && w->seen[i] != w->round) {
-                                if (noteworthy(w->st[i].sev))
-                                        add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
-                                remove_status(w, i);
-                        }
-                json_object_put(doc);
-                w->chk.pending = NULL;
-        }
-        *nev = ev.n;
-        return ev.v;
-}
-
-void watch_events_free(struct watch_event *e, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                free(e[i].id);
-                free(e[i].subject);
-                free(e[i].summary);
-        }
-        free(e);
-}
-
-static int worst_first(const void *a, const void *b)
-{
-        const struct watch_status *x = *(const struct watch_status *const *)a, *y = *(const struct watch_status *const *)b;
-        if (x->sev != y->sev)
-                return x->sev > y->sev ? -1 : 1;
-        int c = strcmp(x->id, y->id);
-        if (c)
-                return c;
-        return strcmp(x->subject ? x->subject : "", y->subject ? y->subject : "");
-}
-
-json_object *watch_statuses_json(const struct watch *w)
-{
-        const struct watch_status **v = xcalloc(w->nst + 1, sizeof(*v));
-        for (size_t i = 0; i < w->nst; i++)
-                v[i] = &w->st[i];
-        qsort(v, w->nst, sizeof(*v), worst_first);
-        json_object *a = json_object_new_array();
-        for (size_t i = 0; i < w->nst; i++) {
-                json_object *o = json_object_new_object();
-                json_object_object_add(o, "id", json_object_new_string(v[i]->id));
-                if (v[i]->subject)
-                        json_object_object_add(o, "subject", json_object_new_string(v[i]->subject));
-                json_object_object_add(o, "severity", json_object_new_string(severity_name(v[i]->sev)));
-                json_object_object_add(o, "summary", json_object_new_string(v[i]->summary));
-                json_object_object_add(o, "since_ms", json_object_new_int64((int64_t)v[i]->since_ms));
-                if (v[i]->expected)
-                        json_object_object_add(o, "expected", json_object_new_string(v[i]->expected));
-                if (v[i]->actual)
-                        json_object_object_add(o, "found", json_object_new_string(v[i]->actual));
-                if (v[i]->remedy)
-                        json_object_object_add(o, "remedy", json_object_new_string(v[i]->remedy));
-                json_object_array_add(a, o);
-        }
-        free(v);
-        return a;
-}
-
-json_object *watch_values_json(const struct watch *w)
-{
-        json_object *a = json_object_new_array();
-        for (size_t k = 0; k < w->n; k++)
-                for (size_t i = 0; i < w->s[k].cur.nv; i++)
-                        json_object_array_add(a, svalue_to_json(&w->s[k].cur.v[i]));
-        return a;
 }
 
 void watch_stop(struct watch *w)
@@ -860,33 +475,3 @@ void watch_free(struct watch *w)
         *w = (struct watch){0};
 }
 
-void watch_time(uint64_t ms, bool millis, char buf[static 40])
-{
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char b[32];
-        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-        if (millis)
-                snprintf(buf, 40, "%s.%03uZ", b, (unsigned)(ms % 1000));
-        else
-                snprintf(buf, 40, "%sZ", b);
-}
-
-json_object *watch_event_json(const struct watch_event *e)
-{
-        char ts[40];
-        watch_time(e->time_ms, true, ts);
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string("event"));
-        json_object_object_add(o, "time", json_object_new_string(ts));
-        json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)e->time_ms));
-        json_object_object_add(o, "id", json_object_new_string(e->id));
-        json_object_object_add(o, "subject", e->subject ? json_object_new_string(e->subject) : NULL);
-        json_object_object_add(o, "severity", json_object_new_string(severity_name(e->sev)));
-        json_object_object_add(o, "previous", json_object_new_string(e->fresh ? "new" : severity_name(e->prev)));
-        json_object_object_add(o, "summary", json_object_new_string(e->summary));
-        json_object_object_add(o, "baseline", json_object_new_boolean(e->baseline));
-        json_object_object_add(o, "gone", json_object_new_boolean(e->gone));
-        return o;
-}

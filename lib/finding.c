@@ -188,7 +188,7 @@ json_object *finding_to_json(const struct finding *f)
         put_opt(o, "subject", f->subject);
         put_opt(o, "expected", f->expected);
         put_opt(o, "found", f->actual); /* as the text report labels it */
-        put_opt(o, "actual", f->actual); /* its name in schema 1 before "found": kept for scripts */
+        put_opt(o, "actual", f->actual); /* deprecated: its name before "found", kept while the schema is 1 (README) */
         put_opt(o, "remedy", f->remedy);
         put_opt(o, "evidence", f->evidence);
         if (f->measure) {

@@ -450,6 +450,10 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         free(rr);
         redactor_free(b.red);
         sb_free(&b.log);
+        struct strbuf why = {0};
+        for (size_t at = 0; at < b.incomplete.len; at += strlen(b.incomplete.s + at) + 1)
+                sb_printf(&why, "%s%s", why.len ? "; " : "", b.incomplete.s + at);
+        res->why_incomplete = why.len ? sb_steal(&why) : NULL;
         sb_free(&b.incomplete);
         sb_free(&b.intrusive);
         free(b.top);
@@ -481,4 +485,6 @@ void bundle_result_free(struct bundle_result *r)
 {
         free(r->path);
         r->path = NULL;
+        free(r->why_incomplete);
+        r->why_incomplete = NULL;
 }

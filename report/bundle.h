@@ -33,6 +33,7 @@ struct bundle_result {
         uint64_t bytes;    /* compressed size on disk */
         char sha256[65];   /* of the archive file */
         bool complete;
+        char *why_incomplete; /* when not complete: the reasons (manifest "incomplete"), "; "-joined */
         bool interrupted;
         int worst_exit;    /* exit code of the findings, like check */
 };

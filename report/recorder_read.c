@@ -553,9 +553,12 @@ char *recorder_item_text(json_object *o)
                           streq(jstr(o, "what") ? jstr(o, "what") : "", "torn") ? "torn last record" : "damaged record(s)",
                           (long long)jint(o, "offset"), (long long)jint(o, "bytes"), jstr(o, "reason") ? jstr(o, "reason") : "");
         }
-        /* Names and summaries come from the host: one line, no control characters. */
+        /* Names and summaries come from the host: one line, no control characters;
+         * ASCII only under a locale that is not UTF-8 (LC_ALL=C), as check's text. */
         _cleanup_free_ char *raw = sb_steal(&b);
-        return esc_text_dup(raw);
+        struct strbuf e = {0};
+        esc_text(&e, raw, locale_ascii() ? ESC_ASCII : 0);
+        return sb_steal(&e);
 }
 
 /* ---------------- bundles ---------------- */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The layers of DESIGN.md, checked over the #include lines of the tree:
-#   lib/ -> engine (collectors/{collector.h,registry,conf,runner,frame,artifact,sink,sampler}) -> collectors
+#   lib/ -> engine (collectors/{collector.h,registry,conf,runner,frame,artifact,sink,sampler{,_check,_events,_private}}) -> collectors
 #   -> report/ -> cmd/   (arrows point down only)
 # No include cycle between files (a .c and its .h count as one module); no collector
 # includes another collector (its own <name>_*.h are part of it); lib/ includes
@@ -8,7 +8,7 @@
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 cd "$TOP_SRCDIR" || exit 1
 
-engine='^collectors/(collector|registry|conf|runner|frame|artifact|sink|sampler|sample_util)(\.[ch])$'
+engine='^collectors/(collector|registry|conf|runner|frame|artifact|sink|sampler|sampler_check|sampler_events|sampler_private|sample_util)(\.[ch])$'
 edges=$(git ls-files --cached --others --exclude-standard 'lib/*.[ch]' 'collectors/*.[ch]' 'report/*.[ch]' 'cmd/*.[ch]' 2>/dev/null)
 # Not a checkout of its own (a dist tree inside one lists nothing): the files as they are.
 [ -n "$edges" ] || edges=$(ls lib/*.[ch] collectors/*.[ch] collectors/*/*.[ch] report/*.[ch] cmd/*.[ch] 2>/dev/null)

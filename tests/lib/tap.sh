@@ -20,6 +20,18 @@ t_cleanup() {
         rm -rf "$T_TMP"
 }
 t_at_exit() { T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }$*"; }
+# t_wait_lines FILE N REGEX: waits (bounded: 30 s) until FILE has N lines matching REGEX (grep -E).
+t_wait_lines() {
+        local i=0 n
+        while [ $i -lt 600 ]; do
+                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
+                [ "${n:-0}" -ge "$2" ] && return 0
+                sleep 0.05
+                i=$((i + 1))
+        done
+        return 1
+}
+t_now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 t_pass() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
 t_fail() {
