@@ -61,7 +61,7 @@ static json_object *collector_json(const struct collector *col, const struct job
         return o;
 }
 
-static const struct verb_spec list_verb = {
+const struct verb_spec list_verb = {
         .name = "list",
         .about = "Lists every collector with its summary, whether it applies on this host\n"
                  "(yes / no / ? when detection itself timed out), and the IDs of its checks.\n"
