@@ -23,7 +23,7 @@
  * line stays a line and an empty one starts a paragraph (`para`, ".PP" or ".IP"). */
 static bool roff_raw(FILE *out, const char *s, bool join, const char *para)
 {
-        bool bol = true;
+        bool bol = true, indented = false;
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
                 if (c == '\n') {
@@ -33,9 +33,16 @@ static bool roff_raw(FILE *out, const char *s, bool join, const char *para)
                         }
                         if (bol) /* an empty line: a new paragraph */
                                 fprintf(out, "%s", para);
-                        fputc('\n', out);
+                        /* an indented line (a command to type) stays a line of its own */
+                        fputs(indented ? "\n.br\n" : "\n", out);
                         bol = true;
+                        indented = false;
                         continue;
+                }
+                if (bol && !join) {
+                        indented = c == ' ';
+                        if (startswith(s, "Fix:")) /* the remedy starts a line */
+                                fputs(".br\n", out);
                 }
                 if (bol && (c == '.' || c == '\''))
                         fputs("\\&", out);
@@ -185,7 +192,7 @@ static void doc_checks(FILE *out)
         for (size_t i = 0; collectors[i]; i++) {
                 const struct collector *c = collectors[i];
                 fprintf(out, ".SS \"%s \\(em ", c->name);
-                roff(out, c->summary, true, "");
+                roff_raw(out, c->summary, true, "");
                 fputs("\"\n", out);
                 for (const struct check_info *ci = c->checks; ci && ci->id; ci++)
                         doc_check(out, c, ci, false);

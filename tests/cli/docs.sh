@@ -85,6 +85,7 @@ t_like "$(printf '%s\n' "$checks" | grep -A2 -x '       lavinmq.impostor')" "." 
 conf=$(render evodiag.conf.5)
 miss=$(printf '%s' "$LIST" | jq -r '.collectors[] | .name as $c | .config[] | "\($c)\t\(.key)\t\(.default)\t\(.min // "")\t\(.max // "")"' |
         while IFS=$'\t' read -r c key def min max; do
+                [ -z "$min" ] || { min=$(printf '%.0f' "$min"); max=$(printf '%.0f' "$max"); } # jq: 1e+18
                 block=$(printf '%s\n' "$conf" | awk -v h="   [$c]" '$0 == h { on = 1; next } on && /^(   )?[^ ]/ { exit } on')
                 printf '%s\n' "$block" | grep -Eq "^       $key( |\$)" || { echo "[$c]$key"; continue; }
                 [ -z "$def" ] || printf '%s\n' "$block" | grep -qF "Default: $def." || echo "[$c]$key=$def"
@@ -199,9 +200,9 @@ zcomp() {
                 local n=0
                 while zpty -r z line; do
                         [[ $line == *$'"'"'\0'"'"'* ]] && (( ++n == 2 )) && break
-                        [[ $line == *MATCH:* ]] && print -r -- ${${line##*MATCH:}%$'"'"'\r'"'"'}
+                        [[ $line == *MATCH:* ]] && print -r -- ${line##*MATCH:}
                 done
-                zpty -d z' zcomp "$T_TMP/capture.zsh" "$1" 2>&1 | grep . | sort -u)
+                zpty -d z' zcomp "$T_TMP/capture.zsh" "$1" 2>&1 | tr -d '\r' | grep . | sort -u)
 }
 t_is "$(zcomp 'evodiag bun')" "bundle" "zsh: evodiag bun -> bundle"
 t_like "$(zcomp 'evodiag ')" "^watch$" "zsh: the verbs"
