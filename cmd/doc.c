@@ -173,7 +173,7 @@ static void doc_check(FILE *out, const struct collector *c, const struct check_i
                 fputs("\\fB", out);
         roff_word(out, ci->id);
         fputs("\\fR\n\\fI", out);
-        roff(out, ci->title, true, "");
+        roff_raw(out, ci->title, true, "");
         fputs("\\fR\n", out);
         if (ci->live)
                 fputs("(live: needs the running system; \\fBcheck \\-\\-from\\fR skips it)\n", out);
