@@ -50,7 +50,7 @@ static const struct opt bundle_options[] = {
         {0},
 };
 
-static const struct verb_spec bundle_verb = {
+const struct verb_spec bundle_verb = {
         .name = "bundle",
         .about = "Runs every check and collects the evidence a maintainer needs — the host files the\n"
                  "checks read, command outputs, API replies, logs — into one .tar.zst with ISSUE.md\n"

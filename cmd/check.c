@@ -32,7 +32,7 @@ static const struct opt check_opts[] = {
         {0},
 };
 
-static const struct verb_spec check_verb = {
+const struct verb_spec check_verb = {
         .name = "check",
         .about = "Runs every check that applies to this host and prints, for each, the verdict,\n"
                  "what was expected, what was found and the remedy. Each collector runs in its\n"

@@ -17,6 +17,21 @@ int cmd_watch(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+/* Hidden verbs (cmd/doc.c): roff for the man pages, lists for the shell completions. */
+int cmd_doc(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
+
+/* The verbs' option tables (cmd/<verb>.c), and the one table of verbs (cmd/main.c),
+ * terminated by {0}: --help, the man pages and the completions come from them. */
+struct verb_spec;
+extern const struct verb_spec check_verb, bundle_verb, watch_verb, list_verb, explain_verb, version_verb;
+struct verb {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *summary;
+        const struct verb_spec *spec;
+};
+extern const struct verb verbs[];
 
 /* Errors follow the output format: main() scans argv for --json / --format first, and
  * at exit prints the first error as a JSON document or an "EVODIAG UNKNOWN - why" line

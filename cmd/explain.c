@@ -52,7 +52,7 @@ static int explain_one(const char *id, json_object *arr)
         return 0;
 }
 
-static const struct verb_spec explain_verb = {
+const struct verb_spec explain_verb = {
         .name = "explain",
         .synopsis = "ID...",
         .about = "Prints what a check means, why it matters and how to fix it.\n"

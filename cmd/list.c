@@ -103,7 +103,7 @@ static void run_checks_text(void)
         printf(" (e.g. 'evodiag explain memory.timeout')\n");
 }
 
-static const struct verb_spec list_verb = {
+const struct verb_spec list_verb = {
         .name = "list",
         .about = "Lists every collector with its summary, whether it applies on this host\n"
                  "(yes / no / ? when detection itself timed out; for no, what it looked for and\n"

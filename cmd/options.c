@@ -35,6 +35,8 @@ static const struct common_opt_def {
         {0, {"help", 'h', NULL, "this help"}},
 };
 
+const char *const color_whens[] = {"auto", "always", "never", NULL};
+
 static bool takes(const struct verb_spec *v, const struct common_opt_def *d)
 {
         return !d->flag || (v->common & d->flag);
@@ -135,7 +137,7 @@ int opts_next(struct opts *p)
                         break;
                 }
                 case CO_COLOR:
-                        if (!streq(optarg, "auto") && !streq(optarg, "always") && !streq(optarg, "never"))
+                        if (!strv_contains(color_whens, optarg))
                                 return fail(p, "--color: '%s' is not auto, always or never", optarg);
                         c->color = optarg;
                         break;
@@ -204,6 +206,29 @@ static void help_line(FILE *out, const struct opt *o, const char *extra)
         fprintf(out, "%s\n", extra ? extra : "");
 }
 
+void opts_each(const struct verb_spec *v, void (*fn)(const struct opt *o, bool common, const char *def, void *arg), void *arg)
+{
+        for (const struct opt *o = v->opts; o && o->name; o++)
+                fn(o, false, "", arg);
+        for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++) {
+                const struct common_opt_def *d = &common_opts[i];
+                if (!takes(v, d))
+                        continue;
+                char def[64] = "", t[32];
+                if (d->flag & (COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT)) {
+                        fmt_default(t, sizeof(t), d->flag == COMMON_TIMEOUT ? common_timeout_ms(v) : common_collector_timeout_ms(v));
+                        snprintf(def, sizeof(def), " (default %s)", t);
+                }
+                fn(&d->o, true, def, arg);
+        }
+}
+
+static void help_common(const struct opt *o, bool common, const char *def, void *out)
+{
+        if (common)
+                help_line(out, o, def);
+}
+
 void opts_help(const struct verb_spec *v, FILE *out)
 {
         const char *syn = v->synopsis ? v->synopsis : "[OPTIONS]";
@@ -224,17 +249,7 @@ void opts_help(const struct verb_spec *v, FILE *out)
                         help_line(out, o, NULL);
         }
         fputs(v->opts && v->opts->name ? "\nCommon options:\n" : "\nOptions:\n", out);
-        for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++) {
-                const struct common_opt_def *d = &common_opts[i];
-                if (!takes(v, d))
-                        continue;
-                char def[64] = "", t[32];
-                if (d->flag & (COMMON_TIMEOUT | COMMON_COLLECTOR_TIMEOUT)) {
-                        fmt_default(t, sizeof(t), d->flag == COMMON_TIMEOUT ? common_timeout_ms(v) : common_collector_timeout_ms(v));
-                        snprintf(def, sizeof(def), " (default %s)", t);
-                }
-                help_line(out, &d->o, def);
-        }
+        opts_each(v, help_common, out);
         if (v->epilogue) {
                 fputc('\n', out);
                 fputs_locale(v->epilogue, out);

@@ -76,3 +76,9 @@ void opts_init(struct opts *p, const struct verb_spec *v, struct common *c, int 
 int opts_next(struct opts *p);
 /* The verb's --help, generated from its table and the common table. */
 void opts_help(const struct verb_spec *v, FILE *out);
+/* Every option verb v takes, in --help's order: its own (common false), then the common
+ * ones it takes, with def " (default 30s)" for the deadlines, else "". For the man pages
+ * and the shell completions (cmd/doc.c), so they list what the parser accepts. */
+void opts_each(const struct verb_spec *v, void (*fn)(const struct opt *o, bool common, const char *def, void *arg), void *arg);
+/* --color's values, NULL-terminated. */
+extern const char *const color_whens[];

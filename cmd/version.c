@@ -8,7 +8,7 @@
 #include <elfutils/version.h>
 #include <json-c/json_c_version.h>
 
-static const struct verb_spec version_verb = {
+const struct verb_spec version_verb = {
         .name = "version",
         .about = "Prints evodiag's version; with -v also the versions of the libraries it uses.\n",
         .common = COMMON_VERBOSE,

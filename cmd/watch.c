@@ -67,7 +67,7 @@ static const struct opt watch_options[] = {
         {0},
 };
 
-static const struct verb_spec watch_verb = {
+const struct verb_spec watch_verb = {
         .name = "watch",
         .synopsis = "[OPTIONS]\n--replay FILE [--json] [--samples] [--since TIME] [--until TIME] [--id ID,...]",
         .about = "One screen for an incident instead of `watch free`, `watch ipcs`, `top -p` and\n"

@@ -140,6 +140,8 @@ struct config_section {
 };
 /* [evodiag], [watch], [upload], [expect], [ignore]: the sections that are not collectors. */
 extern const struct config_section config_run_sections[];
+/* The keys every collector's section takes besides its own ([<collector>] timeout). */
+extern const struct config_key collector_common[];
 struct config;
 /* Every section must be one of `extra` or a collector, every key declared once, every
  * value of its type and range. Returns 0, or -EINVAL with "file:line: why" in *err. */

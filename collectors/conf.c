@@ -263,7 +263,7 @@ const struct config_section config_run_sections[] = {
 };
 
 /* Every collector accepts `timeout` (its own deadline) besides what it declares. */
-static const struct config_key collector_common[] = {
+const struct config_key collector_common[] = {
         CONF_DURATION("timeout", "", "this collector's deadline (default: --collector-timeout)"),
         {0},
 };

@@ -34,6 +34,11 @@ int format_from_name(const char *name, enum format *out)
         return -EINVAL;
 }
 
+const char *format_name(size_t i)
+{
+        return i < ARRAY_SIZE(renderers) ? renderers[i].name : NULL;
+}
+
 void report_render(FILE *out, enum format fmt, const struct report *rep, const struct render_opts *o)
 {
         for (size_t i = 0; i < ARRAY_SIZE(renderers); i++)

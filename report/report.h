@@ -49,6 +49,8 @@ json_object *report_to_json(const struct report *rep);
 void report_json(FILE *out, const struct report *rep);
 void report_nagios(FILE *out, const struct report *rep);
 void report_prometheus(FILE *out, const struct report *rep);
+/* The i-th format's name ("text", "json", ...), NULL past the last: --format's values. */
+const char *format_name(size_t i);
 void report_render(FILE *out, enum format fmt, const struct report *rep, const struct render_opts *o);
 
 /* ISO 8601 UTC of a realtime ms timestamp. */
