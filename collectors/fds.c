@@ -7,6 +7,7 @@
 #include "collectors/collector.h"
 #include "collectors/fds.h"
 #include "collectors/sample_util.h"
+#include "lib/child.h"
 #include "lib/procfs.h"
 #include "lib/procscan.h"
 #include "lib/proctable.h"
@@ -335,6 +336,13 @@ struct fds_watch {
         size_t nscan;
         uint64_t scan_ms, host_min, min_limit;
         bool scanned;
+        /* A scan the sample's time cut short goes on in the next samples from the pid
+         * after resume_after (0: none in progress), adding to part: on a big, loaded host
+         * the first scan may not reach every process, and waiting for the next rescan
+         * (2 min) would leave a process already near its limit unseen that long. */
+        struct usage *part;
+        size_t npart, cappart;
+        int resume_after;
 };
 
 #define GROWN_DEFAULT_LIMIT 1024 /* the usual soft limit, where no smaller one was read */
@@ -360,30 +368,60 @@ _Static_assert(offsetof(struct fds_wproc, p) == 0, "sample_watch_room: the sproc
  * interval), at most WATCH_MAX. The scan grows with
  * the process table, so it runs only at a rescan and stops well before the
  * sample's deadline. */
+static int pid_cmp(const void *a, const void *b)
+{
+        int x = *(const int *)a, y = *(const int *)b;
+        return x < y ? -1 : x > y;
+}
+
 static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
 {
         size_t np;
         _cleanup_free_ int *pids = sample_pids(&np);
+        qsort(pids, np, sizeof(*pids), pid_cmp); /* resume_after is a pid: scan in pid order */
         uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now_ms_monotonic()) / 2 : 0;
-        struct usage *u = xcalloc(np + 1, sizeof(*u));
-        size_t n = 0;
-        for (size_t i = 0; i < np; i++) {
-                if (stop && now_ms_monotonic() > stop)
+        if (!w->resume_after)
+                w->npart = 0; /* a new scan */
+        if (w->cappart < w->npart + np + 1) {
+                w->cappart = w->npart + np + 1;
+                w->part = xrealloc(w->part, w->cappart * sizeof(*w->part));
+        }
+        struct usage *pu = w->part;
+        size_t n = w->npart, at = 0;
+        while (at < np && w->resume_after && pids[at] <= w->resume_after)
+                at++;
+        bool cut = false;
+        /* Test builds: EVODIAG_FAULT=fds_scan:short looks at 20 pids per sample, as a
+         * host too big for one sample's time would. */
+        size_t first = at, most = fault_wanted("fds_scan", "short") ? 20 : SIZE_MAX;
+        for (; at < np; at++) {
+                if ((stop && now_ms_monotonic() > stop) || at - first >= most) {
+                        cut = true;
                         break;
+                }
                 char path[64];
                 struct sfile dir = {0};
-                snprintf(path, sizeof(path), "/proc/%d/fd", pids[i]);
+                snprintf(path, sizeof(path), "/proc/%d/fd", pids[at]);
                 long fds = sfile_count_dir(&dir, path);
                 sfile_close(&dir);
                 if (fds <= 0)
                         continue; /* kernel threads have none; gone or denied: nothing to watch */
                 /* With few fds no sane limit is near: rank those by count, read the
                  * limit of the ones kept (a read per process saved on a big host). */
-                u[n] = (struct usage){.pid = pids[i], .used = (uint64_t)fds, .limit = LIMIT_UNLIMITED};
-                if (fds >= WATCH_FEW_FDS && proc_limit(pids[i], "Max open files", &u[n].limit, &u[n].hard) < 0)
+                pu[n] = (struct usage){.pid = pids[at], .used = (uint64_t)fds, .limit = LIMIT_UNLIMITED};
+                if (fds >= WATCH_FEW_FDS && proc_limit(pids[at], "Max open files", &pu[n].limit, &pu[n].hard) < 0)
                         continue;
                 n++;
         }
+        w->npart = n;
+        /* Cut short: what was seen so far is ranked now (and watched at once); the
+         * next sample goes on after the last pid looked at. */
+        if (cut) /* (-1: cut before the first pid; a pid is never <= -1) */
+                w->resume_after = at > 0 ? pids[at - 1] : w->resume_after ? w->resume_after : -1;
+        else
+                w->resume_after = 0;
+        struct usage *u = xcalloc(n + 1, sizeof(*u));
+        memcpy(u, pu, n * sizeof(*u));
         usage_sort(u, n);
         double warn = conf_num(c, "warn_pct");
         w->min_limit = GROWN_DEFAULT_LIMIT;
@@ -566,7 +604,7 @@ static void fds_sample(struct ctx *c, struct sample *s)
                 sample_status(s, "fds.system", NULL, sev, "%" PRIu64 " of %" PRIu64 " file handles in use on the host (%.1f%%)",
                               v.used, v.max, v.pct);
         }
-        if (sample_rescan_due(c))
+        if (sample_rescan_due(c) || w->resume_after)
                 fds_watch_rescan(c, w);
         else if (have_nr)
                 fds_watch_grown(c, w, nr.allocated - nr.unused);
@@ -612,6 +650,7 @@ static void fds_free_state(void *state)
                 wproc_close(&w->v[i]);
         free(w->v);
         free(w->scan);
+        free(w->part);
         pidwatch_free(&w->young);
         free(w);
 }
