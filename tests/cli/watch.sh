@@ -13,17 +13,6 @@ ISO='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 fx_set() {
         printf '%s\n' "$3" >"$1/$2.new" && mv "$1/$2.new" "$1/$2"
 }
-# Waits (bounded) until FILE has at least N lines matching REGEX.
-wait_lines() {
-        local i=0 n
-        while [ $i -lt 400 ]; do
-                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
-                [ "${n:-0}" -ge "$2" ] && return 0
-                sleep 0.05
-                i=$((i + 1))
-        done
-        return 1
-}
 
 # ---- usage ----
 t_run watch --help
@@ -57,7 +46,7 @@ start_ms=$(($(date +%s%N) / 1000000))
 timeout -k 5 60 "$EVODIAG" watch --root "$root" --only hugepages,fds,memory,isolation,rt --duration 3s --interval 200ms --check-every off \
         --json --textfile "$tf" --record "$rec" >"$out" 2>"$T_TMP/watch.err" &
 wpid=$!
-wait_lines "$out" 2 '"type":"sample"'
+t_wait_lines "$out" 2 '"type":"sample"'
 # Hugepages run out, file handles cross the limit, a device IRQ lands on isolated
 # CPU 2, and the RT task loses its policy.
 fx_set "$root" sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 10
@@ -197,10 +186,10 @@ bout="$T_TMP/bundle.jsonl"
 timeout -k 5 90 "$EVODIAG" watch --root "$broot" --only fds,hugepages,memory --duration 3s --interval 200ms --json \
         --record "$T_TMP/rec/b.rec" --bundle-on crit --bundle-dir "$bd" >"$bout" 2>"$T_TMP/bundle.err" &
 wpid=$!
-wait_lines "$bout" 3 '"type":"sample"'
+t_wait_lines "$bout" 3 '"type":"sample"'
 fx_set "$broot" sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 0
 fx_set "$broot" proc/sys/fs/file-nr "$(printf '1000\t0\t2466193')"
-wait_lines "$bout" 1 '"id":"fds.system","subject":null,"severity":"ok"'
+t_wait_lines "$bout" 1 '"id":"fds.system","subject":null,"severity":"ok"'
 fx_set "$broot" proc/sys/fs/file-nr "$(printf '2400000\t0\t2466193')"
 wait $wpid
 t_is "$?" 0 "--bundle-on: watch exits 0"
@@ -238,7 +227,7 @@ t_like "$(cat "$T_TMP/b2x/$top/evodiag.log")" "\[watch\] recording .*host.rec: [
 sout="$T_TMP/sigint.jsonl"
 "$EVODIAG" watch --root "$root" --only memory,fds --interval 100ms --json --record "$T_TMP/rec/int.rec" >"$sout" 2>"$T_TMP/sigint.err" &
 wpid=$!
-wait_lines "$sout" 3 '"type":"sample"'
+t_wait_lines "$sout" 3 '"type":"sample"'
 kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "SIGINT: exit 0"
@@ -293,7 +282,7 @@ time.sleep(60)
 ' "$trig" >"$T_TMP/py.out" &
         ppid_=$!
         t_at_exit "kill $ppid_ 2>/dev/null"
-        wait_lines "$T_TMP/py.out" 1 ready
+        t_wait_lines "$T_TMP/py.out" 1 ready
         pycomm=$(cat /proc/$ppid_/comm)
         lout="$T_TMP/live.jsonl"
         # 15 s: on a loaded host with hundreds of processes the first rescan that reaches the
@@ -302,7 +291,7 @@ time.sleep(60)
         wpid=$!
         # Grow it only once a sample has seen it at 90% (on a loaded host the first
         # samples may come before the fds sampler answered).
-        wait_lines "$lout" 1 "\"type\":\"sample\".*\"pid $ppid_ "
+        t_wait_lines "$lout" 1 "\"type\":\"sample\".*\"pid $ppid_ "
         touch "$trig"
         wait $wpid
         t_is "$?" 0 "live: watch exits 0"

@@ -9,17 +9,6 @@
 export EVODIAG_STATE_DIR="$T_TMP/state"
 export EVODIAG_CONFIG=/dev/null
 
-# Waits (bounded: 20 s) until FILE has at least N lines matching REGEX.
-wait_lines() {
-        local i=0 n
-        while [ $i -lt 400 ]; do
-                n=$(grep -cE -- "$3" "$1" 2>/dev/null)
-                [ "${n:-0}" -ge "$2" ] && return 0
-                sleep 0.05
-                i=$((i + 1))
-        done
-        return 1
-}
 # Replaces a fixture file atomically, as a kernel value changes.
 fx_set() {
         printf '%s\n' "$3" >"$1/$2.new" && mv "$1/$2.new" "$1/$2"
@@ -49,17 +38,17 @@ timeout -k 5 90 "$EVODIAG" watch --root "$root" --only fds,maps,rt --interval 50
         --record "$T_TMP/new.rec" >"$out" 2>"$T_TMP/new.err" &
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
-wait_lines "$out" 2 '"type":"sample"'
+t_wait_lines "$out" 2 '"type":"sample"'
 moved=$(now_ms)
 # Each process appears at once (a directory renamed into /proc), as fork+exec would.
 for p in 501 502 503 504; do mv "$scratch/proc/$p" "$root/proc/$p"; done
-wait_lines "$out" 1 '"id":"fds.process","subject":"pid 501 hogfd"'
-wait_lines "$out" 1 '"id":"maps.process","subject":"pid 502 hogmap"'
-wait_lines "$out" 1 '"key":"rt.policy","subject":"pid 503 rtnew"'
+t_wait_lines "$out" 1 '"id":"fds.process","subject":"pid 501 hogfd"'
+t_wait_lines "$out" 1 '"id":"maps.process","subject":"pid 502 hogmap"'
+t_wait_lines "$out" 1 '"key":"rt.policy","subject":"pid 503 rtnew"'
 # The new RT task loses its policy: an event about a task watch found after start.
 fx_proc "$scratch" 503 rtnew policy=0 rtprio=0 vmlck_kb=4096
 cp "$scratch/proc/503/stat" "$root/proc/503/stat.new" && mv "$root/proc/503/stat.new" "$root/proc/503/stat"
-wait_lines "$out" 1 '"id":"rt.task_sched","subject":"pid 503 rtnew","severity":"warn"'
+t_wait_lines "$out" 1 '"id":"rt.task_sched","subject":"pid 503 rtnew","severity":"warn"'
 kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "watch exits 0 on SIGINT"
@@ -122,7 +111,7 @@ if command -v python3 >/dev/null; then
         timeout -k 5 90 "$EVODIAG" watch --only fds --interval 500ms --duration 60s --json >"$lout" 2>"$T_TMP/live.err" &
         wpid=$!
         t_at_exit "kill $wpid 2>/dev/null"
-        wait_lines "$lout" 2 '"type":"sample"'
+        t_wait_lines "$lout" 2 '"type":"sample"'
         python3 -c '
 import os, resource, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
@@ -134,10 +123,10 @@ time.sleep(60)
 ' >"$T_TMP/hog.out" &
         hog=$!
         t_at_exit "kill $hog 2>/dev/null"
-        wait_lines "$T_TMP/hog.out" 1 ready
+        t_wait_lines "$T_TMP/hog.out" 1 ready
         ready=$(now_ms)
         subj="pid $hog $(cat /proc/$hog/comm)"
-        wait_lines "$lout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"$subj\",\"severity\":\"crit\""
+        t_wait_lines "$lout" 1 "\"type\":\"event\".*\"id\":\"fds.process\",\"subject\":\"$subj\",\"severity\":\"crit\""
         kill -INT $wpid
         wait $wpid
         t_is "$?" 0 "live: watch exits 0"
@@ -174,9 +163,9 @@ if [ -x "$W" ]; then
         timeout -k 5 90 "$EVODIAG" watch --only evo --interval 500ms --duration 60s --json >"$eout" 2>"$T_TMP/evo.err" &
         wpid=$!
         t_at_exit "kill $wpid 2>/dev/null"
-        wait_lines "$eout" 3 '"type":"sample"'
+        t_wait_lines "$eout" 3 '"type":"sample"'
         start LATE --name "${P}_late" --mode stall
-        wait_lines "$eout" 1 "\"id\":\"evo.stalled\",\"subject\":\"evo_${P}_late\""
+        t_wait_lines "$eout" 1 "\"id\":\"evo.stalled\",\"subject\":\"evo_${P}_late\""
         kill -INT $wpid
         wait $wpid
         t_is "$?" 0 "evo: watch exits 0"
@@ -205,13 +194,13 @@ timeout -k 5 90 "$EVODIAG" watch --root "$broot" --only fds --interval 200ms --d
         --bundle-on crit --bundle-dir "$bd" >"$bout" 2>"$T_TMP/bundle.err" &
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
-wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
+t_wait_lines "$bout" 1 '"type":"bundle".*"status":"(written|failed)"'
 # Crits that come and go while it runs and after: no second bundle within the cooldown.
 fx_set "$broot" proc/sys/fs/file-nr "$(printf '1000\t0\t2466193')"
-wait_lines "$bout" 1 '"id":"fds.system","subject":null,"severity":"ok"'
+t_wait_lines "$bout" 1 '"id":"fds.system","subject":null,"severity":"ok"'
 fx_set "$broot" proc/sys/fs/file-nr "$(printf '2400000\t0\t2466193')"
-wait_lines "$bout" 2 '"id":"fds.system","subject":null,"severity":"crit"'
-wait_lines "$bout" 3 '"type":"sample"'
+t_wait_lines "$bout" 2 '"id":"fds.system","subject":null,"severity":"crit"'
+t_wait_lines "$bout" 3 '"type":"sample"'
 kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "--bundle-on: watch exits 0"
@@ -241,9 +230,9 @@ timeout -k 5 90 "$EVODIAG" watch --root "$croot" --interval 300ms --check-every 
 wpid=$!
 t_at_exit "kill $wpid 2>/dev/null"
 # Two samples after the background check's first result came.
-wait_lines "$cout" 1 '"type":"sample".*"id":"fds.nr_open"'
+t_wait_lines "$cout" 1 '"type":"sample".*"id":"fds.nr_open"'
 n=$(grep -c '"type":"sample"' "$cout")
-wait_lines "$cout" $((n + 2)) '"type":"sample"'
+t_wait_lines "$cout" $((n + 2)) '"type":"sample"'
 kill -INT $wpid
 wait $wpid
 t_is "$?" 0 "agree: watch exits 0"
