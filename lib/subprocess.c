@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 int cmd_run(const char *const argv[], uint64_t timeout_ms, size_t max_out, struct cmd_result *r)
 {
@@ -24,6 +26,7 @@ int cmd_run(const char *const argv[], uint64_t timeout_ms, size_t max_out, struc
         uint64_t t0 = now_ms_monotonic();
         fflush(stdout);
         fflush(stderr);
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
                 int e = errno;
@@ -31,6 +34,12 @@ int cmd_run(const char *const argv[], uint64_t timeout_ms, size_t max_out, struc
                 return -e;
         }
         if (pid == 0) {
+                /* It dies with the thread that started it: a collector or sampler killed at
+                 * its deadline (or at the end of watch) leaves no command running behind it
+                 * (a hung nvidia-smi that ignores SIGTERM ran on orphaned before). */
+                (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(127);
                 setpgid(0, 0); /* its own group, so a timeout kills its children too */
                 int null = open("/dev/null", O_RDONLY);
                 if (null >= 0)

@@ -227,9 +227,22 @@ t_unlike "$(printf '%s\n' "$W" | jq -r 'select(.type == "event") | .id')" "^gpu.
 
 # the same with nvidia-smi (NVML absent) hanging ignoring SIGTERM: killed at each deadline
 conf "$T_TMP/wsmi.conf" "nvml_path=$T_TMP/nvml/absent.so" "nvidia_smi=nvidia-smi" "deadline=1s" "watch_interval=600ms"
-FAKE_SMI_MODE=hang PATH="$SAFE_PATH" EVODIAG_CONFIG="$T_TMP/wsmi.conf" timeout -k 5 60 "$EVODIAG" watch --only gpu,memory \
+FAKE_SMI_MODE=hang FAKE_SMI_PIDFILE="$T_TMP/ws.pids" PATH="$SAFE_PATH" EVODIAG_CONFIG="$T_TMP/wsmi.conf" timeout -k 5 60 "$EVODIAG" watch --only gpu,memory \
         --interval 200ms --duration 3s --json >"$T_TMP/ws.jsonl" 2>"$T_TMP/ws.err"
 t_is "$?" 0 "watch with a hanging nvidia-smi: exit 0"
+# The nvidia-smi in flight when watch ended (the fake ignores SIGTERM) must not run on:
+# it left one spinning orphan per run before.
+left=""
+for _ in $(seq 50); do
+        left=""
+        while read -r p; do
+                [ -n "$p" ] && grep -q "nvidia-smi" "/proc/$p/cmdline" 2>/dev/null && left="$left $p"
+        done <"$T_TMP/ws.pids"
+        [ -z "$left" ] && break
+        sleep 0.1
+done
+for p in $left; do kill -9 "$p" 2>/dev/null; done
+t_is "$left" "" "watch with a hanging nvidia-smi: no nvidia-smi left running after watch ended"
 W=$(cat "$T_TMP/ws.jsonl")
 t_like "$(printf '%s\n' "$W" | jq -r 'select(.type == "event" and .id == "gpu.responsive") | .severity + " " + .summary' | head -1)" \
         "^crit nvidia-smi (did not answer|has not answered)" "watch, nvidia-smi hangs: crit event"
