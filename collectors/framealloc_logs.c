@@ -41,13 +41,8 @@ static void report_diags(struct findings *fs, const char *where, const struct fa
 static size_t log_files(struct ctx *c, uint64_t tail, struct findings *fs)
 {
         size_t files = 0;
-        for (const char *p = conf_str(c, "logs"); *p;) {
-                size_t l = strcspn(p, ",");
-                _cleanup_free_ char *one = xstrndup(p, l);
-                char *path = strstrip(one);
-                p += l + (p[l] == ',');
-                if (!*path)
-                        continue;
+        const char *p = conf_str(c, "logs");
+        for (char *path; (path = list_next(&p)); free(path)) {
                 files++;
                 _cleanup_free_ char *text = NULL;
                 long n = file_tail(path, tail, &text, NULL);

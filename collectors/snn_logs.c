@@ -46,13 +46,8 @@ void snn_check_logs(struct ctx *c, struct snn *s, struct findings *fs)
         double budget_ns = (double)conf_uint(c, "latency_warn_us") * 1e3;
         size_t absent = 0, files = 0;
         struct finding *f;
-        for (const char *p = conf_str(c, "logs"); *p;) {
-                size_t l = strcspn(p, ",");
-                _cleanup_free_ char *one = xstrndup(p, l);
-                char *path = strstrip(one);
-                p += l + (p[l] == ',');
-                if (!*path)
-                        continue;
+        const char *p = conf_str(c, "logs");
+        for (char *path; (path = list_next(&p)); free(path)) {
                 files++;
                 char *text = NULL;
                 bool cut = false;

@@ -367,3 +367,20 @@ bool self_has_cap(int cap)
                 return false;
         return (d[cap / 32].effective >> (cap % 32)) & 1u;
 }
+
+char *list_next(const char **p)
+{
+        while (**p) {
+                size_t l = strcspn(*p, ",");
+                char *one = xstrndup(*p, l);
+                *p += l + ((*p)[l] == ',');
+                char *item = strstrip(one);
+                if (*item) {
+                        if (item != one)
+                                memmove(one, item, strlen(item) + 1);
+                        return one;
+                }
+                free(one);
+        }
+        return NULL;
+}

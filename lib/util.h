@@ -49,6 +49,9 @@ bool strv_contains(const char *const *list, const char *s);
 /* Whether word is one of the comma-separated words of list ("a, b,c"): white space
  * around each word is ignored, an empty word never matches. */
 bool list_has_word(const char *list, const char *word);
+/* The next item of the comma-separated list at *p, white space stripped, empty items
+ * skipped (allocated; NULL at the end). Advances *p. */
+char *list_next(const char **p);
 char *strstrip(char *s);           /* trims in place, returns s moved past leading space */
 /* Next line of buf (NUL-terminated), advancing *pos; returns NULL at the end.
  * The returned line is NUL-terminated in place (buf is modified). */

@@ -249,6 +249,33 @@ t_is "$(sevs coredump.component_crash)" crit "relative core_pattern: a component
 t_like "$(field coredump.component_crash summary)" "^cd_threads \(cd_threads pid $pid\) crashed with .*evo_cd_innermost" \
         "relative core_pattern: the core in the working directory symbolized"
 t_unlike "$OUT" "core_settings" "a component's working directory: only the kernel's core names are cores"
+# Attacks on the working-directory search: a core planted where a user controls it is never a
+# component's crash. (1) An impostor: a process with the component's name run by uid 1000
+# (not root, not the service user) in its own directory.
+aroot=$(fx_root cd-cwd-impostor)
+cp -a "$croot/." "$aroot/"
+rm -rf "$aroot/proc/320"
+fx_proc "$aroot" 320 cd_threads uid=1000
+mkdir -p "$aroot/home/mallory"
+chown 1000 "$aroot/home/mallory"
+rm -f "$aroot/srv/app/core.$pid"
+cp "$T_TMP/core.good" "$aroot/home/mallory/core.$pid"
+ln -s /home/mallory "$aroot/proc/320/cwd"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run check --root "$aroot" --only coredump --json
+t_unlike "$(sevs coredump.component_crash)" crit "attack: an impostor's working directory is not searched: no component crash"
+t_unlike "$OUT" "/home/mallory/core" "attack: the impostor's planted core is not read"
+# (2) A real component (root) whose working directory is world-writable: anyone could have
+# put the core there, so the path rule refuses the directory.
+rm -rf "$aroot/proc/320" "$aroot/home/mallory"
+fx_proc "$aroot" 320 cd_threads uid=0
+mkdir -p "$aroot/tmp"
+chmod 0777 "$aroot/tmp"
+cp "$T_TMP/core.good" "$aroot/tmp/core.$pid"
+ln -s /tmp "$aroot/proc/320/cwd"
+EVODIAG_CONFIG="$T_TMP/cd.conf" t_run check --root "$aroot" --only coredump --json
+t_unlike "$(sevs coredump.component_crash)" crit "attack: a core in a world-writable working directory is not a component crash"
+t_like "$(field coredump.component_crash summary)" "not every crash would show|not searched|refused|writable" \
+        "attack: the refused working directory is a blind spot, not ok"
 
 # --journal-dir (the journal collector's option, [journal] dirs): the coredump records are read there too.
 if "$EVODIAG" check --help 2>/dev/null | grep -q -- '--journal-dir'; then

@@ -275,6 +275,16 @@ static void test_lists(void **state)
         assert_true(list_has_word("evo_cu,lavinmq", "evo_cu"));
         assert_true(list_has_word(" evo_cu , lavinmq ", "lavinmq"));
         assert_true(list_has_word(",,x,,", "x"));
+        const char *lp = " /a.log, ,/b c.log ,,";
+        char *it = list_next(&lp);
+        assert_string_equal(it, "/a.log");
+        free(it);
+        it = list_next(&lp);
+        assert_string_equal(it, "/b c.log");
+        free(it);
+        assert_null(list_next(&lp));
+        lp = "";
+        assert_null(list_next(&lp));
         assert_false(list_has_word("evo_cu", "evo"));
         assert_false(list_has_word("evo", "evo_cu"));
         assert_false(list_has_word("a b,c", "a"));
