@@ -468,7 +468,7 @@ static void read_sources(struct ctx *c, struct jscan *s, struct jsource *src, st
         } else {
                 bool none = nf == 0, all_denied = nf && denied == nf;
                 struct finding *x = fnd_add(fs, none || all_denied ? SEV_SKIPPED : SEV_UNKNOWN, "journal.source",
-                                            none         ? "no journal here: %s hold no journal files"
+                                            none         ? "no journal here: no journal files in %s"
                                             : all_denied ? "the journal files of %s cannot be read by this user"
                                                          : "no journal file of %s could be read",
                                             src->origin);
