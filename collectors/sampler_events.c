@@ -31,7 +31,7 @@ static void add_event(struct evlist *l, uint64_t t, const struct watch_status *s
         l->v[l->n++] = (struct watch_event){
                 .time_ms = t, .id = xstrdup(s->id), .subject = s->subject ? xstrdup(s->subject) : NULL,
                 .summary = xstrdup(gone ? "no longer reported (the condition passed or its subject went away)" : s->summary),
-                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone, .fresh = fresh && !baseline,
+                .sev = gone ? SEV_OK : s->sev, .prev = prev, .baseline = baseline, .gone = gone, .fresh = fresh,
         };
 }
 
