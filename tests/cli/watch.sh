@@ -296,8 +296,9 @@ time.sleep(60)
         wait $wpid
         t_is "$?" 0 "live: watch exits 0"
         subj="pid $ppid_ $pycomm"
-        t_is "$(jq -r --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s) | "\(.severity) \(.baseline) \(.previous)"' "$lout" | tr '\n' ' ')" \
-                "warn true new crit false warn " "live: the process shows up at 90% (warn at start, new: never seen ok), then crit at its limit"
+        # (at start, or a round later when a loaded host cut the first scan short: new either way, never "was ok")
+        t_like "$(jq -r --arg s "$subj" 'select(.type == "event" and .id == "fds.process" and .subject == $s) | "\(.severity) \(.baseline) \(.previous)"' "$lout" | tr '\n' ' ')" \
+                "^warn (true|false) new crit false warn $" "live: the process shows up at 90% (warn, new: never seen ok), then crit at its limit"
         t_is "$(jq -r --arg s "$subj" 'select(.type == "sample") | .values[] | select(.key == "fds.open" and .subject == $s) | .value' "$lout" | tail -1)" \
                 "$(ls /proc/$ppid_/fd | wc -l)" "live: fds.open of the process is what ls /proc/PID/fd counts"
         t_is "$(jq -r --arg s "$subj" 'select(.type == "sample") | .values[] | select(.key == "fds.limit" and .subject == $s) | .value' "$lout" | tail -1)" \
