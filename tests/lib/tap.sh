@@ -72,6 +72,8 @@ t_run() {
         OUT=$(cat "$T_TMP/.t_stdout")
         ERR=$(cat "$T_TMP/.t_stderr")
 }
+# The last t_run's exit code and stderr as TAP comments (after a failed assertion about it).
+t_diag_run() { { echo "exit $RC"; printf '%s\n' "$ERR" | tail -20; } | sed 's/^/#   /'; }
 # Severities of a finding ID in the JSON report in $OUT ("" if absent).
 t_sev() {
         printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .severity] | join(",")'
