@@ -51,14 +51,10 @@ void bundle_incomplete(struct bundle *b, const char *fmt, ...)
 
 size_t bundle_keep_artifact(struct bundle *b, struct manifest_artifact *a)
 {
-        struct mf_array *v = &b->man.artifacts;
-        if (v->n == b->arts_cap) {
-                b->arts_cap = b->arts_cap ? b->arts_cap * 2 : 256;
-                v->v = xrealloc(v->v, b->arts_cap * sizeof(struct manifest_artifact));
-        }
-        arts(b)[v->n] = *a;
+        size_t i = artstore_add(&b->arts, a);
+        artifact_free(a);
         *a = (struct manifest_artifact){0};
-        return v->n++;
+        return i;
 }
 
 void bundle_log(struct bundle *b, const char *fmt, ...)
@@ -131,8 +127,10 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 n++;
         }
         (void)rep;
-        for (size_t i = 0; i < b->man.artifacts.n; i++) {
-                const struct manifest_artifact *m = &arts(b)[i];
+        for (size_t i = 0; i < b->arts.n; i++) {
+                struct manifest_artifact a;
+                artstore_get(&b->arts, i, &a);
+                const struct manifest_artifact *m = &a;
                 const char *st = m->status;
                 if (st && !streq(st, "ok")) {
                         /* paths, origins and errors name host files: escaped like the report above */
@@ -142,6 +140,7 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                         sb_putc(s, '\n');
                         n++;
                 }
+                artifact_free(&a);
         }
         if (!n)
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
@@ -164,7 +163,7 @@ static json_object *component_limits(const struct report *rep)
                                         continue;
                                 _cleanup_free_ char *pid = xstrndup(p + 6, d);
                                 _cleanup_free_ char *lp = xasprintf("/proc/%s/limits", pid), *cp = xasprintf("/proc/%s/comm", pid);
-                                const char *text, *comm;
+                                _cleanup_free_ char *text = NULL, *comm = NULL;
                                 size_t tl, cl;
                                 if (json_object_object_get_ex(seen, pid, NULL) || json_object_array_length(out) >= LIMITS_SHOWN ||
                                     !rootfs_snapshot_get(lp, &text, &tl))
@@ -213,6 +212,106 @@ static json_object *read_host_facts(struct bundle *b)
         return facts;
 }
 
+/* What ISSUE.md needs of each manifest entry (report/issue.h): its strings in one
+ * buffer, not a json-c object per entry. */
+static struct issue_artifact *issue_artifacts(const struct artstore *s, struct strbuf *text)
+{
+        struct issue_artifact *v = xcalloc(s->n ? s->n : 1, sizeof(*v));
+        sb_puts(text, "");
+        size_t (*at)[4] = xcalloc(s->n ? s->n : 1, sizeof(*at)); /* offset + 1 of each string, 0: none */
+        for (size_t i = 0; i < s->n; i++) {
+                struct manifest_artifact a;
+                artstore_get(s, i, &a);
+                const char *str[4] = {a.path, a.kind, a.status, a.error};
+                for (int k = 0; k < 4; k++)
+                        if (str[k]) {
+                                at[i][k] = text->len + 1;
+                                sb_putn(text, str[k], strlen(str[k]) + 1);
+                        }
+                v[i].stored = a.sha256 != NULL;
+                artifact_free(&a);
+        }
+        for (size_t i = 0; i < s->n; i++) { /* the buffer does not move any more */
+                const char **dst[4] = {&v[i].path, &v[i].kind, &v[i].status, &v[i].error};
+                for (int k = 0; k < 4; k++)
+                        *dst[k] = at[i][k] ? text->s + at[i][k] - 1 : NULL;
+        }
+        free(at);
+        return v;
+}
+
+/* manifest.json, redacted as it is written (report/manifest.h), into the spill file
+ * (fd >= 0) or memory, then into the archive. */
+struct manifest_out {
+        struct bundle *b;
+        int fd;
+        uint64_t len;
+        int err;
+        struct strbuf mem;
+};
+
+static void manifest_get(void *arg, size_t i, struct manifest_artifact *a)
+{
+        struct manifest_out *mo = arg;
+        artstore_get(&mo->b->arts, i, a);
+}
+
+static void manifest_put(void *arg, const char *text, size_t len)
+{
+        struct manifest_out *mo = arg;
+        unsigned n = 0;
+        _cleanup_free_ char *red = mo->b->red ? redact(mo->b->red, text, len, &len, &n) : NULL;
+        const char *t = red ? red : text;
+        if (mo->fd < 0) {
+                sb_putn(&mo->mem, t, len);
+        } else if (!mo->err) {
+                for (size_t done = 0; done < len;) {
+                        ssize_t w = pwrite(mo->fd, t + done, len - done, (off_t)(mo->len + done));
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w <= 0) {
+                                mo->err = w < 0 ? errno : EIO;
+                                return;
+                        }
+                        done += (size_t)w;
+                }
+        }
+        mo->len += len;
+}
+
+static void add_manifest(struct bundle *b, const struct manifest *m, int spill)
+{
+        struct manifest_out mo = {.b = b, .fd = spill};
+        manifest_write(m, b->arts.n, manifest_get, manifest_put, &mo);
+        if (mo.err) { /* the spill file failed (ENOSPC): in memory after all */
+                bundle_log(b, "manifest.json: temporary file: %s; written from memory", strerror(mo.err));
+                mo = (struct manifest_out){.b = b, .fd = -1};
+                manifest_write(m, b->arts.n, manifest_get, manifest_put, &mo);
+        }
+        _cleanup_free_ char *full = xasprintf("%s/manifest.json", b->top);
+        char sha[65];
+        if (mo.fd < 0) {
+                archive_out_buffer(b->ar, full, mo.mem.s ? mo.mem.s : "", mo.mem.len, now_ms_realtime() / 1000, sha);
+        } else {
+                archive_out_begin(b->ar, full, mo.len, 0600, now_ms_realtime() / 1000);
+                char buf[65536];
+                for (uint64_t at = 0; at < mo.len;) {
+                        ssize_t got = pread(mo.fd, buf, mo.len - at < sizeof(buf) ? (size_t)(mo.len - at) : sizeof(buf), (off_t)at);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0)
+                                break; /* (archive_out_end pads: the log says so) */
+                        (void)archive_out_data(b->ar, buf, (size_t)got);
+                        at += (uint64_t)got;
+                }
+                if (archive_out_end(b->ar, sha))
+                        bundle_log(b, "manifest.json: its temporary file could not be read back whole");
+        }
+        b->payload += mo.len;
+        b->files++;
+        sb_free(&mo.mem);
+}
+
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
@@ -253,7 +352,11 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(final);
                 final = xasprintf("%s/%s.tar.gz", bundle_default_dir(), b.top);
         }
-        b.seen = json_object_new_object();
+        /* The snapshot of the host's small files (lib/rootfs.h) and manifest.json go
+         * to a temporary file beside the output, not into this process's memory. */
+        int spill = bundle_spill_open(tmp);
+        if (spill >= 0)
+                rootfs_snapshot_spill(spill);
         trim_init(&b.trim, o->full);
         bundle_log(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
         if (stale)
@@ -319,12 +422,11 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         /* The documents: summary, findings, ISSUE.md, log, manifest (last, it lists the rest).
          * ISSUE.md is rendered first: when it cannot be, the bundle is not complete, and
          * every document says so. */
-        json_object *arts_json = json_object_new_array();
-        for (size_t i = 0; i < b.man.artifacts.n; i++)
-                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
+        struct strbuf arts_text = {0};
+        struct issue_artifact *arts_view = issue_artifacts(&b.arts, &arts_text);
         size_t files_total = b.files + 5; /* + summary.txt, findings.json, ISSUE.md, evodiag.log, manifest.json */
         json_object *why_incomplete = lines_json(&b.incomplete), *intrusive = lines_json(&b.intrusive), *limits = component_limits(&rep);
-        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
+        struct issue_input ii = {.rep = &rep, .artifacts = arts_view, .n_artifacts = b.arts.n, .component = o->component,
                                  .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts,
                                  .complete = b.incomplete.len == 0, .incomplete = why_incomplete, .intrusive = intrusive,
                                  .files = files_total, .case_id = o->case_id, .trigger = o->trigger, .limits = limits};
@@ -337,7 +439,8 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(issue_note);
         }
         json_object_put(facts);
-        json_object_put(arts_json);
+        free(arts_view);
+        sb_free(&arts_text);
         json_object_put(why_incomplete);
         json_object_put(intrusive);
         json_object_put(limits);
@@ -396,13 +499,13 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 b.man.intrusive = mf_names_of(b.intrusive.s, b.intrusive.len, false);
         b.man.compression = xstrdup(gz ? "gzip" : "zstd");
         b.man.root = xstrdup(b.top);
-        json_object *man = manifest_to_json(&b.man);
-        _cleanup_free_ char *mant = json_text(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        add_doc(&b, "manifest.json", mant, NULL);
-        json_object_put(man);
+        add_manifest(&b, &b.man, spill);
         manifest_free(&b.man);
-        json_object_put(b.seen);
+        artstore_free(&b.arts);
         trim_free(&b.trim);
+        rootfs_snapshot_spill(-1);
+        if (spill >= 0)
+                close(spill);
 
         bool stopped = bundle_interrupted != 0;
         r = archive_out_close(b.ar, &err);

@@ -107,6 +107,59 @@ static void test_round_trip(void **state)
         manifest_free(&m);
 }
 
+/* manifest_write(), entry by entry, writes the very text of the whole tree
+ * (manifest_to_json + json_text): none, one and three entries, a string with a
+ * newline and one with a control character in them. */
+static const struct manifest_artifact *streamed;
+static void stream_get(void *arg, size_t i, struct manifest_artifact *a)
+{
+        (void)arg;
+        struct strbuf b = {0}; /* a copy, as the bundle's store hands out */
+        mf_encode(&artifact_schema, &streamed[i], &b);
+        const char *bad;
+        size_t at;
+        assert_int_equal(mf_decode(&artifact_schema, b.s, b.len, a, &bad, &at), 0);
+        sb_free(&b);
+}
+static void stream_put(void *arg, const char *text, size_t len) { sb_putn(arg, text, len); }
+
+static void test_streamed_same_text(void **state)
+{
+        (void)state;
+        struct manifest_artifact a[3] = {every_artifact_field(1), every_artifact_field(2), every_artifact_field(3)};
+        free(a[1].error);
+        a[1].error = xstrdup("two\nlines\tand \x01 \xc2\x85 and / slash");
+        free(a[2].names.buf);
+        a[2].names = (struct mf_names){0};
+        for (size_t n = 0; n <= 3; n++) {
+                struct manifest m = {.schema = num(MANIFEST_SCHEMA), .host = xstrdup("cell-7"), .complete = flag(true),
+                                     .incomplete = mf_names_of("x\ny\0", 4, false)};
+                struct manifest_collector *c = xcalloc(1, sizeof(*c));
+                c[0] = (struct manifest_collector){.name = xstrdup("fds"), .status = xstrdup("ok")};
+                m.collectors = (struct mf_array){.n = 1, .v = c};
+                m.artifacts = (struct mf_array){.n = n, .v = a};
+                json_object *o = manifest_to_json(&m);
+                char *whole = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+                json_object_put(o);
+                struct strbuf got = {0};
+                streamed = a;
+                manifest_write(&m, n, stream_get, stream_put, &got);
+                assert_string_equal(got.s, whole);
+                struct manifest back;
+                char *err = NULL;
+                if (manifest_parse(got.s, got.len, &back, &err) != 0)
+                        fail_msg("%s", err);
+                assert_int_equal(back.artifacts.n, n);
+                manifest_free(&back);
+                sb_free(&got);
+                free(whole);
+                m.artifacts = (struct mf_array){0};
+                manifest_free(&m);
+        }
+        for (size_t i = 0; i < 3; i++)
+                artifact_free(&a[i]);
+}
+
 /* What a written manifest must never hold: names the reader refuses are left out. */
 static void test_names_kept_readable(void **state)
 {
@@ -322,6 +375,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_streamed_same_text),
                 cmocka_unit_test(test_names_kept_readable),
                 cmocka_unit_test(test_sink_headers),
                 cmocka_unit_test(test_trace_sent_once),
