@@ -240,76 +240,104 @@ static struct issue_artifact *issue_artifacts(const struct artstore *s, struct s
         return v;
 }
 
-/* manifest.json, redacted as it is written (report/manifest.h), into the spill file
- * (fd >= 0) or memory, then into the archive. */
-struct manifest_out {
+/* A document of ours written piece by piece (manifest.json, findings.json), redacted
+ * piece by piece into a temporary file (memory if there is none), then streamed into
+ * the archive: never whole in memory. */
+struct doc_out {
         struct bundle *b;
         int fd;
         uint64_t len;
         int err;
+        unsigned redactions;
         struct strbuf mem;
 };
 
-static void manifest_get(void *arg, size_t i, struct manifest_artifact *a)
+static void doc_put(void *arg, const char *text, size_t len)
 {
-        struct manifest_out *mo = arg;
-        artstore_get(&mo->b->arts, i, a);
-}
-
-static void manifest_put(void *arg, const char *text, size_t len)
-{
-        struct manifest_out *mo = arg;
+        struct doc_out *d = arg;
         unsigned n = 0;
-        _cleanup_free_ char *red = mo->b->red ? redact(mo->b->red, text, len, &len, &n) : NULL;
+        _cleanup_free_ char *red = d->b->red ? redact(d->b->red, text, len, &len, &n) : NULL;
         const char *t = red ? red : text;
-        if (mo->fd < 0) {
-                sb_putn(&mo->mem, t, len);
-        } else if (!mo->err) {
+        d->redactions += n;
+        if (d->fd < 0) {
+                sb_putn(&d->mem, t, len);
+        } else if (!d->err) {
                 for (size_t done = 0; done < len;) {
-                        ssize_t w = pwrite(mo->fd, t + done, len - done, (off_t)(mo->len + done));
+                        ssize_t w = pwrite(d->fd, t + done, len - done, (off_t)(d->len + done));
                         if (w < 0 && errno == EINTR)
                                 continue;
                         if (w <= 0) {
-                                mo->err = w < 0 ? errno : EIO;
+                                d->err = w < 0 ? errno : EIO;
                                 return;
                         }
                         done += (size_t)w;
                 }
         }
-        mo->len += len;
+        d->len += len;
 }
 
-static void add_manifest(struct bundle *b, const struct manifest *m, int spill)
+/* write(b, arg, put, put_arg) writes the document; kind NULL: no manifest entry (the manifest itself). */
+static void add_doc_streamed(struct bundle *b, const char *name, const char *kind, const char *tmp,
+                             void (*write)(struct bundle *b, void *arg, json_put_fn *put, void *put_arg), void *arg)
 {
-        struct manifest_out mo = {.b = b, .fd = spill};
-        manifest_write(m, b->arts.n, manifest_get, manifest_put, &mo);
-        if (mo.err) { /* the spill file failed (ENOSPC): in memory after all */
-                bundle_log(b, "manifest.json: temporary file: %s; written from memory", strerror(mo.err));
-                mo = (struct manifest_out){.b = b, .fd = -1};
-                manifest_write(m, b->arts.n, manifest_get, manifest_put, &mo);
+        struct doc_out d = {.b = b, .fd = bundle_spill_open(tmp)};
+        write(b, arg, doc_put, &d);
+        if (d.err) { /* the temporary file failed (ENOSPC): in memory after all */
+                bundle_log(b, "%s: temporary file: %s; written from memory", name, strerror(d.err));
+                close(d.fd);
+                d = (struct doc_out){.b = b, .fd = -1};
+                write(b, arg, doc_put, &d);
         }
-        _cleanup_free_ char *full = xasprintf("%s/manifest.json", b->top);
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
         char sha[65];
-        if (mo.fd < 0) {
-                archive_out_buffer(b->ar, full, mo.mem.s ? mo.mem.s : "", mo.mem.len, now_ms_realtime() / 1000, sha);
+        if (d.fd < 0) {
+                archive_out_buffer(b->ar, full, d.mem.s ? d.mem.s : "", d.mem.len, now_ms_realtime() / 1000, sha);
         } else {
-                archive_out_begin(b->ar, full, mo.len, 0600, now_ms_realtime() / 1000);
+                archive_out_begin(b->ar, full, d.len, 0600, now_ms_realtime() / 1000);
                 char buf[65536];
-                for (uint64_t at = 0; at < mo.len;) {
-                        ssize_t got = pread(mo.fd, buf, mo.len - at < sizeof(buf) ? (size_t)(mo.len - at) : sizeof(buf), (off_t)at);
+                for (uint64_t at = 0; at < d.len;) {
+                        ssize_t got = pread(d.fd, buf, d.len - at < sizeof(buf) ? (size_t)(d.len - at) : sizeof(buf), (off_t)at);
                         if (got < 0 && errno == EINTR)
                                 continue;
                         if (got <= 0)
-                                break; /* (archive_out_end pads: the log says so) */
+                                break; /* archive_out_end pads it */
                         (void)archive_out_data(b->ar, buf, (size_t)got);
                         at += (uint64_t)got;
                 }
                 if (archive_out_end(b->ar, sha))
-                        bundle_log(b, "manifest.json: its temporary file could not be read back whole");
+                        bundle_log(b, "%s: its temporary file could not be read back whole", name);
+                close(d.fd);
         }
-        b->payload += mo.len;
+        b->payload += d.len;
         b->files++;
-        sb_free(&mo.mem);
+        if (kind) {
+                struct manifest_artifact m = {
+                        .path = xstrdup(name), .kind = xstrdup(kind), .origin = xstrdup("evodiag"), .status = xstrdup("ok"),
+                        .bytes = num((int64_t)d.len), .sha256 = xstrdup(sha), .redactions = num(d.redactions),
+                };
+                bundle_keep_artifact(b, &m);
+        }
+        sb_free(&d.mem);
+}
+
+static void manifest_get(void *arg, size_t i, struct manifest_artifact *a)
+{
+        struct doc_out *d = arg; /* (manifest_write hands get and put the same argument) */
+        artstore_get(&d->b->arts, i, a);
+}
+
+static void write_manifest(struct bundle *b, void *arg, json_put_fn *put, void *put_arg)
+{
+        (void)arg;
+        manifest_write(&b->man, b->arts.n, manifest_get, put, put_arg);
+}
+
+static void write_findings(struct bundle *b, void *arg, json_put_fn *put, void *put_arg)
+{
+        (void)b;
+        const struct report *rep = ((void **)arg)[0];
+        json_object *extra = ((void **)arg)[1];
+        report_json_write(rep, extra, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, put, put_arg);
 }
 
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
@@ -459,11 +487,11 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "summary.txt", summary.s, "derived");
         sb_free(&summary);
 
-        json_object *fj = report_to_json(&rep);
-        json_object_object_add(fj, "complete", json_object_new_boolean(complete));
-        _cleanup_free_ char *fjt = json_text(fj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        add_doc(&b, "findings.json", fjt, "derived");
-        json_object_put(fj);
+        json_object *fextra = json_object_new_object();
+        json_object_object_add(fextra, "complete", json_object_new_boolean(complete));
+        void *fargs[2] = {&rep, fextra};
+        add_doc_streamed(&b, "findings.json", "derived", tmp, write_findings, fargs);
+        json_object_put(fextra);
 
         if (issue) {
                 add_doc(&b, "ISSUE.md", issue, "derived");
@@ -499,7 +527,7 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 b.man.intrusive = mf_names_of(b.intrusive.s, b.intrusive.len, false);
         b.man.compression = xstrdup(gz ? "gzip" : "zstd");
         b.man.root = xstrdup(b.top);
-        add_manifest(&b, &b.man, spill);
+        add_doc_streamed(&b, "manifest.json", NULL, tmp, write_manifest, NULL);
         manifest_free(&b.man);
         artstore_free(&b.arts);
         trim_free(&b.trim);

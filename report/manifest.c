@@ -195,63 +195,37 @@ int recorded_parse(const char *buf, size_t len, struct recorded *r, char **err)
 void manifest_free(struct manifest *m) { mf_free(&manifest_schema, m); }
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define ARTS_TAIL "\"artifacts\":[\n  ]\n}" /* how json-c ends the document when artifacts is empty */
+
+struct mw {
+        void (*get)(void *arg, size_t i, struct manifest_artifact *a);
+        void *arg;
+};
+
+static void write_artifact(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        struct mw *w = arg;
+        struct manifest_artifact a;
+        w->get(w->arg, i, &a);
+        json_object *o = artifact_to_json(&a);
+        artifact_free(&a);
+        _cleanup_free_ char *t = json_text(o, JSON_FLAGS);
+        json_object_put(o);
+        put(put_arg, t, strlen(t));
+}
 
 void manifest_write(const struct manifest *m, size_t n, void (*get)(void *arg, size_t i, struct manifest_artifact *a),
                     void (*put)(void *arg, const char *text, size_t len), void *arg)
 {
         struct manifest top = *m;
         top.artifacts = (struct mf_array){0};
-        json_object *o = manifest_to_json(&top);
-        _cleanup_free_ char *head = json_text(o, JSON_FLAGS);
+        json_object *o = manifest_to_json(&top); /* "artifacts": [] (an array is always written) */
+        struct mw w = {.get = get, .arg = arg};
+        bool ok = json_text_spliced(o, JSON_FLAGS, "artifacts", n, write_artifact, &w, put, arg);
         json_object_put(o);
-        size_t hl = strlen(head), tl = strlen(ARTS_TAIL);
-        if (!n) {
-                put(arg, head, hl);
-                return;
-        }
-        if (hl < tl || !streq(head + hl - tl, ARTS_TAIL)) {
-                /* (artifacts is the table's last field: cannot happen) the whole tree */
-                json_object *all = manifest_to_json(&top), *arr = json_object_new_array_ext((int)n);
-                for (size_t i = 0; i < n; i++) {
-                        struct manifest_artifact a;
-                        get(arg, i, &a);
-                        json_object_array_add(arr, artifact_to_json(&a));
-                        artifact_free(&a);
-                }
-                json_object_object_add(all, "artifacts", arr);
-                _cleanup_free_ char *t = json_text(all, JSON_FLAGS);
-                json_object_put(all);
-                put(arg, t, strlen(t));
-                return;
-        }
-        put(arg, head, hl - tl + strlen("\"artifacts\":[\n"));
-        struct strbuf e = {0};
-        for (size_t i = 0; i < n; i++) {
-                struct manifest_artifact a;
-                get(arg, i, &a);
-                json_object *ao = artifact_to_json(&a);
-                artifact_free(&a);
-                _cleanup_free_ char *t = json_text(ao, JSON_FLAGS);
-                json_object_put(ao);
-                /* Two levels deeper: every line indented by four more spaces (a newline
-                 * inside a string is written \n, so each one here is the document's). */
-                e.len = 0;
-                sb_puts(&e, i ? ",\n    " : "    ");
-                for (const char *p = t, *nl; *p; p = nl + 1) {
-                        nl = strchr(p, '\n');
-                        if (!nl) {
-                                sb_puts(&e, p);
-                                break;
-                        }
-                        sb_putn(&e, p, (size_t)(nl - p) + 1);
-                        sb_puts(&e, "    ");
-                }
-                put(arg, e.s, e.len);
-        }
-        sb_free(&e);
-        put(arg, "\n  ]\n}", strlen("\n  ]\n}"));
+        if (!ok)
+                abort(); /* the table writes "artifacts": a bug here */
 }
+
 json_object *manifest_to_json(const struct manifest *m) { return mf_to_json(&manifest_schema, m); }
 void recorded_free(struct recorded *r) { mf_free(&recorded_schema, r); }
 void bundle_info_free(struct bundle_info *bi) { mf_free(&info_schema, bi); }

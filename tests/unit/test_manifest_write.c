@@ -19,6 +19,7 @@
 #include "lib/redact.h"
 #include "lib/rootfs.h"
 #include "report/manifest.h"
+#include "report/report.h"
 
 static struct mf_int num(int64_t v) { return (struct mf_int){.set = true, .v = v}; }
 static struct mf_bool flag(bool v) { return (struct mf_bool){.set = true, .v = v}; }
@@ -158,6 +159,42 @@ static void test_streamed_same_text(void **state)
         }
         for (size_t i = 0; i < 3; i++)
                 artifact_free(&a[i]);
+}
+
+/* findings.json written finding by finding (report_json_write) is the text of the
+ * whole tree with "complete" added, as the bundle wrote it before. */
+static void test_findings_streamed_same_text(void **state)
+{
+        (void)state;
+        size_t n = 0;
+        while (collectors[n])
+                n++;
+        struct run_result *r = xcalloc(n, sizeof(*r));
+        for (size_t i = 0; i < n; i++)
+                r[i] = (struct run_result){.c = collectors[i], .status = i % 3 ? RUN_OK : RUN_NOT_APPLICABLE,
+                                           .note = i % 2 ? xstrdup("a note\nwith a newline") : NULL};
+        for (int k = 0; k < 5; k++) {
+                struct finding *f = fnd_add(&r[1].fs, k % 2 ? SEV_WARN : SEV_INFO, "x.y", "pid %d: \"findings\":[\n \xff", k);
+                fnd_remedy(f, "evodiag explain x.y");
+                fnd_subject(f, "pid %d", k);
+        }
+        fnd_add(&r[n - 1].fs, SEV_CRIT, "z.z", "one");
+        struct report rep = {.host = "cell-7", .root = "/", .r = r, .n = n, .started_ms = 1};
+        json_object *whole = report_to_json(&rep);
+        json_object_object_add(whole, "complete", json_object_new_boolean(false));
+        int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
+        char *want = json_text(whole, flags);
+        json_object_put(whole);
+        json_object *extra = json_object_new_object();
+        json_object_object_add(extra, "complete", json_object_new_boolean(false));
+        struct strbuf got = {0};
+        report_json_write(&rep, extra, flags, stream_put, &got);
+        assert_string_equal(got.s, want);
+        json_object_put(extra);
+        sb_free(&got);
+        free(want);
+        run_results_free(r, n);
+        free(r);
 }
 
 /* What a written manifest must never hold: names the reader refuses are left out. */
@@ -376,6 +413,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_streamed_same_text),
+                cmocka_unit_test(test_findings_streamed_same_text),
                 cmocka_unit_test(test_names_kept_readable),
                 cmocka_unit_test(test_sink_headers),
                 cmocka_unit_test(test_trace_sent_once),
