@@ -119,10 +119,36 @@ struct snap {
 
 static uint64_t snap_seq;
 /* rootfs_snapshot_spill(): the file and the process that writes it (collector
- * children inherit both: they read it, and keep what they put in memory). */
+ * children inherit both: they read it, and keep what they put in memory). The bytes
+ * from spill_flushed to spill_end are still in spill_buf (one write per SPILL_BUF, not
+ * one per file); a child forked meanwhile has its copy of the buffer. */
+#define SPILL_BUF (256u << 10)
 static int spill_fd = -1;
 static pid_t spill_owner;
-static uint64_t spill_end;
+static uint64_t spill_end, spill_flushed;
+static char *spill_buf;
+
+static bool pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+        for (size_t done = 0; done < len;) {
+                ssize_t w = pwrite(fd, p + done, len - done, (off_t)(off + done));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return false;
+                done += (size_t)w;
+        }
+        return true;
+}
+
+static bool spill_flush(void)
+{
+        size_t n = (size_t)(spill_end - spill_flushed);
+        if (n && !pwrite_all(spill_fd, spill_buf, n, spill_flushed))
+                return false;
+        spill_flushed = spill_end;
+        return true;
+}
 
 static struct snap *snap_new(const char *data, size_t len)
 {
@@ -141,13 +167,14 @@ static struct snap *snap_spill(const char *data, size_t len)
 {
         if (spill_fd < 0 || getpid() != spill_owner)
                 return NULL;
-        for (size_t done = 0; done < len;) {
-                ssize_t w = pwrite(spill_fd, data + done, len - done, (off_t)(spill_end + done));
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return NULL; /* (ENOSPC...) kept in memory instead */
-                done += (size_t)w;
+        if (spill_end - spill_flushed + len > SPILL_BUF && !spill_flush())
+                return NULL; /* (ENOSPC...) kept in memory instead */
+        if (len > SPILL_BUF) {
+                if (!pwrite_all(spill_fd, data, len, spill_end))
+                        return NULL;
+                spill_flushed = spill_end + len;
+        } else if (len) {
+                memcpy(spill_buf + (spill_end - spill_flushed), data, len);
         }
         struct snap *s = xmalloc(sizeof(*s) + 1);
         *s = (struct snap){.len = len, .seq = ++snap_seq, .off = spill_end, .in_file = true};
@@ -157,9 +184,13 @@ static struct snap *snap_spill(const char *data, size_t len)
 
 void rootfs_snapshot_spill(int fd)
 {
+        if (spill_fd >= 0 && getpid() == spill_owner)
+                (void)spill_flush(); /* (what it could not write is lost with the file anyway) */
+        free(spill_buf);
+        spill_buf = fd >= 0 ? xmalloc(SPILL_BUF) : NULL;
         spill_fd = fd;
         spill_owner = getpid();
-        spill_end = 0;
+        spill_end = spill_flushed = 0;
 }
 
 /* Its bytes (allocated, NUL-terminated), or NULL when the spill file cannot give them back. */
@@ -170,6 +201,11 @@ static char *snap_bytes(const struct snap *s)
         if (spill_fd < 0)
                 return NULL;
         char *d = xmalloc(s->len + 1);
+        if (s->off >= spill_flushed) { /* still in the buffer (this process's copy of it) */
+                memcpy(d, spill_buf + (s->off - spill_flushed), s->len);
+                d[s->len] = 0;
+                return d;
+        }
         for (size_t done = 0; done < s->len;) {
                 ssize_t r = pread(spill_fd, d + done, s->len - done, (off_t)(s->off + done));
                 if (r < 0 && errno == EINTR)

@@ -243,37 +243,42 @@ static struct issue_artifact *issue_artifacts(const struct artstore *s, struct s
 /* A document of ours written piece by piece (manifest.json, findings.json), redacted
  * piece by piece into a temporary file (memory if there is none), then streamed into
  * the archive: never whole in memory. */
+#define DOC_BUF (64u << 10) /* written to the temporary file in pieces of this size */
+
 struct doc_out {
         struct bundle *b;
         int fd;
-        uint64_t len;
+        uint64_t len, flushed;
         int err;
         unsigned redactions;
-        struct strbuf mem;
+        struct strbuf mem; /* the document (no file), or what is not written yet */
 };
+
+static void doc_flush(struct doc_out *d)
+{
+        for (size_t done = 0; !d->err && done < d->mem.len;) {
+                ssize_t w = pwrite(d->fd, d->mem.s + done, d->mem.len - done, (off_t)(d->flushed + done));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        d->err = w < 0 ? errno : EIO;
+                else
+                        done += (size_t)w;
+        }
+        d->flushed += d->mem.len;
+        d->mem.len = 0;
+}
 
 static void doc_put(void *arg, const char *text, size_t len)
 {
         struct doc_out *d = arg;
         unsigned n = 0;
         _cleanup_free_ char *red = d->b->red ? redact(d->b->red, text, len, &len, &n) : NULL;
-        const char *t = red ? red : text;
         d->redactions += n;
-        if (d->fd < 0) {
-                sb_putn(&d->mem, t, len);
-        } else if (!d->err) {
-                for (size_t done = 0; done < len;) {
-                        ssize_t w = pwrite(d->fd, t + done, len - done, (off_t)(d->len + done));
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w <= 0) {
-                                d->err = w < 0 ? errno : EIO;
-                                return;
-                        }
-                        done += (size_t)w;
-                }
-        }
+        sb_putn(&d->mem, red ? red : text, len);
         d->len += len;
+        if (d->fd >= 0 && d->mem.len >= DOC_BUF)
+                doc_flush(d);
 }
 
 /* write(b, arg, put, put_arg) writes the document; kind NULL: no manifest entry (the manifest itself). */
@@ -282,9 +287,12 @@ static void add_doc_streamed(struct bundle *b, const char *name, const char *kin
 {
         struct doc_out d = {.b = b, .fd = bundle_spill_open(tmp)};
         write(b, arg, doc_put, &d);
+        if (d.fd >= 0)
+                doc_flush(&d);
         if (d.err) { /* the temporary file failed (ENOSPC): in memory after all */
                 bundle_log(b, "%s: temporary file: %s; written from memory", name, strerror(d.err));
                 close(d.fd);
+                sb_free(&d.mem);
                 d = (struct doc_out){.b = b, .fd = -1};
                 write(b, arg, doc_put, &d);
         }
