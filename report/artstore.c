@@ -17,7 +17,7 @@ static void encode(struct artstore *s, size_t i, const struct manifest_artifact 
         size_t start = s->rec.len;
         mf_encode(&artifact_schema, a, &s->rec);
         s->v[i].off = start;
-        s->v[i].len = (uint32_t)(s->rec.len - start);
+        s->v[i].len = s->rec.len - start;
 }
 
 size_t artstore_add(struct artstore *s, const struct manifest_artifact *a)
@@ -27,7 +27,7 @@ size_t artstore_add(struct artstore *s, const struct manifest_artifact *a)
                 s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
         }
         size_t i = s->n++;
-        s->v[i].path_off = (uint32_t)s->paths.len;
+        s->v[i].path_off = s->paths.len;
         const char *p = a->path ? a->path : "";
         sb_putn(&s->paths, p, strlen(p) + 1);
         encode(s, i, a);

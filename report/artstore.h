@@ -16,8 +16,8 @@ struct artstore {
         struct strbuf paths; /* each entry's path, NUL-terminated */
         struct art_at {
                 uint64_t off;      /* its record in rec (a changed entry is written again at the end) */
-                uint32_t len;
-                uint32_t path_off; /* its path in paths */
+                uint64_t path_off; /* its path in paths */
+                size_t len;
         } *v;
         size_t n, cap;
         uint32_t *slot; /* open addressing: index + 1 of an entry whose path is held (0: empty) */

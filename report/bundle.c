@@ -281,12 +281,12 @@ static void doc_put(void *arg, const char *text, size_t len)
                 doc_flush(d);
 }
 
-/* write(b, arg, put, put_arg) writes the document; kind NULL: no manifest entry (the manifest itself). */
+/* emit(b, arg, put, put_arg) writes the document; kind NULL: no manifest entry (the manifest itself). */
 static void add_doc_streamed(struct bundle *b, const char *name, const char *kind, const char *tmp,
-                             void (*write)(struct bundle *b, void *arg, json_put_fn *put, void *put_arg), void *arg)
+                             void (*emit)(struct bundle *b, void *arg, json_put_fn *put, void *put_arg), void *arg)
 {
         struct doc_out d = {.b = b, .fd = bundle_spill_open(tmp)};
-        write(b, arg, doc_put, &d);
+        emit(b, arg, doc_put, &d);
         if (d.fd >= 0)
                 doc_flush(&d);
         if (d.err) { /* the temporary file failed (ENOSPC): in memory after all */
@@ -294,7 +294,7 @@ static void add_doc_streamed(struct bundle *b, const char *name, const char *kin
                 close(d.fd);
                 sb_free(&d.mem);
                 d = (struct doc_out){.b = b, .fd = -1};
-                write(b, arg, doc_put, &d);
+                emit(b, arg, doc_put, &d);
         }
         _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
         char sha[65];
@@ -388,13 +388,16 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(final);
                 final = xasprintf("%s/%s.tar.gz", bundle_default_dir(), b.top);
         }
-        /* The snapshot of the host's small files (lib/rootfs.h) and manifest.json go
-         * to a temporary file beside the output, not into this process's memory. */
+        /* The snapshot of the host's small files (lib/rootfs.h) goes to a temporary file
+         * beside the output, not into this process's memory (nor every collector child's:
+         * they are its forks); findings.json and manifest.json get one each. */
         int spill = bundle_spill_open(tmp);
         if (spill >= 0)
                 rootfs_snapshot_spill(spill);
         trim_init(&b.trim, o->full);
         bundle_log(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
+        if (spill < 0)
+                bundle_log(&b, "no temporary file for the snapshot of host files (%s): kept in memory", strerror(-spill));
         if (stale)
                 bundle_log(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
 
