@@ -190,11 +190,15 @@ void evo_collect(struct ctx *c, struct bundle_sink *sink)
                          * by path, and /dev/shm is anyone's. */
                         _cleanup_free_ char *path = xasprintf("%s/%s", SHM_DIR, s->meta_fname);
                         _cleanup_free_ char *dest = xasprintf("host%s", path);
-                        const char *d;
+                        char *d = NULL;
                         size_t dn;
                         if (!rootfs_snapshot_get(path, &d, &dn) && s->meta_raw)
                                 rootfs_snapshot_put(path, s->meta_raw, s->meta_len); /* sink_file reads the snapshot */
-                        if (rootfs_snapshot_get(path, &d, &dn))
+                        free(d);
+                        d = NULL;
+                        bool have = rootfs_snapshot_get(path, &d, &dn);
+                        free(d);
+                        if (have)
                                 sink_file(sink, path);
                         else
                                 sink_missing(sink, dest, "file", path, "skipped",

@@ -129,11 +129,12 @@ size_t evo_read_header(int fd, unsigned attempts, uint8_t hdr[EVO_HDR_MAX], enum
  * decodes the same header. A snapshot already made (check() before collect()) wins. */
 static void evidence(const char *path, uint8_t *buf, size_t *len, size_t max)
 {
-        const char *d;
+        char *d;
         size_t n;
         if (rootfs_snapshot_get(path, &d, &n)) {
                 *len = n < max ? n : max;
                 memcpy(buf, d, *len);
+                free(d);
         } else if (rootfs_tracing()) {
                 rootfs_snapshot_put(path, (const char *)buf, *len);
         } else {

@@ -282,9 +282,20 @@ static void send_trace(struct bundle_sink *s)
                         continue;
                 }
                 switch (t[i].kind) {
-                case TRACE_FILE:
-                        send_text(s, dest, "file", t[i].path, t[i].data, t[i].len, t[i].truncated, NULL, 0);
+                case TRACE_FILE: {
+                        _cleanup_free_ char *snap = NULL;
+                        size_t sl = 0;
+                        const char *data = t[i].data;
+                        if (t[i].snapshot) { /* what check read: the snapshot's first len bytes */
+                                if (!rootfs_snapshot_get(t[i].path, &snap, &sl) || sl < t[i].len) {
+                                        sink_missing(s, dest, "file", t[i].path, "error", "the bundle's snapshot could not be read back");
+                                        break;
+                                }
+                                data = snap;
+                        }
+                        send_text(s, dest, "file", t[i].path, data, t[i].len, t[i].truncated, NULL, 0);
                         break;
+                }
                 case TRACE_COUNTED: {
                         if (in_snapshot) {
                                 struct manifest_artifact a = record(dest, "file", t[i].path, "ok", NULL, 0, 0);
@@ -317,7 +328,7 @@ static void send_trace(struct bundle_sink *s)
                         /* Metadata only: the object itself is not evidence (and may be huge). */
                         struct manifest_artifact a = record(dest, "stat", t[i].path, "ok", NULL, 0, 0);
                         a.absent = yes;
-                        const struct stat *st = &t[i].st;
+                        const struct stat *st = t[i].st;
                         a.stat = (struct manifest_stat){
                                 .set = true, .mode = {true, (int64_t)st->st_mode}, .uid = {true, (int64_t)st->st_uid},
                                 .gid = {true, (int64_t)st->st_gid}, .size = {true, (int64_t)st->st_size},

@@ -536,3 +536,69 @@ char *json_text(json_object *o, int flags)
         }
         return sb_steal(&b);
 }
+
+/* What json_text_spliced hands an element: its text indented to its depth. */
+struct indent_put {
+        json_put_fn *put;
+        void *arg;
+        size_t spaces;
+        struct strbuf buf;
+};
+
+static void indent_put(void *arg, const char *text, size_t len)
+{
+        struct indent_put *ip = arg;
+        ip->buf.len = 0;
+        sb_puts(&ip->buf, "");
+        for (const char *p = text, *end = text + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+                sb_putn(&ip->buf, p, n);
+                if (nl) /* (a newline inside a string is written \n: each one here is the document's) */
+                        for (size_t k = 0; k < ip->spaces; k++)
+                                sb_putc(&ip->buf, ' ');
+                p += n;
+        }
+        ip->put(ip->arg, ip->buf.s, ip->buf.len);
+}
+
+bool json_text_spliced(json_object *o, int flags, const char *key, size_t n,
+                       void (*elem)(void *arg, size_t i, json_put_fn *put, void *put_arg), void *arg, json_put_fn *put,
+                       void *put_arg)
+{
+        if (!(flags & JSON_C_TO_STRING_PRETTY))
+                return false;
+        _cleanup_free_ char *text = json_text(o, flags);
+        /* `"key":[` + newline + the key's indentation + `]`: a quote of a string value
+         * would be escaped, so this is the key itself. */
+        _cleanup_free_ char *mark = xasprintf("\"%s\":%s[\n", key, flags & JSON_C_TO_STRING_SPACED ? " " : "");
+        const char *at = strstr(text, mark);
+        if (!at)
+                return false;
+        const char *line = at;
+        while (line > text && line[-1] == ' ')
+                line--;
+        size_t indent = (size_t)(at - line);
+        const char *close = at + strlen(mark);
+        if (strspn(close, " ") != indent || close[indent] != ']')
+                return false; /* not an empty array */
+        put(put_arg, text, (size_t)(close - text));
+        struct indent_put ip = {.put = put, .arg = put_arg, .spaces = indent + 2};
+        for (size_t i = 0; i < n; i++) {
+                char lead[64];
+                size_t l = ip.spaces < sizeof(lead) - 3 ? ip.spaces : sizeof(lead) - 3;
+                size_t k = 0;
+                if (i) {
+                        lead[k++] = ',';
+                        lead[k++] = '\n';
+                }
+                memset(lead + k, ' ', l);
+                put(put_arg, lead, k + l);
+                elem(arg, i, indent_put, &ip);
+        }
+        sb_free(&ip.buf);
+        if (n)
+                put(put_arg, "\n", 1);
+        put(put_arg, close, strlen(close));
+        return true;
+}

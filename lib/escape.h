@@ -83,6 +83,16 @@ void json_sanitize(json_object *o);
  * character written as \uNNNN: a malloc'd document that is valid UTF-8 and has
  * no raw control byte but the newlines of JSON_C_TO_STRING_PRETTY. */
 char *json_text(json_object *o, int flags);
+/* json_text(o, flags) of a large document without its whole tree: o holds the key
+ * `key` (at any depth, once) with an empty array, and the text is written as if that
+ * array held n elements, each written by elem(arg, i, put, put_arg) (its own
+ * json_text, or a json_text_spliced of its own), handed to put piece by piece with
+ * the indentation of its depth. With JSON_C_TO_STRING_PRETTY only; false (nothing
+ * written) when o has no such empty array. */
+typedef void json_put_fn(void *put_arg, const char *text, size_t len);
+bool json_text_spliced(json_object *o, int flags, const char *key, size_t n,
+                       void (*elem)(void *arg, size_t i, json_put_fn *put, void *put_arg), void *arg, json_put_fn *put,
+                       void *put_arg);
 
 /* Names from other users' files (segments, comms): ASCII control characters shown
  * escaped (\n, \e, \xNN: lib/escape.h's text rule) before they reach a finding;

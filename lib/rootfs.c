@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
@@ -111,34 +112,128 @@ static struct pathmap injected_err, stats, links, counts, truncs, snapshot, snap
 struct snap {
         size_t len;
         uint64_t seq; /* the order it was put in (rootfs_snapshot_mark) */
-        char data[];
+        uint64_t off; /* in_file: where its bytes are in the spill file */
+        bool in_file;
+        char data[]; /* the bytes and a NUL, unless in_file */
 };
 
 static uint64_t snap_seq;
+/* rootfs_snapshot_spill(): the file and the process that writes it (collector
+ * children inherit both: they read it, and keep what they put in memory). The bytes
+ * from spill_flushed to spill_end are still in spill_buf (one write per SPILL_BUF, not
+ * one per file); a child forked meanwhile has its copy of the buffer. */
+#define SPILL_BUF (256u << 10)
+static int spill_fd = -1;
+static pid_t spill_owner;
+static uint64_t spill_end, spill_flushed;
+static char *spill_buf;
+
+static bool pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+        for (size_t done = 0; done < len;) {
+                ssize_t w = pwrite(fd, p + done, len - done, (off_t)(off + done));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return false;
+                done += (size_t)w;
+        }
+        return true;
+}
+
+static bool spill_flush(void)
+{
+        size_t n = (size_t)(spill_end - spill_flushed);
+        if (n && !pwrite_all(spill_fd, spill_buf, n, spill_flushed))
+                return false;
+        spill_flushed = spill_end;
+        return true;
+}
 
 static struct snap *snap_new(const char *data, size_t len)
 {
         struct snap *s = xmalloc(sizeof(*s) + len + 1);
         s->len = len;
         s->seq = ++snap_seq;
+        s->off = 0;
+        s->in_file = false;
         if (len)
                 memcpy(s->data, data, len);
         s->data[len] = 0;
         return s;
 }
 
-void rootfs_snapshot_put(const char *path, const char *data, size_t len)
+static struct snap *snap_spill(const char *data, size_t len)
 {
-        if (!pm_get(&snapshot, path))
-                pm_put(&snapshot, path, snap_new(data, len));
+        if (spill_fd < 0 || getpid() != spill_owner)
+                return NULL;
+        if (spill_end - spill_flushed + len > SPILL_BUF && !spill_flush())
+                return NULL; /* (ENOSPC...) kept in memory instead */
+        if (len > SPILL_BUF) {
+                if (!pwrite_all(spill_fd, data, len, spill_end))
+                        return NULL;
+                spill_flushed = spill_end + len;
+        } else if (len) {
+                memcpy(spill_buf + (spill_end - spill_flushed), data, len);
+        }
+        struct snap *s = xmalloc(sizeof(*s) + 1);
+        *s = (struct snap){.len = len, .seq = ++snap_seq, .off = spill_end, .in_file = true};
+        spill_end += len;
+        return s;
 }
 
-bool rootfs_snapshot_get(const char *path, const char **data, size_t *len)
+void rootfs_snapshot_spill(int fd)
+{
+        if (spill_fd >= 0 && getpid() == spill_owner)
+                (void)spill_flush(); /* (what it could not write is lost with the file anyway) */
+        free(spill_buf);
+        spill_buf = fd >= 0 ? xmalloc(SPILL_BUF) : NULL;
+        spill_fd = fd;
+        spill_owner = getpid();
+        spill_end = spill_flushed = 0;
+}
+
+/* Its bytes (allocated, NUL-terminated), or NULL when the spill file cannot give them back. */
+static char *snap_bytes(const struct snap *s)
+{
+        if (!s->in_file)
+                return xstrndup(s->data, s->len);
+        if (spill_fd < 0)
+                return NULL;
+        char *d = xmalloc(s->len + 1);
+        if (s->off >= spill_flushed) { /* still in the buffer (this process's copy of it) */
+                memcpy(d, spill_buf + (s->off - spill_flushed), s->len);
+                d[s->len] = 0;
+                return d;
+        }
+        for (size_t done = 0; done < s->len;) {
+                ssize_t r = pread(spill_fd, d + done, s->len - done, (off_t)(s->off + done));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        free(d);
+                        return NULL;
+                }
+                done += (size_t)r;
+        }
+        d[s->len] = 0;
+        return d;
+}
+
+void rootfs_snapshot_put(const char *path, const char *data, size_t len)
+{
+        if (pm_get(&snapshot, path))
+                return;
+        struct snap *s = snap_spill(data, len);
+        pm_put(&snapshot, path, s ? s : snap_new(data, len));
+}
+
+bool rootfs_snapshot_get(const char *path, char **data, size_t *len)
 {
         const struct snap *s = pm_get(&snapshot, path);
-        if (!s)
+        *data = s ? snap_bytes(s) : NULL;
+        if (!*data)
                 return false;
-        *data = s->data;
         *len = s->len;
         return true;
 }
@@ -209,7 +304,7 @@ static struct trace_entry *trace_add(const char *path, enum trace_kind kind, con
 {
         if (!tr.on || trace_find(path, kind))
                 return NULL;
-        if (tr.used + len > tr.max) { /* over budget: remember the path, not the bytes */
+        if (data && tr.used + len > tr.max) { /* over budget: remember the path, not the bytes */
                 data = NULL;
                 len = 0;
                 truncated = true;
@@ -228,7 +323,8 @@ static struct trace_entry *trace_add(const char *path, enum trace_kind kind, con
                 .truncated = truncated, .count = -1,
         };
         pm_put(&tr.idx[kind], path, memdup_(&tr.n, sizeof(tr.n)));
-        tr.used += len;
+        if (data)
+                tr.used += len;
         return &tr.v[tr.n++];
 }
 
@@ -539,14 +635,18 @@ long rootfs_read(const char *path, size_t max, char **out, bool *truncated)
         if (inj)
                 return -inj;
         bool cut = pm_get(&truncs, path) != NULL; /* --from: the host's file went on */
-        const struct snap *sn = pm_get(&snapshot, path);
-        if (sn) {
-                size_t n = sn->len < max ? sn->len : max;
-                bool t = sn->len > max || cut;
-                *out = xstrndup(sn->data, n);
+        char *sd;
+        size_t sl;
+        if (rootfs_snapshot_get(path, &sd, &sl)) {
+                size_t n = sl < max ? sl : max;
+                bool t = sl > max || cut;
+                sd[n] = 0;
+                *out = sd;
                 if (truncated)
                         *truncated = t;
-                trace_add(path, TRACE_FILE, *out, n, t);
+                struct trace_entry *te = trace_add(path, TRACE_FILE, NULL, n, t); /* the bytes stay in the snapshot */
+                if (te)
+                        te->snapshot = true;
                 return (long)n;
         }
         _cleanup_close_ int fd = rootfs_open_file(path, 0);
@@ -630,7 +730,7 @@ long rootfs_count_lines(const char *path)
                 return *ic;
         bool partial = false;
         long n = 0;
-        const char *data;
+        _cleanup_free_ char *data = NULL;
         size_t len;
         if (rootfs_snapshot_get(path, &data, &len)) { /* a bundle: what an earlier collector saw */
                 n = count_newlines(data, len, &partial) + partial;
@@ -681,7 +781,7 @@ int rootfs_stat(const char *path, struct stat *st, bool follow)
         /* Existence counts too (proc_exists: is the creator alive?): offline it must agree. */
         struct trace_entry *t = trace_add(path, TRACE_STAT, NULL, 0, false);
         if (t)
-                t->st = *st;
+                t->st = memdup_(st, sizeof(*st));
         return 0;
 }
 

@@ -76,12 +76,15 @@ enum trace_kind { TRACE_FILE, TRACE_COUNTED, TRACE_DIR, TRACE_LINK, TRACE_ERROR,
 struct trace_entry {
         char *path;
         enum trace_kind kind;
-        char *data;       /* FILE: bytes read; LINK: target; DIR: names, NUL-separated */
+        char *data;       /* FILE: bytes read (NULL when snapshot); LINK: target; DIR: names, NUL-separated */
         size_t len;
         bool truncated;
+        bool snapshot;    /* FILE: read from the bundle's snapshot: its first len bytes are the
+                             bytes read (rootfs_snapshot_get; not copied: a collector reads
+                             thousands of files an earlier one stored) */
         int error;        /* ERROR: the errno the read failed with (EACCES on a process's maps) */
         long count;       /* COUNTED: the lines counted (the stored copy may be cut) */
-        struct stat st;   /* STAT: what lstat/stat said (mode, owner, size of /dev/shm objects) */
+        struct stat *st;  /* STAT: what lstat/stat said (mode, owner, size of /dev/shm objects) */
 };
 void rootfs_trace_start(size_t max_bytes);
 /* Stops recording; the entries stay valid (sending them reads files again). */
@@ -110,8 +113,15 @@ void rootfs_inject_truncated(const char *path);
  * are what later ones read (they inherit this cache through fork), so findings
  * and evidence agree even for files that change between reads. */
 void rootfs_snapshot_put(const char *path, const char *data, size_t len);
-/* The snapshot's copy of a file, if it has one (not NUL-checked: data[len] is 0). */
-bool rootfs_snapshot_get(const char *path, const char **data, size_t *len);
+/* The snapshot's copy of a file, if it has one: allocated (the caller frees it),
+ * not NUL-checked (data[len] is 0). */
+bool rootfs_snapshot_get(const char *path, char **data, size_t *len);
+/* From now on what this process puts in the snapshot goes to fd (a temporary file
+ * opened for reading and writing; -1: memory again), only an index stays in memory:
+ * a host's small files are many MiB, and every collector child would inherit them
+ * in its RSS. Children read it through the inherited fd; what they put stays in their
+ * memory. The caller keeps fd open while the snapshot is read and closes it. */
+void rootfs_snapshot_spill(int fd);
 /* Where the snapshot stands now; rootfs_snapshot_held(): path was put in it by then
  * (a collector child asks with the mark taken when it started: what the parent put
  * there, not what the child itself added). */

@@ -51,14 +51,10 @@ void bundle_incomplete(struct bundle *b, const char *fmt, ...)
 
 size_t bundle_keep_artifact(struct bundle *b, struct manifest_artifact *a)
 {
-        struct mf_array *v = &b->man.artifacts;
-        if (v->n == b->arts_cap) {
-                b->arts_cap = b->arts_cap ? b->arts_cap * 2 : 256;
-                v->v = xrealloc(v->v, b->arts_cap * sizeof(struct manifest_artifact));
-        }
-        arts(b)[v->n] = *a;
+        size_t i = artstore_add(&b->arts, a);
+        artifact_free(a);
         *a = (struct manifest_artifact){0};
-        return v->n++;
+        return i;
 }
 
 void bundle_log(struct bundle *b, const char *fmt, ...)
@@ -131,8 +127,10 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                 n++;
         }
         (void)rep;
-        for (size_t i = 0; i < b->man.artifacts.n; i++) {
-                const struct manifest_artifact *m = &arts(b)[i];
+        for (size_t i = 0; i < b->arts.n; i++) {
+                struct manifest_artifact a;
+                artstore_get(&b->arts, i, &a);
+                const struct manifest_artifact *m = &a;
                 const char *st = m->status;
                 if (st && !streq(st, "ok")) {
                         /* paths, origins and errors name host files: escaped like the report above */
@@ -142,6 +140,7 @@ static void missing_section(struct bundle *b, struct strbuf *s, const struct rep
                         sb_putc(s, '\n');
                         n++;
                 }
+                artifact_free(&a);
         }
         if (!n)
                 sb_puts(s, "nothing: every collector finished and every artifact is whole\n");
@@ -164,7 +163,7 @@ static json_object *component_limits(const struct report *rep)
                                         continue;
                                 _cleanup_free_ char *pid = xstrndup(p + 6, d);
                                 _cleanup_free_ char *lp = xasprintf("/proc/%s/limits", pid), *cp = xasprintf("/proc/%s/comm", pid);
-                                const char *text, *comm;
+                                _cleanup_free_ char *text = NULL, *comm = NULL;
                                 size_t tl, cl;
                                 if (json_object_object_get_ex(seen, pid, NULL) || json_object_array_length(out) >= LIMITS_SHOWN ||
                                     !rootfs_snapshot_get(lp, &text, &tl))
@@ -213,6 +212,142 @@ static json_object *read_host_facts(struct bundle *b)
         return facts;
 }
 
+/* What ISSUE.md needs of each manifest entry (report/issue.h): its strings in one
+ * buffer, not a json-c object per entry. */
+static struct issue_artifact *issue_artifacts(const struct artstore *s, struct strbuf *text)
+{
+        struct issue_artifact *v = xcalloc(s->n ? s->n : 1, sizeof(*v));
+        sb_puts(text, "");
+        size_t (*at)[4] = xcalloc(s->n ? s->n : 1, sizeof(*at)); /* offset + 1 of each string, 0: none */
+        for (size_t i = 0; i < s->n; i++) {
+                struct manifest_artifact a;
+                artstore_get(s, i, &a);
+                const char *str[4] = {a.path, a.kind, a.status, a.error};
+                for (int k = 0; k < 4; k++)
+                        if (str[k]) {
+                                at[i][k] = text->len + 1;
+                                sb_putn(text, str[k], strlen(str[k]) + 1);
+                        }
+                v[i].stored = a.sha256 != NULL;
+                artifact_free(&a);
+        }
+        for (size_t i = 0; i < s->n; i++) { /* the buffer does not move any more */
+                const char **dst[4] = {&v[i].path, &v[i].kind, &v[i].status, &v[i].error};
+                for (int k = 0; k < 4; k++)
+                        *dst[k] = at[i][k] ? text->s + at[i][k] - 1 : NULL;
+        }
+        free(at);
+        return v;
+}
+
+/* A document of ours written piece by piece (manifest.json, findings.json), redacted
+ * piece by piece into a temporary file (memory if there is none), then streamed into
+ * the archive: never whole in memory. */
+#define DOC_BUF (64u << 10) /* written to the temporary file in pieces of this size */
+
+struct doc_out {
+        struct bundle *b;
+        int fd;
+        uint64_t len, flushed;
+        int err;
+        unsigned redactions;
+        struct strbuf mem; /* the document (no file), or what is not written yet */
+};
+
+static void doc_flush(struct doc_out *d)
+{
+        for (size_t done = 0; !d->err && done < d->mem.len;) {
+                ssize_t w = pwrite(d->fd, d->mem.s + done, d->mem.len - done, (off_t)(d->flushed + done));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        d->err = w < 0 ? errno : EIO;
+                else
+                        done += (size_t)w;
+        }
+        d->flushed += d->mem.len;
+        d->mem.len = 0;
+}
+
+static void doc_put(void *arg, const char *text, size_t len)
+{
+        struct doc_out *d = arg;
+        unsigned n = 0;
+        _cleanup_free_ char *red = d->b->red ? redact(d->b->red, text, len, &len, &n) : NULL;
+        d->redactions += n;
+        sb_putn(&d->mem, red ? red : text, len);
+        d->len += len;
+        if (d->fd >= 0 && d->mem.len >= DOC_BUF)
+                doc_flush(d);
+}
+
+/* emit(b, arg, put, put_arg) writes the document; kind NULL: no manifest entry (the manifest itself). */
+static void add_doc_streamed(struct bundle *b, const char *name, const char *kind, const char *tmp,
+                             void (*emit)(struct bundle *b, void *arg, json_put_fn *put, void *put_arg), void *arg)
+{
+        struct doc_out d = {.b = b, .fd = bundle_spill_open(tmp)};
+        emit(b, arg, doc_put, &d);
+        if (d.fd >= 0)
+                doc_flush(&d);
+        if (d.err) { /* the temporary file failed (ENOSPC): in memory after all */
+                bundle_log(b, "%s: temporary file: %s; written from memory", name, strerror(d.err));
+                close(d.fd);
+                sb_free(&d.mem);
+                d = (struct doc_out){.b = b, .fd = -1};
+                emit(b, arg, doc_put, &d);
+        }
+        _cleanup_free_ char *full = xasprintf("%s/%s", b->top, name);
+        char sha[65];
+        if (d.fd < 0) {
+                archive_out_buffer(b->ar, full, d.mem.s ? d.mem.s : "", d.mem.len, now_ms_realtime() / 1000, sha);
+        } else {
+                archive_out_begin(b->ar, full, d.len, 0600, now_ms_realtime() / 1000);
+                char buf[65536];
+                for (uint64_t at = 0; at < d.len;) {
+                        ssize_t got = pread(d.fd, buf, d.len - at < sizeof(buf) ? (size_t)(d.len - at) : sizeof(buf), (off_t)at);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0)
+                                break; /* archive_out_end pads it */
+                        (void)archive_out_data(b->ar, buf, (size_t)got);
+                        at += (uint64_t)got;
+                }
+                if (archive_out_end(b->ar, sha))
+                        bundle_log(b, "%s: its temporary file could not be read back whole", name);
+                close(d.fd);
+        }
+        b->payload += d.len;
+        b->files++;
+        if (kind) {
+                struct manifest_artifact m = {
+                        .path = xstrdup(name), .kind = xstrdup(kind), .origin = xstrdup("evodiag"), .status = xstrdup("ok"),
+                        .bytes = num((int64_t)d.len), .sha256 = xstrdup(sha), .redactions = num(d.redactions),
+                };
+                bundle_keep_artifact(b, &m);
+        }
+        sb_free(&d.mem);
+}
+
+static void manifest_get(void *arg, size_t i, struct manifest_artifact *a)
+{
+        struct doc_out *d = arg; /* (manifest_write hands get and put the same argument) */
+        artstore_get(&d->b->arts, i, a);
+}
+
+static void write_manifest(struct bundle *b, void *arg, json_put_fn *put, void *put_arg)
+{
+        (void)arg;
+        manifest_write(&b->man, b->arts.n, manifest_get, put, put_arg);
+}
+
+static void write_findings(struct bundle *b, void *arg, json_put_fn *put, void *put_arg)
+{
+        (void)b;
+        const struct report *rep = ((void **)arg)[0];
+        json_object *extra = ((void **)arg)[1];
+        report_json_write(rep, extra, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, put, put_arg);
+}
+
 static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_result *res)
 {
         *res = (struct bundle_result){0};
@@ -253,9 +388,16 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(final);
                 final = xasprintf("%s/%s.tar.gz", bundle_default_dir(), b.top);
         }
-        b.seen = json_object_new_object();
+        /* The snapshot of the host's small files (lib/rootfs.h) goes to a temporary file
+         * beside the output, not into this process's memory (nor every collector child's:
+         * they are its forks); findings.json and manifest.json get one each. */
+        int spill = bundle_spill_open(tmp);
+        if (spill >= 0)
+                rootfs_snapshot_spill(spill);
         trim_init(&b.trim, o->full);
         bundle_log(&b, "evodiag %s bundle on %s: %s", PACKAGE_VERSION, o->host, o->command_line);
+        if (spill < 0)
+                bundle_log(&b, "no temporary file for the snapshot of host files (%s): kept in memory", strerror(-spill));
         if (stale)
                 bundle_log(&b, "removed %zu stale temporary file%s of an earlier run (killed before it finished)", stale, stale == 1 ? "" : "s");
 
@@ -319,12 +461,11 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         /* The documents: summary, findings, ISSUE.md, log, manifest (last, it lists the rest).
          * ISSUE.md is rendered first: when it cannot be, the bundle is not complete, and
          * every document says so. */
-        json_object *arts_json = json_object_new_array();
-        for (size_t i = 0; i < b.man.artifacts.n; i++)
-                json_object_array_add(arts_json, artifact_to_json(&arts(&b)[i]));
+        struct strbuf arts_text = {0};
+        struct issue_artifact *arts_view = issue_artifacts(&b.arts, &arts_text);
         size_t files_total = b.files + 5; /* + summary.txt, findings.json, ISSUE.md, evodiag.log, manifest.json */
         json_object *why_incomplete = lines_json(&b.incomplete), *intrusive = lines_json(&b.intrusive), *limits = component_limits(&rep);
-        struct issue_input ii = {.rep = &rep, .artifacts = arts_json, .component = o->component,
+        struct issue_input ii = {.rep = &rep, .artifacts = arts_view, .n_artifacts = b.arts.n, .component = o->component,
                                  .templates_dir = o->templates_dir, .command_line = o->command_line, .facts = facts,
                                  .complete = b.incomplete.len == 0, .incomplete = why_incomplete, .intrusive = intrusive,
                                  .files = files_total, .case_id = o->case_id, .trigger = o->trigger, .limits = limits};
@@ -337,7 +478,8 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 free(issue_note);
         }
         json_object_put(facts);
-        json_object_put(arts_json);
+        free(arts_view);
+        sb_free(&arts_text);
         json_object_put(why_incomplete);
         json_object_put(intrusive);
         json_object_put(limits);
@@ -356,11 +498,11 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
         add_doc(&b, "summary.txt", summary.s, "derived");
         sb_free(&summary);
 
-        json_object *fj = report_to_json(&rep);
-        json_object_object_add(fj, "complete", json_object_new_boolean(complete));
-        _cleanup_free_ char *fjt = json_text(fj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        add_doc(&b, "findings.json", fjt, "derived");
-        json_object_put(fj);
+        json_object *fextra = json_object_new_object();
+        json_object_object_add(fextra, "complete", json_object_new_boolean(complete));
+        void *fargs[2] = {&rep, fextra};
+        add_doc_streamed(&b, "findings.json", "derived", tmp, write_findings, fargs);
+        json_object_put(fextra);
 
         if (issue) {
                 add_doc(&b, "ISSUE.md", issue, "derived");
@@ -396,13 +538,13 @@ static int make(struct ctx *base, const struct bundle_opts *o, struct bundle_res
                 b.man.intrusive = mf_names_of(b.intrusive.s, b.intrusive.len, false);
         b.man.compression = xstrdup(gz ? "gzip" : "zstd");
         b.man.root = xstrdup(b.top);
-        json_object *man = manifest_to_json(&b.man);
-        _cleanup_free_ char *mant = json_text(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        add_doc(&b, "manifest.json", mant, NULL);
-        json_object_put(man);
+        add_doc_streamed(&b, "manifest.json", NULL, tmp, write_manifest, NULL);
         manifest_free(&b.man);
-        json_object_put(b.seen);
+        artstore_free(&b.arts);
         trim_free(&b.trim);
+        rootfs_snapshot_spill(-1);
+        if (spill >= 0)
+                close(spill);
 
         bool stopped = bundle_interrupted != 0;
         r = archive_out_close(b.ar, &err);

@@ -65,6 +65,12 @@ static void hold_iddb(struct bundle *b, int db, const char *collector, const str
         sb_free(&in);
 }
 
+static bool held(const void *arts, const char *path)
+{
+        size_t i;
+        return artstore_find(arts, path, &i);
+}
+
 /* /etc/passwd and /etc/group: the union of what each collector looked up, once. */
 void bundle_write_iddbs(struct bundle *b)
 {
@@ -83,7 +89,7 @@ void bundle_write_iddbs(struct bundle *b)
                 bundle_keep_artifact(b, &m);
                 sb_free(&text);
         }
-        size_t gone = trim_cmdlines_left_out(&b->trim, b->seen);
+        size_t gone = trim_cmdlines_left_out(&b->trim, held, &b->arts);
         if (gone)
                 bundle_log(b, "%zu process command lines left out: no finding names their process (--full keeps them)", gone);
 }
@@ -199,7 +205,7 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         const char *path = m.path;
         bool is_absent = m.absent.set && m.absent.v;
         int db = is_absent ? -1 : trim_iddb_of(&b->trim, path);
-        json_object *prev;
+        size_t prev;
         if (!is_absent && trim_drop_cmdline(&b->trim, path)) {
                 snapshot_left_out(b, &m, size, r);
                 artifact_free(&m);
@@ -207,11 +213,17 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
         }
         if (db >= 0) {
                 hold_iddb(b, db, collector, &m, r);
-        } else if (!is_absent && json_object_object_get_ex(b->seen, path, &prev)) {
+        } else if (!is_absent && artstore_find(&b->arts, path, &prev)) {
                 /* A line count made by a later collector (maps) still goes with the first copy. */
-                struct manifest_artifact *first = &arts(b)[json_object_get_int64(prev)];
-                if (m.lines.set && !first->lines.set)
-                        first->lines = m.lines;
+                if (m.lines.set) {
+                        struct manifest_artifact first;
+                        artstore_get(&b->arts, prev, &first);
+                        if (!first.lines.set) {
+                                first.lines = m.lines;
+                                artstore_set(&b->arts, prev, &first);
+                        }
+                        artifact_free(&first);
+                }
                 b->duplicates++; /* two collectors read the same file: the first copy stands */
         } else {
                 set_str(&m.collector, collector);
@@ -223,7 +235,7 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
                         store(b, &m, size, r);
                 size_t i = bundle_keep_artifact(b, &m);
                 if (!is_absent)
-                        json_object_object_add(b->seen, arts(b)[i].path, json_object_new_int64((int64_t)i));
+                        artstore_hold(&b->arts, i);
                 return;
         }
         artifact_free(&m);

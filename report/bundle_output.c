@@ -185,6 +185,35 @@ int bundle_open_output(const char *output, const char *defname, char **final, ch
         return 0;
 }
 
+static int spill_in(const char *dir)
+{
+        int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+                return fd >= 0 ? fd : -errno;
+        /* no O_TMPFILE on this file system: a name of ours (a killed run's is stale), unlinked */
+        _cleanup_free_ char *p = xasprintf("%s/.spill" TMP_MARK "XXXXXX", dir);
+        fd = mkostemp(p, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        (void)unlink(p);
+        return fd;
+}
+
+int bundle_spill_open(const char *tmp)
+{
+        if (tmp) {
+                _cleanup_free_ char *d = xstrdup(tmp);
+                return spill_in(dirname(d));
+        }
+        const char *env = getenv("TMPDIR");
+        int r = env && *env ? spill_in(env) : -ENOENT;
+        if (r < 0)
+                r = spill_in("/var/tmp");
+        if (r < 0)
+                r = spill_in("/tmp");
+        return r;
+}
+
 int bundle_obfuscation_key(const char *state_dir, const char *host, struct redactor *red)
 {
         uint8_t key[32];

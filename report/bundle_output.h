@@ -18,6 +18,11 @@ const char *bundle_default_dir(void);
  * stdout). *stale: how many temporaries of killed runs were removed there. 0, or
  * -errno (said on stderr). */
 int bundle_open_output(const char *output, const char *defname, char **final, char **tmp, int *fd, size_t *stale);
+/* A temporary file for what the bundle need not hold in memory while it is made (the
+ * snapshot of the host's small files, manifest.json): nameless (O_TMPFILE, else
+ * unlinked at once) in tmp's directory, or for stdout in $TMPDIR, /var/tmp or /tmp.
+ * An fd opened for reading and writing, or -errno (then memory it is). */
+int bundle_spill_open(const char *tmp);
 /* FINAL.sha256 beside the archive, in sha256sum(1)'s format ("HEX  NAME\n"). 0 or -errno. */
 int bundle_write_sha256(const char *final, const char *sha256);
 /* Loads (or makes and keeps) the key under state_dir and turns obfuscation on, host

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "collectors/collector.h"
 #include "collectors/runner.h"
+#include "report/artstore.h"
 #include "report/bundle_trim.h"
 #include "report/manifest.h"
 #include "lib/util.h"
@@ -22,9 +23,8 @@ struct bundle {
         struct archive_out *ar;
         char *top;
         struct redactor *red;
-        struct manifest man;  /* manifest.json as it grows (report/manifest.h's tables write it) */
-        size_t arts_cap;
-        json_object *seen;    /* path -> index in man.artifacts of what the archive holds */
+        struct manifest man;  /* manifest.json but its artifacts (report/manifest.h's tables write it) */
+        struct artstore arts; /* its artifacts; the paths the archive holds (a later copy is a duplicate) */
         struct strbuf log;
         uint64_t t0;
         uint64_t payload; /* uncompressed bytes written so far */
@@ -38,8 +38,6 @@ struct bundle {
 
 /* SIGINT/SIGTERM arrived (bundle_make's handler): the collectors after it are not run. */
 extern volatile sig_atomic_t bundle_interrupted;
-
-static inline struct manifest_artifact *arts(struct bundle *b) { return b->man.artifacts.v; }
 
 static inline void set_str(char **dst, const char *v)
 {

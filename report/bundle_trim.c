@@ -148,13 +148,13 @@ bool trim_iddb_take(struct bundle_trim *t, int db, struct manifest_artifact *m, 
         return true;
 }
 
-size_t trim_cmdlines_left_out(const struct bundle_trim *t, json_object *seen)
+size_t trim_cmdlines_left_out(const struct bundle_trim *t, bool (*held)(const void *arg, const char *path), const void *arg)
 {
         size_t gone = 0;
         json_object_object_foreach(t->left_out, path, unused)
         {
                 (void)unused;
-                gone += !json_object_object_get_ex(seen, path, NULL); /* a later collector named it */
+                gone += !held(arg, path); /* a later collector named it */
         }
         return gone;
 }

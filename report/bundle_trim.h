@@ -38,5 +38,6 @@ void trim_iddb_add(struct bundle_trim *t, int db, const char *collector, const s
  * caller adds bytes and sha256) and text, both taken over. false when no collector
  * sent it. */
 bool trim_iddb_take(struct bundle_trim *t, int db, struct manifest_artifact *m, struct strbuf *text);
-/* How many command lines were left out for good (no later copy in seen: path ->). */
-size_t trim_cmdlines_left_out(const struct bundle_trim *t, json_object *seen);
+/* How many command lines were left out for good (held(arg, path): a later collector
+ * stored it). */
+size_t trim_cmdlines_left_out(const struct bundle_trim *t, bool (*held)(const void *arg, const char *path), const void *arg);

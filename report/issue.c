@@ -254,12 +254,6 @@ static const char *pick_template(const struct issue_input *in)
         return best ? best : "general";
 }
 
-static const char *jstr(json_object *o, const char *k)
-{
-        json_object *v;
-        return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static bool matches(const char *path, const char *prefix)
 {
         size_t n = strlen(prefix);
@@ -267,16 +261,16 @@ static bool matches(const char *path, const char *prefix)
 }
 
 /* What a stored artifact's entry says about being whole: NULL when it is. */
-static const char *stored_cut(json_object *m)
+static const char *stored_cut(const struct issue_artifact *m)
 {
-        const char *st = jstr(m, "status");
+        const char *st = m->status;
         return st && !streq(st, "ok") ? st : NULL;
 }
 
 /* In the archive as a file: stored (it has a SHA-256), whole or cut. */
-static bool in_archive(json_object *m)
+static bool in_archive(const struct issue_artifact *m)
 {
-        return jstr(m, "sha256") != NULL;
+        return m->stored;
 }
 
 /* One "not collected" line, once: the same what+status+why is said once. */
@@ -326,7 +320,7 @@ static char *why_absent(const struct report *rep, const char *path)
 static json_object *evidence_context(const struct issue_input *in, const char *tn, json_object *c)
 {
         const struct report *rep = in->rep;
-        size_t na = in->artifacts ? json_object_array_length(in->artifacts) : 0;
+        size_t na = in->artifacts ? in->n_artifacts : 0;
         json_object *sections = json_object_new_array(), *nc = json_object_new_array(), *seen = json_object_new_object();
         size_t nc_more = 0;
         bool *placed = xcalloc(na + 1, sizeof(bool));
@@ -346,8 +340,8 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                                 json_object_array_add(fl, x);
                         }
                 for (size_t i = 0; i < na; i++) {
-                        json_object *m = json_object_array_get_idx(in->artifacts, i);
-                        const char *p = jstr(m, "path");
+                        const struct issue_artifact *m = &in->artifacts[i];
+                        const char *p = m->path;
                         if (placed[i] || !p || !startswith(p, sec->artifacts) || !in_archive(m))
                                 continue;
                         placed[i] = true;
@@ -356,7 +350,7 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                                 continue;
                         json_object *x = json_object_new_object();
                         put_str(x, "path", p);
-                        put_str(x, "kind", jstr(m, "kind") ? jstr(m, "kind") : "file");
+                        put_str(x, "kind", m->kind ? m->kind : "file");
                         put_str(x, "cut", stored_cut(m));
                         json_object_array_add(att, x);
                 }
@@ -377,8 +371,8 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
         json_object *other = json_object_new_array();
         size_t other_n = 0;
         for (size_t i = 0; i < na; i++) {
-                json_object *m = json_object_array_get_idx(in->artifacts, i);
-                const char *p = jstr(m, "path");
+                const struct issue_artifact *m = &in->artifacts[i];
+                const char *p = m->path;
                 if (placed[i] || !p || !in_archive(m))
                         continue;
                 other_n++;
@@ -386,7 +380,7 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                         continue;
                 json_object *x = json_object_new_object();
                 put_str(x, "path", p);
-                put_str(x, "kind", jstr(m, "kind") ? jstr(m, "kind") : "file");
+                put_str(x, "kind", m->kind ? m->kind : "file");
                 put_str(x, "cut", stored_cut(m));
                 json_object_array_add(other, x);
         }
@@ -410,8 +404,8 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                         continue;
                 bool have = false, told = false;
                 for (size_t i = 0; i < na && !have; i++) {
-                        json_object *m = json_object_array_get_idx(in->artifacts, i);
-                        const char *p = jstr(m, "path");
+                        const struct issue_artifact *m = &in->artifacts[i];
+                        const char *p = m->path;
                         if (p && matches(p, issue_wants[w].path)) {
                                 have |= in_archive(m) && !stored_cut(m);
                                 told = true; /* its own entry says why (below) */
@@ -430,11 +424,11 @@ static json_object *evidence_context(const struct issue_input *in, const char *t
                 not_collected(nc, seen, &nc_more, what, false, "not run", r->note);
         }
         for (size_t i = 0; i < na; i++) {
-                json_object *m = json_object_array_get_idx(in->artifacts, i);
-                const char *p = jstr(m, "path"), *st = jstr(m, "status");
+                const struct issue_artifact *m = &in->artifacts[i];
+                const char *p = m->path, *st = m->status;
                 if (!p || !st || streq(st, "ok"))
                         continue;
-                not_collected(nc, seen, &nc_more, p, true, st, jstr(m, "error"));
+                not_collected(nc, seen, &nc_more, p, true, st, m->error);
         }
         json_object_put(seen);
         json_object_object_add(c, "sections", sections);

@@ -15,9 +15,16 @@
 #include <stddef.h>
 #include "report/report.h"
 
+/* What ISSUE.md says of one manifest entry. */
+struct issue_artifact {
+        const char *path, *kind, *status, *error; /* kind, status, error: NULL when absent */
+        bool stored; /* in the archive as a file: it has a SHA-256 (whole or cut) */
+};
+
 struct issue_input {
         const struct report *rep;
-        json_object *artifacts;     /* the manifest's artifact list */
+        const struct issue_artifact *artifacts; /* the manifest's artifact list */
+        size_t n_artifacts;
         const char *component;      /* template name; NULL = by worst findings */
         const char *templates_dir;  /* an installed or --templates copy; NULL = the built-in ones only */
         const char *command_line;

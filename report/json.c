@@ -5,7 +5,20 @@
 #include "lib/escape.h"
 #include "lib/util.h"
 
-json_object *report_to_json(const struct report *rep)
+static json_object *collector_json(const struct run_result *r, bool with_findings)
+{
+        json_object *co = json_object_new_object();
+        json_object_object_add(co, "name", json_object_new_string(r->c->name));
+        json_object_object_add(co, "summary", json_object_new_string(r->c->summary));
+        json_object_object_add(co, "status", json_object_new_string(run_status_name(r->status)));
+        json_object_object_add(co, "duration_ms", json_object_new_int64((int64_t)r->duration_ms));
+        if (r->note)
+                json_object_object_add(co, "note", json_object_new_string(r->note));
+        json_object_object_add(co, "findings", with_findings ? findings_to_json(&r->fs) : json_object_new_array());
+        return co;
+}
+
+static json_object *report_tree(const struct report *rep, bool with_collectors)
 {
         json_object *o = json_object_new_object();
         char ts[32];
@@ -28,18 +41,8 @@ json_object *report_to_json(const struct report *rep)
         json_object_object_add(sum, "ignored", json_object_new_int64((int64_t)rep->ignored));
         json_object_object_add(o, "summary", sum);
         json_object *cols = json_object_new_array();
-        for (size_t i = 0; i < rep->n; i++) {
-                const struct run_result *r = &rep->r[i];
-                json_object *co = json_object_new_object();
-                json_object_object_add(co, "name", json_object_new_string(r->c->name));
-                json_object_object_add(co, "summary", json_object_new_string(r->c->summary));
-                json_object_object_add(co, "status", json_object_new_string(run_status_name(r->status)));
-                json_object_object_add(co, "duration_ms", json_object_new_int64((int64_t)r->duration_ms));
-                if (r->note)
-                        json_object_object_add(co, "note", json_object_new_string(r->note));
-                json_object_object_add(co, "findings", findings_to_json(&r->fs));
-                json_object_array_add(cols, co);
-        }
+        for (size_t i = 0; with_collectors && i < rep->n; i++)
+                json_object_array_add(cols, collector_json(&rep->r[i], true));
         json_object_object_add(o, "collectors", cols);
         json_object *errs = json_object_new_array();
         for (size_t i = 0; i < rep->nerr; i++)
@@ -66,6 +69,48 @@ json_object *report_to_json(const struct report *rep)
                 json_object_object_add(o, "from", fo);
         }
         return o;
+}
+
+json_object *report_to_json(const struct report *rep) { return report_tree(rep, true); }
+
+/* report_json_write: the collectors, then each one's findings, one piece at a time. */
+struct rw {
+        const struct report *rep;
+        int flags;
+        const struct findings *fs;
+};
+
+static void write_finding(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        struct rw *w = arg;
+        json_object *o = finding_to_json(&w->fs->v[i]);
+        _cleanup_free_ char *t = json_text(o, w->flags);
+        json_object_put(o);
+        put(put_arg, t, strlen(t));
+}
+
+static void write_collector(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        struct rw *w = arg;
+        const struct run_result *r = &w->rep->r[i];
+        json_object *co = collector_json(r, false);
+        struct rw fw = {.rep = w->rep, .flags = w->flags, .fs = &r->fs};
+        if (!json_text_spliced(co, w->flags, "findings", r->fs.n, write_finding, &fw, put, put_arg))
+                abort(); /* collector_json writes "findings": [] */
+        json_object_put(co);
+}
+
+void report_json_write(const struct report *rep, json_object *extra, int flags, json_put_fn *put, void *put_arg)
+{
+        json_object *o = report_tree(rep, false);
+        if (extra) {
+                json_object_object_foreach(extra, k, v)
+                        json_object_object_add(o, k, json_object_get(v));
+        }
+        struct rw w = {.rep = rep, .flags = flags};
+        if (!json_text_spliced(o, flags, "collectors", rep->n, write_collector, &w, put, put_arg))
+                abort(); /* report_tree writes "collectors": [] */
+        json_object_put(o);
 }
 
 void report_json(FILE *out, const struct report *rep)

@@ -193,6 +193,39 @@ int recorded_parse(const char *buf, size_t len, struct recorded *r, char **err)
 }
 
 void manifest_free(struct manifest *m) { mf_free(&manifest_schema, m); }
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct mw {
+        void (*get)(void *arg, size_t i, struct manifest_artifact *a);
+        void *arg;
+};
+
+static void write_artifact(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        struct mw *w = arg;
+        struct manifest_artifact a;
+        w->get(w->arg, i, &a);
+        json_object *o = artifact_to_json(&a);
+        artifact_free(&a);
+        _cleanup_free_ char *t = json_text(o, JSON_FLAGS);
+        json_object_put(o);
+        put(put_arg, t, strlen(t));
+}
+
+void manifest_write(const struct manifest *m, size_t n, void (*get)(void *arg, size_t i, struct manifest_artifact *a),
+                    void (*put)(void *arg, const char *text, size_t len), void *arg)
+{
+        struct manifest top = *m;
+        top.artifacts = (struct mf_array){0};
+        json_object *o = manifest_to_json(&top); /* "artifacts": [] (an array is always written) */
+        struct mw w = {.get = get, .arg = arg};
+        bool ok = json_text_spliced(o, JSON_FLAGS, "artifacts", n, write_artifact, &w, put, arg);
+        json_object_put(o);
+        if (!ok)
+                abort(); /* the table writes "artifacts": a bug here */
+}
+
 json_object *manifest_to_json(const struct manifest *m) { return mf_to_json(&manifest_schema, m); }
 void recorded_free(struct recorded *r) { mf_free(&recorded_schema, r); }
 void bundle_info_free(struct bundle_info *bi) { mf_free(&info_schema, bi); }

@@ -94,6 +94,12 @@ int recorded_parse(const char *buf, size_t len, struct recorded *r, char **err);
 void manifest_free(struct manifest *m);
 /* The manifest as written into a bundle: every field that is set, in table order. */
 json_object *manifest_to_json(const struct manifest *m);
+/* The same text as json_text(manifest_to_json(m), PRETTY | NOSLASHESCAPE) with m's
+ * artifacts replaced by n entries that get(arg, i, &a) fills (artifact_free()d after
+ * each), handed to put(arg, text, len) piece by piece (the document, then one piece
+ * per entry): never more than one entry's json-c tree in memory. */
+void manifest_write(const struct manifest *m, size_t n, void (*get)(void *arg, size_t i, struct manifest_artifact *a),
+                    void (*put)(void *arg, const char *text, size_t len), void *arg);
 /* Its table (tests: every field makes the round trip). */
 extern const struct mf_schema manifest_schema;
 void recorded_free(struct recorded *r);

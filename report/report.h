@@ -3,6 +3,7 @@
 #pragma once
 #include <stdio.h>
 #include "collectors/runner.h"
+#include "lib/escape.h"
 
 #define REPORT_SCHEMA 1
 
@@ -46,6 +47,10 @@ void report_count(const struct report *rep, size_t counts[_SEV_MAX]);
 void report_text(FILE *out, const struct report *rep, bool color, int verbose);
 void report_text_ex(FILE *out, const struct report *rep, const struct render_opts *o);
 json_object *report_to_json(const struct report *rep);
+/* The same document as json_text(report_to_json(rep) + extra's keys, flags) (with
+ * JSON_C_TO_STRING_PRETTY), handed to put piece by piece: one finding's tree in memory
+ * at a time (a bundle of 10,000 findings: findings.json). */
+void report_json_write(const struct report *rep, json_object *extra, int flags, json_put_fn *put, void *put_arg);
 void report_json(FILE *out, const struct report *rep);
 void report_nagios(FILE *out, const struct report *rep);
 void report_prometheus(FILE *out, const struct report *rep);

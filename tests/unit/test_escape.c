@@ -263,12 +263,93 @@ static void test_printable_and_quote(void **state)
         free(q);
 }
 
+/* json_text_spliced(): the same text as the whole tree, the array written element
+ * by element at its depth (nested spliced arrays too), for both PRETTY layouts. */
+static void put_sb(void *arg, const char *text, size_t len) { sb_putn(arg, text, len); }
+
+static json_object *inner(size_t i)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "i", json_object_new_int64((int64_t)i));
+        json_object_object_add(o, "s", json_object_new_string("two\nlines \x01 \xff \"q\":[\n"));
+        return o;
+}
+
+static void elem_inner(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        int flags = *(int *)arg;
+        json_object *o = inner(i);
+        char *t = json_text(o, flags);
+        put(put_arg, t, strlen(t));
+        free(t);
+        json_object_put(o);
+}
+
+static json_object *outer(size_t i, bool filled)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string("c"));
+        json_object *q = json_object_new_array();
+        for (size_t k = 0; filled && k < i; k++)
+                json_object_array_add(q, inner(k));
+        json_object_object_add(o, "q", q);
+        json_object_object_add(o, "after", json_object_new_boolean(true));
+        return o;
+}
+
+static void elem_outer(void *arg, size_t i, json_put_fn *put, void *put_arg)
+{
+        json_object *o = outer(i, false);
+        assert_true(json_text_spliced(o, *(int *)arg, "q", i, elem_inner, arg, put, put_arg));
+        json_object_put(o);
+}
+
+static void test_json_spliced(void **state)
+{
+        (void)state;
+        int layouts[] = {JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
+                         JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE};
+        for (size_t l = 0; l < 2; l++)
+                for (size_t n = 0; n <= 3; n++) {
+                        int flags = layouts[l];
+                        json_object *whole = json_object_new_object(), *doc = json_object_new_object();
+                        json_object *arr = json_object_new_array();
+                        for (size_t i = 0; i < n; i++)
+                                json_object_array_add(arr, outer(i, true));
+                        json_object_object_add(whole, "head", json_object_new_string("h"));
+                        json_object_object_add(whole, "list", arr);
+                        json_object_object_add(whole, "tail", json_object_new_array());
+                        json_object_object_add(doc, "head", json_object_new_string("h"));
+                        json_object_object_add(doc, "list", json_object_new_array());
+                        json_object_object_add(doc, "tail", json_object_new_array());
+                        char *want = json_text(whole, flags);
+                        struct strbuf got = {0};
+                        assert_true(json_text_spliced(doc, flags, "list", n, elem_outer, &flags, put_sb, &got));
+                        assert_string_equal(got.s, want);
+                        free(want);
+                        sb_free(&got);
+                        json_object_put(whole);
+                        json_object_put(doc);
+                }
+        /* No such key, an array that is not empty, no PRETTY: nothing written. */
+        json_object *o = outer(2, true);
+        struct strbuf got = {0};
+        int flags = JSON_C_TO_STRING_PRETTY;
+        assert_false(json_text_spliced(o, flags, "nope", 1, elem_inner, &flags, put_sb, &got));
+        assert_false(json_text_spliced(o, flags, "q", 1, elem_inner, &flags, put_sb, &got));
+        flags = JSON_C_TO_STRING_PLAIN;
+        assert_false(json_text_spliced(o, flags, "q", 1, elem_inner, &flags, put_sb, &got));
+        assert_null(got.s);
+        json_object_put(o);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_utf8),          cmocka_unit_test(test_text),          cmocka_unit_test(test_nagios),
                 cmocka_unit_test(test_prometheus),    cmocka_unit_test(test_markdown_text), cmocka_unit_test(test_markdown_code),
                 cmocka_unit_test(test_json),          cmocka_unit_test(test_printable_and_quote),
+                cmocka_unit_test(test_json_spliced),
         };
         return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
 }

@@ -61,7 +61,21 @@ static char *render(struct run *x, const char *tn, json_object *arts, const stru
         struct report rep = {.host = "cell-7", .r = x->r, .n = x->n};
         struct issue_input in = extra ? *extra : (struct issue_input){.complete = true};
         in.rep = &rep;
-        in.artifacts = arts;
+        /* ISSUE.md's view of the manifest entries (report/issue.h): strings of the JSON objects */
+        size_t na = arts ? json_object_array_length(arts) : 0;
+        struct issue_artifact *view = calloc(na + 1, sizeof(*view));
+        for (size_t i = 0; i < na; i++) {
+                json_object *a = json_object_array_get_idx(arts, i), *v;
+                view[i] = (struct issue_artifact){
+                        .path = json_object_object_get_ex(a, "path", &v) ? json_object_get_string(v) : NULL,
+                        .kind = json_object_object_get_ex(a, "kind", &v) ? json_object_get_string(v) : NULL,
+                        .status = json_object_object_get_ex(a, "status", &v) ? json_object_get_string(v) : NULL,
+                        .error = json_object_object_get_ex(a, "error", &v) ? json_object_get_string(v) : NULL,
+                        .stored = json_object_object_get_ex(a, "sha256", NULL),
+                };
+        }
+        in.artifacts = view;
+        in.n_artifacts = na;
         in.component = tn;
         in.templates_dir = NULL;
         in.files = 42;
@@ -81,6 +95,7 @@ static char *render(struct run *x, const char *tn, json_object *arts, const stru
         if (missing && *missing)
                 fail_msg("%s: no value for %s", tn, missing);
         free(missing);
+        free(view);
         json_object_put(facts);
         return out;
 }

@@ -19,6 +19,7 @@
 #include "lib/redact.h"
 #include "lib/rootfs.h"
 #include "report/manifest.h"
+#include "report/report.h"
 
 static struct mf_int num(int64_t v) { return (struct mf_int){.set = true, .v = v}; }
 static struct mf_bool flag(bool v) { return (struct mf_bool){.set = true, .v = v}; }
@@ -105,6 +106,95 @@ static void test_round_trip(void **state)
         free(text);
         manifest_free(&back);
         manifest_free(&m);
+}
+
+/* manifest_write(), entry by entry, writes the very text of the whole tree
+ * (manifest_to_json + json_text): none, one and three entries, a string with a
+ * newline and one with a control character in them. */
+static const struct manifest_artifact *streamed;
+static void stream_get(void *arg, size_t i, struct manifest_artifact *a)
+{
+        (void)arg;
+        struct strbuf b = {0}; /* a copy, as the bundle's store hands out */
+        mf_encode(&artifact_schema, &streamed[i], &b);
+        const char *bad;
+        size_t at;
+        assert_int_equal(mf_decode(&artifact_schema, b.s, b.len, a, &bad, &at), 0);
+        sb_free(&b);
+}
+static void stream_put(void *arg, const char *text, size_t len) { sb_putn(arg, text, len); }
+
+static void test_streamed_same_text(void **state)
+{
+        (void)state;
+        struct manifest_artifact a[3] = {every_artifact_field(1), every_artifact_field(2), every_artifact_field(3)};
+        free(a[1].error);
+        a[1].error = xstrdup("two\nlines\tand \x01 \xc2\x85 and / slash");
+        free(a[2].names.buf);
+        a[2].names = (struct mf_names){0};
+        for (size_t n = 0; n <= 3; n++) {
+                struct manifest m = {.schema = num(MANIFEST_SCHEMA), .host = xstrdup("cell-7"), .complete = flag(true),
+                                     .incomplete = mf_names_of("x\ny\0", 4, false)};
+                struct manifest_collector *c = xcalloc(1, sizeof(*c));
+                c[0] = (struct manifest_collector){.name = xstrdup("fds"), .status = xstrdup("ok")};
+                m.collectors = (struct mf_array){.n = 1, .v = c};
+                m.artifacts = (struct mf_array){.n = n, .v = a};
+                json_object *o = manifest_to_json(&m);
+                char *whole = json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+                json_object_put(o);
+                struct strbuf got = {0};
+                streamed = a;
+                manifest_write(&m, n, stream_get, stream_put, &got);
+                assert_string_equal(got.s, whole);
+                struct manifest back;
+                char *err = NULL;
+                if (manifest_parse(got.s, got.len, &back, &err) != 0)
+                        fail_msg("%s", err);
+                assert_int_equal(back.artifacts.n, n);
+                manifest_free(&back);
+                sb_free(&got);
+                free(whole);
+                m.artifacts = (struct mf_array){0};
+                manifest_free(&m);
+        }
+        for (size_t i = 0; i < 3; i++)
+                artifact_free(&a[i]);
+}
+
+/* findings.json written finding by finding (report_json_write) is the text of the
+ * whole tree with "complete" added, as the bundle wrote it before. */
+static void test_findings_streamed_same_text(void **state)
+{
+        (void)state;
+        size_t n = 0;
+        while (collectors[n])
+                n++;
+        struct run_result *r = xcalloc(n, sizeof(*r));
+        for (size_t i = 0; i < n; i++)
+                r[i] = (struct run_result){.c = collectors[i], .status = i % 3 ? RUN_OK : RUN_NOT_APPLICABLE,
+                                           .note = i % 2 ? xstrdup("a note\nwith a newline") : NULL};
+        for (int k = 0; k < 5; k++) {
+                struct finding *f = fnd_add(&r[1].fs, k % 2 ? SEV_WARN : SEV_INFO, "x.y", "pid %d: \"findings\":[\n \xff", k);
+                fnd_remedy(f, "evodiag explain x.y");
+                fnd_subject(f, "pid %d", k);
+        }
+        fnd_add(&r[n - 1].fs, SEV_CRIT, "z.z", "one");
+        struct report rep = {.host = "cell-7", .root = "/", .r = r, .n = n, .started_ms = 1};
+        json_object *whole = report_to_json(&rep);
+        json_object_object_add(whole, "complete", json_object_new_boolean(false));
+        int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
+        char *want = json_text(whole, flags);
+        json_object_put(whole);
+        json_object *extra = json_object_new_object();
+        json_object_object_add(extra, "complete", json_object_new_boolean(false));
+        struct strbuf got = {0};
+        report_json_write(&rep, extra, flags, stream_put, &got);
+        assert_string_equal(got.s, want);
+        json_object_put(extra);
+        sb_free(&got);
+        free(want);
+        run_results_free(r, n);
+        free(r);
 }
 
 /* What a written manifest must never hold: names the reader refuses are left out. */
@@ -322,6 +412,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_streamed_same_text),
+                cmocka_unit_test(test_findings_streamed_same_text),
                 cmocka_unit_test(test_names_kept_readable),
                 cmocka_unit_test(test_sink_headers),
                 cmocka_unit_test(test_trace_sent_once),

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -519,6 +520,85 @@ BY_HAND(test_magic_links)
 BY_HAND(test_live)
 BY_HAND(test_bad_root)
 BY_HAND(test_close_fds_keeps_root)
+/* A bundle's snapshot in a temporary file (rootfs_snapshot_spill): what is put
+ * leaves this process's memory (only the index stays), reads give the bytes back,
+ * a forked collector child reads what was put before it and keeps what it puts
+ * itself in its own memory: it never writes the parent's file. */
+static void test_snapshot_spilled(void **state)
+{
+        (void)state;
+        FILE *tf = tmpfile(); /* unlinked: where it lives does not matter here */
+        assert_non_null(tf);
+        int fd = dup(fileno(tf));
+        fclose(tf);
+        rootfs_snapshot_spill(fd);
+        enum { N = 4096, SZ = 2048 };
+        char blk[SZ], path[64];
+#ifndef __SANITIZE_ADDRESS__ /* (ASan keeps its own heap: glibc's counts say nothing then) */
+        struct mallinfo2 before = mallinfo2();
+#endif
+        for (int i = 0; i < N; i++) {
+                memset(blk, 'a' + i % 26, sizeof(blk));
+                snprintf(path, sizeof(path), "/spill/%d/status", i);
+                rootfs_snapshot_put(path, blk, sizeof(blk));
+        }
+#ifndef __SANITIZE_ADDRESS__
+        struct mallinfo2 after = mallinfo2();
+        /* 8 MiB put; the index is ~100 bytes an entry */
+        assert_true(after.uordblks - before.uordblks < (size_t)N * 256);
+#endif
+        struct stat st; /* (the last 256 KiB may wait in the write buffer) */
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_true(st.st_size <= (off_t)N * SZ && st.st_size >= (off_t)N * SZ - (256 << 10));
+        char *d;
+        size_t len;
+        assert_true(rootfs_snapshot_get("/spill/27/status", &d, &len));
+        assert_int_equal(len, SZ);
+        assert_int_equal(d[0], 'b');
+        assert_int_equal(d[SZ - 1], 'b');
+        assert_int_equal(d[SZ], 0);
+        free(d);
+        assert_int_equal(rootfs_read("/spill/3/status", 10, &d, NULL), 10);
+        assert_string_equal(d, "dddddddddd");
+        free(d);
+
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                bool ok = rootfs_snapshot_get("/spill/4095/status", &d, &len) && len == SZ && d[0] == 'a' + 4095 % 26;
+                free(d);
+                rootfs_snapshot_put("/spill/child", "mine", 4);
+                ok = ok && rootfs_snapshot_get("/spill/child", &d, &len) && len == 4 && !memcmp(d, "mine", 4);
+                free(d);
+                _exit(ok ? 0 : 1);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_false(rootfs_snapshot_get("/spill/child", &d, &len)); /* the child's own */
+        rootfs_snapshot_put("/spill/after", "zz", 2);
+        assert_true(rootfs_snapshot_get("/spill/after", &d, &len));
+        assert_int_equal(len, 2);
+        assert_string_equal(d, "zz");
+        free(d);
+        assert_true(rootfs_snapshot_get("/spill/4094/status", &d, &len));
+        assert_int_equal(d[0], 'a' + 4094 % 26);
+        free(d);
+        /* The file given up (the buffer written out): what is in it cannot be read any
+         * more (and says so); nothing of the child's is in it. */
+        rootfs_snapshot_spill(-1);
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_int_equal(st.st_size, (off_t)N * SZ + 2);
+        char tail[3] = {0};
+        assert_int_equal(pread(fd, tail, 2, (off_t)N * SZ), 2);
+        assert_string_equal(tail, "zz");
+        close(fd);
+        assert_false(rootfs_snapshot_get("/spill/1/status", &d, &len));
+        rootfs_snapshot_put("/spill/mem", "m", 1);
+        assert_true(rootfs_snapshot_get("/spill/mem", &d, &len));
+        free(d);
+}
+
 #define BOTH(f) cmocka_unit_test_setup(f, use_openat2), cmocka_unit_test_setup(f##_by_hand, use_fallback)
 
 int main(void)
@@ -534,6 +614,7 @@ int main(void)
                 BOTH(test_bad_root),
                 BOTH(test_close_fds_keeps_root),
                 cmocka_unit_test_setup(test_trace_and_replay, use_openat2),
+                cmocka_unit_test(test_snapshot_spilled),
         };
         return cmocka_run_group_tests_name("rootfs", tests, group_setup, group_teardown);
 }
