@@ -1,5 +1,7 @@
 #include "config.h"
+#include "lib/pathmap.h"
 #include "lib/rootfs.h"
+#include "lib/rootfs_private.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -27,77 +29,6 @@ static int root_err;     /* why it could not be opened */
 static enum { O2_UNKNOWN, O2_YES, O2_NO } have_openat2;
 static enum rootfs_resolver resolver;
 
-/* ---------------- path -> value tables ---------------- */
-
-/* Hashed: a bundle's manifest injects tens of thousands of entries, and every read
- * looks its path up. Values are malloc'ed and owned by the table. */
-struct pm_node {
-        struct pm_node *next;
-        void *val;
-        char path[];
-};
-struct pathmap {
-        struct pm_node **b;
-        size_t n, nb; /* nb: a power of two */
-};
-
-static size_t pm_hash(const char *s)
-{
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * 1099511628211ull;
-        return (size_t)(h ^ (h >> 32));
-}
-
-static struct pm_node *pm_node(const struct pathmap *m, const char *path)
-{
-        if (!m->nb)
-                return NULL;
-        for (struct pm_node *e = m->b[pm_hash(path) & (m->nb - 1)]; e; e = e->next)
-                if (streq(e->path, path))
-                        return e;
-        return NULL;
-}
-
-static void *pm_get(const struct pathmap *m, const char *path)
-{
-        const struct pm_node *e = pm_node(m, path);
-        return e ? e->val : NULL;
-}
-
-/* Sets path's value; the latest wins (the old value is freed). */
-static void pm_put(struct pathmap *m, const char *path, void *val)
-{
-        struct pm_node *e = pm_node(m, path);
-        if (e) {
-                free(e->val);
-                e->val = val;
-                return;
-        }
-        if (m->n >= m->nb / 4 * 3) {
-                size_t nb = m->nb ? m->nb * 2 : 64;
-                struct pm_node **b = xcalloc(nb, sizeof(*b));
-                for (size_t i = 0; i < m->nb; i++)
-                        for (struct pm_node *x = m->b[i], *next; x; x = next) {
-                                next = x->next;
-                                size_t k = pm_hash(x->path) & (nb - 1);
-                                x->next = b[k];
-                                b[k] = x;
-                        }
-                free(m->b);
-                m->b = b;
-                m->nb = nb;
-        }
-        size_t len = strlen(path);
-        e = xmalloc(sizeof(*e) + len + 1);
-        memcpy(e->path, path, len + 1);
-        e->val = val;
-        size_t k = pm_hash(path) & (m->nb - 1);
-        e->next = m->b[k];
-        m->b[k] = e;
-        m->n++;
-}
-
 static void *memdup_(const void *p, size_t n)
 {
         void *q = xmalloc(n);
@@ -106,151 +37,8 @@ static void *memdup_(const void *p, size_t n)
 }
 
 /* --from: what the original host said (errors, stats, links, counts, cut files);
- * bundles: the snapshot. */
-static struct pathmap injected_err, stats, links, counts, truncs, snapshot, snapdirs;
-
-struct snap {
-        size_t len;
-        uint64_t seq; /* the order it was put in (rootfs_snapshot_mark) */
-        uint64_t off; /* in_file: where its bytes are in the spill file */
-        bool in_file;
-        char data[]; /* the bytes and a NUL, unless in_file */
-};
-
-static uint64_t snap_seq;
-/* rootfs_snapshot_spill(): the file and the process that writes it (collector
- * children inherit both: they read it, and keep what they put in memory). The bytes
- * from spill_flushed to spill_end are still in spill_buf (one write per SPILL_BUF, not
- * one per file); a child forked meanwhile has its copy of the buffer. */
-#define SPILL_BUF (256u << 10)
-static int spill_fd = -1;
-static pid_t spill_owner;
-static uint64_t spill_end, spill_flushed;
-static char *spill_buf;
-
-static bool pwrite_all(int fd, const char *p, size_t len, uint64_t off)
-{
-        for (size_t done = 0; done < len;) {
-                ssize_t w = pwrite(fd, p + done, len - done, (off_t)(off + done));
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return false;
-                done += (size_t)w;
-        }
-        return true;
-}
-
-static bool spill_flush(void)
-{
-        size_t n = (size_t)(spill_end - spill_flushed);
-        if (n && !pwrite_all(spill_fd, spill_buf, n, spill_flushed))
-                return false;
-        spill_flushed = spill_end;
-        return true;
-}
-
-static struct snap *snap_new(const char *data, size_t len)
-{
-        struct snap *s = xmalloc(sizeof(*s) + len + 1);
-        s->len = len;
-        s->seq = ++snap_seq;
-        s->off = 0;
-        s->in_file = false;
-        if (len)
-                memcpy(s->data, data, len);
-        s->data[len] = 0;
-        return s;
-}
-
-static struct snap *snap_spill(const char *data, size_t len)
-{
-        if (spill_fd < 0 || getpid() != spill_owner)
-                return NULL;
-        if (spill_end - spill_flushed + len > SPILL_BUF && !spill_flush())
-                return NULL; /* (ENOSPC...) kept in memory instead */
-        if (len > SPILL_BUF) {
-                if (!pwrite_all(spill_fd, data, len, spill_end))
-                        return NULL;
-                spill_flushed = spill_end + len;
-        } else if (len) {
-                memcpy(spill_buf + (spill_end - spill_flushed), data, len);
-        }
-        struct snap *s = xmalloc(sizeof(*s) + 1);
-        *s = (struct snap){.len = len, .seq = ++snap_seq, .off = spill_end, .in_file = true};
-        spill_end += len;
-        return s;
-}
-
-void rootfs_snapshot_spill(int fd)
-{
-        if (spill_fd >= 0 && getpid() == spill_owner)
-                (void)spill_flush(); /* (what it could not write is lost with the file anyway) */
-        free(spill_buf);
-        spill_buf = fd >= 0 ? xmalloc(SPILL_BUF) : NULL;
-        spill_fd = fd;
-        spill_owner = getpid();
-        spill_end = spill_flushed = 0;
-}
-
-/* Its bytes (allocated, NUL-terminated), or NULL when the spill file cannot give them back. */
-static char *snap_bytes(const struct snap *s)
-{
-        if (!s->in_file)
-                return xstrndup(s->data, s->len);
-        if (spill_fd < 0)
-                return NULL;
-        char *d = xmalloc(s->len + 1);
-        if (s->off >= spill_flushed) { /* still in the buffer (this process's copy of it) */
-                memcpy(d, spill_buf + (s->off - spill_flushed), s->len);
-                d[s->len] = 0;
-                return d;
-        }
-        for (size_t done = 0; done < s->len;) {
-                ssize_t r = pread(spill_fd, d + done, s->len - done, (off_t)(s->off + done));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        free(d);
-                        return NULL;
-                }
-                done += (size_t)r;
-        }
-        d[s->len] = 0;
-        return d;
-}
-
-void rootfs_snapshot_put(const char *path, const char *data, size_t len)
-{
-        if (pm_get(&snapshot, path))
-                return;
-        struct snap *s = snap_spill(data, len);
-        pm_put(&snapshot, path, s ? s : snap_new(data, len));
-}
-
-bool rootfs_snapshot_get(const char *path, char **data, size_t *len)
-{
-        const struct snap *s = pm_get(&snapshot, path);
-        *data = s ? snap_bytes(s) : NULL;
-        if (!*data)
-                return false;
-        *len = s->len;
-        return true;
-}
-
-uint64_t rootfs_snapshot_mark(void) { return snap_seq; }
-
-bool rootfs_snapshot_held(const char *path, uint64_t mark)
-{
-        const struct snap *s = pm_get(&snapshot, path);
-        return s && s->seq <= mark;
-}
-
-void rootfs_snapshot_put_dir(const char *path, const char *names, size_t len)
-{
-        if (!pm_get(&snapdirs, path))
-                pm_put(&snapdirs, path, snap_new(names, len));
-}
+ * the bundle's snapshot is in rootfs_snapshot.c. */
+static struct pathmap injected_err, stats, links, counts, truncs;
 
 void rootfs_inject_stat(const char *path, const struct stat *st) { pm_put(&stats, path, memdup_(st, sizeof(*st))); }
 
@@ -802,9 +590,10 @@ struct rootfs_dir *rootfs_opendir(const char *path)
         }
         struct strbuf names = {0};
         sb_puts(&names, "");
-        const struct snap *snap = pm_get(&snapdirs, path);
-        if (snap) {
-                sb_putn(&names, snap->data, snap->len);
+        const char *held;
+        size_t held_len;
+        if (rootfs_snapshot_dir(path, &held, &held_len)) {
+                sb_putn(&names, held, held_len);
         } else {
                 DIR *d = NULL;
                 if (!root) {

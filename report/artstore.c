@@ -1,16 +1,9 @@
 #include "config.h"
 #include "report/artstore.h"
+#include "lib/pathmap.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t path_hash(const char *s)
-{
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * 1099511628211ull;
-        return h ^ (h >> 29);
-}
 
 static void encode(struct artstore *s, size_t i, const struct manifest_artifact *a)
 {
@@ -51,7 +44,7 @@ bool artstore_find(const struct artstore *s, const char *path, size_t *i)
 {
         if (!s->nslot)
                 return false;
-        for (size_t k = path_hash(path) & (s->nslot - 1);; k = (k + 1) & (s->nslot - 1)) {
+        for (size_t k = pm_hash(path) & (s->nslot - 1);; k = (k + 1) & (s->nslot - 1)) {
                 uint32_t x = s->slot[k];
                 if (!x)
                         return false;
@@ -64,7 +57,7 @@ bool artstore_find(const struct artstore *s, const char *path, size_t *i)
 
 static void put_slot(uint32_t *slot, size_t nslot, const char *path, size_t i)
 {
-        size_t k = path_hash(path) & (nslot - 1);
+        size_t k = pm_hash(path) & (nslot - 1);
         while (slot[k])
                 k = (k + 1) & (nslot - 1);
         slot[k] = (uint32_t)(i + 1);
