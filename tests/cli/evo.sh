@@ -474,8 +474,9 @@ private() { # SCRIPT -> runs it with a private /dev/shm; OUT, RC of evodiag; the
         unshare -m bash -c '
                 mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 99
                 W=$1; E=$2; T=$3
-                go() { "$W" "$@" >"$T/p.out" 2>&1 & PIDS="$PIDS $!"
-                       for i in $(seq 200); do grep -q ^ready "$T/p.out" && break; sleep 0.05; done; }
+                # (one output file per writer: a shared one, truncated by the next writer, hid its "ready")
+                go() { N=$((N + 1)); "$W" "$@" >"$T/p$N.out" 2>&1 & PIDS="$PIDS $!"
+                       for i in $(seq 400); do grep -q ^ready "$T/p$N.out" && break; sleep 0.05; done; }
                 '"$1"'
                 timeout 120 "$E" check --only evo --json --collector-timeout 60s --timeout 100s >"$T/p.json"; echo $? >"$T/p.rc"
                 for p in $PIDS; do kill -9 $p; done; wait' _ "$W" "$EVODIAG" "$T_TMP"
