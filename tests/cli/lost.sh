@@ -138,7 +138,7 @@ t_is "$(tar --zstd -tf "$b" | grep "/collectors/evo/evo_t${P}_n" | grep -oE '\.(
         ".header.json .mappers.json " "long name: its decoded header and mappers are there"
 sev=$(tar --zstd -xOf "$b" --wildcards '*/findings.json' | jq -r --arg s "$long" '[.collectors[].findings[] | select(.subject == $s) | "\(.id)=\(.severity)"] | sort | join(" ")')
 t_like "$sev" "evo\\.[a-z_]+=" "long name: the bundle has findings about it"
-T_TIMEOUT=120 t_run check --from "$b" --only evo --json
+T_TIMEOUT=120 t_run check --from "$b" --only evo --json --timeout 100s # (12,000 entries: seconds on a loaded host)
 t_unlike "$ERR" "evodiag: --from" "long name: check --from unpacks the bundle"
 t_is "$(printf '%s' "$OUT" | jq -r '.collectors[] | select(.name == "evo") | .status')" ok "long name: check --from runs evo"
 t_is "$(printf '%s' "$OUT" | jq -r --arg s "$long" '[.collectors[].findings[] | select(.subject == $s) | "\(.id)=\(.severity)"] | sort | join(" ")')" \
