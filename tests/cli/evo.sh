@@ -459,7 +459,7 @@ if command -v zstd >/dev/null; then
         t_is "$(stat -c %s "$top/host/dev/shm/evo_${P}_big" 2>/dev/null || echo none)" 192 "bundle: of the 4 GiB file only the first bytes"
         t_is "$([ -e "$top/host/etc/shadow" ] && echo leaked)" "" "bundle: the symlink's target is not collected"
         t_is "$(jq -r '.artifacts[] | select(.path == "host/dev/shm/evo_'"$P"'_leg.meta" and .kind == "file") | .status' "$top/manifest.json")" ok "bundle: the .meta file"
-        T_TIMEOUT=120 t_run check --from "$file" --json --timeout 100s
+        T_TIMEOUT=120 t_run check --from "$file" --json --collector-timeout 60s --timeout 100s
         t_like "$ERR" "re-checked offline: 1 collectors agree with the bundle's recorded findings, 0 differ" "check --from agrees (non-live checks)"
         t_is "$(sub_sev evo.orphaned "evo_${P}_orph")" crit "check --from: the orphan from the bundled /proc/locks"
         t_is "$(t_sev evo.stalled)" skipped "check --from: stalled needs the live system"

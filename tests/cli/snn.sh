@@ -187,7 +187,8 @@ t_run check --only snn --json
 took=$((($(date +%s%N) - start) / 1000000))
 t_is "$RC:$(field snn.health severity)" "2:crit" "slow: crit"
 t_like "$(field snn.health summary)" "does not answer at http://127\.0\.0\.1:$PORT: no complete answer from 127\.0\.0\.1:$PORT within 700 ms$" "slow: the timeout named"
-t_like "$took" '^([0-9]{1,3}|[1-2][0-9]{3})$' "slow: evodiag finished within 3 s, not after the server's 10 s (took ${took} ms)"
+# (700 ms asked; the bound is what tells "gave up" from "waited for the server", with room for a loaded host)
+t_like "$took" '^([0-9]{1,3}|[1-7][0-9]{3})$' "slow: evodiag finished within 8 s, not after the server's 10 s (took ${took} ms)"
 t_like "$(field snn.metrics summary)" "^/metrics not asked: /health got no answer" "slow: the other routes are not asked (they would only wait as long)"
 
 # ---- unreachable ----
