@@ -418,30 +418,35 @@ static long probe_new(struct pidwatch *pw, long from, long to, uint64_t since, i
 }
 
 /* What started since the last look (pidwatch_new); *how: 0 nothing may have started
- * (the last pid did not move), 1 probed, 2 listed. */
+ * (the last pid did not move), 1 probed, 2 listed. The look's time is taken when it
+ * is done: a process a listing saw (its pid may be past the last pid read) started
+ * before it, so the next look does not count it again. */
 static size_t look_new(struct pidwatch *pw, int *out, size_t max, int *how)
 {
         *how = 2;
         if (!rootfs_is_live()) /* fixture trees: always listed, no range */
                 return list_new(pw, out, max, 0, 0, 0);
         long from = pw->last_pid, to = loadavg_last_pid(pw);
-        uint64_t since = pw->look_ticks;
         if (pw->primed && to && to == from) {
                 *how = 0;
                 return 0;
         }
-        pw->look_ticks = now_ticks();
         pw->last_pid = to;
-        if (!pw->primed || !from || !to) /* the first look, or /proc/loadavg unreadable */
-                return list_new(pw, out, max, 0, 0, 0);
-        if (to > from && (unsigned long)(to - from) <= pw->nknown && pw->probed < PROBE_KNOWN_MAX && probe_works(pw)) {
-                long r = probe_new(pw, from, to, since, out, max);
-                if (r >= 0) {
-                        *how = 1;
-                        return (size_t)r;
-                }
+        size_t k;
+        long r = -1;
+        if (pw->primed && from && to && to > from && (unsigned long)(to - from) <= pw->nknown &&
+            pw->probed < PROBE_KNOWN_MAX && probe_works(pw))
+                r = probe_new(pw, from, to, pw->look_ticks, out, max);
+        if (r >= 0) {
+                *how = 1;
+                k = (size_t)r;
+        } else if (!pw->primed || !from || !to) { /* the first look, or /proc/loadavg unreadable */
+                k = list_new(pw, out, max, 0, 0, 0);
+        } else {
+                k = list_new(pw, out, max, from, to, pw->look_ticks);
         }
-        return list_new(pw, out, max, from, to, since);
+        pw->look_ticks = now_ticks();
+        return k;
 }
 
 size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
