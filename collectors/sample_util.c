@@ -160,6 +160,22 @@ bool sample_rescan_due(const struct ctx *c)
         return c->sample_no == 0 || every <= 1 || c->sample_no % every == 0;
 }
 
+bool sample_proc_is_ours(void)
+{
+        static int ours; /* 0: not decided yet */
+        if (!rootfs_is_live())
+                return false;
+        if (!ours) {
+                char self[32];
+                ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+                char *end = NULL;
+                if (n > 0)
+                        self[n] = 0;
+                ours = n > 0 && strtol(self, &end, 10) == (long)getpid() && !*end ? 1 : -1;
+        }
+        return ours > 0;
+}
+
 bool sample_is_self(const struct proc *p)
 {
         if (!rootfs_is_live())
@@ -351,13 +367,7 @@ static bool probe_works(struct pidwatch *pw)
                 return pw->probe > 0;
         pw->probe = -1;
 #ifdef SYS_pidfd_open
-        char self[32];
-        ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
-        if (!rootfs_is_live() || n <= 0)
-                return false;
-        self[n] = 0;
-        char *end;
-        if (strtol(self, &end, 10) != (long)getpid() || *end)
+        if (!sample_proc_is_ours())
                 return false;
         int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
         if (fd < 0)

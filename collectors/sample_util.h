@@ -122,6 +122,11 @@ bool sample_proc(int pid, struct proc *out);
  * each is at least a page). */
 bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize);
 
+/* Whether the pids under /proc are this process's own pid namespace's, the ones
+ * syscalls taking a pid (pidfd_open, prlimit) name: the live system and /proc/self
+ * naming getpid(). Decided once per process. */
+bool sample_proc_is_ours(void);
+
 /* evodiag's own processes (this sampler, watch, the other samplers and bundle
  * children: all children of watch) are not what an operator watches. */
 bool sample_is_self(const struct proc *p);
