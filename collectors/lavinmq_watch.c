@@ -103,6 +103,7 @@ static void sample_listening(struct lstate *st, struct sample *s)
 {
         if (st->listen_due) {
                 free(st->listen_src);
+                st->listen_src = NULL; /* no broker: not set again, and freed at the next look */
                 char *s6 = NULL;
                 st->listen_err = st->pid ? lmq_listen_states(st->pid, &st->conf, st->listen, &st->nlisten, &st->listen_src, &s6) : 0;
                 free(s6);
