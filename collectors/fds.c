@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <sys/resource.h>
 
 #define UNKNOWN_PER_PROCESS_MAX 10 /* a broken bundle must not bury the report */
 
@@ -333,6 +334,7 @@ struct fds_watch {
          * grow (fds_watch_grown): every process's count and limit (by pid), the least
          * handles in use on the host since, the smallest limit read. */
         struct usage *scan;
+        uint64_t *scan_few; /* per scan entry without a limit read: its limit by prlimit() */
         size_t nscan;
         uint64_t scan_ms, host_min, min_limit;
         bool scanned;
@@ -372,6 +374,18 @@ static int pid_cmp(const void *a, const void *b)
 {
         int x = *(const int *)a, y = *(const int *)b;
         return x < y ? -1 : x > y;
+}
+
+/* pid's soft and hard open-files limit with prlimit(): the live system, where /proc
+ * shows our pid namespace, and a process we may ask (ours, or as root). false: not known. */
+static bool nofile_by_syscall(int pid, uint64_t *soft, uint64_t *hard)
+{
+        struct rlimit rl;
+        if (!sample_proc_is_ours() || prlimit(pid, RLIMIT_NOFILE, NULL, &rl) < 0)
+                return false;
+        *soft = rl.rlim_cur == RLIM_INFINITY ? LIMIT_UNLIMITED : (uint64_t)rl.rlim_cur;
+        *hard = rl.rlim_max == RLIM_INFINITY ? LIMIT_UNLIMITED : (uint64_t)rl.rlim_max;
+        return true;
 }
 
 static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
@@ -461,6 +475,18 @@ static void fds_watch_rescan(struct ctx *c, struct fds_watch *w)
         free(w->scan);
         w->scan = u;
         w->nscan = n;
+        /* For the look between rescans (fds_watch_grown) the limit of each process with
+         * few fds too, where one syscall tells it (kept apart: the ranking and that look's
+         * order stay what the counts chose): else that look must assume the smallest
+         * limit seen for every such process and count them all whenever the host's
+         * handles rise by that much. */
+        free(w->scan_few);
+        w->scan_few = xcalloc(n + 1, sizeof(*w->scan_few));
+        for (size_t i = 0; i < n; i++) {
+                uint64_t hard;
+                if (u[i].limit != LIMIT_UNLIMITED || !nofile_by_syscall(u[i].pid, &w->scan_few[i], &hard))
+                        w->scan_few[i] = LIMIT_UNLIMITED;
+        }
         w->scan_ms = now_ms_monotonic();
         w->host_min = UINT64_MAX;
         w->scanned = true;
@@ -514,7 +540,9 @@ static void fds_watch_grown(struct ctx *c, struct fds_watch *w, uint64_t host_us
         _cleanup_free_ int *pids = sample_pids(&np);
         uint64_t stop = c->deadline_ms ? c->deadline_ms - (c->deadline_ms - now) / 2 : 0;
         /* First those whose limit is known (read at the scan: the few that held many fds),
-         * then the rest, the newest first, until half the time to the deadline is spent. */
+         * then the rest, the newest first, until half the time to the deadline is spent;
+         * of the rest, one that held few fds at the scan is judged by its own limit where
+         * prlimit() told it, else (started since, not ours to ask) by the smallest seen. */
         for (size_t j = 0; j < 2 * np; j++) {
                 size_t i = j < np ? j : 2 * np - 1 - j;
                 if (stop && now_ms_monotonic() > stop)
@@ -524,6 +552,8 @@ static void fds_watch_grown(struct ctx *c, struct fds_watch *w, uint64_t host_us
                 if (known != (j < np))
                         continue;
                 uint64_t lim = known ? k->limit : w->min_limit, was = k ? k->used : 0;
+                if (k && !known && w->scan_few[k - w->scan] != LIMIT_UNLIMITED)
+                        lim = w->scan_few[k - w->scan]; /* few fds at the scan, its own limit known */
                 if ((double)lim * half / 100 > (double)(was + rise) || watched(w, pids[i]))
                         continue; /* cannot be near by this rise, or counted every interval already */
                 char path[64];
@@ -650,6 +680,7 @@ static void fds_free_state(void *state)
                 wproc_close(&w->v[i]);
         free(w->v);
         free(w->scan);
+        free(w->scan_few);
         free(w->part);
         pidwatch_free(&w->young);
         free(w);

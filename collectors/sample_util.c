@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,6 +160,22 @@ bool sample_rescan_due(const struct ctx *c)
         return c->sample_no == 0 || every <= 1 || c->sample_no % every == 0;
 }
 
+bool sample_proc_is_ours(void)
+{
+        static int ours; /* 0: not decided yet */
+        if (!rootfs_is_live())
+                return false;
+        if (!ours) {
+                char self[32];
+                ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+                char *end = NULL;
+                if (n > 0)
+                        self[n] = 0;
+                ours = n > 0 && strtol(self, &end, 10) == (long)getpid() && !*end ? 1 : -1;
+        }
+        return ours > 0;
+}
+
 bool sample_is_self(const struct proc *p)
 {
         if (!rootfs_is_live())
@@ -251,31 +268,69 @@ void pidwatch_drop(struct pidwatch *pw, int pid)
                 }
 }
 
-/* Whether a process may have started since the last listing: on the live system,
- * /proc/loadavg's last pid moved (or cannot be read); elsewhere (fixture trees) always. */
-static bool pids_may_have_changed(struct pidwatch *pw)
+/* The kernel's last pid from /proc/loadavg's last field, or 0 when it cannot be read. */
+static long loadavg_last_pid(struct pidwatch *pw)
 {
-        if (!rootfs_is_live() || !pw->primed)
-                return true;
         char buf[128];
         if (sfile_read(&pw->loadavg, "/proc/loadavg", buf, sizeof(buf)) <= 0)
-                return true;
+                return 0;
         const char *last = strrchr(buf, ' ');
         if (!last)
-                return true;
-        last++;
-        size_t n = strcspn(last, "\n");
-        if (n >= sizeof(pw->last_pid))
-                return true;
-        if (strlen(pw->last_pid) == n && memcmp(pw->last_pid, last, n) == 0)
-                return false;
-        memcpy(pw->last_pid, last, n);
-        pw->last_pid[n] = 0;
-        return true;
+                return 0;
+        char *end;
+        errno = 0;
+        long pid = strtol(last + 1, &end, 10);
+        if (errno || end == last + 1 || (*end && *end != '\n') || pid <= 0 || pid > INT32_MAX)
+                return 0;
+        return pid;
 }
 
-/* The listing itself (pidwatch_new without the /proc/loadavg shortcut). */
-static size_t list_new(struct pidwatch *pw, int *out, size_t max)
+static uint64_t now_ticks(void)
+{
+        struct timespec ts;
+        long hz = sysconf(_SC_CLK_TCK);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * (uint64_t)hz + (uint64_t)ts.tv_nsec / (1000000000u / (uint64_t)hz);
+}
+
+/* pid was handed out in the cycle's range (from, to]: after `from`, up to `to`,
+ * wrapping at pid_max when to < from. */
+static bool in_range(int pid, long from, long to)
+{
+        return to >= from ? pid > from && pid <= to : pid > from || pid <= to;
+}
+
+/* A known pid in the range handed out since the last look: the process the last
+ * look saw (the cycle passed over it), or a new one with its pid. Its start time
+ * (clock ticks since boot; monotonic ticks are at most boot time ones, so a new
+ * process never looks older than the last look) says which. Gone: not new. */
+static bool started_since(int pid, uint64_t since_ticks)
+{
+        char path[64], buf[1024];
+        struct sfile f = {0};
+        struct proc_stat ps;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        long r = sfile_read(&f, path, buf, sizeof(buf));
+        sfile_close(&f);
+        return r > 0 && proc_stat_parse(buf, &ps) == 0 && ps.starttime + 2 >= since_ticks;
+}
+
+/* Appends pid to out (max entries, the newest kept). */
+static void keep_newest(int *out, size_t *k, size_t max, int pid)
+{
+        if (!max)
+                return;
+        if (*k == max) {
+                memmove(out, out + 1, (max - 1) * sizeof(*out));
+                (*k)--;
+        }
+        out[(*k)++] = pid;
+}
+
+/* The listing itself: the pids listed now that were not known, or were known but are
+ * in the range (from, to] handed out since the last look and started since its time
+ * (clock ticks; from 0: no range). */
+static size_t list_new(struct pidwatch *pw, int *out, size_t max, long from, long to, uint64_t since)
 {
         size_t k = 0;
         size_t n;
@@ -289,37 +344,141 @@ static size_t list_new(struct pidwatch *pw, int *out, size_t max)
         for (size_t i = 0, j = 0; pw->primed && i < n; i++) {
                 while (j < pw->nknown && pw->known[j] < pids[i])
                         j++;
-                if (j == pw->nknown || pw->known[j] != pids[i]) {
-                        if (k == max && max) { /* the newest matter most */
-                                memmove(out, out + 1, (max - 1) * sizeof(*out));
-                                k--;
-                        }
-                        if (k < max)
-                                out[k++] = pids[i];
-                }
+                if (j == pw->nknown || pw->known[j] != pids[i] ||
+                    (from && in_range(pids[i], from, to) && started_since(pids[i], since)))
+                        keep_newest(out, &k, max, pids[i]);
         }
         free(pw->known);
         pw->known = pids;
         pw->nknown = n;
+        pw->probed = 0;
         pw->primed = true;
+        return k;
+}
+
+#define PROBE_KNOWN_MAX 4096 /* pids added to known by probes before /proc is listed again */
+
+/* Whether pids can be probed here instead of listed: the live system, pidfd_open(),
+ * and /proc showing this process's own pid namespace (the one /proc/loadavg and
+ * pidfd_open() count in). Decided once. */
+static bool probe_works(struct pidwatch *pw)
+{
+        if (pw->probe)
+                return pw->probe > 0;
+        pw->probe = -1;
+#ifdef SYS_pidfd_open
+        if (!sample_proc_is_ours())
+                return false;
+        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        if (fd < 0)
+                return false;
+        close(fd);
+        pw->probe = 1;
+#endif
+        return pw->probe > 0;
+}
+
+/* The pids handed out in (from, to] that are processes now (not threads, not gone)
+ * and new: not known, or known and started since the last look. Adds them to known.
+ * -1 when a probe was refused (then list instead). */
+static long probe_new(struct pidwatch *pw, long from, long to, uint64_t since, int *out, size_t max)
+{
+#ifdef SYS_pidfd_open
+        size_t k = 0, nadd = 0;
+        int add[256];
+        for (long pid = from + 1; pid <= to; pid++) {
+                int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+                if (fd < 0) {
+                        /* gone, exiting (recent kernels say ENOENT), or a thread (no thread group leader) */
+                        if (errno == ESRCH || errno == ENOENT || errno == EINVAL)
+                                continue;
+                        if (errno == ENOSYS || errno == EPERM) /* refused here (seccomp): list from now on */
+                                pw->probe = -1;
+                        return -1; /* out of fds or memory: list this time */
+                }
+                close(fd);
+                int p = (int)pid;
+                bool known = bsearch(&p, pw->known, pw->nknown, sizeof(*pw->known), int_cmp) != NULL;
+                if (known && !started_since(p, since))
+                        continue; /* the cycle passed over it: it ran before */
+                keep_newest(out, &k, max, p);
+                if (known)
+                        continue;
+                if (nadd == sizeof(add) / sizeof(*add)) { /* into known, in order, in batches */
+                        pw->known = xrealloc(pw->known, (pw->nknown + nadd) * sizeof(*pw->known));
+                        memcpy(pw->known + pw->nknown, add, nadd * sizeof(*add));
+                        pw->nknown += nadd;
+                        qsort(pw->known, pw->nknown, sizeof(*pw->known), int_cmp);
+                        nadd = 0;
+                }
+                add[nadd++] = p;
+                pw->probed++;
+        }
+        if (nadd) {
+                pw->known = xrealloc(pw->known, (pw->nknown + nadd) * sizeof(*pw->known));
+                memcpy(pw->known + pw->nknown, add, nadd * sizeof(*add));
+                pw->nknown += nadd;
+                qsort(pw->known, pw->nknown, sizeof(*pw->known), int_cmp);
+        }
+        return (long)k;
+#else
+        (void)pw, (void)from, (void)to, (void)since, (void)out, (void)max;
+        return -1;
+#endif
+}
+
+/* What started since the last look (pidwatch_new); *how: 0 nothing may have started
+ * (the last pid did not move), 1 probed, 2 listed. The look's time is taken when it
+ * is done: a process a listing saw (its pid may be past the last pid read) started
+ * before it, so the next look does not count it again. */
+static size_t look_new(struct pidwatch *pw, int *out, size_t max, int *how)
+{
+        *how = 2;
+        if (!rootfs_is_live()) /* fixture trees: always listed, no range */
+                return list_new(pw, out, max, 0, 0, 0);
+        long from = pw->last_pid, to = loadavg_last_pid(pw);
+        if (pw->primed && to && to == from) {
+                *how = 0;
+                return 0;
+        }
+        pw->last_pid = to;
+        size_t k;
+        long r = -1;
+        if (pw->primed && from && to && to > from && (unsigned long)(to - from) <= pw->nknown &&
+            pw->probed < PROBE_KNOWN_MAX && probe_works(pw))
+                r = probe_new(pw, from, to, pw->look_ticks, out, max);
+        if (r >= 0) {
+                *how = 1;
+                k = (size_t)r;
+        } else if (!pw->primed || !from || !to) { /* the first look, or /proc/loadavg unreadable */
+                k = list_new(pw, out, max, 0, 0, 0);
+        } else {
+                k = list_new(pw, out, max, from, to, pw->look_ticks);
+        }
+        pw->look_ticks = now_ticks();
         return k;
 }
 
 size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max)
 {
-        return pids_may_have_changed(pw) ? list_new(pw, out, max) : 0;
+        int how;
+        return look_new(pw, out, max, &how);
 }
 
 size_t pidwatch_settled(struct pidwatch *pw, int *out, size_t max)
 {
-        int fresh[SAMPLE_YOUNG_MAX];
-        bool listed = pids_may_have_changed(pw);
-        size_t nf = listed ? list_new(pw, fresh, SAMPLE_YOUNG_MAX) : 0;
+        int fresh[SAMPLE_YOUNG_MAX], how;
+        size_t nf = look_new(pw, fresh, SAMPLE_YOUNG_MAX, &how);
         size_t k = 0;
-        for (size_t i = 0; i < pw->ncand && k < max; i++)
-                /* Not listed again (no process started): no new listing says it is gone. */
-                if (!listed || bsearch(&pw->cand[i], pw->known, pw->nknown, sizeof(*pw->known), int_cmp))
+        for (size_t i = 0; i < pw->ncand && k < max; i++) {
+                /* Not listed again (no process started): no new listing says it is gone.
+                 * Probed: known holds the gone too, ask the kernel. */
+                bool there = how == 0 ||
+                             (how == 2 ? bsearch(&pw->cand[i], pw->known, pw->nknown, sizeof(*pw->known), int_cmp) != NULL
+                                       : kill(pw->cand[i], 0) == 0 || errno == EPERM);
+                if (there)
                         out[k++] = pw->cand[i];
+        }
         memcpy(pw->cand, fresh, nf * sizeof(*fresh));
         pw->ncand = nf;
         return k;
@@ -367,7 +526,8 @@ void pidwatch_free(struct pidwatch *pw)
         sfile_close(&pw->loadavg);
         free(pw->known);
         pw->known = NULL;
-        pw->nknown = pw->nyoung = 0;
+        pw->nknown = pw->nyoung = pw->probed = 0;
+        pw->last_pid = 0;
         pw->primed = false;
 }
 

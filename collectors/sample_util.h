@@ -59,7 +59,9 @@ int *sample_pids(size_t *n);
 /* Processes that start while watch runs (a broker restarted by systemd, a new RT
  * task, a leaking client). Each interval the pids under /proc are listed (on the
  * live system only when /proc/loadavg's last pid moved: no process started, no
- * listing) and compared with the last listing; a process that appeared is "young"
+ * listing; when it moved by fewer pids than were listed, only the pids handed out
+ * since are probed, see pidwatch_new) and compared with the last listing; a process
+ * that appeared is "young"
  * for SAMPLE_YOUNG_MS and the collector inspects it meanwhile: an interval after it
  * was listed (most new processes are gone by then and cost nothing), and again each
  * time its age has doubled (at 1 Hz: at about 1, 2, 4, 8 and 16 s), so one that
@@ -71,9 +73,12 @@ int *sample_pids(size_t *n);
 #define SAMPLE_YOUNG_MAX 128
 struct pidwatch {
         struct sfile loadavg;
-        char last_pid[24];  /* /proc/loadavg's last field at the last listing */
-        int *known;         /* the last listing, sorted */
+        long last_pid;      /* /proc/loadavg's last pid at the last look (0: not known) */
+        uint64_t look_ticks; /* CLOCK_MONOTONIC in clock ticks at the last look */
+        int *known;         /* the last listing and the pids found new since, sorted */
         size_t nknown;
+        size_t probed;      /* pids added to known by probes since the last listing */
+        int probe;          /* 0: not decided yet, 1: probing works here, -1: list always */
         int young[SAMPLE_YOUNG_MAX];
         uint64_t young_since[SAMPLE_YOUNG_MAX], young_next[SAMPLE_YOUNG_MAX];
         size_t nyoung;
@@ -86,7 +91,16 @@ struct pidwatch {
  * interval, looked at at once), else from a listing here (looked at an interval on). */
 size_t pidwatch_young(struct pidwatch *pw, const struct ctx *c, int *out);
 /* The pids listed in /proc now that were not at the last call (none at the first),
- * at most max, the newest kept: watch's parent, once per interval, for every sampler. */
+ * at most max, the newest kept: watch's parent, once per interval, for every sampler.
+ * On the live system the kernel hands out pids in a cycle and /proc/loadavg names the
+ * last one: what started since the last call has a pid in (last then, last now].
+ * When that range holds fewer pids than the last listing, each of them is probed
+ * with pidfd_open() (a process, a thread, or gone) instead of listing /proc, whose
+ * cost grows with every process on the host; else, when the cycle wrapped, and where
+ * pidfd_open() is refused, /proc is listed. Either way a pid in that range that was
+ * known before counts as new when its stat's start time is since the last call (a
+ * pid handed out again). More than one wrap of the cycle within one call (pid_max
+ * processes started in an interval) is not told apart from none. */
 size_t pidwatch_new(struct pidwatch *pw, int *out, size_t max);
 /* The pids that were new at the last call and are still listed now (at most max):
  * what lived an interval. watch's parent sends only these to the samplers, once per
@@ -107,6 +121,11 @@ bool sample_proc(int pid, struct proc *out);
 /* The same, and its virtual memory size in bytes (an upper bound on its map areas:
  * each is at least a page). */
 bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize);
+
+/* Whether the pids under /proc are this process's own pid namespace's, the ones
+ * syscalls taking a pid (pidfd_open, prlimit) name: the live system and /proc/self
+ * naming getpid(). Decided once per process. */
+bool sample_proc_is_ours(void);
 
 /* evodiag's own processes (this sampler, watch, the other samplers and bundle
  * children: all children of watch) are not what an operator watches. */

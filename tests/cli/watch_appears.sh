@@ -127,7 +127,7 @@ fi
 
 # ---- live: a listener configured while watch runs (lavinmq.listening is sampled) ----
 if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
-        for _ in 1 2 3; do t_skip "no private pid namespace here (unshare --pid): another lavinmq could be the one watch finds"; done
+        for _ in 1 2 3 4 5 6; do t_skip "no private pid namespace here (unshare --pid): another lavinmq could be the one watch finds"; done
 else
         L="$T_TMP/lmq"
         mkdir -p "$L/data" "$L/bin"
@@ -173,8 +173,8 @@ time.sleep(120)" "$P1" &
         t_like "$(grep '"type":"sample"' "$lout" | tail -1 | jq -r '.statuses[] | select(.id == "lavinmq.listening") | .summary')" \
                 "^all 1 configured listeners listen: amqp 127.0.0.1:$P1" "live listeners: watch samples lavinmq.listening (the amqp one listens)"
         P2=$(free_port)
+        moved=$(t_now_ms) # before the write: a round that starts meanwhile may see it (was after: 0 rounds)
         write_ini "$P2"
-        moved=$(t_now_ms)
         t_wait_lines "$lout" 1 "\"id\":\"lavinmq.listening\",\"subject\":\"mgmt 127.0.0.1:$P2\",\"severity\":\"warn\""
         touch "$L/stop"
         wait $nsp
@@ -182,6 +182,33 @@ time.sleep(120)" "$P1" &
         t_like "$evt" '^[0-9]+$' "live listeners: a listener configured while watch runs, not listening, is a warn event"
         rounds=$(jq -r --argjson t "$moved" --argjson e "${evt:-0}" 'select(.type == "sample" and .time_ms > $t and .time_ms <= $e) | .round' "$lout" | wc -l)
         t_like "$rounds" '^[12]$' "live listeners: ... within two rounds of the config change (was: only a full check)"
+
+        # ---- live: the broker goes away while watch runs, and comes back ----
+        # The sampler freed the listeners' source twice on its second look without a broker:
+        # it aborted ("double free"), and watch showed lavinmq.crashed until its restart.
+        gone_out="$T_TMP/gone.jsonl"
+        export gone_out
+        unshare --pid --fork --mount-proc bash -c '
+                "$L/bin/lavinmq" -c "$L/lavinmq.ini" -D "$L/data" &
+                b=$!
+                EVODIAG_CONFIG="$L/evodiag.conf" timeout -k 5 60 "$EVODIAG" watch --only lavinmq --interval 300ms --duration 14s --json \
+                        --check-every off >"$gone_out" 2>"$L/gone.err" &
+                w=$!
+                for _ in $(seq 100); do grep -q "\"type\":\"sample\"" "$gone_out" 2>/dev/null && break; sleep 0.1; done
+                kill $b; wait $b
+                # back 7 s later (past the second look without it), as systemd restarts it
+                sleep 7
+                "$L/bin/lavinmq" -c "$L/lavinmq.ini" -D "$L/data" &
+                b=$!
+                echo $b >"$L/again.pid"
+                wait $w
+                kill $b' 2>/dev/null
+        t_is "$(jq -r 'select(.type == "event" and .id == "lavinmq.process" and .subject == null) | .summary' "$gone_out" | head -1)" \
+                "lavinmq is not running" "broker gone: watch says lavinmq is not running"
+        t_is "$(grep -c '"id":"lavinmq.crashed"' "$gone_out")" 0 "broker gone: the lavinmq sampler goes on looking for it (no crash)"
+        again=$(cat "$L/again.pid" 2>/dev/null)
+        t_like "$(grep '"type":"sample"' "$gone_out" | tail -1 | jq -r '.statuses[] | select(.id == "lavinmq.process") | .summary')" \
+                "^lavinmq runs \\(pid $again\\)" "broker back: found again within the 7 s it ran (as it starts: the new processes), not at the next rescan"
 fi
 
 t_done
