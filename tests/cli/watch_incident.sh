@@ -277,7 +277,7 @@ if command -v tmux >/dev/null; then
         tmux -L "$sock" send-keys -t s Escape
         wait_screen '^CRIT +hugepages.pool_exhausted'
         tmux -L "$sock" send-keys -t s '?'
-        wait_screen '^-- keys'
+        wait_screen 'Enter +details'
         t_like "$(screen)" "Enter +details: expected, found, remedy" "tty: ? shows the keys"
         tmux -L "$sock" send-keys -t s x
         wait_screen '^CRIT +hugepages.pool_exhausted'
