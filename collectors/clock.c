@@ -44,8 +44,11 @@ static const struct check_info checks[] = {
          "counts only where lib/trust vouches for it (root or the daemon's own user owns it): a\n"
          "process anyone can start with that name says nothing. warn: none runs and the clock is not\n"
          "synchronized; info: none runs but the clock is synchronized (a hypervisor clock, or a\n"
-         "daemon evodiag does not know); ok: one runs.\n"
-         "Fix: apt install chrony; systemctl enable --now chrony."},
+         "daemon evodiag does not know); ok: one runs. The warn/info choice uses the kernel's sync\n"
+         "state, which is read live only: a bundle's re-check (check --from) can say whether a daemon\n"
+         "ran, not which of the two, so it is not compared with the recorded verdict.\n"
+         "Fix: apt install chrony; systemctl enable --now chrony.",
+         true},
         {"clock.ptp", "PTP hardware clock",
          "PTP hardware clocks (/sys/class/ptp/ptpN, /dev/ptpN: NICs with hardware timestamping).\n"
          "info: a PTP clock is present but neither ptp4l nor phc2sys runs: the host could have\n"
