@@ -116,6 +116,11 @@ bool collector_declares(const struct collector *c, const char *id);
 /* Does c's sample() report this check ID (c->sampled, or "<c>.findings_cut")? */
 bool collector_samples(const struct collector *c, const char *id);
 
+/* What is left of the child's deadline for one wait (a request, a command), keeping
+ * reserve_ms (+100 ms) for what comes after: min(want, left), 0 when nothing is left;
+ * want when the child has no deadline. */
+uint64_t ctx_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms);
+
 /* The collector's tunable `key`: the config file's value, else the declared default.
  * Asking for an undeclared key is a programming error (aborts in tests). */
 const char *conf_str(const struct ctx *c, const char *key);

@@ -21,17 +21,12 @@ const char *const lmq_unit_files[3] = {
 
 uint64_t lmq_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
 {
-        if (!c->deadline_ms)
-                return want;
-        uint64_t now = now_ms_monotonic();
         /* What comes after needs more on a loaded host: keep a quarter of what is left
          * when that is more than the fixed reserve. */
-        if (now < c->deadline_ms && (c->deadline_ms - now) / 4 > reserve_ms)
+        uint64_t now = now_ms_monotonic();
+        if (c->deadline_ms && now < c->deadline_ms && (c->deadline_ms - now) / 4 > reserve_ms)
                 reserve_ms = (c->deadline_ms - now) / 4;
-        if (now + reserve_ms + 100 >= c->deadline_ms)
-                return 0;
-        uint64_t left = c->deadline_ms - now - reserve_ms;
-        return want < left ? want : left;
+        return ctx_budget_ms(c, want, reserve_ms);
 }
 
 void lmq_free(struct lmq *m)

@@ -112,8 +112,6 @@ struct sample;
 /* A CONF_DURATION key in ms, a CONF_SIZE key in bytes (validated at load; def if not). */
 uint64_t mx_conf_ms(const struct ctx *c, const char *key, uint64_t def);
 uint64_t mx_conf_bytes(const struct ctx *c, const char *key, uint64_t def);
-/* Milliseconds of the collector's deadline still free for want, keeping reserve. */
-uint64_t mx_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms);
 /* One admin exchange on the live socket (or one inside --root): connect, the peer's
  * owner checked (root or service_user), request, reply. 0 with *text (data_len bytes,
  * NUL-terminated) and *status; -errno with *err saying why. */

@@ -23,16 +23,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-uint64_t mx_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
-{
-        if (!c->deadline_ms)
-                return want;
-        uint64_t now = now_ms_monotonic();
-        if (now + reserve_ms + 100 >= c->deadline_ms)
-                return 0;
-        uint64_t left = c->deadline_ms - now - reserve_ms;
-        return want < left ? want : left;
-}
 
 uint64_t mx_conf_ms(const struct ctx *c, const char *key, uint64_t def)
 {

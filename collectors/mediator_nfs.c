@@ -323,7 +323,7 @@ void mx_check_nfs_mounts(struct mx *m, struct findings *fs, struct strbuf *listi
                 bool has_ac = mx_opt(e->opts, "actimeo", ac, sizeof(ac));
                 bool has_acr = mx_opt(e->opts, "acregmax", acr, sizeof(acr));
                 const char *mode = mx_opt(e->opts, "soft", NULL, 0) ? "soft" : "hard";
-                uint64_t t = mx_budget_ms(m->c, to, 1500);
+                uint64_t t = ctx_budget_ms(m->c, to, 1500);
                 struct stat st;
                 int r = t ? stat_deadline(e->dir, t, &st) : -ETIMEDOUT;
                 if (listing)
@@ -376,7 +376,7 @@ int mx_nfs_guard(const struct ctx *c, const struct mounts *mnt, const char *path
         if (!best || !is_nfs(best->type))
                 return 0;
         struct stat st;
-        uint64_t t = mx_budget_ms(c, mx_conf_ms(c, "nfs_stat_timeout", 2000), 1500);
+        uint64_t t = ctx_budget_ms(c, mx_conf_ms(c, "nfs_stat_timeout", 2000), 1500);
         int r = t ? stat_deadline(best->dir, t, &st) : -ETIMEDOUT;
         return r == -ETIMEDOUT ? r : 0;
 }

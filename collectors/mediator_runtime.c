@@ -27,7 +27,7 @@ void mx_check_admin(struct mx *m, struct findings *fs, struct bundle_sink *sink)
                         fnd_remedy(f, "restart the mediator: it creates %s at start", sock);
                 return;
         }
-        uint64_t t = mx_budget_ms(m->c, mx_conf_ms(m->c, "admin_timeout", 2000), 1000);
+        uint64_t t = ctx_budget_ms(m->c, mx_conf_ms(m->c, "admin_timeout", 2000), 1000);
         size_t cap = (size_t)mx_conf_bytes(m->c, "admin_reply_max", 1u << 20);
         uint32_t status = 0;
         _cleanup_free_ char *text = NULL, *err = NULL;
@@ -54,7 +54,7 @@ void mx_check_admin(struct mx *m, struct findings *fs, struct bundle_sink *sink)
                         sink_missing(sink, "admin-health.txt", "socket", sock, "error", err ? err : "no time");
                 _cleanup_free_ char *mt = NULL, *merr = NULL;
                 uint32_t ms;
-                t = mx_budget_ms(m->c, mx_conf_ms(m->c, "admin_timeout", 2000), 1000);
+                t = ctx_budget_ms(m->c, mx_conf_ms(m->c, "admin_timeout", 2000), 1000);
                 if (r == 0 && t && mx_admin_ask(sock, conf_str(m->c, "service_user"), MX_CMD_SHOW_METRICS, t, cap, &ms,
                                                 &mt, &merr) == 0)
                         sink_text(sink, "admin-metrics.txt", "socket", sock, mt, strlen(mt));
@@ -241,7 +241,7 @@ static enum sanity_cause sanity_cause(struct mx *m, struct gpu_verdict *v, char 
         const char *d = conf_str_of(m->c, "gpu", "deadline");
         if (d && parse_duration_ms(d, &want) < 0)
                 want = 10000;
-        uint64_t t = mx_budget_ms(m->c, want, 1000);
+        uint64_t t = ctx_budget_ms(m->c, want, 1000);
         if (!t) {
                 *why = xstrdup("no time left in the collector's deadline to ask the GPU");
                 return CAUSE_UNKNOWN;
@@ -331,7 +331,7 @@ void mx_check_cuda_sanity(struct mx *m, struct findings *fs)
                 return;
         }
         /* Leave time for the GPU probe that explains a failure. */
-        uint64_t t = mx_budget_ms(m->c, mx_conf_ms(m->c, "cuda_sanity_timeout", 30000), 1500 + PROBE_RESERVE_MS);
+        uint64_t t = ctx_budget_ms(m->c, mx_conf_ms(m->c, "cuda_sanity_timeout", 30000), 1500 + PROBE_RESERVE_MS);
         if (!t) {
                 fnd_add(fs, SEV_UNKNOWN, "mediator.cuda_sanity", "no time left in the collector's deadline to run %s", bin);
                 return;

@@ -455,3 +455,14 @@ void run_results_free(struct run_result *r, size_t n)
                 free(r[i].note);
         }
 }
+
+uint64_t ctx_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
+{
+        if (!c->deadline_ms)
+                return want;
+        uint64_t now = now_ms_monotonic();
+        if (now + reserve_ms + 100 >= c->deadline_ms)
+                return 0;
+        uint64_t left = c->deadline_ms - now - reserve_ms;
+        return want < left ? want : left;
+}

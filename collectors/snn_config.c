@@ -186,7 +186,7 @@ void snn_check_config(struct ctx *c, struct snn *s, struct findings *fs)
         else {
                 uint64_t ms = 5000;
                 (void)parse_duration_ms(conf_str(c, "gpu_deadline"), &ms);
-                uint64_t t = snn_budget_ms(c, ms, 1500);
+                uint64_t t = ctx_budget_ms(c, ms, 1500);
                 struct gpu_query_opts o = {.nvml_path = conf_str(c, "nvml_path"), .smi = conf_str(c, "nvidia_smi"), .timeout_ms = t ? t : 1};
                 if (c->deadline_ms > 1500)
                         o.stop_ms = c->deadline_ms - 1000;

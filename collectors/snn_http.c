@@ -19,22 +19,10 @@ void snn_reply_free(struct reply *r)
         http_resp_free(&r->r);
 }
 
-/* What is left of the collector's time for one request, keeping reserve_ms. */
-uint64_t snn_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms)
-{
-        if (!c->deadline_ms)
-                return want;
-        uint64_t now = now_ms_monotonic();
-        if (now + reserve_ms + 100 >= c->deadline_ms)
-                return 0;
-        uint64_t left = c->deadline_ms - now - reserve_ms;
-        return want < left ? want : left;
-}
-
 void snn_fetch(const struct ctx *c, const struct snn *s, struct reply *rp, const char *path)
 {
         rp->path = path;
-        uint64_t t = snn_budget_ms(c, conf_uint(c, "timeout_ms"), 500);
+        uint64_t t = ctx_budget_ms(c, conf_uint(c, "timeout_ms"), 500);
         if (!t) {
                 rp->skipped = xstrdup("not asked: the collector's time was up");
                 return;

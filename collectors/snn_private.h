@@ -50,8 +50,6 @@ struct snn {
 
 /* snn_http.c */
 void snn_reply_free(struct reply *r);
-/* What is left of the collector's time for one request, keeping reserve_ms. */
-uint64_t snn_budget_ms(const struct ctx *c, uint64_t want, uint64_t reserve_ms);
 void snn_fetch(const struct ctx *c, const struct snn *s, struct reply *rp, const char *path);
 void snn_check_health(const struct snn *s, struct findings *fs);
 void snn_check_info(const struct snn *s, struct findings *fs);

@@ -165,7 +165,7 @@ void snn_check_rss(struct ctx *c, struct snn *s, struct findings *fs)
                 uint64_t now = now_ms_monotonic();
                 if (now >= t0 + win)
                         break;
-                uint64_t left = snn_budget_ms(c, t0 + win - now, 300);
+                uint64_t left = ctx_budget_ms(c, t0 + win - now, 300);
                 if (!left) {
                         cut = true;
                         break;
