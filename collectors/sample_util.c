@@ -304,15 +304,21 @@ static bool in_range(int pid, long from, long to)
  * look saw (the cycle passed over it), or a new one with its pid. Its start time
  * (clock ticks since boot; monotonic ticks are at most boot time ones, so a new
  * process never looks older than the last look) says which. Gone: not new. */
-static bool started_since(int pid, uint64_t since_ticks)
+/* /proc/PID/stat, parsed (one read, no file kept open). */
+static bool pid_stat(int pid, struct proc_stat *ps)
 {
-        char path[64], buf[1024];
+        char path[64], buf[4096];
         struct sfile f = {0};
-        struct proc_stat ps;
         snprintf(path, sizeof(path), "/proc/%d/stat", pid);
         long r = sfile_read(&f, path, buf, sizeof(buf));
         sfile_close(&f);
-        return r > 0 && proc_stat_parse(buf, &ps) == 0 && ps.starttime + 2 >= since_ticks;
+        return r > 0 && proc_stat_parse(buf, ps) == 0;
+}
+
+static bool started_since(int pid, uint64_t since_ticks)
+{
+        struct proc_stat ps;
+        return pid_stat(pid, &ps) && ps.starttime + 2 >= since_ticks;
 }
 
 /* Appends pid to out (max entries, the newest kept). */
@@ -539,13 +545,8 @@ bool sample_proc(int pid, struct proc *out)
 
 bool sample_proc_vsize(int pid, struct proc *out, uint64_t *vsize)
 {
-        char path[64], buf[4096];
-        struct sfile f = {0};
         struct proc_stat ps;
-        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-        long r = sfile_read(&f, path, buf, sizeof(buf));
-        sfile_close(&f);
-        if (r <= 0 || proc_stat_parse(buf, &ps) < 0)
+        if (!pid_stat(pid, &ps))
                 return false;
         *out = (struct proc){.pid = ps.pid, .ppid = ps.ppid, .state = ps.state, .policy = ps.policy, .rtprio = ps.rt_priority,
                              .nice = (int)ps.nice, .nlwp = (int)ps.num_threads};
