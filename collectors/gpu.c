@@ -328,9 +328,15 @@ static void check_pci(struct findings *fs, const struct gpu_pci *pci, size_t np,
                 fnd_evidence(f, "/sys/bus/pci/devices/%s", pci[i].bus_id);
         }
         free(seen);
-        if (!missing)
-                fnd_add(fs, SEV_OK, "gpu.pci_missing", "%zu PCI GPU%s, all reported by %s%s", np, np == 1 ? "" : "s", who,
-                        np ? "" : " (no PCI view: a container?)");
+        if (!missing) {
+                /* Who answered goes in "found", not the summary: a bundle's re-check reads
+                 * /proc/driver/nvidia where the live run asked NVML, and must still agree. */
+                struct finding *f = np ? fnd_add(fs, SEV_OK, "gpu.pci_missing", "%zu PCI GPU%s, %sanswered for by the driver", np,
+                                                 np == 1 ? "" : "s", np == 1 ? "" : "all ")
+                                       : fnd_add(fs, SEV_OK, "gpu.pci_missing",
+                                                 "no NVIDIA GPU on the PCI bus to compare with (no PCI view: a container?)");
+                fnd_actual(f, "reported by %s", who);
+        }
 }
 
 static void gpu_check(struct ctx *c, struct findings *fs)

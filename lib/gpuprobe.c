@@ -112,8 +112,16 @@ void gpu_nvml_read(const struct nvml_api *n, struct gpu_snapshot *s)
                         d->util_gpu = ut.gpu;
                         d->util_mem = ut.memory;
                 }
+                /* v2 first: its "used" leaves out the driver's reserved memory, so the
+                 * numbers are nvidia-smi's (an H200 idles at 0 MiB used, 616 MiB reserved;
+                 * v1 says 615 MiB used). v1 where the driver lacks v2. */
+                nvmlMemory_v2_t m2 = {.version = NVML_MEMORY_V2_VERSION};
                 nvmlMemory_t m;
-                if ((r = OPT(DeviceGetMemoryInfo, h, &m)) == NVML_SUCCESS && m.total <= INT64_MAX && m.used <= m.total) {
+                if ((r = OPT(DeviceGetMemoryInfo_v2, h, &m2)) == NVML_SUCCESS)
+                        m = (nvmlMemory_t){.total = m2.total, .free = m2.free, .used = m2.used};
+                else if (r != NVML_ERROR_GPU_IS_LOST)
+                        r = OPT(DeviceGetMemoryInfo, h, &m);
+                if (r == NVML_SUCCESS && m.total <= INT64_MAX && m.used <= m.total) {
                         d->mem_total = (int64_t)m.total;
                         d->mem_used = (int64_t)m.used;
                 } else if (r == NVML_ERROR_GPU_IS_LOST)

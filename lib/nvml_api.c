@@ -47,6 +47,7 @@ const struct nvml_api *nvml_api(const char *path, const char **err)
                 SYM(DeviceGetHandleByIndex_v2), SYM(DeviceGetName),
                 SYM(SystemGetCudaDriverVersion_v2), SYM(DeviceGetUUID), SYM(DeviceGetPciInfo_v3), SYM(DeviceGetTemperature),
                 SYM(DeviceGetTemperatureThreshold), SYM(DeviceGetUtilizationRates), SYM(DeviceGetMemoryInfo),
+                SYM(DeviceGetMemoryInfo_v2),
                 SYM(DeviceGetPowerUsage), SYM(DeviceGetEnforcedPowerLimit), SYM(DeviceGetCurrentClocksThrottleReasons),
                 SYM(DeviceGetTotalEccErrors), SYM(DeviceGetRetiredPagesPendingStatus), SYM(DeviceGetRemappedRows),
                 SYM(DeviceGetPersistenceMode), SYM(DeviceGetComputeMode), SYM(DeviceGetMigMode),

@@ -63,6 +63,13 @@ typedef struct {
 typedef struct {
         unsigned long long total, free, used;
 } nvmlMemory_t;
+/* nvmlMemory_v2_t (drivers >= 510): "used" without the driver's reserved memory, as
+ * nvidia-smi shows it (v1's used = total - free counts the ~600 MiB the driver keeps). */
+typedef struct {
+        unsigned int version;
+        unsigned long long total, reserved, free, used;
+} nvmlMemory_v2_t;
+#define NVML_MEMORY_V2_VERSION ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
 /* nvmlProcessInfo_v2_t, what nvmlDeviceGetComputeRunningProcesses_v2 and _v3 fill */
 typedef struct {
         unsigned int pid;
@@ -84,6 +91,7 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensorType, unsig
 nvmlReturn_t nvmlDeviceGetTemperatureThreshold(nvmlDevice_t device, int thresholdType, unsigned int *temp);
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization);
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory);
+nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory);
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power);
 nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int *limit);
 nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t device, unsigned long long *reasons);
@@ -114,6 +122,7 @@ struct nvml_api {
         NVML_API_FN(DeviceGetTemperatureThreshold);
         NVML_API_FN(DeviceGetUtilizationRates);
         NVML_API_FN(DeviceGetMemoryInfo);
+        NVML_API_FN(DeviceGetMemoryInfo_v2);
         NVML_API_FN(DeviceGetPowerUsage);
         NVML_API_FN(DeviceGetEnforcedPowerLimit);
         NVML_API_FN(DeviceGetCurrentClocksThrottleReasons);

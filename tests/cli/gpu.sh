@@ -11,7 +11,6 @@
 command -v "${CC:-cc}" >/dev/null || t_skip_all "no C compiler to build the stand-in NVML"
 command -v jq >/dev/null || t_skip_all "jq missing"
 
-t_sum() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .summary] | join(" | ")'; }
 t_field() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" '[.collectors[].findings[] | select(.id == $id) | .[$f] // ""] | join(" | ")'; }
 t_subj() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .subject // ""] | join(",")'; }
 
@@ -55,6 +54,10 @@ EVODIAG_CONFIG="$T_TMP/nvml-nocomp.conf" t_run check --only gpu --json
 t_like "$(t_sum gpu.persistence)" "persistence mode off \(no GPU component runs here\)" "NVML: persistence off without components is ok"
 OUT=$OUT_KEEP
 t_is "$(t_subj gpu.memory)" "GPU 0 0000:0c:00.0" "NVML: subject is the GPU"
+# A driver before 510 has only nvmlDeviceGetMemoryInfo (v1), whose "used" is total - free:
+# the 408 MiB the driver reserves counts as used. v2's used (above) is nvidia-smi's 819 MiB.
+FAKE_NVML_MEM_V2=0 nv
+t_like "$(t_sum gpu.memory)" "^GPU 0 0000:0c:00.0: 1.2 GiB of 8.0 GiB GPU memory used \(1[45]%\)" "NVML without nvmlDeviceGetMemoryInfo_v2: v1's used, reserved memory included"
 
 # memory high, held by a GPU component (a live process named cerebellar-norse)
 cp "$(command -v sleep)" "$T_TMP/cerebellar-norse"
@@ -131,6 +134,27 @@ FAKE_SMI_GPU=rtx2080s-load smi
 t_is "$(t_sum gpu.temperature)" "GPU 0 0000:0c:00.0: 45 C, slowdown at 97 C" "nvidia-smi RTX 2080 SUPER: absolute slowdown threshold"
 t_like "$(t_sum gpu.memory)" "pid 5268 ffmpeg 370.0 MiB, pid 5267 ffmpeg 230.0 MiB, pid 1696 /usr/bin/gnome-shell 176.0 MiB" "nvidia-smi RTX: compute apps, then graphics processes from -q"
 t_is "$(t_sev gpu.ecc)" skipped "nvidia-smi RTX: no ECC: skipped"
+# A real NVIDIA H200, driver 580.159.04, recorded on this project's GPU machine under load (92%
+# of its memory held by one process, at its power cap), with evodiag's live-NVML verdicts
+# taken in the same second (tests/fixtures/gpu/README.md). nvidia-smi's capture must give
+# the verdicts NVML gave: the same memory figure (v2: reserved memory not counted), the same
+# holder, temperature, throttling and ECC (not: the source's name, its answer time, and this
+# host's PCI bus). Driver 580 heads the throttle column
+# clocks_event_reasons.active though it was asked for clocks_throttle_reasons.active.
+verdicts() { jq -r '[.findings // [.collectors[].findings[]] | .[] | select(.id | IN("gpu.present", "gpu.responsive", "gpu.pci_missing") | not)
+                     | "\(.id) \(.severity) \(.summary)"] | sort | .[]' "$@"; }
+FAKE_SMI_GPU=h200-load smi
+t_is "$RC:$(t_sev gpu.memory)" "1:warn" "nvidia-smi H200 capture: memory high: warn, exit 1"
+t_is "$(printf '%s' "$OUT" | verdicts)" "$(verdicts "$FAKE_SMI_DIR/h200-load.evodiag-nvml.json")" \
+        "H200: nvidia-smi's capture and live NVML agree on every verdict"
+t_is "$(t_sum gpu.memory)" "GPU 0 0000:00:06.0 memory high: 129.2 GiB of 140.4 GiB GPU memory used (92%); held by pid 588 python3 129.2 GiB" \
+        "H200: memory and its holder"
+t_is "$(t_sum gpu.throttle)" "GPU 0 0000:00:06.0: at its power cap: SW Power Cap" "H200: the clocks_event_reasons column is read"
+t_like "$(t_sum gpu.present)" "^1 GPU via nvidia-smi: NVIDIA H200; driver 580.159.04, CUDA 13.0$" "H200: model, driver, CUDA"
+FAKE_SMI_GPU=h200-idle smi
+t_is "$RC" 0 "nvidia-smi H200 idle: exit 0"
+t_is "$(t_sum gpu.memory)" "GPU 0 0000:00:06.0: 0 B of 140.4 GiB GPU memory used (0%)" "H200 idle: 616 MiB reserved by the driver is not use"
+t_is "$(t_sum gpu.throttle)" "GPU 0 0000:00:06.0: no throttling" "H200 idle: 0x1 (GPU idle) is not throttling"
 
 # hangs ignoring SIGTERM (with a child of its own): the group is killed at the deadline
 pidf="$T_TMP/smi.pids"

@@ -2,7 +2,7 @@
 # A stand-in nvidia-smi for tests/cli/gpu.sh, put first on PATH. It prints recorded
 # output (tests/fixtures/gpu, sources in its README.md) or misbehaves:
 #   FAKE_SMI_DIR   the fixtures directory
-#   FAKE_SMI_GPU   capture prefix: h100-load (default) or rtx2080s-load
+#   FAKE_SMI_GPU   capture prefix: h100-load (default), rtx2080s-load, h200-load or h200-idle
 #   FAKE_SMI_MODE  ok | hang | garbage | mismatch | failed | exit
 #   FAKE_SMI_PIDFILE  where to write its pid (and its child's: a hang leaves a group)
 dir=${FAKE_SMI_DIR:?}

@@ -7,6 +7,7 @@
  *                      mismatch (NVML_ERROR_LIB_RM_VERSION_MISMATCH) | lost (GPU_IS_LOST)
  *   FAKE_NVML_MEM_USED_MIB, FAKE_NVML_TEMP, FAKE_NVML_THROTTLE (hex), FAKE_NVML_ECC_VOLATILE,
  *   FAKE_NVML_PERSISTENCE, FAKE_NVML_PIDS ("pid:MiB,pid:MiB": the compute processes)
+ *   FAKE_NVML_MEM_V2=0  no nvmlDeviceGetMemoryInfo_v2 (a driver before 510): v1 only
  *   FAKE_NVML_HANG_AFTER  hang in the Nth nvmlDeviceGetCount_v2 call (watch: the
  *                      driver wedges after a few good samples)
  *   FAKE_NVML_TRACE    a file that gets one "init" line per nvmlInit_v2 call (whether
@@ -143,9 +144,26 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, nvmlMemory_t *m)
 {
         if (!strcmp(mode(), "lost"))
                 return GPU_IS_LOST;
+        /* v1 counts the driver's reserved memory as used (total - free), as real NVML does */
         m->total = 8192 * MIB;
-        m->used = (unsigned long long)env_num("FAKE_NVML_MEM_USED_MIB", 819, 10) * MIB;
+        m->used = ((unsigned long long)env_num("FAKE_NVML_MEM_USED_MIB", 819, 10) + 408) * MIB;
         m->free = m->total - m->used;
+        return OK;
+}
+/* The recording's FB Memory Usage: Total 8192, Reserved 408, Used 819, Free 6967 MiB.
+ * FAKE_NVML_MEM_V2=0: a driver without v2 (before 510). */
+nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, nvmlMemory_v2_t *m)
+{
+        if (!strcmp(mode(), "lost"))
+                return GPU_IS_LOST;
+        if (!env_num("FAKE_NVML_MEM_V2", 1, 10))
+                return NVML_ERROR_FUNCTION_NOT_FOUND;
+        if (m->version != (40u | 2u << 24)) /* nvmlMemory_v2: sizeof(nvmlMemory_v2_t) | 2 << 24, from nvml.h */
+                return 25;                  /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
+        m->total = 8192 * MIB;
+        m->reserved = 408 * MIB;
+        m->used = (unsigned long long)env_num("FAKE_NVML_MEM_USED_MIB", 819, 10) * MIB;
+        m->free = m->total - m->reserved - m->used;
         return OK;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int *mw)
