@@ -112,7 +112,7 @@ static void read_journal(struct cd_scan *s, const struct cd_scan_opts *o)
                 size_t nf;
                 journal_files(j, &nf);
                 s->journal_why = nf ? xasprintf("no journal file of %s could be read", journal_origin(j))
-                                    : xasprintf("no journal (%s has no files)", journal_origin(j));
+                                    : xasprintf("no journal files in %s", journal_origin(j));
                 return;
         }
         s->journal_read = true;

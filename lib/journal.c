@@ -216,8 +216,9 @@ int journal_open(const struct journal_opts *o, struct journal **out)
                         consider(j, o->files[i], false);
                 }
         } else {
-                sb_puts(&origin, rootfs_is_live() ? "the local journal (/var/log/journal, /run/log/journal)"
-                                                  : "/var/log/journal and /run/log/journal under the root");
+                /* The same words live and under --root: findings that quote it must read
+                 * the same when a bundle is re-checked (check --from compares them). */
+                sb_puts(&origin, "/var/log/journal and /run/log/journal");
                 scan_dir(j, "/var/log/journal", true, max, 0);
                 scan_dir(j, "/run/log/journal", true, max, 0);
         }

@@ -67,8 +67,8 @@ bool journal_usable(const struct journal *j);
 const struct journal_file *journal_files(const struct journal *j, size_t *n);
 /* Files that could not be read (error != 0). */
 size_t journal_bad_files(const struct journal *j);
-/* Where the files came from, for messages: "the local journal", "--journal-dir /x",
- * "/var/log/journal and /run/log/journal under the root", ... */
+/* Where the files came from, for messages: "/var/log/journal and /run/log/journal"
+ * (live or under --root alike), "--journal-dir /x", "--journal-file /y", ... */
 const char *journal_origin(const struct journal *j);
 /* Bytes of the open files (sd_journal_get_usage). */
 uint64_t journal_usage(const struct journal *j);

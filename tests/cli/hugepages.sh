@@ -7,7 +7,6 @@
 
 hp() { t_run check --root "$1" --only hugepages --json "${@:2}"; }
 # Summaries / subjects of a finding ID in $OUT, joined by " | ".
-t_sum() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .summary] | join(" | ")'; }
 t_subj() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .subject // ""] | join(",")'; }
 t_field() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" '[.collectors[].findings[] | select(.id == $id) | .[$f] // ""] | join(" | ")'; }
 bad_ids() { echo "$(t_ids_with warn)|$(t_ids_with crit)|$(t_ids_with unknown)"; }

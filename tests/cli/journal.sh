@@ -14,7 +14,6 @@ NOW_US=$(date +%s%6N) # the fixture's "NOW": absolute bounds below do not drift 
 sh "$MK" "$FX/host.export" "$J" "$NOW_US" || t_skip_all "cannot build a journal file"
 
 jr() { t_run check --only journal --json "$@"; }
-t_sum() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .summary] | join(" | ")'; }
 t_subj() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .subject // ""] | join(",")'; }
 t_field() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg f "$2" '[.collectors[].findings[] | select(.id == $id) | .[$f] // ""] | join(" | ")'; }
 t_sevof() { printf '%s' "$OUT" | jq -r --arg id "$1" --arg s "$2" '[.collectors[].findings[] | select(.id == $id and .subject == $s) | .severity] | join(",")'; }

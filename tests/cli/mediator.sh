@@ -16,7 +16,6 @@
 
 HELPER="$TOP_BUILDDIR/tests/helpers/mediator_admin"
 md() { t_run check --root "$1" --only mediator --json "${@:2}"; }
-t_sum() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .summary] | join(" | ")'; }
 t_subj() { printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .subject // ""] | join(",")'; }
 
 # A host with the guide's good setup: /var/vgpu exported with no_root_squash and in etab,

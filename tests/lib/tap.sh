@@ -78,6 +78,10 @@ t_diag_run() { { echo "exit $RC"; printf '%s\n' "$ERR" | tail -20; } | sed 's/^/
 t_sev() {
         printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .severity] | join(",")'
 }
+# Summaries of a finding ID in the JSON report in $OUT, joined by " | " ("" if absent).
+t_sum() {
+        printf '%s' "$OUT" | jq -r --arg id "$1" '[.collectors[].findings[] | select(.id == $id) | .summary] | join(" | ")'
+}
 # The IDs of all findings with a severity in $OUT (JSON), sorted, space-separated.
 t_ids_with() {
         printf '%s' "$OUT" | jq -r --arg s "$1" '[.collectors[].findings[] | select(.severity == $s) | .id] | sort | unique | join(" ")'

@@ -330,7 +330,8 @@ static void test_root(void **state)
                 assert_string_equal(f[1].path, "/run/log/journal/escape.journal");
                 assert_true(f[1].error < 0);
                 assert_int_equal(count(j, NULL), 18);
-                assert_non_null(strstr(journal_origin(j), "under the root"));
+                /* the words of the live host: a bundle's re-check quotes the same origin */
+                assert_string_equal(journal_origin(j), "/var/log/journal and /run/log/journal");
         }
         /* A root without journals: nothing found, nothing usable. */
         char bare[300];
