@@ -437,11 +437,13 @@ void watch_stop(struct watch *w)
                 struct sampler *sp = &w->s[i];
                 if (sp->pid > 0) {
                         bool ab = false;
-                        /* Closing the request pipe ends it cleanly; one that is stuck gets SIGKILL. */
+                        /* Closing the request pipe ends it cleanly; one that is stuck gets SIGKILL.
+                         * Under the leak check a busy one gets child_reap's 2 s to finish its
+                         * sample and check: killed mid-sample, it says nothing (a loaded host). */
                         if (sp->req_fd >= 0)
                                 close(sp->req_fd);
                         sp->req_fd = -1;
-                        (void)child_reap(sp->pid, sp->state == SP_BUSY, &ab);
+                        (void)child_reap(sp->pid, sp->state == SP_BUSY && !leak_check_wanted(), &ab);
                 }
                 close_pipes(sp);
                 sp->state = SP_STOPPED;
