@@ -29,6 +29,36 @@ int kv_parse(const char *text, char sep, struct kvlist *out)
         return 0;
 }
 
+int kv_parse_keys(const char *text, char sep, const char *const *keys, struct kvlist *out)
+{
+        *out = (struct kvlist){0};
+        for (const char *l = text; *l;) {
+                const char *nl = strchr(l, '\n'), *end = nl ? nl : l + strlen(l);
+                const char *c = memchr(l, sep, (size_t)(end - l));
+                const char *k = l;
+                while (k < end && isspace((unsigned char)*k))
+                        k++;
+                if (c && c > l) {
+                        const char *ke = c;
+                        while (ke > k && isspace((unsigned char)ke[-1]))
+                                ke--;
+                        for (size_t i = 0; keys[i]; i++) {
+                                if (strlen(keys[i]) != (size_t)(ke - k) || memcmp(keys[i], k, (size_t)(ke - k)))
+                                        continue;
+                                if (out->n == out->cap) {
+                                        out->cap = out->cap ? out->cap * 2 : 8;
+                                        out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
+                                }
+                                _cleanup_free_ char *v = xstrndup(c + 1, (size_t)(end - c - 1));
+                                out->v[out->n++] = (struct kv){.key = xstrdup(keys[i]), .value = xstrdup(strstrip(v))};
+                                break;
+                        }
+                }
+                l = nl ? nl + 1 : end;
+        }
+        return 0;
+}
+
 const char *kv_get(const struct kvlist *l, const char *key)
 {
         for (size_t i = 0; i < l->n; i++)

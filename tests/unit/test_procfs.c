@@ -50,6 +50,35 @@ static const char limits[] =
         "Max locked memory         8388608              unlimited            bytes     \n"
         "Max realtime priority     0                    0                    \n";
 
+/* Only the keys asked for, with the same values kv_parse gives them. */
+static void test_kv_keys(void **state)
+{
+        (void)state;
+        static const char status[] = "Name:\tsleep\n  Uid :\t1000\t1001\t1000\t1000\n: orphan\nVmLck:\t       0 kB\n"
+                                     "VmRSS:\t    1234 kB  \nUid:\t5 5 5 5\nno separator\nVmRSS";
+        static const char *const keys[] = {"Uid", "VmRSS", "VmLck", "Missing", NULL};
+        struct kvlist all, some;
+        kv_parse(status, ':', &all);
+        kv_parse_keys(status, ':', keys, &some);
+        assert_int_equal(some.n, 4); /* Uid twice (the first one counts), VmLck, VmRSS */
+        for (size_t i = 0; keys[i]; i++) {
+                const char *a = kv_get(&all, keys[i]), *b = kv_get(&some, keys[i]);
+                assert_true((a == NULL) == (b == NULL));
+                if (a)
+                        assert_string_equal(a, b);
+        }
+        assert_string_equal(kv_get(&some, "Uid"), "1000\t1001\t1000\t1000");
+        uint64_t v;
+        assert_int_equal(kv_get_u64(&some, "VmRSS", &v), 0);
+        assert_int_equal(v, 1234 * 1024);
+        assert_null(kv_get(&some, "Name"));
+        kv_free(&all);
+        kv_free(&some);
+        kv_parse_keys("", ':', keys, &some);
+        assert_int_equal(some.n, 0);
+        kv_free(&some);
+}
+
 static void test_limits(void **state)
 {
         uint64_t s, h;
@@ -186,6 +215,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_meminfo),    cmocka_unit_test(test_meminfo_malformed),
                 cmocka_unit_test(test_limits),     cmocka_unit_test(test_sysvipc),
+                cmocka_unit_test(test_kv_keys),
                 cmocka_unit_test(test_interrupts), cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_isolcpus),   cmocka_unit_test(test_proc_stat),
         };
