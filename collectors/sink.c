@@ -6,6 +6,7 @@
 #include "lib/child.h"
 #include "lib/dircount.h"
 #include "lib/namefit.h"
+#include "lib/procfs.h"
 #include "lib/procmaps.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
@@ -64,6 +65,25 @@ static void send_frame(struct bundle_sink *s, json_object *hdr)
                 s->broken = true;
 }
 
+/* host/proc/PID/stat or host/proc/PID/task/TID/stat */
+static bool is_proc_stat(const char *path)
+{
+        if (!startswith(path, "host/proc/"))
+                return false;
+        const char *p = path + 10;
+        size_t d = strspn(p, "0123456789");
+        if (!d)
+                return false;
+        p += d;
+        if (startswith(p, "/task/")) {
+                p += 6;
+                if (!(d = strspn(p, "0123456789")))
+                        return false;
+                p += d;
+        }
+        return streq(p, "/stat");
+}
+
 /* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count.
  * Of /etc/passwd and /etc/group only the entries the checks looked up go (unless --full). */
 static void send_text_lines(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
@@ -75,9 +95,14 @@ static void send_text_lines(struct bundle_sink *s, const char *path, const char 
         _cleanup_free_ char *looked_up = !s->full && (pw || gr) ? users_filter(gr, text, len, &len) : NULL;
         if (looked_up)
                 text = looked_up;
+        unsigned hidden = 0;
+        _cleanup_free_ char *layout = s->red && is_proc_stat(path) ? proc_stat_hide_layout(text, len, &len, &hidden) : NULL;
+        if (layout)
+                text = layout;
         if (s->red) {
                 red = redact(s->red, text, len, &len, &n);
                 text = red;
+                n += hidden;
         }
         if (len > s->artifact_max) {
                 len = s->artifact_max;

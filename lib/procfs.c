@@ -371,6 +371,39 @@ int proc_stat_parse(const char *text, struct proc_stat *o)
         return 0;
 }
 
+char *proc_stat_hide_layout(const char *text, size_t len, size_t *out_len, unsigned *hidden)
+{
+        *hidden = 0;
+        const char *rp = memrchr(text, ')', len);
+        if (!rp || (size_t)(rp - text) + 2 > len || rp[1] != ' ')
+                return NULL;
+        struct strbuf b = {0};
+        sb_putn(&b, text, (size_t)(rp - text) + 2); /* "pid (comm) " */
+        const char *p = rp + 2, *end = text + len;
+        for (int field = 3; p < end; field++) {
+                const char *sp = memchr(p, ' ', (size_t)(end - p));
+                const char *fe = sp ? sp : end;
+                size_t fl = (size_t)(fe - p);
+                if (fl && p[fl - 1] == '\n')
+                        fl--;
+                bool layout = (field >= 26 && field <= 30) || (field >= 45 && field <= 51);
+                if (layout && fl && strspn(p, "0123456789") == fl) {
+                        if (!(fl == 1 && *p == '0'))
+                                (*hidden)++;
+                        sb_putn(&b, "0", 1);
+                        sb_putn(&b, p + fl, (size_t)(fe - p) - fl); /* a newline after it */
+                } else {
+                        sb_putn(&b, p, (size_t)(fe - p));
+                }
+                if (!sp)
+                        break;
+                sb_putn(&b, " ", 1);
+                p = sp + 1;
+        }
+        *out_len = b.len;
+        return sb_steal(&b);
+}
+
 enum kflavour rt_flavour_from_version(const char *v)
 {
         enum kflavour f = KF_NONE;
