@@ -306,31 +306,51 @@ static bool component_comm(const char *comm)
         return false;
 }
 
-/* The process's comm from the /proc/PID/stat its checks read (the trace, or the
- * snapshot it came from): false when it was not read. */
-static bool traced_comm(int pid, char *comm, size_t n)
+/* The bytes of a file the checks read (the trace, or the snapshot it came from),
+ * allocated; NULL when they did not read it. */
+static char *traced_bytes(const char *path, size_t *len)
 {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
         const struct trace_entry *t = rootfs_trace_find(path, TRACE_FILE);
         if (!t)
-                return false;
-        _cleanup_free_ char *snap = NULL;
+                return NULL;
+        char *snap = NULL;
         size_t sl = 0;
-        const char *data = t->data;
         if (t->snapshot) {
-                if (!rootfs_snapshot_get(path, &snap, &sl) || sl < t->len)
-                        return false;
-                data = snap;
+                if (!rootfs_snapshot_get(path, &snap, &sl) || sl < t->len) {
+                        free(snap);
+                        return NULL;
+                }
+                *len = t->len;
+                return snap;
         }
-        if (!data)
+        if (!t->data)
+                return NULL;
+        *len = t->len;
+        return xstrndup(t->data, t->len);
+}
+
+/* Whether the process is a component by what its checks read of it: the comm in
+ * /proc/PID/stat, or argv[0]'s base name in /proc/PID/cmdline. Unknown (its stat
+ * not read) counts as a component: its maps are kept. */
+static bool traced_component(int pid)
+{
+        char path[64];
+        size_t len;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        _cleanup_free_ char *stat = traced_bytes(path, &len);
+        const char *open = stat ? memchr(stat, '(', len) : NULL;
+        const char *close = open ? memrchr(open, ')', len - (size_t)(open - stat)) : NULL;
+        if (!close)
+                return true;
+        _cleanup_free_ char *comm = xstrndup(open + 1, (size_t)(close - open - 1));
+        if (component_comm(comm))
+                return true;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+        _cleanup_free_ char *cmd = traced_bytes(path, &len);
+        if (!cmd || !len)
                 return false;
-        const char *open = memchr(data, '(', t->len), *close = open ? memrchr(open, ')', t->len - (size_t)(open - data)) : NULL;
-        if (!close || (size_t)(close - open - 1) >= n)
-                return false;
-        memcpy(comm, open + 1, (size_t)(close - open - 1));
-        comm[close - open - 1] = 0;
-        return true;
+        const char *base = strrchr(cmd, '/'); /* argv[0]: up to the first NUL */
+        return component_comm(base ? base + 1 : cmd);
 }
 
 /* Map areas from which on a process's maps are kept whole: an eighth of
@@ -354,7 +374,6 @@ static bool send_maps_excerpt(struct bundle_sink *s, const char *dest, const cha
 {
         int pid = maps_pid(origin);
         long lines;
-        char comm[64];
         if (s->full || truncated || !data || !pid || !s->names_pid)
                 return false;
         /* Where /dev/shm leads, if the checks found it a link (the shm collector follows it). */
@@ -363,8 +382,7 @@ static bool send_maps_excerpt(struct bundle_sink *s, const char *dest, const cha
                 return false;
         if (counted >= 0)
                 lines = counted;
-        if (lines >= maps_whole_lines() || s->names_pid(s->trim, pid) || !traced_comm(pid, comm, sizeof(comm)) ||
-            component_comm(comm))
+        if (lines >= maps_whole_lines() || s->names_pid(s->trim, pid) || traced_component(pid))
                 return false;
         struct manifest_artifact a = record(dest, "file", origin, "ok", NULL, 0, 0);
         a.lines = (struct mf_int){.set = true, .v = lines};

@@ -26,6 +26,7 @@ sleep 600 | "$HELPER" --posix evodiag-maps-test --size 65536 >"$o/helper" 2>&1 &
 for i in $(seq 100); do grep -q "^ready" "$o/helper" && break; sleep 0.1; done
 pidof shm_attach >"$o/mapper"
 for i in $(seq 20); do sleep 600 & echo $! >>"$o/sleepers"; done
+(exec -a /usr/bin/lavinmq sleep 600) & echo $! >"$o/component"
 "$EVODIAG" bundle --only shm,maps -o "$o/b.tar.zst" -q || echo "bundle exit $?" >>"$o/err"
 "$EVODIAG" bundle --only shm,maps --full -o "$o/full.tar.zst" -q || echo "full exit $?" >>"$o/err"
 '
@@ -41,7 +42,7 @@ manifest "$out/b.tar.zst" >"$out/m.json"
 maps_in_archive() { tar --zstd -tf "$1" | grep -cE '/host/proc/[0-9]+/maps$'; }
 
 # The mapper's maps whole, with its shared memory; nothing of the sleepers' but their counts.
-t_is "$(maps_in_archive "$out/b.tar.zst")" 1 "one maps file in the archive: the process that maps shared memory"
+t_is "$(maps_in_archive "$out/b.tar.zst")" 2 "two maps files in the archive: the process that maps shared memory, the component"
 t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$mapper/maps")" "/dev/shm/evodiag-maps-test" \
         "the mapper's maps, whole: its POSIX object"
 t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$mapper/maps")" "/SYSV[0-9a-f]{8}" "and its SysV segment"
@@ -53,6 +54,9 @@ for p in $(cat "$out/sleepers"); do
                 [.kind, .status, .excerpt, .absent, (.lines > 5), .sha256, (.note | test("only the line count"))]' "$out/m.json")
         [ "$e" = '["file","ok",true,true,true,null,true]' ] || { bad=$((bad + 1)); echo "# pid $p: $e"; }
 done
+component=$(cat "$out/component")
+t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$component/maps")" "sleep" \
+        "a component's maps (argv[0] lavinmq) whole, though it maps no shared memory"
 t_is "$bad" 0 "each of the 20 sleepers: an excerpt entry (file, ok, its line count, nothing stored, says why)"
 t_is "$(jq '[.artifacts[] | select(.excerpt == true) | select(.path | test("/maps$") | not)] | length' "$out/m.json")" 0 \
         "only maps files become excerpts"
@@ -75,7 +79,7 @@ t_is "$(printf '%s' "$OUT" | summary maps.process)" \
         "check --from: maps.process the same, from the line counts"
 
 # --full keeps every process's maps.
-n=$(( $(wc -l <"$out/sleepers") + 1 ))
+n=$(( $(wc -l <"$out/sleepers") + 2 ))
 t_run check --from "$out/full.tar.zst"
 t_like "$ERR" "2 collectors agree" "--full: check --from agrees"
 full_maps=$(maps_in_archive "$out/full.tar.zst")
