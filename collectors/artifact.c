@@ -36,6 +36,7 @@ static const struct mf_field artifact_fields[] = {
         F_STR(struct manifest_artifact, "sha256", sha256, 64),
         F_STR(struct manifest_artifact, "note", note, 0),
         F_BOOL(struct manifest_artifact, "absent", absent),
+        F_BOOL(struct manifest_artifact, "excerpt", excerpt),
 };
 const struct mf_schema artifact_schema = MF_SCHEMA(struct manifest_artifact, artifact_fields);
 

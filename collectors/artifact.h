@@ -27,6 +27,9 @@ struct manifest_artifact {
         struct mf_int bytes;     /* stored in the archive (the parent counts them) */
         char *sha256, *note;
         struct mf_bool absent;   /* nothing stored: a listing, a stat, an error, a link */
+        struct mf_bool excerpt;  /* a file of which the bundle keeps only what the checks need: its
+                                    line count ("lines"), and no bytes when "absent" (a process's
+                                    maps that map no shared memory); check --from reads it so */
 };
 
 extern const struct mf_schema artifact_schema;

@@ -6,12 +6,15 @@
 #include "lib/child.h"
 #include "lib/dircount.h"
 #include "lib/namefit.h"
+#include "lib/procfs.h"
+#include "lib/procmaps.h"
 #include "lib/redact.h"
 #include "lib/subprocess.h"
 #include "lib/users.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 /* An artifact's record (collectors/artifact.h): the header of its frame. */
@@ -62,6 +65,25 @@ static void send_frame(struct bundle_sink *s, json_object *hdr)
                 s->broken = true;
 }
 
+/* host/proc/PID/stat or host/proc/PID/task/TID/stat */
+static bool is_proc_stat(const char *path)
+{
+        if (!startswith(path, "host/proc/"))
+                return false;
+        const char *p = path + 10;
+        size_t d = strspn(p, "0123456789");
+        if (!d)
+                return false;
+        p += d;
+        if (startswith(p, "/task/")) {
+                p += 6;
+                if (!(d = strspn(p, "0123456789")))
+                        return false;
+                p += d;
+        }
+        return streq(p, "/stat");
+}
+
 /* Redacts (unless --no-redact), caps, frames; lines >= 0: a counted file's line count.
  * Of /etc/passwd and /etc/group only the entries the checks looked up go (unless --full). */
 static void send_text_lines(struct bundle_sink *s, const char *path, const char *kind, const char *origin, const char *text,
@@ -73,9 +95,14 @@ static void send_text_lines(struct bundle_sink *s, const char *path, const char 
         _cleanup_free_ char *looked_up = !s->full && (pw || gr) ? users_filter(gr, text, len, &len) : NULL;
         if (looked_up)
                 text = looked_up;
+        unsigned hidden = 0;
+        _cleanup_free_ char *layout = s->red && is_proc_stat(path) ? proc_stat_hide_layout(text, len, &len, &hidden) : NULL;
+        if (layout)
+                text = layout;
         if (s->red) {
                 red = redact(s->red, text, len, &len, &n);
                 text = red;
+                n += hidden;
         }
         if (len > s->artifact_max) {
                 len = s->artifact_max;
@@ -251,6 +278,121 @@ static bool is_cmdline(const char *path)
         return d && streq(path + 6 + d, "/cmdline");
 }
 
+/* ---- a process's maps: whole only where they tell something ---- */
+
+/* The pid of "/proc/PID/maps", 0 for any other path. */
+static int maps_pid(const char *path)
+{
+        if (!startswith(path, "/proc/"))
+                return 0;
+        size_t d = strspn(path + 6, "0123456789");
+        if (!d || d > 9 || !streq(path + 6 + d, "/maps"))
+                return 0;
+        return atoi(path + 6);
+}
+
+/* Processes of the components evodiag knows (by comm): their maps are evidence a
+ * reader of the bundle wants whole, whatever they map. */
+static bool component_comm(const char *comm)
+{
+        static const char *const names[] = {"lavinmq", "cerebellar-norse", "metrics-exporter", NULL};
+        static const char *const prefixes[] = {"evo", "mediator", "framealloc", NULL};
+        for (size_t i = 0; names[i]; i++)
+                if (streq(comm, names[i]))
+                        return true;
+        for (size_t i = 0; prefixes[i]; i++)
+                if (startswith(comm, prefixes[i]))
+                        return true;
+        return false;
+}
+
+/* The bytes of a file the checks read (the trace, or the snapshot it came from),
+ * allocated; NULL when they did not read it. */
+static char *traced_bytes(const char *path, size_t *len)
+{
+        const struct trace_entry *t = rootfs_trace_find(path, TRACE_FILE);
+        if (!t)
+                return NULL;
+        char *snap = NULL;
+        size_t sl = 0;
+        if (t->snapshot) {
+                if (!rootfs_snapshot_get(path, &snap, &sl) || sl < t->len) {
+                        free(snap);
+                        return NULL;
+                }
+                *len = t->len;
+                return snap;
+        }
+        if (!t->data)
+                return NULL;
+        *len = t->len;
+        return xstrndup(t->data, t->len);
+}
+
+/* Whether the process is a component by what its checks read of it: the comm in
+ * /proc/PID/stat, or argv[0]'s base name in /proc/PID/cmdline. Unknown (its stat
+ * not read) counts as a component: its maps are kept. */
+static bool traced_component(int pid)
+{
+        char path[64];
+        size_t len;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        _cleanup_free_ char *stat = traced_bytes(path, &len);
+        const char *open = stat ? memchr(stat, '(', len) : NULL;
+        const char *close = open ? memrchr(open, ')', len - (size_t)(open - stat)) : NULL;
+        if (!close)
+                return true;
+        _cleanup_free_ char *comm = xstrndup(open + 1, (size_t)(close - open - 1));
+        if (component_comm(comm))
+                return true;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+        _cleanup_free_ char *cmd = traced_bytes(path, &len);
+        if (!cmd || !len)
+                return false;
+        const char *base = strrchr(cmd, '/'); /* argv[0]: up to the first NUL */
+        return component_comm(base ? base + 1 : cmd);
+}
+
+/* Map areas from which on a process's maps are kept whole: an eighth of
+ * vm.max_map_count (the maps collector judges from warn_pct of it). */
+static long maps_whole_lines(void)
+{
+        static long lines;
+        uint64_t max;
+        if (!lines)
+                lines = rootfs_read_u64("/proc/sys/vm/max_map_count", &max) == 0 && max / 8 < LONG_MAX ? (long)(max / 8) : 65530 / 8;
+        return lines;
+}
+
+/* A process's /proc/PID/maps whose lines tell nothing beyond their number (no shared
+ * memory, not a component, not named by a finding, far from the map-count limit):
+ * only its line count goes into the manifest (an excerpt, no bytes), and later
+ * collectors and check --from read it so (report/bundle_collect.c, report/manifest.c).
+ * Returns whether it was sent so. counted: the lines the check counted (-1: count the text). */
+static bool send_maps_excerpt(struct bundle_sink *s, const char *dest, const char *origin, const char *data, size_t len,
+                              bool truncated, long counted)
+{
+        int pid = maps_pid(origin);
+        long lines;
+        if (s->full || truncated || !data || !pid || !s->names_pid)
+                return false;
+        /* Where /dev/shm leads, if the checks found it a link (the shm collector follows it). */
+        const struct trace_entry *shm_link = rootfs_trace_find("/dev/shm", TRACE_LINK);
+        if (procmaps_text_maps_shm(data, len, shm_link ? shm_link->data : NULL, &lines))
+                return false;
+        if (counted >= 0)
+                lines = counted;
+        if (lines >= maps_whole_lines() || s->names_pid(s->trim, pid) || traced_component(pid))
+                return false;
+        struct manifest_artifact a = record(dest, "file", origin, "ok", NULL, 0, 0);
+        a.lines = (struct mf_int){.set = true, .v = lines};
+        a.excerpt = yes;
+        a.absent = yes;
+        a.note = xstrdup("no line maps shared memory: only the line count is kept (--full keeps the file)");
+        send_artifact(s, &a, NULL, 0);
+        return true;
+}
+
 /* Emits what check() read: files with the exact bytes seen, counted files re-read
  * (capped), and directory listings as empty placeholders so counts survive. */
 static void send_trace(struct bundle_sink *s)
@@ -293,6 +435,8 @@ static void send_trace(struct bundle_sink *s)
                                 }
                                 data = snap;
                         }
+                        if (send_maps_excerpt(s, dest, t[i].path, data, t[i].len, t[i].truncated, -1))
+                                break;
                         send_text(s, dest, "file", t[i].path, data, t[i].len, t[i].truncated, NULL, 0);
                         break;
                 }
@@ -308,7 +452,9 @@ static void send_trace(struct bundle_sink *s)
                         char *buf;
                         bool trunc;
                         long r = rootfs_read(t[i].path, s->artifact_max, &buf, &trunc);
-                        if (r >= 0) {
+                        if (r >= 0 && send_maps_excerpt(s, dest, t[i].path, buf, (size_t)r, trunc, t[i].count)) {
+                                free(buf);
+                        } else if (r >= 0) {
                                 /* With the lines counted at check time: the copy may be cut or newer. */
                                 send_text_lines(s, dest, "file", t[i].path, buf, (size_t)r, trunc, NULL, 0, t[i].count);
                                 free(buf);

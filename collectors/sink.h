@@ -34,6 +34,8 @@ struct bundle_sink {
          * drop again is not redacted and sent again. NULL: such files are sent. */
         void (*note_findings)(void *arg, const struct findings *fs);
         bool (*leaves_out)(void *arg, const char *path);
+        /* Whether a finding noted so far names the process: its maps are kept whole. */
+        bool (*names_pid)(void *arg, int pid);
         void *trim;
         uint64_t snapshot_mark;  /* the parent's snapshot when the child started (rootfs.h) */
 };

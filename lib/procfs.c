@@ -29,6 +29,36 @@ int kv_parse(const char *text, char sep, struct kvlist *out)
         return 0;
 }
 
+int kv_parse_keys(const char *text, char sep, const char *const *keys, struct kvlist *out)
+{
+        *out = (struct kvlist){0};
+        for (const char *l = text; *l;) {
+                const char *nl = strchr(l, '\n'), *end = nl ? nl : l + strlen(l);
+                const char *c = memchr(l, sep, (size_t)(end - l));
+                const char *k = l;
+                while (k < end && isspace((unsigned char)*k))
+                        k++;
+                if (c && c > l) {
+                        const char *ke = c;
+                        while (ke > k && isspace((unsigned char)ke[-1]))
+                                ke--;
+                        for (size_t i = 0; keys[i]; i++) {
+                                if (strlen(keys[i]) != (size_t)(ke - k) || memcmp(keys[i], k, (size_t)(ke - k)))
+                                        continue;
+                                if (out->n == out->cap) {
+                                        out->cap = out->cap ? out->cap * 2 : 8;
+                                        out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
+                                }
+                                _cleanup_free_ char *v = xstrndup(c + 1, (size_t)(end - c - 1));
+                                out->v[out->n++] = (struct kv){.key = xstrdup(keys[i]), .value = xstrdup(strstrip(v))};
+                                break;
+                        }
+                }
+                l = nl ? nl + 1 : end;
+        }
+        return 0;
+}
+
 const char *kv_get(const struct kvlist *l, const char *key)
 {
         for (size_t i = 0; i < l->n; i++)
@@ -339,6 +369,39 @@ int proc_stat_parse(const char *text, struct proc_stat *o)
         o->rt_priority = (unsigned)f[40];
         o->policy = (unsigned)f[41];
         return 0;
+}
+
+char *proc_stat_hide_layout(const char *text, size_t len, size_t *out_len, unsigned *hidden)
+{
+        *hidden = 0;
+        const char *rp = memrchr(text, ')', len);
+        if (!rp || (size_t)(rp - text) + 2 > len || rp[1] != ' ')
+                return NULL;
+        struct strbuf b = {0};
+        sb_putn(&b, text, (size_t)(rp - text) + 2); /* "pid (comm) " */
+        const char *p = rp + 2, *end = text + len;
+        for (int field = 3; p < end; field++) {
+                const char *sp = memchr(p, ' ', (size_t)(end - p));
+                const char *fe = sp ? sp : end;
+                size_t fl = (size_t)(fe - p);
+                if (fl && p[fl - 1] == '\n')
+                        fl--;
+                bool layout = (field >= 26 && field <= 30) || (field >= 45 && field <= 51);
+                if (layout && fl && strspn(p, "0123456789") == fl) {
+                        if (!(fl == 1 && *p == '0'))
+                                (*hidden)++;
+                        sb_putn(&b, "0", 1);
+                        sb_putn(&b, p + fl, (size_t)(fe - p) - fl); /* a newline after it */
+                } else {
+                        sb_putn(&b, p, (size_t)(fe - p));
+                }
+                if (!sp)
+                        break;
+                sb_putn(&b, " ", 1);
+                p = sp + 1;
+        }
+        *out_len = b.len;
+        return sb_steal(&b);
 }
 
 enum kflavour rt_flavour_from_version(const char *v)

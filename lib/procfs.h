@@ -19,6 +19,9 @@ struct kvlist {
         size_t bad_lines;
 };
 int kv_parse(const char *text, char sep, struct kvlist *out);
+/* The same, keeping only the lines whose key is one of keys (NULL-terminated): a
+ * process table reads three of /proc/PID/status's ~55 lines, thousands of times. */
+int kv_parse_keys(const char *text, char sep, const char *const *keys, struct kvlist *out);
 const char *kv_get(const struct kvlist *l, const char *key);
 /* The value's leading number, multiplied by 1024 when the unit is "kB". -ENOENT, -EINVAL. */
 int kv_get_u64(const struct kvlist *l, const char *key, uint64_t *out);
@@ -88,6 +91,13 @@ struct proc_stat {
         uint64_t flags; /* field 9: PF_* */
 };
 int proc_stat_parse(const char *text, struct proc_stat *out);
+/* /proc/PID/stat with the memory-layout fields the kernel shows only to a reader
+ * that may ptrace the process (startcode, endcode, startstack, kstkesp, kstkeip and
+ * start_data .. env_end: fields 26-30 and 45-51) set to 0, as every other reader sees
+ * them: no check reads them, and they are where ASLR put each process. A new string
+ * (*out_len bytes); *hidden: how many were not 0 already. NULL when the text is not
+ * in the format (it is then left as it is). */
+char *proc_stat_hide_layout(const char *text, size_t len, size_t *out_len, unsigned *hidden);
 /* The one rule for a kernel thread: the kernel's own PF_KTHREAD flag (stat field 9),
  * not a guess from an empty command line or a parent pid. */
 #define PF_KTHREAD 0x00200000u

@@ -73,3 +73,25 @@ bool procmaps_in_dir(const struct procmaps_entry *e, const char *dir, const char
         *len = nl;
         return true;
 }
+
+bool procmaps_text_maps_shm(const char *text, size_t len, const char *also, long *lines)
+{
+        bool shm = false;
+        long n = 0;
+        size_t al = also ? strlen(also) : 0;
+        for (size_t pos = 0; pos < len;) {
+                const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
+                size_t ll = nl ? (size_t)(nl - l) : len - pos;
+                pos += ll + 1;
+                n++;
+                if (shm)
+                        continue;
+                /* "start-end perms ...": four permission letters, the last 'p' or 's'. */
+                const char *sp = memchr(l, ' ', ll);
+                if (!sp || (size_t)(sp - l) + 5 >= ll || sp[5] != ' ' || (sp[4] != 'p' && sp[4] != 's') ||
+                    memmem(l, ll, "shm", 3) || memmem(l, ll, "SYSV", 4) || (al && memmem(l, ll, also, al)))
+                        shm = true;
+        }
+        *lines = n;
+        return shm;
+}

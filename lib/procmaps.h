@@ -28,3 +28,11 @@ int procmaps_parse(const char *line, struct procmaps_entry *out);
 /* Whether the path names an entry directly in dir ("/dev/shm/x", not "/dev/shm/a/b",
  * "/dev/shm/" or "/dev/shmx"): the entry's name (not NUL-terminated) in *name, *len. */
 bool procmaps_in_dir(const struct procmaps_entry *e, const char *dir, const char **name, size_t *len);
+
+/* Whether a maps text (len bytes) has a line that tells who maps shared memory: a
+ * path with "shm" in it (/dev/shm objects, /run/shm), a SysV segment ("/SYSV..."),
+ * a path under also (where /dev/shm leads, when it is a link; NULL: none), or a line
+ * not in the format (not judged: kept). *lines: its lines, as rootfs_count_lines
+ * counts them (a last line without a newline counts). A bundle keeps only the line
+ * count of a maps file without such a line (collectors/sink.c). */
+bool procmaps_text_maps_shm(const char *text, size_t len, const char *also, long *lines);

@@ -112,8 +112,9 @@ static int load_tree(struct proctable *t)
                 snprintf(p.comm, sizeof(p.comm), "%s", ps.comm);
                 snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
                 if (rootfs_read(path, 64 << 10, &status, NULL) >= 0) {
+                        static const char *const keys[] = {"Uid", "VmRSS", "VmLck", NULL};
                         struct kvlist kv;
-                        kv_parse(status, ':', &kv);
+                        kv_parse_keys(status, ':', keys, &kv);
                         const char *uid = kv_get(&kv, "Uid");
                         unsigned ruid, euid;
                         if (uid && sscanf(uid, "%u %u", &ruid, &euid) == 2)

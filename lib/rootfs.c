@@ -149,6 +149,7 @@ const struct trace_entry *rootfs_trace_entries(size_t *n)
 }
 
 bool rootfs_tracing(void) { return tr.on; }
+const struct trace_entry *rootfs_trace_find(const char *path, enum trace_kind kind) { return trace_find(path, kind); }
 void rootfs_trace_stop(void) { tr.on = false; }
 
 /* ---------------- the root ---------------- */

@@ -92,6 +92,8 @@ void rootfs_trace_stop(void);
 /* Entries in the order first seen (duplicates folded); valid until the next call. */
 const struct trace_entry *rootfs_trace_entries(size_t *n);
 bool rootfs_tracing(void);
+/* The entry of that kind for path, NULL if none. */
+const struct trace_entry *rootfs_trace_find(const char *path, enum trace_kind kind);
 
 /* `check --from`: a path whose read failed on the original host fails the same way
  * here (the bundle's manifest records the errno), so verdicts match. */

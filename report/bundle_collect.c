@@ -230,6 +230,13 @@ static void artifact(struct bundle *b, const char *collector, const struct frame
                 if (m.count.set && startswith(path, "host/"))
                         /* Later collectors count what this one counted (the snapshot, as for files). */
                         dir_count_inject(path + 4, (long)m.count.v, m.at_least.set && m.at_least.v);
+                if (m.excerpt.set && m.excerpt.v && is_absent && startswith(path, "host/")) {
+                        /* Only its line count is kept: later collectors read what the bundle holds,
+                         * as check --from will (report/manifest.c: manifest_apply). */
+                        rootfs_snapshot_put(path + 4, "", 0);
+                        if (m.lines.set)
+                                rootfs_inject_count(path + 4, (long)m.lines.v);
+                }
                 (*count)++;
                 if (!is_absent)
                         store(b, &m, size, r);
@@ -280,6 +287,11 @@ static bool child_leaves_out(void *trim, const char *path)
         return trim_drop_cmdline(trim, path);
 }
 
+static bool child_names_pid(void *trim, int pid)
+{
+        return trim_names_pid(trim, pid);
+}
+
 /* One collector: check with tracing, findings, evidence, collect(). */
 void bundle_run_one(struct bundle *b, struct ctx *base, const struct collector *c, struct run_result *res)
 {
@@ -290,7 +302,7 @@ void bundle_run_one(struct bundle *b, struct ctx *base, const struct collector *
                                         .include_perf_data = b->o->include_perf_data,
                                         .include_cores = b->o->include_cores,
                                         .note_findings = child_note_findings, .leaves_out = child_leaves_out,
-                                        .trim = &b->trim};
+                                        .names_pid = child_names_pid, .trim = &b->trim};
         uint64_t t0 = now_ms_monotonic();
         uint64_t timeout = collector_timeout_ms(base, c, b->o->collector_timeout_ms);
         uint64_t deadline = t0 + timeout;

@@ -70,6 +70,13 @@ void trim_note_findings(struct bundle_trim *t, const struct findings *fs)
         }
 }
 
+bool trim_names_pid(const struct bundle_trim *t, int pid)
+{
+        char key[16];
+        snprintf(key, sizeof(key), "%d", pid);
+        return t->full || json_object_object_get_ex(t->pids, key, NULL);
+}
+
 bool trim_drop_cmdline(struct bundle_trim *t, const char *path)
 {
         if (t->full || !startswith(path, "host/proc/"))

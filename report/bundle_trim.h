@@ -24,6 +24,8 @@ void trim_free(struct bundle_trim *t);
 /* The pids a collector's findings name (in any field): "pid 123", "pids 1, 2, 3",
  * "PID=5", "/proc/123/...". */
 void trim_note_findings(struct bundle_trim *t, const struct findings *fs);
+/* Whether a finding noted so far names the process (not with --full: then every pid). */
+bool trim_names_pid(const struct bundle_trim *t, int pid);
 /* Is path host/proc/PID/cmdline of a process no finding names? Then it is left out
  * (and counted). */
 bool trim_drop_cmdline(struct bundle_trim *t, const char *path);

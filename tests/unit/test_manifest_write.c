@@ -35,7 +35,7 @@ static struct manifest_artifact every_artifact_field(int k)
                 .lines = num(42), .count = num(150000), .at_least = flag(true), .dir = flag(false),
                 .names = mf_names_of("0\0" "1\0" "255\0", 8, true), .link = xstrdup("socket:[1234]"), .bytes = num(0),
                 .sha256 = xstrdup("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-                .note = xstrdup("only the entries the checks looked up"), .absent = flag(true),
+                .note = xstrdup("only the entries the checks looked up"), .absent = flag(true), .excerpt = flag(true),
         };
         return a;
 }
@@ -88,7 +88,7 @@ static void test_round_trip(void **state)
         assert_true(b[0].stat.size.v == INT64_MAX);
         assert_true(b[0].stat.mtime.v == INT64_MIN);
         assert_int_equal(b[0].count.v, 150000);
-        assert_true(b[0].at_least.v && !b[0].dir.v && b[0].absent.v);
+        assert_true(b[0].at_least.v && !b[0].dir.v && b[0].absent.v && b[0].excerpt.v);
         assert_int_equal(b[0].names.n, 3);
         assert_memory_equal(b[0].names.buf, "0\0" "1\0" "255\0", 8);
         assert_string_equal(b[0].link, "socket:[1234]");

@@ -50,6 +50,67 @@ static const char limits[] =
         "Max locked memory         8388608              unlimited            bytes     \n"
         "Max realtime priority     0                    0                    \n";
 
+/* Only the keys asked for, with the same values kv_parse gives them. */
+static void test_kv_keys(void **state)
+{
+        (void)state;
+        static const char status[] = "Name:\tsleep\n  Uid :\t1000\t1001\t1000\t1000\n: orphan\nVmLck:\t       0 kB\n"
+                                     "VmRSS:\t    1234 kB  \nUid:\t5 5 5 5\nno separator\nVmRSS";
+        static const char *const keys[] = {"Uid", "VmRSS", "VmLck", "Missing", NULL};
+        struct kvlist all, some;
+        kv_parse(status, ':', &all);
+        kv_parse_keys(status, ':', keys, &some);
+        assert_int_equal(some.n, 4); /* Uid twice (the first one counts), VmLck, VmRSS */
+        for (size_t i = 0; keys[i]; i++) {
+                const char *a = kv_get(&all, keys[i]), *b = kv_get(&some, keys[i]);
+                assert_true((a == NULL) == (b == NULL));
+                if (a)
+                        assert_string_equal(a, b);
+        }
+        assert_string_equal(kv_get(&some, "Uid"), "1000\t1001\t1000\t1000");
+        uint64_t v;
+        assert_int_equal(kv_get_u64(&some, "VmRSS", &v), 0);
+        assert_int_equal(v, 1234 * 1024);
+        assert_null(kv_get(&some, "Name"));
+        kv_free(&all);
+        kv_free(&some);
+        kv_parse_keys("", ':', keys, &some);
+        assert_int_equal(some.n, 0);
+        kv_free(&some);
+}
+
+/* The layout fields zeroed, every other byte kept; what the checks parse unchanged. */
+static void test_stat_hide_layout(void **state)
+{
+        (void)state;
+        /* A real line (sleep, as root sees it): fields 26-30 and 45-51 hold addresses. */
+        static const char st[] = "4242 (a) b) S 1 4242 4242 0 -1 4194304 91 0 0 0 0 0 0 0 20 0 1 0 2718 8450048 216 "
+                                 "18446744073709551615 94763437584384 94763437600129 140728870170544 0 0 0 0 0 0 1 0 0 17 "
+                                 "3 0 0 0 0 0 94763437612112 94763437613216 94763456086016 140728870177453 "
+                                 "140728870177473 140728870177473 140728870178793 0\n";
+        size_t n;
+        unsigned hidden;
+        _cleanup_free_ char *z = proc_stat_hide_layout(st, strlen(st), &n, &hidden);
+        assert_non_null(z);
+        assert_int_equal(n, strlen(z));
+        assert_string_equal(z, "4242 (a) b) S 1 4242 4242 0 -1 4194304 91 0 0 0 0 0 0 0 20 0 1 0 2718 8450048 216 "
+                               "18446744073709551615 0 0 0 0 0 0 0 0 0 1 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        assert_int_equal(hidden, 10);
+        struct proc_stat a, b;
+        assert_int_equal(proc_stat_parse(st, &a), 0);
+        assert_int_equal(proc_stat_parse(z, &b), 0);
+        assert_string_equal(a.comm, b.comm);
+        assert_true(a.pid == b.pid && a.state == b.state && a.ppid == b.ppid && a.flags == b.flags && a.utime == b.utime &&
+                    a.stime == b.stime && a.nice == b.nice && a.num_threads == b.num_threads && a.starttime == b.starttime &&
+                    a.rss_pages == b.rss_pages && a.vsize == b.vsize && a.processor == b.processor &&
+                    a.rt_priority == b.rt_priority && a.policy == b.policy);
+        /* Already hidden (another user's process): nothing counted. */
+        _cleanup_free_ char *again = proc_stat_hide_layout(z, n, &n, &hidden);
+        assert_string_equal(again, z);
+        assert_int_equal(hidden, 0);
+        assert_null(proc_stat_hide_layout("garbage", 7, &n, &hidden));
+}
+
 static void test_limits(void **state)
 {
         uint64_t s, h;
@@ -186,6 +247,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_meminfo),    cmocka_unit_test(test_meminfo_malformed),
                 cmocka_unit_test(test_limits),     cmocka_unit_test(test_sysvipc),
+                cmocka_unit_test(test_kv_keys),    cmocka_unit_test(test_stat_hide_layout),
                 cmocka_unit_test(test_interrupts), cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_isolcpus),   cmocka_unit_test(test_proc_stat),
         };

@@ -163,12 +163,49 @@ static void test_in_dir(void **state)
         }
 }
 
+/* What a bundle keeps of a process's maps: whole when a line tells who maps shared
+ * memory, else only the line count. */
+static void test_maps_shm(void **state)
+{
+        (void)state;
+        long n = -1;
+        static const char plain[] =
+                "55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 1234                       /usr/bin/sleep\n"
+                "7f3a00000000-7f3a00010000 r--s 00000000 fd:01 99                         /usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache\n"
+                "7ffd1c1f0000-7ffd1c211000 rw-p 00000000 00:00 0                          [stack]";
+        assert_false(procmaps_text_maps_shm(plain, strlen(plain), NULL, &n));
+        assert_int_equal(n, 3); /* the last line has no newline: counted, as rootfs_count_lines does */
+        assert_false(procmaps_text_maps_shm("", 0, NULL, &n));
+        assert_int_equal(n, 0);
+        static const char *const kept[] = {
+                "7f3a00000000-7f3a00001000 r--s 00000000 00:1b 97                         /dev/shm/evo_hal_cu\n",
+                "7f3a00000000-7f3a00001000 rw-p 00000000 00:1b 97                         /dev/shm/x (deleted)\n",
+                "7f3a00000000-7f3a00010000 rw-s 00000000 00:01 5                          /SYSV45454548 (deleted)\n",
+                "7f3a00000000-7f3a00010000 rw-s 00000000 00:01 5                          /run/shm/old\n",
+                "7f3a00000000-7f3a00010000 rw-q 00000000 00:01 5                          /weird\n", /* not the format */
+                "garbage\n",
+        };
+        for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+                char *t = NULL;
+                assert_true(asprintf(&t, "%s\n%s", plain, kept[i]) > 0);
+                assert_true(procmaps_text_maps_shm(t, strlen(t), NULL, &n));
+                assert_int_equal(n, 4);
+                free(t);
+        }
+        /* /dev/shm a link elsewhere: a path under its target counts too. */
+        static const char ram[] = "7f3a00000000-7f3a00001000 rw-s 00000000 00:1b 97                         /mnt/ram/seg\n";
+        assert_false(procmaps_text_maps_shm(ram, strlen(ram), NULL, &n));
+        assert_true(procmaps_text_maps_shm(ram, strlen(ram), "/mnt/ram", &n));
+        assert_int_equal(n, 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_self),
                 cmocka_unit_test(test_lines),
                 cmocka_unit_test(test_in_dir),
+                cmocka_unit_test(test_maps_shm),
         };
         return cmocka_run_group_tests_name("procmaps", tests, NULL, NULL);
 }
