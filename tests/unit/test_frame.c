@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include "collectors/frame.h"
+#include "collectors/sampler.h"
 #include "lib/child.h"
 
 static void make_pipe(int p[2])
@@ -596,6 +597,95 @@ static void test_sample_delta(void **state)
         sample_answer_free(&got);
 }
 
+/* The parent's merge (watch_round) of such answers: one sampler of a watch, its answers
+ * given as the child would send them. */
+static void feed(struct watch *w, uint64_t n, const char *payload)
+{
+        _cleanup_free_ char *fr = xasprintf("{\"t\":\"sample\",\"n\":%llu,\"applies\":true,\"size\":%zu}\n%s", (unsigned long long)n,
+                                            strlen(payload), payload);
+        int p[2];
+        make_pipe(p);
+        assert_int_equal(write_all(p[1], fr, strlen(fr)), 0);
+        close(p[1]);
+        struct frame_reader r;
+        frame_reader_init(&r, p[0], SAMPLE_PAYLOAD_MAX);
+        struct frame f;
+        while (frame_reader_fill(&r) > 0)
+                ;
+        assert_int_equal(frame_next(&r, &f), 1);
+        char *why = NULL;
+        assert_int_equal(sample_answer_apply(&w->s[0].cur, &f, r.tok, w->s[0].c, &why), 0);
+        w->s[0].answered = true;
+        frame_reader_free(&r);
+        close(p[0]);
+}
+
+/* The round's events as "id subject sev (prev|new|gone)" lines; *nvals: its values. */
+static char *round_of(struct watch *w, size_t *nvals)
+{
+        size_t nev;
+        struct svalue *fresh;
+        struct watch_event *ev = watch_round(w, 1000 * (w->round + 1), &nev, &fresh, nvals);
+        struct strbuf b = {0};
+        for (size_t i = 0; i < nev; i++)
+                sb_printf(&b, "%s %s %s %s\n", ev[i].id, ev[i].subject ? ev[i].subject : "-", severity_name(ev[i].sev),
+                          ev[i].gone ? "gone" : ev[i].fresh ? "new" : severity_name(ev[i].prev));
+        watch_events_free(ev, nev);
+        free(fresh);
+        return b.s ? b.s : xstrdup("");
+}
+
+static size_t statuses_now(struct watch *w)
+{
+        json_object *a = watch_statuses_json(w);
+        size_t n = json_object_array_length(a);
+        json_object_put(a);
+        return n;
+}
+
+static void test_sample_delta_merge(void **state)
+{
+        static const char *const only[] = {"memory", NULL};
+        struct ctx base = {0};
+        struct watch w;
+        watch_init(&w, &base, 1000, only, NULL, 5000);
+        assert_int_equal(w.n, 1);
+        size_t nv;
+        /* 1: whole: node 1 warns (new, at start) */
+        feed(&w, 0, "{\"v\":[[\"memory.a\",\"node 0\",1,null],[\"memory.a\",\"node 1\",2,null]],"
+                    "\"s\":[[\"memory.available\",\"node 0\",\"ok\",\"fine\"],[\"memory.available\",\"node 1\",\"warn\",\"low\"]]}");
+        _cleanup_free_ char *e1 = round_of(&w, &nv);
+        assert_string_equal(e1, "memory.available node 1 warn new\n");
+        assert_int_equal(nv, 2);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 2: nothing changed: no event, every value still there for the recording */
+        feed(&w, 1, "{\"v\":[2],\"s\":[2]}");
+        _cleanup_free_ char *e2 = round_of(&w, &nv);
+        assert_string_equal(e2, "");
+        assert_int_equal(nv, 2);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 3: node 1 goes crit, a value changes */
+        feed(&w, 2, "{\"v\":[1,[7]],\"s\":[1,[\"crit\",\"out\"]]}");
+        _cleanup_free_ char *e3 = round_of(&w, &nv);
+        assert_string_equal(e3, "memory.available node 1 crit warn\n");
+        assert_true(w.s[0].cur.v[1].value == 7);
+        /* 4: node 1 went away (its "gone" event), node 2 appears */
+        feed(&w, 3, "{\"v\":[1,-1],\"s\":[1,-1,[\"memory.available\",\"node 2\",\"warn\",\"low\"]]}");
+        _cleanup_free_ char *e4 = round_of(&w, &nv);
+        assert_string_equal(e4, "memory.available node 2 warn new\nmemory.available node 1 ok gone\n");
+        assert_int_equal(nv, 1);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 5: the sampler missed its deadline: killed (what the parent held of it is
+         * dropped), restarted, and the new child's whole first answer no longer has
+         * node 2: gone. */
+        sample_answer_free(&w.s[0].cur);
+        feed(&w, 0, "{\"v\":[[\"memory.a\",\"node 0\",1,null]],\"s\":[[\"memory.available\",\"node 0\",\"ok\",\"fine\"]]}");
+        _cleanup_free_ char *e5 = round_of(&w, &nv);
+        assert_string_equal(e5, "memory.available node 2 ok gone\n");
+        assert_int_equal(statuses_now(&w), 1);
+        watch_free(&w);
+}
+
 /* Ops that do not fit the state the parent holds are refused, and the state dropped. */
 static void test_sample_delta_refused(void **state)
 {
@@ -745,7 +835,8 @@ int main(void)
                 cmocka_unit_test(test_request),
                 cmocka_unit_test(test_request_pids),         cmocka_unit_test(test_sample_round_trip),
                 cmocka_unit_test(test_sample_refused),  cmocka_unit_test(test_sample_delta),
-                cmocka_unit_test(test_sample_delta_refused), cmocka_unit_test(test_findings_ids),
+                cmocka_unit_test(test_sample_delta_refused), cmocka_unit_test(test_sample_delta_merge),
+                cmocka_unit_test(test_findings_ids),
                 cmocka_unit_test(test_engine_ids),      cmocka_unit_test(test_result),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
