@@ -9,6 +9,7 @@
 #include "collectors/evo_private.h"
 #include "lib/escape.h"
 #include "lib/sample.h"
+#include "collectors/sample_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +29,9 @@ struct wseg {
 struct wstate {
         struct wseg *v;
         size_t n, cap;
+        struct sfile locks; /* /proc/locks, kept open (re-read with pread: no open, no growing copy) */
+        char *lkbuf;
+        size_t lkcap;
 };
 
 /* What one sample reads once for all segments. */
@@ -220,6 +224,8 @@ void evo_watch_state_free(void *state)
                 free(ws->v[i].fname);
         }
         free(ws->v);
+        sfile_close(&ws->locks);
+        free(ws->lkbuf);
         free(ws);
 }
 
@@ -231,10 +237,9 @@ void evo_sample(struct ctx *c, struct sample *out)
         for (size_t i = 0; i < ws->n; i++)
                 ws->v[i].seen = false;
         struct wround r = {.pids_known = -1};
-        _cleanup_free_ char *locks = NULL;
-        r.locks_read = rootfs_read("/proc/locks", READ_MAX_DEFAULT, &locks, NULL) >= 0;
+        r.locks_read = sfile_read_grow(&ws->locks, "/proc/locks", &ws->lkbuf, &ws->lkcap, READ_MAX_DEFAULT) >= 0;
         if (r.locks_read)
-                proclocks_held(locks, &r.lk, &r.nlk);
+                proclocks_held(ws->lkbuf, &r.lk, &r.nlk);
         struct rootfs_dir *d = rootfs_opendir(SHM_DIR);
         struct dirent *de;
         size_t count = 0, max = (size_t)conf_uint(c, "scan_max");

@@ -551,31 +551,207 @@ int frame_take_request(struct frame_reader *r, uint64_t *n)
         return frame_take_request_pids(r, n, NULL, 0, &np, &known);
 }
 
-/* lib/sample.h's objects as arrays of their four fields (see the top of frame.h). */
-static const char *const value_keys[4] = {"key", "subject", "value", "unit"};
-static const char *const status_keys[4] = {"id", "subject", "severity", "summary"};
+/* ---- watch's answers: what changed since the child's last answer ---- */
 
-static json_object *compact(json_object *objs, const char *const keys[4])
+/* Each child remembers what it sent last (struct sample_answer, strings owned) and the
+ * parent what it received (the same struct): an answer is the edit script from one to
+ * the next (see the top of frame.h). Entries match by identity: a value by key,
+ * subject and unit, a status by ID and subject. */
+#define DIFF_LOOKAHEAD 64 /* how far an entry is looked for among the old ones; past it, a new one */
+
+static bool same_str(const char *a, const char *b)
 {
-        size_t n = objs ? json_object_array_length(objs) : 0;
-        json_object *a = json_object_new_array_ext((int)n);
-        for (size_t i = 0; i < n; i++) {
-                json_object *o = json_object_array_get_idx(objs, i), *x = json_object_new_array_ext(4), *f;
-                for (int k = 0; k < 4; k++)
-                        json_object_array_add(x, json_object_object_get_ex(o, keys[k], &f) ? json_object_get(f) : NULL);
-                json_object_array_add(a, x);
-        }
-        return a;
+        return a == b || (a && b && streq(a, b));
 }
 
-int frame_send_sample(int fd, uint64_t n, bool applies, const struct sample *s)
+static bool same_num(double a, double b)
+{
+        return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+        return s ? xstrdup(s) : NULL;
+}
+
+static void svalue_free(struct svalue *v)
+{
+        free((char *)v->key);
+        free((char *)v->subject);
+        free((char *)v->unit);
+}
+
+static void sstatus_free(struct sstatus *s)
+{
+        free((char *)s->id);
+        free((char *)s->subject);
+        free((char *)s->summary);
+}
+
+static const char *field_str(json_object *o, const char *key)
+{
+        json_object *x;
+        return json_object_object_get_ex(o, key, &x) && json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
+}
+
+/* The ops being written: runs of kept (> 0) or dropped (< 0) entries, and elements. */
+struct ops {
+        json_object *a;
+        int64_t run;
+};
+
+static void ops_flush(struct ops *o)
+{
+        if (o->run)
+                json_object_array_add(o->a, json_object_new_int64(o->run));
+        o->run = 0;
+}
+
+static void ops_run(struct ops *o, int64_t k)
+{
+        if (o->run && (o->run > 0) != (k > 0))
+                ops_flush(o);
+        o->run += k;
+}
+
+static void ops_add(struct ops *o, json_object *x)
+{
+        ops_flush(o);
+        json_object_array_add(o->a, x);
+}
+
+static json_object *str_json(const char *s)
+{
+        return s ? json_object_new_string(s) : NULL;
+}
+
+/* The child's values now (from the sample's objects) against the last ones sent:
+ * their ops, and *last becomes the values now. */
+static json_object *diff_values(json_object *objs, struct sample_answer *last)
+{
+        size_t nn = objs ? json_object_array_length(objs) : 0, np = last->nv, c = 0;
+        struct svalue *nv = xcalloc(nn ? nn : 1, sizeof(*nv));
+        bool *taken = xcalloc(np ? np : 1, sizeof(*taken));
+        struct ops o = {.a = json_object_new_array()};
+        for (size_t j = 0; j < nn; j++) {
+                json_object *x = json_object_array_get_idx(objs, j), *num;
+                struct svalue v = {.key = field_str(x, "key"), .subject = field_str(x, "subject"), .unit = field_str(x, "unit")};
+                v.value = json_object_object_get_ex(x, "value", &num) ? json_object_get_double(num) : 0;
+                size_t m = SIZE_MAX;
+                for (size_t i = c; i < np && i < c + DIFF_LOOKAHEAD; i++)
+                        if (same_str(last->v[i].key, v.key) && same_str(last->v[i].subject, v.subject) &&
+                            same_str(last->v[i].unit, v.unit)) {
+                                m = i;
+                                break;
+                        }
+                if (m == SIZE_MAX) {
+                        json_object *e = json_object_new_array_ext(4);
+                        json_object_array_add(e, str_json(v.key));
+                        json_object_array_add(e, str_json(v.subject));
+                        json_object_array_add(e, json_object_new_double(v.value));
+                        json_object_array_add(e, str_json(v.unit));
+                        ops_add(&o, e);
+                        nv[j] = (struct svalue){.key = dup_or_null(v.key), .subject = dup_or_null(v.subject),
+                                                .unit = dup_or_null(v.unit), .value = v.value};
+                        continue;
+                }
+                if (m > c)
+                        ops_run(&o, -(int64_t)(m - c));
+                c = m + 1;
+                if (same_num(last->v[m].value, v.value)) {
+                        ops_run(&o, 1);
+                } else {
+                        json_object *e = json_object_new_array_ext(1);
+                        json_object_array_add(e, json_object_new_double(v.value));
+                        ops_add(&o, e);
+                }
+                nv[j] = last->v[m];
+                nv[j].value = v.value;
+                taken[m] = true;
+        }
+        if (c < np)
+                ops_run(&o, -(int64_t)(np - c));
+        ops_flush(&o);
+        for (size_t i = 0; i < np; i++)
+                if (!taken[i])
+                        svalue_free(&last->v[i]);
+        free(taken);
+        free(last->v);
+        last->v = nv;
+        last->nv = nn;
+        return o.a;
+}
+
+/* The same for the statuses. */
+static json_object *diff_statuses(json_object *objs, struct sample_answer *last)
+{
+        size_t nn = objs ? json_object_array_length(objs) : 0, np = last->ns, c = 0;
+        struct sstatus *ns = xcalloc(nn ? nn : 1, sizeof(*ns));
+        bool *taken = xcalloc(np ? np : 1, sizeof(*taken));
+        struct ops o = {.a = json_object_new_array()};
+        for (size_t j = 0; j < nn; j++) {
+                json_object *x = json_object_array_get_idx(objs, j);
+                const char *sevname = field_str(x, "severity");
+                struct sstatus s = {.id = field_str(x, "id"), .subject = field_str(x, "subject"), .summary = field_str(x, "summary")};
+                /* (an unknown severity name goes out as it is: the parent refuses it) */
+                bool sev_ok = sevname && severity_from_name(sevname, &s.sev) == 0;
+                size_t m = SIZE_MAX;
+                for (size_t i = c; sev_ok && i < np && i < c + DIFF_LOOKAHEAD; i++)
+                        if (same_str(last->s[i].id, s.id) && same_str(last->s[i].subject, s.subject)) {
+                                m = i;
+                                break;
+                        }
+                if (m == SIZE_MAX) {
+                        json_object *e = json_object_new_array_ext(4);
+                        json_object_array_add(e, str_json(s.id));
+                        json_object_array_add(e, str_json(s.subject));
+                        json_object_array_add(e, str_json(sevname));
+                        json_object_array_add(e, str_json(s.summary));
+                        ops_add(&o, e);
+                        ns[j] = (struct sstatus){.id = dup_or_null(s.id), .subject = dup_or_null(s.subject),
+                                                 .summary = dup_or_null(s.summary), .sev = sev_ok ? s.sev : SEV_UNKNOWN};
+                        continue;
+                }
+                if (m > c)
+                        ops_run(&o, -(int64_t)(m - c));
+                c = m + 1;
+                ns[j] = last->s[m];
+                taken[m] = true;
+                if (last->s[m].sev == s.sev && same_str(last->s[m].summary, s.summary)) {
+                        ops_run(&o, 1);
+                        continue;
+                }
+                json_object *e = json_object_new_array_ext(2);
+                json_object_array_add(e, str_json(sevname));
+                json_object_array_add(e, str_json(s.summary));
+                ops_add(&o, e);
+                ns[j].sev = s.sev;
+                if (!same_str(ns[j].summary, s.summary)) {
+                        free((char *)ns[j].summary);
+                        ns[j].summary = dup_or_null(s.summary);
+                }
+        }
+        if (c < np)
+                ops_run(&o, -(int64_t)(np - c));
+        ops_flush(&o);
+        for (size_t i = 0; i < np; i++)
+                if (!taken[i])
+                        sstatus_free(&last->s[i]);
+        free(taken);
+        free(last->s);
+        last->s = ns;
+        last->ns = nn;
+        return o.a;
+}
+
+int frame_send_sample_since(int fd, uint64_t n, bool applies, const struct sample *s, struct sample_answer *last)
 {
         const char *txt = "";
         json_object *p = NULL;
         if (applies) {
                 p = json_object_new_object();
-                json_object_object_add(p, "v", compact(s->values, value_keys));
-                json_object_object_add(p, "s", compact(s->statuses, status_keys));
+                json_object_object_add(p, "v", diff_values(s->values, last));
+                json_object_object_add(p, "s", diff_statuses(s->statuses, last));
                 txt = json_object_to_json_string_ext(p, JSON_FLAGS);
         }
         size_t len = strlen(txt);
@@ -586,6 +762,14 @@ int frame_send_sample(int fd, uint64_t n, bool applies, const struct sample *s)
         if (r == 0 && len)
                 r = write_all(fd, txt, len);
         json_object_put(p);
+        return r;
+}
+
+int frame_send_sample(int fd, uint64_t n, bool applies, const struct sample *s)
+{
+        struct sample_answer none = {0};
+        int r = frame_send_sample_since(fd, n, applies, s, &none);
+        sample_answer_free(&none);
         return r;
 }
 
@@ -602,17 +786,186 @@ static bool str_or_null(json_object *v, const char **out)
         return true;
 }
 
-static json_object *four(json_object *arr, size_t i)
+static bool is_number(json_object *x)
 {
-        json_object *x = json_object_array_get_idx(arr, i);
-        return json_object_is_type(x, json_type_array) && json_object_array_length(x) == 4 ? x : NULL;
+        return json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int);
 }
 
-int sample_answer_take(struct sample_answer *a, const struct frame *f, json_tokener *tok, const struct collector *c, char **why)
+/* A run op: k entries kept (> 0) or dropped (< 0) of the `left` not yet covered. */
+static bool run_of(json_object *x, size_t left, int64_t *k)
 {
-        *a = (struct sample_answer){0};
+        if (!json_object_is_type(x, json_type_int))
+                return false;
+        *k = json_object_get_int64(x);
+        return *k != 0 && *k != INT64_MIN && (uint64_t)(*k > 0 ? *k : -*k) <= left;
+}
+
+/* The ops of "v" applied to a->v: 0, or -EPROTO (a->v then freed and empty). */
+static int apply_values(struct sample_answer *a, json_object *ops)
+{
+        size_t nops = json_object_array_length(ops), np = a->nv, c = 0, n = 0;
+        struct svalue *nv = xcalloc(np + nops + 1, sizeof(*nv));
+        for (size_t i = 0; i < nops; i++) {
+                json_object *x = json_object_array_get_idx(ops, i), *num;
+                int64_t k;
+                if (run_of(x, np - c, &k)) {
+                        if (k > 0) {
+                                memcpy(nv + n, a->v + c, (size_t)k * sizeof(*nv));
+                                n += (size_t)k;
+                        } else {
+                                for (int64_t j = 0; j < -k; j++)
+                                        svalue_free(&a->v[c + (size_t)j]);
+                        }
+                        c += (size_t)(k > 0 ? k : -k);
+                        continue;
+                }
+                if (!json_object_is_type(x, json_type_array))
+                        goto bad;
+                size_t len = json_object_array_length(x);
+                if (len == 1 && c < np && is_number(num = json_object_array_get_idx(x, 0))) {
+                        nv[n] = a->v[c++];
+                        nv[n++].value = json_object_get_double(num);
+                        continue;
+                }
+                struct svalue v;
+                if (len != 4 || !json_object_is_type(json_object_array_get_idx(x, 0), json_type_string) ||
+                    !str_or_null(json_object_array_get_idx(x, 1), &v.subject) || !str_or_null(json_object_array_get_idx(x, 3), &v.unit) ||
+                    !is_number(num = json_object_array_get_idx(x, 2)))
+                        goto bad;
+                nv[n++] = (struct svalue){.key = xstrdup(json_object_get_string(json_object_array_get_idx(x, 0))),
+                                          .subject = dup_or_null(v.subject), .unit = dup_or_null(v.unit),
+                                          .value = json_object_get_double(num)};
+        }
+        if (c != np)
+                goto bad;
+        free(a->v);
+        a->v = nv;
+        a->nv = n;
+        return 0;
+bad:
+        /* a->v[0..c) were moved into nv or freed; the rest are a->v's */
+        for (size_t i = 0; i < n; i++)
+                svalue_free(&nv[i]);
+        for (size_t i = c; i < np; i++)
+                svalue_free(&a->v[i]);
+        free(nv);
+        free(a->v);
+        a->v = NULL;
+        a->nv = 0;
+        return -EPROTO;
+}
+
+static void gone_add(struct sample_answer *a, struct sstatus *s)
+{
+        if (a->ngone == a->capgone)
+                a->gone = xrealloc(a->gone, (a->capgone = a->capgone ? a->capgone * 2 : 8) * sizeof(*a->gone));
+        a->gone[a->ngone++] = *s;
+}
+
+/* A status reported again is not gone. */
+static void gone_forget(struct sample_answer *a, const char *id, const char *subject)
+{
+        for (size_t i = a->ngone; i-- > 0;)
+                if (streq(a->gone[i].id, id) && same_str(a->gone[i].subject, subject)) {
+                        sstatus_free(&a->gone[i]);
+                        a->gone[i] = a->gone[--a->ngone];
+                }
+}
+
+/* The ops of "s" applied to a->s (new and changed ones marked dirty, dropped ones into
+ * a->gone): 0, or -EPROTO with *why (a->s then freed and empty). */
+static int apply_statuses(struct sample_answer *a, json_object *ops, const struct collector *c, char **why)
+{
+        size_t nops = json_object_array_length(ops), np = a->ns, cur = 0, n = 0;
+        struct sstatus *ns = xcalloc(np + nops + 1, sizeof(*ns));
+        bool *dirty = xcalloc(np + nops + 1, sizeof(*dirty));
+        const char *last_id = NULL;
+        for (size_t i = 0; i < nops; i++) {
+                json_object *x = json_object_array_get_idx(ops, i);
+                int64_t k;
+                if (run_of(x, np - cur, &k)) {
+                        if (k > 0) {
+                                memcpy(ns + n, a->s + cur, (size_t)k * sizeof(*ns));
+                                memcpy(dirty + n, a->dirty + cur, (size_t)k * sizeof(*dirty));
+                                n += (size_t)k;
+                        } else {
+                                for (int64_t j = 0; j < -k; j++)
+                                        gone_add(a, &a->s[cur + (size_t)j]);
+                        }
+                        cur += (size_t)(k > 0 ? k : -k);
+                        continue;
+                }
+                if (!json_object_is_type(x, json_type_array))
+                        goto bad;
+                size_t len = json_object_array_length(x);
+                const char *sev, *summary, *id, *subject;
+                enum severity sv;
+                if (len == 2 && cur < np) {
+                        if (!str_or_null(json_object_array_get_idx(x, 0), &sev) || !sev || severity_from_name(sev, &sv) < 0 ||
+                            !str_or_null(json_object_array_get_idx(x, 1), &summary))
+                                goto bad;
+                        ns[n] = a->s[cur++];
+                        ns[n].sev = sv;
+                        if (!same_str(ns[n].summary, summary ? summary : "")) {
+                                free((char *)ns[n].summary);
+                                ns[n].summary = xstrdup(summary ? summary : "");
+                        }
+                        dirty[n++] = true;
+                        continue;
+                }
+                if (len != 4 || !json_object_is_type(json_object_array_get_idx(x, 0), json_type_string) ||
+                    !str_or_null(json_object_array_get_idx(x, 1), &subject) || !str_or_null(json_object_array_get_idx(x, 2), &sev) ||
+                    !sev || severity_from_name(sev, &sv) < 0 || !str_or_null(json_object_array_get_idx(x, 3), &summary))
+                        goto bad;
+                id = json_object_get_string(json_object_array_get_idx(x, 0));
+                /* (a collector reports one check for many subjects: check each ID once) */
+                if (c && !(last_id && streq(id, last_id))) {
+                        if (!collector_declares(c, id)) {
+                                *why = undeclared_why(id);
+                                goto refused;
+                        }
+                        /* What 'evodiag list' says watch samples is all it samples. */
+                        if (!collector_samples(c, id)) {
+                                _cleanup_free_ char *shown = str_printable(id);
+                                *why = xasprintf("sent check ID '%.80s', which its collector does not list as sampled", shown);
+                                goto refused;
+                        }
+                }
+                last_id = id;
+                gone_forget(a, id, subject);
+                ns[n] = (struct sstatus){.id = xstrdup(id), .subject = dup_or_null(subject), .summary = xstrdup(summary ? summary : ""),
+                                         .sev = sv};
+                dirty[n++] = true;
+        }
+        if (cur != np)
+                goto bad;
+        free(a->s);
+        free(a->dirty);
+        a->s = ns;
+        a->dirty = dirty;
+        a->ns = n;
+        return 0;
+bad:
+        *why = xstrdup("sent an unreadable answer");
+refused:
+        for (size_t i = 0; i < n; i++)
+                sstatus_free(&ns[i]);
+        for (size_t i = cur; i < np; i++)
+                sstatus_free(&a->s[i]);
+        free(ns);
+        free(dirty);
+        free(a->s);
+        free(a->dirty);
+        a->s = NULL;
+        a->dirty = NULL;
+        a->ns = 0;
+        return -EPROTO;
+}
+
+int sample_answer_apply(struct sample_answer *a, const struct frame *f, json_tokener *tok, const struct collector *c, char **why)
+{
         *why = NULL;
-        json_object *n, *ap, *vals = NULL, *sts = NULL;
+        json_object *n, *ap, *vals = NULL, *sts = NULL, *doc = NULL;
         if (!f->type || !streq(f->type, "sample") || !json_object_object_get_ex(f->hdr, "n", &n) ||
             !json_object_is_type(n, json_type_int) || json_object_get_int64(n) < 0 ||
             !json_object_object_get_ex(f->hdr, "applies", &ap) || !json_object_is_type(ap, json_type_boolean))
@@ -624,66 +977,56 @@ int sample_answer_take(struct sample_answer *a, const struct frame *f, json_toke
                         goto bad;
                 return 0;
         }
-        a->doc = parse_object(tok, f->payload, f->size);
-        if (!a->doc || !json_object_object_get_ex(a->doc, "v", &vals) || !json_object_is_type(vals, json_type_array) ||
-            !json_object_object_get_ex(a->doc, "s", &sts) || !json_object_is_type(sts, json_type_array))
+        doc = parse_object(tok, f->payload, f->size);
+        if (!doc || !json_object_object_get_ex(doc, "v", &vals) || !json_object_is_type(vals, json_type_array) ||
+            !json_object_object_get_ex(doc, "s", &sts) || !json_object_is_type(sts, json_type_array))
                 goto bad;
-        size_t nv = json_object_array_length(vals), ns = json_object_array_length(sts);
-        a->v = xcalloc(nv ? nv : 1, sizeof(*a->v));
-        a->s = xcalloc(ns ? ns : 1, sizeof(*a->s));
-        for (size_t i = 0; i < nv; i++) {
-                json_object *x = four(vals, i), *num;
-                struct svalue *sv = &a->v[i];
-                if (!x || !json_object_is_type(json_object_array_get_idx(x, 0), json_type_string) ||
-                    !str_or_null(json_object_array_get_idx(x, 1), &sv->subject) ||
-                    !str_or_null(json_object_array_get_idx(x, 3), &sv->unit))
-                        goto bad;
-                num = json_object_array_get_idx(x, 2);
-                if (!json_object_is_type(num, json_type_double) && !json_object_is_type(num, json_type_int))
-                        goto bad;
-                sv->key = json_object_get_string(json_object_array_get_idx(x, 0));
-                sv->value = json_object_get_double(num);
+        if (apply_values(a, vals) < 0)
+                goto bad;
+        if (apply_statuses(a, sts, c, why) < 0) {
+                json_object_put(doc);
+                sample_answer_free(a);
+                return -EPROTO;
         }
-        a->nv = nv;
-        for (size_t i = 0; i < ns; i++) {
-                json_object *x = four(sts, i);
-                struct sstatus *st = &a->s[i];
-                const char *sev;
-                if (!x || !json_object_is_type(json_object_array_get_idx(x, 0), json_type_string) ||
-                    !str_or_null(json_object_array_get_idx(x, 1), &st->subject) ||
-                    !str_or_null(json_object_array_get_idx(x, 2), &sev) || !sev || severity_from_name(sev, &st->sev) < 0 ||
-                    !str_or_null(json_object_array_get_idx(x, 3), &st->summary))
-                        goto bad;
-                st->id = json_object_get_string(json_object_array_get_idx(x, 0));
-                if (!st->summary)
-                        st->summary = "";
-                /* (a collector reports one check for many subjects: check each ID once) */
-                if (c && !(i && streq(st->id, a->s[i - 1].id)) && !collector_declares(c, st->id)) {
-                        *why = undeclared_why(st->id);
-                        sample_answer_free(a);
-                        return -EPROTO;
-                }
-                /* What 'evodiag list' says watch samples is all it samples. */
-                if (c && !(i && streq(st->id, a->s[i - 1].id)) && !collector_samples(c, st->id)) {
-                        _cleanup_free_ char *shown = str_printable(st->id);
-                        *why = xasprintf("sent check ID '%.80s', which its collector does not list as sampled", shown);
-                        sample_answer_free(a);
-                        return -EPROTO;
-                }
-        }
-        a->ns = ns;
+        json_object_put(doc);
+        if (!a->answers++)
+                a->whole = true;
         return 0;
 bad:
+        json_object_put(doc);
         sample_answer_free(a);
         *why = xstrdup("sent an unreadable answer");
         return -EPROTO;
 }
 
+int sample_answer_take(struct sample_answer *a, const struct frame *f, json_tokener *tok, const struct collector *c, char **why)
+{
+        *a = (struct sample_answer){0};
+        return sample_answer_apply(a, f, tok, c, why);
+}
+
+void sample_answer_merged(struct sample_answer *a)
+{
+        for (size_t i = 0; i < a->ngone; i++)
+                sstatus_free(&a->gone[i]);
+        a->ngone = 0;
+        if (a->dirty)
+                memset(a->dirty, 0, a->ns * sizeof(*a->dirty));
+        a->whole = false;
+}
+
 void sample_answer_free(struct sample_answer *a)
 {
-        json_object_put(a->doc);
+        for (size_t i = 0; i < a->nv; i++)
+                svalue_free(&a->v[i]);
+        for (size_t i = 0; i < a->ns; i++)
+                sstatus_free(&a->s[i]);
+        for (size_t i = 0; i < a->ngone; i++)
+                sstatus_free(&a->gone[i]);
         free(a->v);
         free(a->s);
+        free(a->dirty);
+        free(a->gone);
         *a = (struct sample_answer){0};
 }
 

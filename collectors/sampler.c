@@ -95,6 +95,9 @@ __attribute__((noinline)) static int serve(struct ctx *c, struct frame_reader *r
         int k, pids[SAMPLE_YOUNG_MAX];
         size_t np;
         bool known;
+        /* What this child sent last: it answers with what changed since (collectors/frame.h);
+         * a new child (a restart) starts with nothing, so its first answer is whole. */
+        struct sample_answer sent = {0};
         while ((k = frame_take_request_pids(rd, &no, pids, SAMPLE_YOUNG_MAX, &np, &known)) > 0) {
                 c->sample_no = no;
                 c->new_pids = pids;
@@ -107,11 +110,14 @@ __attribute__((noinline)) static int serve(struct ctx *c, struct frame_reader *r
                         c->self->sample(c, &s);
                 if (fault_wanted(c->self->name, "forge")) /* test builds: another collector's check */
                         sample_status(&s, "shm.orphaned", NULL, SEV_CRIT, "forged by EVODIAG_FAULT=%s:forge", c->self->name);
-                int w = frame_send_sample(wfd, no, applies, &s);
+                int w = frame_send_sample_since(wfd, no, applies, &s, &sent);
                 sample_free(&s);
-                if (w < 0 || !applies)
+                if (w < 0 || !applies) {
+                        sample_answer_free(&sent);
                         return 0;
+                }
         }
+        sample_answer_free(&sent);
         return k;
 }
 
@@ -193,6 +199,7 @@ static int spawn(struct watch *w, struct sampler *sp)
         sp->state = SP_IDLE;
         sp->next_no = 0;
         sp->npend = 0; /* a new child starts with a full scan */
+        sample_answer_free(&sp->cur); /* and its first answer is whole */
         return 0;
 }
 
@@ -250,9 +257,9 @@ static void down(struct watch *w, struct sampler *sp, bool timeout, const char *
         else
                 sp->problem = xasprintf("the %s sampler failed: %s; restarting in %llu s", sp->c->name,
                                         why ? why : st ? st : "exited", (unsigned long long)(backoff / 1000));
-        /* Its values are no longer known; its statuses stay until it answers again. */
+        /* Its values are no longer known; its statuses stay until it answers again (the
+         * restarted child's first answer is whole: what it no longer reports is gone). */
         sample_answer_free(&sp->cur);
-        sample_answer_free(&sp->answer);
         sp->answered = false;
 }
 
@@ -332,31 +339,29 @@ size_t watch_pollfds(struct watch *w, struct pollfd *pfd, size_t *which, uint64_
 
 static void take_answer(struct watch *w, struct sampler *sp, const struct frame *f, uint64_t now)
 {
-        struct sample_answer a;
         _cleanup_free_ char *why = NULL;
         if (sp->state != SP_BUSY) {
                 down(w, sp, false, "sent an answer nobody asked for", now);
                 return;
         }
-        if (sample_answer_take(&a, f, sp->rd.tok, sp->c, &why) < 0) {
+        /* The answer is what changed since the child's last one: applied to what the
+         * parent holds of it at once (the events come at the next round's merge). */
+        if (sample_answer_apply(&sp->cur, f, sp->rd.tok, sp->c, &why) < 0) {
                 down(w, sp, false, why, now);
                 return;
         }
-        if (a.n + 1 != sp->next_no) {
-                sample_answer_free(&a);
+        if (sp->cur.n + 1 != sp->next_no) {
                 down(w, sp, false, "sent an answer to another request", now);
                 return;
         }
-        if (!a.applies) {
-                sample_answer_free(&a);
+        if (!sp->cur.applies) {
+                sample_answer_free(&sp->cur);
                 bool ab = false;
                 (void)child_reap(sp->pid, false, &ab);
                 close_pipes(sp);
                 sp->state = SP_NOT_APPLICABLE;
                 return;
         }
-        sample_answer_free(&sp->answer);
-        sp->answer = a;
         sp->answered = true;
         sp->answers++;
         sp->failures = 0;
@@ -453,7 +458,6 @@ void watch_stop(struct watch *w)
 void watch_free(struct watch *w)
 {
         for (size_t i = 0; i < w->n; i++) {
-                sample_answer_free(&w->s[i].answer);
                 sample_answer_free(&w->s[i].cur);
                 frame_reader_free(&w->s[i].rd);
                 free(w->s[i].problem);

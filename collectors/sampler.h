@@ -4,8 +4,10 @@
  *
  * Protocol (collectors/frame.h): the parent sends a request frame with the sample
  * number on the child's request pipe; the child runs sample() and answers with a
- * sample frame, which the parent decodes into struct sample_answer (lib/sample.h
- * values and statuses), checking every status ID against the collector's checks.
+ * sample frame that says what changed since its last answer, which the parent applies
+ * to what it holds of that child (struct sample_answer: lib/sample.h values and
+ * statuses), checking every new status ID against the collector's checks; a round
+ * merges only the statuses that changed or went away, a new child's first answer whole.
  * Every request has a deadline; a child that misses it is killed (abandoned when
  * it cannot be reaped) and started again later; meanwhile its collector shows the
  * unknown status "<name>.timeout". The parent never blocks on a child.
@@ -39,15 +41,15 @@ struct sampler {
         uint64_t sent_ms, deadline_ms, respawn_ms;
         uint64_t next_no;       /* the next sample number for this child */
         uint64_t timeout_ms;    /* per request after the first */
-        struct sample_answer answer; /* latest answer not yet merged (values, statuses) */
-        bool answered;          /* `answer` is new since the last round */
+        bool answered;          /* it answered since the last round (cur changed) */
         bool baselined;         /* its first answer has been merged */
         unsigned merged;        /* answers merged (counted up to 2) */
         unsigned failures;      /* in a row; sets the restart back-off */
         char *problem;          /* why it is down: "timeout", "crashed" + text */
         bool problem_timeout;
         uint64_t answers, timeouts, crashes, abandoned;
-        struct sample_answer cur; /* the merged answer: latest values (cur.v, cur.nv) */
+        struct sample_answer cur; /* what it reported: latest values (cur.v, cur.nv) and statuses,
+                                     with what changed since the last round's merge */
         int pend[SAMPLE_YOUNG_MAX]; /* processes started since its last request, not sent yet */
         size_t npend;
 };

@@ -105,7 +105,7 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
         w->round++;
         size_t nf = 0;
         for (size_t k = 0; k < w->n; k++)
-                nf += w->s[k].answered ? w->s[k].answer.nv : 0;
+                nf += w->s[k].answered ? w->s[k].cur.nv : 0;
         *fresh = xcalloc(nf ? nf : 1, sizeof(**fresh));
         *nfresh = 0;
         for (size_t k = 0; k < w->n; k++) {
@@ -117,24 +117,41 @@ struct watch_event *watch_round(struct watch *w, uint64_t t, size_t *nev, struct
                         bool baseline = sp->merged < 2;
                         if (sp->merged < 2)
                                 sp->merged++;
-                        /* The answer becomes the current values; its statuses update the table. */
-                        sample_answer_free(&sp->cur);
-                        sp->cur = sp->answer;
-                        sp->answer = (struct sample_answer){0};
                         sp->answered = false;
-                        for (size_t i = 0; i < sp->cur.ns; i++) {
-                                const struct sstatus *st = &sp->cur.s[i];
-                                upsert(w, &ev, k, st->id, st->subject, st->sev, st->summary, t, baseline);
-                        }
-                        /* What it reported before and not now has passed (or its subject is gone). */
-                        for (size_t i = w->nst; i-- > 0;)
-                                if (w->st[i].owner == k && w->seen[i] != w->round) {
+                        struct sample_answer *a = &sp->cur;
+                        if (a->whole) {
+                                /* A new child's whole state: its statuses update the table, and
+                                 * what its collector reported before and not now has passed (or
+                                 * its subject is gone). */
+                                for (size_t i = 0; i < a->ns; i++)
+                                        upsert(w, &ev, k, a->s[i].id, a->s[i].subject, a->s[i].sev, a->s[i].summary, t, baseline);
+                                for (size_t i = w->nst; i-- > 0;)
+                                        if (w->st[i].owner == k && w->seen[i] != w->round) {
+                                                if (noteworthy(w->st[i].sev))
+                                                        add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
+                                                remove_status(w, i);
+                                        }
+                        } else {
+                                /* Only what changed: new and changed statuses, then those gone. */
+                                for (size_t i = 0; i < a->ns; i++)
+                                        if (a->dirty[i])
+                                                upsert(w, &ev, k, a->s[i].id, a->s[i].subject, a->s[i].sev, a->s[i].summary, t, baseline);
+                                for (size_t g = 0; g < a->ngone; g++) {
+                                        char kb[512];
+                                        json_object *pos;
+                                        if (!json_object_object_get_ex(w->index, status_key(kb, a->gone[g].id, a->gone[g].subject), &pos))
+                                                continue;
+                                        size_t i = (size_t)json_object_get_int64(pos);
+                                        if (w->st[i].owner != k)
+                                                continue;
                                         if (noteworthy(w->st[i].sev))
                                                 add_event(&ev, t, &w->st[i], w->st[i].sev, false, true, false);
                                         remove_status(w, i);
                                 }
-                        memcpy(*fresh + *nfresh, sp->cur.v, sp->cur.nv * sizeof(**fresh));
-                        *nfresh += sp->cur.nv;
+                        }
+                        sample_answer_merged(a);
+                        memcpy(*fresh + *nfresh, a->v, a->nv * sizeof(**fresh));
+                        *nfresh += a->nv;
                         sp->baselined = true;
                 } else if (sp->problem) {
                         _cleanup_free_ char *id = xasprintf("%s.%s", sp->c->name, sp->problem_timeout ? "timeout" : "crashed");

@@ -61,6 +61,34 @@ void sample_value(struct sample *s, const char *key, const char *subject, double
         json_object_array_add(s->values, svalue_to_json(&v));
 }
 
+/* A sampler reports mostly the same texts every interval (a segment's name, "writer
+ * pid 12 alive"), and redacting is a function of the text alone: the last results are
+ * kept, in a small direct-mapped table per process (texts up to REDACT_MEMO_LEN bytes). */
+#define REDACT_MEMO 256
+#define REDACT_MEMO_LEN 256
+static struct {
+        char *in, *out;
+} redact_memo[REDACT_MEMO];
+
+static char *redact_cached(const char *s)
+{
+        size_t n = strlen(s);
+        if (n > REDACT_MEMO_LEN)
+                return redact_secrets(s, NULL);
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 16777619u;
+        h %= REDACT_MEMO;
+        if (redact_memo[h].in && streq(redact_memo[h].in, s))
+                return xstrdup(redact_memo[h].out);
+        char *out = redact_secrets(s, NULL);
+        free(redact_memo[h].in);
+        free(redact_memo[h].out);
+        redact_memo[h].in = xstrdup(s);
+        redact_memo[h].out = xstrdup(out);
+        return out;
+}
+
 /* Statuses are watch's findings: redacted where they are made, as findings are (lib/finding.c). */
 void sample_status(struct sample *s, const char *id, const char *subject, enum severity sev, const char *fmt, ...)
 {
@@ -68,12 +96,12 @@ void sample_status(struct sample *s, const char *id, const char *subject, enum s
         va_start(ap, fmt);
         char *raw = xvasprintf(fmt, ap);
         va_end(ap);
-        char *summary = redact_secrets(raw, NULL);
+        char *summary = redact_cached(raw);
         free(raw);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(id));
         if (subject) {
-                _cleanup_free_ char *subj = redact_secrets(subject, NULL);
+                _cleanup_free_ char *subj = redact_cached(subject);
                 json_object_object_add(o, "subject", json_object_new_string(subj));
         }
         json_object_object_add(o, "severity", json_object_new_string(severity_name(sev)));

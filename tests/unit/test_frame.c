@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include "collectors/frame.h"
+#include "collectors/sampler.h"
 #include "lib/child.h"
 
 static void make_pipe(int p[2])
@@ -452,7 +453,7 @@ static void test_sample_refused(void **state)
                 int e = answer_of(frame, mem, &a, &why);
                 if (e != -EPROTO || !why || !strstr(why, cases[i].why))
                         fail_msg("case %zu: %d %s", i, e, why ? why : "(none)");
-                assert_null(a.doc);
+                assert_int_equal(a.nv + a.ns, 0);
                 free(why);
         }
         /* Not a sample frame at all. */
@@ -460,6 +461,274 @@ static void test_sample_refused(void **state)
         char *why = NULL;
         assert_int_equal(answer_of("{\"t\":\"findings\",\"n\":1,\"applies\":true}\n", mem, &a, &why), -EPROTO);
         free(why);
+}
+
+/* ---- watch's answers: only what changed since the child's last one ---- */
+
+/* The child side sends s against *sent; the parent side applies it to *got. Returns
+ * the payload as it went over the pipe (caller frees). */
+static char *delta_round(const struct sample *s, struct sample_answer *sent, struct sample_answer *got, uint64_t n, int *rc)
+{
+        int p[2];
+        make_pipe(p);
+        assert_int_equal(frame_send_sample_since(p[1], n, true, s, sent), 0);
+        close(p[1]);
+        struct frame_reader r;
+        frame_reader_init(&r, p[0], SAMPLE_PAYLOAD_MAX);
+        struct frame f;
+        assert_true(frame_reader_fill(&r) > 0);
+        assert_int_equal(frame_next(&r, &f), 1);
+        char *text = xstrndup(f.payload, f.size);
+        char *why = NULL;
+        *rc = sample_answer_apply(got, &f, r.tok, collector_find("memory"), &why);
+        free(why);
+        frame_reader_free(&r);
+        close(p[0]);
+        return text;
+}
+
+/* Two subjects: node 0 (value 1, ok) and, when with_node1, node 1 (value v1, status sev1). */
+static void delta_sample(struct sample *s, bool with_node1, double v1, enum severity sev1)
+{
+        sample_init(s);
+        sample_value(s, "memory.available_bytes", "node 0", 1.0, "bytes");
+        if (with_node1)
+                sample_value(s, "memory.available_bytes", "node 1", v1, "bytes");
+        sample_status(s, "memory.available", "node 0", SEV_OK, "fine");
+        if (with_node1)
+                sample_status(s, "memory.available", "node 1", sev1, "at %.0f", v1);
+}
+
+static void test_sample_delta(void **state)
+{
+        struct sample_answer sent = {0}, got = {0};
+        struct sample s;
+        int rc;
+        /* The first answer of a child is whole. */
+        delta_sample(&s, true, 2, SEV_OK);
+        _cleanup_free_ char *t1 = delta_round(&s, &sent, &got, 0, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_string_equal(t1, "{\"v\":[[\"memory.available_bytes\",\"node 0\",1.0,\"bytes\"],[\"memory.available_bytes\",\"node 1\",2.0,\"bytes\"]],"
+                                "\"s\":[[\"memory.available\",\"node 0\",\"ok\",\"fine\"],[\"memory.available\",\"node 1\",\"ok\",\"at 2\"]]}");
+        assert_true(got.whole);
+        assert_int_equal(got.nv, 2);
+        assert_int_equal(got.ns, 2);
+        assert_true(got.dirty[0] && got.dirty[1]);
+        sample_answer_merged(&got);
+        assert_false(got.whole);
+        /* Unchanged: nothing but "the next two are as they were". */
+        delta_sample(&s, true, 2, SEV_OK);
+        _cleanup_free_ char *t2 = delta_round(&s, &sent, &got, 1, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_string_equal(t2, "{\"v\":[2],\"s\":[2]}");
+        assert_false(got.whole);
+        assert_int_equal(got.nv, 2);
+        assert_true(got.v[1].value == 2.0);
+        assert_string_equal(got.v[1].subject, "node 1");
+        assert_false(got.dirty[0] || got.dirty[1]);
+        assert_int_equal(got.ngone, 0);
+        /* A changed value and verdict are sent, the unchanged ones are not. */
+        delta_sample(&s, true, 3, SEV_WARN);
+        _cleanup_free_ char *t3 = delta_round(&s, &sent, &got, 2, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_string_equal(t3, "{\"v\":[1,[3.0]],\"s\":[1,[\"warn\",\"at 3\"]]}");
+        assert_true(got.v[0].value == 1.0);
+        assert_true(got.v[1].value == 3.0);
+        assert_string_equal(got.v[1].unit, "bytes");
+        assert_int_equal(got.s[1].sev, SEV_WARN);
+        assert_string_equal(got.s[1].summary, "at 3");
+        assert_string_equal(got.s[1].subject, "node 1");
+        assert_false(got.dirty[0]);
+        assert_true(got.dirty[1]);
+        sample_answer_merged(&got);
+        /* A subject that went away is sent as gone. */
+        delta_sample(&s, false, 0, SEV_OK);
+        _cleanup_free_ char *t4 = delta_round(&s, &sent, &got, 3, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_string_equal(t4, "{\"v\":[1,-1],\"s\":[1,-1]}");
+        assert_int_equal(got.nv, 1);
+        assert_int_equal(got.ns, 1);
+        assert_string_equal(got.v[0].subject, "node 0");
+        assert_int_equal(got.ngone, 1);
+        assert_string_equal(got.gone[0].id, "memory.available");
+        assert_string_equal(got.gone[0].subject, "node 1");
+        assert_false(got.dirty[0]);
+        sample_answer_merged(&got);
+        assert_int_equal(got.ngone, 0);
+        /* It comes back: a new entry again. */
+        delta_sample(&s, true, 4, SEV_CRIT);
+        _cleanup_free_ char *t5 = delta_round(&s, &sent, &got, 4, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_string_equal(t5, "{\"v\":[1,[\"memory.available_bytes\",\"node 1\",4.0,\"bytes\"]],"
+                                "\"s\":[1,[\"memory.available\",\"node 1\",\"crit\",\"at 4\"]]}");
+        assert_int_equal(got.ns, 2);
+        assert_int_equal(got.s[1].sev, SEV_CRIT);
+        assert_true(got.dirty[1]);
+        sample_answer_merged(&got);
+        /* A restarted child (after a missed deadline: a new process, nothing sent yet)
+         * resends everything, and the parent (which dropped what it held when it killed
+         * the old one) takes it whole. */
+        sample_answer_free(&sent);
+        sample_answer_free(&got);
+        delta_sample(&s, true, 4, SEV_CRIT);
+        _cleanup_free_ char *t6 = delta_round(&s, &sent, &got, 0, &rc);
+        sample_free(&s);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(t6, "[\"memory.available_bytes\",\"node 0\",1.0,\"bytes\"]"));
+        assert_non_null(strstr(t6, "[\"memory.available\",\"node 1\",\"crit\",\"at 4\"]"));
+        assert_true(got.whole);
+        assert_int_equal(got.nv, 2);
+        assert_int_equal(got.ns, 2);
+        /* A change against a state the parent does not hold is refused: the parent never
+         * guesses (here the parent dropped its state, the child did not). */
+        struct sample_answer none = {0};
+        delta_sample(&s, true, 5, SEV_CRIT);
+        _cleanup_free_ char *t7 = delta_round(&s, &sent, &none, 1, &rc);
+        sample_free(&s);
+        assert_string_equal(t7, "{\"v\":[1,[5.0]],\"s\":[1,[\"crit\",\"at 5\"]]}");
+        assert_int_equal(rc, -EPROTO);
+        assert_int_equal(none.nv + none.ns, 0);
+        sample_answer_free(&sent);
+        sample_answer_free(&got);
+}
+
+/* The parent's merge (watch_round) of such answers: one sampler of a watch, its answers
+ * given as the child would send them. */
+static void feed(struct watch *w, uint64_t n, const char *payload)
+{
+        _cleanup_free_ char *fr = xasprintf("{\"t\":\"sample\",\"n\":%llu,\"applies\":true,\"size\":%zu}\n%s", (unsigned long long)n,
+                                            strlen(payload), payload);
+        int p[2];
+        make_pipe(p);
+        assert_int_equal(write_all(p[1], fr, strlen(fr)), 0);
+        close(p[1]);
+        struct frame_reader r;
+        frame_reader_init(&r, p[0], SAMPLE_PAYLOAD_MAX);
+        struct frame f;
+        while (frame_reader_fill(&r) > 0)
+                ;
+        assert_int_equal(frame_next(&r, &f), 1);
+        char *why = NULL;
+        assert_int_equal(sample_answer_apply(&w->s[0].cur, &f, r.tok, w->s[0].c, &why), 0);
+        w->s[0].answered = true;
+        frame_reader_free(&r);
+        close(p[0]);
+}
+
+/* The round's events as "id subject sev (prev|new|gone)" lines; *nvals: its values. */
+static char *round_of(struct watch *w, size_t *nvals)
+{
+        size_t nev;
+        struct svalue *fresh;
+        struct watch_event *ev = watch_round(w, 1000 * (w->round + 1), &nev, &fresh, nvals);
+        struct strbuf b = {0};
+        for (size_t i = 0; i < nev; i++)
+                sb_printf(&b, "%s %s %s %s\n", ev[i].id, ev[i].subject ? ev[i].subject : "-", severity_name(ev[i].sev),
+                          ev[i].gone ? "gone" : ev[i].fresh ? "new" : severity_name(ev[i].prev));
+        watch_events_free(ev, nev);
+        free(fresh);
+        return b.s ? b.s : xstrdup("");
+}
+
+static size_t statuses_now(struct watch *w)
+{
+        json_object *a = watch_statuses_json(w);
+        size_t n = json_object_array_length(a);
+        json_object_put(a);
+        return n;
+}
+
+static void test_sample_delta_merge(void **state)
+{
+        static const char *const only[] = {"memory", NULL};
+        struct ctx base = {0};
+        struct watch w;
+        watch_init(&w, &base, 1000, only, NULL, 5000);
+        assert_int_equal(w.n, 1);
+        size_t nv;
+        /* 1: whole: node 1 warns (new, at start) */
+        feed(&w, 0, "{\"v\":[[\"memory.a\",\"node 0\",1,null],[\"memory.a\",\"node 1\",2,null]],"
+                    "\"s\":[[\"memory.available\",\"node 0\",\"ok\",\"fine\"],[\"memory.available\",\"node 1\",\"warn\",\"low\"]]}");
+        _cleanup_free_ char *e1 = round_of(&w, &nv);
+        assert_string_equal(e1, "memory.available node 1 warn new\n");
+        assert_int_equal(nv, 2);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 2: nothing changed: no event, every value still there for the recording */
+        feed(&w, 1, "{\"v\":[2],\"s\":[2]}");
+        _cleanup_free_ char *e2 = round_of(&w, &nv);
+        assert_string_equal(e2, "");
+        assert_int_equal(nv, 2);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 3: node 1 goes crit, a value changes */
+        feed(&w, 2, "{\"v\":[1,[7]],\"s\":[1,[\"crit\",\"out\"]]}");
+        _cleanup_free_ char *e3 = round_of(&w, &nv);
+        assert_string_equal(e3, "memory.available node 1 crit warn\n");
+        assert_true(w.s[0].cur.v[1].value == 7);
+        /* 4: node 1 went away (its "gone" event), node 2 appears */
+        feed(&w, 3, "{\"v\":[1,-1],\"s\":[1,-1,[\"memory.available\",\"node 2\",\"warn\",\"low\"]]}");
+        _cleanup_free_ char *e4 = round_of(&w, &nv);
+        assert_string_equal(e4, "memory.available node 2 warn new\nmemory.available node 1 ok gone\n");
+        assert_int_equal(nv, 1);
+        assert_int_equal(statuses_now(&w), 2);
+        /* 5: the sampler missed its deadline: killed (what the parent held of it is
+         * dropped), restarted, and the new child's whole first answer no longer has
+         * node 2: gone. */
+        sample_answer_free(&w.s[0].cur);
+        feed(&w, 0, "{\"v\":[[\"memory.a\",\"node 0\",1,null]],\"s\":[[\"memory.available\",\"node 0\",\"ok\",\"fine\"]]}");
+        _cleanup_free_ char *e5 = round_of(&w, &nv);
+        assert_string_equal(e5, "memory.available node 2 ok gone\n");
+        assert_int_equal(statuses_now(&w), 1);
+        watch_free(&w);
+}
+
+/* Ops that do not fit the state the parent holds are refused, and the state dropped. */
+static void test_sample_delta_refused(void **state)
+{
+        static const char *const bad[] = {
+                "{\"v\":[3],\"s\":[1]}",                 /* keeps more values than there are */
+                "{\"v\":[-3],\"s\":[1]}",                /* drops more */
+                "{\"v\":[1],\"s\":[1]}",                 /* leaves one old value uncovered */
+                "{\"v\":[2],\"s\":[0,1]}",               /* 0 */
+                "{\"v\":[2],\"s\":[1,[\"bad\",\"x\"]]}", /* no such severity */
+                "{\"v\":[2,[5.0]],\"s\":[1]}",           /* a new value for an entry past the end */
+                "{\"v\":[2],\"s\":[1,[\"shm.orphaned\",null,\"crit\",\"x\"]]}", /* an undeclared ID */
+                "{\"v\":[2],\"s\":[1,\"x\"]}",
+        };
+        const struct collector *mem = collector_find("memory");
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                const char *whole = "{\"v\":[[\"memory.a\",null,1,null],[\"memory.b\",null,2,null]],"
+                                    "\"s\":[[\"memory.available\",null,\"ok\",\"x\"]]}";
+                _cleanup_free_ char *f1 = xasprintf("{\"t\":\"sample\",\"n\":0,\"applies\":true,\"size\":%zu}\n%s", strlen(whole), whole);
+                _cleanup_free_ char *f2 = xasprintf("{\"t\":\"sample\",\"n\":1,\"applies\":true,\"size\":%zu}\n%s", strlen(bad[i]), bad[i]);
+                int p[2];
+                make_pipe(p);
+                assert_int_equal(write_all(p[1], f1, strlen(f1)), 0);
+                assert_int_equal(write_all(p[1], f2, strlen(f2)), 0);
+                close(p[1]);
+                struct frame_reader r;
+                frame_reader_init(&r, p[0], SAMPLE_PAYLOAD_MAX);
+                struct frame f;
+                struct sample_answer a = {0};
+                char *why = NULL;
+                while (frame_reader_fill(&r) > 0)
+                        ;
+                assert_int_equal(frame_next(&r, &f), 1);
+                assert_int_equal(sample_answer_apply(&a, &f, r.tok, mem, &why), 0);
+                assert_int_equal(a.nv, 2);
+                assert_int_equal(frame_next(&r, &f), 1);
+                if (sample_answer_apply(&a, &f, r.tok, mem, &why) != -EPROTO || !why)
+                        fail_msg("case %zu accepted", i);
+                assert_int_equal(a.nv + a.ns + a.ngone, 0);
+                free(why);
+                sample_answer_free(&a);
+                frame_reader_free(&r);
+                close(p[0]);
+        }
 }
 
 /* ---- findings: IDs the collector declares, and only those ---- */
@@ -565,7 +834,9 @@ int main(void)
                 cmocka_unit_test(test_pull_eof_mid_payload), cmocka_unit_test(test_pull_stop),
                 cmocka_unit_test(test_request),
                 cmocka_unit_test(test_request_pids),         cmocka_unit_test(test_sample_round_trip),
-                cmocka_unit_test(test_sample_refused),  cmocka_unit_test(test_findings_ids),
+                cmocka_unit_test(test_sample_refused),  cmocka_unit_test(test_sample_delta),
+                cmocka_unit_test(test_sample_delta_refused), cmocka_unit_test(test_sample_delta_merge),
+                cmocka_unit_test(test_findings_ids),
                 cmocka_unit_test(test_engine_ids),      cmocka_unit_test(test_result),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

@@ -375,7 +375,16 @@ static void test_findings_redacted(void **state)
         struct sample smp;
         sample_init(&smp);
         sample_status(&smp, "x.process", "pid 1 (app --token=Zq36)", SEV_OK, "runs: %s", "redis-cli -a Zq37 ping");
+        /* The same texts again (every interval: redactions remembered) and a changed one. */
+        sample_status(&smp, "x.process", "pid 1 (app --token=Zq36)", SEV_OK, "runs: %s", "redis-cli -a Zq37 ping");
+        sample_status(&smp, "x.process", "pid 1 (app --token=Zq38)", SEV_OK, "runs: %s", "redis-cli -a Zq39 ping");
         j = sample_to_json(&smp);
+        assert_int_equal(json_object_array_length(json_object_object_get(j, "statuses")), 3);
+        for (size_t i = 0; i < 3; i++) {
+                json_object *st = json_object_array_get_idx(json_object_object_get(j, "statuses"), i);
+                assert_string_equal(json_object_get_string(json_object_object_get(st, "summary")), "runs: redis-cli -a <redacted> ping");
+                assert_string_equal(json_object_get_string(json_object_object_get(st, "subject")), "pid 1 (app --token=<redacted>)");
+        }
         s = json_object_to_json_string(j);
         assert_null(strstr(s, "Zq3"));
         assert_non_null(strstr(s, "redis-cli -a <redacted> ping"));
