@@ -295,7 +295,7 @@ static int maps_pid(const char *path)
  * reader of the bundle wants whole, whatever they map. */
 static bool component_comm(const char *comm)
 {
-        static const char *const names[] = {"lavinmq", "cerebellar-norse", "metrics-exporter", NULL};
+        static const char *const names[] = {"lavinmq", "cerebellar-norse", "metrics-exporter", "cuda_mediator", NULL};
         static const char *const prefixes[] = {"evo", "mediator", "framealloc", NULL};
         for (size_t i = 0; names[i]; i++)
                 if (streq(comm, names[i]))

@@ -27,6 +27,8 @@ for i in $(seq 100); do grep -q "^ready" "$o/helper" && break; sleep 0.1; done
 pidof shm_attach >"$o/mapper"
 for i in $(seq 20); do sleep 600 & echo $! >>"$o/sleepers"; done
 (exec -a /usr/bin/lavinmq sleep 600) & echo $! >"$o/component"
+cp "$(command -v sleep)" "$o/cuda_mediator"
+"$o/cuda_mediator" 600 & echo $! >"$o/mediator"
 "$EVODIAG" bundle --only shm,maps -o "$o/b.tar.zst" -q || echo "bundle exit $?" >>"$o/err"
 "$EVODIAG" bundle --only shm,maps --full -o "$o/full.tar.zst" -q || echo "full exit $?" >>"$o/err"
 '
@@ -42,7 +44,7 @@ manifest "$out/b.tar.zst" >"$out/m.json"
 maps_in_archive() { tar --zstd -tf "$1" | grep -cE '/host/proc/[0-9]+/maps$'; }
 
 # The mapper's maps whole, with its shared memory; nothing of the sleepers' but their counts.
-t_is "$(maps_in_archive "$out/b.tar.zst")" 2 "two maps files in the archive: the process that maps shared memory, the component"
+t_is "$(maps_in_archive "$out/b.tar.zst")" 3 "three maps files in the archive: the process that maps shared memory, the two components"
 t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$mapper/maps")" "/dev/shm/evodiag-maps-test" \
         "the mapper's maps, whole: its POSIX object"
 t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$mapper/maps")" "/SYSV[0-9a-f]{8}" "and its SysV segment"
@@ -57,6 +59,8 @@ done
 component=$(cat "$out/component")
 t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$component/maps")" "sleep" \
         "a component's maps (argv[0] lavinmq) whole, though it maps no shared memory"
+t_like "$(tar --zstd -xOf "$out/b.tar.zst" --wildcards "*/host/proc/$(cat "$out/mediator")/maps")" "cuda_mediator" \
+        "the vGPU mediator's maps (comm cuda_mediator) whole too"
 t_is "$bad" 0 "each of the 20 sleepers: an excerpt entry (file, ok, its line count, nothing stored, says why)"
 t_is "$(jq '[.artifacts[] | select(.excerpt == true) | select(.path | test("/maps$") | not)] | length' "$out/m.json")" 0 \
         "only maps files become excerpts"
